@@ -1,0 +1,116 @@
+/*
+ * config.h - the YAML config file, read (libyaml) into a tree of nodes that
+ * remember where they came from, then checked against the schema into a
+ * typed gh_config with a default for everything.
+ *
+ * Every error is one line "file:line:col: message", ready for the log and
+ * for `gatehoused -t`. Scalars get ${VAR} and ${VAR:-default} expanded from
+ * the environment ($$ is a literal $); an unset VAR without a default is an
+ * error. Plugin options stay as a subtree: the loader checks them against
+ * the plugin's own option list.
+ */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum gh_node_type { GH_NODE_SCALAR = 1, GH_NODE_MAP, GH_NODE_SEQ } gh_node_type;
+
+typedef struct gh_node gh_node;
+struct gh_node {
+    gh_node_type type;
+    char *key;          /* member of a map: its key; otherwise NULL */
+    char *value;        /* scalar: the text after ${VAR} expansion */
+    int quoted;         /* scalar was quoted in YAML: a string, never null */
+    const char *file;   /* owned by the root */
+    int line, col;      /* 1-based position of the value */
+    int key_line, key_col; /* 1-based position of the key (map members) */
+    gh_node *child;     /* first member / item */
+    gh_node *next;      /* next sibling */
+    size_t n;           /* number of children */
+};
+
+/* A listen address: "127.0.0.1:8080", "[::1]:8080", "*:8080" (all v4 and v6),
+ * or ":8080" (the same). */
+typedef struct gh_listen {
+    char *host;         /* NULL: any address */
+    uint16_t port;
+    const gh_node *where;  /* the address's node; the root when defaulted */
+} gh_listen;
+
+/* A plugin named in the config, with its options subtree. */
+typedef struct gh_plugin_conf {
+    char *name;              /* NULL: not configured */
+    const gh_node *options;  /* the `options:` map, or NULL */
+    const gh_node *where;    /* for error positions: the name's node, else the
+                                block's, else the root (storage by default) */
+} gh_plugin_conf;
+
+typedef struct gh_config {
+    char *path;
+    gh_node *root;
+
+    /* server: */
+    gh_listen *listen;
+    size_t n_listen;
+    int threads;               /* event loops; 0 in YAML = one per core */
+    int workers;               /* worker pool threads; 0 = 2 x cores */
+    int queue_size;            /* jobs waiting for a worker before 503 */
+    size_t max_body_size;      /* bytes; bigger bodies get 413 */
+    size_t max_header_size;    /* bytes, all headers together */
+    int max_json_depth;        /* deeper JSON gets 400 */
+    int64_t request_timeout_ms;
+    int64_t shutdown_timeout_ms; /* SIGTERM: time given to in-flight work */
+    char *public_url;          /* how clients reach us; https -> HSTS */
+    int hsts;                  /* derived: public_url is https */
+
+    /* server.cors: */
+    char **cors_origins;       /* exact origins, or "*" */
+    size_t n_cors_origins;
+    char *cors_methods;        /* "GET, POST, ..." */
+    char *cors_headers;        /* "Authorization, Content-Type, ..." */
+    int cors_credentials;
+    int64_t cors_max_age_s;
+
+    /* log: */
+    int log_level;             /* gh_log_level */
+    int log_json;
+    int log_syslog;
+    int access_log;
+
+    /* paths: */
+    char *state_dir;           /* created at start if missing */
+    char *plugin_dir;          /* NULL: $GATEHOUSE_PLUGIN_DIR or the built-in */
+
+    /* plugins: */
+    gh_plugin_conf storage;    /* storage: { plugin: sqlite, options: {...} } */
+    gh_plugin_conf kv;         /* kv: { plugin: redis, ... } or absent: SQL */
+    gh_plugin_conf *plugins;   /* plugins: [ { name: x, options: {...} } ] */
+    size_t n_plugins;
+} gh_config;
+
+/* Read, expand and check `path`. On error returns NULL and writes
+ * "file:line:col: message" (or "file: message") into err. */
+gh_config *config_load(const char *path, char *err, size_t errlen);
+void config_free(gh_config *cfg);
+
+/* Tree helpers, also used by the plugin loader and host table. */
+const gh_node *cfg_get(const gh_node *map, const char *key); /* NULL if absent */
+/* 1 if n is a YAML null: an unquoted "", "~" or "null" ("" quoted is a string) */
+int cfg_is_null(const gh_node *n);
+/* "file:line:col: " + message into err; returns -1 for `return cfg_error(...)` */
+int cfg_error(char *err, size_t errlen, const gh_node *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Scalar parsers shared with plugins' options; 0 on success, -1 if invalid. */
+int cfg_parse_bool(const char *s, int *out);        /* true/false/yes/no/on/off */
+int cfg_parse_int(const char *s, int64_t *out);     /* decimal, whole string */
+int cfg_parse_duration(const char *s, int64_t *ms); /* 250ms 30s 5m 1h 7d, bare = ms */
+int cfg_parse_size(const char *s, size_t *bytes);   /* 512, 64k, 1m (KiB, MiB) */
+
+/* Read a secret file (for `*_file` options): trailing newline removed.
+ * Returns malloc'd text or NULL with err set. */
+char *cfg_read_secret_file(const char *path, char *err, size_t errlen);
+
+#endif

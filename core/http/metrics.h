@@ -1,0 +1,19 @@
+/*
+ * metrics.h - Prometheus counters kept with relaxed atomics so loop threads
+ * never contend: requests by route and status, a latency histogram, and
+ * what /metrics reads from the pool and plugins when it renders.
+ */
+#ifndef GH_METRICS_H
+#define GH_METRICS_H
+
+#include <stddef.h>
+
+struct evbuffer;
+struct gh_app;
+
+int metrics_init(size_t nroutes);  /* route index nroutes = "unmatched" */
+void metrics_free(void);
+void metrics_request(size_t route_index, int status, double seconds);
+void metrics_render(struct evbuffer *out, const struct gh_app *app);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * request.c - turns an evhttp request into a gh_req, routes it, and is the
+ * one place answers leave from: security headers, CORS, X-Request-Id,
+ * metrics and the access log are added here so no handler can forget them.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/rand.h>
+#include "app.h"
+#include "clock.h"
+#include "http/metrics.h"
+#include "http/request.h"
+#include "http/server.h"
+#include "log.h"
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Accept a caller's X-Request-Id only if it is short and plain, so it can
+ * go into logs and headers as it is. */
+static int request_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= 36 || !(isalnum((unsigned char)s[n]) || s[n] == '-' || s[n] == '_' || s[n] == '.'))
+            return 0;
+    return n > 0;
+}
+
+static void new_request_id(char out[40])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        memset(b, 0, sizeof b); /* an id, not a secret: uniqueness is best effort */
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+             b[12], b[13], b[14], b[15]);
+}
+
+const char *req_param(const gh_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->match.nparams; i++) {
+        const char *n = req->match.params[i].name; /* "id}" inside the pattern */
+        size_t len = strlen(name);
+        if (strncmp(n, name, len) == 0 && n[len] == '}')
+            return req->match.params[i].value;
+    }
+    return NULL;
+}
+
+const char *req_header(const gh_req *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+void req_set_header(gh_req *req, const char *name, const char *value)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+    evhttp_remove_header(h, name);
+    evhttp_add_header(h, name, value);
+}
+
+/* The configured origin that matches the request's Origin, or NULL. */
+static const char *cors_origin(const gh_req *req, const gh_config *cfg)
+{
+    const char *origin = req_header(req, "Origin");
+    if (!origin || cfg->n_cors_origins == 0)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_cors_origins; i++) {
+        if (strcmp(cfg->cors_origins[i], "*") == 0)
+            return cfg->cors_credentials ? origin : "*";
+        if (strcasecmp(cfg->cors_origins[i], origin) == 0)
+            return origin;
+    }
+    return NULL;
+}
+
+static void add_common_headers(gh_req *req, const gh_config *cfg)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "no-store");
+    if (cfg->hsts)
+        evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    evhttp_add_header(h, "X-Request-Id", req->request_id);
+    const char *origin = cors_origin(req, cfg);
+    if (origin) {
+        evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
+        if (strcmp(origin, "*") != 0)
+            evhttp_add_header(h, "Vary", "Origin");
+        if (cfg->cors_credentials)
+            evhttp_add_header(h, "Access-Control-Allow-Credentials", "true");
+        evhttp_add_header(h, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    }
+}
+
+static const char *status_title(int status)
+{
+    static const struct { int code; const char *title; } titles[] = {
+        { 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+        { 404, "Not Found" }, { 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+        { 409, "Conflict" }, { 410, "Gone" }, { 413, "Content Too Large" },
+        { 415, "Unsupported Media Type" }, { 422, "Unprocessable Content" },
+        { 429, "Too Many Requests" }, { 500, "Internal Server Error" },
+        { 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+        { 504, "Gateway Timeout" },
+    };
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+        if (titles[i].code == status)
+            return titles[i].title;
+    return status >= 500 ? "Server Error" : "Client Error";
+}
+
+static void req_free(gh_req *req)
+{
+    match_clear(&req->match);
+    free(req->path);
+    free(req->query);
+    free(req);
+}
+
+void req_send(gh_req *req, int status, const char *content_type, const char *body, size_t len)
+{
+    if (req->answered)
+        return;
+    req->answered = 1;
+    req->status = status;
+    gh_config *cfg = app_config(req->app);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (req->closed) {
+        req->status = 499; /* nginx's "client closed request" */
+        evhttp_send_reply(req->ev, 500, NULL, NULL); /* frees the detached request */
+    } else {
+        add_common_headers(req, cfg);
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+        if (content_type)
+            evhttp_add_header(h, "Content-Type", content_type);
+        if (atomic_load(&req->app->draining))
+            evhttp_add_header(h, "Connection", "close");
+        struct evbuffer *buf = evbuffer_new();
+        if (buf && len)
+            evbuffer_add(buf, body, len);
+        evhttp_send_reply(req->ev, status, NULL, buf);
+        if (buf)
+            evbuffer_free(buf);
+    }
+    int64_t us = now_us() - req->start_us;
+    metrics_request(req->match.route ? req->match.route->index : router_count(req->app->router),
+                    req->status, (double)us / 1e6);
+    log_access(req->method_name, req->path, req->status, (double)us / 1000.0, req->request_id,
+               req->peer);
+    loop_track(req->loop, -1);
+    req_free(req);
+}
+
+void req_json(gh_req *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        req_problem(req, 500, "internal_error", "The response could not be encoded.");
+        return;
+    }
+    req_send(req, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void req_problem(gh_req *req, int status, const char *code, const char *detail)
+{
+    char type[96];
+    snprintf(type, sizeof type, "urn:gatehouse:problem:%s", code);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
+                          status_title(status), "status", status, "code",
+                          code, "request_id", req->request_id);
+    if (p && detail)
+        json_object_set_new(p, "detail", json_string(detail));
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    if (!text) {
+        static const char fallback[] = "{\"status\":500,\"code\":\"internal_error\"}";
+        req_send(req, 500, "application/problem+json", fallback, sizeof fallback - 1);
+        return;
+    }
+    req_send(req, status, "application/problem+json", text, strlen(text));
+    free(text);
+}
+
+/* JSON nesting depth, counted outside strings, so a deeply nested body is
+ * refused before jansson recurses into it. */
+static int json_depth_ok(const char *s, size_t len, int max)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                return 0;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+static int is_json_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+json_t *req_json_body(gh_req *req)
+{
+    const gh_config *cfg = app_config(req->app);
+    if (!is_json_type(req_header(req, "Content-Type"))) {
+        req_problem(req, 415, "unsupported_media_type", "Send the body as application/json.");
+        return NULL;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+    size_t len = evbuffer_get_length(in);
+    if (len > cfg->max_body_size) {
+        req_problem(req, 413, "body_too_large", "The request body is larger than allowed.");
+        return NULL;
+    }
+    const char *text = (const char *)evbuffer_pullup(in, -1);
+    if (len == 0 || !text) {
+        req_problem(req, 400, "invalid_json", "The request body is empty.");
+        return NULL;
+    }
+    if (!json_depth_ok(text, len, cfg->max_json_depth)) {
+        req_problem(req, 400, "json_too_deep", "The JSON body is nested too deeply.");
+        return NULL;
+    }
+    json_error_t jerr;
+    /* jansson checks UTF-8; duplicate keys are refused as ambiguous */
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "Malformed JSON at line %d, column %d.", jerr.line, jerr.column);
+        req_problem(req, 400, "invalid_json", detail);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        req_problem(req, 400, "invalid_json", "The JSON body must be an object.");
+        return NULL;
+    }
+    return doc;
+}
+
+static void on_client_close(struct evhttp_connection *evcon, void *arg)
+{
+    gh_req *req = arg;
+    req->closed = 1;
+}
+
+static void job_work(void *arg)
+{
+    gh_req *req = arg;
+    if (!req->closed)
+        req->job_work(req);
+}
+
+static void job_done(void *arg)
+{
+    gh_req *req = arg;
+    req->job_done(req); /* frees job_data; its answer is dropped if closed */
+    if (!req->answered)
+        req_problem(req, 500, "internal_error", NULL);
+}
+
+int req_defer(gh_req *req, void (*work)(gh_req *), void (*done)(gh_req *), void *data)
+{
+    req->job_work = work;
+    req->job_done = done;
+    req->job_data = data;
+    if (pool_submit(req->app->pool, req->loop, job_work, job_done, req) < 0) {
+        req_set_header(req, "Retry-After", "1");
+        req_problem(req, 503, "overloaded", "The server is busy; try again shortly.");
+        return -1;
+    }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, on_client_close, req);
+    return 0;
+}
+
+static void answer_options(gh_req *req, const gh_config *cfg)
+{
+    char allow[96];
+    methods_format(req->match.allow | GH_OPTIONS, allow, sizeof allow);
+    req_set_header(req, "Allow", allow);
+    const char *want = req_header(req, "Access-Control-Request-Method");
+    if (want && req_header(req, "Origin")) { /* a CORS preflight */
+        if (!cors_origin(req, cfg)) {
+            req_problem(req, 403, "cors_origin_denied", "This origin may not call the API.");
+            return;
+        }
+        char age[24];
+        snprintf(age, sizeof age, "%lld", (long long)cfg->cors_max_age_s);
+        req_set_header(req, "Access-Control-Allow-Methods", cfg->cors_methods);
+        req_set_header(req, "Access-Control-Allow-Headers", cfg->cors_headers);
+        req_set_header(req, "Access-Control-Max-Age", age);
+    }
+    req_send(req, 204, NULL, NULL, 0);
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+static void fill_peer(gh_req *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+    const char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (evcon)
+        evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+    snprintf(req->peer, sizeof req->peer, "%s", addr ? addr : "-");
+}
+
+void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app)
+{
+    gh_req *req = calloc(1, sizeof *req);
+    if (!req) {
+        evhttp_send_error(ev, 503, NULL);
+        return;
+    }
+    req->ev = ev;
+    req->loop = loop;
+    req->app = app;
+    req->start_us = now_us();
+    loop_track(loop, 1);
+    const gh_config *cfg = app_config(app);
+
+    const char *rid = req_header(req, "X-Request-Id");
+    if (rid && request_id_ok(rid))
+        snprintf(req->request_id, sizeof req->request_id, "%s", rid);
+    else
+        new_request_id(req->request_id);
+    fill_peer(req);
+    req->method_name = method_name(evhttp_request_get_command(ev));
+    req->method = method_from_name(req->method_name);
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    req->path = strdup(path && *path ? path : "/");
+    req->query = query ? strdup(query) : NULL;
+    if (!req->path || (query && !req->query)) {
+        req_problem(req, 503, "overloaded", NULL);
+        return;
+    }
+    if (atomic_load(&app->draining)) {
+        req_set_header(req, "Retry-After", "1");
+        req_problem(req, 503, "shutting_down", "The server is shutting down.");
+        return;
+    }
+    /* HEAD is answered as GET; evhttp leaves the body out */
+    unsigned m = req->method == GH_HEAD ? GH_GET : req->method;
+    int found = router_match(app->router, m, req->path, &req->match);
+    if (found == 404) {
+        req_problem(req, 404, "not_found", "No such resource.");
+    } else if (req->method == GH_OPTIONS) {
+        answer_options(req, cfg);
+    } else if (found == 405) {
+        char allow[96];
+        methods_format(req->match.allow, allow, sizeof allow);
+        req_set_header(req, "Allow", allow);
+        req_problem(req, 405, "method_not_allowed", "This resource does not accept that method.");
+    } else {
+        req->match.route->handler(req);
+    }
+}

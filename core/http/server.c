@@ -1,0 +1,363 @@
+/*
+ * server.c - the event-loop threads.
+ *
+ * evhttp is not thread-safe, so each loop thread owns an event_base and an
+ * evhttp, with its own SO_REUSEPORT socket for every listen address: the
+ * kernel spreads connections over the loops and no lock is ever taken on
+ * the request path. Other threads reach a loop only through loop_post(): a
+ * mutex-protected list plus an eventfd that wakes the loop (memcached's
+ * hand-off). Only the loop thread touches its requests and evbuffers.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/util.h>
+#include "app.h"
+#include "clock.h"
+#include "http/request.h"
+#include "http/server.h"
+#include "log.h"
+
+typedef struct posted {
+    gh_done_fn fn;
+    void *arg;
+    struct posted *next;
+} posted;
+
+struct gh_loop {
+    gh_server *srv;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket **bound; /* one per listen address */
+    pthread_t thread;
+    int started;
+    int efd;
+    struct event *wake;
+    pthread_mutex_t mu;
+    posted *head, *tail;
+    _Atomic int inflight;
+};
+
+struct gh_server {
+    gh_app *app;
+    gh_loop *loops;
+    int nloops;
+    size_t nlisten;
+    uint16_t *ports;
+};
+
+static _Thread_local gh_loop *this_loop;
+
+gh_loop *loop_current(void)
+{
+    return this_loop;
+}
+
+struct event_base *loop_base(gh_loop *loop)
+{
+    return loop->base;
+}
+
+void loop_track(gh_loop *loop, int delta)
+{
+    atomic_fetch_add_explicit(&loop->inflight, delta, memory_order_relaxed);
+}
+
+void loop_post(gh_loop *loop, gh_done_fn fn, void *arg)
+{
+    posted *p = malloc(sizeof *p);
+    if (!p) {
+        /* Without memory we cannot queue; running fn here would touch the
+         * loop's requests from the wrong thread. Failing loudly is safer. */
+        gh_log(GH_LOG_ERROR, "out of memory posting to an event loop");
+        abort();
+    }
+    *p = (posted){ fn, arg, NULL };
+    pthread_mutex_lock(&loop->mu);
+    if (loop->tail)
+        loop->tail->next = p;
+    else
+        loop->head = p;
+    loop->tail = p;
+    pthread_mutex_unlock(&loop->mu);
+    uint64_t one = 1;
+    while (write(loop->efd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    gh_loop *loop = arg;
+    uint64_t n;
+    while (read(fd, &n, sizeof n) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&loop->mu);
+    posted *p = loop->head;
+    loop->head = loop->tail = NULL;
+    pthread_mutex_unlock(&loop->mu);
+    while (p) {
+        posted *next = p->next;
+        p->fn(p->arg);
+        free(p);
+        p = next;
+    }
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    gh_loop *loop = arg;
+    req_dispatch(ev, loop, loop->srv->app);
+}
+
+/* A listening socket for addr, shared across loops with SO_REUSEPORT. */
+static evutil_socket_t open_listener(const struct sockaddr *sa, socklen_t salen, int any6,
+                                     char *err, size_t errlen)
+{
+    evutil_socket_t fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
+        snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* "*:port" listens on IPv6 and IPv4 at once through one v6 socket */
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any6 ? &off : &on, sizeof on);
+    if (bind(fd, sa, salen) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static uint16_t bound_port(evutil_socket_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Bind listen address li for loop; li's port becomes fixed after the first
+ * loop binds it, so port 0 gives every loop the same ephemeral port. */
+static int bind_one(gh_server *s, gh_loop *loop, size_t li, const gh_listen *l,
+                    char *err, size_t errlen)
+{
+    char port[8], why[256] = "";
+    snprintf(port, sizeof port, "%u", s->ports[li] ? s->ports[li] : l->port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    int any = l->host == NULL;
+    int rc = getaddrinfo(any ? "::" : l->host, port, &hints, &res);
+    if (rc != 0 && any) /* no IPv6 on this host: all of IPv4 then */
+        rc = getaddrinfo("0.0.0.0", port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "listen %s:%s: %s", l->host ? l->host : "*", port, gai_strerror(rc));
+        return -1;
+    }
+    evutil_socket_t fd = open_listener(res->ai_addr, res->ai_addrlen, any, why, sizeof why);
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "listen %s:%s: %s", l->host ? l->host : "*", port, why);
+        return -1;
+    }
+    loop->bound[li] = evhttp_accept_socket_with_handle(loop->http, fd);
+    if (!loop->bound[li]) {
+        close(fd);
+        snprintf(err, errlen, "listen %s:%s: evhttp refused the socket", l->host ? l->host : "*", port);
+        return -1;
+    }
+    if (!s->ports[li])
+        s->ports[li] = bound_port(fd);
+    return 0;
+}
+
+static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *err, size_t errlen)
+{
+    loop->srv = s;
+    loop->efd = -1;
+    pthread_mutex_init(&loop->mu, NULL);
+    loop->base = event_base_new();
+    loop->http = loop->base ? evhttp_new(loop->base) : NULL;
+    loop->bound = calloc(s->nlisten, sizeof *loop->bound);
+    loop->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!loop->http || !loop->bound || loop->efd < 0) {
+        snprintf(err, errlen, "cannot create an event loop");
+        return -1;
+    }
+    loop->wake = event_new(loop->base, loop->efd, EV_READ | EV_PERSIST, on_wake, loop);
+    if (!loop->wake || event_add(loop->wake, NULL) < 0) {
+        snprintf(err, errlen, "cannot create an event loop");
+        return -1;
+    }
+    /* evhttp's own cap sits above ours, so a body slightly over
+     * max_body_size still gets our problem+json; only a grossly oversized
+     * one is cut off by evhttp itself, without being buffered. */
+    evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body_size * 2);
+    evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_size);
+    evhttp_set_timeout(loop->http, (int)((cfg->request_timeout_ms + 999) / 1000));
+    evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
+                               EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(loop->http, on_request, loop);
+    for (size_t i = 0; i < s->nlisten; i++)
+        if (bind_one(s, loop, i, &cfg->listen[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+static void loop_destroy(gh_loop *loop)
+{
+    if (loop->http)
+        evhttp_free(loop->http); /* closes listeners and connections */
+    if (loop->wake)
+        event_free(loop->wake);
+    if (loop->base)
+        event_base_free(loop->base);
+    if (loop->efd >= 0)
+        close(loop->efd);
+    for (posted *p = loop->head, *n; p; p = n) {
+        n = p->next;
+        free(p);
+    }
+    free(loop->bound);
+    pthread_mutex_destroy(&loop->mu);
+}
+
+gh_server *server_new(gh_app *app, char *err, size_t errlen)
+{
+    const gh_config *cfg = app_config(app);
+    gh_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->app = app;
+    s->nlisten = cfg->n_listen;
+    s->nloops = cfg->threads;
+    s->ports = calloc(s->nlisten, sizeof *s->ports);
+    s->loops = calloc((size_t)s->nloops, sizeof *s->loops);
+    if (!s->ports || !s->loops) {
+        snprintf(err, errlen, "out of memory");
+        free(s->ports);
+        free(s->loops);
+        free(s);
+        return NULL;
+    }
+    for (int i = 0; i < s->nloops; i++) {
+        if (loop_init(s, &s->loops[i], cfg, err, errlen) < 0) {
+            s->nloops = i + 1;
+            server_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+uint16_t server_port(const gh_server *s, size_t listen_index)
+{
+    return listen_index < s->nlisten ? s->ports[listen_index] : 0;
+}
+
+static void *loop_main(void *arg)
+{
+    gh_loop *loop = arg;
+    this_loop = loop;
+    event_base_dispatch(loop->base);
+    return NULL;
+}
+
+int server_start(gh_server *s, char *err, size_t errlen)
+{
+    /* Loops and workers leave signals to the main thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = 0;
+    for (int i = 0; i < s->nloops; i++) {
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {
+            snprintf(err, errlen, "cannot start event-loop thread: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        s->loops[i].started = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static void stop_accepting(void *arg)
+{
+    gh_loop *loop = arg;
+    for (size_t i = 0; i < loop->srv->nlisten; i++) {
+        if (loop->bound[i])
+            evhttp_del_accept_socket(loop->http, loop->bound[i]);
+        loop->bound[i] = NULL;
+    }
+}
+
+static void exit_loop(void *arg)
+{
+    gh_loop *loop = arg;
+    event_base_loopexit(loop->base, NULL);
+}
+
+static int inflight(const gh_server *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->nloops; i++)
+        n += atomic_load(&s->loops[i].inflight);
+    return n;
+}
+
+void server_stop(gh_server *s, int64_t timeout_ms)
+{
+    for (int i = 0; i < s->nloops; i++)
+        if (s->loops[i].started)
+            loop_post(&s->loops[i], stop_accepting, &s->loops[i]);
+    int64_t until = gh_monotonic_ms() + timeout_ms;
+    while (inflight(s) > 0 && gh_monotonic_ms() < until)
+        usleep(10 * 1000);
+    if (inflight(s) > 0)
+        gh_log(GH_LOG_WARNING, "shutdown: %d request(s) still in flight after %lld ms",
+               inflight(s), (long long)timeout_ms);
+    for (int i = 0; i < s->nloops; i++) {
+        if (!s->loops[i].started)
+            continue;
+        loop_post(&s->loops[i], exit_loop, &s->loops[i]);
+        pthread_join(s->loops[i].thread, NULL);
+        s->loops[i].started = 0;
+    }
+}
+
+void server_free(gh_server *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nloops; i++)
+        loop_destroy(&s->loops[i]);
+    free(s->loops);
+    free(s->ports);
+    free(s);
+}

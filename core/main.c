@@ -1,0 +1,344 @@
+/*
+ * main.c - gatehoused: start-up, signals, reload, shutdown.
+ *
+ * Start-up order matters and is the order of the code below: config, log,
+ * state directory, plugins, schema migrations, routes, workers, listeners.
+ * Anything that fails stops start-up with one clear line before a single
+ * connection is accepted. The main thread then only waits for signals:
+ * SIGHUP re-reads the config (a broken one is refused and the old one kept);
+ * SIGTERM/SIGINT stop accepting, let requests in flight finish, and exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include "api/api.h"
+#include "app.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "log.h"
+#include "plugin/host.h"
+#include "store/store.h"
+
+#define KV_PURGE_INTERVAL_S 60
+
+static gh_app app;
+static char *config_path;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gatehoused [-c FILE] [-t] [-V] [-h]\n"
+            "  -c, --config FILE  configuration file (default %s)\n"
+            "  -t, --test         check the configuration and its plugins, then exit\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         print this help and exit\n",
+            GH_CONFIG_FILE);
+}
+
+static void apply_log(const gh_config *cfg)
+{
+    gh_log_conf lc = { cfg->log_level, cfg->log_json, cfg->log_syslog, cfg->access_log };
+    log_configure(&lc);
+}
+
+/* mkdir -p with 0700 for what we create: the state holds keys and data. */
+static int make_dir(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static int worker_start(void *ud)
+{
+    char err[512];
+    if (plugins_thread_init(&app.plugins, err, sizeof err) < 0 ||
+        !store_thread_open(app.store, err, sizeof err)) {
+        gh_log(GH_LOG_ERROR, "worker start: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_stop(void *ud)
+{
+    store_thread_close(store_current());
+    plugins_thread_fini(&app.plugins);
+}
+
+/* Schema migrations run once, on the main thread, before any worker. */
+static int migrate(void)
+{
+    char err[512];
+    int applied = 0, rc = -1;
+    if (plugins_thread_init(&app.plugins, err, sizeof err) == 0) {
+        gh_conn *c = store_thread_open(app.store, err, sizeof err);
+        if (c && store_migrate(c, &applied, err, sizeof err) == 0) {
+            rc = 0;
+            if (applied)
+                gh_log(GH_LOG_NOTICE, "storage: applied %d migration(s), schema version %d",
+                       applied, store_latest_version());
+        }
+        store_thread_close(c);
+        plugins_thread_fini(&app.plugins);
+    }
+    if (rc < 0)
+        gh_log(GH_LOG_ERROR, "storage: %s", err);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static int nodes_equal(const gh_node *a, const gh_node *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->type != b->type || a->n != b->n)
+        return 0;
+    if ((a->key || b->key) && (!a->key || !b->key || strcmp(a->key, b->key) != 0))
+        return 0;
+    if ((a->value || b->value) && (!a->value || !b->value || strcmp(a->value, b->value) != 0))
+        return 0;
+    for (const gh_node *x = a->child, *y = b->child; x || y; x = x->next, y = y->next)
+        if (!nodes_equal(x, y))
+            return 0;
+    return 1;
+}
+
+/* Settings read only at start-up: a reload that changes them says so. */
+static void warn_restart_needed(const gh_config *old, const gh_config *cur)
+{
+    static const char *sections[] = { "storage", "kv", "plugins", "paths" };
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (!nodes_equal(cfg_get(old->root, sections[i]), cfg_get(cur->root, sections[i])))
+            gh_log(GH_LOG_WARNING, "reload: '%s' changed; it takes effect at the next restart",
+                   sections[i]);
+    const gh_node *os = cfg_get(old->root, "server"), *ns = cfg_get(cur->root, "server");
+    static const char *server_keys[] = { "listen", "threads", "workers", "queue_size",
+                                         "max_header_size", "request_timeout" };
+    for (size_t i = 0; i < sizeof server_keys / sizeof server_keys[0]; i++)
+        if (!nodes_equal(os ? cfg_get(os, server_keys[i]) : NULL,
+                         ns ? cfg_get(ns, server_keys[i]) : NULL))
+            gh_log(GH_LOG_WARNING, "reload: 'server.%s' changed; it takes effect at the next restart",
+                   server_keys[i]);
+}
+
+static void reload(void)
+{
+    char err[1024];
+    gh_config *cur = config_load(config_path, err, sizeof err);
+    if (!cur) {
+        gh_log(GH_LOG_ERROR, "reload refused, still serving the previous configuration: %s", err);
+        return;
+    }
+    gh_config *old = app_config(&app);
+    gh_config **r = realloc(app.retired, (app.n_retired + 1) * sizeof *r);
+    if (!r) {
+        gh_log(GH_LOG_ERROR, "reload refused: out of memory");
+        config_free(cur);
+        return;
+    }
+    app.retired = r;
+    app.retired[app.n_retired++] = old;
+    warn_restart_needed(old, cur);
+    apply_log(cur);
+    atomic_store_explicit(&app.cfg, cur, memory_order_release);
+    gh_log(GH_LOG_NOTICE, "configuration reloaded from %s", config_path);
+}
+
+/* ---------------------------------------------------------------- signals */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct event_base *base = arg;
+    if (sig == SIGHUP) {
+        reload();
+        return;
+    }
+    gh_log(GH_LOG_NOTICE, "%s: finishing requests in flight, then exiting",
+           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    atomic_store(&app.draining, 1);
+    server_stop(app.server, app_config(&app)->shutdown_timeout_ms);
+    event_base_loopbreak(base);
+}
+
+static void purge_work(void *arg)
+{
+    gh_call call;
+    call_init(&call, app.plugins.storage, NULL, 10000);
+    int64_t n = store_kv_purge(store_current(), &call);
+    if (n > 0)
+        gh_log(GH_LOG_DEBUG, "kv: purged %lld expired keys", (long long)n);
+}
+
+static void on_purge_timer(evutil_socket_t fd, short what, void *arg)
+{
+    pool_submit(app.pool, NULL, purge_work, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+static int start(void)
+{
+    char err[1024];
+    const gh_config *cfg = app_config(&app);
+    if (make_dir(cfg->state_dir) < 0 || chdir(cfg->state_dir) < 0) {
+        gh_log(GH_LOG_ERROR, "state directory %s: %s", cfg->state_dir, strerror(errno));
+        return -1;
+    }
+    if (plugins_load(&app.plugins, cfg, err, sizeof err) < 0) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    app.store = store_new(app.plugins.storage, app.plugins.kv);
+    if (!app.store || migrate() < 0)
+        return -1;
+    app.router = router_new();
+    if (!app.router || api_register(app.router) != 0 || metrics_init(router_count(app.router)) < 0) {
+        gh_log(GH_LOG_ERROR, "cannot set up routes");
+        return -1;
+    }
+    gh_pool_hooks hooks = { worker_start, worker_stop, NULL };
+    app.pool = pool_new(cfg->workers, cfg->queue_size, &hooks);
+    if (!app.pool)
+        return -1;
+    app.server = server_new(&app, err, sizeof err);
+    if (!app.server || server_start(app.server, err, sizeof err) < 0) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        gh_log(GH_LOG_NOTICE, "listening on %s%s%s:%u", cfg->listen[i].host && strchr(cfg->listen[i].host, ':') ? "[" : "",
+               cfg->listen[i].host ? cfg->listen[i].host : "*",
+               cfg->listen[i].host && strchr(cfg->listen[i].host, ':') ? "]" : "",
+               server_port(app.server, i));
+    gh_log(GH_LOG_NOTICE, "gatehoused %s ready: %d event loops, %d workers, storage %s",
+           PACKAGE_VERSION, cfg->threads, cfg->workers, app.plugins.storage->name);
+    return 0;
+}
+
+static void shutdown_all(void)
+{
+    pool_free(app.pool);
+    server_free(app.server);
+    store_free(app.store);
+    plugins_unload(&app.plugins);
+    router_free(app.router);
+    metrics_free();
+    config_free(app_config(&app));
+    for (size_t i = 0; i < app.n_retired; i++)
+        config_free(app.retired[i]);
+    free(app.retired);
+    host_global_cleanup();
+}
+
+static int check_only(gh_config *cfg)
+{
+    char err[1024];
+    int rc = plugins_load(&app.plugins, cfg, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "gatehoused: %s\n", err);
+    else
+        plugins_unload(&app.plugins);
+    printf("gatehoused: configuration file %s test %s\n", config_path, rc < 0 ? "failed" : "is successful");
+    return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
+        { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *path = GH_CONFIG_FILE;
+    int test = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 't': test = 1; break;
+        case 'V': printf("gatehoused %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, GH_ABI_MAJOR, GH_ABI_MINOR); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    /* absolute, because the daemon works inside its state directory */
+    config_path = realpath(path, NULL);
+    if (!config_path) {
+        fprintf(stderr, "gatehoused: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char err[1024];
+    gh_config *cfg = config_load(config_path, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gatehoused: %s\n", err);
+        if (test)
+            printf("gatehoused: configuration file %s test failed\n", config_path);
+        free(config_path);
+        return 1;
+    }
+    atomic_store(&app.cfg, cfg);
+    apply_log(cfg);
+    host_global_init();
+    signal(SIGPIPE, SIG_IGN);
+    if (test) {
+        int rc = check_only(cfg);
+        config_free(cfg);
+        host_global_cleanup();
+        free(config_path);
+        return rc;
+    }
+
+    int rc = 1;
+    struct event_base *base = NULL;
+    struct event *sigs[3] = { 0 }, *purge = NULL;
+    if (start() == 0 && (base = event_base_new())) {
+        int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+        for (int i = 0; i < 3; i++) {
+            sigs[i] = evsignal_new(base, signums[i], on_signal, base);
+            evsignal_add(sigs[i], NULL);
+        }
+        if (!app.plugins.kv) {
+            struct timeval every = { KV_PURGE_INTERVAL_S, 0 };
+            purge = event_new(base, -1, EV_PERSIST, on_purge_timer, NULL);
+            event_add(purge, &every);
+        }
+        event_base_dispatch(base);
+        rc = 0;
+        gh_log(GH_LOG_NOTICE, "stopped");
+    } else if (app.server) {
+        server_stop(app.server, 0);
+    }
+    for (int i = 0; i < 3; i++)
+        if (sigs[i])
+            event_free(sigs[i]);
+    if (purge)
+        event_free(purge);
+    if (base)
+        event_base_free(base);
+    shutdown_all();
+    free(config_path);
+    return rc;
+}

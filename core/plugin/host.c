@@ -1,0 +1,663 @@
+/*
+ * host.c - the host table: everything a plugin may ask of gatehoused.
+ *
+ * Plugins see the daemon only through gh_host_table, so every function here
+ * is a boundary: it checks its arguments, copies what it keeps, and never
+ * hands out an internal type. Outbound HTTP and JSON live in host_http.c and
+ * host_json.c; the rest (logging, errors, options, the call, time,
+ * randomness, memory, result builders, kv, metrics) is here.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "plugin/host.h"
+#include "store/store.h"
+
+/* ------------------------------------------------------------ errors, log */
+
+const char *gh_result_str(gh_result r)
+{
+    static const char *const names[] = {
+        [GH_OK] = "ok",
+        [GH_ERR_INVALID] = "invalid",
+        [GH_ERR_NOT_FOUND] = "not found",
+        [GH_ERR_CONFLICT] = "conflict",
+        [GH_ERR_DENIED] = "denied",
+        [GH_ERR_UNAVAILABLE] = "unavailable",
+        [GH_ERR_TIMEOUT] = "timeout",
+        [GH_ERR_UNSUPPORTED] = "unsupported",
+        [GH_ERR_INTERNAL] = "internal error",
+        [GH_ERR_NOMEM] = "out of memory",
+    };
+
+    if ((unsigned)r < sizeof names / sizeof names[0] && names[r])
+        return names[r];
+    return "unknown error";
+}
+
+static const char *call_plugin_name(const gh_call *call)
+{
+    return call && call->plugin ? call->plugin->name : NULL;
+}
+
+static void host_log(gh_call *call, int level, const char *fmt, ...) GH_PRINTF(3, 4);
+static void host_log(gh_call *call, int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    /* a plugin may not raise alerts above "error", nor invent levels */
+    if (level < GH_LOG_ERROR)
+        level = GH_LOG_ERROR;
+    if (level > GH_LOG_DEBUG)
+        level = GH_LOG_DEBUG;
+    va_start(ap, fmt);
+    gh_vlog_tagged(level, call_plugin_name(call), call ? call->request_id : NULL, fmt, ap);
+    va_end(ap);
+}
+
+static gh_result host_fail(gh_call *call, gh_result code, const char *fmt, ...) GH_PRINTF(3, 4);
+static gh_result host_fail(gh_call *call, gh_result code, const char *fmt, ...)
+{
+    char msg[sizeof call->message];
+    va_list ap;
+
+    if (!call)
+        return code;
+    /* formatted aside first: plugins wrap the last error with
+     * fail(call, r, "exchange: %s", call->message) */
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    memcpy(call->message, msg, sizeof msg);
+    call->code = code;
+    return code;
+}
+
+void call_init(gh_call *call, const gh_loaded *p, const char *request_id, int64_t timeout_ms)
+{
+    memset(call, 0, sizeof *call);
+    call->plugin = p;
+    call->request_id = request_id;
+    call->deadline_ms = gh_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+}
+
+gh_result call_result(gh_call *call, gh_result r)
+{
+    /* NOT_FOUND is an answer, not a failure of the plugin */
+    if (r == GH_OK || r == GH_ERR_NOT_FOUND || !call->plugin)
+        return r;
+    /* the counter is the one mutable member of an otherwise read-only gh_loaded */
+    atomic_fetch_add_explicit(&((gh_loaded *)call->plugin)->errors, 1, memory_order_relaxed);
+    gh_log_tagged(GH_LOG_WARNING, call->plugin->name, call->request_id, "%s%s%s",
+                  gh_result_str(r), call->message[0] ? ": " : "", call->message);
+    return r;
+}
+
+static const char *host_call_request_id(const gh_call *call)
+{
+    return call ? call->request_id : NULL;
+}
+
+static const char *host_call_tenant(const gh_call *call)
+{
+    return call ? call->tenant : NULL;
+}
+
+static int64_t host_call_deadline_ms(const gh_call *call)
+{
+    return call ? call->deadline_ms : gh_now_ms();
+}
+
+/* ---------------------------------------------------------------- options */
+
+/* Whose options cfg_*(NULL, ...) means, on this thread. */
+static _Thread_local const gh_node *t_scope;
+
+const gh_node *host_cfg_scope(const gh_node *options)
+{
+    const gh_node *old = t_scope;
+
+    t_scope = options;
+    return old;
+}
+
+static const gh_node *node_of(const gh_cfg *cfg)
+{
+    return cfg ? (const gh_node *)cfg : t_scope;
+}
+
+static const gh_node *member(const gh_cfg *cfg, const char *key)
+{
+    const gh_node *map = node_of(cfg);
+
+    if (!map || map->type != GH_NODE_MAP || !key)
+        return NULL;
+    return cfg_get(map, key);
+}
+
+/* YAML's null: unquoted ~, null or nothing at all. */
+int host_cfg_is_null(const gh_node *n)
+{
+    if (n->type != GH_NODE_SCALAR || n->quoted)
+        return 0;
+    return !n->value || !n->value[0] || strcmp(n->value, "~") == 0 ||
+           strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
+           strcmp(n->value, "NULL") == 0;
+}
+
+/* The text of a scalar member, or NULL if it is absent, null or not a scalar. */
+static const char *scalar(const gh_cfg *cfg, const char *key)
+{
+    const gh_node *n = member(cfg, key);
+
+    return n && n->type == GH_NODE_SCALAR && !host_cfg_is_null(n) ? n->value : NULL;
+}
+
+static const char *host_cfg_str(const gh_cfg *node, const char *key, const char *dflt)
+{
+    const char *s = scalar(node, key);
+
+    return s ? s : dflt;
+}
+
+/* Integers and durations both read as int64 (durations in milliseconds). */
+static int64_t host_cfg_int(const gh_cfg *node, const char *key, int64_t dflt)
+{
+    const char *s = scalar(node, key);
+    int64_t v;
+
+    if (s && (cfg_parse_int(s, &v) == 0 || cfg_parse_duration(s, &v) == 0))
+        return v;
+    return dflt;
+}
+
+static int host_cfg_bool(const gh_cfg *node, const char *key, int dflt)
+{
+    const char *s = scalar(node, key);
+    int v;
+
+    return s && cfg_parse_bool(s, &v) == 0 ? v : dflt;
+}
+
+static double host_cfg_double(const gh_cfg *node, const char *key, double dflt)
+{
+    const char *s = scalar(node, key);
+    char *end;
+    double v;
+
+    if (!s || !*s)
+        return dflt;
+    v = strtod(s, &end);
+    return *end ? dflt : v;
+}
+
+/* `key`, else the file named by `key_file` (the loader checked that at most
+ * one is set and that the file was readable at start-up). */
+static char *host_cfg_secret(const gh_cfg *node, const char *key)
+{
+    char file_key[128], why[256];
+    const char *s = scalar(node, key), *path;
+    char *v;
+
+    if (s)
+        return strdup(s);
+    if (!key || (size_t)snprintf(file_key, sizeof file_key, "%s_file", key) >= sizeof file_key)
+        return NULL;
+    path = scalar(node, file_key);
+    if (!path)
+        return NULL;
+    v = cfg_read_secret_file(path, why, sizeof why);
+    if (!v)
+        gh_log(GH_LOG_ERROR, "option '%s': %s", file_key, why);
+    return v;
+}
+
+static const gh_cfg *host_cfg_child(const gh_cfg *node, const char *key)
+{
+    return (const gh_cfg *)member(node, key);
+}
+
+static size_t host_cfg_len(const gh_cfg *list)
+{
+    const gh_node *n = node_of(list);
+
+    return n && (n->type == GH_NODE_SEQ || n->type == GH_NODE_MAP) ? n->n : 0;
+}
+
+static const gh_cfg *host_cfg_at(const gh_cfg *list, size_t i)
+{
+    const gh_node *n = node_of(list);
+
+    if (!n || (n->type != GH_NODE_SEQ && n->type != GH_NODE_MAP))
+        return NULL;
+    for (n = n->child; n && i > 0; n = n->next)
+        i--;
+    return (const gh_cfg *)n;
+}
+
+static const char *host_cfg_value(const gh_cfg *node)
+{
+    const gh_node *n = (const gh_node *)node;
+
+    return n && n->type == GH_NODE_SCALAR ? n->value : NULL;
+}
+
+/* ------------------------------------------------ time, randomness, memory */
+
+static gh_result host_random(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+
+    if (!p && len)
+        return GH_ERR_INVALID;
+    while (len > 0) {
+        int n = len > INT_MAX ? INT_MAX : (int)len;
+
+        if (RAND_bytes(p, n) != 1)
+            return GH_ERR_INTERNAL;
+        p += n;
+        len -= (size_t)n;
+    }
+    return GH_OK;
+}
+
+/* Never NULL for 0 bytes, so NULL always means out of memory. */
+static void *host_alloc(size_t len)
+{
+    return malloc(len ? len : 1);
+}
+
+static void host_free(void *ptr)
+{
+    free(ptr);
+}
+
+static void host_wipe(void *ptr, size_t len)
+{
+    if (ptr && len)
+        OPENSSL_cleanse(ptr, len);
+}
+
+/* -------------------------------------------------------- result builders */
+
+/* One put value, in one allocation: the param, a number's storage, then
+ * the key and the data, each followed by a NUL so strings need no copy. */
+typedef struct out_entry {
+    gh_param p;
+    union {
+        int64_t i;
+        int32_t b;
+        double d;
+    } num;
+    size_t size;
+    char mem[];
+} out_entry;
+
+struct gh_out {
+    out_entry **v;
+    size_t n, cap;
+};
+
+static gh_out *host_out_new(void)
+{
+    return calloc(1, sizeof(gh_out));
+}
+
+static void host_out_free(gh_out *out)
+{
+    if (!out)
+        return;
+    for (size_t i = 0; i < out->n; i++) {
+        /* results carry secrets (MFA seeds, tokens) */
+        OPENSSL_cleanse(out->v[i], out->v[i]->size);
+        free(out->v[i]);
+    }
+    free(out->v);
+    free(out);
+}
+
+/* The bytes a put copies, or -1 if the param is malformed. */
+static int data_len(const gh_param *p, size_t *len)
+{
+    switch (p->type) {
+    case GH_T_NULL:
+    case GH_T_INT:
+    case GH_T_BOOL:
+    case GH_T_DOUBLE:
+        *len = 0;
+        return p->type == GH_T_NULL || p->data ? 0 : -1;
+    case GH_T_STR:
+    case GH_T_BYTES:
+    case GH_T_JSON:
+        *len = p->len;
+        return p->data || !p->len ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+static gh_result host_put(gh_out *out, const gh_param *p)
+{
+    size_t klen, dlen;
+    out_entry *e;
+
+    if (!out || !p || !p->key || data_len(p, &dlen) != 0)
+        return GH_ERR_INVALID;
+    klen = strlen(p->key);
+    if (dlen > SIZE_MAX / 2 || klen > SIZE_MAX / 4)
+        return GH_ERR_INVALID;
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 8;
+        out_entry **v = realloc(out->v, cap * sizeof *v);
+
+        if (!v)
+            return GH_ERR_NOMEM;
+        out->v = v;
+        out->cap = cap;
+    }
+    e = calloc(1, sizeof *e + klen + 1 + dlen + 1);
+    if (!e)
+        return GH_ERR_NOMEM;
+    e->size = sizeof *e + klen + 1 + dlen + 1;
+    memcpy(e->mem, p->key, klen);
+    e->p.key = e->mem;
+    e->p.type = p->type;
+    switch (p->type) {
+    case GH_T_INT:
+        memcpy(&e->num.i, p->data, sizeof e->num.i);
+        e->p.data = &e->num.i;
+        e->p.len = sizeof e->num.i;
+        break;
+    case GH_T_BOOL:
+        memcpy(&e->num.b, p->data, sizeof e->num.b);
+        e->num.b = e->num.b != 0;
+        e->p.data = &e->num.b;
+        e->p.len = sizeof e->num.b;
+        break;
+    case GH_T_DOUBLE:
+        memcpy(&e->num.d, p->data, sizeof e->num.d);
+        e->p.data = &e->num.d;
+        e->p.len = sizeof e->num.d;
+        break;
+    case GH_T_NULL:
+        break;
+    default: /* STR, BYTES, JSON */
+        if (dlen)
+            memcpy(e->mem + klen + 1, p->data, dlen);
+        e->p.data = e->mem + klen + 1;
+        e->p.len = dlen;
+    }
+    out->v[out->n++] = e;
+    return GH_OK;
+}
+
+static const gh_param *host_out_get(const gh_out *out, const char *key, size_t idx)
+{
+    if (!out || !key)
+        return NULL;
+    for (size_t i = 0; i < out->n; i++)
+        if (strcmp(out->v[i]->p.key, key) == 0 && idx-- == 0)
+            return &out->v[i]->p;
+    return NULL;
+}
+
+/* --------------------------------------------------------------------- kv */
+
+/* Each plugin gets its own corner of the kv space, so no plugin can read or
+ * overwrite the core's keys (revoked token ids, rate limits) or another's. */
+#define KV_KEY_MAX 512
+
+static gh_result kv_key(gh_call *call, const char *key, char *buf, size_t len)
+{
+    const char *owner = call_plugin_name(call);
+    int n;
+
+    if (!key || !*key)
+        return host_fail(call, GH_ERR_INVALID, "kv: empty key");
+    n = owner ? snprintf(buf, len, "plugin:%s:%s", owner, key) : snprintf(buf, len, "%s", key);
+    if (n < 0 || (size_t)n >= len)
+        return host_fail(call, GH_ERR_INVALID, "kv: key longer than %d bytes", KV_KEY_MAX);
+    return GH_OK;
+}
+
+static gh_conn *kv_conn(gh_call *call)
+{
+    gh_conn *c = store_current();
+
+    if (!c)
+        host_fail(call, GH_ERR_UNAVAILABLE, "kv used outside a worker thread");
+    return c;
+}
+
+static gh_result host_kv_get(gh_call *call, const char *key, gh_out *out)
+{
+    char k[KV_KEY_MAX + 80];
+    gh_result r = kv_key(call, key, k, sizeof k);
+    gh_conn *c;
+
+    if (r != GH_OK)
+        return r;
+    if (!out)
+        return host_fail(call, GH_ERR_INVALID, "kv_get: no output");
+    if (!(c = kv_conn(call)))
+        return GH_ERR_UNAVAILABLE;
+    return store_kv_get(c, call, k, out);
+}
+
+static gh_result host_kv_set(gh_call *call, const char *key, const void *val, size_t len,
+                             int64_t ttl_ms, uint32_t flags)
+{
+    char k[KV_KEY_MAX + 80];
+    gh_result r = kv_key(call, key, k, sizeof k);
+    gh_conn *c;
+
+    if (r != GH_OK)
+        return r;
+    if (!val && len)
+        return host_fail(call, GH_ERR_INVALID, "kv_set: no value");
+    if (!(c = kv_conn(call)))
+        return GH_ERR_UNAVAILABLE;
+    return store_kv_set(c, call, k, val, len, ttl_ms, flags);
+}
+
+static gh_result host_kv_incr(gh_call *call, const char *key, int64_t delta, int64_t ttl_ms,
+                              int64_t *result)
+{
+    char k[KV_KEY_MAX + 80];
+    gh_result r = kv_key(call, key, k, sizeof k);
+    gh_conn *c;
+
+    if (r != GH_OK)
+        return r;
+    if (!(c = kv_conn(call)))
+        return GH_ERR_UNAVAILABLE;
+    return store_kv_incr(c, call, k, delta, ttl_ms, result);
+}
+
+static gh_result host_kv_del(gh_call *call, const char *key)
+{
+    char k[KV_KEY_MAX + 80];
+    gh_result r = kv_key(call, key, k, sizeof k);
+    gh_conn *c;
+
+    if (r != GH_OK)
+        return r;
+    if (!(c = kv_conn(call)))
+        return GH_ERR_UNAVAILABLE;
+    return store_kv_del(c, call, k);
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+/* A bound on label pairs, so a plugin counting per-user events cannot grow
+ * /metrics (and our memory) without limit. */
+#define MAX_EVENTS 512
+#define MAX_EVENT_LEN 32
+
+typedef struct event_count {
+    char plugin[72];
+    char event[MAX_EVENT_LEN + 1];
+    uint64_t n;
+} event_count;
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static event_count *ev;
+static size_t ev_n, ev_cap;
+static int ev_full_logged;
+
+static int valid_event(const char *e)
+{
+    size_t n = 0;
+
+    for (; e[n]; n++)
+        if (n == MAX_EVENT_LEN ||
+            !((e[n] >= 'a' && e[n] <= 'z') || (e[n] >= '0' && e[n] <= '9') || e[n] == '_'))
+            return 0;
+    return n > 0;
+}
+
+/* The counter for (plugin, event), created if there is room; lock held. */
+static event_count *event_slot(const char *plugin, const char *event)
+{
+    for (size_t i = 0; i < ev_n; i++)
+        if (strcmp(ev[i].plugin, plugin) == 0 && strcmp(ev[i].event, event) == 0)
+            return &ev[i];
+    if (ev_n == MAX_EVENTS)
+        return NULL;
+    if (ev_n == ev_cap) {
+        size_t cap = ev_cap ? ev_cap * 2 : 16;
+        event_count *v = realloc(ev, cap * sizeof *v);
+
+        if (!v)
+            return NULL;
+        ev = v;
+        ev_cap = cap;
+    }
+    memset(&ev[ev_n], 0, sizeof ev[ev_n]);
+    snprintf(ev[ev_n].plugin, sizeof ev[ev_n].plugin, "%s", plugin);
+    snprintf(ev[ev_n].event, sizeof ev[ev_n].event, "%s", event);
+    return &ev[ev_n++];
+}
+
+static void host_count(gh_call *call, const char *event, uint64_t delta)
+{
+    const char *plugin = call_plugin_name(call);
+    event_count *c;
+    int dropped = 0;
+
+    if (!plugin)
+        return;
+    if (!event || !valid_event(event)) {
+        /* the name is not echoed: it failed validation, so it may be anything */
+        gh_log_tagged(GH_LOG_WARNING, plugin, call->request_id,
+                      "count: event names are 1 to %d of a-z, 0-9 and _", MAX_EVENT_LEN);
+        return;
+    }
+    pthread_mutex_lock(&ev_lock);
+    c = event_slot(plugin, event);
+    if (c)
+        c->n += delta;
+    else if (!ev_full_logged)
+        dropped = ev_full_logged = 1;
+    pthread_mutex_unlock(&ev_lock);
+    if (dropped)
+        gh_log_tagged(GH_LOG_WARNING, plugin, call->request_id,
+                      "count: more than %d distinct events; new ones are dropped", MAX_EVENTS);
+}
+
+void host_events_foreach(gh_event_visit visit, void *ud)
+{
+    pthread_mutex_lock(&ev_lock);
+    for (size_t i = 0; i < ev_n; i++)
+        visit(ud, ev[i].plugin, ev[i].event, ev[i].n);
+    pthread_mutex_unlock(&ev_lock);
+}
+
+/* ----------------------------------------------------------------- global */
+
+void host_global_init(void)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    if (rc != CURLE_OK)
+        gh_log(GH_LOG_ERROR, "curl_global_init: %s", curl_easy_strerror(rc));
+}
+
+void host_global_cleanup(void)
+{
+    curl_global_cleanup();
+    pthread_mutex_lock(&ev_lock);
+    free(ev);
+    ev = NULL;
+    ev_n = ev_cap = 0;
+    ev_full_logged = 0;
+    pthread_mutex_unlock(&ev_lock);
+}
+
+/* --------------------------------------------------------------- the table */
+
+const gh_host gh_host_table = {
+    .size = sizeof(gh_host),
+    .abi_major = GH_ABI_MAJOR,
+    .abi_minor = GH_ABI_MINOR,
+
+    .log = host_log,
+    .fail = host_fail,
+
+    .cfg_str = host_cfg_str,
+    .cfg_int = host_cfg_int,
+    .cfg_bool = host_cfg_bool,
+    .cfg_double = host_cfg_double,
+    .cfg_secret = host_cfg_secret,
+    .cfg_child = host_cfg_child,
+    .cfg_len = host_cfg_len,
+    .cfg_at = host_cfg_at,
+    .cfg_value = host_cfg_value,
+
+    .call_request_id = host_call_request_id,
+    .call_tenant = host_call_tenant,
+    .call_deadline_ms = host_call_deadline_ms,
+
+    .now_ms = gh_now_ms,
+    .random = host_random,
+    .alloc = host_alloc,
+    .free = host_free,
+    .wipe = host_wipe,
+
+    .out_new = host_out_new,
+    .out_free = host_out_free,
+    .put = host_put,
+    .out_get = host_out_get,
+
+    .kv_get = host_kv_get,
+    .kv_set = host_kv_set,
+    .kv_incr = host_kv_incr,
+    .kv_del = host_kv_del,
+
+    .http = host_http,
+
+    .json_decode = host_json_decode,
+    .json_free = host_json_free,
+    .json_get = host_json_get,
+    .json_at = host_json_at,
+    .json_len = host_json_len,
+    .json_type = host_json_type,
+    .json_str = host_json_str,
+    .json_int = host_json_int,
+    .json_bool = host_json_bool,
+    .json_encode = host_json_encode,
+
+    .count = host_count,
+};

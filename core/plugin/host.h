@@ -1,0 +1,61 @@
+/*
+ * host.h - the host table handed to plugins, and gh_call, the context of one
+ * invocation of a plugin (deadline, request id, tenant, last error).
+ */
+#ifndef GH_HOST_H
+#define GH_HOST_H
+
+#include <gatehouse/plugin.h>
+#include "plugin/loader.h"
+
+struct gh_call {
+    const gh_loaded *plugin;   /* whose op runs (NULL: the core itself) */
+    const char *request_id;    /* may be NULL */
+    const char *tenant;        /* may be NULL */
+    int64_t deadline_ms;       /* on gh_now_ms()'s clock */
+    gh_result code;            /* set by host->fail */
+    char message[256];         /* set by host->fail; logged, never sent */
+};
+
+extern const gh_host gh_host_table;
+
+/* A call for plugin p (or NULL) that must end within timeout_ms. */
+void call_init(gh_call *call, const gh_loaded *p, const char *request_id, int64_t timeout_ms);
+
+/* Count a failed op of p for /metrics (also logs call->message if set). */
+gh_result call_result(gh_call *call, gh_result r);
+
+/* Visit every plugin event counter (host->count) for /metrics. */
+typedef void (*gh_event_visit)(void *ud, const char *plugin, const char *event, uint64_t n);
+void host_events_foreach(gh_event_visit visit, void *ud);
+
+/* Release what the host keeps for the process (curl, event counters). */
+void host_global_init(void);
+void host_global_cleanup(void);
+
+/* "ok", "invalid", "not found", ... for messages. */
+const char *gh_result_str(gh_result r);
+
+/* cfg_*(NULL, ...) reads the options of the plugin being set up on this
+ * thread: the loader sets them around instantiate() and thread_init().
+ * Returns the previous scope, to restore afterwards. */
+const gh_node *host_cfg_scope(const gh_node *options);
+/* An option written as YAML null (`key: ~`, `key:`) counts as not set. */
+int host_cfg_is_null(const gh_node *n);
+
+/* Members of the host table that live in their own files:
+ * host_http.c, the outbound HTTP client (libcurl) */
+gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp);
+/* host_json.c, the JSON helpers (jansson) */
+gh_result host_json_decode(gh_call *call, const char *text, size_t len, gh_json **out);
+void host_json_free(gh_json *json);
+const gh_json *host_json_get(const gh_json *obj, const char *key);
+const gh_json *host_json_at(const gh_json *arr, size_t i);
+size_t host_json_len(const gh_json *arr);
+uint32_t host_json_type(const gh_json *json);
+const char *host_json_str(const gh_json *json);
+int64_t host_json_int(const gh_json *json, int64_t dflt);
+int host_json_bool(const gh_json *json, int dflt);
+char *host_json_encode(gh_call *call, const gh_param *fields);
+
+#endif

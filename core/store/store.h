@@ -1,0 +1,110 @@
+/*
+ * store.h - Gatehouse's persistent state over the storage ABI: the schema,
+ * its versioned migrations and every query. Nothing above this file knows
+ * which database is behind it.
+ *
+ * Threading: a gh_store is shared; each worker thread opens its own
+ * connection (store_thread_open), which caches its prepared statements.
+ * Queries are written once with `?` placeholders; the store rewrites them
+ * for the driver's dialect.
+ */
+#ifndef GH_STORE_H
+#define GH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gatehouse/plugin.h>
+#include "plugin/host.h"   /* gh_call, for store_op */
+#include "plugin/loader.h"
+
+typedef struct gh_store gh_store;
+typedef struct gh_conn gh_conn;
+
+/* sql: the storage plugin; kv: a kv plugin, or NULL to serve kv from SQL */
+gh_store *store_new(const gh_loaded *sql, const gh_loaded *kv);
+void store_free(gh_store *st);
+
+/* This thread's connection; plugins_thread_init must have run here first.
+ * One per thread. Close it before plugins_thread_fini: closing finalizes
+ * the cached statements and rolls back a transaction left open. */
+gh_conn *store_thread_open(gh_store *st, char *err, size_t errlen);
+void store_thread_close(gh_conn *c);
+gh_conn *store_current(void); /* the calling thread's, or NULL */
+
+/* Bring the schema to the newest version, each step in one transaction.
+ * *applied gets how many ran. Safe to run by several instances at once. */
+int store_migrate(gh_conn *c, int *applied, char *err, size_t errlen);
+/* 0 for a fresh database (the empty bookkeeping table is created then). */
+int store_schema_version(gh_conn *c, int *version);
+int store_latest_version(void);
+
+/* A cheap round trip, for /health/ready. */
+gh_result store_ping(gh_conn *c, gh_call *call);
+
+/* Run one statement. For each row, row_cb (may be NULL) gets the columns,
+ * valid during the callback only; a non-zero return from it stops the
+ * iteration. *changes (may be NULL) gets the rows written. A unique or
+ * foreign key violation is GH_ERR_CONFLICT; lock contention is
+ * GH_ERR_UNAVAILABLE; call->message says why (it never holds bound values).
+ *
+ * In every store_* function `call` may be NULL: the store makes one up. */
+typedef int (*gh_row_cb)(void *ud, const gh_param *cols, uint32_t ncols);
+gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
+                     const gh_param *args, size_t nargs,
+                     gh_row_cb row_cb, void *ud, int64_t *changes);
+/* Transactions nest flatly: an inner begin/commit joins the outer
+ * transaction; an inner rollback makes the outer commit roll back and
+ * return GH_ERR_CONFLICT. Rollback outside a transaction is a no-op. */
+gh_result store_begin(gh_conn *c, gh_call *call);
+gh_result store_commit(gh_conn *c, gh_call *call);
+gh_result store_rollback(gh_conn *c, gh_call *call);
+
+/* Key-value with TTL (ttl_ms <= 0: none): the kv plugin if configured,
+ * else the kv table. An expired key is absent to every operation.
+ *  get   GH_ERR_NOT_FOUND when absent; else puts "value" (BYTES) into out
+ *        (out may be NULL to ask only whether the key is there)
+ *  set   GH_KV_NX: GH_ERR_CONFLICT when the key is there
+ *  incr  atomic; an absent key starts at 0 with ttl_ms, a live one keeps
+ *        its expiry; the value is kept as decimal text
+ *  del   GH_ERR_NOT_FOUND when absent, so it doubles as an atomic "take" */
+gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out);
+gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
+                       size_t len, int64_t ttl_ms, uint32_t flags);
+gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delta,
+                        int64_t ttl_ms, int64_t *result);
+gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key);
+/* Delete expired kv rows (SQL kv only); returns rows removed or -1. */
+int64_t store_kv_purge(gh_conn *c, gh_call *call);
+
+/* The driver's dialect: "sqlite", "postgres", "mysql". */
+const char *store_dialect(const gh_conn *c);
+
+/* Run SQL without parameters or rows (DDL; several statements allowed). */
+gh_result store_exec_script(gh_conn *c, gh_call *call, const char *sql);
+
+/* Statement cache counters: statements prepared, and lookups served from
+ * the cache (for tests and /metrics). */
+void store_cache_stats(const gh_conn *c, uint64_t *prepared, uint64_t *hits);
+
+/* `?` -> $1, $2, ... outside quotes and comments, for GH_PH_DOLLAR drivers.
+ * Returns malloc'd text or NULL (exposed for tests). */
+char *store_sql_dollar(const char *sql);
+
+/* ---- For core/store's own files only (kv.c, migrations.c). ---- */
+
+/* The kv plugin, or NULL when kv is served by SQL. */
+const gh_loaded *store_kv_plugin(const gh_conn *c);
+
+/* A plugin op runs in that plugin's name: host->fail tags its message with
+ * it and call_result() counts its errors. store_op_begin lends the caller's
+ * call (or a local one when call is NULL) to p; store_op_end gives it back,
+ * passing a failure through call_result() when `count` is set. */
+typedef struct store_op {
+    gh_call *call;
+    const gh_loaded *saved;
+    gh_call local;
+} store_op;
+gh_call *store_op_begin(store_op *op, gh_call *call, const gh_loaded *p);
+gh_result store_op_end(store_op *op, gh_result r, int count);
+
+#endif

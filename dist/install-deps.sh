@@ -1,0 +1,17 @@
+#!/bin/sh
+# install-deps.sh [--test] - install the Debian 12 packages Gatehouse needs
+# to build (and, with --test, to run its tests), skipping those present.
+set -e
+pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
+      libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev curl sqlite3"
+missing=
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing:$missing"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,498 @@
+/*
+ * sqlite.c - the embedded storage driver: Gatehouse on one SQLite file.
+ *
+ * A thin driver over the storage ABI: the core owns the schema and every
+ * query; this file only opens connections, prepares, binds, steps and reads
+ * columns. Each worker thread gets its own connection (opened NOMUTEX in
+ * thread_init and kept in the per-thread instance), so nothing here locks:
+ * SQLite's file locks serialise writers between threads and processes.
+ *
+ * WAL is the point of the defaults: readers never block the writer and the
+ * writer never blocks readers, which is what a server with N workers needs.
+ * Transactions start with BEGIN IMMEDIATE, so a writer waits for the write
+ * lock up front (bounded by busy_timeout) instead of failing with SQLITE_BUSY
+ * halfway through when a read lock cannot be upgraded.
+ *
+ * options:
+ *   path: gatehouse.db      relative to the working (state) directory
+ *   busy_timeout: 5s        how long to wait for a lock before UNAVAILABLE
+ *   synchronous: normal     or full (normal is durable enough under WAL:
+ *                           a power cut may lose the last commits, never
+ *                           corrupt the file)
+ *   journal: wal            or delete, for filesystems without shared memory
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <gatehouse/plugin.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static const gh_host *host; /* valid for the life of the plugin */
+
+/* Read-only after instantiate(); shared by every thread. The path is copied
+ * because the config tree it came from may be replaced by a reload. */
+typedef struct sq_inst {
+    char path[4096];
+    int busy_ms;
+    int sync_full;
+    int wal;
+} sq_inst;
+
+typedef struct sq_thread {
+    sqlite3 *db;
+} sq_thread;
+
+/* A cell keeps an INTEGER or FLOAT column's value so the gh_param handed to
+ * the core can point at it until the next step or reset. */
+typedef union sq_cell {
+    int64_t i;
+    double d;
+} sq_cell;
+
+struct gh_stmt {
+    sqlite3_stmt *st;
+    sq_cell *cells;
+    uint32_t ncells;
+};
+
+static const gh_option sq_options[] = {
+    { "path", GH_T_STR, 0, "database file (default gatehouse.db in the state directory)" },
+    { "busy_timeout", GH_T_DURATION, 0, "wait this long for a lock (default 5s)" },
+    { "synchronous", GH_T_STR, 0, "normal (default) or full" },
+    { "journal", GH_T_STR, 0, "wal (default) or delete (no shared memory)" },
+    { NULL, 0, 0, NULL }
+};
+
+/* ------------------------------------------------------------------ errors */
+
+/* SQLite result code -> ABI result. Lock contention is worth retrying, so it
+ * is UNAVAILABLE; so is a full disk or an I/O error. A SQL error is ours: a
+ * bug in the core's queries. */
+static gh_result sq_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return GH_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+        return GH_ERR_UNAVAILABLE;
+    case SQLITE_CONSTRAINT:
+        return GH_ERR_CONFLICT;
+    case SQLITE_NOMEM:
+        return GH_ERR_NOMEM;
+    case SQLITE_INTERRUPT:
+        return GH_ERR_TIMEOUT;
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+        return GH_ERR_INVALID;
+    default:
+        return GH_ERR_INTERNAL;
+    }
+}
+
+/* sqlite3_errmsg names tables, columns and constraints, never bound values,
+ * so it is safe to log. */
+static gh_result sq_fail(gh_call *call, sqlite3 *db, int rc, const char *what)
+{
+    return host->fail(call, sq_code(rc), "%s: %s", what,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
+{
+    sq_inst *in = vinst;
+    const char *path = host->cfg_str(cfg, "path", "gatehouse.db");
+    const char *sync = host->cfg_str(cfg, "synchronous", "normal");
+    const char *journal = host->cfg_str(cfg, "journal", "wal");
+    int64_t busy = host->cfg_int(cfg, "busy_timeout", 5000);
+
+    /* one connection per thread still needs a library built thread-safe */
+    if (!sqlite3_threadsafe())
+        return host->fail(call, GH_ERR_UNSUPPORTED,
+                          "libsqlite3 was built without thread support");
+    if (path == NULL || path[0] == '\0')
+        return host->fail(call, GH_ERR_INVALID, "path: must not be empty");
+    if (strlen(path) >= sizeof(in->path))
+        return host->fail(call, GH_ERR_INVALID, "path: longer than %zu bytes",
+                          sizeof(in->path) - 1);
+    if (busy < 0 || busy > INT_MAX)
+        return host->fail(call, GH_ERR_INVALID,
+                          "busy_timeout: must be between 0 and %d ms", INT_MAX);
+    if (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0)
+        return host->fail(call, GH_ERR_INVALID,
+                          "synchronous: expected normal or full, got '%s'", sync);
+    if (strcmp(journal, "wal") != 0 && strcmp(journal, "delete") != 0)
+        return host->fail(call, GH_ERR_INVALID,
+                          "journal: expected wal or delete, got '%s'", journal);
+
+    memcpy(in->path, path, strlen(path) + 1);
+    in->busy_ms = (int)busy;
+    in->sync_full = strcmp(sync, "full") == 0;
+    in->wal = strcmp(journal, "wal") == 0;
+    return GH_OK;
+}
+
+/* Set the journal mode and check what SQLite actually chose: it silently
+ * keeps another mode where WAL is impossible (e.g. an in-memory database). */
+static gh_result sq_journal(const sq_inst *in, sq_thread *t, gh_call *call)
+{
+    const char *sql = in->wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE";
+    const char *want = in->wal ? "wal" : "delete";
+    sqlite3_stmt *st = NULL;
+    const char *got;
+    int rc = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        gh_result r = sq_fail(call, t->db, rc, "journal_mode");
+        sqlite3_finalize(st);
+        return r;
+    }
+    got = (const char *)sqlite3_column_text(st, 0);
+    if (got == NULL || sqlite3_stricmp(got, want) != 0)
+        host->log(call, GH_LOG_WARNING, "%s: journal_mode is %s, not %s", in->path,
+                  got ? got : "unknown", want);
+    sqlite3_finalize(st);
+    return GH_OK;
+}
+
+static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
+{
+    const sq_inst *in = vinst;
+    sq_thread *t = vt;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(in->path, &t->db, flags, NULL);
+    gh_result r;
+
+    if (rc != SQLITE_OK) {
+        r = host->fail(call, sq_code(rc), "%s: %s", in->path,
+                       t->db ? sqlite3_errmsg(t->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(t->db, 1);
+    sqlite3_busy_timeout(t->db, in->busy_ms);
+    if ((r = sq_journal(in, t, call)) != GH_OK)
+        goto fail;
+    rc = sqlite3_exec(t->db, in->sync_full ? "PRAGMA synchronous=FULL"
+                                           : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(t->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        r = sq_fail(call, t->db, rc, in->path);
+        goto fail;
+    }
+    return GH_OK;
+fail:
+    sqlite3_close(t->db); /* a failed open still allocates a handle */
+    t->db = NULL;
+    return r;
+}
+
+/* Every statement must be finalized by now (the core does so before
+ * closing); sqlite3_close_v2 still frees the connection if one leaked. */
+static void sq_thread_fini(const void *vinst, void *vt)
+{
+    sq_thread *t = vt;
+
+    (void)vinst;
+    sqlite3_close_v2(t->db);
+    t->db = NULL;
+}
+
+static gh_result sq_health(const void *vinst, void *vt, gh_call *call)
+{
+    sq_thread *t = vt;
+    int rc;
+
+    (void)vinst;
+    if (t->db == NULL)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "no connection on this thread");
+    rc = sqlite3_exec(t->db, "SELECT 1", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? GH_OK : sq_fail(call, t->db, rc, "health");
+}
+
+/* ------------------------------------------------------------------- ops */
+
+static gh_result sq_exec(void *vt, gh_call *call, const char *sql)
+{
+    sq_thread *t = vt;
+    char *msg = NULL;
+    int rc = sqlite3_exec(t->db, sql, NULL, NULL, &msg);
+    gh_result r = GH_OK;
+
+    if (rc != SQLITE_OK)
+        r = host->fail(call, sq_code(sqlite3_extended_errcode(t->db)), "exec: %s",
+                       msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return r;
+}
+
+static gh_result sq_prepare(void *vt, gh_call *call, const char *sql, gh_stmt **out)
+{
+    sq_thread *t = vt;
+    gh_stmt *s = calloc(1, sizeof(*s));
+    const char *tail = NULL;
+    gh_result r;
+    int rc;
+
+    *out = NULL;
+    if (s == NULL)
+        return host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
+    /* PERSISTENT: the core caches statements for the life of the thread */
+    rc = sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, &tail);
+    if (rc != SQLITE_OK)
+        r = sq_fail(call, t->db, rc, "prepare");
+    else if (s->st == NULL)
+        r = host->fail(call, GH_ERR_INVALID, "prepare: no statement");
+    else if (tail[strspn(tail, " \t\r\n")] != '\0') /* the rest would be ignored */
+        r = host->fail(call, GH_ERR_INVALID, "prepare: more than one statement");
+    else {
+        *out = s;
+        return GH_OK;
+    }
+    sqlite3_finalize(s->st);
+    free(s);
+    return r;
+}
+
+static int sq_bind_one(sqlite3_stmt *st, int i, const gh_param *v)
+{
+    switch (v->type) {
+    case GH_T_NULL:
+        return sqlite3_bind_null(st, i);
+    case GH_T_INT:
+        return sqlite3_bind_int64(st, i, *(const int64_t *)v->data);
+    case GH_T_BOOL:
+        return sqlite3_bind_int(st, i, *(const int32_t *)v->data != 0);
+    case GH_T_DOUBLE:
+        return sqlite3_bind_double(st, i, *(const double *)v->data);
+    case GH_T_STR:
+    case GH_T_JSON:
+        /* a NULL pointer would bind SQL NULL: an empty string is still text */
+        return sqlite3_bind_text64(st, i, v->data ? v->data : "", v->len,
+                                   SQLITE_TRANSIENT, SQLITE_UTF8);
+    case GH_T_BYTES:
+        if (v->len == 0)
+            return sqlite3_bind_zeroblob(st, i, 0);
+        return sqlite3_bind_blob64(st, i, v->data, v->len, SQLITE_TRANSIENT);
+    default:
+        return SQLITE_MISMATCH;
+    }
+}
+
+/* Only NULL, and empty strings or blobs, may come without a pointer. */
+static int sq_has_data(const gh_param *v)
+{
+    if (v->data != NULL || v->type == GH_T_NULL)
+        return 1;
+    return v->len == 0 && (v->type == GH_T_STR || v->type == GH_T_JSON ||
+                           v->type == GH_T_BYTES);
+}
+
+static gh_result sq_bind(gh_stmt *s, gh_call *call, const gh_param *vals, size_t n)
+{
+    int want = sqlite3_bind_parameter_count(s->st);
+
+    if (n != (size_t)want)
+        return host->fail(call, GH_ERR_INVALID, "bind: %zu values for %d placeholders",
+                          n, want);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+
+        if (!sq_has_data(&vals[i]))
+            return host->fail(call, GH_ERR_INVALID, "bind: value %zu has no data", i + 1);
+        rc = sq_bind_one(s->st, (int)i + 1, &vals[i]);
+        if (rc == SQLITE_MISMATCH)
+            return host->fail(call, GH_ERR_INVALID, "bind: value %zu has unsupported type %u",
+                              i + 1, (unsigned)vals[i].type);
+        if (rc != SQLITE_OK)
+            return sq_fail(call, sqlite3_db_handle(s->st), rc, "bind");
+    }
+    return GH_OK;
+}
+
+static gh_result sq_step(gh_stmt *s, gh_call *call, int *row)
+{
+    int rc = sqlite3_step(s->st);
+
+    *row = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return GH_OK;
+    return sq_fail(call, sqlite3_db_handle(s->st), rc, "step");
+}
+
+static uint32_t sq_column_count(gh_stmt *s)
+{
+    return (uint32_t)sqlite3_column_count(s->st);
+}
+
+static gh_result sq_column(gh_stmt *s, uint32_t i, gh_param *val)
+{
+    int col = (int)i;
+
+    if (i >= (uint32_t)sqlite3_data_count(s->st))
+        return GH_ERR_INVALID;
+    /* The column count can change when SQLite re-prepares after a schema
+     * change, so cells grow on demand rather than being sized at prepare. */
+    if (i >= s->ncells) {
+        uint32_t n = (uint32_t)sqlite3_column_count(s->st);
+        sq_cell *c = realloc(s->cells, n * sizeof(*c));
+
+        if (c == NULL)
+            return GH_ERR_NOMEM;
+        s->cells = c;
+        s->ncells = n;
+    }
+    *val = (gh_param){ sqlite3_column_name(s->st, col), GH_T_NULL, NULL, 0 };
+    switch (sqlite3_column_type(s->st, col)) {
+    case SQLITE_INTEGER:
+        s->cells[i].i = sqlite3_column_int64(s->st, col);
+        val->type = GH_T_INT;
+        val->data = &s->cells[i].i;
+        val->len = sizeof(int64_t);
+        break;
+    case SQLITE_FLOAT:
+        s->cells[i].d = sqlite3_column_double(s->st, col);
+        val->type = GH_T_DOUBLE;
+        val->data = &s->cells[i].d;
+        val->len = sizeof(double);
+        break;
+    case SQLITE_TEXT:
+        /* text before bytes: the documented order that avoids a conversion */
+        val->type = GH_T_STR;
+        val->data = sqlite3_column_text(s->st, col);
+        val->len = (size_t)sqlite3_column_bytes(s->st, col);
+        if (val->data == NULL)
+            return GH_ERR_NOMEM;
+        break;
+    case SQLITE_BLOB:
+        val->type = GH_T_BYTES;
+        val->data = sqlite3_column_blob(s->st, col);
+        val->len = (size_t)sqlite3_column_bytes(s->st, col);
+        if (val->data == NULL)
+            val->data = ""; /* an empty blob: never hand out NULL with a type */
+        break;
+    default:
+        break;
+    }
+    return GH_OK;
+}
+
+static int64_t sq_changes(gh_stmt *s)
+{
+    /* sqlite3_changes() reports the connection's last write, which would be
+     * stale after a SELECT */
+    if (sqlite3_stmt_readonly(s->st))
+        return 0;
+    return sqlite3_changes(sqlite3_db_handle(s->st));
+}
+
+/* sqlite3_reset() repeats the error of a failed step, which the core has
+ * already seen; resetting itself cannot fail. */
+static gh_result sq_reset(gh_stmt *s)
+{
+    sqlite3_reset(s->st);
+    sqlite3_clear_bindings(s->st);
+    return GH_OK;
+}
+
+static void sq_finalize(gh_stmt *s)
+{
+    if (s == NULL)
+        return;
+    sqlite3_finalize(s->st);
+    free(s->cells);
+    free(s);
+}
+
+static gh_result sq_tx(sq_thread *t, gh_call *call, const char *sql)
+{
+    int rc = sqlite3_exec(t->db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? GH_OK : sq_fail(call, t->db, rc, sql);
+}
+
+static gh_result sq_begin(void *vt, gh_call *call)
+{
+    return sq_tx(vt, call, "BEGIN IMMEDIATE");
+}
+
+static gh_result sq_commit(void *vt, gh_call *call)
+{
+    return sq_tx(vt, call, "COMMIT");
+}
+
+/* Some errors (SQLITE_FULL, IOERR, NOMEM, BUSY on commit) roll the
+ * transaction back by themselves; rolling back again is not a failure. */
+static gh_result sq_rollback(void *vt, gh_call *call)
+{
+    sq_thread *t = vt;
+
+    if (sqlite3_get_autocommit(t->db))
+        return GH_OK;
+    return sq_tx(t, call, "ROLLBACK");
+}
+
+/* ------------------------------------------------------------ descriptor */
+
+static const gh_storage_ops sq_ops = {
+    .size = sizeof(gh_storage_ops),
+    .placeholder = GH_PH_QMARK,
+    .dialect = "sqlite",
+    .exec = sq_exec,
+    .prepare = sq_prepare,
+    .bind = sq_bind,
+    .step = sq_step,
+    .column_count = sq_column_count,
+    .column = sq_column,
+    .changes = sq_changes,
+    .reset = sq_reset,
+    .finalize = sq_finalize,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+};
+
+static const gh_plugin sq_plugin = {
+    .size = sizeof(gh_plugin),
+    .abi_major = GH_ABI_MAJOR,
+    .abi_minor = GH_ABI_MINOR,
+    .name = "sqlite",
+    .version = PACKAGE_VERSION,
+    .description = "SQLite storage (embedded, WAL)",
+    .kind = GH_KIND_STORAGE,
+    .options = sq_options,
+    .inst_size = sizeof(sq_inst),
+    .thread_size = sizeof(sq_thread),
+    .instantiate = sq_instantiate,
+    .thread_init = sq_thread_init,
+    .thread_fini = sq_thread_fini,
+    .detach = NULL,
+    .health = sq_health,
+    .ops = &sq_ops,
+};
+
+GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
+{
+    /* every member we call is 1.0, always set by any 1.x host */
+    if (h == NULL || h->abi_major != GH_ABI_MAJOR)
+        return NULL;
+    host = h;
+    return &sq_plugin;
+}

@@ -1,0 +1,76 @@
+# lib.sh - helpers for the shell integration tests: start the real daemon
+# on an ephemeral port, speak HTTP to it with curl, count checks.
+# Sourced by the tests; expects top_builddir, top_srcdir (set by make check).
+
+: "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+GATEHOUSED="$top_builddir/gatehoused"
+TMP=$(mktemp -d /tmp/gh-it-XXXXXX)
+PASS=0
+FAIL=0
+PID=
+trap 'cleanup' EXIT
+
+cleanup() {
+    [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+    rm -rf "$TMP"
+}
+
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && printf '  %s\n' "$2"; }
+
+# check NAME COMMAND...: passes when the command succeeds
+check() {
+    local name=$1; shift
+    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+
+# contains NAME HAYSTACK NEEDLE
+contains() {
+    case "$2" in *"$3"*) ok "$1" ;; *) not_ok "$1" "expected to find: $3"$'\n'"  in: ${2:0:600}" ;; esac
+}
+lacks() {
+    case "$2" in *"$3"*) not_ok "$1" "must not contain: $3" ;; *) ok "$1" ;; esac
+}
+equals() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$3', got '$2'"; fi
+}
+
+# start_daemon CONFIG LOG: starts gatehoused, waits for "listening on", sets PID and PORT
+start_daemon() {
+    local cfg=$1 log=$2
+    : >"$log"
+    "$GATEHOUSED" -c "$cfg" 2>"$log" &
+    PID=$!
+    for _ in $(seq 1 200); do
+        if grep -q ' ready: ' "$log" 2>/dev/null; then
+            PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
+            return 0
+        fi
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "gatehoused did not start; its log:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+# stop_daemon: SIGTERM and wait; sets STATUS to the exit status
+stop_daemon() {
+    kill -TERM "$PID"
+    wait "$PID"
+    STATUS=$?
+    PID=
+}
+
+# http METHOD PATH [curl args...]: sets OUT (headers and body) and CODE
+http() {
+    local method=$1 path=$2; shift 2
+    OUT=$(curl -sS -i -X "$method" --max-time 10 "$@" "http://127.0.0.1:$PORT$path")
+    CODE=$(printf '%s' "$OUT" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
+}
+
+finish() {
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" -eq 0 ]
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# run-all.sh - build and run every test the way CI does: warnings as errors,
+# then the whole suite again under AddressSanitizer + UBSan, then distcheck
+# (a release tarball that builds, tests and installs, and an out-of-tree
+# plugin built against the installed header).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+show_failures() {
+    for f in $(find "$1" -name '*.log' -path '*tests*' 2>/dev/null); do
+        grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null && { echo "==== $f"; tail -n 80 "$f"; }
+    done
+    return 1
+}
+
+# suite NAME CONFIGURE-ARGS...: configure in build/NAME, build, make check
+suite() {
+    local name=$1; shift
+    echo "==== $name"
+    rm -rf "build/$name" && mkdir -p "build/$name"
+    (cd "build/$name" && ../../configure --enable-werror "$@" >/dev/null &&
+        make -j"$jobs" >/dev/null && make -j"$jobs" check) || show_failures "build/$name"
+}
+
+./autogen.sh >/dev/null
+suite check
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    suite asan CFLAGS="-O1 -g $san" LDFLAGS="$san"
+echo "==== distcheck"
+(cd build/check && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1) ||
+    { tail -n 60 build/check/distcheck.log; echo "distcheck failed"; exit 1; }
+
+# one closing line for the whole run, summed from the suites' own counts
+count() { awk -v k="# $1:" 'index($0, k) == 1 { s += $NF } END { print s + 0 }' build/check/test-suite.log build/asan/test-suite.log; }
+echo "all suites passed: $(count PASS) passed, $(count FAIL) failed, $(count SKIP) skipped"

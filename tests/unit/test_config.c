@@ -1,0 +1,873 @@
+/*
+ * test_config.c - the config loader: the shipped etc/gatehouse.yaml, the
+ * defaults, every schema key, ${VAR} expansion, the exact "file:line:col:"
+ * of each kind of error, the scalar parsers and secret files.
+ *
+ * Fixtures are written to a fresh mkdtemp directory so each test states its
+ * YAML next to what it expects; tests/configs/full.yaml is the one static
+ * fixture, setting every key to something other than its default.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gatehouse/plugin.h>
+#include "config.h"
+
+static char tmpdir[] = "/tmp/gh-test-config-XXXXXX";
+static int nfiles;
+static char last_path[PATH_MAX];  /* the file load_text wrote last */
+static char err[1024];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    return nftw(tmpdir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes len bytes to a new file in tmpdir; returns its path (last_path). */
+static const char *write_bytes(const char *data, size_t len)
+{
+    snprintf(last_path, sizeof last_path, "%s/t%d.yaml", tmpdir, ++nfiles);
+    FILE *f = fopen(last_path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return last_path;
+}
+
+static const char *write_text(const char *text)
+{
+    return write_bytes(text, strlen(text));
+}
+
+static gh_config *load_text(const char *yaml)
+{
+    err[0] = '\0';
+    return config_load(write_text(yaml), err, sizeof err);
+}
+
+static gh_config *load_ok(const char *yaml)
+{
+    gh_config *cfg = load_text(yaml);
+    if (!cfg)
+        fail_msg("unexpected error: %s\nfor:\n%s", err, yaml);
+    return cfg;
+}
+
+/* want is the error without the file name: "3:5: unknown key ..." */
+static void expect_error(const char *yaml, const char *want)
+{
+    char full[PATH_MAX + 512];
+    gh_config *cfg = load_text(yaml);
+    if (cfg) {
+        config_free(cfg);
+        fail_msg("no error for:\n%s", yaml);
+    }
+    snprintf(full, sizeof full, "%s:%s", last_path, want);
+    assert_string_equal(err, full);
+}
+
+static long cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n;
+}
+
+static void assert_defaults(const gh_config *cfg)
+{
+    assert_int_equal(cfg->n_listen, 1);
+    assert_string_equal(cfg->listen[0].host, "127.0.0.1");
+    assert_int_equal(cfg->listen[0].port, 8080);
+    assert_non_null(cfg->listen[0].where);
+    assert_int_equal(cfg->threads, cpus() > 256 ? 256 : cpus());
+    assert_int_equal(cfg->workers, cpus() > 512 ? 1024 : 2 * cpus());
+    assert_true(cfg->workers >= 2);
+    assert_int_equal(cfg->queue_size, 1024);
+    assert_int_equal(cfg->max_body_size, 64 * 1024);
+    assert_int_equal(cfg->max_header_size, 16 * 1024);
+    assert_int_equal(cfg->max_json_depth, 32);
+    assert_int_equal(cfg->request_timeout_ms, 30000);
+    assert_int_equal(cfg->shutdown_timeout_ms, 10000);
+    assert_string_equal(cfg->public_url, "http://127.0.0.1:8080");
+    assert_int_equal(cfg->hsts, 0);
+    assert_int_equal(cfg->n_cors_origins, 0);
+    assert_string_equal(cfg->cors_methods, "GET, POST, PUT, PATCH, DELETE");
+    assert_string_equal(cfg->cors_headers, "Authorization, Content-Type, X-Request-Id");
+    assert_int_equal(cfg->cors_credentials, 0);
+    assert_int_equal(cfg->cors_max_age_s, 600);
+    assert_int_equal(cfg->log_level, GH_LOG_INFO);
+    assert_int_equal(cfg->log_json, 0);
+    assert_int_equal(cfg->log_syslog, 0);
+    assert_int_equal(cfg->access_log, 1);
+    assert_string_equal(cfg->state_dir, "./var");
+    assert_null(cfg->plugin_dir);
+    assert_string_equal(cfg->storage.name, "sqlite");
+    assert_non_null(cfg->storage.where);
+    assert_null(cfg->kv.name);
+    assert_null(cfg->kv.options);
+    assert_int_equal(cfg->n_plugins, 0);
+}
+
+/* ------------------------------------------------------------ whole files */
+
+static void etc_default_loads(void **state)
+{
+    (void)state;
+    const char *top = getenv("top_srcdir");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/etc/gatehouse.yaml", top ? top : ".");
+    gh_config *cfg = config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    /* The shipped file says exactly what the built-in defaults say. */
+    assert_defaults(cfg);
+    assert_string_equal(cfg->path, path);
+    assert_string_equal(cfg->storage.where->value, "sqlite");
+    const gh_node *opt = cfg->storage.options;
+    assert_non_null(opt);
+    assert_int_equal(opt->type, GH_NODE_MAP);
+    assert_string_equal(cfg_get(opt, "path")->value, "gatehouse.db");
+    assert_string_equal(cfg_get(opt, "busy_timeout")->value, "5s");
+    assert_null(cfg_get(cfg->root, "kv"));
+    assert_null(cfg_get(cfg->root, "plugins"));
+    config_free(cfg);
+}
+
+static void empty_means_defaults(void **state)
+{
+    (void)state;
+    static const char *const empties[] = {
+        "", "\n", "# only a comment\n", "---\n", "---\n...\n", "~\n", "null\n",
+        "server:\nlog:\npaths:\nstorage:\nkv:\nplugins:\n",
+        "server: {}\nlog: {}\npaths: {}\nstorage: {}\nplugins: []\n",
+        "server:\n  threads: ~\n  listen:\n  cors:\n    allowed_methods: null\n",
+    };
+    for (size_t i = 0; i < sizeof empties / sizeof *empties; i++) {
+        gh_config *cfg = load_ok(empties[i]);
+        assert_defaults(cfg);
+        assert_non_null(cfg->root);
+        assert_int_equal(cfg->root->type, GH_NODE_MAP);
+        config_free(cfg);
+    }
+}
+
+static void every_key(void **state)
+{
+    (void)state;
+    const char *top = getenv("top_srcdir");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tests/configs/full.yaml", top ? top : ".");
+    gh_config *cfg = config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+
+    assert_int_equal(cfg->n_listen, 3);
+    assert_string_equal(cfg->listen[0].host, "0.0.0.0");
+    assert_int_equal(cfg->listen[0].port, 80);
+    assert_string_equal(cfg->listen[1].host, "::");
+    assert_int_equal(cfg->listen[1].port, 443);
+    assert_null(cfg->listen[2].host);
+    assert_int_equal(cfg->listen[2].port, 9000);
+    assert_int_equal(cfg->listen[2].where->line, 6);
+    assert_int_equal(cfg->threads, 4);
+    assert_int_equal(cfg->workers, 16);
+    assert_int_equal(cfg->queue_size, 5000);
+    assert_int_equal(cfg->max_body_size, 1024 * 1024);
+    assert_int_equal(cfg->max_header_size, 8 * 1024);
+    assert_int_equal(cfg->max_json_depth, 64);
+    assert_int_equal(cfg->request_timeout_ms, 5000);
+    assert_int_equal(cfg->shutdown_timeout_ms, 250);
+    assert_string_equal(cfg->public_url, "https://auth.example.com");
+    assert_int_equal(cfg->hsts, 1);
+    assert_int_equal(cfg->n_cors_origins, 2);
+    assert_string_equal(cfg->cors_origins[0], "https://app.example.com");
+    assert_string_equal(cfg->cors_origins[1], "http://localhost:3000");
+    assert_string_equal(cfg->cors_methods, "GET, POST");
+    assert_string_equal(cfg->cors_headers, "Content-Type");
+    assert_int_equal(cfg->cors_credentials, 1);
+    assert_int_equal(cfg->cors_max_age_s, 3600);
+    assert_int_equal(cfg->log_level, GH_LOG_DEBUG);
+    assert_int_equal(cfg->log_json, 1);
+    assert_int_equal(cfg->log_syslog, 1);
+    assert_int_equal(cfg->access_log, 0);
+    assert_string_equal(cfg->state_dir, "/var/lib/gatehouse");
+    assert_string_equal(cfg->plugin_dir, "/opt/gatehouse/plugins");
+
+    assert_string_equal(cfg->storage.name, "postgres");
+    assert_string_equal(cfg_get(cfg->storage.options, "dsn")->value, "postgresql://db/gatehouse");
+    assert_string_equal(cfg->kv.name, "redis");
+    assert_int_equal(cfg->kv.where->line, 42);
+    assert_int_equal(cfg->kv.where->col, 14);
+    assert_null(cfg->kv.options);
+
+    assert_int_equal(cfg->n_plugins, 2);
+    assert_string_equal(cfg->plugins[0].name, "google");
+    const gh_node *scopes = cfg_get(cfg->plugins[0].options, "scopes");
+    assert_non_null(scopes);
+    assert_int_equal(scopes->type, GH_NODE_SEQ);
+    assert_int_equal(scopes->n, 2);
+    assert_string_equal(scopes->child->next->value, "email");
+    assert_string_equal(cfg->plugins[1].name, "totp");
+    assert_null(cfg->plugins[1].options);
+    config_free(cfg);
+}
+
+static void log_choices(void **state)
+{
+    (void)state;
+    static const struct { const char *name; int level; } levels[] = {
+        { "debug", GH_LOG_DEBUG }, { "info", GH_LOG_INFO }, { "notice", GH_LOG_NOTICE },
+        { "warning", GH_LOG_WARNING }, { "error", GH_LOG_ERROR }, { "WARNING", GH_LOG_WARNING },
+    };
+    char yaml[128];
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+        snprintf(yaml, sizeof yaml, "log:\n  level: %s\n", levels[i].name);
+        gh_config *cfg = load_ok(yaml);
+        assert_int_equal(cfg->log_level, levels[i].level);
+        config_free(cfg);
+    }
+    gh_config *cfg = load_ok("log: {format: json, output: stderr, access_log: off}\n");
+    assert_int_equal(cfg->log_json, 1);
+    assert_int_equal(cfg->log_syslog, 0);
+    assert_int_equal(cfg->access_log, 0);
+    config_free(cfg);
+}
+
+static void plugin_blocks(void **state)
+{
+    (void)state;
+    gh_config *cfg = load_ok("storage:\n  options:\n    path: /tmp/x.db\n"
+                             "kv:\n  plugin: sqlite\n"
+                             "plugins:\n  - name: a_b-1\n  - {name: oidc, options: {issuer: x}}\n");
+    /* plugin: left out of storage: still sqlite, with the options given */
+    assert_string_equal(cfg->storage.name, "sqlite");
+    assert_int_equal(cfg->storage.where->line, 2); /* the block: no plugin: to point at */
+    assert_string_equal(cfg_get(cfg->storage.options, "path")->value, "/tmp/x.db");
+    assert_string_equal(cfg->kv.name, "sqlite");
+    assert_int_equal(cfg->n_plugins, 2);
+    assert_string_equal(cfg->plugins[0].name, "a_b-1");
+    assert_null(cfg->plugins[0].options);
+    assert_int_equal(cfg->plugins[0].where->line, 7);
+    assert_int_equal(cfg->plugins[0].where->col, 11);
+    assert_string_equal(cfg->plugins[1].name, "oidc");
+    assert_string_equal(cfg_get(cfg->plugins[1].options, "issuer")->value, "x");
+    config_free(cfg);
+
+    /* Options are the plugin's business: any keys, any depth. */
+    cfg = load_ok("storage:\n  plugin: x\n  options:\n    anything: [1, {a: b}]\n    nested: {deep: {er: 1}}\n");
+    assert_string_equal(cfg->storage.name, "x");
+    assert_int_equal(cfg->storage.options->n, 2);
+    config_free(cfg);
+
+    /* a null options: is no options */
+    cfg = load_ok("storage:\n  plugin: x\n  options:\n");
+    assert_null(cfg->storage.options);
+    config_free(cfg);
+}
+
+static void public_url_forms(void **state)
+{
+    (void)state;
+    gh_config *cfg = load_ok("server:\n  public_url: https://a.example/auth/\n");
+    assert_string_equal(cfg->public_url, "https://a.example/auth");
+    assert_int_equal(cfg->hsts, 1);
+    config_free(cfg);
+    cfg = load_ok("server:\n  public_url: http://10.0.0.1:9000\n");
+    assert_string_equal(cfg->public_url, "http://10.0.0.1:9000");
+    assert_int_equal(cfg->hsts, 0);
+    config_free(cfg);
+}
+
+static void cors_forms(void **state)
+{
+    (void)state;
+    gh_config *cfg = load_ok("server:\n  cors:\n"
+                             "    allowed_origins: ['*', HTTPS://App.Example.COM:8443, 'http://[::1]:3000']\n"
+                             "    allowed_methods: [GET]\n    allowed_headers: []\n    max_age: 90s\n");
+    assert_int_equal(cfg->n_cors_origins, 3);
+    assert_string_equal(cfg->cors_origins[0], "*");
+    /* browsers send origins lowercased: stored that way */
+    assert_string_equal(cfg->cors_origins[1], "https://app.example.com:8443");
+    assert_string_equal(cfg->cors_origins[2], "http://[::1]:3000");
+    assert_string_equal(cfg->cors_methods, "GET");
+    assert_string_equal(cfg->cors_headers, "");
+    assert_int_equal(cfg->cors_max_age_s, 90);
+    config_free(cfg);
+
+    /* credentials are fine with named origins */
+    cfg = load_ok("server:\n  cors:\n    allowed_origins: [https://a.example]\n    allow_credentials: yes\n");
+    assert_int_equal(cfg->cors_credentials, 1);
+    config_free(cfg);
+}
+
+/* ------------------------------------------------------------ listen */
+
+static void listen_forms(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml; const char *host; int port; } ok[] = {
+        { "127.0.0.1:8080", "127.0.0.1", 8080 },
+        { "'[::1]:8080'", "::1", 8080 },
+        { "\"[fe80::1:2]:1\"", "fe80::1:2", 1 },
+        { "'*:8080'", NULL, 8080 },
+        { ":8080", NULL, 8080 },
+        { "localhost:65535", "localhost", 65535 },
+        { "127.0.0.1:0", "127.0.0.1", 0 },
+        { "[\"0.0.0.0:443\"]", "0.0.0.0", 443 },
+    };
+    char yaml[128];
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        snprintf(yaml, sizeof yaml, "server:\n  listen: %s\n", ok[i].yaml);
+        gh_config *cfg = load_ok(yaml);
+        assert_int_equal(cfg->n_listen, 1);
+        if (ok[i].host)
+            assert_string_equal(cfg->listen[0].host, ok[i].host);
+        else
+            assert_null(cfg->listen[0].host);
+        assert_int_equal(cfg->listen[0].port, ok[i].port);
+        assert_int_equal(cfg->listen[0].where->line, 2);
+        config_free(cfg);
+    }
+
+    gh_config *cfg = load_ok("server:\n  listen:\n    - 127.0.0.1:1\n    - '[::]:1'\n    - ':2'\n");
+    assert_int_equal(cfg->n_listen, 3);
+    assert_string_equal(cfg->listen[1].host, "::");
+    assert_int_equal(cfg->listen[2].port, 2);
+    assert_int_equal(cfg->listen[2].where->line, 5);
+    assert_int_equal(cfg->listen[2].where->col, 7);
+    config_free(cfg);
+}
+
+static void listen_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *value, *want; } bad[] = {
+        { "8080", "2:11: server.listen: bad address '8080': expected host:port, [ipv6]:port, *:port or :port" },
+        { "1.2.3.4:65536", "2:11: server.listen: bad address '1.2.3.4:65536': the port must be 0..65535" },
+        { "'1.2.3.4:'", "2:11: server.listen: bad address '1.2.3.4:': the port must be 0..65535" },
+        { "1.2.3.4:-1", "2:11: server.listen: bad address '1.2.3.4:-1': the port must be 0..65535" },
+        { "::1:80", "2:11: server.listen: bad address '::1:80': IPv6 addresses go in brackets: [::1]:port" },
+        { "'[::g]:80'", "2:11: server.listen: bad address '[::g]:80': bad IPv6 address" },
+        { "'[::1]80'", "2:11: server.listen: bad address '[::1]80': expected [ipv6]:port" },
+        { "'a b:80'", "2:11: server.listen: bad address 'a b:80': bad host name" },
+        { "[]", "2:11: server.listen: needs at least one address" },
+        { "{a: b}", "2:11: server.listen: expected an address or a list of addresses, got a map" },
+        { "[':1', ':1']", "2:18: server.listen: ':1' is listed twice" },
+        { "[[a]]", "2:12: server.listen: expected an address like 127.0.0.1:8080, got a list" },
+    };
+    char yaml[128];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(yaml, sizeof yaml, "server:\n  listen: %s\n", bad[i].value);
+        expect_error(yaml, bad[i].want);
+    }
+}
+
+/* ------------------------------------------------------------ ${VAR} */
+
+static void env_expansion(void **state)
+{
+    (void)state;
+    setenv("GH_TEST_PORT", "9123", 1);
+    setenv("GH_TEST_EMPTY", "", 1);
+    unsetenv("GH_TEST_UNSET");
+    gh_config *cfg = load_ok(
+        "server:\n"
+        "  listen: 127.0.0.1:${GH_TEST_PORT}\n"
+        "  threads: ${GH_TEST_UNSET:-3}\n"
+        "  workers: ${GH_TEST_EMPTY:-5}\n"        /* empty counts as unset */
+        "  queue_size: ${GH_TEST_UNSET:-}\n"      /* expands to nothing: the default */
+        "  public_url: \"https://h:${GH_TEST_PORT}/p$$x$y\"\n"
+        "paths:\n"
+        "  state_dir: ${GH_TEST_UNSET:-/a b}/$${HOME}/$\n"
+        "storage:\n"
+        "  options:\n"
+        "    $key: ${GH_TEST_PORT}${GH_TEST_PORT}\n"
+        "    empty: \"${GH_TEST_EMPTY}\"\n");
+    assert_int_equal(cfg->listen[0].port, 9123);
+    assert_int_equal(cfg->threads, 3);
+    assert_int_equal(cfg->workers, 5);
+    assert_int_equal(cfg->queue_size, 1024);
+    assert_string_equal(cfg->public_url, "https://h:9123/p$x$y");
+    assert_string_equal(cfg->state_dir, "/a b/${HOME}/$");
+    /* keys are never expanded; values in options are */
+    const gh_node *k = cfg_get(cfg->storage.options, "$key");
+    assert_non_null(k);
+    assert_string_equal(k->value, "91239123");
+    assert_string_equal(cfg_get(cfg->storage.options, "empty")->value, "");
+    assert_false(cfg_is_null(cfg_get(cfg->storage.options, "empty")));
+    config_free(cfg);
+    unsetenv("GH_TEST_PORT");
+    unsetenv("GH_TEST_EMPTY");
+}
+
+static void env_errors(void **state)
+{
+    (void)state;
+    unsetenv("GH_TEST_UNSET");
+    expect_error("server:\n  public_url: http://${GH_TEST_UNSET}\n",
+                 "2:15: server.public_url: environment variable 'GH_TEST_UNSET' is not set");
+    expect_error("plugins:\n  - name: x\n    options:\n      list: [a, '${GH_TEST_UNSET}']\n",
+                 "4:17: plugins[0].options.list[1]: environment variable 'GH_TEST_UNSET' is not set");
+    expect_error("paths:\n  state_dir: a${HOME\n",
+                 "2:14: paths.state_dir: unterminated '${' (write $$ for a literal $)");
+    expect_error("paths:\n  state_dir: ${}\n",
+                 "2:14: paths.state_dir: bad '${}': expected ${NAME} or ${NAME:-default}");
+    expect_error("paths:\n  state_dir: ${1X}\n",
+                 "2:14: paths.state_dir: bad '${1X}': expected ${NAME} or ${NAME:-default}");
+    expect_error("paths:\n  state_dir: ${X:default}\n",
+                 "2:14: paths.state_dir: bad '${X:default}': expected ${NAME} or ${NAME:-default}");
+    expect_error("paths:\n  state_dir: ${:-x}\n",
+                 "2:14: paths.state_dir: bad '${:-x}': expected ${NAME} or ${NAME:-default}");
+    expect_error("paths:\n  state_dir: ${X-default}\n",
+                 "2:14: paths.state_dir: bad '${X-default}': expected ${NAME} or ${NAME:-default}");
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void error_positions(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml, *want; } cases[] = {
+        /* misspelt keys: at the key */
+        { "server:\n  lisen: x\n", "2:3: unknown key 'lisen' in 'server'" },
+        { "server:\n  cors:\n    max_agee: 1\n", "3:5: unknown key 'max_agee' in 'server.cors'" },
+        { "# c\nserverr: {}\n", "2:1: unknown key 'serverr'" },
+        { "plugins:\n  - name: x\n    option: {}\n", "3:5: unknown key 'option' in 'plugins[0]'" },
+        { "storage:\n  name: x\n", "2:3: unknown key 'name' in 'storage'" },
+        /* wrong types: at the value */
+        { "server:\n  threads: abc\n", "2:12: server.threads: expected an integer, got 'abc'" },
+        { "server:\n  threads: \"4\"\n",
+          "2:12: server.threads: expected an integer, got the quoted string '4'" },
+        { "server:\n  threads: [1]\n", "2:12: server.threads: expected an integer, got a list" },
+        { "server:\n  queue_size: 1.5\n", "2:15: server.queue_size: expected an integer, got '1.5'" },
+        { "server: [a]\n", "1:9: server: expected a map, got a list" },
+        { "server: x\n", "1:9: server: expected a map, got 'x'" },
+        { "log:\n  access_log: maybe\n",
+          "2:15: log.access_log: expected a boolean (true/false, yes/no, on/off), got 'maybe'" },
+        { "log:\n  access_log: 'true'\n",
+          "2:15: log.access_log: expected a boolean (true/false, yes/no, on/off), got the quoted string 'true'" },
+        { "log:\n  level: loud\n",
+          "2:10: log.level: expected one of debug, info, notice, warning, error, got 'loud'" },
+        { "log:\n  format: xml\n", "2:11: log.format: expected one of plain, json, got 'xml'" },
+        { "log:\n  output: file\n", "2:11: log.output: expected one of stderr, syslog, got 'file'" },
+        { "server:\n  max_body_size: 10x\n",
+          "2:18: server.max_body_size: expected a size (512, 64k, 1m), got '10x'" },
+        { "server:\n  request_timeout: 1.5s\n",
+          "2:20: server.request_timeout: expected a duration (250ms, 30s, 5m, 1h, 7d), got '1.5s'" },
+        { "server:\n  public_url: ftp://x\n",
+          "2:15: server.public_url: expected an http:// or https:// URL, got 'ftp://x'" },
+        { "server:\n  public_url: https://\n",
+          "2:15: server.public_url: expected an http:// or https:// URL, got 'https://'" },
+        { "paths:\n  state_dir: \"\"\n", "2:14: paths.state_dir: must not be empty" },
+        { "paths:\n  plugin_dir: {}\n", "2:15: paths.plugin_dir: expected a string, got a map" },
+        { "server:\n  cors:\n    allowed_methods: GET\n",
+          "3:22: server.cors.allowed_methods: expected a list, got 'GET'" },
+        { "server:\n  cors:\n    allowed_headers: [X-Ok, 'Bad: x']\n",
+          "3:29: server.cors.allowed_headers: 'Bad: x' is not a valid name" },
+        { "server:\n  cors:\n    allowed_origins: [https://a.example/]\n",
+          "3:23: server.cors.allowed_origins: bad origin 'https://a.example/': "
+          "expected \"*\" or scheme://host[:port], no path" },
+        { "server:\n  cors:\n    allowed_origins: [a.example]\n",
+          "3:23: server.cors.allowed_origins: bad origin 'a.example': "
+          "expected \"*\" or scheme://host[:port], no path" },
+        { "server:\n  cors:\n    allowed_origins: ['http://a:0']\n",
+          "3:23: server.cors.allowed_origins: bad origin 'http://a:0': "
+          "expected \"*\" or scheme://host[:port], no path" },
+        /* out of range: at the value */
+        { "server:\n  threads: 257\n", "2:12: server.threads: 257 is out of range 0..256" },
+        { "server:\n  workers: -1\n", "2:12: server.workers: -1 is out of range 0..1024" },
+        { "server:\n  queue_size: 0\n", "2:15: server.queue_size: 0 is out of range 1..1000000" },
+        { "server:\n  max_json_depth: 513\n", "2:19: server.max_json_depth: 513 is out of range 1..512" },
+        { "server:\n  threads: 99999999999999999999\n",
+          "2:12: server.threads: expected an integer, got '99999999999999999999'" },
+        { "server:\n  max_body_size: 65m\n", "2:18: server.max_body_size: 65m is out of range 1k..64m" },
+        { "server:\n  max_body_size: 1023\n", "2:18: server.max_body_size: 1023 is out of range 1k..64m" },
+        { "server:\n  max_header_size: 2m\n", "2:20: server.max_header_size: 2m is out of range 1k..1m" },
+        { "server:\n  request_timeout: 0\n", "2:20: server.request_timeout: 0 is out of range 1ms..1d" },
+        { "server:\n  shutdown_timeout: 2d\n", "2:21: server.shutdown_timeout: 2d is out of range 0ms..1d" },
+        /* plugins */
+        { "storage:\n  plugin: SQLite\n",
+          "2:11: storage.plugin: bad plugin name 'SQLite': use 1 to 64 of a-z, 0-9, '_' and '-'" },
+        { "storage:\n  plugin: ../evil\n",
+          "2:11: storage.plugin: bad plugin name '../evil': use 1 to 64 of a-z, 0-9, '_' and '-'" },
+        { "storage:\n  plugin: sqlite\n  options: [a]\n", "3:12: storage.options: expected a map, got a list" },
+        { "kv:\n  options: {}\n", "2:3: kv.plugin is required" },
+        { "kv: {}\n", "1:5: kv.plugin is required" },
+        { "plugins:\n  - name: a\n  - options: {}\n", "3:5: plugins[1].name is required" },
+        { "plugins:\n  - name: a\n  - name: b\n  - name: a\n",
+          "4:11: plugins[2].name: plugin 'a' is listed twice (first at line 2)" },
+        { "plugins:\n  -\n", "2:4: plugins[0]: expected a map, got nothing" },
+        { "plugins: {name: a}\n", "1:10: plugins: expected a list of plugins, got a map" },
+        /* constraints across keys */
+        { "server:\n  cors:\n    allowed_origins: ['*']\n    allow_credentials: true\n",
+          "4:24: server.cors.allow_credentials: cannot be true when allowed_origins has \"*\" "
+          "(browsers refuse it; list the origins)" },
+        /* the tree: duplicates, YAML features we refuse, the top level */
+        { "server:\n  threads: 1\n  threads: 2\n",
+          "3:3: duplicate key 'threads' in 'server' (first at line 2)" },
+        { "log: {}\nlog: {}\n", "2:1: duplicate key 'log' (first at line 1)" },
+        { "storage:\n  options: {a: 1, a: 2}\n",
+          "2:19: duplicate key 'a' in 'storage.options' (first at line 2)" },
+        { "server: &s {}\nlog: *s\n", "1:9: anchors and aliases are not supported" },
+        { "server:\n  threads: !!int 3\n", "2:12: YAML tags are not supported" },
+        { "server: {}\n---\nlog: {}\n", "2:1: only one YAML document is allowed" },
+        { "- server\n", "1:1: expected a map of sections at the top level, got a list" },
+        { "just text\n", "1:1: expected a map of sections at the top level, got a scalar" },
+        { "? [a]\n: b\n", "1:3: top level: keys must be scalars, not a list" },
+        { "server:\n  listen: \"a\\0b\"\n", "2:11: server.listen: NUL characters are not allowed" },
+        /* YAML syntax errors: libyaml's own mark */
+        { "server:\n  threads: 1\n   listen: x\n", "3:10: mapping values are not allowed in this context" },
+        { "server:\n  listen: [a\n",
+          "3:1: did not find expected ',' or ']' while parsing a flow sequence started at 2:11" },
+        { "a: 'unterminated\n",
+          "2:1: found unexpected end of stream while scanning a quoted scalar started at 1:4" },
+        { "server:\n\tthreads: 1\n",
+          "2:1: found character that cannot start any token while scanning for the next token started at 2:1" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_error(cases[i].yaml, cases[i].want);
+}
+
+static void error_nesting_and_encoding(void **state)
+{
+    (void)state;
+    char yaml[512] = "storage:\n  options:\n    a: ";
+    for (int i = 0; i < 70; i++)
+        strcat(yaml, "[");
+    /* the root and two maps, then the 62nd '[' is level 65 */
+    expect_error(yaml, "3:69: nested deeper than 64 levels");
+
+    /* invalid UTF-8 in a value: placed by byte offset */
+    const char bad[] = "log:\n  level: \"\xc3\x28\"\n";
+    gh_config *cfg = config_load(write_bytes(bad, sizeof bad - 1), err, sizeof err);
+    assert_null(cfg);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s:2:12: invalid trailing UTF-8 octet", last_path);
+    assert_string_equal(err, want);
+
+    /* a control character must not split the one-line error */
+    expect_error("server:\n  threads: \"a\\nb\"\n",
+                 "2:12: server.threads: expected an integer, got the quoted string 'a b'");
+}
+
+static void error_files(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], want[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/does-not-exist.yaml", tmpdir);
+    assert_null(config_load(path, err, sizeof err));
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
+    assert_string_equal(err, want);
+
+    assert_null(config_load(tmpdir, err, sizeof err));
+    snprintf(want, sizeof want, "%s: cannot open: Is a directory", tmpdir);
+    assert_string_equal(err, want);
+
+    /* a config is small; a huge file is a mistake (or an attack) */
+    size_t big = 1024 * 1024 + 1;
+    char *text = malloc(big);
+    assert_non_null(text);
+    memset(text, '#', big);
+    config_load(write_bytes(text, big), err, sizeof err);
+    free(text);
+    snprintf(want, sizeof want, "%s: file is larger than 1024 KiB", last_path);
+    assert_string_equal(err, want);
+
+    /* errors are cut to the buffer, never overrun it */
+    char small[16];
+    memset(small, 'x', sizeof small);
+    assert_null(config_load(path, small, 8));
+    assert_int_equal(strlen(small), 7);
+    assert_int_equal(small[8], 'x');
+}
+
+/* ------------------------------------------------------------ the tree */
+
+static void tree_positions(void **state)
+{
+    (void)state;
+    gh_config *cfg = load_ok("# header\n"
+                             "storage:\n"
+                             "  plugin: x\n"
+                             "  options:\n"
+                             "    s: 'quoted'\n"
+                             "    n:\n"
+                             "    t: ~\n"
+                             "    l:\n"
+                             "      - 1\n"
+                             "      - two\n"
+                             "    b: |\n"
+                             "      block\n");
+    const gh_node *storage = cfg_get(cfg->root, "storage");
+    assert_non_null(storage);
+    assert_int_equal(storage->type, GH_NODE_MAP);
+    assert_string_equal(storage->key, "storage");
+    assert_int_equal(storage->key_line, 2);
+    assert_int_equal(storage->key_col, 1);
+    assert_int_equal(storage->line, 3);
+    assert_int_equal(storage->col, 3);
+    assert_int_equal(storage->n, 2);
+    assert_string_equal(storage->file, cfg->path);
+    assert_null(cfg_get(storage, "nope"));
+    assert_null(cfg_get(NULL, "x"));
+
+    const gh_node *opt = cfg->storage.options;
+    assert_ptr_equal(opt, cfg_get(storage, "options"));
+    const gh_node *s = cfg_get(opt, "s");
+    assert_int_equal(s->type, GH_NODE_SCALAR);
+    assert_string_equal(s->value, "quoted");
+    assert_true(s->quoted);
+    assert_int_equal(s->key_line, 5);
+    assert_int_equal(s->key_col, 5);
+    assert_int_equal(s->line, 5);
+    assert_int_equal(s->col, 8);
+    assert_false(cfg_is_null(s));
+    assert_true(cfg_is_null(cfg_get(opt, "n")));
+    assert_true(cfg_is_null(cfg_get(opt, "t")));
+    assert_string_equal(cfg_get(opt, "t")->value, "~");
+
+    const gh_node *l = cfg_get(opt, "l");
+    assert_int_equal(l->type, GH_NODE_SEQ);
+    assert_int_equal(l->n, 2);
+    assert_null(l->value);
+    assert_null(l->child->key);
+    assert_string_equal(l->child->value, "1");
+    assert_false(l->child->quoted);
+    assert_int_equal(l->child->next->line, 10);
+    assert_int_equal(l->child->next->col, 9);
+    assert_null(l->child->next->next);
+    assert_false(cfg_is_null(l));
+
+    const gh_node *b = cfg_get(opt, "b");
+    assert_string_equal(b->value, "block\n");
+    assert_true(b->quoted); /* block scalars are strings, never null */
+    config_free(cfg);
+}
+
+static void cfg_error_format(void **state)
+{
+    (void)state;
+    gh_node at = { .type = GH_NODE_SCALAR, .file = "f.yaml", .line = 3, .col = 7 };
+    char buf[64];
+    assert_int_equal(cfg_error(buf, sizeof buf, &at, "%s: bad %d", "k", 42), -1);
+    assert_string_equal(buf, "f.yaml:3:7: k: bad 42");
+    assert_int_equal(cfg_error(buf, sizeof buf, NULL, "plain"), -1);
+    assert_string_equal(buf, "plain");
+    assert_int_equal(cfg_error(buf, 10, &at, "long message"), -1);
+    assert_string_equal(buf, "f.yaml:3:");
+}
+
+static void quoted_and_null(void **state)
+{
+    (void)state;
+    /* quoted: a string, even when it reads "null" */
+    gh_config *cfg = load_ok("paths:\n  state_dir: 'null'\n  plugin_dir: \"~\"\n");
+    assert_string_equal(cfg->state_dir, "null");
+    assert_string_equal(cfg->plugin_dir, "~");
+    config_free(cfg);
+    /* sizes and durations are text anyway: quotes are fine */
+    cfg = load_ok("server:\n  max_body_size: '1m'\n  request_timeout: \"250ms\"\n");
+    assert_int_equal(cfg->max_body_size, 1024 * 1024);
+    assert_int_equal(cfg->request_timeout_ms, 250);
+    config_free(cfg);
+    /* unquoted null words mean "the default" */
+    cfg = load_ok("server:\n  threads: null\n  max_json_depth: NULL\n  public_url: ~\n");
+    assert_int_equal(cfg->max_json_depth, 32);
+    assert_string_equal(cfg->public_url, "http://127.0.0.1:8080");
+    config_free(cfg);
+}
+
+/* ------------------------------------------------------------ parsers */
+
+static void parse_int(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(cfg_parse_int("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(cfg_parse_int("-42", &v), 0);
+    assert_int_equal(v, -42);
+    assert_int_equal(cfg_parse_int("+7", &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(cfg_parse_int("007", &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(cfg_parse_int("9223372036854775807", &v), 0);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(cfg_parse_int("-9223372036854775808", &v), 0);
+    assert_true(v == INT64_MIN);
+    static const char *const bad[] = {
+        "", "-", "+", " 1", "1 ", "1a", "0x10", "1e3", "1.0", "--1", "9223372036854775808",
+        "-9223372036854775809", "99999999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 12345;
+        assert_int_equal(cfg_parse_int(bad[i], &v), -1);
+        assert_int_equal(v, 12345);
+    }
+    assert_int_equal(cfg_parse_int(NULL, &v), -1);
+}
+
+static void parse_duration(void **state)
+{
+    (void)state;
+    static const struct { const char *s; int64_t ms; } ok[] = {
+        { "0", 0 }, { "250", 250 }, { "250ms", 250 }, { "30s", 30000 }, { "5m", 300000 },
+        { "1h", 3600000 }, { "7d", 604800000 }, { "9223372036854775807", INT64_MAX },
+        { "106751991167d", 106751991167LL * 86400000 },
+    };
+    int64_t ms;
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(cfg_parse_duration(ok[i].s, &ms), 0);
+        assert_true(ms == ok[i].ms);
+    }
+    static const char *const bad[] = {
+        "", "s", "-1s", "1.5s", "1 s", "1S", "1sec", "1w", "10mss", "106751991168d",
+        "9223372036854775808", "9223372036854776s",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cfg_parse_duration(bad[i], &ms), -1);
+}
+
+static void parse_size(void **state)
+{
+    (void)state;
+    static const struct { const char *s; size_t n; } ok[] = {
+        { "0", 0 }, { "512", 512 }, { "64k", 65536 }, { "64K", 65536 }, { "1m", 1048576 },
+        { "2M", 2097152 },
+    };
+    size_t n;
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(cfg_parse_size(ok[i].s, &n), 0);
+        assert_int_equal(n, ok[i].n);
+    }
+    char huge[64];
+    snprintf(huge, sizeof huge, "%zuk", SIZE_MAX / 1024 + 1);
+    static const char *const bad[] = { "", "k", "-1", "1kb", "1 k", "1.5m", "1g", "1km",
+                                       "99999999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cfg_parse_size(bad[i], &n), -1);
+    assert_int_equal(cfg_parse_size(huge, &n), -1);
+}
+
+static void parse_bool(void **state)
+{
+    (void)state;
+    static const char *const yes[] = { "true", "yes", "on", "True", "YES", "On" };
+    static const char *const no[] = { "false", "no", "off", "False", "NO", "Off" };
+    int b;
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        b = -1;
+        assert_int_equal(cfg_parse_bool(yes[i], &b), 0);
+        assert_int_equal(b, 1);
+        assert_int_equal(cfg_parse_bool(no[i], &b), 0);
+        assert_int_equal(b, 0);
+    }
+    static const char *const bad[] = { "", "1", "0", "y", "n", "truee", "t", "enabled" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cfg_parse_bool(bad[i], &b), -1);
+}
+
+/* ------------------------------------------------------------ secrets */
+
+static void secret_files(void **state)
+{
+    (void)state;
+    static const struct { const char *data; size_t len; const char *want; } ok[] = {
+        { "s3cret", 6, "s3cret" },
+        { "s3cret\n", 7, "s3cret" },
+        { "s3cret\r\n", 8, "s3cret" },
+        { "s3cret\n\n", 8, "s3cret\n" },       /* only one newline goes */
+        { "  spaced \n", 10, "  spaced " },   /* nothing else is trimmed */
+        { "a\rb", 3, "a\rb" },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char *s = cfg_read_secret_file(write_bytes(ok[i].data, ok[i].len), err, sizeof err);
+        if (!s)
+            fail_msg("%s", err);
+        assert_string_equal(s, ok[i].want);
+        free(s);
+    }
+
+    char want[PATH_MAX + 64];
+    static const struct { const char *data; size_t len; const char *why; } bad[] = {
+        { "", 0, "secret file is empty" },
+        { "\n", 1, "secret file is empty" },
+        { "\r\n", 2, "secret file is empty" },
+        { "a\0b", 3, "secret file contains a NUL byte" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_null(cfg_read_secret_file(write_bytes(bad[i].data, bad[i].len), err, sizeof err));
+        snprintf(want, sizeof want, "%s: %s", last_path, bad[i].why);
+        assert_string_equal(err, want);
+    }
+
+    /* 64 KiB is the limit: exactly that is fine, one more byte is not */
+    char *big = malloc(64 * 1024 + 1);
+    assert_non_null(big);
+    memset(big, 'k', 64 * 1024 + 1);
+    char *s = cfg_read_secret_file(write_bytes(big, 64 * 1024), err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), 64 * 1024);
+    free(s);
+    assert_null(cfg_read_secret_file(write_bytes(big, 64 * 1024 + 1), err, sizeof err));
+    snprintf(want, sizeof want, "%s: file is larger than 64 KiB", last_path);
+    assert_string_equal(err, want);
+    free(big);
+
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/no-secret", tmpdir);
+    assert_null(cfg_read_secret_file(path, err, sizeof err));
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
+    assert_string_equal(err, want);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(etc_default_loads),
+        cmocka_unit_test(empty_means_defaults),
+        cmocka_unit_test(every_key),
+        cmocka_unit_test(log_choices),
+        cmocka_unit_test(plugin_blocks),
+        cmocka_unit_test(public_url_forms),
+        cmocka_unit_test(cors_forms),
+        cmocka_unit_test(listen_forms),
+        cmocka_unit_test(listen_errors),
+        cmocka_unit_test(env_expansion),
+        cmocka_unit_test(env_errors),
+        cmocka_unit_test(error_positions),
+        cmocka_unit_test(error_nesting_and_encoding),
+        cmocka_unit_test(error_files),
+        cmocka_unit_test(tree_positions),
+        cmocka_unit_test(cfg_error_format),
+        cmocka_unit_test(quoted_and_null),
+        cmocka_unit_test(parse_int),
+        cmocka_unit_test(parse_duration),
+        cmocka_unit_test(parse_size),
+        cmocka_unit_test(parse_bool),
+        cmocka_unit_test(secret_files),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
