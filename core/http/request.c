@@ -168,7 +168,8 @@ void req_send(gh_req *req, int status, const char *content_type, const char *bod
     log_access(req->method_name, req->path, req->status, (double)us / 1000.0, req->request_id,
                req->peer);
     loop_track(req->loop, -1);
-    req_free(req);
+    if (!req->in_done)
+        req_free(req);
 }
 
 void req_json(gh_req *req, int status, json_t *body)
@@ -290,9 +291,13 @@ static void job_work(void *arg)
 static void job_done(void *arg)
 {
     gh_req *req = arg;
+    req->in_done = 1; /* req_send leaves the freeing to us */
     req->job_done(req); /* frees job_data; its answer is dropped if closed */
+    req->in_done = 0;
     if (!req->answered)
         req_problem(req, 500, "internal_error", NULL);
+    else
+        req_free(req);
 }
 
 int req_defer(gh_req *req, void (*work)(gh_req *), void (*done)(gh_req *), void *data)

@@ -32,6 +32,7 @@ typedef struct gh_req {
     int64_t start_us;          /* monotonic, for the access log */
     int closed;                /* the client went away: answer nothing */
     int answered;
+    int in_done;               /* inside the deferred job's done callback */
     int status;
     /* the job a handler deferred to the pool */
     void (*job_work)(struct gh_req *req);

@@ -125,15 +125,17 @@ static void health_answers_while_workers_are_busy(void **state)
     uint16_t port = server_port(app.server, 0);
     assert_true(port > 0);
     int slow_fds[WORKERS + QUEUE];
+    /* one at a time: a job must be taken by a worker before the next is
+     * sent, or the queue would fill before the workers do */
     for (int i = 0; i < WORKERS + QUEUE; i++) {
         slow_fds[i] = connect_to(port);
         send_get(slow_fds[i], "/slow");
+        int64_t until = gh_monotonic_ms() + 20000;
+        while ((i < WORKERS ? atomic_load(&slow_started) < i + 1
+                            : pool_depth(app.pool) < (size_t)(i + 1 - WORKERS)) &&
+               gh_monotonic_ms() < until)
+            usleep(1000);
     }
-    /* wait until every worker is inside a slow job and the queue is full */
-    int64_t until = gh_monotonic_ms() + 20000;
-    while ((atomic_load(&slow_started) < WORKERS || pool_depth(app.pool) < QUEUE) &&
-           gh_monotonic_ms() < until)
-        usleep(1000);
     assert_int_equal(atomic_load(&slow_started), WORKERS);
     assert_int_equal(pool_busy(app.pool), WORKERS);
     assert_int_equal(pool_depth(app.pool), QUEUE);
