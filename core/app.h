@@ -1,7 +1,8 @@
 /*
  * app.h - what the running daemon is made of, in one place. There is one
- * gh_app per process; loop threads read `cfg` through an atomic pointer so
- * SIGHUP can swap in a new config without stopping them.
+ * gh_app per process; loop threads read `cfg` and `keyring` through atomic
+ * pointers so SIGHUP can swap in a new config and keys without stopping
+ * them. What handlers need from the config they read through app_config().
  */
 #ifndef GH_APP_H
 #define GH_APP_H
@@ -14,12 +15,16 @@
 #include "store/store.h"
 
 struct gh_server;
+typedef struct gh_keyring gh_keyring; /* auth/tokens.h */
 
 typedef struct gh_app {
     _Atomic(gh_config *) cfg;   /* the live config */
     gh_config **retired;        /* configs replaced by SIGHUP: a loop may
                                    still read one, so they are freed at exit */
     size_t n_retired;
+    _Atomic(gh_keyring *) keyring; /* signs and verifies access tokens */
+    gh_keyring **retired_keys;  /* replaced by SIGHUP, freed at exit likewise */
+    size_t n_retired_keys;
     gh_router *router;
     gh_pool *pool;
     gh_plugins plugins;
@@ -31,6 +36,11 @@ typedef struct gh_app {
 static inline gh_config *app_config(const gh_app *app)
 {
     return atomic_load_explicit(&((gh_app *)app)->cfg, memory_order_acquire);
+}
+
+static inline gh_keyring *app_keyring(const gh_app *app)
+{
+    return atomic_load_explicit(&((gh_app *)app)->keyring, memory_order_acquire);
 }
 
 #endif

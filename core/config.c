@@ -13,11 +13,14 @@
  * it and the plugin loader checks them later, with the same positions.
  *
  * Every error is one line, "file:line:col: message", naming the dotted key.
- * Depends on libyaml and libc only.
+ * Secrets (inline, or read from the file a `*_file` key names) are never
+ * quoted in one, and are wiped from memory when the config is freed.
+ * Depends on libyaml and libc only (auth/tokens.h just for gh_alg).
  */
 #include "config.h"
 
 #include <gatehouse/plugin.h> /* GH_LOG_* */
+#include "auth/tokens.h"      /* GH_ALG_* */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,11 +37,14 @@
 #define MAX_CONFIG_SIZE (1024 * 1024) /* a config is a page or two; this is plenty */
 #define MAX_DEPTH 64                  /* nesting; bounds our recursion */
 #define MAX_SECRET_SIZE (64 * 1024)
+#define MIN_HS256_SECRET 32           /* RFC 7518 3.2: a key as long as the hash */
 #define MAX_PATH_LEN 256              /* dotted key in messages */
 
 #define KIB ((int64_t)1024)
 #define MIB (1024 * KIB)
 #define SECOND ((int64_t)1000)
+#define MINUTE (60 * SECOND)
+#define HOUR (60 * MINUTE)
 #define DAY (86400 * SECOND)
 
 /* ------------------------------------------------------------ errors */
@@ -257,6 +263,8 @@ static void node_free(gh_node *n)
         gh_node *next = n->next;
         node_free(n->child);
         free(n->key);
+        if (n->value) /* it may be a secret */
+            explicit_bzero(n->value, strlen(n->value));
         free(n->value);
         free(n);
         n = next;
@@ -378,6 +386,19 @@ static int refuse_extras(builder *b, const yaml_event_t *ev)
 static int is_name_start(int c) { return is_alpha(c) || c == '_'; }
 static int is_name_char(int c) { return is_name_start(c) || is_digit(c); }
 
+/* Whether the value of the dotted key `path` is a secret, which no message
+ * may quote: a last component naming a secret or password, but not the
+ * `_file` option that only names where one is kept. */
+static int is_secret_key(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *key = dot ? dot + 1 : path;
+    size_t len = strlen(key);
+    if (len > 5 && strcmp(key + len - 5, "_file") == 0)
+        return 0;
+    return strstr(key, "secret") || strstr(key, "password");
+}
+
 /* ${VAR}, ${VAR:-default} (used when VAR is unset or empty) and $$ for a
  * literal $. A '$' followed by anything else is kept as it is, so values
  * like "^a$" need no escaping. The default is taken literally. */
@@ -419,6 +440,9 @@ static char *expand(builder *b, const char *s, size_t len, const yaml_mark_t *at
         if (nlen > 0 && body - nlen >= 2 && name[nlen] == ':' && name[nlen + 1] == '-') {
             def = name + nlen + 2;
             deflen = body - nlen - 2;
+        } else if ((nlen == 0 || nlen < body) && is_secret_key(key)) {
+            build_error(b, at, "%s: bad '${...}': expected ${NAME} or ${NAME:-default}", key);
+            goto fail;
         } else if (nlen == 0 || nlen < body) {
             build_error(b, at, "%s: bad '${%.*s}': expected ${NAME} or ${NAME:-default}",
                         key, (int)(body > 64 ? 64 : body), name);
@@ -695,6 +719,7 @@ static gh_node *read_tree(const char *path, char *err, size_t errlen)
     b.text = text;
     if (!yaml_parser_initialize(&b.parser)) {
         build_nomem(&b);
+        explicit_bzero(text, b.textlen);
         free(text);
         free(root);
         return NULL;
@@ -718,6 +743,7 @@ static gh_node *read_tree(const char *path, char *err, size_t errlen)
             break;
     }
     yaml_parser_delete(&b.parser);
+    explicit_bzero(text, b.textlen); /* secrets may be written inline */
     free(text);
     if (rc < 0) {
         node_free(root);
@@ -749,6 +775,7 @@ struct field {
     size_t off;
     int64_t min, max;        /* ints, sizes, durations */
     const choice *choices;   /* enums; ends with a NULL name */
+    int exact;               /* choices: case matters (JOSE names) */
     const field *sub;        /* sections */
     int required;            /* plugin blocks: `plugin:` must be given */
 };
@@ -812,15 +839,33 @@ static int replace_str(checker *ck, char **slot, const char *s)
 /* Ints and booleans: YAML says a quoted scalar is a string, so "8" is not 8.
  * (Sizes and durations are strings in YAML anyway - "64k" - so quoting
  * them changes nothing and is accepted.) */
+static int parse_int_in_range(checker *ck, const gh_node *v, const field *f, const char *name,
+                              int64_t *n)
+{
+    if (v->type != GH_NODE_SCALAR || v->quoted || cfg_parse_int(v->value, n) < 0)
+        return bad_value(ck, v, name, "an integer");
+    if (*n < f->min || *n > f->max)
+        return cfg_error(ck->err, ck->errlen, v, "%s: %lld is out of range %lld..%lld", name,
+                         (long long)*n, (long long)f->min, (long long)f->max);
+    return 0;
+}
+
 static int set_int(checker *ck, const gh_node *v, const field *f, void *base, const char *name)
 {
     int64_t n;
-    if (v->type != GH_NODE_SCALAR || v->quoted || cfg_parse_int(v->value, &n) < 0)
-        return bad_value(ck, v, name, "an integer");
-    if (n < f->min || n > f->max)
-        return cfg_error(ck->err, ck->errlen, v, "%s: %lld is out of range %lld..%lld", name,
-                         (long long)n, (long long)f->min, (long long)f->max);
+    if (parse_int_in_range(ck, v, f, name, &n) < 0)
+        return -1;
     *AT(base, f->off, int) = (int)n;
+    return 0;
+}
+
+/* For the members libargon2 takes as uint32_t; the range keeps it >= 0. */
+static int set_u32(checker *ck, const gh_node *v, const field *f, void *base, const char *name)
+{
+    int64_t n;
+    if (parse_int_in_range(ck, v, f, name, &n) < 0)
+        return -1;
+    *AT(base, f->off, uint32_t) = (uint32_t)n;
     return 0;
 }
 
@@ -877,7 +922,7 @@ static int set_choice(checker *ck, const gh_node *v, const field *f, void *base,
     size_t len = 0;
     if (v->type == GH_NODE_SCALAR) {
         for (const choice *c = f->choices; c->name; c++) {
-            if (strcasecmp(v->value, c->name) == 0) {
+            if ((f->exact ? strcmp : strcasecmp)(v->value, c->name) == 0) {
                 *AT(base, f->off, int) = c->value;
                 return 0;
             }
@@ -930,6 +975,22 @@ static int set_public_url(checker *ck, const gh_node *v, const field *f, void *b
         cfg->public_url[--len] = '\0';
     cfg->hsts = https;
     return 0;
+}
+
+/* Only the shape: local@domain, printable, no spaces. The accounts code
+ * normalises it and decides the rest, as for any signup. */
+static int set_email(checker *ck, const gh_node *v, const field *f, void *base, const char *name)
+{
+    if (v->type != GH_NODE_SCALAR)
+        return bad_value(ck, v, name, "an email address");
+    const char *s = v->value, *at = strrchr(s, '@');
+    int ok = at && at > s && at[1] && strlen(s) <= 254;
+    for (const char *p = s; ok && *p; p++)
+        ok = (unsigned char)*p > ' ' && *p != 0x7f;
+    if (!ok)
+        return cfg_error(ck->err, ck->errlen, v, "%s: expected an email address, got '%.64s'",
+                         name, s);
+    return replace_str(ck, AT(base, f->off, char *), s);
 }
 
 /* "127.0.0.1:8080", "[::1]:8080", "host:8080", "*:8080" or ":8080". */
@@ -1118,6 +1179,61 @@ static int set_tokens(checker *ck, const gh_node *v, const field *f, void *base,
     return 0;
 }
 
+/* ------------------------------------------------------------ secret options
+ *
+ * A secret is given inline (`x`) or in a file (`x_file`), never both, and
+ * no message ever quotes it: wrong types are named, values are not. */
+
+static void free_secret(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+/* f->key is "x" or "x_file"; either way the message names both. */
+static int secret_given_twice(checker *ck, const gh_node *v, const field *f, const char *name)
+{
+    size_t len = strlen(f->key);
+    if (len > 5 && strcmp(f->key + len - 5, "_file") == 0)
+        len -= 5;
+    return cfg_error(ck->err, ck->errlen, v, "%s: give either %.*s or %.*s_file, not both", name,
+                     (int)len, f->key, (int)len, f->key);
+}
+
+static int set_secret(checker *ck, const gh_node *v, const field *f, void *base, const char *name)
+{
+    char **slot = AT(base, f->off, char *);
+    if (v->type != GH_NODE_SCALAR)
+        return bad_value(ck, v, name, "a string");
+    if (*slot)
+        return secret_given_twice(ck, v, f, name);
+    if (!v->value[0])
+        return cfg_error(ck->err, ck->errlen, v, "%s: must not be empty", name);
+    if (!(*slot = strdup(v->value)))
+        return nomem(ck);
+    return 0;
+}
+
+/* Read now, so a missing or unreadable file fails the config check, not
+ * the first request that needs it. */
+static int set_secret_file(checker *ck, const gh_node *v, const field *f, void *base,
+                           const char *name)
+{
+    char **slot = AT(base, f->off, char *), why[512];
+    if (v->type != GH_NODE_SCALAR)
+        return bad_value(ck, v, name, "a file name");
+    if (*slot)
+        return secret_given_twice(ck, v, f, name);
+    if (!v->value[0])
+        return cfg_error(ck->err, ck->errlen, v, "%s: must not be empty", name);
+    if (!(*slot = cfg_read_secret_file(v->value, why, sizeof why)))
+        return cfg_error(ck->err, ck->errlen, v, "%s: %s", name, why);
+    return 0;
+}
+
+/* ------------------------------------------------------------ maps */
+
 static const field *find_field(const field *fields, const char *key)
 {
     for (; fields->key; fields++)
@@ -1283,10 +1399,78 @@ static const field paths_fields[] = {
     { 0 },
 };
 
+/* JOSE names are case-sensitive ("es256" is not an algorithm): so are these. */
+static const choice token_algs[] = {
+    { "ES256", GH_ALG_ES256 }, { "RS256", GH_ALG_RS256 }, { "HS256", GH_ALG_HS256 }, { 0 },
+};
+
+static const field tokens_fields[] = {
+    { .key = "issuer", .set = set_string, .off = OFF(token_issuer) },
+    { .key = "audience", .set = set_string, .off = OFF(token_audience) },
+    { .key = "algorithm", .set = set_choice, .off = OFF(token_alg), .choices = token_algs, .exact = 1 },
+    { .key = "access_ttl", .set = set_ms, .off = OFF(access_ttl_ms), .min = 30 * SECOND, .max = DAY },
+    { .key = "refresh_ttl", .set = set_ms, .off = OFF(refresh_ttl_ms), .min = MINUTE, .max = 365 * DAY },
+    { .key = "keys_dir", .set = set_string, .off = OFF(keys_dir) },
+    { .key = "hs256_secret", .set = set_secret, .off = OFF(hs256_secret) },
+    { .key = "hs256_secret_file", .set = set_secret_file, .off = OFF(hs256_secret) },
+    { 0 },
+};
+
+/* OWASP's argon2id floor is m=19456 KiB, t=2, p=1; the bounds only stop
+ * mistakes (a 1 MiB hash is trivial to crack, a 4 GiB one is a DoS). */
+static const field argon2_fields[] = {
+    { .key = "memory_kib", .set = set_u32, .off = OFF(argon2_memory_kib), .min = 1024, .max = 4194304 },
+    { .key = "iterations", .set = set_u32, .off = OFF(argon2_iterations), .min = 1, .max = 100 },
+    { .key = "parallelism", .set = set_u32, .off = OFF(argon2_parallelism), .min = 1, .max = 64 },
+    { 0 },
+};
+
+/* NIST SP 800-63B: at least 8 by default, and at least 64 must be allowed. */
+static const field password_fields[] = {
+    { .key = "min_length", .set = set_int, .off = OFF(pw_min_length), .min = 1, .max = 1024 },
+    { .key = "max_length", .set = set_int, .off = OFF(pw_max_length), .min = 64, .max = 4096 },
+    { .key = "require_upper", .set = set_bool, .off = OFF(pw_require_upper) },
+    { .key = "require_lower", .set = set_bool, .off = OFF(pw_require_lower) },
+    { .key = "require_digit", .set = set_bool, .off = OFF(pw_require_digit) },
+    { .key = "require_special", .set = set_bool, .off = OFF(pw_require_special) },
+    { .key = "check_common", .set = set_bool, .off = OFF(pw_check_common) },
+    { .key = "argon2", .set = set_section, .sub = argon2_fields },
+    { 0 },
+};
+
+/* Keycloak's brute-force detection, by account and by client address. */
+static const field lockout_fields[] = {
+    { .key = "account_failures", .set = set_int, .off = OFF(lockout_account_failures), .min = 1, .max = 1000 },
+    { .key = "base_delay", .set = set_ms, .off = OFF(lockout_base_delay_ms), .min = SECOND, .max = DAY },
+    { .key = "max_delay", .set = set_ms, .off = OFF(lockout_max_delay_ms), .min = SECOND, .max = DAY },
+    { .key = "window", .set = set_ms, .off = OFF(lockout_window_ms), .min = MINUTE, .max = 365 * DAY },
+    { .key = "ip_failures", .set = set_int, .off = OFF(lockout_ip_failures), .min = 1, .max = 1000000 },
+    { .key = "ip_window", .set = set_ms, .off = OFF(lockout_ip_window_ms), .min = SECOND, .max = DAY },
+    { 0 },
+};
+
+static const field auth_fields[] = {
+    { .key = "allow_signup", .set = set_bool, .off = OFF(allow_signup) },
+    { .key = "require_verified_email", .set = set_bool, .off = OFF(require_verified_email) },
+    { .key = "password", .set = set_section, .sub = password_fields },
+    { .key = "lockout", .set = set_section, .sub = lockout_fields },
+    { 0 },
+};
+
+static const field bootstrap_fields[] = {
+    { .key = "admin_email", .set = set_email, .off = OFF(bootstrap_admin_email) },
+    { .key = "admin_password", .set = set_secret, .off = OFF(bootstrap_admin_password) },
+    { .key = "admin_password_file", .set = set_secret_file, .off = OFF(bootstrap_admin_password) },
+    { 0 },
+};
+
 static const field top_fields[] = {
     { .key = "server", .set = set_section, .sub = server_fields },
     { .key = "log", .set = set_section, .sub = log_fields },
     { .key = "paths", .set = set_section, .sub = paths_fields },
+    { .key = "tokens", .set = set_section, .sub = tokens_fields },
+    { .key = "auth", .set = set_section, .sub = auth_fields },
+    { .key = "bootstrap", .set = set_section, .sub = bootstrap_fields },
     { .key = "storage", .set = set_block, .off = OFF(storage) },
     { .key = "kv", .set = set_block, .off = OFF(kv), .required = 1 },
     { .key = "plugins", .set = set_plugins },
@@ -1300,9 +1484,99 @@ static int set_defaults(checker *ck)
     if (!(cfg->public_url = strdup("http://127.0.0.1:8080")) ||
         !(cfg->cors_methods = strdup("GET, POST, PUT, PATCH, DELETE")) ||
         !(cfg->cors_headers = strdup("Authorization, Content-Type, X-Request-Id")) ||
-        !(cfg->state_dir = strdup("./var")) || !(cfg->storage.name = strdup("sqlite")))
+        !(cfg->state_dir = strdup("./var")) || !(cfg->storage.name = strdup("sqlite")) ||
+        !(cfg->token_audience = strdup("gatehouse")) || !(cfg->keys_dir = strdup("keys")))
         return nomem(ck);
     cfg->storage.where = cfg->root;
+    return 0;
+}
+
+/* The node at a dotted path of plain keys ("tokens.algorithm"), or NULL
+ * when it is absent or null: where to point a rule across keys. */
+static const gh_node *given(const gh_config *cfg, const char *path)
+{
+    const gh_node *n = cfg->root;
+    char key[64];
+    while (n && *path) {
+        size_t len = strcspn(path, ".");
+        if (len >= sizeof key)
+            return NULL;
+        memcpy(key, path, len);
+        key[len] = '\0';
+        n = cfg_get(n, key);
+        path += len + (path[len] == '.');
+    }
+    return n && !cfg_is_null(n) ? n : NULL;
+}
+
+/* tokens: the HS256 secret is there exactly when HS256 is chosen. */
+static int finish_tokens(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    const gh_node *inline_s = given(cfg, "tokens.hs256_secret");
+    const gh_node *at = inline_s ? inline_s : given(cfg, "tokens.hs256_secret_file");
+    const char *key = inline_s ? "tokens.hs256_secret" : "tokens.hs256_secret_file";
+
+    /* A token's `iss` is how other services find our keys: by default the
+     * address clients already use. */
+    if (!cfg->token_issuer && replace_str(ck, &cfg->token_issuer, cfg->public_url) < 0)
+        return -1;
+
+    if (cfg->token_alg != GH_ALG_HS256) {
+        if (!cfg->hs256_secret)
+            return 0;
+        /* A stray secret suggests the admin meant HS256: say so, not ignore it. */
+        const gh_node *alg = given(cfg, "tokens.algorithm");
+        return cfg_error(ck->err, ck->errlen, at, "%s: only used with algorithm HS256, not %s",
+                         key, alg ? alg->value : "ES256 (the default)");
+    }
+    if (!cfg->hs256_secret)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "tokens.algorithm"),
+                         "tokens.algorithm: HS256 needs tokens.hs256_secret or "
+                         "tokens.hs256_secret_file");
+    if (strlen(cfg->hs256_secret) < MIN_HS256_SECRET)
+        return cfg_error(ck->err, ck->errlen, at, "%s: the secret must be at least %d bytes", key,
+                         MIN_HS256_SECRET);
+    return 0;
+}
+
+static int finish_auth(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    char a[32], b[32];
+    /* min_length has a default of 8 and max_length a floor of 64, so only
+     * a given min_length can be the one at fault */
+    if (cfg->pw_min_length > cfg->pw_max_length)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "auth.password.min_length"),
+                         "auth.password.min_length: %d is more than max_length (%d)",
+                         cfg->pw_min_length, cfg->pw_max_length);
+    if (cfg->lockout_base_delay_ms > cfg->lockout_max_delay_ms) {
+        const gh_node *max = given(cfg, "auth.lockout.max_delay");
+        fmt_ms(a, sizeof a, cfg->lockout_base_delay_ms);
+        fmt_ms(b, sizeof b, cfg->lockout_max_delay_ms);
+        if (max)
+            return cfg_error(ck->err, ck->errlen, max,
+                             "auth.lockout.max_delay: %s is less than base_delay (%s)", b, a);
+        return cfg_error(ck->err, ck->errlen, given(cfg, "auth.lockout.base_delay"),
+                         "auth.lockout.base_delay: %s is more than max_delay (%s)", a, b);
+    }
+    return 0;
+}
+
+/* bootstrap: an admin needs both an address and a password, or nothing. */
+static int finish_bootstrap(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    if (cfg->bootstrap_admin_email && !cfg->bootstrap_admin_password)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "bootstrap.admin_email"),
+                         "bootstrap.admin_email: needs bootstrap.admin_password or "
+                         "bootstrap.admin_password_file");
+    if (!cfg->bootstrap_admin_email && cfg->bootstrap_admin_password) {
+        const gh_node *at = given(cfg, "bootstrap.admin_password");
+        return cfg_error(ck->err, ck->errlen, at ? at : given(cfg, "bootstrap.admin_password_file"),
+                         "%s: needs bootstrap.admin_email",
+                         at ? "bootstrap.admin_password" : "bootstrap.admin_password_file");
+    }
     return 0;
 }
 
@@ -1310,6 +1584,8 @@ static int set_defaults(checker *ck)
 static int finish(checker *ck)
 {
     gh_config *cfg = ck->cfg;
+    if (finish_tokens(ck) < 0 || finish_auth(ck) < 0 || finish_bootstrap(ck) < 0)
+        return -1;
     if (cfg->n_listen == 0) {
         if (!(cfg->listen = calloc(1, sizeof *cfg->listen)) ||
             !(cfg->listen[0].host = strdup("127.0.0.1")))
@@ -1358,6 +1634,22 @@ gh_config *config_load(const char *path, char *err, size_t errlen)
     cfg->cors_max_age_s = 600;
     cfg->log_level = GH_LOG_INFO;
     cfg->access_log = 1;
+    cfg->token_alg = GH_ALG_ES256;
+    cfg->access_ttl_ms = 15 * MINUTE;
+    cfg->refresh_ttl_ms = 30 * DAY;
+    cfg->allow_signup = 1;
+    cfg->pw_min_length = 8;
+    cfg->pw_max_length = 128;
+    cfg->pw_check_common = 1;
+    cfg->argon2_memory_kib = 19456;
+    cfg->argon2_iterations = 2;
+    cfg->argon2_parallelism = 1;
+    cfg->lockout_account_failures = 5;
+    cfg->lockout_base_delay_ms = MINUTE;
+    cfg->lockout_max_delay_ms = 15 * MINUTE;
+    cfg->lockout_window_ms = 12 * HOUR;
+    cfg->lockout_ip_failures = 50;
+    cfg->lockout_ip_window_ms = 15 * MINUTE;
 
     checker ck = { .cfg = cfg, .err = err, .errlen = errlen };
     if (!(cfg->root = read_tree(path, err, errlen)) || set_defaults(&ck) < 0 ||
@@ -1383,6 +1675,12 @@ void config_free(gh_config *cfg)
     free(cfg->public_url);
     free(cfg->state_dir);
     free(cfg->plugin_dir);
+    free(cfg->token_issuer);
+    free(cfg->token_audience);
+    free(cfg->keys_dir);
+    free_secret(cfg->hs256_secret);
+    free(cfg->bootstrap_admin_email);
+    free_secret(cfg->bootstrap_admin_password);
     free(cfg->storage.name);
     free(cfg->kv.name);
     for (size_t i = 0; i < cfg->n_plugins; i++)

@@ -7,7 +7,8 @@
  * for `gatehoused -t`. Scalars get ${VAR} and ${VAR:-default} expanded from
  * the environment ($$ is a literal $); an unset VAR without a default is an
  * error. Plugin options stay as a subtree: the loader checks them against
- * the plugin's own option list.
+ * the plugin's own option list. Secrets come inline or from a `*_file`,
+ * never both, and no error message quotes one.
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -82,6 +83,38 @@ typedef struct gh_config {
     /* paths: */
     char *state_dir;           /* created at start if missing */
     char *plugin_dir;          /* NULL: $GATEHOUSE_PLUGIN_DIR or the built-in */
+
+    /* tokens: */
+    char *token_issuer;        /* default: public_url */
+    char *token_audience;      /* default: "gatehouse" */
+    int token_alg;             /* gh_alg (auth/tokens.h); default ES256 */
+    int64_t access_ttl_ms;     /* default 15m */
+    int64_t refresh_ttl_ms;    /* session lifetime, default 30d */
+    char *keys_dir;            /* default "keys", inside state_dir */
+    char *hs256_secret;        /* tokens.hs256_secret(_file); HS256 only */
+
+    /* auth: */
+    int allow_signup;          /* default true */
+    int require_verified_email; /* default false: unverified users may log in */
+    /* auth.password: */
+    int pw_min_length;         /* default 8 */
+    int pw_max_length;         /* default 128 (NIST: at least 64) */
+    int pw_require_upper, pw_require_lower, pw_require_digit, pw_require_special;
+    int pw_check_common;       /* default true */
+    uint32_t argon2_memory_kib;   /* default 19456 (OWASP) */
+    uint32_t argon2_iterations;   /* default 2 */
+    uint32_t argon2_parallelism;  /* default 1 */
+    /* auth.lockout: */
+    int lockout_account_failures; /* default 5 */
+    int64_t lockout_base_delay_ms; /* default 1m */
+    int64_t lockout_max_delay_ms;  /* default 15m */
+    int64_t lockout_window_ms;     /* default 12h */
+    int lockout_ip_failures;       /* default 50 */
+    int64_t lockout_ip_window_ms;  /* default 15m */
+
+    /* bootstrap: the first admin, created at start if no admin exists */
+    char *bootstrap_admin_email;
+    char *bootstrap_admin_password; /* bootstrap.admin_password(_file) */
 
     /* plugins: */
     gh_plugin_conf storage;    /* storage: { plugin: sqlite, options: {...} } */

@@ -2,10 +2,12 @@
  * main.c - gatehoused: start-up, signals, reload, shutdown.
  *
  * Start-up order matters and is the order of the code below: config, log,
- * state directory, plugins, schema migrations, routes, workers, listeners.
+ * state directory, plugins, schema migrations, signing keys, the bootstrap
+ * admin, routes, workers, listeners.
  * Anything that fails stops start-up with one clear line before a single
  * connection is accepted. The main thread then only waits for signals:
- * SIGHUP re-reads the config (a broken one is refused and the old one kept);
+ * SIGHUP re-reads the config and the keys (a broken one is refused and the
+ * old one kept);
  * SIGTERM/SIGINT stop accepting, let requests in flight finish, and exit 0.
  */
 #include <errno.h>
@@ -18,8 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include "api/api.h"
 #include "app.h"
+#include "auth/password.h"
+#include "auth/tokens.h"
+#include "auth/users.h"
+#include "clock.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "log.h"
@@ -105,6 +112,122 @@ static int migrate(void)
     return rc;
 }
 
+/* ---------------------------------------------------------------- keys */
+
+/* keys_dir may be relative: we work inside the state directory. */
+static gh_keyring *load_keys(const gh_config *cfg, char *err, size_t errlen)
+{
+    gh_alg alg = cfg->token_alg ? (gh_alg)cfg->token_alg : GH_ALG_ES256;
+    return keyring_load(cfg->keys_dir ? cfg->keys_dir : "keys", alg, cfg->hs256_secret, err,
+                        errlen);
+}
+
+/* A loop may still verify with the old keyring: keep it until exit. */
+static int swap_keys(gh_keyring *kr)
+{
+    gh_keyring *old = app_keyring(&app);
+    if (old) {
+        gh_keyring **r = realloc(app.retired_keys, (app.n_retired_keys + 1) * sizeof *r);
+        if (!r)
+            return -1;
+        app.retired_keys = r;
+        app.retired_keys[app.n_retired_keys++] = old;
+    }
+    atomic_store_explicit(&app.keyring, kr, memory_order_release);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- bootstrap */
+
+/* The bootstrap password must meet the policy like any other. */
+static int bootstrap_hash(const gh_config *cfg, char hash[GH_PW_HASH_MAX], char *err, size_t errlen)
+{
+    const char *pw = cfg->bootstrap_admin_password, *detail = NULL;
+    const char *context[] = { cfg->bootstrap_admin_email, NULL };
+    gh_pw_policy pol = { cfg->pw_min_length, cfg->pw_max_length, cfg->pw_require_upper,
+                         cfg->pw_require_lower, cfg->pw_require_digit, cfg->pw_require_special,
+                         cfg->pw_check_common };
+    gh_pw_params pp = { cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->argon2_parallelism };
+    if (!pw) {
+        snprintf(err, errlen, "bootstrap.admin_email needs bootstrap.admin_password");
+        return -1;
+    }
+    if (password_policy_check(&pol, pw, strlen(pw), context, &detail)) {
+        snprintf(err, errlen, "bootstrap.admin_password: %s", detail ? detail : "refused");
+        return -1;
+    }
+    if (password_hash(pw, strlen(pw), &pp, hash) != 0) {
+        snprintf(err, errlen, "cannot hash bootstrap.admin_password");
+        return -1;
+    }
+    return 0;
+}
+
+/* Create the admin, verified (the operator vouches for the address). An
+ * existing account with that address is not promoted: anyone could have
+ * signed up with it. */
+static int bootstrap_create(gh_conn *c, const gh_config *cfg, const char *hash, char *err,
+                            size_t errlen)
+{
+    gh_user u = { .is_active = 1, .is_admin = 1 };
+    snprintf(u.tenant_id, sizeof u.tenant_id, "%s", GH_ROOT_TENANT);
+    u.email = strdup(cfg->bootstrap_admin_email);
+    gh_result r = u.email ? store_begin(c, NULL) : GH_ERR_INTERNAL;
+    if (r == GH_OK && (r = users_create(c, NULL, &u, hash)) == GH_OK)
+        r = users_mark_verified(c, NULL, u.id, gh_now_ms());
+    if (r == GH_OK)
+        r = store_commit(c, NULL);
+    else
+        store_rollback(c, NULL);
+    if (r == GH_OK)
+        gh_log(GH_LOG_NOTICE, "bootstrap: created the admin %s (user %s)", u.email, u.id);
+    else if (r == GH_ERR_CONFLICT)
+        snprintf(err, errlen, "an account with %s exists and is not an admin; it is not "
+                 "promoted (gatehousectl can make it one)", cfg->bootstrap_admin_email);
+    else
+        snprintf(err, errlen, "cannot create the admin: %s", gh_result_str(r));
+    user_clear(&u);
+    return r == GH_OK ? 0 : -1;
+}
+
+static int bootstrap_in(gh_conn *c, const gh_config *cfg, char *err, size_t errlen)
+{
+    int64_t admins = 0;
+    gh_result r = users_count_admins(c, NULL, GH_ROOT_TENANT, &admins);
+    if (r != GH_OK) {
+        snprintf(err, errlen, "cannot count admins: %s", gh_result_str(r));
+        return -1;
+    }
+    if (admins > 0)
+        return 0;
+    char hash[GH_PW_HASH_MAX];
+    int rc = bootstrap_hash(cfg, hash, err, errlen);
+    if (rc == 0)
+        rc = bootstrap_create(c, cfg, hash, err, errlen);
+    OPENSSL_cleanse(hash, sizeof hash);
+    return rc;
+}
+
+/* The first admin, when the config names one and the root tenant has
+ * none; on the main thread with a connection of its own, like migrate(). */
+static int bootstrap_admin(const gh_config *cfg)
+{
+    char err[512] = "";
+    int rc = -1;
+    if (!cfg->bootstrap_admin_email)
+        return 0;
+    if (plugins_thread_init(&app.plugins, err, sizeof err) == 0) {
+        gh_conn *c = store_thread_open(app.store, err, sizeof err);
+        if (c)
+            rc = bootstrap_in(c, cfg, err, sizeof err);
+        store_thread_close(c);
+        plugins_thread_fini(&app.plugins);
+    }
+    if (rc < 0)
+        gh_log(GH_LOG_ERROR, "bootstrap: %s", err);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- reload */
 
 static int nodes_equal(const gh_node *a, const gh_node *b)
@@ -141,6 +264,22 @@ static void warn_restart_needed(const gh_config *old, const gh_config *cur)
                    server_keys[i]);
 }
 
+static void reload_keys(const gh_config *cfg)
+{
+    char err[1024];
+    gh_keyring *kr = load_keys(cfg, err, sizeof err);
+    if (!kr) {
+        gh_log(GH_LOG_ERROR, "reload: keys refused, still signing with the previous ones: %s", err);
+        return;
+    }
+    if (swap_keys(kr) < 0) {
+        gh_log(GH_LOG_ERROR, "reload: keys refused: out of memory");
+        keyring_free(kr);
+        return;
+    }
+    gh_log(GH_LOG_NOTICE, "signing keys reloaded (%s)", keyring_alg_name(kr));
+}
+
 static void reload(void)
 {
     char err[1024];
@@ -162,6 +301,7 @@ static void reload(void)
     apply_log(cur);
     atomic_store_explicit(&app.cfg, cur, memory_order_release);
     gh_log(GH_LOG_NOTICE, "configuration reloaded from %s", config_path);
+    reload_keys(cur);
 }
 
 /* ---------------------------------------------------------------- signals */
@@ -211,6 +351,14 @@ static int start(void)
     app.store = store_new(app.plugins.storage, app.plugins.kv);
     if (!app.store || migrate() < 0)
         return -1;
+    gh_keyring *kr = load_keys(cfg, err, sizeof err);
+    if (!kr) {
+        gh_log(GH_LOG_ERROR, "signing keys: %s", err);
+        return -1;
+    }
+    swap_keys(kr); /* the first: nothing to retire, cannot fail */
+    if (bootstrap_admin(cfg) < 0)
+        return -1;
     app.router = router_new();
     if (!app.router || api_register(app.router) != 0 || metrics_init(router_count(app.router)) < 0) {
         gh_log(GH_LOG_ERROR, "cannot set up routes");
@@ -247,6 +395,11 @@ static void shutdown_all(void)
     for (size_t i = 0; i < app.n_retired; i++)
         config_free(app.retired[i]);
     free(app.retired);
+    if (app_keyring(&app))
+        keyring_free(app_keyring(&app));
+    for (size_t i = 0; i < app.n_retired_keys; i++)
+        keyring_free(app.retired_keys[i]);
+    free(app.retired_keys);
     host_global_cleanup();
 }
 

@@ -3,7 +3,8 @@
 # to build (and, with --test, to run its tests), skipping those present.
 set -e
 pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
-      libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev"
+      libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
+      libjwt-dev libargon2-dev libcrypt-dev"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev curl sqlite3"
 missing=
 for p in $pkgs; do

@@ -9,7 +9,13 @@
 
 int api_register(gh_router *r);
 
-/* health.c */
-int health_register(gh_router *r);
+/* Each returns non-zero if a route could not be added. */
+int health_register(gh_router *r);    /* health.c: /health, /metrics */
+int auth_register(gh_router *r);      /* auth.c: /api/v1/auth/... */
+int users_register(gh_router *r);     /* users.c: /api/v1/users/me */
+int sessions_register(gh_router *r);  /* sessions.c: /api/v1/users/me/sessions, login history */
+int admin_register(gh_router *r);     /* admin.c: /api/v1/users, /api/v1/audit-events */
+int oauth2_register(gh_router *r);    /* oauth2.c: /oauth2/token, introspect, revoke */
+int wellknown_register(gh_router *r); /* wellknown.c: /.well-known/... */
 
 #endif

@@ -1,10 +1,28 @@
 /*
  * routes.c - every HTTP route the daemon serves, in one table, so what the
  * API exposes is visible at a glance.
+ *
+ *   GET    /health  /health/ready  /metrics                     health.c
+ *   POST   /api/v1/auth/{signup,login,refresh,logout,change-password}  auth.c
+ *   GET PUT DELETE /api/v1/users/me                              users.c
+ *   GET DELETE /api/v1/users/me/sessions, DELETE .../sessions/{id},
+ *   GET    /api/v1/users/me/login-history                        sessions.c
+ *   GET    /api/v1/users, GET PUT DELETE /api/v1/users/{id},
+ *   POST   /api/v1/users/{id}/{activate,deactivate},
+ *   GET    /api/v1/audit-events                                  admin.c
+ *   POST   /oauth2/{token,introspect,revoke}                     oauth2.c
+ *   GET    /.well-known/{jwks.json,openid-configuration}         wellknown.c
  */
 #include "api/api.h"
 
 int api_register(gh_router *r)
 {
-    return health_register(r);
+    int (*const parts[])(gh_router *) = {
+        health_register, auth_register, users_register, sessions_register,
+        admin_register, oauth2_register, wellknown_register,
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i](r) != 0)
+            return -1;
+    return 0;
 }

@@ -131,11 +131,29 @@ static const char v1_sqlite[] =
     ");\n"
     "CREATE INDEX kv_expires ON kv (expires_at);\n";
 
+/* Refresh tokens get a row each, so that rotation can tell a token that
+ * was already used (a leak: the session is revoked) from one that never
+ * existed. This replaces v1's sessions.refresh_hash, which held only the
+ * current token: that column is no longer read or written (a column is
+ * not dropped in place, so old rows keep whatever it had). */
+static const char v2_sqlite[] =
+    "CREATE TABLE refresh_tokens (\n"
+    "    token_hash TEXT PRIMARY KEY NOT NULL,\n"  /* SHA-256 hex, never the token */
+    "    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,\n"
+    "    created_at INTEGER NOT NULL,\n"
+    "    used_at    INTEGER\n"                   /* set when rotated */
+    ");\n"
+    "CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);\n"
+    "\n"
+    /* the admin user list pages a tenant's users by creation time */
+    "CREATE INDEX users_tenant_created ON users (tenant_id, created_at);\n";
+
 /* Append only. The postgres and mysql scripts are NULL until the
  * storage-backends issue writes them; migrations_apply() refuses such a
  * dialect with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
     { 1, "initial", v1_sqlite, NULL, NULL },
+    { 2, "refresh_tokens", v2_sqlite, NULL, NULL },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

@@ -122,7 +122,9 @@ lacks "no body in the log" "$log" "hunter2"
 check "the SQLite database is in the state dir" test -f "$TMP/state/gatehouse.db"
 if command -v sqlite3 >/dev/null; then
     equals "SQLite runs in WAL mode" "$(sqlite3 "$TMP/state/gatehouse.db" 'PRAGMA journal_mode')" "wal"
-    equals "the schema is migrated" "$(sqlite3 "$TMP/state/gatehouse.db" 'SELECT max(version) FROM schema_migrations')" "1"
+    latest=$(sed -n 's/.*schema version \([0-9]*\).*/\1/p' "$TMP/log" | head -n 1)
+    equals "the schema is migrated to the latest version" \
+        "$(sqlite3 "$TMP/state/gatehouse.db" 'SELECT max(version) FROM schema_migrations')" "${latest:-none}"
 fi
 
 # ---------------------------------------------------------------- SIGHUP

@@ -6,6 +6,8 @@
  * Fixtures are written to a fresh mkdtemp directory so each test states its
  * YAML next to what it expects; tests/configs/full.yaml is the one static
  * fixture, setting every key to something other than its default.
+ * Secrets in fixtures contain "SECRET", so a test can tell that no error
+ * message ever quotes one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 
 #include <gatehouse/plugin.h>
 #include "config.h"
+#include "auth/tokens.h"
 
 static char tmpdir[] = "/tmp/gh-test-config-XXXXXX";
 static int nfiles;
@@ -123,6 +126,37 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->access_log, 1);
     assert_string_equal(cfg->state_dir, "./var");
     assert_null(cfg->plugin_dir);
+
+    assert_string_equal(cfg->token_issuer, "http://127.0.0.1:8080");
+    assert_string_equal(cfg->token_audience, "gatehouse");
+    assert_int_equal(cfg->token_alg, GH_ALG_ES256);
+    assert_int_equal(cfg->access_ttl_ms, 15 * 60 * 1000);
+    assert_true(cfg->refresh_ttl_ms == 30LL * 86400 * 1000);
+    assert_string_equal(cfg->keys_dir, "keys");
+    assert_null(cfg->hs256_secret);
+
+    assert_int_equal(cfg->allow_signup, 1);
+    assert_int_equal(cfg->require_verified_email, 0);
+    assert_int_equal(cfg->pw_min_length, 8);
+    assert_int_equal(cfg->pw_max_length, 128);
+    assert_int_equal(cfg->pw_require_upper, 0);
+    assert_int_equal(cfg->pw_require_lower, 0);
+    assert_int_equal(cfg->pw_require_digit, 0);
+    assert_int_equal(cfg->pw_require_special, 0);
+    assert_int_equal(cfg->pw_check_common, 1);
+    assert_int_equal(cfg->argon2_memory_kib, 19456);
+    assert_int_equal(cfg->argon2_iterations, 2);
+    assert_int_equal(cfg->argon2_parallelism, 1);
+    assert_int_equal(cfg->lockout_account_failures, 5);
+    assert_int_equal(cfg->lockout_base_delay_ms, 60 * 1000);
+    assert_int_equal(cfg->lockout_max_delay_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->lockout_window_ms, 12 * 3600 * 1000);
+    assert_int_equal(cfg->lockout_ip_failures, 50);
+    assert_int_equal(cfg->lockout_ip_window_ms, 15 * 60 * 1000);
+
+    assert_null(cfg->bootstrap_admin_email);
+    assert_null(cfg->bootstrap_admin_password);
+
     assert_string_equal(cfg->storage.name, "sqlite");
     assert_non_null(cfg->storage.where);
     assert_null(cfg->kv.name);
@@ -163,6 +197,9 @@ static void empty_means_defaults(void **state)
         "server:\nlog:\npaths:\nstorage:\nkv:\nplugins:\n",
         "server: {}\nlog: {}\npaths: {}\nstorage: {}\nplugins: []\n",
         "server:\n  threads: ~\n  listen:\n  cors:\n    allowed_methods: null\n",
+        "tokens:\nauth:\nbootstrap:\n",
+        "tokens: {}\nauth: {password: {argon2: {}}, lockout: {}}\nbootstrap: {}\n",
+        "tokens:\n  algorithm: ~\n  hs256_secret:\nbootstrap:\n  admin_email: null\n",
     };
     for (size_t i = 0; i < sizeof empties / sizeof *empties; i++) {
         gh_config *cfg = load_ok(empties[i]);
@@ -231,6 +268,36 @@ static void every_key(void **state)
     assert_string_equal(scopes->child->next->value, "email");
     assert_string_equal(cfg->plugins[1].name, "totp");
     assert_null(cfg->plugins[1].options);
+
+    assert_string_equal(cfg->token_issuer, "https://issuer.example.com/realm");
+    assert_string_equal(cfg->token_audience, "api.example.com");
+    assert_int_equal(cfg->token_alg, GH_ALG_HS256);
+    assert_int_equal(cfg->access_ttl_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->refresh_ttl_ms, 7 * 86400 * 1000);
+    assert_string_equal(cfg->keys_dir, "/etc/gatehouse/keys");
+    assert_string_equal(cfg->hs256_secret, "0123456789abcdef0123456789abcdef!");
+
+    assert_int_equal(cfg->allow_signup, 0);
+    assert_int_equal(cfg->require_verified_email, 1);
+    assert_int_equal(cfg->pw_min_length, 12);
+    assert_int_equal(cfg->pw_max_length, 256);
+    assert_int_equal(cfg->pw_require_upper, 1);
+    assert_int_equal(cfg->pw_require_lower, 1);
+    assert_int_equal(cfg->pw_require_digit, 1);
+    assert_int_equal(cfg->pw_require_special, 1);
+    assert_int_equal(cfg->pw_check_common, 0);
+    assert_int_equal(cfg->argon2_memory_kib, 65536);
+    assert_int_equal(cfg->argon2_iterations, 3);
+    assert_int_equal(cfg->argon2_parallelism, 4);
+    assert_int_equal(cfg->lockout_account_failures, 10);
+    assert_int_equal(cfg->lockout_base_delay_ms, 30 * 1000);
+    assert_int_equal(cfg->lockout_max_delay_ms, 3600 * 1000);
+    assert_int_equal(cfg->lockout_window_ms, 86400 * 1000);
+    assert_int_equal(cfg->lockout_ip_failures, 500);
+    assert_int_equal(cfg->lockout_ip_window_ms, 5 * 60 * 1000);
+
+    assert_string_equal(cfg->bootstrap_admin_email, "root@example.com");
+    assert_string_equal(cfg->bootstrap_admin_password, "correct horse battery staple");
     config_free(cfg);
 }
 
@@ -320,6 +387,358 @@ static void cors_forms(void **state)
     cfg = load_ok("server:\n  cors:\n    allowed_origins: [https://a.example]\n    allow_credentials: yes\n");
     assert_int_equal(cfg->cors_credentials, 1);
     config_free(cfg);
+}
+
+/* ------------------------------------------------------------ tokens, auth, bootstrap */
+
+/* Fixture secrets say SECRET; no message may. 32 and 31 bytes: */
+#define SECRET32 "SECRET-SECRET-SECRET-SECRET-1234"
+#define SECRET31 "SECRET-SECRET-SECRET-SECRET-123"
+
+/* expect_error, and the message quotes no secret */
+static void expect_secret_error(const char *yaml, const char *want)
+{
+    expect_error(yaml, want);
+    assert_null(strstr(err, "SECRET"));
+}
+
+/* A secret file in tmpdir holding text; its path goes in `path`. */
+static void secret_file(char *path, size_t len, const char *text)
+{
+    snprintf(path, len, "%s", write_text(text));
+}
+
+static void token_forms(void **state)
+{
+    (void)state;
+    /* the issuer follows public_url, after its slash is stripped */
+    gh_config *cfg = load_ok("server:\n  public_url: https://a.example/auth/\n");
+    assert_string_equal(cfg->token_issuer, "https://a.example/auth");
+    config_free(cfg);
+    /* ...unless given: then it is taken exactly, as `iss` is compared exactly */
+    cfg = load_ok("server:\n  public_url: https://a.example/\ntokens:\n  issuer: https://b.example/\n");
+    assert_string_equal(cfg->public_url, "https://a.example");
+    assert_string_equal(cfg->token_issuer, "https://b.example/");
+    config_free(cfg);
+
+    static const struct { const char *name; int alg; } algs[] = {
+        { "ES256", GH_ALG_ES256 }, { "RS256", GH_ALG_RS256 }, { "'ES256'", GH_ALG_ES256 },
+    };
+    char yaml[128];
+    for (size_t i = 0; i < sizeof algs / sizeof *algs; i++) {
+        snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: %s\n", algs[i].name);
+        cfg = load_ok(yaml);
+        assert_int_equal(cfg->token_alg, algs[i].alg);
+        assert_null(cfg->hs256_secret);
+        config_free(cfg);
+    }
+
+    /* the edges of each range are inside it */
+    cfg = load_ok("tokens: {access_ttl: 30s, refresh_ttl: 1m, keys_dir: k2}\n");
+    assert_int_equal(cfg->access_ttl_ms, 30000);
+    assert_int_equal(cfg->refresh_ttl_ms, 60000);
+    assert_string_equal(cfg->keys_dir, "k2");
+    config_free(cfg);
+    cfg = load_ok("tokens: {access_ttl: 24h, refresh_ttl: 365d}\n");
+    assert_int_equal(cfg->access_ttl_ms, 86400000);
+    assert_true(cfg->refresh_ttl_ms == 365LL * 86400000);
+    config_free(cfg);
+}
+
+static void hs256_secret_rules(void **state)
+{
+    (void)state;
+    char yaml[PATH_MAX + 128], want[PATH_MAX + 256], path[PATH_MAX];
+
+    /* inline, exactly 32 bytes */
+    gh_config *cfg = load_ok("tokens:\n  algorithm: HS256\n  hs256_secret: " SECRET32 "\n");
+    assert_int_equal(cfg->token_alg, GH_ALG_HS256);
+    assert_string_equal(cfg->hs256_secret, SECRET32);
+    config_free(cfg);
+
+    /* from the environment */
+    setenv("GH_TEST_SECRET", SECRET32, 1);
+    cfg = load_ok("tokens:\n  algorithm: HS256\n  hs256_secret: ${GH_TEST_SECRET}\n");
+    assert_string_equal(cfg->hs256_secret, SECRET32);
+    config_free(cfg);
+    unsetenv("GH_TEST_SECRET");
+
+    /* from a file, its newline dropped; the order of the keys does not matter */
+    secret_file(path, sizeof path, SECRET32 "\n");
+    snprintf(yaml, sizeof yaml, "tokens:\n  hs256_secret_file: %s\n  algorithm: HS256\n", path);
+    cfg = load_ok(yaml);
+    assert_string_equal(cfg->hs256_secret, SECRET32);
+    config_free(cfg);
+
+    /* HS256 without a secret, or with a short one */
+    expect_secret_error("tokens:\n  algorithm: HS256\n",
+                        "2:14: tokens.algorithm: HS256 needs tokens.hs256_secret or "
+                        "tokens.hs256_secret_file");
+    expect_secret_error("tokens:\n  algorithm: HS256\n  hs256_secret: " SECRET31 "\n",
+                        "3:17: tokens.hs256_secret: the secret must be at least 32 bytes");
+    secret_file(path, sizeof path, SECRET31 "\n");
+    snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: HS256\n  hs256_secret_file: %s\n", path);
+    expect_secret_error(yaml, "3:22: tokens.hs256_secret_file: the secret must be at least 32 bytes");
+
+    /* a secret with another algorithm, chosen or by default */
+    expect_secret_error("tokens:\n  hs256_secret: " SECRET32 "\n",
+                        "2:17: tokens.hs256_secret: only used with algorithm HS256, not ES256 (the default)");
+    secret_file(path, sizeof path, SECRET32);
+    snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: RS256\n  hs256_secret_file: %s\n", path);
+    expect_secret_error(yaml, "3:22: tokens.hs256_secret_file: only used with algorithm HS256, not RS256");
+
+    /* both forms: at the second, whichever it is */
+    snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: HS256\n  hs256_secret: " SECRET32
+             "\n  hs256_secret_file: %s\n", path);
+    expect_secret_error(yaml, "4:22: tokens.hs256_secret_file: give either hs256_secret or "
+                              "hs256_secret_file, not both");
+    snprintf(yaml, sizeof yaml, "tokens:\n  hs256_secret_file: %s\n  algorithm: HS256\n"
+             "  hs256_secret: " SECRET32 "\n", path);
+    expect_secret_error(yaml, "4:17: tokens.hs256_secret: give either hs256_secret or "
+                              "hs256_secret_file, not both");
+
+    /* the file: missing, empty */
+    snprintf(path, sizeof path, "%s/no-such-secret", tmpdir);
+    snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: HS256\n  hs256_secret_file: %s\n", path);
+    snprintf(want, sizeof want, "3:22: tokens.hs256_secret_file: %s: cannot open: No such file or directory", path);
+    expect_secret_error(yaml, want);
+    secret_file(path, sizeof path, "\n");
+    snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: HS256\n  hs256_secret_file: %s\n", path);
+    snprintf(want, sizeof want, "3:22: tokens.hs256_secret_file: %s: secret file is empty", path);
+    expect_secret_error(yaml, want);
+    expect_secret_error("tokens:\n  hs256_secret_file: ''\n",
+                        "2:22: tokens.hs256_secret_file: must not be empty");
+
+    /* bad values: named, never quoted */
+    expect_secret_error("tokens:\n  hs256_secret: [" SECRET32 "]\n",
+                        "2:17: tokens.hs256_secret: expected a string, got a list");
+    expect_secret_error("tokens:\n  hs256_secret: ''\n", "2:17: tokens.hs256_secret: must not be empty");
+    expect_secret_error("tokens:\n  hs256_secret: \"${SECRET x}\"\n",
+                        "2:17: tokens.hs256_secret: bad '${...}': expected ${NAME} or ${NAME:-default}");
+    expect_secret_error("bootstrap:\n  admin_password: SECRET${1SECRET}\n",
+                        "2:19: bootstrap.admin_password: bad '${...}': expected ${NAME} or ${NAME:-default}");
+    /* a file name is no secret: quoted as any other value */
+    expect_error("tokens:\n  hs256_secret_file: a${x y}\n",
+                 "2:22: tokens.hs256_secret_file: bad '${x y}': expected ${NAME} or ${NAME:-default}");
+}
+
+static void bootstrap_pairing(void **state)
+{
+    (void)state;
+    char yaml[PATH_MAX + 128], path[PATH_MAX];
+
+    gh_config *cfg = load_ok("bootstrap:\n  admin_email: Admin@Example.com\n  admin_password: SECRET-pw\n");
+    assert_string_equal(cfg->bootstrap_admin_email, "Admin@Example.com"); /* accounts normalise */
+    assert_string_equal(cfg->bootstrap_admin_password, "SECRET-pw");
+    config_free(cfg);
+
+    secret_file(path, sizeof path, "SECRET-from-file\n");
+    snprintf(yaml, sizeof yaml, "bootstrap:\n  admin_password_file: %s\n  admin_email: a@b\n", path);
+    cfg = load_ok(yaml);
+    assert_string_equal(cfg->bootstrap_admin_email, "a@b");
+    assert_string_equal(cfg->bootstrap_admin_password, "SECRET-from-file");
+    config_free(cfg);
+
+    /* one without the other */
+    expect_secret_error("bootstrap:\n  admin_email: a@b\n",
+                        "2:16: bootstrap.admin_email: needs bootstrap.admin_password or "
+                        "bootstrap.admin_password_file");
+    expect_secret_error("bootstrap:\n  admin_email: a@b\n  admin_password:\n",
+                        "2:16: bootstrap.admin_email: needs bootstrap.admin_password or "
+                        "bootstrap.admin_password_file");
+    expect_secret_error("bootstrap:\n  admin_password: SECRET\n",
+                        "2:19: bootstrap.admin_password: needs bootstrap.admin_email");
+    snprintf(yaml, sizeof yaml, "bootstrap:\n  admin_email: ~\n  admin_password_file: %s\n", path);
+    expect_secret_error(yaml, "3:24: bootstrap.admin_password_file: needs bootstrap.admin_email");
+
+    /* both password forms */
+    snprintf(yaml, sizeof yaml, "bootstrap:\n  admin_email: a@b\n  admin_password: SECRET\n"
+             "  admin_password_file: %s\n", path);
+    expect_secret_error(yaml, "4:24: bootstrap.admin_password_file: give either admin_password "
+                              "or admin_password_file, not both");
+
+    /* the address: only its shape is checked here */
+    static const char *const bad[] = { "nobody", "'@example.com'", "a@", "'a b@c'", "[a@b]" };
+    static const char *const why[] = {
+        "2:16: bootstrap.admin_email: expected an email address, got 'nobody'",
+        "2:16: bootstrap.admin_email: expected an email address, got '@example.com'",
+        "2:16: bootstrap.admin_email: expected an email address, got 'a@'",
+        "2:16: bootstrap.admin_email: expected an email address, got 'a b@c'",
+        "2:16: bootstrap.admin_email: expected an email address, got a list",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(yaml, sizeof yaml, "bootstrap:\n  admin_email: %s\n  admin_password: SECRET\n",
+                 bad[i]);
+        expect_secret_error(yaml, why[i]);
+    }
+}
+
+static void auth_forms(void **state)
+{
+    (void)state;
+    /* every range's edges are inside it; equal delays are fine */
+    gh_config *cfg = load_ok("auth:\n"
+                             "  password:\n"
+                             "    min_length: 1\n"
+                             "    max_length: 64\n"
+                             "    argon2: {memory_kib: 1024, iterations: 1, parallelism: 64}\n"
+                             "  lockout:\n"
+                             "    account_failures: 1\n"
+                             "    base_delay: 1s\n"
+                             "    max_delay: 1s\n"
+                             "    window: 1m\n"
+                             "    ip_failures: 1\n"
+                             "    ip_window: 1s\n");
+    assert_int_equal(cfg->pw_min_length, 1);
+    assert_int_equal(cfg->pw_max_length, 64);
+    assert_int_equal(cfg->argon2_memory_kib, 1024);
+    assert_int_equal(cfg->argon2_iterations, 1);
+    assert_int_equal(cfg->argon2_parallelism, 64);
+    assert_int_equal(cfg->lockout_account_failures, 1);
+    assert_int_equal(cfg->lockout_base_delay_ms, 1000);
+    assert_int_equal(cfg->lockout_max_delay_ms, 1000);
+    assert_int_equal(cfg->lockout_window_ms, 60000);
+    assert_int_equal(cfg->lockout_ip_failures, 1);
+    assert_int_equal(cfg->lockout_ip_window_ms, 1000);
+    config_free(cfg);
+
+    cfg = load_ok("auth:\n"
+                  "  password:\n"
+                  "    min_length: 1024\n"
+                  "    max_length: 4096\n"
+                  "    argon2: {memory_kib: 4194304, iterations: 100, parallelism: 1}\n"
+                  "  lockout:\n"
+                  "    account_failures: 1000\n"
+                  "    base_delay: 1d\n"
+                  "    max_delay: 1d\n"
+                  "    window: 365d\n"
+                  "    ip_failures: 1000000\n"
+                  "    ip_window: 1d\n");
+    assert_int_equal(cfg->pw_min_length, 1024);
+    assert_int_equal(cfg->pw_max_length, 4096);
+    assert_int_equal(cfg->argon2_memory_kib, 4194304);
+    assert_int_equal(cfg->argon2_iterations, 100);
+    assert_int_equal(cfg->lockout_account_failures, 1000);
+    assert_int_equal(cfg->lockout_base_delay_ms, 86400000);
+    assert_true(cfg->lockout_window_ms == 365LL * 86400000);
+    assert_int_equal(cfg->lockout_ip_failures, 1000000);
+    config_free(cfg);
+
+    /* min_length may equal max_length */
+    cfg = load_ok("auth: {password: {min_length: 100, max_length: 100}}\n");
+    assert_int_equal(cfg->pw_min_length, 100);
+    config_free(cfg);
+}
+
+static void auth_token_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml, *want; } cases[] = {
+        /* tokens */
+        { "tokens:\n  algorithm: es256\n",
+          "2:14: tokens.algorithm: expected one of ES256, RS256, HS256, got 'es256'" },
+        { "tokens:\n  algorithm: none\n",
+          "2:14: tokens.algorithm: expected one of ES256, RS256, HS256, got 'none'" },
+        { "tokens:\n  access_ttl: 29s\n", "2:15: tokens.access_ttl: 29s is out of range 30s..1d" },
+        { "tokens:\n  access_ttl: 25h\n", "2:15: tokens.access_ttl: 25h is out of range 30s..1d" },
+        { "tokens:\n  refresh_ttl: 59s\n", "2:16: tokens.refresh_ttl: 59s is out of range 1m..365d" },
+        { "tokens:\n  refresh_ttl: 366d\n", "2:16: tokens.refresh_ttl: 366d is out of range 1m..365d" },
+        { "tokens:\n  refresh_ttl: forever\n",
+          "2:16: tokens.refresh_ttl: expected a duration (250ms, 30s, 5m, 1h, 7d), got 'forever'" },
+        { "tokens:\n  issuer: ''\n", "2:11: tokens.issuer: must not be empty" },
+        { "tokens:\n  audience: [a, b]\n", "2:13: tokens.audience: expected a string, got a list" },
+        { "tokens:\n  keys_dir: {}\n", "2:13: tokens.keys_dir: expected a string, got a map" },
+        { "tokens:\n  kid: x\n", "2:3: unknown key 'kid' in 'tokens'" },
+        { "tokens: ES256\n", "1:9: tokens: expected a map, got 'ES256'" },
+        /* auth */
+        { "auth:\n  allow_signup: 1\n",
+          "2:17: auth.allow_signup: expected a boolean (true/false, yes/no, on/off), got '1'" },
+        { "auth:\n  require_verified_email: 'yes'\n",
+          "2:27: auth.require_verified_email: expected a boolean (true/false, yes/no, on/off), "
+          "got the quoted string 'yes'" },
+        { "auth:\n  signup: true\n", "2:3: unknown key 'signup' in 'auth'" },
+        { "auth:\n  password: 8\n", "2:13: auth.password: expected a map, got '8'" },
+        { "auth:\n  password:\n    min_length: 0\n",
+          "3:17: auth.password.min_length: 0 is out of range 1..1024" },
+        { "auth:\n  password:\n    min_length: 1025\n",
+          "3:17: auth.password.min_length: 1025 is out of range 1..1024" },
+        { "auth:\n  password:\n    max_length: 63\n",
+          "3:17: auth.password.max_length: 63 is out of range 64..4096" },
+        { "auth:\n  password:\n    max_length: 4097\n",
+          "3:17: auth.password.max_length: 4097 is out of range 64..4096" },
+        { "auth:\n  password:\n    min_length: 200\n",
+          "3:17: auth.password.min_length: 200 is more than max_length (128)" },
+        { "auth:\n  password:\n    max_length: 100\n    min_length: 101\n",
+          "4:17: auth.password.min_length: 101 is more than max_length (100)" },
+        { "auth:\n  password:\n    require_upper: sometimes\n",
+          "3:20: auth.password.require_upper: expected a boolean (true/false, yes/no, on/off), got 'sometimes'" },
+        { "auth:\n  password:\n    require_lower: []\n",
+          "3:20: auth.password.require_lower: expected a boolean (true/false, yes/no, on/off), got a list" },
+        { "auth:\n  password:\n    require_digit: 2\n",
+          "3:20: auth.password.require_digit: expected a boolean (true/false, yes/no, on/off), got '2'" },
+        { "auth:\n  password:\n    require_special: y\n",
+          "3:22: auth.password.require_special: expected a boolean (true/false, yes/no, on/off), got 'y'" },
+        { "auth:\n  password:\n    check_common: \"no\"\n",
+          "3:19: auth.password.check_common: expected a boolean (true/false, yes/no, on/off), "
+          "got the quoted string 'no'" },
+        { "auth:\n  password:\n    max: 64\n", "3:5: unknown key 'max' in 'auth.password'" },
+        { "auth:\n  password:\n    argon2:\n      memory_kib: 1023\n",
+          "4:19: auth.password.argon2.memory_kib: 1023 is out of range 1024..4194304" },
+        { "auth:\n  password:\n    argon2:\n      memory_kib: 4194305\n",
+          "4:19: auth.password.argon2.memory_kib: 4194305 is out of range 1024..4194304" },
+        { "auth:\n  password:\n    argon2:\n      memory_kib: 19m\n",
+          "4:19: auth.password.argon2.memory_kib: expected an integer, got '19m'" },
+        { "auth:\n  password:\n    argon2:\n      iterations: 0\n",
+          "4:19: auth.password.argon2.iterations: 0 is out of range 1..100" },
+        { "auth:\n  password:\n    argon2:\n      iterations: 101\n",
+          "4:19: auth.password.argon2.iterations: 101 is out of range 1..100" },
+        { "auth:\n  password:\n    argon2:\n      parallelism: 0\n",
+          "4:20: auth.password.argon2.parallelism: 0 is out of range 1..64" },
+        { "auth:\n  password:\n    argon2:\n      parallelism: 65\n",
+          "4:20: auth.password.argon2.parallelism: 65 is out of range 1..64" },
+        { "auth:\n  password:\n    argon2:\n      parallelism: -1\n",
+          "4:20: auth.password.argon2.parallelism: -1 is out of range 1..64" },
+        { "auth:\n  password:\n    argon2:\n      memory: 1\n",
+          "4:7: unknown key 'memory' in 'auth.password.argon2'" },
+        { "auth:\n  lockout:\n    account_failures: 0\n",
+          "3:23: auth.lockout.account_failures: 0 is out of range 1..1000" },
+        { "auth:\n  lockout:\n    account_failures: 1001\n",
+          "3:23: auth.lockout.account_failures: 1001 is out of range 1..1000" },
+        { "auth:\n  lockout:\n    base_delay: 500ms\n",
+          "3:17: auth.lockout.base_delay: 500ms is out of range 1s..1d" },
+        { "auth:\n  lockout:\n    max_delay: 2d\n",
+          "3:16: auth.lockout.max_delay: 2d is out of range 1s..1d" },
+        { "auth:\n  lockout:\n    window: 30s\n",
+          "3:13: auth.lockout.window: 30s is out of range 1m..365d" },
+        { "auth:\n  lockout:\n    window: 366d\n",
+          "3:13: auth.lockout.window: 366d is out of range 1m..365d" },
+        { "auth:\n  lockout:\n    ip_failures: 0\n",
+          "3:18: auth.lockout.ip_failures: 0 is out of range 1..1000000" },
+        { "auth:\n  lockout:\n    ip_failures: 1000001\n",
+          "3:18: auth.lockout.ip_failures: 1000001 is out of range 1..1000000" },
+        { "auth:\n  lockout:\n    ip_window: 0\n",
+          "3:16: auth.lockout.ip_window: 0 is out of range 1s..1d" },
+        { "auth:\n  lockout:\n    ip_window: 2d\n",
+          "3:16: auth.lockout.ip_window: 2d is out of range 1s..1d" },
+        { "auth:\n  lockout:\n    ip_window: soon\n",
+          "3:16: auth.lockout.ip_window: expected a duration (250ms, 30s, 5m, 1h, 7d), got 'soon'" },
+        { "auth:\n  lockout:\n    base_delay: 1h\n",
+          "3:17: auth.lockout.base_delay: 1h is more than max_delay (15m)" },
+        { "auth:\n  lockout:\n    max_delay: 30s\n",
+          "3:16: auth.lockout.max_delay: 30s is less than base_delay (1m)" },
+        { "auth:\n  lockout:\n    max_delay: 5m\n    base_delay: 10m\n",
+          "3:16: auth.lockout.max_delay: 5m is less than base_delay (10m)" },
+        { "auth:\n  lockout:\n    delay: 1m\n", "3:5: unknown key 'delay' in 'auth.lockout'" },
+        /* bootstrap */
+        { "bootstrap: []\n", "1:12: bootstrap: expected a map, got a list" },
+        { "bootstrap:\n  admin: x\n", "2:3: unknown key 'admin' in 'bootstrap'" },
+        { "bootstrap:\n  admin_password: {a: b}\n",
+          "2:19: bootstrap.admin_password: expected a string, got a map" },
+        { "bootstrap:\n  admin_password_file: [a]\n",
+          "2:24: bootstrap.admin_password_file: expected a file name, got a list" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_error(cases[i].yaml, cases[i].want);
 }
 
 /* ------------------------------------------------------------ listen */
@@ -853,6 +1272,11 @@ int main(void)
         cmocka_unit_test(plugin_blocks),
         cmocka_unit_test(public_url_forms),
         cmocka_unit_test(cors_forms),
+        cmocka_unit_test(token_forms),
+        cmocka_unit_test(hs256_secret_rules),
+        cmocka_unit_test(bootstrap_pairing),
+        cmocka_unit_test(auth_forms),
+        cmocka_unit_test(auth_token_errors),
         cmocka_unit_test(listen_forms),
         cmocka_unit_test(listen_errors),
         cmocka_unit_test(env_expansion),

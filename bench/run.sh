@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# run.sh - the load benchmark for accounts, tokens and sessions (issue 3).
+#
+# One command, one table: requests/s and p50/p99 latency of gatehoused's
+# hot paths next to a bare evhttp server on the same machine (the ceiling),
+# the login rate next to what the cores can hash, /users/me latency during
+# a login flood, and the daemon's resident memory. bench/README.md says
+# what each figure means and which goal it answers.
+#
+# Usage: bench/run.sh [BUILDDIR]      (default ./build/check)
+# BUILDDIR holds a built gatehoused and plugins/.libs. Needs wrk, curl, a C
+# compiler, pkg-config, and the libevent and libargon2 development files.
+# Knobs (environment): BENCH_DURATION (seconds per run, 10), BENCH_THREADS
+# (wrk threads, 2), BENCH_CONNS (wrk connections, 32), BENCH_KEEP=1 to keep
+# the temporary directory (config, daemon log, raw wrk output).
+
+# shellcheck disable=SC2154 # the R_<run> results are set by parse() with printf -v
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-./build/check}" 2>/dev/null && pwd) || {
+    echo "bench: no build directory ${1:-./build/check}" >&2
+    exit 1
+}
+DURATION=${BENCH_DURATION:-10}
+WRK_THREADS=${BENCH_THREADS:-2}
+WRK_CONNS=${BENCH_CONNS:-32}
+CORES=$(nproc)
+# what etc/gatehouse.yaml configures, and so what the config below keeps
+ARGON2_M=19456 ARGON2_T=2 ARGON2_P=1
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in wrk curl cc pkg-config; do
+    command -v "$tool" >/dev/null || case $tool in
+        wrk) die "wrk is not installed (Debian/Ubuntu: apt-get install wrk)" ;;
+        *) die "$tool is not installed" ;;
+    esac
+done
+pkg-config --exists libevent libevent_pthreads ||
+    die "libevent development files not found (Debian/Ubuntu: apt-get install libevent-dev)"
+pkg-config --exists libargon2 ||
+    die "libargon2 development files not found (Debian/Ubuntu: apt-get install libargon2-dev)"
+[ -x "$BUILD/gatehoused" ] || die "$BUILD/gatehoused not found: build first (make)"
+[ -d "$BUILD/plugins/.libs" ] || die "$BUILD/plugins/.libs not found: build the plugins first"
+
+TMP=$(mktemp -d /tmp/gh-bench-XXXXXX)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port nothing listens on (a race with other programs is possible but
+# harmless here: the server would fail to start and say so).
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+# wait_up URL PID LOG: until URL answers, or the process dies
+wait_up() {
+    for _ in $(seq 1 200); do
+        curl -fs -o /dev/null --max-time 1 "$1" && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "bench: the server did not come up at $1; its log:" >&2
+    cat "$3" >&2
+    exit 1
+}
+
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# ------------------------------------------------------------------ wrk
+# bench NAME URL SCRIPT [wrk options...]: runs wrk with a Lua script whose
+# done() prints "RESULT ..." (lua/report.lua) and sets R_<NAME> to
+# "req/s p50_ms p99_ms non2xx errors".
+export BENCH_LUA="$SRC/bench/lua"
+bench() {
+    local name=$1 url=$2 script=$3 out
+    shift 3
+    out="$TMP/wrk-$name.txt"
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --timeout 10s "$@" \
+        -s "$BENCH_LUA/$script" "$url" >"$out" 2>&1 || {
+        cat "$out" >&2
+        die "wrk failed for $name"
+    }
+    parse "$name" "$out"
+}
+
+parse() {
+    local line
+    line=$(grep '^RESULT ' "$2") || { cat "$2" >&2; die "no result from wrk for $1"; }
+    printf -v "R_$1" '%s' "$(echo "$line" | awk '{
+        printf "%.0f %.2f %.2f %d %d", $2 / ($3 / 1e6), $4 / 1000, $5 / 1000, $6, $7 }')"
+}
+
+# ------------------------------------------------------------------ 1, 2: bare
+echo "bench: building bare and hashrate" >&2
+# shellcheck disable=SC2046 # pkg-config's output is meant to be split
+cc $(pkg-config --cflags libevent libevent_pthreads) -pthread -O2 -o "$TMP/bare" \
+    "$SRC/bench/bare.c" $(pkg-config --libs libevent libevent_pthreads)
+# shellcheck disable=SC2046
+cc $(pkg-config --cflags libargon2) -pthread -O2 -o "$TMP/hashrate" \
+    "$SRC/bench/hashrate.c" $(pkg-config --libs libargon2)
+
+BARE_PORT=$(free_port)
+"$TMP/bare" "$BARE_PORT" "$CORES" 2>"$TMP/bare.log" &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+wait_up "http://127.0.0.1:$BARE_PORT/" "$BARE_PID" "$TMP/bare.log"
+echo "bench: bare evhttp, $CORES loops" >&2
+bench bare "http://127.0.0.1:$BARE_PORT/" get.lua
+kill "$BARE_PID"
+wait "$BARE_PID" 2>/dev/null || true
+
+# ------------------------------------------------------------------ 3: gatehoused
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT"
+mkdir -p "$TMP/state"
+cat >"$TMP/gatehouse.yaml" <<YAML
+server:
+  listen: ["127.0.0.1:$PORT"]
+  public_url: $URL
+log:
+  level: warning
+  access_log: false
+paths:
+  state_dir: $TMP/state
+auth:
+  password:
+    argon2: {memory_kib: $ARGON2_M, iterations: $ARGON2_T, parallelism: $ARGON2_P}
+  # thousands of requests from one address and one account: no lockout
+  lockout:
+    account_failures: 1000
+    ip_failures: 1000000
+YAML
+GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs" "$BUILD/gatehoused" -c "$TMP/gatehouse.yaml" \
+    2>"$TMP/gatehoused.log" &
+GH_PID=$!
+PIDS+=("$GH_PID")
+wait_up "$URL/health" "$GH_PID" "$TMP/gatehoused.log"
+sleep 1 # let start-up settle (key generation, migrations, thread stacks)
+RSS_START=$(rss_mb "$GH_PID")
+
+# ------------------------------------------------------------------ 4: a user
+EMAIL="bench-$$-$RANDOM@example.com"
+PASSWORD="Bench-$RANDOM-correct-horse-battery-staple"
+export BENCH_EMAIL=$EMAIL BENCH_PASSWORD=$PASSWORD
+
+# post PATH JSON: the body of a successful answer, or die with the answer
+post() {
+    local code
+    code=$(curl -sS -o "$TMP/answer" -w '%{http_code}' --max-time 30 -X POST \
+        -H 'Content-Type: application/json' --data "$2" "$URL$1") || die "POST $1 failed"
+    case $code in 2??) cat "$TMP/answer" ;; *) die "POST $1: HTTP $code: $(head -c 500 "$TMP/answer")" ;; esac
+}
+field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"; }
+
+REFRESH_TOKENS=$((2 * WRK_CONNS)) # spares: see lua/refresh.lua
+echo "bench: signing up $EMAIL and logging in $((REFRESH_TOKENS + 1)) times" >&2
+post /api/v1/auth/signup "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" >/dev/null
+LOGIN="{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}"
+ACCESS=$(post /api/v1/auth/login "$LOGIN" | field access_token)
+[ -n "$ACCESS" ] || die "login returned no access_token"
+export BENCH_TOKEN=$ACCESS
+# refresh tokens are good for one use each: one session per token
+: >"$TMP/refresh-tokens"
+for _ in $(seq 1 "$REFRESH_TOKENS"); do
+    REFRESH=$(post /api/v1/auth/login "$LOGIN" | field refresh_token)
+    [ -n "$REFRESH" ] || die "login returned no refresh_token"
+    echo "$REFRESH" >>"$TMP/refresh-tokens"
+done
+export BENCH_REFRESH_FILE="$TMP/refresh-tokens" BENCH_PER_THREAD=$((REFRESH_TOKENS / WRK_THREADS))
+
+# ------------------------------------------------------------------ 5: the runs
+echo "bench: GET /api/v1/users/me" >&2
+bench me "$URL/api/v1/users/me" get.lua
+echo "bench: POST /oauth2/introspect" >&2
+bench introspect "$URL/oauth2/introspect" introspect.lua
+echo "bench: POST /oauth2/token (refresh grants)" >&2
+bench refresh "$URL/oauth2/token" refresh.lua
+echo "bench: POST /api/v1/auth/login" >&2
+bench login "$URL/api/v1/auth/login" login.lua
+
+# ------------------------------------------------------------------ 6: hash ceiling
+sleep 2 # logins still queued when wrk stopped must not share the cores
+echo "bench: argon2id on $CORES threads" >&2
+HASH_LINE=$("$TMP/hashrate" 5 "$CORES" "$ARGON2_M" "$ARGON2_T" "$ARGON2_P")
+HASHES=$(echo "$HASH_LINE" | awk '{ print $2 }')
+
+# ------------------------------------------------------------------ 7: p99 under a login flood
+# The flood starts first and outlasts the measured run, so every /users/me
+# request meets busy hashing workers.
+echo "bench: GET /api/v1/users/me during a login flood" >&2
+wrk -t1 -c"$WRK_CONNS" -d"$((DURATION + 4))s" --timeout 10s -s "$BENCH_LUA/login.lua" \
+    "$URL/api/v1/auth/login" >"$TMP/wrk-flood.txt" 2>&1 &
+FLOOD_PID=$!
+PIDS+=("$FLOOD_PID")
+sleep 2
+bench me_flood "$URL/api/v1/users/me" get.lua
+wait "$FLOOD_PID" || { cat "$TMP/wrk-flood.txt" >&2; die "the login flood failed"; }
+parse flood "$TMP/wrk-flood.txt"
+
+# ------------------------------------------------------------------ 8: memory
+sleep 2 # idle again: workers done, connections closed
+RSS_END=$(rss_mb "$GH_PID")
+kill -0 "$GH_PID" 2>/dev/null || die "gatehoused died during the runs; see its log"
+
+# ------------------------------------------------------------------ the table
+read -r BARE_RPS _ <<<"$R_bare"
+# verdict AWK-CONDITION [awk -v assignments...]: "ok" or "MISSED"
+verdict() {
+    local cond=$1
+    shift
+    if awk "$@" "BEGIN { exit !($cond) }"; then echo "ok"; else echo "MISSED"; fi
+}
+
+echo
+echo "Gatehouse benchmark: $CORES cores; wrk $WRK_THREADS threads, $WRK_CONNS connections, ${DURATION}s a run"
+printf '%-30s %9s %9s %9s %8s   %s\n' "" "req/s" "p50 ms" "p99 ms" "of bare" "goal"
+# row LABEL RESULT [GOAL-TEXT AWK-CONDITION on rps and pct]
+row() {
+    local rps p50 p99 bad err pct goal="" note=""
+    read -r rps p50 p99 bad err <<<"$2"
+    pct=$(awk -v r="$rps" -v b="$BARE_RPS" 'BEGIN { printf "%.0f", 100 * r / b }')
+    if [ $# -ge 4 ]; then
+        goal="$3: $(verdict "$4" -v rps="$rps" -v pct="$pct")"
+    fi
+    if [ "$bad" -gt 0 ]; then note="  !! $bad non-2xx answers"; fi
+    if [ "$err" -gt 0 ]; then note="$note  !! $err socket errors"; fi
+    printf '%-30s %9s %9s %9s %7s%%   %s%s\n' "$1" "$rps" "$p50" "$p99" "$pct" "$goal" "$note"
+}
+row "bare evhttp (the ceiling)" "$R_bare"
+row "GET  /api/v1/users/me" "$R_me" ">= 70% of bare" "pct >= 70"
+row "POST /oauth2/introspect" "$R_introspect"
+row "POST /oauth2/token refresh" "$R_refresh" ">= 5000/s" "rps >= 5000"
+row "POST /api/v1/auth/login" "$R_login"
+
+read -r LOGIN_RPS _ <<<"$R_login"
+LOGIN_PCT=$(awk -v l="$LOGIN_RPS" -v h="$HASHES" 'BEGIN { printf "%.0f", 100 * l / h }')
+echo
+printf 'argon2id ceiling (m=%s KiB, t=%s, p=%s, %s threads): %s hashes/s\n' \
+    "$ARGON2_M" "$ARGON2_T" "$ARGON2_P" "$CORES" "$HASHES"
+printf 'logins: %s/s = %s%% of it (goal >= 90%%: %s)\n' "$LOGIN_RPS" "$LOGIN_PCT" \
+    "$(verdict "p >= 90" -v p="$LOGIN_PCT")"
+
+read -r _ _ IDLE_P99 _ <<<"$R_me"
+read -r FL_RPS _ FL_P99 FL_BAD FL_ERR <<<"$R_me_flood"
+read -r FLOOD_RPS _ _ FLOOD_BAD _ <<<"$R_flood"
+RATIO=$(awk -v f="$FL_P99" -v i="$IDLE_P99" 'BEGIN { printf "%.1f", f / (i > 0 ? i : 0.001) }')
+printf '/users/me p99: idle %s ms; during a login flood (%s logins/s) %s ms at %s req/s: %sx (goal <= 3x: %s)\n' \
+    "$IDLE_P99" "$FLOOD_RPS" "$FL_P99" "$FL_RPS" "$RATIO" "$(verdict "r <= 3" -v r="$RATIO")"
+if [ "$FL_BAD" -gt 0 ] || [ "$FL_ERR" -gt 0 ] || [ "$FLOOD_BAD" -gt 0 ]; then
+    echo "  !! errors during the flood: /users/me $FL_BAD non-2xx, $FL_ERR socket errors; logins $FLOOD_BAD non-2xx"
+fi
+
+printf 'gatehoused RSS: %s MB after start-up, %s MB idle after the runs (goal <= 16 MB: %s)\n' \
+    "$RSS_START" "$RSS_END" "$(verdict "s <= 16 && e <= 16" -v s="$RSS_START" -v e="$RSS_END")"

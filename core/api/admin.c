@@ -1,0 +1,310 @@
+/*
+ * admin.c - account administration, for active admins of the tenant:
+ *   GET    /api/v1/users?limit=&offset=&email=    {items, total, limit, offset}
+ *   GET    /api/v1/users/{id}                     user
+ *   PUT    /api/v1/users/{id}                     profile, email, is_active, is_admin
+ *   DELETE /api/v1/users/{id}                     erase: 204
+ *   POST   /api/v1/users/{id}/activate|deactivate user
+ *   GET    /api/v1/audit-events?subject_id=&action=&limit=&offset=
+ * Every change is audited with the admin as the actor. Taking an account's
+ * activity away (deactivate, erase) also ends its sessions at once.
+ */
+#include <stdlib.h>
+#include "api/api.h"
+#include "api/input.h"
+#include "api/job.h"
+#include "api/present.h"
+#include "api/profile.h"
+#include "auth/audit.h"
+#include "auth/sessions.h"
+#include "auth/users.h"
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
+#define OFFSET_MAX 1000000000
+
+/* Sessions of an account that was just switched off: end them now. */
+static gh_result end_sessions(api_job *j, gh_conn *c, const char *why)
+{
+    int64_t n = 0;
+    return session_revoke_all(c, &j->call, j->target, NULL, why, j->cfg->access_ttl_ms, &n);
+}
+
+/* End the transaction: commit if all went well, else roll back. Then
+ * 0, or -1 with the answer set for what failed. */
+static int finish(api_job *j, gh_conn *c, gh_result r, const char *what)
+{
+    if (r == GH_OK)
+        r = store_commit(c, &j->call);
+    else
+        store_rollback(c, &j->call);
+    if (r == GH_ERR_NOT_FOUND)
+        api_fail(j, 404, "not_found", "No such user.");
+    else if (r != GH_OK)
+        api_store_fail(j, r, what);
+    return r == GH_OK ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- list */
+
+static void list_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    int limit = (int)json_integer_value(json_object_get(j->in, "limit"));
+    int offset = (int)json_integer_value(json_object_get(j->in, "offset"));
+    gh_user *v = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    gh_result r = users_list(c, &j->call, j->claims.tenant, api_in(j, "email"), limit, offset, &v,
+                             &n, &total);
+    json_t *items = r == GH_OK ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (items && json_array_append_new(items, present_user(&v[i])) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+        user_clear(&v[i]);
+    }
+    free(v);
+    if (r != GH_OK)
+        api_store_fail(j, r, "user list");
+    else
+        api_ok(j, 200, items ? json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
+                                         (json_int_t)total, "limit", limit, "offset", offset)
+                             : NULL);
+}
+
+/* limit and offset from the query, checked and put back as integers. */
+static int page_args(gh_req *req, json_t *q)
+{
+    int64_t limit, offset;
+    if (input_int(req, q, "limit", PAGE_DEFAULT, 1, PAGE_MAX, &limit) < 0 ||
+        input_int(req, q, "offset", 0, 0, OFFSET_MAX, &offset) < 0)
+        return -1;
+    json_object_set_new(q, "limit", json_integer(limit));
+    json_object_set_new(q, "offset", json_integer(offset));
+    return 0;
+}
+
+static void list(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN);
+    const char *email;
+    if (!j)
+        return;
+    if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
+        input_string(req, j->in, "email", INPUT_OPTIONAL, 254, &email) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, list_work);
+}
+
+/* ---------------------------------------------------------------- one user */
+
+/* A job for /users/{id}: admin, and the id checked (404 otherwise). */
+static api_job *user_job(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN);
+    if (j && input_path_id(req, "id", j->target) < 0) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void get_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (c)
+        profile_answer(j, c, j->claims.tenant, j->target, 200);
+}
+
+static void get(gh_req *req)
+{
+    api_job *j = user_job(req);
+    if (j)
+        api_job_run(req, j, get_work);
+}
+
+/* Which known fields the admin sent, for the audit row (never values). */
+static json_t *changed_fields(const json_t *in)
+{
+    static const char *const known[] = { "email", "username", "full_name", "phone",
+                                         "is_active", "is_admin" };
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < sizeof known / sizeof known[0]; i++)
+        if (json_object_get(in, known[i]))
+            json_array_append_new(a, json_string(known[i]));
+    return json_pack("{s:o*}", "fields", a);
+}
+
+static int put_store(api_job *j, gh_conn *c, int active, int admin)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r != GH_OK) {
+        api_store_fail(j, r, "user update");
+        return -1;
+    }
+    if (profile_apply(j, c, j->claims.tenant, j->target) < 0) {
+        store_rollback(c, &j->call); /* the answer is set */
+        return -1;
+    }
+    if (active >= 0 || admin >= 0)
+        r = users_set_flags(c, &j->call, j->claims.tenant, j->target, active, admin);
+    if (r == GH_OK && active == 0)
+        r = end_sessions(j, c, "deactivated by admin");
+    if (r == GH_OK)
+        api_audit(j, c, "admin.user.update", "success", j->target, changed_fields(j->in));
+    return finish(j, c, r, "user update");
+}
+
+static void put_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    json_t *a = json_object_get(j->in, "is_active"), *ad = json_object_get(j->in, "is_admin");
+    int active = json_is_boolean(a) ? json_is_true(a) : -1;
+    int admin = json_is_boolean(ad) ? json_is_true(ad) : -1;
+    if (put_store(j, c, active, admin) == 0)
+        profile_answer(j, c, j->claims.tenant, j->target, 200);
+}
+
+static void put(gh_req *req)
+{
+    api_job *j = user_job(req);
+    int active, admin;
+    if (!j)
+        return;
+    if (!(j->in = input_body(req, INPUT_JSON)) || profile_check(req, j->in, 1) < 0 ||
+        input_bool(req, j->in, "is_active", &active) < 0 ||
+        input_bool(req, j->in, "is_admin", &admin) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, put_work);
+}
+
+static void delete_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = end_sessions(j, c, "erased by admin");
+    if (r == GH_OK)
+        r = users_erase(c, &j->call, j->claims.tenant, j->target);
+    if (r == GH_OK)
+        api_audit(j, c, "admin.user.erase", "success", j->target, NULL);
+    if (finish(j, c, r, "user erase") == 0)
+        api_ok(j, 204, NULL);
+}
+
+static void delete(gh_req *req)
+{
+    api_job *j = user_job(req);
+    if (j)
+        api_job_run(req, j, delete_work);
+}
+
+/* ---------------------------------------------------------------- activate */
+
+static void set_active_work(gh_req *req, int active)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = users_set_flags(c, &j->call, j->claims.tenant, j->target, active, -1);
+    if (r == GH_OK && !active)
+        r = end_sessions(j, c, "deactivated by admin");
+    if (r == GH_OK)
+        api_audit(j, c, active ? "admin.user.activate" : "admin.user.deactivate", "success",
+                  j->target, NULL);
+    if (finish(j, c, r, "user activation") == 0)
+        profile_answer(j, c, j->claims.tenant, j->target, 200);
+}
+
+static void activate_work(gh_req *req)
+{
+    set_active_work(req, 1);
+}
+
+static void deactivate_work(gh_req *req)
+{
+    set_active_work(req, 0);
+}
+
+static void activate(gh_req *req)
+{
+    api_job *j = user_job(req);
+    if (j)
+        api_job_run(req, j, activate_work);
+}
+
+static void deactivate(gh_req *req)
+{
+    api_job *j = user_job(req);
+    if (j)
+        api_job_run(req, j, deactivate_work);
+}
+
+/* ---------------------------------------------------------------- audit */
+
+static void audit_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    gh_audit_filter f = {
+        .tenant_id = j->claims.tenant,
+        .subject_id = api_in(j, "subject_id"),
+        .action_prefix = api_in(j, "action"),
+        .limit = (int)json_integer_value(json_object_get(j->in, "limit")),
+        .offset = (int)json_integer_value(json_object_get(j->in, "offset")),
+    };
+    json_t *items = NULL;
+    gh_result r = audit_query(c, &j->call, &f, &items);
+    if (r != GH_OK)
+        api_store_fail(j, r, "audit query");
+    else
+        api_ok(j, 200, json_pack("{s:o, s:i, s:i}", "items", items, "limit", f.limit, "offset",
+                                 f.offset));
+}
+
+static void audit(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN);
+    const char *subject, *action;
+    if (!j)
+        return;
+    if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
+        input_string(req, j->in, "subject_id", INPUT_OPTIONAL, 64, &subject) < 0 ||
+        input_string(req, j->in, "action", INPUT_OPTIONAL, 64, &action) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, audit_work);
+}
+
+int admin_register(gh_router *r)
+{
+    return router_add(r, GH_GET, "/api/v1/users", list) |
+           router_add(r, GH_GET, "/api/v1/users/{id}", get) |
+           router_add(r, GH_PUT, "/api/v1/users/{id}", put) |
+           router_add(r, GH_DELETE, "/api/v1/users/{id}", delete) |
+           router_add(r, GH_POST, "/api/v1/users/{id}/activate", activate) |
+           router_add(r, GH_POST, "/api/v1/users/{id}/deactivate", deactivate) |
+           router_add(r, GH_GET, "/api/v1/audit-events", audit);
+}

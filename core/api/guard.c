@@ -1,0 +1,93 @@
+/*
+ * guard.c - bearer authentication: the token on the loop, its revocation
+ * on the worker. See guard.h for the answers.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+#include "api/guard.h"
+#include "auth/sessions.h"
+#include "auth/users.h"
+#include "log.h"
+
+#define INVALID_TOKEN "Bearer error=\"invalid_token\""
+
+const char *guard_token(gh_req *req)
+{
+    const char *h = req_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+        return NULL;
+    h += 6;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    return *h ? h : NULL;
+}
+
+int guard_bearer(gh_req *req, api_job *j)
+{
+    const char *token = guard_token(req);
+    if (!token) {
+        req_set_header(req, "WWW-Authenticate", "Bearer");
+        req_problem(req, 401, "unauthorized", "This resource needs a bearer access token.");
+        return -1;
+    }
+    gh_token_conf tc;
+    api_token_conf(j, &tc);
+    const char *why = "refused";
+    if (!j->kr || token_verify(j->kr, &tc, token, api_now_s(), &j->claims, &why) != 0) {
+        gh_log_tagged(GH_LOG_DEBUG, "guard", req->request_id, "access token refused: %s", why);
+        req_set_header(req, "WWW-Authenticate", INVALID_TOKEN);
+        req_problem(req, 401, "invalid_token", "The access token is invalid or expired.");
+        return -1;
+    }
+    return 0;
+}
+
+int guard_admin(gh_req *req, const api_job *j)
+{
+    if (j->claims.admin)
+        return 0;
+    req_problem(req, 403, "forbidden", "This resource is for administrators.");
+    return -1;
+}
+
+/* The token said admin when it was issued; a demoted or deactivated admin
+ * must lose the power at once, not when the token expires. */
+static int still_admin(api_job *j, gh_conn *c)
+{
+    gh_user u = { 0 };
+    gh_result r = users_get(c, &j->call, j->claims.tenant, j->claims.sub, &u);
+    int ok = r == GH_OK && u.is_admin && u.is_active;
+    user_clear(&u);
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
+        api_store_fail(j, r, "admin check");
+        return -1;
+    }
+    if (!ok)
+        api_fail(j, 403, "forbidden", "This resource is for administrators.");
+    return ok ? 0 : -1;
+}
+
+int guard_live(api_job *j, gh_conn *c)
+{
+    /* the caller's own credentials failed: RFC 6750 answers, on every route */
+    unsigned oauth = j->flags & API_OAUTH;
+    j->flags &= ~API_OAUTH;
+    int denied = token_denied(c, &j->call, j->claims.sid, j->claims.jti);
+    if (denied < 0) {
+        gh_log_tagged(GH_LOG_WARNING, "guard", j->request_id,
+                      "revocation list unavailable: %s", j->call.message);
+        j->retry_after_s = 1;
+        api_fail(j, 503, "unavailable", "The server cannot check tokens right now.");
+        return -1;
+    }
+    if (denied) {
+        j->www_auth = INVALID_TOKEN;
+        api_fail(j, 401, "invalid_token", "The access token has been revoked.");
+        return -1;
+    }
+    if ((j->flags & API_ADMIN) && still_admin(j, c) < 0)
+        return -1;
+    j->flags |= oauth;
+    return 0;
+}

@@ -1,0 +1,231 @@
+/*
+ * job.c - the life of an API job: made and authenticated on the loop, run
+ * on a worker, answered and freed back on the loop. See job.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include "api/guard.h"
+#include "api/job.h"
+#include "auth/sessions.h"
+#include "auth/users.h"
+#include "clock.h"
+#include "log.h"
+
+api_job *api_job_new(gh_req *req, unsigned flags)
+{
+    api_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        req_problem(req, 500, "internal_error", NULL);
+        return NULL;
+    }
+    j->app = req->app;
+    j->cfg = app_config(req->app);
+    j->kr = app_keyring(req->app);
+    j->flags = flags | (flags & API_ADMIN ? API_BEARER : 0);
+    j->request_id = req->request_id;
+    snprintf(j->ip, sizeof j->ip, "%s", req->peer);
+    /* stored, listed and put in JSON: clipped to valid, printable UTF-8 */
+    device_text_clip(j->ua, sizeof j->ua, req_header(req, "User-Agent"));
+    if (((j->flags & API_BEARER) && guard_bearer(req, j) < 0) ||
+        ((j->flags & API_ADMIN) && guard_admin(req, j) < 0)) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Passwords and tokens arrive in `in`: do not leave them in freed memory. */
+static void wipe_strings(json_t *in)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+        if (json_is_string(v))
+            OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+}
+
+void api_job_free(api_job *j)
+{
+    if (!j)
+        return;
+    if (j->in) {
+        wipe_strings(j->in);
+        json_decref(j->in);
+    }
+    json_decref(j->out);
+    free(j->data);
+    OPENSSL_cleanse(j, sizeof *j);
+    free(j);
+}
+
+static void send_oauth_error(gh_req *req, const api_job *j)
+{
+    json_t *e = json_pack("{s:s}", "error", j->code);
+    if (e && j->detail[0])
+        json_object_set_new(e, "error_description", json_string(j->detail));
+    if (!e) {
+        req_problem(req, 500, "internal_error", NULL);
+        return;
+    }
+    req_json(req, j->status, e);
+}
+
+static void job_done(gh_req *req)
+{
+    api_job *j = req->job_data;
+    if (!req->closed) {
+        char s[24];
+        if (j->retry_after_s > 0) {
+            snprintf(s, sizeof s, "%lld", (long long)j->retry_after_s);
+            req_set_header(req, "Retry-After", s);
+        }
+        if (j->www_auth)
+            req_set_header(req, "WWW-Authenticate", j->www_auth);
+        if (j->flags & API_OAUTH)
+            req_set_header(req, "Pragma", "no-cache");
+    }
+    if (j->code[0] && (j->flags & API_OAUTH))
+        send_oauth_error(req, j);
+    else if (j->code[0])
+        req_problem(req, j->status, j->code, j->detail[0] ? j->detail : NULL);
+    else if (j->out) {
+        json_t *body = j->out;
+        j->out = NULL;
+        req_json(req, j->status, body);
+    } else
+        req_send(req, j->status ? j->status : 204, NULL, NULL, 0);
+    api_job_free(j);
+}
+
+void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
+{
+    if (req_defer(req, work, job_done, j) < 0)
+        api_job_free(j);
+}
+
+gh_conn *api_conn(api_job *j)
+{
+    call_init(&j->call, NULL, j->request_id, j->cfg->request_timeout_ms);
+    if (j->flags & API_BEARER)
+        j->call.tenant = j->claims.tenant;
+    gh_conn *c = store_current();
+    if (!c) {
+        j->retry_after_s = 1;
+        api_fail(j, 503, "unavailable", "Storage is unavailable; try again shortly.");
+        return NULL;
+    }
+    if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
+        return NULL;
+    return c;
+}
+
+void api_ok(api_job *j, int status, json_t *body)
+{
+    if (!body && status != 204) {
+        api_fail(j, 500, "internal_error", NULL);
+        return;
+    }
+    json_decref(j->out);
+    j->out = body;
+    j->status = status;
+    j->code[0] = '\0';
+}
+
+void api_empty(api_job *j, int status)
+{
+    json_decref(j->out);
+    j->out = NULL;
+    j->status = status;
+    j->code[0] = '\0';
+}
+
+void api_fail(api_job *j, int status, const char *code, const char *detail)
+{
+    json_decref(j->out);
+    j->out = NULL;
+    j->status = status;
+    snprintf(j->code, sizeof j->code, "%s", code);
+    snprintf(j->detail, sizeof j->detail, "%s", detail ? detail : "");
+}
+
+void api_store_fail(api_job *j, gh_result r, const char *what)
+{
+    int busy = r == GH_ERR_UNAVAILABLE || r == GH_ERR_TIMEOUT;
+    gh_log_tagged(busy ? GH_LOG_WARNING : GH_LOG_ERROR, "api", j->request_id, "%s: %s%s%s", what,
+                  gh_result_str(r), j->call.message[0] ? ": " : "", j->call.message);
+    if (busy) {
+        j->retry_after_s = 1;
+        api_fail(j, 503, (j->flags & API_OAUTH) ? "temporarily_unavailable" : "unavailable",
+                 "The server cannot serve this right now; try again shortly.");
+    } else {
+        api_fail(j, 500, (j->flags & API_OAUTH) ? "server_error" : "internal_error", NULL);
+    }
+}
+
+const char *api_in(const api_job *j, const char *key)
+{
+    return json_string_value(json_object_get(j->in, key));
+}
+
+void api_token_conf(const api_job *j, gh_token_conf *tc)
+{
+    tc->issuer = j->cfg->token_issuer ? j->cfg->token_issuer : j->cfg->public_url;
+    tc->audience = j->cfg->token_audience ? j->cfg->token_audience : "gatehouse";
+    tc->ttl_s = j->cfg->access_ttl_ms / 1000;
+}
+
+void api_pw_params(const api_job *j, gh_pw_params *p)
+{
+    p->memory_kib = j->cfg->argon2_memory_kib;
+    p->iterations = j->cfg->argon2_iterations;
+    p->parallelism = j->cfg->argon2_parallelism;
+}
+
+void api_pw_policy(const api_job *j, gh_pw_policy *p)
+{
+    const gh_config *c = j->cfg;
+    p->min_length = c->pw_min_length;
+    p->max_length = c->pw_max_length;
+    p->require_upper = c->pw_require_upper;
+    p->require_lower = c->pw_require_lower;
+    p->require_digit = c->pw_require_digit;
+    p->require_special = c->pw_require_special;
+    p->check_common = c->pw_check_common;
+}
+
+void api_lockout_conf(const api_job *j, gh_lockout_conf *lc)
+{
+    const gh_config *c = j->cfg;
+    lc->account_failures = c->lockout_account_failures;
+    lc->base_delay_ms = c->lockout_base_delay_ms;
+    lc->max_delay_ms = c->lockout_max_delay_ms;
+    lc->window_ms = c->lockout_window_ms;
+    lc->ip_failures = c->lockout_ip_failures;
+    lc->ip_window_ms = c->lockout_ip_window_ms;
+}
+
+int64_t api_now_s(void)
+{
+    return gh_now_ms() / 1000;
+}
+
+const char *api_tenant(const api_job *j)
+{
+    return (j->flags & API_BEARER) ? j->claims.tenant : GH_ROOT_TENANT;
+}
+
+void api_audit(api_job *j, gh_conn *c, const char *action, const char *outcome,
+               const char *subject_id, json_t *details)
+{
+    /* the caller acted; without a token, the subject did when it succeeded */
+    const char *actor = (j->flags & API_BEARER) ? j->claims.sub
+                        : strcmp(outcome, "success") == 0 ? subject_id : NULL;
+    gh_audit e = { api_tenant(j), actor, subject_id, action, outcome, j->ip, j->ua, details };
+    gh_result r = audit_record(c, &j->call, &e);
+    if (r != GH_OK)
+        gh_log_tagged(GH_LOG_ERROR, "audit", j->request_id, "cannot record %s: %s", action,
+                      gh_result_str(r));
+    json_decref(details);
+}

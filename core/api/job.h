@@ -1,0 +1,96 @@
+/*
+ * job.h - one API request's trip through the worker pool.
+ *
+ * Every API handler follows the same three steps. On the loop thread it
+ * authenticates (guard.h), validates its input into `in`, and queues the
+ * job. On a worker, its work function talks to the services and leaves the
+ * answer in the job: a status and a body, or a status and a problem code.
+ * Back on the loop, api_job_done() sends that answer and frees the job.
+ * So a work function never touches evhttp, and a handler never blocks.
+ */
+#ifndef GH_API_JOB_H
+#define GH_API_JOB_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "app.h"
+#include "auth/audit.h"
+#include "auth/lockout.h"
+#include "auth/password.h"
+#include "auth/tokens.h"
+#include "http/request.h"
+#include "store/store.h"
+
+#define API_UA_MAX 256
+
+enum {
+    API_BEARER = 1 << 0,  /* a valid access token is required */
+    API_ADMIN = 1 << 1,   /* ... of an active admin (implies API_BEARER) */
+    API_OAUTH = 1 << 2,   /* errors in RFC 6749 shape, not problem+json;
+                             Pragma: no-cache as RFC 6749 5.1 asks */
+};
+
+typedef struct api_job {
+    /* set on the loop, read-only in the worker */
+    gh_app *app;
+    const gh_config *cfg;       /* the config when the request came in */
+    const gh_keyring *kr;       /* the keyring likewise (both outlive it) */
+    unsigned flags;
+    gh_claims claims;           /* API_BEARER: the caller's access token */
+    json_t *in;                 /* validated input, owned; wiped when freed */
+    char target[64];            /* a path parameter, when the route has one */
+    void *data;                 /* the handler's own, free()d with the job */
+    char ip[64];
+    char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
+    const char *request_id;
+    gh_call call;               /* the worker's store calls */
+
+    /* the answer, set in the worker */
+    int status;
+    char code[48];              /* problem or OAuth error code; "" = success */
+    char detail[256];
+    json_t *out;                /* success body; NULL: no body */
+    int64_t retry_after_s;      /* > 0: Retry-After */
+    const char *www_auth;       /* WWW-Authenticate value, static */
+} api_job;
+
+/* A job for req, authenticated as flags ask (the 401/403 is sent on
+ * failure). NULL when the request has been answered. */
+api_job *api_job_new(gh_req *req, unsigned flags);
+void api_job_free(api_job *j);
+/* Queue work; api_job_done answers. On a full queue the 503 has been sent
+ * and the job freed. */
+void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *));
+
+/* In the worker: this thread's connection with j->call ready, or NULL
+ * with a 503 set. */
+gh_conn *api_conn(api_job *j);
+
+/* Answers, set in the worker. api_ok steals body (NULL: 204-like, no body;
+ * an allocation failure becomes a 500). */
+void api_ok(api_job *j, int status, json_t *body);
+/* An answer without a body (200 for RFC 7009, 204 ...). */
+void api_empty(api_job *j, int status);
+void api_fail(api_job *j, int status, const char *code, const char *detail);
+/* A failed store call: 503 for lock contention or an unreachable backend,
+ * else 500; the reason goes to the log, never to the client. */
+void api_store_fail(api_job *j, gh_result r, const char *what);
+
+/* The input field key as a string, or NULL when absent or null. */
+const char *api_in(const api_job *j, const char *key);
+
+/* The services' settings, from the job's config. */
+void api_token_conf(const api_job *j, gh_token_conf *tc);
+void api_pw_params(const api_job *j, gh_pw_params *p);
+void api_pw_policy(const api_job *j, gh_pw_policy *p);
+void api_lockout_conf(const api_job *j, gh_lockout_conf *lc);
+int64_t api_now_s(void);
+/* The tenant the request acts in: the caller's, else the root tenant. */
+const char *api_tenant(const api_job *j);
+
+/* One audit row from this request: actor = the caller when authenticated.
+ * A failure to record is logged; it does not change the answer. */
+void api_audit(api_job *j, gh_conn *c, const char *action, const char *outcome,
+               const char *subject_id, json_t *details /* stolen, may be NULL */);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * oauth2.c - the standard OAuth 2.0 endpoints, for clients that speak the
+ * RFCs rather than our API:
+ *   POST /oauth2/token       RFC 6749: grant_type password | refresh_token
+ *   POST /oauth2/introspect  RFC 7662 (the caller presents a bearer token)
+ *   POST /oauth2/revoke      RFC 7009 (always 200: revoking is idempotent)
+ * Bodies are form-encoded (JSON accepted too); errors are RFC 6749 5.2
+ * {"error", "error_description"}. Clients are public: no client auth, so
+ * invalid_client never comes up. The grants share signin.c with the API.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "api/api.h"
+#include "api/input.h"
+#include "api/job.h"
+#include "api/present.h"
+#include "api/signin.h"
+#include "auth/sessions.h"
+
+#define FIELD_MAX 4096
+
+static void oauth_error(gh_req *req, int status, const char *error, const char *desc)
+{
+    json_t *e = json_pack("{s:s, s:s}", "error", error, "error_description", desc);
+    req_set_header(req, "Pragma", "no-cache");
+    if (e)
+        req_json(req, status, e);
+    else
+        req_problem(req, 500, "internal_error", NULL);
+}
+
+/* A required string field, or invalid_request sent. */
+static const char *oauth_field(gh_req *req, json_t *in, const char *key)
+{
+    json_t *v = json_object_get(in, key);
+    const char *s = json_string_value(v);
+    if (s && *s && json_string_length(v) <= FIELD_MAX)
+        return s;
+    char desc[96];
+    snprintf(desc, sizeof desc, "'%s' is required and must be a string.", key);
+    oauth_error(req, 400, "invalid_request", desc);
+    return NULL;
+}
+
+/* A job for an OAuth endpoint with its body read, or NULL (answered). */
+static api_job *oauth_job(gh_req *req, unsigned flags)
+{
+    api_job *j = api_job_new(req, flags | API_OAUTH);
+    if (j && !(j->in = input_body(req, INPUT_FORM | INPUT_JSON | INPUT_OAUTH))) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* ---------------------------------------------------------------- token */
+
+static void grant_answer(api_job *j, signin_outcome o, const signin_result *r)
+{
+    static const struct { signin_outcome o; const char *desc; } refusals[] = {
+        { SIGNIN_LOCKED, "Too many failed attempts; try again later." },
+        { SIGNIN_BAD, "The username or password is wrong." },
+        { SIGNIN_DISABLED, "This account is disabled." },
+        { SIGNIN_UNVERIFIED, "The email address is not verified." },
+        { SIGNIN_REUSED, "The refresh token was already used; the session has been ended." },
+        { SIGNIN_INVALID_REFRESH, "The refresh token is invalid or expired." },
+    };
+    if (o == SIGNIN_OK) {
+        api_ok(j, 200, present_tokens(r->access, r->refresh, j->cfg->access_ttl_ms / 1000));
+    } else if (o == SIGNIN_MFA) {
+        api_ok(j, 403, json_pack("{s:s, s:s, s:s, s:O}", "error", "mfa_required",
+                                 "error_description", "A second factor is required.",
+                                 "mfa_token", r->mfa_token, "methods", r->methods));
+    } else if (o == SIGNIN_LOCKED) {
+        j->retry_after_s = r->retry_after_s;
+        api_fail(j, 429, "invalid_grant", refusals[0].desc);
+    } else {
+        for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+            if (refusals[i].o == o)
+                api_fail(j, 400, "invalid_grant", refusals[i].desc);
+    }
+}
+
+static void password_grant_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    signin_result r = { 0 };
+    signin_outcome o = signin_password(j, c, api_in(j, "username"), api_in(j, "password"), &r);
+    grant_answer(j, o, &r);
+    signin_clear(&r);
+}
+
+static void refresh_grant_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    signin_result r = { 0 };
+    signin_outcome o = signin_refresh(j, c, api_in(j, "refresh_token"), &r);
+    grant_answer(j, o, &r);
+    signin_clear(&r);
+}
+
+typedef void (*work_fn)(gh_req *);
+
+/* The work for the request's grant, or NULL with the error sent. */
+static work_fn grant_work(gh_req *req, json_t *in)
+{
+    const char *grant = oauth_field(req, in, "grant_type");
+    if (!grant)
+        return NULL;
+    if (strcmp(grant, "password") == 0)
+        return oauth_field(req, in, "username") && oauth_field(req, in, "password")
+                   ? password_grant_work : NULL;
+    if (strcmp(grant, "refresh_token") == 0)
+        return oauth_field(req, in, "refresh_token") ? refresh_grant_work : NULL;
+    oauth_error(req, 400, "unsupported_grant_type",
+                "Supported grant types: password, refresh_token.");
+    return NULL;
+}
+
+static void token(gh_req *req)
+{
+    api_job *j = oauth_job(req, 0);
+    work_fn work = j ? grant_work(req, j->in) : NULL;
+    if (work)
+        api_job_run(req, j, work);
+    else
+        api_job_free(j);
+}
+
+/* ---------------------------------------------------------------- introspect, revoke */
+
+/* On the loop: if `token` is a valid access token, its claims (kept in
+ * j->data for the worker); else NULL, and the worker tries it as a
+ * refresh token. */
+static void classify(api_job *j, const char *token)
+{
+    gh_token_conf tc;
+    gh_claims *cl = calloc(1, sizeof *cl);
+    const char *why;
+    api_token_conf(j, &tc);
+    if (cl && j->kr && token_verify(j->kr, &tc, token, api_now_s(), cl, &why) == 0)
+        j->data = cl;
+    else
+        free(cl);
+}
+
+static json_t *active_access(const api_job *j, const gh_claims *cl)
+{
+    gh_token_conf tc;
+    api_token_conf(j, &tc);
+    json_t *roles = json_array();
+    if (roles && cl->admin)
+        json_array_append_new(roles, json_string("admin"));
+    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:o*}",
+                     "active", 1, "token_type", "access_token", "sub", cl->sub, "sid", cl->sid,
+                     "jti", cl->jti, "exp", (json_int_t)cl->exp, "iat", (json_int_t)cl->iat,
+                     "nbf", (json_int_t)cl->nbf, "iss", tc.issuer, "aud", tc.audience,
+                     "tenant", cl->tenant, "roles", roles);
+}
+
+static json_t *active_refresh(const api_job *j, const gh_session *s)
+{
+    gh_token_conf tc;
+    api_token_conf(j, &tc);
+    int64_t issued = s->last_used_at > 0 ? s->last_used_at : s->created_at;
+    return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "active", 1, "token_type",
+                     "refresh_token", "sub", s->user_id, "sid", s->id,
+                     "exp", (json_int_t)(s->expires_at / 1000), "iat", (json_int_t)(issued / 1000),
+                     "iss", tc.issuer, "tenant", s->tenant_id);
+}
+
+static void introspect_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    const gh_claims *cl = j->data;
+    gh_session s;
+    if (cl) {
+        int denied = token_denied(c, &j->call, cl->sid, cl->jti);
+        if (denied < 0)
+            api_store_fail(j, GH_ERR_UNAVAILABLE, "introspect");
+        else
+            api_ok(j, 200, denied ? json_pack("{s:b}", "active", 0) : active_access(j, cl));
+        return;
+    }
+    gh_result r = session_by_refresh(c, &j->call, api_in(j, "token"), &s);
+    if (r == GH_OK)
+        api_ok(j, 200, active_refresh(j, &s));
+    else if (r == GH_ERR_NOT_FOUND || r == GH_ERR_INVALID)
+        api_ok(j, 200, json_pack("{s:b}", "active", 0));
+    else
+        api_store_fail(j, r, "introspect");
+}
+
+static void introspect(gh_req *req)
+{
+    api_job *j = oauth_job(req, API_BEARER);
+    const char *tok;
+    if (!j)
+        return;
+    if (!(tok = oauth_field(req, j->in, "token"))) {
+        api_job_free(j);
+        return;
+    }
+    classify(j, tok);
+    api_job_run(req, j, introspect_work);
+}
+
+static gh_result revoke_access(api_job *j, gh_conn *c, const gh_claims *cl)
+{
+    int64_t left_ms = (cl->exp - api_now_s()) * 1000;
+    gh_result r = left_ms > 0 ? token_deny(c, &j->call, cl->jti, left_ms) : GH_OK;
+    if (r == GH_OK)
+        api_audit(j, c, "token.revoke", "success", cl->sub,
+                  json_pack("{s:s, s:s}", "token_type", "access_token", "jti", cl->jti));
+    return r;
+}
+
+static gh_result revoke_refresh(api_job *j, gh_conn *c)
+{
+    gh_session s;
+    gh_result r = session_by_refresh(c, &j->call, api_in(j, "token"), &s);
+    if (r == GH_OK)
+        r = session_revoke(c, &j->call, NULL, s.id, "token revoked", j->cfg->access_ttl_ms);
+    if (r == GH_OK)
+        api_audit(j, c, "token.revoke", "success", s.user_id,
+                  json_pack("{s:s, s:s}", "token_type", "refresh_token", "session_id", s.id));
+    /* RFC 7009 2.2: an unknown or already revoked token is still a 200 */
+    return r == GH_ERR_NOT_FOUND || r == GH_ERR_INVALID ? GH_OK : r;
+}
+
+static void revoke_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (!c)
+        return;
+    gh_result r = j->data ? revoke_access(j, c, j->data) : revoke_refresh(j, c);
+    if (r != GH_OK)
+        api_store_fail(j, r, "revoke");
+    else
+        api_empty(j, 200);
+}
+
+static void revoke(gh_req *req)
+{
+    api_job *j = oauth_job(req, 0);
+    const char *tok;
+    if (!j)
+        return;
+    if (!(tok = oauth_field(req, j->in, "token"))) {
+        api_job_free(j);
+        return;
+    }
+    classify(j, tok);
+    api_job_run(req, j, revoke_work);
+}
+
+int oauth2_register(gh_router *r)
+{
+    return router_add(r, GH_POST, "/oauth2/token", token) |
+           router_add(r, GH_POST, "/oauth2/introspect", introspect) |
+           router_add(r, GH_POST, "/oauth2/revoke", revoke);
+}

@@ -1,0 +1,27 @@
+/*
+ * present.h - how accounts, sessions and tokens look in API answers. One
+ * place, so /users/me, the admin routes and the sign-in answers agree.
+ *
+ *   user     {id, email, username, full_name, phone, email_verified,
+ *             is_active, roles: ["admin"] | [], created_at, updated_at}
+ *   session  {id, user_agent, ip, created_at, last_used_at, expires_at, current}
+ *   tokens   {access_token, token_type: "bearer", expires_in, refresh_token}
+ * Times are RFC 3339 in UTC with milliseconds, as in audit events;
+ * absent values are null.
+ */
+#ifndef GH_API_PRESENT_H
+#define GH_API_PRESENT_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "auth/sessions.h"
+#include "auth/users.h"
+
+/* "2024-05-01T12:00:00.123Z" from ms since the epoch; null for 0. */
+json_t *present_time(int64_t ms);
+json_t *present_user(const gh_user *u);
+json_t *present_session(const gh_session *s, const char *current_sid);
+/* The token answer; refresh may be NULL. */
+json_t *present_tokens(const char *access, const char *refresh, int64_t expires_in_s);
+
+#endif

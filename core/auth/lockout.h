@@ -1,0 +1,31 @@
+/*
+ * lockout.h - brute-force protection for logins, kept in kv so every
+ * instance shares it. Per account: the `account_failures`-th failure
+ * within `window` locks the account for `base_delay`, and each failure
+ * after that for twice as long as the one before, up to `max_delay`
+ * (Keycloak's scheme); a success starts the account afresh. Per IP:
+ * more than `ip_failures` failures within `ip_window` blocks that address
+ * until the window ends.
+ */
+#ifndef GH_LOCKOUT_H
+#define GH_LOCKOUT_H
+
+#include <stdint.h>
+#include "store/store.h"
+
+typedef struct gh_lockout_conf {
+    int account_failures;
+    int64_t base_delay_ms, max_delay_ms, window_ms;
+    int ip_failures;
+    int64_t ip_window_ms;
+} gh_lockout_conf;
+
+/* 0: may try; >0: ms until it may (answer 429 with Retry-After); -1: kv
+ * unavailable (answer 503). account is tenant + normalised login. */
+int64_t lockout_check(gh_conn *c, gh_call *call, const gh_lockout_conf *lc,
+                      const char *account, const char *ip);
+void lockout_failure(gh_conn *c, gh_call *call, const gh_lockout_conf *lc,
+                     const char *account, const char *ip);
+void lockout_success(gh_conn *c, gh_call *call, const char *account);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * mfa.h - the second step of a password sign-in, as far as the password
+ * issue goes: which second factors a user has, and the pending challenge a
+ * login leaves when it needs one. Verifying a code (TOTP, SMS) and turning
+ * the challenge into tokens belong to the MFA issue, which builds on this.
+ *
+ * The shape, fixed now so clients can be written against it:
+ *
+ *   POST /api/v1/auth/login  (password right, user has a factor)
+ *   200 {"mfa_required": true,
+ *        "mfa_token": "<opaque, 43 chars>",     single use, 5 minutes
+ *        "methods": [{"id": "<credential id>", "type": "totp"|"sms",
+ *                     "label": "<name or null>"}]}
+ *   No session exists yet and no tokens are issued. The MFA issue adds
+ *   POST /api/v1/auth/mfa/verify {mfa_token, method_id?, code} which takes
+ *   the challenge (mfa_challenge_take), checks the code with the method's
+ *   plugin and then creates the session and answers like a login.
+ *   /oauth2/token's password grant answers 403 {"error": "mfa_required",
+ *   "error_description", "mfa_token", "methods"} (as Auth0 does).
+ *
+ * The challenge lives in kv as "mfa:<sha256 hex of the token>" (the token
+ * itself is never stored) holding JSON {"user_id", "tenant_id", "ip",
+ * "user_agent", "created_at" (ms)}, with a 5 minute TTL.
+ */
+#ifndef GH_MFA_H
+#define GH_MFA_H
+
+#include <jansson.h>
+#include "auth/tokens.h"
+#include "store/store.h"
+
+#define GH_MFA_TTL_MS (5 * 60 * 1000)
+
+/* The user's second factors (credentials of type totp or sms), oldest
+ * first, as a JSON array of {id, type, label}; [] when none. */
+gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **methods);
+
+/* Leave a pending challenge; its token into token. */
+gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
+                               const char *user_id, const char *ip, const char *user_agent,
+                               char token[GH_SECRET_LEN]);
+
+/* Take (read and delete, once) the challenge of token into *ctx (the JSON
+ * above). GH_ERR_NOT_FOUND: unknown, expired or already taken. */
+gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_t **ctx);
+
+#endif

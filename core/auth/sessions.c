@@ -1,0 +1,676 @@
+/*
+ * sessions.c - login sessions, their rotating refresh tokens, and the
+ * deny-list that stops a revoked session's access tokens everywhere.
+ *
+ * A refresh token is stored only as its SHA-256 digest, one row per token
+ * (refresh_tokens, schema v2). Rotation marks the presented row used and
+ * adds the next one, inside one transaction, so presenting a used token is
+ * recognised as what it is, a copy in someone else's hands, and revokes the
+ * whole session family.
+ *
+ * Access tokens are checked without the database: revoking a session puts
+ * "deny:sid:<id>" in kv (shared by every instance) for the life of an
+ * access token, and the token check asks kv. With the SQL store as kv the
+ * deny-list write is part of the revoking transaction; with Redis it is
+ * written before the commit, so a failed commit errs on the side of denying.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "auth/sessions.h"
+#include "clock.h"
+
+#define DENY_KEY_MAX 128   /* "deny:jti:" + an id; ids are far shorter */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define SESSION_COLS                                                          \
+    "s.id, s.user_id, s.tenant_id, s.user_agent, s.ip, s.created_at, "        \
+    "s.last_used_at, s.expires_at, s.revoked_at"
+enum { S_ID, S_USER, S_TENANT, S_UA, S_IP, S_CREATED, S_USED, S_EXPIRES, S_REVOKED, S_NCOLS };
+
+/* ------------------------------------------------------ values, columns */
+
+static gh_param p_str(const char *s)
+{
+    return (gh_param){ NULL, GH_T_STR, s, strlen(s) };
+}
+
+/* "" and NULL are SQL NULL */
+static gh_param p_opt(const char *s)
+{
+    return s && *s ? p_str(s) : (gh_param){ NULL, GH_T_NULL, NULL, 0 };
+}
+
+static gh_param p_int(const int64_t *v)
+{
+    return (gh_param){ NULL, GH_T_INT, v, sizeof(*v) };
+}
+
+static int64_t col_int(const gh_param *p)
+{
+    return p->type == GH_T_INT ? *(const int64_t *)p->data : 0;
+}
+
+static void col_copy(const gh_param *p, char *buf, size_t size)
+{
+    size_t n = p->type == GH_T_STR || p->type == GH_T_BYTES ? p->len : 0;
+
+    if (n >= size)
+        n = size - 1;
+    if (n > 0)
+        memcpy(buf, p->data, n);
+    buf[n] = '\0';
+}
+
+static void session_from_row(gh_session *s, const gh_param *cols)
+{
+    memset(s, 0, sizeof(*s));
+    col_copy(&cols[S_ID], s->id, sizeof(s->id));
+    col_copy(&cols[S_USER], s->user_id, sizeof(s->user_id));
+    col_copy(&cols[S_TENANT], s->tenant_id, sizeof(s->tenant_id));
+    col_copy(&cols[S_UA], s->user_agent, sizeof(s->user_agent));
+    col_copy(&cols[S_IP], s->ip, sizeof(s->ip));
+    s->created_at = col_int(&cols[S_CREATED]);
+    s->last_used_at = col_int(&cols[S_USED]);
+    s->expires_at = col_int(&cols[S_EXPIRES]);
+    s->revoked_at = col_int(&cols[S_REVOKED]);
+}
+
+/* ---------------------------------------------------------- device text */
+
+/* Length of the valid UTF-8 character at s (at most n bytes), 0 if none. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+    size_t k;
+    uint32_t cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        k = 1, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        k = 2, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        k = 3, cp = s[0] & 0x07;
+    else
+        return 0;
+    if (n <= k)
+        return 0;
+    for (size_t j = 1; j <= k; j++) {
+        if ((s[j] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[j] & 0x3f);
+    }
+    if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return k + 1;
+}
+
+void device_text_clip(char *dst, size_t dstlen, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)(src ? src : "");
+    size_t n = strlen((const char *)s), o = 0;
+
+    if (dstlen == 0)
+        return;
+    while (n > 0) {
+        size_t k = utf8_char(s, n);
+
+        if (k == 0 || (k == 1 && (*s < 0x20 || *s == 0x7f))) {
+            if (o + 1 >= dstlen)
+                break;
+            dst[o++] = '?';
+            s++, n--;
+            continue;
+        }
+        if (o + k >= dstlen)
+            break;
+        memcpy(dst + o, s, k);
+        o += k;
+        s += k;
+        n -= k;
+    }
+    dst[o] = '\0';
+}
+
+/* ------------------------------------------------------------ deny-list */
+
+static gh_result deny(gh_conn *c, gh_call *call, const char *prefix, const char *id,
+                      int64_t ttl_ms)
+{
+    char key[DENY_KEY_MAX];
+
+    if (id == NULL || *id == '\0' || strlen(id) >= DENY_KEY_MAX - strlen(prefix))
+        return gh_host_table.fail(call, GH_ERR_INVALID, "deny-list: unusable id");
+    snprintf(key, sizeof(key), "%s%s", prefix, id);
+    /* never forever: an entry outliving every token it could stop is a leak */
+    if (ttl_ms <= 0 || ttl_ms > GH_ACCESS_TTL_MAX_MS)
+        ttl_ms = GH_ACCESS_TTL_MAX_MS;
+    return store_kv_set(c, call, key, "1", 1, ttl_ms, 0);
+}
+
+gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t ttl_ms)
+{
+    return deny(c, call, "deny:jti:", jti, ttl_ms);
+}
+
+/* 1 denied, 0 not, -1 kv failed (an id too long to be ours: not denied,
+ * and it cannot have come from a token we signed) */
+static int denied(gh_conn *c, gh_call *call, const char *prefix, const char *id)
+{
+    char key[DENY_KEY_MAX];
+    gh_result r;
+
+    if (id == NULL || *id == '\0' || strlen(id) >= DENY_KEY_MAX - strlen(prefix))
+        return 0;
+    snprintf(key, sizeof(key), "%s%s", prefix, id);
+    r = store_kv_get(c, call, key, NULL);
+    return r == GH_OK ? 1 : r == GH_ERR_NOT_FOUND ? 0 : -1;
+}
+
+int token_denied(gh_conn *c, gh_call *call, const char *sid, const char *jti)
+{
+    int d = denied(c, call, "deny:sid:", sid);
+
+    return d != 0 ? d : denied(c, call, "deny:jti:", jti);
+}
+
+/* ----------------------------------------------------------- revoking */
+
+/* Revoke one session (if it is not already) and deny-list it. */
+static gh_result revoke_id(gh_conn *c, gh_call *call, const char *id, const char *reason,
+                           int64_t now, int64_t deny_ttl_ms)
+{
+    const gh_param args[] = { p_int(&now), p_str(reason), p_str(id) };
+    gh_result r = store_exec(c, call,
+                             "UPDATE sessions SET revoked_at = ?, revoke_reason = ? "
+                             "WHERE id = ? AND revoked_at IS NULL", args, 3, NULL, NULL, NULL);
+
+    return r == GH_OK ? deny(c, call, "deny:sid:", id, deny_ttl_ms) : r;
+}
+
+typedef struct ids_ud {
+    char (*v)[37];
+    size_t n, cap;
+    gh_result r;
+} ids_ud;
+
+static int id_row(void *vud, const gh_param *cols, uint32_t n)
+{
+    ids_ud *ud = vud;
+
+    if (ud->n == ud->cap) {
+        size_t cap = ud->cap ? ud->cap * 2 : 8;
+        char (*v)[37] = realloc(ud->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            ud->r = GH_ERR_NOMEM;
+            return 1;
+        }
+        ud->v = v;
+        ud->cap = cap;
+    }
+    if (n > 0)
+        col_copy(&cols[0], ud->v[ud->n++], sizeof(ud->v[0]));
+    return 0;
+}
+
+/* Revoke every session the query (one id column) selects; the caller
+ * holds the transaction. The ids are collected first: the updates must
+ * not run while the select's statement is still stepping. */
+static gh_result revoke_selected(gh_conn *c, gh_call *call, const char *sql,
+                                 const gh_param *args, size_t nargs, const char *reason,
+                                 int64_t deny_ttl_ms, int64_t *count)
+{
+    ids_ud ud = { NULL, 0, 0, GH_OK };
+    int64_t now = gh_now_ms();
+    gh_result r = store_exec(c, call, sql, args, nargs, id_row, &ud, NULL);
+
+    if (r == GH_OK && ud.r != GH_OK)
+        r = gh_host_table.fail(call, ud.r, "sessions: out of memory");
+    for (size_t i = 0; r == GH_OK && i < ud.n; i++)
+        r = revoke_id(c, call, ud.v[i], reason, now, deny_ttl_ms);
+    if (r == GH_OK && count != NULL)
+        *count = (int64_t)ud.n;
+    free(ud.v);
+    return r;
+}
+
+/* The end of every transaction here: commit what went well, else roll
+ * back (which, nested in a caller's transaction, dooms that one too). */
+static gh_result finish_tx(gh_conn *c, gh_call *call, gh_result r)
+{
+    if (r == GH_OK)
+        return store_commit(c, call);
+    store_rollback(c, call);
+    return r;
+}
+
+gh_result session_revoke(gh_conn *c, gh_call *call, const char *user_id, const char *id,
+                         const char *reason, int64_t deny_ttl_ms)
+{
+    int64_t now = gh_now_ms(), changed = 0;
+    gh_param args[5];
+    gh_result r;
+
+    if (id == NULL)
+        return GH_ERR_NOT_FOUND;
+    args[0] = p_int(&now);
+    args[1] = p_str(reason ? reason : "revoked");
+    args[2] = p_str(id);
+    args[3] = p_int(&now);
+    if (user_id != NULL)
+        args[4] = p_str(user_id);
+    if ((r = store_begin(c, call)) != GH_OK)
+        return r;
+    if (user_id != NULL)
+        r = store_exec(c, call,
+                       "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? "
+                       "AND revoked_at IS NULL AND expires_at > ? AND user_id = ?",
+                       args, 5, NULL, NULL, &changed);
+    else
+        r = store_exec(c, call,
+                       "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? "
+                       "AND revoked_at IS NULL AND expires_at > ?",
+                       args, 4, NULL, NULL, &changed);
+    if (r == GH_OK && changed == 0)
+        r = GH_ERR_NOT_FOUND;
+    if (r == GH_OK)
+        r = deny(c, call, "deny:sid:", id, deny_ttl_ms);
+    return finish_tx(c, call, r);
+}
+
+/* A session that expired less than an access-token life ago may still have
+ * live access tokens (issued just before it ended): it is revoked and
+ * deny-listed too, and counted. */
+gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, const char *except,
+                             const char *reason, int64_t deny_ttl_ms, int64_t *count)
+{
+    int64_t ttl = deny_ttl_ms > 0 && deny_ttl_ms < GH_ACCESS_TTL_MAX_MS ? deny_ttl_ms
+                                                                       : GH_ACCESS_TTL_MAX_MS;
+    int64_t since = gh_now_ms() - ttl;
+    gh_param args[3];
+    gh_result r;
+
+    if (count != NULL)
+        *count = 0;
+    if (user_id == NULL)
+        return GH_ERR_INVALID;
+    if (reason == NULL)
+        reason = "revoked";
+    args[0] = p_str(user_id);
+    args[1] = p_int(&since);
+    if (except != NULL)
+        args[2] = p_str(except);
+    if ((r = store_begin(c, call)) != GH_OK)
+        return r;
+    if (except != NULL)
+        r = revoke_selected(c, call,
+                            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
+                            "AND expires_at > ? AND id <> ?", args, 3, reason, ttl, count);
+    else
+        r = revoke_selected(c, call,
+                            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
+                            "AND expires_at > ?", args, 2, reason, ttl, count);
+    return finish_tx(c, call, r);
+}
+
+/* -------------------------------------------------------------- create */
+
+static gh_result insert_token(gh_conn *c, gh_call *call, const char *session_id,
+                              char refresh[GH_SECRET_LEN], int64_t now)
+{
+    char digest[GH_DIGEST_LEN];
+    gh_param args[3];
+
+    if (secret_new(refresh) != 0)
+        return gh_host_table.fail(call, GH_ERR_INTERNAL, "sessions: no randomness");
+    secret_digest(refresh, digest);
+    args[0] = p_str(digest);
+    args[1] = p_str(session_id);
+    args[2] = p_int(&now);
+    return store_exec(c, call,
+                      "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
+                      "VALUES (?, ?, ?)", args, 3, NULL, NULL, NULL);
+}
+
+static gh_result insert_session(gh_conn *c, gh_call *call, const gh_session *s)
+{
+    /* a new session is its own family; v1's refresh_hash stays NULL */
+    const gh_param args[] = {
+        p_str(s->id), p_str(s->user_id), p_str(s->tenant_id), p_str(s->id),
+        p_opt(s->user_agent), p_opt(s->ip), p_int(&s->created_at), p_int(&s->last_used_at),
+        p_int(&s->expires_at),
+    };
+
+    return store_exec(c, call,
+                      "INSERT INTO sessions (id, user_id, tenant_id, family_id, user_agent, ip, "
+                      "created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      args, 9, NULL, NULL, NULL);
+}
+
+gh_result session_create(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                         const char *user_agent, const char *ip, int64_t ttl_ms,
+                         gh_session *out, char refresh[GH_SECRET_LEN])
+{
+    int64_t now = gh_now_ms();
+    gh_result r;
+
+    memset(out, 0, sizeof(*out));
+    refresh[0] = '\0';
+    if (tenant == NULL || user_id == NULL || ttl_ms <= 0 ||
+        strlen(tenant) >= sizeof(out->tenant_id) || strlen(user_id) >= sizeof(out->user_id))
+        return gh_host_table.fail(call, GH_ERR_INVALID, "sessions: bad session parameters");
+    uuid_new(out->id);
+    strcpy(out->user_id, user_id);
+    strcpy(out->tenant_id, tenant);
+    device_text_clip(out->user_agent, sizeof(out->user_agent), user_agent);
+    device_text_clip(out->ip, sizeof(out->ip), ip);
+    out->created_at = out->last_used_at = now;
+    out->expires_at = ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms;
+    if ((r = store_begin(c, call)) != GH_OK)
+        return r;
+    r = insert_session(c, call, out);
+    if (r == GH_OK)
+        r = insert_token(c, call, out->id, refresh, now);
+    if ((r = finish_tx(c, call, r)) != GH_OK) {
+        memset(refresh, 0, GH_SECRET_LEN);
+        memset(out, 0, sizeof(*out));
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------- refresh */
+
+typedef struct token_row {
+    gh_session s;
+    char family[37];
+    int64_t used_at;
+    int found;
+} token_row;
+
+/* SESSION_COLS, then used_at and family_id */
+static int token_row_cb(void *vud, const gh_param *cols, uint32_t n)
+{
+    token_row *t = vud;
+
+    if (n < S_NCOLS + 2)
+        return 1;
+    session_from_row(&t->s, cols);
+    t->used_at = col_int(&cols[S_NCOLS]);
+    col_copy(&cols[S_NCOLS + 1], t->family, sizeof(t->family));
+    t->found = 1;
+    return 1;
+}
+
+static gh_result find_token(gh_conn *c, gh_call *call, const char *digest, token_row *t)
+{
+    gh_param arg = p_str(digest);
+
+    memset(t, 0, sizeof(*t));
+    return store_exec(c, call,
+                      "SELECT " SESSION_COLS ", rt.used_at, s.family_id "
+                      "FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id "
+                      "WHERE rt.token_hash = ?", &arg, 1, token_row_cb, t, NULL);
+}
+
+/* A used token came back: whoever holds it is not (only) the client it was
+ * issued to. The whole family goes, and stays deny-listed while any access
+ * token of it can live. */
+static gh_result revoke_family(gh_conn *c, gh_call *call, const char *family,
+                               int64_t deny_ttl_ms)
+{
+    gh_param arg = p_str(family);
+
+    return revoke_selected(c, call,
+                           "SELECT id FROM sessions WHERE family_id = ? AND revoked_at IS NULL",
+                           &arg, 1, "refresh_token_reused", deny_ttl_ms, NULL);
+}
+
+/* Mark the presented token used; 0 rows means another refresh got there
+ * first (on backends that do not serialise the whole transaction). */
+static gh_result mark_used(gh_conn *c, gh_call *call, const char *digest, int64_t now,
+                           int *won)
+{
+    const gh_param args[] = { p_int(&now), p_str(digest) };
+    int64_t changed = 0;
+    gh_result r = store_exec(c, call,
+                             "UPDATE refresh_tokens SET used_at = ? "
+                             "WHERE token_hash = ? AND used_at IS NULL",
+                             args, 2, NULL, NULL, &changed);
+
+    *won = changed == 1;
+    return r;
+}
+
+static gh_result touch_session(gh_conn *c, gh_call *call, gh_session *s, const char *user_agent,
+                               const char *ip, int64_t now)
+{
+    gh_param args[4];
+
+    /* a NULL device string keeps what the session had */
+    if (user_agent != NULL)
+        device_text_clip(s->user_agent, sizeof(s->user_agent), user_agent);
+    if (ip != NULL)
+        device_text_clip(s->ip, sizeof(s->ip), ip);
+    s->last_used_at = now;
+    args[0] = p_int(&now);
+    args[1] = p_opt(s->user_agent);
+    args[2] = p_opt(s->ip);
+    args[3] = p_str(s->id);
+    return store_exec(c, call,
+                      "UPDATE sessions SET last_used_at = ?, user_agent = ?, ip = ? WHERE id = ?",
+                      args, 4, NULL, NULL, NULL);
+}
+
+/* *outcome REUSED: the family is revoked and deny-listed. */
+static gh_result reused(gh_conn *c, gh_call *call, const token_row *t, int64_t deny_ttl_ms,
+                        int64_t now, gh_session *out, gh_refresh_outcome *outcome)
+{
+    gh_result r = revoke_family(c, call, t->family, deny_ttl_ms);
+
+    *outcome = GH_REFRESH_REUSED;
+    if (r == GH_OK && out->revoked_at == 0)
+        out->revoked_at = now;
+    return r;
+}
+
+static gh_result refresh_locked(gh_conn *c, gh_call *call, const char *digest,
+                                const char *user_agent, const char *ip, int64_t deny_ttl_ms,
+                                gh_session *out, char new_refresh[GH_SECRET_LEN],
+                                gh_refresh_outcome *outcome)
+{
+    int64_t now = gh_now_ms();
+    token_row t;
+    gh_result r;
+    int won = 0;
+
+    if ((r = find_token(c, call, digest, &t)) != GH_OK)
+        return r;
+    if (!t.found) {
+        *outcome = GH_REFRESH_UNKNOWN;
+        return GH_OK;
+    }
+    *out = t.s;
+    if (t.used_at != 0)
+        return reused(c, call, &t, deny_ttl_ms, now, out, outcome);
+    if (t.s.revoked_at != 0) {
+        *outcome = GH_REFRESH_REVOKED;
+        return GH_OK;
+    }
+    if (t.s.expires_at <= now) {
+        *outcome = GH_REFRESH_EXPIRED;
+        return GH_OK;
+    }
+    if ((r = mark_used(c, call, digest, now, &won)) != GH_OK)
+        return r;
+    if (!won)
+        return reused(c, call, &t, deny_ttl_ms, now, out, outcome);
+    if ((r = insert_token(c, call, t.s.id, new_refresh, now)) != GH_OK ||
+        (r = touch_session(c, call, out, user_agent, ip, now)) != GH_OK)
+        return r;
+    *outcome = GH_REFRESH_OK;
+    return GH_OK;
+}
+
+gh_result session_refresh(gh_conn *c, gh_call *call, const char *refresh, const char *user_agent,
+                          const char *ip, int64_t deny_ttl_ms, gh_session *out,
+                          char new_refresh[GH_SECRET_LEN], gh_refresh_outcome *outcome)
+{
+    char digest[GH_DIGEST_LEN];
+    gh_result r;
+
+    memset(out, 0, sizeof(*out));
+    new_refresh[0] = '\0';
+    *outcome = GH_REFRESH_UNKNOWN;
+    if (refresh == NULL || *refresh == '\0')
+        return GH_OK;
+    secret_digest(refresh, digest);
+    /* one transaction: on SQLite (BEGIN IMMEDIATE) a second refresh of the
+     * same token waits here and then sees it used */
+    if ((r = store_begin(c, call)) != GH_OK)
+        return r;
+    r = finish_tx(c, call, refresh_locked(c, call, digest, user_agent, ip, deny_ttl_ms, out,
+                                      new_refresh, outcome));
+    if (r != GH_OK || *outcome != GH_REFRESH_OK)
+        memset(new_refresh, 0, GH_SECRET_LEN);
+    if (r != GH_OK) {
+        memset(out, 0, sizeof(*out));
+        *outcome = GH_REFRESH_UNKNOWN;
+    }
+    return r;
+}
+
+/* -------------------------------------------------------------- lookups */
+
+typedef struct one_session {
+    gh_session *s;
+    int found;
+} one_session;
+
+static int one_session_row(void *vud, const gh_param *cols, uint32_t n)
+{
+    one_session *ud = vud;
+
+    if (n >= S_NCOLS) {
+        session_from_row(ud->s, cols);
+        ud->found = 1;
+    }
+    return 1;
+}
+
+static gh_result query_session(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
+                               size_t nargs, gh_session *out)
+{
+    one_session ud = { out, 0 };
+    gh_result r;
+
+    memset(out, 0, sizeof(*out));
+    r = store_exec(c, call, sql, args, nargs, one_session_row, &ud, NULL);
+    return r == GH_OK && !ud.found ? GH_ERR_NOT_FOUND : r;
+}
+
+gh_result session_by_refresh(gh_conn *c, gh_call *call, const char *refresh, gh_session *out)
+{
+    char digest[GH_DIGEST_LEN];
+    int64_t now = gh_now_ms();
+    gh_param args[2];
+
+    memset(out, 0, sizeof(*out));
+    if (refresh == NULL || *refresh == '\0')
+        return GH_ERR_NOT_FOUND;
+    secret_digest(refresh, digest);
+    args[0] = p_str(digest);
+    args[1] = p_int(&now);
+    return query_session(c, call,
+                         "SELECT " SESSION_COLS " FROM refresh_tokens rt "
+                         "JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ? "
+                         "AND rt.used_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > ?",
+                         args, 2, out);
+}
+
+gh_result session_get(gh_conn *c, gh_call *call, const char *id, gh_session *out)
+{
+    gh_param arg;
+
+    memset(out, 0, sizeof(*out));
+    if (id == NULL)
+        return GH_ERR_NOT_FOUND;
+    arg = p_str(id);
+    return query_session(c, call, "SELECT " SESSION_COLS " FROM sessions s WHERE s.id = ?",
+                         &arg, 1, out);
+}
+
+typedef struct list_ud {
+    gh_session *v;
+    size_t n, cap;
+    gh_result r;
+} list_ud;
+
+static int list_row(void *vud, const gh_param *cols, uint32_t n)
+{
+    list_ud *ud = vud;
+
+    if (n < S_NCOLS)
+        return 1;
+    if (ud->n == ud->cap) {
+        size_t cap = ud->cap ? ud->cap * 2 : 8;
+        gh_session *v = realloc(ud->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            ud->r = GH_ERR_NOMEM;
+            return 1;
+        }
+        ud->v = v;
+        ud->cap = cap;
+    }
+    session_from_row(&ud->v[ud->n++], cols);
+    return 0;
+}
+
+gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_session **out, size_t *n)
+{
+    int64_t now = gh_now_ms();
+    list_ud ud = { NULL, 0, 0, GH_OK };
+    gh_param args[2];
+    gh_result r;
+
+    *out = NULL;
+    *n = 0;
+    if (user_id == NULL)
+        return GH_ERR_INVALID;
+    args[0] = p_str(user_id);
+    args[1] = p_int(&now);
+    r = store_exec(c, call,
+                   "SELECT " SESSION_COLS " FROM sessions s WHERE s.user_id = ? "
+                   "AND s.revoked_at IS NULL AND s.expires_at > ? "
+                   "ORDER BY s.created_at DESC, s.id DESC LIMIT " STR(GH_SESSION_LIST_MAX),
+                   args, 2, list_row, &ud, NULL);
+    if (r == GH_OK && ud.r != GH_OK)
+        r = gh_host_table.fail(call, ud.r, "sessions: out of memory");
+    if (r != GH_OK) {
+        free(ud.v);
+        return r;
+    }
+    *out = ud.v;
+    *n = ud.n;
+    return GH_OK;
+}
+
+/* ---------------------------------------------------------------- purge */
+
+int64_t session_purge(gh_conn *c, gh_call *call, int64_t keep_ms)
+{
+    int64_t before = gh_now_ms() - (keep_ms > 0 ? keep_ms : 0), removed = 0;
+    const gh_param args[] = { p_int(&before), p_int(&before) };
+
+    /* refresh_tokens go by ON DELETE CASCADE */
+    if (store_exec(c, call,
+                   "DELETE FROM sessions WHERE expires_at <= ? "
+                   "OR (revoked_at IS NOT NULL AND revoked_at <= ?)",
+                   args, 2, NULL, NULL, &removed) != GH_OK)
+        return -1;
+    return removed;
+}

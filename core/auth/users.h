@@ -1,0 +1,83 @@
+/*
+ * users.h - accounts in the store: create, find, update, erase, list.
+ * Runs on worker threads (every call takes this thread's gh_conn).
+ * Email addresses are unique per tenant, case-insensitively: the store
+ * keeps the address as given and a normalised copy that carries the
+ * unique index; usernames likewise.
+ */
+#ifndef GH_USERS_H
+#define GH_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "auth/password.h"
+#include "store/store.h"
+
+#define GH_ROOT_TENANT "00000000-0000-4000-8000-000000000000"
+
+typedef struct gh_user {
+    char id[37];
+    char tenant_id[37];
+    char *email;            /* malloc'd; NULL once erased */
+    char *username;         /* malloc'd or NULL */
+    char *full_name;        /* malloc'd or NULL */
+    char *phone;            /* malloc'd or NULL */
+    int64_t email_verified_at; /* ms, 0: not verified */
+    int is_active;
+    int is_admin;
+    int64_t created_at, updated_at; /* ms */
+} gh_user;
+
+void user_clear(gh_user *u); /* frees the strings, zeroes the struct */
+
+/* Lower-case, trimmed, syntax-checked address (local@domain, one @, no
+ * spaces or control bytes, <= 254 bytes). 0 ok, -1 invalid. */
+int email_normalize(const char *in, char *out, size_t outlen);
+/* Usernames: 3..64 of [A-Za-z0-9._-], compared lower-cased. 0 or -1. */
+int username_normalize(const char *in, char *out, size_t outlen);
+
+/* Insert u (tenant_id, email, username?, full_name?, is_admin, is_active
+ * set by the caller) and its password credential in one transaction; fills
+ * id and timestamps. GH_ERR_CONFLICT: email or username taken (or no such
+ * tenant). GH_ERR_INVALID: a bad email or username, neither of them, or an
+ * unusable hash. password_hash NULL: an account without a password
+ * (OAuth). The email and username are stored trimmed, case kept. */
+gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *password_hash);
+
+/* By email or username (whichever `login` looks like); with the password
+ * hash into hash (may be NULL). GH_ERR_NOT_FOUND if none or erased. */
+gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const char *login,
+                           gh_user *out, char hash[GH_PW_HASH_MAX]);
+/* tenant NULL: in any tenant (then act on the user in its tenant_id). */
+gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out);
+gh_result users_password_hash(gh_conn *c, gh_call *call, const char *user_id,
+                              char hash[GH_PW_HASH_MAX]);
+/* Replaces the password credential (or adds one). GH_ERR_NOT_FOUND: no
+ * live account. Sessions are the caller's business (session_revoke_all). */
+gh_result users_set_password(gh_conn *c, gh_call *call, const char *user_id, const char *hash);
+
+/* Profile fields; NULL leaves a field as it is, "" clears it (not email).
+ * GH_ERR_CONFLICT: username or email taken. A new address (by its
+ * normalised form) clears email_verified_at. */
+gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                       const char *email, const char *username, const char *full_name,
+                       const char *phone);
+gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                          int is_active /* -1 keep */, int is_admin /* -1 keep */);
+gh_result users_mark_verified(gh_conn *c, gh_call *call, const char *id, int64_t at_ms);
+
+/* Erase personal data (email, names, phone, username to NULL), delete
+ * credentials, revoke every session, mark deleted; one transaction. The
+ * row stays so audit events keep a subject. */
+gh_result users_erase(gh_conn *c, gh_call *call, const char *tenant, const char *id);
+
+/* A page of live users ordered by created_at then id; email_filter is a
+ * case-insensitive substring or NULL. limit <= 0: 50; at most 500. *total
+ * (may be NULL) gets the number of all matches. *out is malloc'd (NULL
+ * for none): free each with user_clear, then free(). */
+gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *email_filter,
+                     int limit, int offset, gh_user **out, size_t *n, int64_t *total);
+/* Active, live admins of a tenant. */
+gh_result users_count_admins(gh_conn *c, gh_call *call, const char *tenant, int64_t *n);
+
+#endif
