@@ -27,6 +27,9 @@ typedef struct gh_app {
     size_t n_retired_keys;
     gh_router *router;
     gh_pool *pool;
+    gh_pool *hash_pool;         /* password hashing only, at a lower CPU
+                                   priority: a login flood soaks up idle CPU
+                                   but cannot starve the loops or the pool */
     gh_plugins plugins;
     gh_store *store;
     struct gh_server *server;

@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -24,6 +26,7 @@
 #include "api/api.h"
 #include "app.h"
 #include "auth/password.h"
+#include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
 #include "clock.h"
@@ -33,7 +36,7 @@
 #include "plugin/host.h"
 #include "store/store.h"
 
-#define KV_PURGE_INTERVAL_S 60
+#define PURGE_INTERVAL_S 60
 
 static gh_app app;
 static char *config_path;
@@ -83,6 +86,17 @@ static int worker_start(void *ud)
         return -1;
     }
     return 0;
+}
+
+/* Hashing threads run at nice 10: they take every idle cycle, but the
+ * scheduler gives loops and ordinary workers the CPU first, so a login
+ * flood cannot raise the latency of token checks. Linux applies
+ * setpriority(PRIO_PROCESS, tid) to the one thread. */
+static int hasher_start(void *ud)
+{
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0)
+        gh_log(GH_LOG_WARNING, "hashing pool: cannot lower its priority: %s", strerror(errno));
+    return worker_start(ud);
 }
 
 static void worker_stop(void *ud)
@@ -320,13 +334,39 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(base);
 }
 
+/* Housekeeping on a worker: expired kv rows (SQL kv only), and sessions
+ * that ended a week ago with their spent refresh tokens (kept that long so
+ * users and admins can still see recent devices). */
+#define SESSION_KEEP_MS (7LL * 24 * 3600 * 1000)
 static void purge_work(void *arg)
 {
     gh_call call;
     call_init(&call, app.plugins.storage, NULL, 10000);
-    int64_t n = store_kv_purge(store_current(), &call);
+    int64_t n = app.plugins.kv ? 0 : store_kv_purge(store_current(), &call);
     if (n > 0)
         gh_log(GH_LOG_DEBUG, "kv: purged %lld expired keys", (long long)n);
+    call_init(&call, app.plugins.storage, NULL, 10000);
+    n = session_purge(store_current(), &call, SESSION_KEEP_MS);
+    if (n > 0)
+        gh_log(GH_LOG_DEBUG, "sessions: purged %lld ended sessions", (long long)n);
+}
+
+/* argon2 takes 19 MiB a hash from malloc, and glibc keeps freed blocks of
+ * that size in the hashing thread's arena: a burst of logins would leave
+ * the process tens of MB larger for good. Returning them after every hash
+ * (mmap per call) made hashing six times slower (page faults, TLB
+ * shootdowns), so they go back once the hashing pool has been idle a
+ * second: never during a flood, at once after it. */
+static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
+{
+    static int trimmed = 1;
+    int64_t idle = pool_idle_ms(app.hash_pool);
+    if (idle < 0 || idle < 1000) {
+        trimmed = 0;
+    } else if (!trimmed) {
+        malloc_trim(0);
+        trimmed = 1;
+    }
 }
 
 static void on_purge_timer(evutil_socket_t fd, short what, void *arg)
@@ -365,8 +405,11 @@ static int start(void)
         return -1;
     }
     gh_pool_hooks hooks = { worker_start, worker_stop, NULL };
+    gh_pool_hooks hasher_hooks = { hasher_start, worker_stop, NULL };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     app.pool = pool_new(cfg->workers, cfg->queue_size, &hooks);
-    if (!app.pool)
+    app.hash_pool = pool_new(cpus > 0 ? (int)cpus : 1, cfg->queue_size, &hasher_hooks);
+    if (!app.pool || !app.hash_pool)
         return -1;
     app.server = server_new(&app, err, sizeof err);
     if (!app.server || server_start(app.server, err, sizeof err) < 0) {
@@ -385,6 +428,7 @@ static int start(void)
 
 static void shutdown_all(void)
 {
+    pool_free(app.hash_pool);
     pool_free(app.pool);
     server_free(app.server);
     store_free(app.store);
@@ -466,18 +510,19 @@ int main(int argc, char **argv)
 
     int rc = 1;
     struct event_base *base = NULL;
-    struct event *sigs[3] = { 0 }, *purge = NULL;
+    struct event *sigs[3] = { 0 }, *purge = NULL, *trim = NULL;
     if (start() == 0 && (base = event_base_new())) {
         int signums[3] = { SIGTERM, SIGINT, SIGHUP };
         for (int i = 0; i < 3; i++) {
             sigs[i] = evsignal_new(base, signums[i], on_signal, base);
             evsignal_add(sigs[i], NULL);
         }
-        if (!app.plugins.kv) {
-            struct timeval every = { KV_PURGE_INTERVAL_S, 0 };
-            purge = event_new(base, -1, EV_PERSIST, on_purge_timer, NULL);
-            event_add(purge, &every);
-        }
+        struct timeval second = { 1, 0 };
+        trim = event_new(base, -1, EV_PERSIST, on_trim_timer, NULL);
+        event_add(trim, &second);
+        struct timeval every = { PURGE_INTERVAL_S, 0 };
+        purge = event_new(base, -1, EV_PERSIST, on_purge_timer, NULL);
+        event_add(purge, &every);
         event_base_dispatch(base);
         rc = 0;
         gh_log(GH_LOG_NOTICE, "stopped");
@@ -489,6 +534,8 @@ int main(int argc, char **argv)
             event_free(sigs[i]);
     if (purge)
         event_free(purge);
+    if (trim)
+        event_free(trim);
     if (base)
         event_base_free(base);
     shutdown_all();

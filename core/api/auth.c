@@ -135,7 +135,7 @@ static void signup_work(gh_req *req)
 
 static void signup(gh_req *req)
 {
-    api_job *j = api_job_new(req, 0);
+    api_job *j = api_job_new(req, API_HASH);
     if (!j)
         return;
     if (!j->cfg->allow_signup) {
@@ -186,7 +186,7 @@ static void login_work(gh_req *req)
 
 static void login(gh_req *req)
 {
-    api_job *j = job_with_body(req, 0, INPUT_JSON | INPUT_FORM);
+    api_job *j = job_with_body(req, API_HASH, INPUT_JSON | INPUT_FORM);
     const char *email, *username, *pw;
     if (!j)
         return;
@@ -330,7 +330,7 @@ static void change_password_work(gh_req *req)
 
 static void change_password(gh_req *req)
 {
-    api_job *j = job_with_body(req, API_BEARER, INPUT_JSON);
+    api_job *j = job_with_body(req, API_BEARER | API_HASH, INPUT_JSON);
     const char *old_pw, *new_pw;
     if (!j)
         return;

@@ -101,7 +101,8 @@ static void job_done(gh_req *req)
 
 void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
 {
-    if (req_defer(req, work, job_done, j) < 0)
+    gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
+    if (req_defer_on(req, pool, work, job_done, j) < 0)
         api_job_free(j);
 }
 

@@ -28,6 +28,8 @@ enum {
     API_ADMIN = 1 << 1,   /* ... of an active admin (implies API_BEARER) */
     API_OAUTH = 1 << 2,   /* errors in RFC 6749 shape, not problem+json;
                              Pragma: no-cache as RFC 6749 5.1 asks */
+    API_HASH = 1 << 3,    /* the work hashes a password: run it on the
+                             low-priority hashing pool */
 };
 
 typedef struct api_job {

@@ -127,6 +127,8 @@ static void token(gh_req *req)
 {
     api_job *j = oauth_job(req, 0);
     work_fn work = j ? grant_work(req, j->in) : NULL;
+    if (work == password_grant_work)
+        j->flags |= API_HASH;
     if (work)
         api_job_run(req, j, work);
     else

@@ -102,7 +102,7 @@ static void me_delete_work(gh_req *req)
 
 static void me_delete(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_BEARER);
+    api_job *j = api_job_new(req, API_BEARER | API_HASH);
     const char *pw;
     if (!j)
         return;

@@ -20,6 +20,7 @@
 #include "auth/tokens.h"
 #include "clock.h"
 #include "log.h"
+#include "store/row.h"
 
 #define QUERY_DEFAULT 50
 #define QUERY_MAX 500
@@ -30,22 +31,6 @@
     "details, created_at"
 enum { A_ID, A_TENANT, A_ACTOR, A_SUBJECT, A_ACTION, A_OUTCOME, A_IP, A_UA, A_DETAILS,
        A_CREATED, A_NCOLS };
-
-static gh_param p_str(const char *s)
-{
-    return (gh_param){ NULL, GH_T_STR, s, strlen(s) };
-}
-
-/* NULL and "" are SQL NULL */
-static gh_param p_opt(const char *s)
-{
-    return s && *s ? p_str(s) : (gh_param){ NULL, GH_T_NULL, NULL, 0 };
-}
-
-static gh_param p_int(const int64_t *v)
-{
-    return (gh_param){ NULL, GH_T_INT, v, sizeof(*v) };
-}
 
 /* ------------------------------------------------------------- redaction */
 
@@ -138,14 +123,14 @@ gh_result audit_record(gh_conn *c, gh_call *call, const gh_audit *e)
     device_text_clip(ip, sizeof(ip), e->ip);
     device_text_clip(ua, sizeof(ua), e->user_agent);
     args[0] = p_str(id);
-    args[1] = p_opt(e->tenant_id);
-    args[2] = p_opt(e->actor_id);
-    args[3] = p_opt(e->subject_id);
+    args[1] = p_opt_empty(e->tenant_id);
+    args[2] = p_opt_empty(e->actor_id);
+    args[3] = p_opt_empty(e->subject_id);
     args[4] = p_str(e->action);
     args[5] = p_str(e->outcome);
-    args[6] = p_opt(ip);
-    args[7] = p_opt(ua);
-    args[8] = p_opt(details);
+    args[6] = p_opt_empty(ip);
+    args[7] = p_opt_empty(ua);
+    args[8] = p_opt_empty(details);
     args[9] = p_int(&now);
     r = store_exec(c, call,
                    "INSERT INTO audit_events (" AUDIT_COLS ") "

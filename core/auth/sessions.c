@@ -19,6 +19,7 @@
 #include <string.h>
 #include "auth/sessions.h"
 #include "clock.h"
+#include "store/row.h"
 
 #define DENY_KEY_MAX 128   /* "deny:jti:" + an id; ids are far shorter */
 #define STR_(x) #x
@@ -30,38 +31,6 @@
 enum { S_ID, S_USER, S_TENANT, S_UA, S_IP, S_CREATED, S_USED, S_EXPIRES, S_REVOKED, S_NCOLS };
 
 /* ------------------------------------------------------ values, columns */
-
-static gh_param p_str(const char *s)
-{
-    return (gh_param){ NULL, GH_T_STR, s, strlen(s) };
-}
-
-/* "" and NULL are SQL NULL */
-static gh_param p_opt(const char *s)
-{
-    return s && *s ? p_str(s) : (gh_param){ NULL, GH_T_NULL, NULL, 0 };
-}
-
-static gh_param p_int(const int64_t *v)
-{
-    return (gh_param){ NULL, GH_T_INT, v, sizeof(*v) };
-}
-
-static int64_t col_int(const gh_param *p)
-{
-    return p->type == GH_T_INT ? *(const int64_t *)p->data : 0;
-}
-
-static void col_copy(const gh_param *p, char *buf, size_t size)
-{
-    size_t n = p->type == GH_T_STR || p->type == GH_T_BYTES ? p->len : 0;
-
-    if (n >= size)
-        n = size - 1;
-    if (n > 0)
-        memcpy(buf, p->data, n);
-    buf[n] = '\0';
-}
 
 static void session_from_row(gh_session *s, const gh_param *cols)
 {
@@ -341,7 +310,7 @@ static gh_result insert_session(gh_conn *c, gh_call *call, const gh_session *s)
     /* a new session is its own family; v1's refresh_hash stays NULL */
     const gh_param args[] = {
         p_str(s->id), p_str(s->user_id), p_str(s->tenant_id), p_str(s->id),
-        p_opt(s->user_agent), p_opt(s->ip), p_int(&s->created_at), p_int(&s->last_used_at),
+        p_opt_empty(s->user_agent), p_opt_empty(s->ip), p_int(&s->created_at), p_int(&s->last_used_at),
         p_int(&s->expires_at),
     };
 
@@ -457,8 +426,8 @@ static gh_result touch_session(gh_conn *c, gh_call *call, gh_session *s, const c
         device_text_clip(s->ip, sizeof(s->ip), ip);
     s->last_used_at = now;
     args[0] = p_int(&now);
-    args[1] = p_opt(s->user_agent);
-    args[2] = p_opt(s->ip);
+    args[1] = p_opt_empty(s->user_agent);
+    args[2] = p_opt_empty(s->ip);
     args[3] = p_str(s->id);
     return store_exec(c, call,
                       "UPDATE sessions SET last_used_at = ?, user_agent = ?, ip = ? WHERE id = ?",

@@ -16,6 +16,7 @@
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "clock.h"
+#include "store/row.h"
 
 #define EMAIL_MAX 254        /* RFC 5321: a path of 256 less the brackets */
 #define EMAIL_LOCAL_MAX 64   /* RFC 5321 4.5.3.1.1 */
@@ -41,63 +42,6 @@ enum {
     "AND cr.type = 'password' ORDER BY cr.created_at DESC LIMIT 1)"
 
 /* ------------------------------------------------------ values, columns */
-
-static gh_param p_text(const char *s, size_t len)
-{
-    return (gh_param){ NULL, GH_T_STR, s, len };
-}
-
-static gh_param p_str(const char *s)
-{
-    return p_text(s, strlen(s));
-}
-
-/* NULL is SQL NULL */
-static gh_param p_opt(const char *s)
-{
-    return s ? p_str(s) : (gh_param){ NULL, GH_T_NULL, NULL, 0 };
-}
-
-static gh_param p_int(const int64_t *v)
-{
-    return (gh_param){ NULL, GH_T_INT, v, sizeof(*v) };
-}
-
-static int col_is_text(const gh_param *p)
-{
-    return p->type == GH_T_STR || p->type == GH_T_BYTES;
-}
-
-static int64_t col_int(const gh_param *p)
-{
-    return p->type == GH_T_INT ? *(const int64_t *)p->data : 0;
-}
-
-/* Into a fixed buffer, cut to fit: ids always fit theirs. */
-static void col_copy(const gh_param *p, char *buf, size_t size)
-{
-    size_t n = col_is_text(p) ? p->len : 0;
-
-    if (n >= size)
-        n = size - 1;
-    if (n > 0)
-        memcpy(buf, p->data, n);
-    buf[n] = '\0';
-}
-
-/* A malloc'd copy (NULL for SQL NULL); -1 when out of memory. */
-static int col_dup(const gh_param *p, char **out)
-{
-    *out = NULL;
-    if (!col_is_text(p))
-        return 0;
-    if ((*out = malloc(p->len + 1)) == NULL)
-        return -1;
-    if (p->len > 0)
-        memcpy(*out, p->data, p->len);
-    (*out)[p->len] = '\0';
-    return 0;
-}
 
 /* --------------------------------------------------------- normalising */
 

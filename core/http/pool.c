@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include "http/pool.h"
 #include "http/server.h"
+#include "clock.h"
 #include "log.h"
 
 typedef struct job {
@@ -31,6 +32,7 @@ struct gh_pool {
     int nthreads;
     _Atomic int busy;
     _Atomic size_t depth;   /* mirror of count, read without the lock */
+    _Atomic int64_t last_done_ms; /* monotonic time the last job ended */
     gh_pool_hooks hooks;
     /* start-up handshake: each worker reports its thread_start result */
     int started, start_failed;
@@ -66,6 +68,7 @@ static void *worker_main(void *p_)
 
         atomic_fetch_add_explicit(&p->busy, 1, memory_order_relaxed);
         j.work(j.arg);
+        atomic_store_explicit(&p->last_done_ms, gh_monotonic_ms(), memory_order_relaxed);
         atomic_fetch_sub_explicit(&p->busy, 1, memory_order_relaxed);
         if (j.loop)
             loop_post(j.loop, j.done, j.arg);
@@ -108,6 +111,7 @@ gh_pool *pool_new(int workers, int queue_max, const gh_pool_hooks *hooks)
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->started_cv, NULL);
     p->cap = (size_t)queue_max;
+    p->last_done_ms = gh_monotonic_ms();
     p->ring = calloc(p->cap, sizeof *p->ring);
     p->threads = calloc((size_t)workers, sizeof *p->threads);
     if (hooks)
@@ -164,6 +168,15 @@ size_t pool_depth(const gh_pool *p)
 int pool_busy(const gh_pool *p)
 {
     return atomic_load_explicit(&((gh_pool *)p)->busy, memory_order_relaxed);
+}
+
+int64_t pool_idle_ms(const gh_pool *p)
+{
+    gh_pool *q = (gh_pool *)p;
+    if (atomic_load_explicit(&q->busy, memory_order_relaxed) ||
+        atomic_load_explicit(&q->depth, memory_order_relaxed))
+        return -1;
+    return gh_monotonic_ms() - atomic_load_explicit(&q->last_done_ms, memory_order_relaxed);
 }
 
 int pool_size(const gh_pool *p)

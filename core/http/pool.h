@@ -10,6 +10,7 @@
 #define GH_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct gh_pool gh_pool;
 typedef struct gh_loop gh_loop;       /* an event-loop thread (server.h) */
@@ -31,6 +32,8 @@ int pool_submit(gh_pool *p, gh_loop *loop, gh_work_fn work, gh_done_fn done, voi
 size_t pool_depth(const gh_pool *p);   /* jobs waiting, for /metrics */
 int pool_busy(const gh_pool *p);       /* workers running a job */
 int pool_size(const gh_pool *p);
+/* ms since the last job ended, or -1 while a job runs or waits */
+int64_t pool_idle_ms(const gh_pool *p);
 /* Finish every queued job, then join the workers. */
 void pool_free(gh_pool *p);
 

@@ -302,10 +302,16 @@ static void job_done(void *arg)
 
 int req_defer(gh_req *req, void (*work)(gh_req *), void (*done)(gh_req *), void *data)
 {
+    return req_defer_on(req, req->app->pool, work, done, data);
+}
+
+int req_defer_on(gh_req *req, gh_pool *pool, void (*work)(gh_req *), void (*done)(gh_req *),
+                 void *data)
+{
     req->job_work = work;
     req->job_done = done;
     req->job_data = data;
-    if (pool_submit(req->app->pool, req->loop, job_work, job_done, req) < 0) {
+    if (pool_submit(pool, req->loop, job_work, job_done, req) < 0) {
         req_set_header(req, "Retry-After", "1");
         req_problem(req, 503, "overloaded", "The server is busy; try again shortly.");
         return -1;

@@ -63,5 +63,8 @@ void req_set_header(gh_req *req, const char *name, const char *value);
  * function runs, and the caller frees data. If the client has gone when the
  * work ends, done still runs (to free job_data) and its answer is dropped. */
 int req_defer(gh_req *req, void (*work)(gh_req *), void (*done)(gh_req *), void *data);
+/* The same on a given pool (the password-hashing pool, say). */
+int req_defer_on(gh_req *req, gh_pool *pool, void (*work)(gh_req *), void (*done)(gh_req *),
+                 void *data);
 
 #endif

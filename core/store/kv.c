@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/store.h"
+#include "store/row.h"
 #include "plugin/host.h"
 #include "clock.h"
 
@@ -40,16 +41,6 @@ static int64_t expiry(int64_t now, int64_t ttl_ms)
     if (ttl_ms <= 0)
         return 0;
     return ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms;
-}
-
-static gh_param p_int(const int64_t *v)
-{
-    return (gh_param){ NULL, GH_T_INT, v, sizeof(*v) };
-}
-
-static gh_param p_str(const char *s)
-{
-    return (gh_param){ NULL, GH_T_STR, s, strlen(s) };
 }
 
 /* an expiry column: NULL for none */
