@@ -351,12 +351,14 @@ static void purge_work(void *arg)
         gh_log(GH_LOG_DEBUG, "sessions: purged %lld ended sessions", (long long)n);
 }
 
-/* argon2 takes 19 MiB a hash from malloc, and glibc keeps freed blocks of
- * that size in the hashing thread's arena: a burst of logins would leave
- * the process tens of MB larger for good. Returning them after every hash
- * (mmap per call) made hashing six times slower (page faults, TLB
- * shootdowns), so they go back once the hashing pool has been idle a
- * second: never during a flood, at once after it. */
+/* argon2 needs 19 MiB of working memory a hash. Each hashing thread keeps
+ * one mapping for it and reuses it for every hash (no page faults while
+ * busy; mmap and munmap per hash made hashing six times slower, and
+ * malloc'd blocks stayed in the threads' arenas, where malloc_trim cannot
+ * reach them). Once the hashing pool has been idle a second,
+ * password_release_idle_memory() drops those pages (MADV_DONTNEED), so
+ * the process shrinks back after a login flood; the next hash faults them
+ * in again. Never during a flood, at once after it. */
 static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
 {
     static int trimmed = 1;
@@ -364,7 +366,7 @@ static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
     if (idle < 0 || idle < 1000) {
         trimmed = 0;
     } else if (!trimmed) {
-        malloc_trim(0);
+        password_release_idle_memory();
         trimmed = 1;
     }
 }

@@ -42,6 +42,14 @@ int password_verify(const char *pw, size_t len, const char *hash, const gh_pw_pa
  * password costs. */
 void password_verify_dummy(const char *pw, size_t len, const gh_pw_params *p);
 
+/* Each thread that hashes keeps argon2's working memory (m KiB) mapped for
+ * its next hash. This hands the pages of every buffer not in use right now
+ * back to the system (the mapping stays; the next hash on that thread
+ * faults them in again). Safe to call from any thread at any time, also
+ * while other threads hash: a buffer in use is skipped. A thread's buffer
+ * is unmapped when the thread ends. */
+void password_release_idle_memory(void);
+
 /* NULL if pw meets the policy, else a stable problem code and a sentence:
  * "password_too_short", "password_too_long", "password_too_common",
  * "password_needs_upper", ..._lower, ..._digit, ..._special,

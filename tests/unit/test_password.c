@@ -13,6 +13,8 @@
 
 #include <argon2.h>
 #include <crypt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,329 @@ static void bad_params_fail(void **state)
 
     (void)state;
     assert_int_equal(password_hash("x", 1, &none, h), -1);
+}
+
+/* ---------------------------------------------------------------- libargon2 */
+
+/* Hashes libargon2 encodes itself verify here, whatever their costs, salt
+ * and tag lengths; version 1.0 ones too. */
+static void libargon2_hashes_verify(void **state)
+{
+    static const struct { uint32_t t, m, p; size_t salt, tag; } cases[] = {
+        { 1, 256, 1, 16, 32 }, { 3, 512, 2, 16, 32 }, { 2, 64, 4, 8, 4 },
+        { 1, 1024, 3, 32, 64 }, { 4, 100, 1, 11, 17 },
+    };
+    const char salt[] = "0123456789abcdefghijklmnopqrstuv";
+    char h[GH_PW_HASH_MAX * 2];
+    int rehash;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (uint32_t v = ARGON2_VERSION_10; v <= ARGON2_VERSION_13; v += 3) {
+            assert_int_equal(argon2_hash(cases[i].t, cases[i].m, cases[i].p, "open sesame", 11,
+                                         salt, cases[i].salt, NULL, cases[i].tag, h, sizeof(h),
+                                         Argon2_id, v), ARGON2_OK);
+            rehash = -1;
+            if (verify("open sesame", h, &fast, &rehash) != 1)
+                fail_msg("case %zu v=%u: %s did not verify", i, v, h);
+            assert_int_equal(rehash, v != ARGON2_VERSION_13 || cases[i].m < fast.memory_kib);
+            assert_int_equal(verify("open sesamE", h, &fast, NULL), 0);
+            assert_int_equal(verify("", h, &fast, NULL), 0);
+        }
+    }
+    /* the short form libargon2 writes for the defaults */
+    assert_int_equal(argon2id_hash_encoded(2, 512, 1, "pw", 2, salt, 16, 32, h, sizeof(h)),
+                     ARGON2_OK);
+    rehash = -1;
+    assert_int_equal(verify("pw", h, &stronger, &rehash), 1);
+    assert_int_equal(rehash, 0);
+}
+
+/* ... and ours verify with libargon2's own argon2id_verify */
+static void hashes_verify_with_libargon2(void **state)
+{
+    const gh_pw_params params[] = { { 256, 1, 1 }, { 512, 2, 2 }, { 1024, 3, 4 }, { 64, 1, 8 } };
+    char h[GH_PW_HASH_MAX], ref[GH_PW_HASH_MAX];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        const gh_pw_params *p = &params[i];
+        assert_int_equal(password_hash("open sesame", 11, p, h), 0);
+        if (argon2id_verify(h, "open sesame", 11) != ARGON2_OK)
+            fail_msg("params %zu: libargon2 refuses %s", i, h);
+        assert_int_equal(argon2id_verify(h, "open sesamE", 11), ARGON2_VERIFY_MISMATCH);
+        assert_int_equal(password_verify("open sesame", 11, h, p, NULL), 1);
+        /* the same shape as libargon2's own string */
+        assert_int_equal(argon2id_hash_encoded(p->iterations, p->memory_kib, p->parallelism,
+                                               "x", 1, "saltsaltsaltsalt", 16, 32, ref,
+                                               sizeof(ref)), ARGON2_OK);
+        assert_int_equal(strlen(h), strlen(ref));
+        assert_int_equal(strrchr(h, '$') - h, strrchr(ref, '$') - ref);
+    }
+    /* binary passwords, too */
+    assert_int_equal(password_hash("a\0b", 3, &fast, h), 0);
+    assert_int_equal(argon2id_verify(h, "a\0b", 3), ARGON2_OK);
+    assert_int_equal(argon2id_verify(h, "a\0c", 3), ARGON2_VERIFY_MISMATCH);
+}
+
+static char b64_char(int v)
+{
+    return "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[v & 63];
+}
+
+static int b64_index(char c)
+{
+    const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    return (int)(strchr(a, c) - a);
+}
+
+/* Damaged salt and tag fields are refused, as libargon2's decoder does. */
+static void malformed_salt_and_tag(void **state)
+{
+    char good[GH_PW_HASH_MAX], h[GH_PW_HASH_MAX * 2], *salt, *tag;
+    /* text inserted into a good hash: at the start of the salt (AT_SALT),
+     * at its end (before the '$'), at the start of the tag, or at the end */
+    enum { AT_SALT, AFTER_SALT, AT_TAG, AT_END };
+    static const struct { int at; const char *text; } edits[] = {
+        { AFTER_SALT, "=" }, { AFTER_SALT, "==" }, { AT_END, "=" }, { AT_END, "==" },
+        { AT_END, " " }, { AT_END, "\n" }, { AT_SALT, " " }, { AT_TAG, " " },
+        { AFTER_SALT, "\t" }, { AT_END, "$" }, { AT_END, "!" }, { AT_TAG, "$" },
+    };
+    int rehash;
+
+    (void)state;
+    assert_int_equal(password_hash("pw", 2, &fast, good), 0);
+    assert_int_equal(verify("pw", good, &fast, NULL), 1);
+    salt = strchr(good + strlen("$argon2id$v=19$m=256,t=1,p=1"), '$') + 1;
+    tag = strrchr(good, '$') + 1;
+    assert_int_equal(strlen(salt), 22 + 1 + 43);
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+        const char *at = edits[i].at == AT_SALT ? salt : edits[i].at == AFTER_SALT ? tag - 1
+                       : edits[i].at == AT_TAG ? tag : good + strlen(good);
+        snprintf(h, sizeof(h), "%.*s%s%s", (int)(at - good), good, edits[i].text, at);
+        rehash = 0;
+        if (verify("pw", h, &fast, &rehash) != -1)
+            fail_msg("edit %zu (%s) was not refused", i, h);
+        assert_int_equal(rehash, 1);
+        /* libargon2 agrees */
+        assert_int_not_equal(argon2id_verify(h, "pw", 2), ARGON2_OK);
+    }
+    /* a character outside the alphabet inside the salt, inside the tag */
+    strcpy(h, good);
+    h[salt - good + 3] = '-';
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    strcpy(h, good);
+    h[tag - good + 3] = '_';
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    /* non-canonical: the 2 bits left over after 32 bytes are not zero */
+    strcpy(h, good);
+    h[strlen(h) - 1] = b64_char(b64_index(h[strlen(h) - 1]) | 1);
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    assert_int_not_equal(argon2id_verify(h, "pw", 2), ARGON2_OK);
+    /* a length of 1 mod 4 cannot be base64 */
+    snprintf(h, sizeof(h), "%sAA", good);
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    assert_int_not_equal(argon2id_verify(h, "pw", 2), ARGON2_OK);
+    /* truncated tags: 3 bytes is too short, 4 is the least argon2 makes */
+    snprintf(h, sizeof(h), "%.*saGFz", (int)(tag - good), good);
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    snprintf(h, sizeof(h), "%.*s", (int)(tag - good) + 40, good); /* 30 bytes: well formed */
+    assert_int_equal(verify("pw", h, &fast, NULL), 0);
+    snprintf(h, sizeof(h), "%.*s", (int)(tag - good), good); /* empty tag */
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    /* a salt shorter than 8 bytes, or none */
+    snprintf(h, sizeof(h), "%.*sc2FsdA%s", (int)(salt - good), good, tag - 1);
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    snprintf(h, sizeof(h), "%.*s%s", (int)(salt - good), good, tag - 1);
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    /* a tag longer than 64 bytes (libargon2 made it: it is well formed) */
+    assert_int_equal(argon2id_hash_encoded(1, 256, 1, "pw", 2, "saltsaltsaltsalt", 16, 65, h,
+                                           sizeof(h)), ARGON2_OK);
+    assert_int_equal(verify("pw", h, &fast, NULL), -1);
+    assert_int_equal(argon2id_hash_encoded(1, 256, 1, "pw", 2, "saltsaltsaltsalt", 16, 64, h,
+                                           sizeof(h)), ARGON2_OK);
+    assert_int_equal(verify("pw", h, &fast, NULL), 1);
+    /* costs: huge m, unknown version, leading zeros, fewer blocks than lanes need */
+    {
+        static const char *const costs[] = {
+            "$argon2id$v=19$m=4194305,t=1,p=1$",
+            "$argon2id$v=19$m=4294967295,t=1,p=1$",
+            "$argon2id$v=18$m=256,t=1,p=1$",
+            "$argon2id$v=20$m=256,t=1,p=1$",
+            "$argon2id$v=019$m=256,t=1,p=1$",
+            "$argon2id$v=19$m=0256,t=1,p=1$",
+            "$argon2id$v=19$m=256,t=0,p=1$",
+            "$argon2id$v=19$m=256,t=1,p=0$",
+            "$argon2id$v=19$m=256,t=1,p=65$",
+            "$argon2id$v=19$m=7,t=1,p=1$",
+            "$argon2id$v=19$m=15,t=1,p=2$",
+            "$argon2id$v=19$m=256,t=1,p=1,x=1$",
+            "$argon2id$v=19$m=-256,t=1,p=1$",
+        };
+        for (size_t i = 0; i < sizeof(costs) / sizeof(costs[0]); i++) {
+            snprintf(h, sizeof(h), "%s%s", costs[i], salt);
+            if (verify("pw", h, &fast, NULL) != -1)
+                fail_msg("costs %zu (%s) were not refused", i, h);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- memory */
+
+#define HASHERS 4
+#define HASHES_EACH 5
+
+static atomic_int hashers_left;
+
+static void *hasher(void *arg)
+{
+    const gh_pw_params p = { 2048, 1, (uint32_t)((uintptr_t)arg % 2 + 1) };
+    char h[GH_PW_HASH_MAX], pw[32];
+    uintptr_t bad = 0;
+
+    for (int i = 0; i < HASHES_EACH; i++) {
+        int n = snprintf(pw, sizeof(pw), "thread %u hash %d", (unsigned)(uintptr_t)arg, i);
+        if (password_hash(pw, (size_t)n, &p, h) != 0 ||
+            password_verify(pw, (size_t)n, h, &p, NULL) != 1 ||
+            password_verify(pw, (size_t)n - 1, h, &p, NULL) != 0 ||
+            argon2id_verify(h, pw, (size_t)n) != ARGON2_OK)
+            bad++;
+    }
+    atomic_fetch_sub(&hashers_left, 1);
+    return (void *)bad;
+}
+
+static void *releaser(void *arg)
+{
+    long *rounds = arg;
+
+    while (atomic_load(&hashers_left) > 0) {
+        password_release_idle_memory();
+        ++*rounds;
+    }
+    return NULL;
+}
+
+static void run_hashers(int with_releaser)
+{
+    pthread_t t[HASHERS], r;
+    long rounds = 0;
+
+    atomic_store(&hashers_left, HASHERS);
+    for (uintptr_t i = 0; i < HASHERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, hasher, (void *)i), 0);
+    if (with_releaser)
+        assert_int_equal(pthread_create(&r, NULL, releaser, &rounds), 0);
+    for (int i = 0; i < HASHERS; i++) {
+        void *bad;
+        assert_int_equal(pthread_join(t[i], &bad), 0);
+        if (bad)
+            fail_msg("thread %d: %lu hashes failed", i, (unsigned long)(uintptr_t)bad);
+    }
+    if (with_releaser) {
+        assert_int_equal(pthread_join(r, NULL), 0);
+        print_message("%ld releases while hashing\n", rounds);
+    }
+}
+
+static void threads_hash(void **state)
+{
+    (void)state;
+    run_hashers(0);
+}
+
+/* Releasing never breaks a hash: between hashes, and while other threads
+ * hash (a thread releasing in a loop). */
+static void release_idle_memory(void **state)
+{
+    char h[GH_PW_HASH_MAX];
+
+    (void)state;
+    password_release_idle_memory();
+    assert_int_equal(password_hash("pw", 2, &stronger, h), 0);
+    password_release_idle_memory();
+    assert_int_equal(verify("pw", h, &stronger, NULL), 1);
+    password_release_idle_memory();
+    password_release_idle_memory();
+    assert_int_equal(verify("pX", h, &stronger, NULL), 0);
+    assert_int_equal(password_hash("pw", 2, &owasp, h), 0); /* grows the buffer */
+    password_release_idle_memory();
+    assert_int_equal(verify("pw", h, &owasp, NULL), 1);
+    assert_int_equal(password_hash("pw", 2, &fast, h), 0); /* fits in it */
+    assert_int_equal(verify("pw", h, &fast, NULL), 1);
+    run_hashers(1);
+}
+
+/* VmRSS of this process in KiB */
+static long rss_kib(void)
+{
+    char line[256];
+    long kib = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    }
+    fclose(f);
+    assert_true(kib > 0);
+    return kib;
+}
+
+static pthread_barrier_t rss_started, rss_hashed, rss_measured;
+
+static void *owasp_hasher(void *arg)
+{
+    char h[GH_PW_HASH_MAX];
+    uintptr_t bad = 0;
+
+    (void)arg;
+    pthread_barrier_wait(&rss_started); /* the baseline includes the threads */
+    for (int i = 0; i < 2; i++)
+        bad += password_hash("pw", 2, &owasp, h) != 0;
+    pthread_barrier_wait(&rss_hashed);   /* the threads live on ... */
+    pthread_barrier_wait(&rss_measured); /* ... until RSS is measured */
+    return (void *)bad;
+}
+
+/* The memory behaviour that matters: after 4 hashes at OWASP cost on 2
+ * threads that are still alive, releasing brings RSS back near where it
+ * was, where malloc'd argon2 memory stayed in the threads' arenas. */
+static void release_returns_memory(void **state)
+{
+    pthread_t t[2];
+    long base, busy, after, slack = 4 * 1024;
+#ifdef __SANITIZE_ADDRESS__
+    slack += 2 * 19 * 1024 / 8; /* ASan's shadow of the two mappings, not ours to drop */
+#endif
+
+    (void)state;
+    assert_int_equal(pthread_barrier_init(&rss_started, NULL, 3), 0);
+    assert_int_equal(pthread_barrier_init(&rss_hashed, NULL, 3), 0);
+    assert_int_equal(pthread_barrier_init(&rss_measured, NULL, 3), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, owasp_hasher, NULL), 0);
+    password_release_idle_memory(); /* what earlier tests left */
+    base = rss_kib();
+    pthread_barrier_wait(&rss_started);
+    pthread_barrier_wait(&rss_hashed);
+    busy = rss_kib();
+    password_release_idle_memory();
+    after = rss_kib();
+    pthread_barrier_wait(&rss_measured);
+    for (int i = 0; i < 2; i++) {
+        void *bad;
+        assert_int_equal(pthread_join(t[i], &bad), 0);
+        assert_null(bad);
+    }
+    pthread_barrier_destroy(&rss_started);
+    pthread_barrier_destroy(&rss_hashed);
+    pthread_barrier_destroy(&rss_measured);
+    print_message("VmRSS %ld kB before, %ld kB after 4 hashes on 2 threads, %ld kB released\n",
+                  base, busy, after);
+    assert_true(busy >= base + 2 * 19 * 1024);   /* both buffers were kept ... */
+    assert_true(after <= base + slack);           /* ... and are given back */
 }
 
 /* ---------------------------------------------------------------- bcrypt */
@@ -403,6 +728,12 @@ int main(void)
         cmocka_unit_test(argon2id_wrong_password),
         cmocka_unit_test(argon2id_weaker_params_rehash),
         cmocka_unit_test(bad_params_fail),
+        cmocka_unit_test(libargon2_hashes_verify),
+        cmocka_unit_test(hashes_verify_with_libargon2),
+        cmocka_unit_test(malformed_salt_and_tag),
+        cmocka_unit_test(threads_hash),
+        cmocka_unit_test(release_idle_memory),
+        cmocka_unit_test(release_returns_memory),
         cmocka_unit_test(bcrypt_made_now),
         cmocka_unit_test(bcrypt_known_vectors),
         cmocka_unit_test(bcrypt_no_truncation),
