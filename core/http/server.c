@@ -46,6 +46,7 @@ struct gh_loop {
     struct event *wake;
     pthread_mutex_t mu;
     posted *head, *tail;
+    _Atomic int wake_pending; /* an eventfd write is on its way: skip ours */
     _Atomic int inflight;
 };
 
@@ -91,6 +92,10 @@ void loop_post(gh_loop *loop, gh_done_fn fn, void *arg)
         loop->head = p;
     loop->tail = p;
     pthread_mutex_unlock(&loop->mu);
+    /* Under load the loop is already awake with a wake-up pending: one
+     * eventfd write per batch, not one per job (each is a syscall). */
+    if (atomic_exchange_explicit(&loop->wake_pending, 1, memory_order_acq_rel))
+        return;
     uint64_t one = 1;
     while (write(loop->efd, &one, sizeof one) < 0 && errno == EINTR)
         ;
@@ -102,6 +107,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     uint64_t n;
     while (read(fd, &n, sizeof n) < 0 && errno == EINTR)
         ;
+    /* cleared before taking the list: a post after this point writes again */
+    atomic_store_explicit(&loop->wake_pending, 0, memory_order_release);
     pthread_mutex_lock(&loop->mu);
     posted *p = loop->head;
     loop->head = loop->tail = NULL;
