@@ -13,6 +13,7 @@
  * would end the C string crypt reads, is refused the same way.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,15 @@ static int verify_bcrypt(const char *pw, size_t len, const char *hash)
     return out ? match : -1;
 }
 
+/* Verifications run (argon2id or bcrypt, the dummy one included), for
+ * /metrics: it shows that an unknown account costs a real hash. */
+static _Atomic uint64_t checks;
+
+uint64_t password_checks_total(void)
+{
+    return atomic_load_explicit(&checks, memory_order_relaxed);
+}
+
 int password_verify(const char *pw, size_t len, const char *hash, const gh_pw_params *p,
                     int *rehash)
 {
@@ -274,11 +284,15 @@ int password_verify(const char *pw, size_t len, const char *hash, const gh_pw_pa
     *rehash = 1;
     if (!hash)
         return -1;
-    if (strncmp(hash, "$argon2id$", 10) == 0)
+    if (strncmp(hash, "$argon2id$", 10) == 0) {
+        atomic_fetch_add_explicit(&checks, 1, memory_order_relaxed);
         return verify_argon2id(pw, len, hash, p, rehash);
+    }
     if (strncmp(hash, "$2a$", 4) == 0 || strncmp(hash, "$2b$", 4) == 0 ||
-        strncmp(hash, "$2y$", 4) == 0)
+        strncmp(hash, "$2y$", 4) == 0) {
+        atomic_fetch_add_explicit(&checks, 1, memory_order_relaxed);
         return verify_bcrypt(pw, len, hash);
+    }
     return -1;
 }
 

@@ -42,6 +42,9 @@ int password_verify(const char *pw, size_t len, const char *hash, const gh_pw_pa
  * password costs. */
 void password_verify_dummy(const char *pw, size_t len, const gh_pw_params *p);
 
+/* How many verifications (dummy ones included) this process has run. */
+uint64_t password_checks_total(void);
+
 /* Each thread that hashes keeps argon2's working memory (m KiB) mapped for
  * its next hash. This hands the pages of every buffer not in use right now
  * back to the system (the mapping stays; the next hash on that thread

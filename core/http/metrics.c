@@ -11,6 +11,7 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include "app.h"
+#include "auth/password.h"
 #include "clock.h"
 #include "http/metrics.h"
 #include "plugin/host.h"
@@ -146,6 +147,11 @@ void metrics_render(struct evbuffer *out, const gh_app *app)
             "# TYPE gatehouse_workers gauge\n"
             "gatehouse_workers %d\n",
             pool_depth(app->pool), pool_busy(app->pool), pool_size(app->pool));
+    evbuffer_add_printf(out, "# HELP gatehouse_password_checks_total Password verifications run "
+                             "(an unknown account's dummy one included).\n"
+                             "# TYPE gatehouse_password_checks_total counter\n"
+                             "gatehouse_password_checks_total %llu\n",
+                        (unsigned long long)password_checks_total());
     evbuffer_add_printf(out, "# HELP gatehouse_plugin_errors_total Plugin operations that failed.\n"
                              "# TYPE gatehouse_plugin_errors_total counter\n");
     for (size_t i = 0; i < app->plugins.n; i++)

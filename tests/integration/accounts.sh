@@ -575,7 +575,7 @@ equals "GET on a POST route is 405" "$CODE" "405"
 
 # ---------------------------------------------------------------- key rotation and SIGHUP
 if "$GATEHOUSECTL" -c "$TMP/gh.yaml" keys rotate >/dev/null 2>&1; then
-    kill -HUP "$PID"; sleep 0.5
+    kill -HUP "$PID"; wait_log "$TMP/log" "signing keys reloaded"
     req GET /.well-known/jwks.json
     equals "after rotation and SIGHUP both keys are published" "$(j '.keys | length')" "2"
     login alice@example.com "$ALICE_PW"
@@ -605,10 +605,18 @@ login alice@example.com "$ALICE_PW"
 equals "a weaker argon2 hash still verifies" "$CODE" "200"
 contains "... and is upgraded to the configured cost" \
     "$(sql "SELECT secret FROM credentials WHERE user_id='$ALICE_ID' AND type='password'")" 'm=19456'
+# Whether an unknown email costs a real hash is checked by counting, not by
+# timing (timings on a shared machine are noise): each login, known or not,
+# must run exactly one verification. The times are printed for the record.
+checks() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n 's/^gatehouse_password_checks_total //p'; }
+c0=$(checks)
 t0=$(date +%s%N); post_json /api/v1/auth/login '{"email":"alice@example.com","password":"Wrong-pass-001"}'; t1=$(date +%s%N)
+c1=$(checks)
 post_json /api/v1/auth/login '{"email":"nobody-at-all@example.com","password":"Wrong-pass-001"}'; t2=$(date +%s%N)
-wrong_ms=$(((t1 - t0) / 1000000)); unknown_ms=$(((t2 - t1) / 1000000))
-check "an unknown email costs a real hash too (${unknown_ms}ms vs ${wrong_ms}ms)" test $((unknown_ms * 2)) -ge "$wrong_ms"
+c2=$(checks)
+echo "# wrong password $(((t1 - t0) / 1000000)) ms, unknown email $(((t2 - t1) / 1000000)) ms"
+equals "a wrong password runs one verification" "$((c1 - c0))" "1"
+equals "an unknown email runs one verification too" "$((c2 - c1))" "1"
 
 BCRYPT=$(python3 -W ignore -c 'import crypt; print(crypt.crypt("Seed-import-pass-7", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))' 2>/dev/null)
 case "$BCRYPT" in

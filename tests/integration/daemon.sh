@@ -131,13 +131,13 @@ fi
 cp "$TMP/good.yaml" "$TMP/good.yaml.bak"
 printf 'server:\n  threads: [oops\n' >"$TMP/good.yaml"
 kill -HUP "$PID"
-sleep 0.5
+wait_log "$TMP/log" "reload refused"
 http GET /health; out=$OUT
 equals "after a broken reload the old config still serves" "$CODE" "200"
 contains "the broken reload is logged with its position" "$(cat "$TMP/log")" "reload refused"
 LOG_FORMAT=json write_config "$TMP/good.yaml" $'plugins:\n  - name: echo\n    options:\n      greeting: hi'
 kill -HUP "$PID"
-sleep 0.5
+wait_log "$TMP/log" "configuration reloaded"
 http GET /health -H 'X-Request-Id: after-reload'; out=$OUT
 equals "after a good reload the server serves" "$CODE" "200"
 contains "a good reload is applied (JSON log lines)" "$(cat "$TMP/log")" '"event":"access","method":"GET","path":"/health","status":200'

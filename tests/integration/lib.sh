@@ -70,6 +70,13 @@ http() {
     CODE=$(printf '%s' "$OUT" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
 }
 
+# wait_log FILE TEXT: wait up to 10 s for TEXT to appear in FILE (a reload
+# is asynchronous: poll for its log line instead of guessing a sleep)
+wait_log() {
+    for _ in $(seq 1 200); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
 finish() {
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
