@@ -90,32 +90,38 @@ static void upgrade_hash(api_job *j, gh_conn *c, const gh_user *u, const char *p
                       "cannot upgrade the password hash of user %s: %s", u->id, gh_result_str(r));
 }
 
-/* Steps 1-3 of signin.h: 1 the password is right, 0 not, -1 answered. */
-static int check_password(api_job *j, gh_conn *c, const char *login, const char *pw,
-                          signin_result *r, int *rehash)
+/* The lockout key of a known account is the account itself, so its email
+ * and its username share one counter (else knowing both would double an
+ * attacker's tries); an unknown login is keyed as typed, normalised, so it
+ * locks exactly like a real one and tells nothing. */
+static void account_key(const gh_user *u, const char *tenant, const char *login, char *out,
+                        size_t len)
+{
+    if (u && u->id[0])
+        snprintf(out, len, "%s:id:%s", u->tenant_id, u->id);
+    else
+        signin_account_key(tenant, login, out, len);
+}
+
+/* Step 3 of signin.h: 1 the password is right, 0 not. An unknown account
+ * (hash NULL) costs one dummy verification, the same work as a real one. */
+static int check_password(api_job *j, const char *pw, const char *hash, const gh_user *u,
+                          int *rehash)
 {
     gh_pw_params pp;
     api_pw_params(j, &pp);
-    char hash[GH_PW_HASH_MAX] = "";
-    gh_result fr = users_find_login(c, &j->call, api_tenant(j), login, &r->user, hash);
-    int ok = 0;
-    if (fr == GH_OK) {
-        ok = password_verify(pw, strlen(pw), hash, &pp, rehash);
-        if (ok < 0)
-            gh_log_tagged(GH_LOG_ERROR, "auth", j->request_id,
-                          "user %s has an unreadable password hash", r->user.id);
-    } else if (fr == GH_ERR_NOT_FOUND) {
+    if (!hash) {
         password_verify_dummy(pw, strlen(pw), &pp);
+        return 0;
     }
-    OPENSSL_cleanse(hash, sizeof hash);
-    if (fr != GH_OK && fr != GH_ERR_NOT_FOUND) {
-        failed(j, fr, "user lookup");
-        return -1;
-    }
+    int ok = password_verify(pw, strlen(pw), hash, &pp, rehash);
+    if (ok < 0)
+        gh_log_tagged(GH_LOG_ERROR, "auth", j->request_id,
+                      "user %s has an unreadable password hash", u->id);
     return ok == 1;
 }
 
-/* Steps 5-7 of signin.h, once the password is known to be right. */
+/* Steps 6-8 of signin.h, once the password is known to be right. */
 static signin_outcome admit(api_job *j, gh_conn *c, signin_result *r)
 {
     gh_user *u = &r->user;
@@ -145,21 +151,27 @@ static signin_outcome admit(api_job *j, gh_conn *c, signin_result *r)
 signin_outcome signin_password(api_job *j, gh_conn *c, const char *login, const char *password,
                                signin_result *r)
 {
+    char hash[GH_PW_HASH_MAX] = "";
+    gh_result fr = users_find_login(c, &j->call, api_tenant(j), login, &r->user, hash);
+    if (fr != GH_OK && fr != GH_ERR_NOT_FOUND) {
+        OPENSSL_cleanse(hash, sizeof hash);
+        return failed(j, fr, "user lookup");
+    }
     gh_lockout_conf lc;
     api_lockout_conf(j, &lc);
     char account[384];
-    signin_account_key(api_tenant(j), login, account, sizeof account);
+    account_key(fr == GH_OK ? &r->user : NULL, api_tenant(j), login, account, sizeof account);
     int64_t wait = lockout_check(c, &j->call, &lc, account, j->ip);
+    int rehash = 0, ok = 0;
+    if (wait == 0)
+        ok = check_password(j, password, fr == GH_OK ? hash : NULL, &r->user, &rehash);
+    OPENSSL_cleanse(hash, sizeof hash);
     if (wait < 0)
         return failed(j, GH_ERR_UNAVAILABLE, "lockout check");
     if (wait > 0) {
         r->retry_after_s = (wait + 999) / 1000;
         return SIGNIN_LOCKED;
     }
-    int rehash = 0;
-    int ok = check_password(j, c, login, password, r, &rehash);
-    if (ok < 0)
-        return SIGNIN_FAILED;
     if (!ok) {
         lockout_failure(c, &j->call, &lc, account, j->ip);
         api_audit(j, c, "login.failure", "failure", r->user.id[0] ? r->user.id : NULL,
@@ -217,8 +229,7 @@ signin_outcome signin_recheck(api_job *j, gh_conn *c, const gh_user *u, const ch
     gh_lockout_conf lc;
     api_lockout_conf(j, &lc);
     char account[384];
-    signin_account_key(u->tenant_id, u->email ? u->email : u->username ? u->username : u->id,
-                       account, sizeof account);
+    account_key(u, u->tenant_id, NULL, account, sizeof account);
     int64_t wait = lockout_check(c, &j->call, &lc, account, j->ip);
     if (wait < 0)
         return failed(j, GH_ERR_UNAVAILABLE, "lockout check");

@@ -5,15 +5,18 @@
  * Runs on a worker thread.
  *
  * Password sign-in, in this order (the order is the security):
- *   1. lockout_check for the account and the IP: locked -> LOCKED
- *   2. find the user; verify the password, or spend the same time on a
- *      dummy verification when there is no such user: both -> BAD, with
- *      the same answer, so neither message nor timing tells them apart
- *   3. failure: lockout_failure + audit login.failure
- *   4. success: lockout_success; rehash a flagged hash (bcrypt -> argon2id)
- *   5. inactive -> DISABLED; unverified when required -> UNVERIFIED
- *   6. a second factor -> MFA challenge instead of tokens
- *   7. session + access token, audit login.success -> OK
+ *   1. find the user (a cheap indexed read, done for every login alike)
+ *   2. lockout_check for the account and the IP: locked -> LOCKED; a known
+ *      account is keyed by its id, so its email and username share one
+ *      counter; an unknown login by the name typed
+ *   3. verify the password, or spend the same time on a dummy verification
+ *      when there is no such user: both -> BAD, with the same answer, so
+ *      neither message nor timing tells them apart
+ *   4. failure: lockout_failure + audit login.failure
+ *   5. success: lockout_success; rehash a flagged hash (bcrypt -> argon2id)
+ *   6. inactive -> DISABLED; unverified when required -> UNVERIFIED
+ *   7. a second factor -> MFA challenge instead of tokens
+ *   8. session + access token, audit login.success -> OK
  */
 #ifndef GH_API_SIGNIN_H
 #define GH_API_SIGNIN_H

@@ -196,6 +196,13 @@ equals "an unknown account locks the same way (no enumeration)" "$CODE" "429"
 sleep "${RA:-2}"
 login carol@example.com 'Carol-long-pass-42'
 equals "after Retry-After the right password works" "$CODE" "200"
+# an account's email and username share one counter
+signup dave@example.com 'Dave-long-pass-42' dave >/dev/null
+for login_as in '"email":"dave@example.com"' '"username":"dave"' '"email":"DAVE@example.com"'; do
+    post_json /api/v1/auth/login "{$login_as,\"password\":\"Wrong-pass-000\"}"
+done
+post_json /api/v1/auth/login '{"username":"dave","password":"Dave-long-pass-42"}'
+equals "failures by email and by username add up to one lockout" "$CODE" "429"
 
 # ---------------------------------------------------------------- tokens
 login alice@example.com "$ALICE_PW"
