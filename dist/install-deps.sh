@@ -4,8 +4,10 @@
 set -e
 pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
       libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
-      libjwt-dev libargon2-dev libcrypt-dev"
-[ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev curl sqlite3 jq python3 wrk"
+      libjwt-dev libargon2-dev libcrypt-dev libpq-dev default-libmysqlclient-dev
+      libhiredis-dev"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev curl sqlite3 jq python3 wrk
+      postgresql mariadb-server redis-server python3-aiosmtpd"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
