@@ -122,6 +122,10 @@ int guard_live(api_job *j, gh_conn *c)
     unsigned oauth = j->flags & API_OAUTH;
     j->flags &= ~API_OAUTH;
     int denied = token_denied(c, &j->call, j->claims.sid, j->claims.jti);
+    if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */
+        j->again_on_worker = 1;
+        return -1;
+    }
     if (denied < 0) {
         gh_log_tagged(GH_LOG_WARNING, "guard", j->request_id,
                       "revocation list unavailable: %s", j->call.message);

@@ -11,6 +11,7 @@
 #include "auth/sessions.h"
 #include "auth/users.h"
 #include "clock.h"
+#include "http/metrics.h"
 #include "log.h"
 
 api_job *api_job_new(gh_req *req, unsigned flags)
@@ -99,8 +100,50 @@ static void job_done(gh_req *req)
     api_job_free(j);
 }
 
+/* Forget what a first try on the loop answered. */
+static void job_reset(api_job *j, unsigned flags)
+{
+    json_decref(j->out);
+    j->out = NULL;
+    j->status = 0;
+    j->code[0] = j->detail[0] = '\0';
+    j->retry_after_s = 0;
+    j->www_auth = NULL;
+    j->flags = flags;
+    j->on_loop = j->again_on_worker = 0;
+}
+
+/*
+ * A worker costs two thread hand-offs (loop -> worker -> loop), which is
+ * most of what a read like GET /users/me costs on a small machine. So when
+ * the store is local (this loop then has its own connection, see main.c's
+ * loop_start) an API_READ job runs here and now. It may not wait: its
+ * calls have no time left (a zero deadline), so a store that would wait
+ * for a lock answers UNAVAILABLE at once, and the job starts again on a
+ * worker, which may wait. Reads take no write lock, and under WAL a reader
+ * waits only in rare moments (recovery, a checkpoint restarting the log).
+ */
+static int run_on_loop(gh_req *req, api_job *j, void (*work)(gh_req *))
+{
+    if (!(j->flags & API_READ) || !store_current())
+        return 0;
+    unsigned flags = j->flags;
+    j->on_loop = 1;
+    req->job_data = j;
+    work(req);
+    metrics_loop_job(j->again_on_worker);
+    if (!j->again_on_worker) {
+        job_done(req);
+        return 1;
+    }
+    job_reset(j, flags);
+    return 0;
+}
+
 void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
 {
+    if (run_on_loop(req, j, work))
+        return;
     gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
     if (req_defer_on(req, pool, work, job_done, j) < 0)
         api_job_free(j);
@@ -108,7 +151,7 @@ void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
 
 gh_conn *api_conn(api_job *j)
 {
-    call_init(&j->call, NULL, j->request_id, j->cfg->request_timeout_ms);
+    call_init(&j->call, NULL, j->request_id, j->on_loop ? 0 : j->cfg->request_timeout_ms);
     if (j->flags & API_BEARER)
         j->call.tenant = j->claims.tenant;
     gh_conn *c = store_current();
@@ -154,6 +197,11 @@ void api_fail(api_job *j, int status, const char *code, const char *detail)
 void api_store_fail(api_job *j, gh_result r, const char *what)
 {
     int busy = r == GH_ERR_UNAVAILABLE || r == GH_ERR_TIMEOUT;
+    if (busy && j->on_loop) { /* not a failure yet: a worker may wait */
+        j->again_on_worker = 1;
+        api_fail(j, 503, "unavailable", NULL);
+        return;
+    }
     gh_log_tagged(busy ? GH_LOG_WARNING : GH_LOG_ERROR, "api", j->request_id, "%s: %s%s%s", what,
                   gh_result_str(r), j->call.message[0] ? ": " : "", j->call.message);
     if (busy) {

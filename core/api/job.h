@@ -7,6 +7,10 @@
  * answer in the job: a status and a body, or a status and a problem code.
  * Back on the loop, api_job_done() sends that answer and frees the job.
  * So a work function never touches evhttp, and a handler never blocks.
+ *
+ * One exception, for speed: an API_READ job runs on the loop itself when
+ * the store is local (SQLite, kv in SQL), with no time to wait for a lock;
+ * if it would have to wait, it starts again on a worker. See api_job_run.
  */
 #ifndef GH_API_JOB_H
 #define GH_API_JOB_H
@@ -30,6 +34,8 @@ enum {
                              Pragma: no-cache as RFC 6749 5.1 asks */
     API_HASH = 1 << 3,    /* the work hashes a password: run it on the
                              low-priority hashing pool */
+    API_READ = 1 << 4,    /* the work only reads the store: it may run on
+                             the loop when the store is local */
 };
 
 typedef struct api_job {
@@ -46,6 +52,8 @@ typedef struct api_job {
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
+    int on_loop;                /* running on the loop: no lock waits */
+    int again_on_worker;        /* on the loop, the store was busy */
 
     /* the answer, set in the worker */
     int status;

@@ -204,7 +204,7 @@ static void introspect_work(gh_req *req)
 
 static void introspect(gh_req *req)
 {
-    api_job *j = oauth_job(req, API_BEARER);
+    api_job *j = oauth_job(req, API_BEARER | API_READ);
     const char *tok;
     if (!j)
         return;

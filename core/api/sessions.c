@@ -41,7 +41,7 @@ static void list_work(gh_req *req)
 
 static void list(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_BEARER);
+    api_job *j = api_job_new(req, API_BEARER | API_READ);
     if (j)
         api_job_run(req, j, list_work);
 }
@@ -121,7 +121,7 @@ static void history_work(gh_req *req)
 
 static void history(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_BEARER);
+    api_job *j = api_job_new(req, API_BEARER | API_READ);
     int64_t limit;
     if (!j)
         return;

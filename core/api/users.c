@@ -24,7 +24,7 @@ static void me_get_work(gh_req *req)
 
 static void me_get(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_BEARER);
+    api_job *j = api_job_new(req, API_BEARER | API_READ);
     if (j)
         api_job_run(req, j, me_get_work);
 }

@@ -34,6 +34,7 @@ typedef struct route_stats {
 } route_stats;
 
 static route_stats *stats; /* nroutes + 1: the last is "unmatched" */
+static _Atomic uint64_t loop_jobs, loop_jobs_moved;
 static size_t nstats;
 static int64_t started_ms;
 
@@ -72,6 +73,11 @@ void metrics_request(size_t route_index, int status, double seconds)
         b++;
     atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
+}
+
+void metrics_loop_job(int moved)
+{
+    atomic_fetch_add_explicit(moved ? &loop_jobs_moved : &loop_jobs, 1, memory_order_relaxed);
 }
 
 static uint64_t load(_Atomic uint64_t *v)
@@ -147,6 +153,13 @@ void metrics_render(struct evbuffer *out, const gh_app *app)
             "# TYPE gatehouse_workers gauge\n"
             "gatehouse_workers %d\n",
             pool_depth(app->pool), pool_busy(app->pool), pool_size(app->pool));
+    evbuffer_add_printf(out, "# HELP gatehouse_loop_jobs_total Read jobs run on an event loop "
+                             "(local store), by whether they had to move to a worker.\n"
+                             "# TYPE gatehouse_loop_jobs_total counter\n"
+                             "gatehouse_loop_jobs_total{moved=\"no\"} %llu\n"
+                             "gatehouse_loop_jobs_total{moved=\"yes\"} %llu\n",
+                        (unsigned long long)load(&loop_jobs),
+                        (unsigned long long)load(&loop_jobs_moved));
     evbuffer_add_printf(out, "# HELP gatehouse_password_checks_total Password verifications run "
                              "(an unknown account's dummy one included).\n"
                              "# TYPE gatehouse_password_checks_total counter\n"

@@ -14,6 +14,8 @@ struct gh_app;
 int metrics_init(size_t nroutes);  /* route index nroutes = "unmatched" */
 void metrics_free(void);
 void metrics_request(size_t route_index, int status, double seconds);
+/* A read job ran on its event loop; moved: it had to go to a worker. */
+void metrics_loop_job(int moved);
 void metrics_render(struct evbuffer *out, const struct gh_app *app);
 
 #endif

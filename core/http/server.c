@@ -52,6 +52,7 @@ struct gh_loop {
 
 struct gh_server {
     gh_app *app;
+    gh_pool_hooks hooks;
     gh_loop *loops;
     int nloops;
     size_t nlisten;
@@ -290,13 +291,20 @@ uint16_t server_port(const gh_server *s, size_t listen_index)
 static void *loop_main(void *arg)
 {
     gh_loop *loop = arg;
+    const gh_pool_hooks *h = &loop->srv->hooks;
     this_loop = loop;
+    if (h->thread_start)
+        h->thread_start(h->ud);
     event_base_dispatch(loop->base);
+    if (h->thread_stop)
+        h->thread_stop(h->ud);
     return NULL;
 }
 
-int server_start(gh_server *s, char *err, size_t errlen)
+int server_start(gh_server *s, const gh_pool_hooks *hooks, char *err, size_t errlen)
 {
+    if (hooks)
+        s->hooks = *hooks;
     /* Loops and workers leave signals to the main thread. */
     sigset_t all, old;
     sigfillset(&all);

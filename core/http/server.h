@@ -15,8 +15,10 @@ struct gh_app;
 
 /* Bind every listen address for every loop. -1 with err set on failure. */
 gh_server *server_new(struct gh_app *app, char *err, size_t errlen);
-/* Start the loop threads. */
-int server_start(gh_server *s, char *err, size_t errlen);
+/* Start the loop threads. hooks (may be NULL) run on each loop thread
+ * before it serves and after it stops; a failing thread_start is the
+ * hook's to report: the loop serves anyway. */
+int server_start(gh_server *s, const gh_pool_hooks *hooks, char *err, size_t errlen);
 /* Stop accepting; wait up to timeout_ms for requests in flight; end loops. */
 void server_stop(gh_server *s, int64_t timeout_ms);
 void server_free(gh_server *s);

@@ -208,6 +208,12 @@ const char *store_dialect(const gh_conn *c)
     return c->ops->dialect;
 }
 
+int store_is_local(const gh_store *st)
+{
+    const gh_storage_ops *ops = st->sql->desc->ops;
+    return st->kv == NULL && strcmp(ops->dialect, "sqlite") == 0;
+}
+
 const gh_loaded *store_kv_plugin(const gh_conn *c)
 {
     return c->st->kv;

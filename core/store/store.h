@@ -78,6 +78,9 @@ int64_t store_kv_purge(gh_conn *c, gh_call *call);
 
 /* The driver's dialect: "sqlite", "postgres", "mysql". */
 const char *store_dialect(const gh_conn *c);
+/* 1 when no store call can wait on a network: SQLite, with kv served by
+ * SQL too. Then a short read may run on an event loop (api/job.c). */
+int store_is_local(const gh_store *st);
 
 /* Run SQL without parameters or rows (DDL; several statements allowed). */
 gh_result store_exec_script(gh_conn *c, gh_call *call, const char *sql);

@@ -105,7 +105,7 @@ static int setup(void **state)
     app.server = server_new(&app, err, sizeof err);
     if (!app.server)
         fail_msg("%s", err);
-    assert_int_equal(server_start(app.server, err, sizeof err), 0);
+    assert_int_equal(server_start(app.server, NULL, err, sizeof err), 0);
     return 0;
 }
 

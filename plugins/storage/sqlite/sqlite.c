@@ -10,8 +10,11 @@
  * WAL is the point of the defaults: readers never block the writer and the
  * writer never blocks readers, which is what a server with N workers needs.
  * Transactions start with BEGIN IMMEDIATE, so a writer waits for the write
- * lock up front (bounded by busy_timeout) instead of failing with SQLITE_BUSY
- * halfway through when a read lock cannot be upgraded.
+ * lock up front instead of failing with SQLITE_BUSY halfway through when a
+ * read lock cannot be upgraded. A lock wait ends at busy_timeout or at the
+ * call's deadline, whichever comes first: a caller with no time to spare
+ * (an event loop reading) gets UNAVAILABLE at once and can hand the work
+ * to a thread that may wait.
  *
  * options:
  *   path: gatehouse.db      relative to the working (state) directory
@@ -23,6 +26,7 @@
  */
 #include <limits.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -45,6 +49,8 @@ typedef struct sq_inst {
 
 typedef struct sq_thread {
     sqlite3 *db;
+    int busy_ms;
+    int64_t wait_until_ms; /* host->now_ms() clock: lock waits end here */
 } sq_thread;
 
 /* A cell keeps an INTEGER or FLOAT column's value so the gh_param handed to
@@ -55,6 +61,7 @@ typedef union sq_cell {
 } sq_cell;
 
 struct gh_stmt {
+    sq_thread *t;
     sqlite3_stmt *st;
     sq_cell *cells;
     uint32_t ncells;
@@ -121,6 +128,10 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     const char *journal = host->cfg_str(cfg, "journal", "wal");
     int64_t busy = host->cfg_int(cfg, "busy_timeout", 5000);
 
+    /* Memory statistics take one global mutex on every allocation, which
+     * every connection's thread then contends for; nothing reads them. Only
+     * possible before SQLite initialises: SQLITE_MISUSE after is harmless. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     /* one connection per thread still needs a library built thread-safe */
     if (!sqlite3_threadsafe())
         return host->fail(call, GH_ERR_UNSUPPORTED,
@@ -172,6 +183,40 @@ static gh_result sq_journal(const sq_inst *in, sq_thread *t, gh_call *call)
     return GH_OK;
 }
 
+/* Set before anything that may wait for a lock: the wait ends at
+ * busy_timeout or at the call's deadline (0: none), whichever is first. */
+static void sq_arm(sq_thread *t, gh_call *call)
+{
+    int64_t now = host->now_ms(), until = now + t->busy_ms;
+    int64_t deadline = call ? host->call_deadline_ms(call) : 0;
+
+    if (deadline > 0 && deadline < until)
+        until = deadline;
+    t->wait_until_ms = until;
+}
+
+/* SQLite's own busy_timeout sleeps a millisecond or more from the first
+ * retry; a write lock here is usually held for tens of microseconds, so the
+ * first retries come sooner. */
+static int sq_busy(void *vt, int count)
+{
+    static const long wait_us[] = { 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000 };
+    const size_t nwait = sizeof(wait_us) / sizeof(wait_us[0]);
+    sq_thread *t = vt;
+    int64_t left_ms = t->wait_until_ms - host->now_ms();
+    long us = wait_us[(size_t)count < nwait ? (size_t)count : nwait - 1];
+    struct timespec ts;
+
+    if (left_ms <= 0)
+        return 0;
+    if (us > left_ms * 1000)
+        us = (long)(left_ms * 1000);
+    ts.tv_sec = us / 1000000;
+    ts.tv_nsec = (us % 1000000) * 1000;
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
 {
     const sq_inst *in = vinst;
@@ -186,7 +231,10 @@ static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
         goto fail;
     }
     sqlite3_extended_result_codes(t->db, 1);
-    sqlite3_busy_timeout(t->db, in->busy_ms);
+    t->busy_ms = in->busy_ms;
+    t->wait_until_ms = 0;
+    sqlite3_busy_handler(t->db, sq_busy, t);
+    sq_arm(t, call);
     if ((r = sq_journal(in, t, call)) != GH_OK)
         goto fail;
     rc = sqlite3_exec(t->db, in->sync_full ? "PRAGMA synchronous=FULL"
@@ -223,6 +271,7 @@ static gh_result sq_health(const void *vinst, void *vt, gh_call *call)
     (void)vinst;
     if (t->db == NULL)
         return host->fail(call, GH_ERR_UNAVAILABLE, "no connection on this thread");
+    sq_arm(t, call);
     rc = sqlite3_exec(t->db, "SELECT 1", NULL, NULL, NULL);
     return rc == SQLITE_OK ? GH_OK : sq_fail(call, t->db, rc, "health");
 }
@@ -233,8 +282,11 @@ static gh_result sq_exec(void *vt, gh_call *call, const char *sql)
 {
     sq_thread *t = vt;
     char *msg = NULL;
-    int rc = sqlite3_exec(t->db, sql, NULL, NULL, &msg);
+    int rc;
     gh_result r = GH_OK;
+
+    sq_arm(t, call);
+    rc = sqlite3_exec(t->db, sql, NULL, NULL, &msg);
 
     if (rc != SQLITE_OK)
         r = host->fail(call, sq_code(sqlite3_extended_errcode(t->db)), "exec: %s",
@@ -263,6 +315,7 @@ static gh_result sq_prepare(void *vt, gh_call *call, const char *sql, gh_stmt **
     else if (tail[strspn(tail, " \t\r\n")] != '\0') /* the rest would be ignored */
         r = host->fail(call, GH_ERR_INVALID, "prepare: more than one statement");
     else {
+        s->t = t;
         *out = s;
         return GH_OK;
     }
@@ -329,7 +382,10 @@ static gh_result sq_bind(gh_stmt *s, gh_call *call, const gh_param *vals, size_t
 
 static gh_result sq_step(gh_stmt *s, gh_call *call, int *row)
 {
-    int rc = sqlite3_step(s->st);
+    int rc;
+
+    sq_arm(s->t, call);
+    rc = sqlite3_step(s->st);
 
     *row = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -423,7 +479,10 @@ static void sq_finalize(gh_stmt *s)
 
 static gh_result sq_tx(sq_thread *t, gh_call *call, const char *sql)
 {
-    int rc = sqlite3_exec(t->db, sql, NULL, NULL, NULL);
+    int rc;
+
+    sq_arm(t, call);
+    rc = sqlite3_exec(t->db, sql, NULL, NULL, NULL);
 
     return rc == SQLITE_OK ? GH_OK : sq_fail(call, t->db, rc, sql);
 }
