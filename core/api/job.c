@@ -12,7 +12,9 @@
 #include "auth/users.h"
 #include "clock.h"
 #include "http/metrics.h"
+#include "http/server.h"
 #include "log.h"
+#include "plugin/loader.h"
 
 api_job *api_job_new(gh_req *req, unsigned flags)
 {
@@ -113,11 +115,40 @@ static void job_reset(api_job *j, unsigned flags)
     j->on_loop = j->again_on_worker = 0;
 }
 
+/* An API_READ job's reads share one snapshot (api_conn opens it). */
+static void read_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    j->work(req);
+    store_read_end(store_current(), &j->call);
+}
+
+/* The loop's own connection when the store is local, opened at its first
+ * read so that an idle server keeps none; main.c's loop_stop closes it.
+ * Without one, every job goes to the workers. */
+static gh_conn *loop_conn(gh_app *app)
+{
+    static _Thread_local int failed;
+    gh_conn *c = store_current();
+    char err[256];
+    if (c || failed || !loop_current() || !store_is_local(app->store))
+        return c;
+    if (plugins_thread_init(&app->plugins, err, sizeof err) < 0) {
+        failed = 1;
+    } else if (!(c = store_thread_open(app->store, err, sizeof err))) {
+        plugins_thread_fini(&app->plugins);
+        failed = 1;
+    }
+    if (failed)
+        gh_log(GH_LOG_WARNING, "event loop: no storage connection, reads go to workers: %s", err);
+    return c;
+}
+
 /*
  * A worker costs two thread hand-offs (loop -> worker -> loop), which is
  * most of what a read like GET /users/me costs on a small machine. So when
- * the store is local (this loop then has its own connection, see main.c's
- * loop_start) an API_READ job runs here and now. It may not wait: its
+ * the store is local (this loop then has its own connection, see
+ * loop_conn) an API_READ job runs here and now. It may not wait: its
  * calls have no time left (a zero deadline), so a store that would wait
  * for a lock answers UNAVAILABLE at once, and the job starts again on a
  * worker, which may wait. Reads take no write lock, and under WAL a reader
@@ -125,7 +156,7 @@ static void job_reset(api_job *j, unsigned flags)
  */
 static int run_on_loop(gh_req *req, api_job *j, void (*work)(gh_req *))
 {
-    if (!(j->flags & API_READ) || !store_current())
+    if (!(j->flags & API_READ) || !loop_conn(j->app))
         return 0;
     unsigned flags = j->flags;
     j->on_loop = 1;
@@ -142,6 +173,10 @@ static int run_on_loop(gh_req *req, api_job *j, void (*work)(gh_req *))
 
 void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
 {
+    if (j->flags & API_READ) {
+        j->work = work;
+        work = read_work;
+    }
     if (run_on_loop(req, j, work))
         return;
     gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
@@ -160,6 +195,9 @@ gh_conn *api_conn(api_job *j)
         api_fail(j, 503, "unavailable", "Storage is unavailable; try again shortly.");
         return NULL;
     }
+    /* a failed BEGIN costs the snapshot, not the answer */
+    if (j->flags & API_READ)
+        store_read_begin(c, &j->call);
     if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
         return NULL;
     return c;

@@ -52,6 +52,7 @@ typedef struct api_job {
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
+    void (*work)(gh_req *);     /* API_READ: the handler's work function */
     int on_loop;                /* running on the loop: no lock waits */
     int again_on_worker;        /* on the loop, the store was busy */
 

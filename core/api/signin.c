@@ -200,26 +200,50 @@ static signin_outcome reused(api_job *j, gh_conn *c, signin_result *r)
     return SIGNIN_REUSED;
 }
 
+/* The rotation and the account check share one transaction: the user row
+ * is read under the write lock the rotation holds anyway (no second round
+ * of locks), and a disabled account's session is revoked in it. The token
+ * is signed after the commit, with no lock held. */
+static gh_result refresh_tx(api_job *j, gh_conn *c, const char *refresh, signin_result *r,
+                            gh_refresh_outcome *oc, int *disabled)
+{
+    gh_result res = session_refresh(c, &j->call, refresh, j->ua, j->ip, j->cfg->access_ttl_ms,
+                                    &r->session, r->refresh, oc);
+    if (res != GH_OK || *oc != GH_REFRESH_OK)
+        return res;
+    res = users_get(c, &j->call, r->session.tenant_id, r->session.user_id, &r->user);
+    if (res == GH_ERR_NOT_FOUND || (res == GH_OK && !r->user.is_active)) {
+        *disabled = 1;
+        res = session_revoke(c, &j->call, NULL, r->session.id, "account disabled",
+                             j->cfg->access_ttl_ms);
+        if (res == GH_ERR_NOT_FOUND)
+            res = GH_OK;
+    }
+    return res;
+}
+
 signin_outcome signin_refresh(api_job *j, gh_conn *c, const char *refresh, signin_result *r)
 {
     gh_refresh_outcome oc = GH_REFRESH_UNKNOWN;
-    gh_result res = session_refresh(c, &j->call, refresh, j->ua, j->ip, j->cfg->access_ttl_ms,
-                                    &r->session, r->refresh, &oc);
+    int disabled = 0;
+    gh_result res = store_begin(c, &j->call);
+    if (res == GH_OK) {
+        res = refresh_tx(j, c, refresh, r, &oc, &disabled);
+        if (res == GH_OK)
+            res = store_commit(c, &j->call);
+        else
+            store_rollback(c, &j->call);
+    }
+    if (res != GH_OK || oc != GH_REFRESH_OK || disabled)
+        OPENSSL_cleanse(r->refresh, sizeof r->refresh); /* never handed out */
     if (res == GH_ERR_NOT_FOUND)
         return SIGNIN_INVALID_REFRESH;
     if (res != GH_OK)
         return failed(j, res, "refresh");
     if (oc == GH_REFRESH_REUSED)
         return reused(j, c, r);
-    if (oc != GH_REFRESH_OK)
+    if (oc != GH_REFRESH_OK || disabled)
         return SIGNIN_INVALID_REFRESH;
-    res = users_get(c, &j->call, r->session.tenant_id, r->session.user_id, &r->user);
-    if (res != GH_OK && res != GH_ERR_NOT_FOUND)
-        return failed(j, res, "user lookup");
-    if (res == GH_ERR_NOT_FOUND || !r->user.is_active) {
-        session_revoke(c, &j->call, NULL, r->session.id, "account disabled", j->cfg->access_ttl_ms);
-        return SIGNIN_INVALID_REFRESH;
-    }
     return issue_access(j, &r->user, r);
 }
 

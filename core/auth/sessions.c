@@ -125,25 +125,29 @@ gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t ttl_ms)
     return deny(c, call, "deny:jti:", jti, ttl_ms);
 }
 
-/* 1 denied, 0 not, -1 kv failed (an id too long to be ours: not denied,
- * and it cannot have come from a token we signed) */
-static int denied(gh_conn *c, gh_call *call, const char *prefix, const char *id)
+/* The deny-list key for id into key, or 0 when id cannot be ours (empty,
+ * or too long: not denied, and it cannot have come from a token we
+ * signed). */
+static int deny_key(char key[DENY_KEY_MAX], const char *prefix, const char *id)
 {
-    char key[DENY_KEY_MAX];
-    gh_result r;
-
     if (id == NULL || *id == '\0' || strlen(id) >= DENY_KEY_MAX - strlen(prefix))
         return 0;
-    snprintf(key, sizeof(key), "%s%s", prefix, id);
-    r = store_kv_get(c, call, key, NULL);
-    return r == GH_OK ? 1 : r == GH_ERR_NOT_FOUND ? 0 : -1;
+    snprintf(key, DENY_KEY_MAX, "%s%s", prefix, id);
+    return 1;
 }
 
+/* 1 denied, 0 not, -1 kv failed. Both keys in one kv question: this runs
+ * on every authenticated request. */
 int token_denied(gh_conn *c, gh_call *call, const char *sid, const char *jti)
 {
-    int d = denied(c, call, "deny:sid:", sid);
+    char ks[DENY_KEY_MAX], kj[DENY_KEY_MAX];
+    int has_s = deny_key(ks, "deny:sid:", sid), has_j = deny_key(kj, "deny:jti:", jti);
+    gh_result r;
 
-    return d != 0 ? d : denied(c, call, "deny:jti:", jti);
+    if (!has_s && !has_j)
+        return 0;
+    r = store_kv_any(c, call, has_s ? ks : kj, has_j ? kj : ks);
+    return r == GH_OK ? 1 : r == GH_ERR_NOT_FOUND ? 0 : -1;
 }
 
 /* ----------------------------------------------------------- revoking */

@@ -6,8 +6,10 @@
  * times out. A mutex and a condition variable are enough at this rate (a
  * job is hundreds of microseconds of work at least).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "http/pool.h"
@@ -52,10 +54,30 @@ static void *worker_main(void *p_)
     if (!ok)
         return NULL;
 
+    int idled = 1; /* nothing to give back before the first job */
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->count == 0 && !p->stopping)
-            pthread_cond_wait(&p->wake, &p->mu);
+        while (p->count == 0 && !p->stopping) {
+            if (idled || !p->hooks.thread_idle) {
+                pthread_cond_wait(&p->wake, &p->mu);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += GH_IDLE_MS / 1000;
+            until.tv_nsec += (GH_IDLE_MS % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&p->wake, &p->mu, &until) == ETIMEDOUT &&
+                p->count == 0 && !p->stopping) {
+                pthread_mutex_unlock(&p->mu);
+                p->hooks.thread_idle(p->hooks.ud);
+                idled = 1;
+                pthread_mutex_lock(&p->mu);
+            }
+        }
         if (p->count == 0) { /* stopping and drained */
             pthread_mutex_unlock(&p->mu);
             break;
@@ -67,6 +89,7 @@ static void *worker_main(void *p_)
         pthread_mutex_unlock(&p->mu);
 
         atomic_fetch_add_explicit(&p->busy, 1, memory_order_relaxed);
+        idled = 0;
         j.work(j.arg);
         atomic_store_explicit(&p->last_done_ms, gh_monotonic_ms(), memory_order_relaxed);
         atomic_fetch_sub_explicit(&p->busy, 1, memory_order_relaxed);
@@ -108,7 +131,11 @@ gh_pool *pool_new(int workers, int queue_max, const gh_pool_hooks *hooks)
     if (!p)
         return NULL;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->wake, NULL);
+    pthread_condattr_t attr; /* the idle wait is on the monotonic clock */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &attr);
+    pthread_condattr_destroy(&attr);
     pthread_cond_init(&p->started_cv, NULL);
     p->cap = (size_t)queue_max;
     p->last_done_ms = gh_monotonic_ms();

@@ -19,11 +19,15 @@ typedef void (*gh_done_fn)(void *arg); /* back on the submitting loop */
 
 /* Called on each worker thread when it starts and before it ends, e.g. to
  * open per-thread plugin instances and storage connections. A non-zero
- * return from thread_start makes pool_new fail. */
+ * return from thread_start makes pool_new fail. thread_idle (may be NULL)
+ * runs once when the thread has had nothing to do for GH_IDLE_MS, e.g. to
+ * give back caches; again only after it has worked since. */
+#define GH_IDLE_MS 1000
 typedef struct gh_pool_hooks {
     int (*thread_start)(void *ud);
     void (*thread_stop)(void *ud);
     void *ud;
+    void (*thread_idle)(void *ud);
 } gh_pool_hooks;
 
 gh_pool *pool_new(int workers, int queue_max, const gh_pool_hooks *hooks);

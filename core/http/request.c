@@ -37,16 +37,38 @@ static int request_id_ok(const char *s)
     return n > 0;
 }
 
+/* Request ids must be unique, not secret: 16 random bytes per thread,
+ * drawn once, the last six counting up from there (mod 2^48), in UUID v4
+ * form. RAND_bytes for every request cost a getpid() and a lock in
+ * OpenSSL's generator. */
 static void new_request_id(char out[40])
 {
+    static _Thread_local unsigned char seed[16];
+    static _Thread_local uint64_t counter; /* 0: not seeded yet */
+    static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
-        memset(b, 0, sizeof b); /* an id, not a secret: uniqueness is best effort */
+
+    if (counter == 0) {
+        if (RAND_bytes(seed, sizeof seed) != 1)
+            memset(seed, 0, sizeof seed); /* uniqueness is best effort */
+        for (int i = 10; i < 16; i++)
+            counter = counter << 8 | seed[i];
+        counter |= 1ull << 48; /* never 0 again */
+    }
+    counter++;
+    memcpy(b, seed, sizeof seed);
+    for (int i = 0; i < 6; i++)
+        b[10 + i] = (unsigned char)(counter >> (8 * (5 - i)));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
 }
 
 const char *req_param(const gh_req *req, const char *name)

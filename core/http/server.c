@@ -48,6 +48,8 @@ struct gh_loop {
     posted *head, *tail;
     _Atomic int wake_pending; /* an eventfd write is on its way: skip ours */
     _Atomic int inflight;
+    uint64_t requests, requests_seen; /* for the idle check, loop thread only */
+    int idled;
 };
 
 struct gh_server {
@@ -74,6 +76,8 @@ struct event_base *loop_base(gh_loop *loop)
 void loop_track(gh_loop *loop, int delta)
 {
     atomic_fetch_add_explicit(&loop->inflight, delta, memory_order_relaxed);
+    if (delta > 0)
+        loop->requests++;
 }
 
 void loop_post(gh_loop *loop, gh_done_fn fn, void *arg)
@@ -288,14 +292,39 @@ uint16_t server_port(const gh_server *s, size_t listen_index)
     return listen_index < s->nlisten ? s->ports[listen_index] : 0;
 }
 
+/* Once a loop has served nothing for GH_IDLE_MS, thread_idle gives back
+ * what it cached (see gh_pool_hooks); once, until it serves again. */
+static void on_idle_tick(evutil_socket_t fd, short what, void *arg)
+{
+    gh_loop *loop = arg;
+    const gh_pool_hooks *h = &loop->srv->hooks;
+    if (loop->requests != loop->requests_seen) {
+        loop->requests_seen = loop->requests;
+        loop->idled = 0;
+    } else if (!loop->idled && atomic_load(&loop->inflight) == 0) {
+        h->thread_idle(h->ud);
+        loop->idled = 1;
+    }
+}
+
 static void *loop_main(void *arg)
 {
     gh_loop *loop = arg;
     const gh_pool_hooks *h = &loop->srv->hooks;
+    struct event *idle = NULL;
     this_loop = loop;
     if (h->thread_start)
         h->thread_start(h->ud);
+    if (h->thread_idle) {
+        struct timeval every = { GH_IDLE_MS / 1000, (GH_IDLE_MS % 1000) * 1000 };
+        idle = event_new(loop->base, -1, EV_PERSIST, on_idle_tick, loop);
+        if (idle)
+            event_add(idle, &every);
+    }
+    loop->idled = 1;
     event_base_dispatch(loop->base);
+    if (idle)
+        event_free(idle);
     if (h->thread_stop)
         h->thread_stop(h->ud);
     return NULL;

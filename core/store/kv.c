@@ -103,6 +103,39 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
     return ud.found ? GH_OK : GH_ERR_NOT_FOUND;
 }
 
+static int kv_any_row(void *vud, const gh_param *cols, uint32_t n)
+{
+    *(int *)vud = 1;
+    return 1;
+}
+
+/* One statement for two keys on SQL: every authenticated request asks
+ * whether its session or its token is deny-listed. */
+gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2)
+{
+    int64_t now = gh_now_ms();
+    gh_param args[3];
+    int found = 0;
+    gh_result r;
+
+    if (key1 == NULL || key2 == NULL)
+        return GH_ERR_INVALID;
+    if (store_kv_plugin(c) != NULL) {
+        r = store_kv_get(c, call, key1, NULL);
+        return r == GH_ERR_NOT_FOUND ? store_kv_get(c, call, key2, NULL) : r;
+    }
+    args[0] = p_str(key1);
+    args[1] = p_str(key2);
+    args[2] = p_int(&now);
+    r = store_exec(c, call,
+                   "SELECT 1 FROM kv WHERE kv.key IN (?, ?) "
+                   "AND (expires_at IS NULL OR expires_at > ?)",
+                   args, 3, kv_any_row, &found, NULL);
+    if (r != GH_OK)
+        return r;
+    return found ? GH_OK : GH_ERR_NOT_FOUND;
+}
+
 /* ------------------------------------------------------------------ set */
 
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,

@@ -52,6 +52,7 @@ struct gh_conn {
     uint64_t tick, prepared, hits;
     int tx_depth;     /* 0: none; >1: nested begins joined the outer one */
     int tx_doomed;    /* an inner rollback: the outer commit must not */
+    int reading;      /* in store_read_begin's transaction: no writes */
 };
 
 static _Thread_local gh_conn *current;
@@ -184,6 +185,7 @@ void store_thread_close(gh_conn *c)
 {
     if (c == NULL)
         return;
+    store_read_end(c, NULL);
     if (c->tx_depth > 0) {
         c->tx_depth = 1; /* roll all the way back: nobody will commit */
         store_rollback(c, NULL);
@@ -206,6 +208,16 @@ gh_conn *store_current(void)
 const char *store_dialect(const gh_conn *c)
 {
     return c->ops->dialect;
+}
+
+void store_release_memory(gh_conn *c)
+{
+    gh_call call;
+
+    if (c == NULL || c->tx_depth > 0 || c->reading || strcmp(c->ops->dialect, "sqlite") != 0)
+        return;
+    call_init(&call, c->st->sql, NULL, LOCAL_CALL_TIMEOUT_MS);
+    c->ops->exec(c->tinst, &call, "PRAGMA shrink_memory");
 }
 
 int store_is_local(const gh_store *st)
@@ -473,6 +485,9 @@ gh_result store_begin(gh_conn *c, gh_call *call)
     store_op op;
     gh_result r;
 
+    if (c->reading)
+        return gh_host_table.fail(call, GH_ERR_INTERNAL,
+                                  "store: a write transaction inside a read snapshot");
     if (c->tx_depth > 0) {
         c->tx_depth++;
         return GH_OK;
@@ -509,6 +524,39 @@ gh_result store_commit(gh_conn *c, gh_call *call)
     }
     c->tx_depth = 0;
     return store_op_end(&op, r, 1);
+}
+
+/*
+ * Plain BEGIN means the same in every dialect: a deferred (SQLite) or
+ * read-committed/repeatable-read (PostgreSQL, MySQL) transaction that takes
+ * no write lock. On SQLite it also takes the file and WAL read locks once
+ * for all the reads instead of once per statement (two fcntl calls each).
+ */
+gh_result store_read_begin(gh_conn *c, gh_call *call)
+{
+    store_op op;
+    gh_result r;
+
+    if (c->tx_depth > 0 || c->reading)
+        return GH_OK; /* already in one: the reads join it */
+    call = store_op_begin(&op, call, c->st->sql);
+    r = c->ops->exec(c->tinst, call, "BEGIN");
+    c->reading = r == GH_OK;
+    return store_op_end(&op, r, 1);
+}
+
+void store_read_end(gh_conn *c, gh_call *call)
+{
+    store_op op;
+
+    if (!c->reading)
+        return;
+    c->reading = 0;
+    call = store_op_begin(&op, call, c->st->sql);
+    /* nothing was written: if COMMIT fails, ROLLBACK ends it just as well */
+    if (c->ops->commit(c->tinst, call) != GH_OK)
+        c->ops->rollback(c->tinst, call);
+    store_op_end(&op, GH_OK, 0);
 }
 
 /* Lenient outside a transaction, so error paths can always call it. */

@@ -38,6 +38,12 @@ int store_migrate(gh_conn *c, int *applied, char *err, size_t errlen);
 int store_schema_version(gh_conn *c, int *version);
 int store_latest_version(void);
 
+/* Give back what this connection caches, when its thread goes idle. Only
+ * SQLite keeps a cache in our memory (its page cache, up to 2 MiB a
+ * connection, and there is one per thread); a server database keeps its
+ * own. */
+void store_release_memory(gh_conn *c);
+
 /* A cheap round trip, for /health/ready. */
 gh_result store_ping(gh_conn *c, gh_call *call);
 
@@ -58,6 +64,12 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
 gh_result store_begin(gh_conn *c, gh_call *call);
 gh_result store_commit(gh_conn *c, gh_call *call);
 gh_result store_rollback(gh_conn *c, gh_call *call);
+/* A read snapshot: the statements until store_read_end see one state of
+ * the database, and take its locks once. Writes inside one are refused
+ * (store_begin fails). Joins a transaction already open; ending one that
+ * is not open is a no-op. */
+gh_result store_read_begin(gh_conn *c, gh_call *call);
+void store_read_end(gh_conn *c, gh_call *call);
 
 /* Key-value with TTL (ttl_ms <= 0: none): the kv plugin if configured,
  * else the kv table. An expired key is absent to every operation.
@@ -68,6 +80,8 @@ gh_result store_rollback(gh_conn *c, gh_call *call);
  *        its expiry; the value is kept as decimal text
  *  del   GH_ERR_NOT_FOUND when absent, so it doubles as an atomic "take" */
 gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out);
+/* GH_OK when key1 or key2 is there, else GH_ERR_NOT_FOUND */
+gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2);
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
                        size_t len, int64_t ttl_ms, uint32_t flags);
 gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delta,
