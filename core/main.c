@@ -408,6 +408,7 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "state directory %s: %s", cfg->state_dir, strerror(errno));
         return -1;
     }
+    host_set_module_dir(plugins_dir(cfg));
     if (plugins_load(&app.plugins, cfg, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
@@ -530,7 +531,6 @@ int main(int argc, char **argv)
     }
     atomic_store(&app.cfg, cfg);
     apply_log(cfg);
-    host_global_init();
     signal(SIGPIPE, SIG_IGN);
     if (test) {
         int rc = check_only(cfg);

@@ -406,7 +406,6 @@ int main(int argc, char **argv)
 
     gh_log_conf lc = { c.verbose ? GH_LOG_DEBUG : GH_LOG_ERROR, 0, 0, 0 };
     log_configure(&lc);
-    host_global_init();
     /* a storage or kv server closing its socket must give an error, not
      * kill us halfway through a command */
     signal(SIGPIPE, SIG_IGN);

@@ -3,8 +3,8 @@
  *
  * Plugins see the daemon only through gh_host_table, so every function here
  * is a boundary: it checks its arguments, copies what it keeps, and never
- * hands out an internal type. Outbound HTTP and JSON live in host_http.c and
- * host_json.c; the rest (logging, errors, options, the call, time,
+ * hands out an internal type. Outbound HTTP is a module loaded at its first
+ * use (host_http.c, see http_client.h); JSON lives in host_json.c; the rest (logging, errors, options, the call, time,
  * randomness, memory, result builders, kv, metrics) is here.
  */
 #include <limits.h>
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
+#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -23,6 +23,7 @@
 #include "config.h"
 #include "log.h"
 #include "plugin/host.h"
+#include "plugin/http_client.h"
 #include "store/store.h"
 
 /* ------------------------------------------------------------ errors, log */
@@ -585,19 +586,56 @@ void host_events_foreach(gh_event_visit visit, void *ud)
     pthread_mutex_unlock(&ev_lock);
 }
 
-/* ----------------------------------------------------------------- global */
+/* ------------------------------------------------------------------- http */
 
-void host_global_init(void)
+static char module_dir[PATH_MAX] = GH_PLUGIN_DIR;
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
+static void *http_handle;
+static const gh_http_client *http_client;
+static char http_error[PATH_MAX + 256];
+
+void host_set_module_dir(const char *dir)
 {
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-
-    if (rc != CURLE_OK)
-        gh_log(GH_LOG_ERROR, "curl_global_init: %s", curl_easy_strerror(rc));
+    snprintf(module_dir, sizeof module_dir, "%s", dir);
 }
+
+static void http_load(void)
+{
+    char path[PATH_MAX + 32];
+    gh_http_entry_fn entry;
+
+    snprintf(path, sizeof path, "%s/%s", module_dir, GH_HTTP_MODULE);
+    http_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!http_handle) {
+        snprintf(http_error, sizeof http_error, "%s", dlerror());
+    } else if (!(entry = (gh_http_entry_fn)dlsym(http_handle, GH_HTTP_ENTRY))) {
+        snprintf(http_error, sizeof http_error, "%s: no %s", path, GH_HTTP_ENTRY);
+    } else if ((http_client = entry(&gh_host_table, http_error, sizeof http_error))) {
+        gh_log(GH_LOG_INFO, "outbound HTTP: loaded %s", path);
+        return;
+    }
+    gh_log(GH_LOG_ERROR, "outbound HTTP is unavailable: %s", http_error);
+}
+
+static gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
+{
+    pthread_once(&http_once, http_load);
+    if (!http_client)
+        return host_fail(call, GH_ERR_UNAVAILABLE, "outbound HTTP is unavailable: %s",
+                         http_error);
+    return http_client->request(call, req, resp);
+}
+
+/* ----------------------------------------------------------------- global */
 
 void host_global_cleanup(void)
 {
-    curl_global_cleanup();
+    if (http_client)
+        http_client->cleanup();
+    http_client = NULL;
+    if (http_handle)
+        dlclose(http_handle);
+    http_handle = NULL;
     pthread_mutex_lock(&ev_lock);
     free(ev);
     ev = NULL;

@@ -29,8 +29,8 @@ gh_result call_result(gh_call *call, gh_result r);
 typedef void (*gh_event_visit)(void *ud, const char *plugin, const char *event, uint64_t n);
 void host_events_foreach(gh_event_visit visit, void *ud);
 
-/* Release what the host keeps for the process (curl, event counters). */
-void host_global_init(void);
+/* At exit: release what the host keeps for the process (the HTTP module
+ * if it was loaded, event counters). */
 void host_global_cleanup(void);
 
 /* "ok", "invalid", "not found", ... for messages. */
@@ -43,10 +43,11 @@ const gh_node *host_cfg_scope(const gh_node *options);
 /* An option written as YAML null (`key: ~`, `key:`) counts as not set. */
 int host_cfg_is_null(const gh_node *n);
 
-/* Members of the host table that live in their own files:
- * host_http.c, the outbound HTTP client (libcurl) */
-gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp);
-/* host_json.c, the JSON helpers (jansson) */
+/* Where gatehouse-http.so is: the plugin directory (plugins_dir), set at
+ * start-up before anything can make a request. */
+void host_set_module_dir(const char *dir);
+
+/* Members of the host table in host_json.c, the JSON helpers (jansson) */
 gh_result host_json_decode(gh_call *call, const char *text, size_t len, gh_json **out);
 void host_json_free(gh_json *json);
 const gh_json *host_json_get(const gh_json *obj, const char *key);

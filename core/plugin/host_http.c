@@ -11,6 +11,12 @@
  *
  * One easy handle per request: simple and correct. A per-thread handle
  * (connection reuse) can come later behind the same function.
+ *
+ * Built as its own module (gatehouse-http.so, next to the plugins), which
+ * the host loads the first time a plugin asks for HTTP (host.c): libcurl
+ * brings in some thirty libraries (TLS, Kerberos, LDAP, SSH...) and their
+ * start-up allocations, over 2 MB resident that a server without outbound
+ * HTTP never needs. Like a plugin, it sees the host only through gh_host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +25,11 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-#include "clock.h"
-#include "plugin/host.h"
+#include "plugin/http_client.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
+
+static const gh_host *gh; /* set by gatehouse_http_client_v1 */
 #define MAX_BODY (4u << 20)
 #define MAX_HEADERS 100
 
@@ -90,7 +97,7 @@ static void req_free(http_req *rq, char **owned, size_t n_owned)
 static gh_result req_parse(gh_call *call, const gh_param *req, http_req *rq,
                            char **owned, size_t *n_owned)
 {
-    const gh_host *h = &gh_host_table;
+    const gh_host *h = gh;
 
     memset(rq, 0, sizeof *rq);
     for (const gh_param *p = req; p && p->key; p++) {
@@ -236,7 +243,7 @@ static void describe(char *buf, size_t len, const char *method, const char *url)
 static gh_result map_error(gh_call *call, CURLcode rc, const http_resp *rs, const char *what,
                            const char *errbuf, long timeout_ms)
 {
-    const gh_host *h = &gh_host_table;
+    const gh_host *h = gh;
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
     switch (rc) {
@@ -260,7 +267,7 @@ static gh_result map_error(gh_call *call, CURLcode rc, const http_resp *rs, cons
 
 static gh_result put_response(gh_call *call, CURL *c, const http_resp *rs, gh_out *resp)
 {
-    const gh_host *h = &gh_host_table;
+    const gh_host *h = gh;
     long code = 0;
     int64_t status;
     gh_result r = GH_OK;
@@ -294,9 +301,9 @@ static int set_method(CURL *c, const http_req *rq)
     return rc;
 }
 
-gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
+static gh_result http_request(gh_call *call, const gh_param *req, gh_out *resp)
 {
-    const gh_host *h = &gh_host_table;
+    const gh_host *h = gh;
     char *owned[MAX_OWNED], errbuf[CURL_ERROR_SIZE] = "", what[300];
     size_t n_owned = 0;
     http_req rq;
@@ -314,7 +321,7 @@ gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
 
     timeout = rq.timeout_ms > 0 ? rq.timeout_ms : DEFAULT_TIMEOUT_MS;
     if (call) {
-        left = call->deadline_ms - gh_now_ms();
+        left = h->call_deadline_ms(call) - h->now_ms();
         if (left < timeout)
             timeout = left;
     }
@@ -372,4 +379,24 @@ done:
     clear_headers(&rs);
     free(rs.body);
     return r;
+}
+
+static void http_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+static const gh_http_client client = { http_request, http_cleanup };
+
+GH_EXPORT const gh_http_client *gatehouse_http_client_v1(const gh_host *h, char *err,
+                                                         size_t errlen)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init: %s", curl_easy_strerror(rc));
+        return NULL;
+    }
+    gh = h;
+    return &client;
 }

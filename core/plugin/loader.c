@@ -95,7 +95,7 @@ static int valid_name(const char *name)
     return 1;
 }
 
-static const char *plugin_dir(const gh_config *cfg)
+const char *plugins_dir(const gh_config *cfg)
 {
     const char *env = getenv("GATEHOUSE_PLUGIN_DIR");
 
@@ -499,7 +499,7 @@ fail:
 
 int plugins_load(gh_plugins *ps, const gh_config *cfg, char *err, size_t errlen)
 {
-    const char *dir = plugin_dir(cfg);
+    const char *dir = plugins_dir(cfg);
 
     memset(ps, 0, sizeof *ps);
     /* sized once, so gh_loaded pointers (storage, kv, calls) never move */

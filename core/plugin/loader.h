@@ -39,6 +39,8 @@ typedef struct gh_plugins {
  * compiled-in GH_PLUGIN_DIR. Returns 0, or -1 with err set (and nothing
  * left loaded). */
 int plugins_load(gh_plugins *ps, const gh_config *cfg, char *err, size_t errlen);
+/* That plugin directory. */
+const char *plugins_dir(const gh_config *cfg);
 void plugins_unload(gh_plugins *ps);
 
 /* The first loaded plugin of a kind with that name (name NULL: any). */

@@ -527,36 +527,32 @@ gh_result store_commit(gh_conn *c, gh_call *call)
 }
 
 /*
- * Plain BEGIN means the same in every dialect: a deferred (SQLite) or
- * read-committed/repeatable-read (PostgreSQL, MySQL) transaction that takes
- * no write lock. On SQLite it also takes the file and WAL read locks once
- * for all the reads instead of once per statement (two fcntl calls each).
+ * Only SQLite gains from a read snapshot: it then takes its file and WAL
+ * read locks once for all the reads instead of once per statement (two
+ * fcntl calls each). To a server database it would be two more round
+ * trips, and each statement there already reads one consistent state; so
+ * elsewhere this is a no-op. BEGIN (deferred) takes no write lock; both
+ * statements go through the statement cache, parsed once per connection.
  */
 gh_result store_read_begin(gh_conn *c, gh_call *call)
 {
-    store_op op;
     gh_result r;
 
-    if (c->tx_depth > 0 || c->reading)
-        return GH_OK; /* already in one: the reads join it */
-    call = store_op_begin(&op, call, c->st->sql);
-    r = c->ops->exec(c->tinst, call, "BEGIN");
+    if (c->tx_depth > 0 || c->reading || strcmp(c->ops->dialect, "sqlite") != 0)
+        return GH_OK; /* already in one, the reads join it; or no gain */
+    r = store_exec(c, call, "BEGIN", NULL, 0, NULL, NULL, NULL);
     c->reading = r == GH_OK;
-    return store_op_end(&op, r, 1);
+    return r;
 }
 
 void store_read_end(gh_conn *c, gh_call *call)
 {
-    store_op op;
-
     if (!c->reading)
         return;
     c->reading = 0;
-    call = store_op_begin(&op, call, c->st->sql);
     /* nothing was written: if COMMIT fails, ROLLBACK ends it just as well */
-    if (c->ops->commit(c->tinst, call) != GH_OK)
-        c->ops->rollback(c->tinst, call);
-    store_op_end(&op, GH_OK, 0);
+    if (store_exec(c, call, "COMMIT", NULL, 0, NULL, NULL, NULL) != GH_OK)
+        store_exec(c, call, "ROLLBACK", NULL, 0, NULL, NULL, NULL);
 }
 
 /* Lenient outside a transaction, so error paths can always call it. */

@@ -64,10 +64,10 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
 gh_result store_begin(gh_conn *c, gh_call *call);
 gh_result store_commit(gh_conn *c, gh_call *call);
 gh_result store_rollback(gh_conn *c, gh_call *call);
-/* A read snapshot: the statements until store_read_end see one state of
- * the database, and take its locks once. Writes inside one are refused
- * (store_begin fails). Joins a transaction already open; ending one that
- * is not open is a no-op. */
+/* A read snapshot (SQLite only; elsewhere a no-op): the statements until
+ * store_read_end see one state of the database and take its locks once.
+ * Writes inside one are refused (store_begin fails). Joins a transaction
+ * already open; ending one that is not open is a no-op. */
 gh_result store_read_begin(gh_conn *c, gh_call *call);
 void store_read_end(gh_conn *c, gh_call *call);
 

@@ -23,11 +23,15 @@
  *
  * Threading: the host allocates, zeroed, one instance (`inst_size` bytes) per
  * configured plugin and one per-thread instance (`thread_size` bytes) for each
- * worker thread, and calls thread_init on that thread. Every op runs on a
- * worker thread, never on an event-loop thread, with that thread's own
- * per-thread instance: a plugin that keeps its connections in the per-thread
- * instance needs no locks. Ops may block, but not past gh_call's deadline
- * (host->call_deadline_ms). The instance is read-only after instantiate().
+ * thread that runs ops, and calls thread_init on that thread. Every op runs
+ * on such a thread with that thread's own per-thread instance: a plugin
+ * that keeps its connections in the per-thread instance needs no locks.
+ * Those threads are the workers; the one exception is a storage plugin of
+ * dialect "sqlite" with no kv plugin configured, whose short reads may also
+ * run on event-loop threads, with a deadline that has already passed. Ops
+ * may block, but not past gh_call's deadline (host->call_deadline_ms): a
+ * call out of time answers GH_ERR_UNAVAILABLE or GH_ERR_TIMEOUT rather than
+ * wait. The instance is read-only after instantiate().
  *
  * Errors: every fallible function returns gh_result. To explain a failure,
  * return host->fail(call, code, "fmt", ...): the message goes to the log with

@@ -1390,7 +1390,6 @@ static int group_setup(void **state)
         return -1;
     }
     log_configure(&quiet); /* expected failures log warnings */
-    host_global_init();
     if (mkdtemp(tmpdir) == NULL || chdir(tmpdir) != 0)
         return -1;
     return 0;
