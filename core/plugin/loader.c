@@ -126,6 +126,11 @@ static const char *dl_reason(const char *msg, const char *path)
  * resolves every symbol now or refuses, naming the missing one. libltdl then
  * finds the object already mapped and relocated and takes its own reference;
  * dropping ours leaves exactly one.
+ *
+ * RTLD_NODELETE keeps a plugin mapped after it is unloaded: the libraries
+ * it brings (libpq -> libssl, the MySQL client) register global state that
+ * unmapping them would strand (or, for a plugin reloaded with the same
+ * file, start twice). Unloading still detaches and frees every instance.
  */
 static lt_dlhandle open_now(const char *name, const char *path, char *err, size_t errlen)
 {
@@ -139,7 +144,7 @@ static lt_dlhandle open_now(const char *name, const char *path, char *err, size_
              errno == ENOENT ? "file not found" : strerror(errno));
         return NULL;
     }
-    probe = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    probe = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!probe) {
         fail(err, errlen, "plugin '%s': cannot load %s: %s", name, path,
              dl_reason(dlerror(), path));
