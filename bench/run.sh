@@ -12,7 +12,10 @@
 # compiler, pkg-config, and the libevent and libargon2 development files.
 # Knobs (environment): BENCH_DURATION (seconds per run, 10), BENCH_THREADS
 # (wrk threads, 2), BENCH_CONNS (wrk connections, 32), BENCH_KEEP=1 to keep
-# the temporary directory (config, daemon log, raw wrk output).
+# the temporary directory (config, daemon log, raw wrk output),
+# BENCH_BACKEND=sqlite|postgres|mysql (the SQL store; postgres and mysql
+# need GH_TEST_POSTGRES_URL or GH_TEST_MYSQL_URL, as tests/servers.sh sets
+# them: bench/backends.sh runs all three and puts them side by side).
 
 # shellcheck disable=SC2154 # the R_<run> results are set by parse() with printf -v
 set -euo pipefail
@@ -26,6 +29,7 @@ DURATION=${BENCH_DURATION:-10}
 WRK_THREADS=${BENCH_THREADS:-2}
 WRK_CONNS=${BENCH_CONNS:-32}
 CORES=$(nproc)
+BACKEND=${BENCH_BACKEND:-sqlite}
 # what etc/gatehouse.yaml configures, and so what the config below keeps
 ARGON2_M=19456 ARGON2_T=2 ARGON2_P=1
 
@@ -132,6 +136,27 @@ wait "$BARE_PID" 2>/dev/null || true
 PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 mkdir -p "$TMP/state"
+# the storage block: SQLite in the state directory, or a fresh database on
+# the server named by the GH_TEST_*_URL that tests/servers.sh exports
+DBNAME="gh_bench_$$"
+case $BACKEND in
+sqlite) STORAGE="" ;;
+postgres)
+    [ -n "${GH_TEST_POSTGRES_URL:-}" ] || die "BENCH_BACKEND=postgres needs GH_TEST_POSTGRES_URL"
+    psql "$GH_TEST_POSTGRES_URL" -qc "CREATE DATABASE $DBNAME" >/dev/null || die "cannot create $DBNAME"
+    STORAGE="storage: {plugin: postgres, options: {url: \"${GH_TEST_POSTGRES_URL%/*}/$DBNAME\"}}" ;;
+mysql)
+    [ -n "${GH_TEST_MYSQL_URL:-}" ] || die "BENCH_BACKEND=mysql needs GH_TEST_MYSQL_URL"
+    MY=${GH_TEST_MYSQL_URL#mysql://}
+    MY_USER=${MY%%:*} MY_REST=${MY#*:}
+    MY_PW=${MY_REST%%@*} MY_HOST=${MY_REST#*@}
+    MY_HOST=${MY_HOST%/}
+    mariadb --no-defaults -h"${MY_HOST%:*}" -P"${MY_HOST##*:}" -u"$MY_USER" -p"$MY_PW" \
+        -e "CREATE DATABASE $DBNAME CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ||
+        die "cannot create $DBNAME"
+    STORAGE="storage: {plugin: mysql, options: {url: \"${GH_TEST_MYSQL_URL%/}/$DBNAME\"}}" ;;
+*) die "BENCH_BACKEND: sqlite, postgres or mysql, not $BACKEND" ;;
+esac
 cat >"$TMP/gatehouse.yaml" <<YAML
 server:
   listen: ["127.0.0.1:$PORT"]
@@ -148,6 +173,7 @@ auth:
   lockout:
     account_failures: 1000
     ip_failures: 1000000
+$STORAGE
 YAML
 GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs" "$BUILD/gatehoused" -c "$TMP/gatehouse.yaml" \
     2>"$TMP/gatehoused.log" &
@@ -231,7 +257,7 @@ verdict() {
 }
 
 echo
-echo "Gatehouse benchmark: $CORES cores; wrk $WRK_THREADS threads, $WRK_CONNS connections, ${DURATION}s a run"
+echo "Gatehouse benchmark on $BACKEND: $CORES cores; wrk $WRK_THREADS threads, $WRK_CONNS connections, ${DURATION}s a run"
 printf '%-30s %9s %9s %9s %8s   %s\n' "" "req/s" "p50 ms" "p99 ms" "of bare" "goal"
 # row LABEL RESULT [GOAL-TEXT AWK-CONDITION on rps and pct]
 row() {
@@ -271,3 +297,8 @@ fi
 
 printf 'gatehoused RSS: %s MB after start-up, %s MB idle after the runs (goal <= 16 MB: %s)\n' \
     "$RSS_START" "$RSS_END" "$(verdict "s <= 16 && e <= 16" -v s="$RSS_START" -v e="$RSS_END")"
+
+# one line for bench/backends.sh
+printf 'summary %s bare=%s me=%s introspect=%s refresh=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
+    "$BACKEND" "$BARE_RPS" "${R_me%% *}" "${R_introspect%% *}" "${R_refresh%% *}" "$LOGIN_RPS" \
+    "$RATIO" "$RSS_START" "$RSS_END"
