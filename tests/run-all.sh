@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# Real PostgreSQL, MariaDB and Redis on loopback, started once for every
+# suite below (check, asan, distcheck) and stopped on exit. CI has them all:
+# a backend test that finds no server URL fails instead of skipping.
+. tests/servers.sh
+servers_start
+export GH_TEST_REQUIRE_SERVERS=1
+
 show_failures() {
     for f in $(find "$1" -name '*.log' -path '*tests*' 2>/dev/null); do
         grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null && { echo "==== $f"; tail -n 80 "$f"; }

@@ -93,7 +93,7 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
     args[0] = p_str(key);
     args[1] = p_int(&now);
     r = store_exec(c, call,
-                   "SELECT value FROM kv WHERE key = ? "
+                   "SELECT value FROM kv WHERE kv.key = ? "
                    "AND (expires_at IS NULL OR expires_at > ?)",
                    args, 2, kv_get_row, &ud, NULL);
     if (r != GH_OK)
@@ -138,6 +138,37 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
 
 /* ------------------------------------------------------------------ set */
 
+/* MySQL has no ON CONFLICT. ON DUPLICATE KEY UPDATE cannot make set-if-
+ * absent report who won (with CLIENT_FOUND_ROWS, which the driver sets, a
+ * row left as it was counts as written), so there NX is two statements,
+ * each atomic: remove the key if it has expired, then a plain INSERT, which
+ * the primary key lets exactly one racing caller win; the loser's duplicate
+ * key is its CONFLICT. VALUES(col) is the row that was to be inserted
+ * (MariaDB lacks MySQL 8's INSERT ... AS alias). args: key, value, expiry. */
+static gh_result kv_set_mysql(gh_conn *c, gh_call *call, const gh_param *args,
+                              const int64_t *now, uint32_t flags)
+{
+    gh_param del[2];
+    gh_result r;
+
+    if (!(flags & GH_KV_NX))
+        return store_exec(c, call,
+                          "INSERT INTO kv (`key`, value, expires_at) VALUES (?, ?, ?) "
+                          "ON DUPLICATE KEY UPDATE "
+                          "value = VALUES(value), expires_at = VALUES(expires_at)",
+                          args, 3, NULL, NULL, NULL);
+    del[0] = args[0];
+    del[1] = p_int(now);
+    r = store_exec(c, call,
+                   "DELETE FROM kv WHERE kv.key = ? "
+                   "AND expires_at IS NOT NULL AND expires_at <= ?",
+                   del, 2, NULL, NULL, NULL);
+    if (r == GH_OK)
+        r = store_exec(c, call, "INSERT INTO kv (`key`, value, expires_at) VALUES (?, ?, ?)",
+                       args, 3, NULL, NULL, NULL);
+    return r;
+}
+
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
                        size_t len, int64_t ttl_ms, uint32_t flags)
 {
@@ -158,6 +189,8 @@ gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *v
     args[0] = p_str(key);
     args[1] = (gh_param){ NULL, GH_T_BYTES, val, len };
     args[2] = p_expiry(&exp);
+    if (strcmp(store_dialect(c), "mysql") == 0)
+        return kv_set_mysql(c, call, args, &now, flags);
     if (!(flags & GH_KV_NX))
         return store_exec(c, call,
                           "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) "
@@ -209,6 +242,36 @@ static int kv_int_row(void *vud, const gh_param *cols, uint32_t n)
     return 1;
 }
 
+/* PostgreSQL has no implicit casts between bytea and text, and its
+ * INTEGER is 32 bits: the value goes through its digits (encode 'escape'
+ * leaves ASCII digits as they are) into BIGINT and back. A sum that
+ * overflows BIGINT is an error (INVALID), which rolls the increment back. */
+static const char incr_postgres[] =
+    "INSERT INTO kv (key, value, expires_at) "
+    "VALUES (?, CAST(CAST(CAST(? AS BIGINT) AS TEXT) AS BYTEA), ?) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "value = CASE WHEN kv.expires_at IS NOT NULL AND kv.expires_at <= ? "
+    "THEN excluded.value "
+    "ELSE CAST(CAST((CASE WHEN encode(kv.value, 'escape') ~ '^[-+]?[0-9]{1,19}$' "
+    "THEN CAST(encode(kv.value, 'escape') AS BIGINT) ELSE 0 END) + CAST(? AS BIGINT) "
+    "AS TEXT) AS BYTEA) END, "
+    "expires_at = CASE WHEN kv.expires_at IS NOT NULL AND kv.expires_at <= ? "
+    "THEN excluded.expires_at ELSE kv.expires_at END";
+
+/* MySQL: CAST AS SIGNED is BIGINT, and a sum that overflows it is an error
+ * (INVALID), which rolls the increment back. Strict mode makes a cast of
+ * anything but digits an error too, so the digits are checked first (as
+ * utf8mb4 text: MySQL 8's REGEXP refuses binary strings). */
+static const char incr_mysql[] =
+    "INSERT INTO kv (`key`, value, expires_at) VALUES (?, CAST(? AS CHAR), ?) "
+    "ON DUPLICATE KEY UPDATE "
+    "value = CASE WHEN kv.expires_at IS NOT NULL AND kv.expires_at <= ? "
+    "THEN VALUES(value) "
+    "ELSE CAST((CASE WHEN CONVERT(kv.value USING utf8mb4) REGEXP '^[-+]?[0-9]{1,19}$' "
+    "THEN CAST(kv.value AS SIGNED) ELSE 0 END) + ? AS CHAR) END, "
+    "expires_at = CASE WHEN kv.expires_at IS NOT NULL AND kv.expires_at <= ? "
+    "THEN VALUES(expires_at) ELSE kv.expires_at END";
+
 /* Upsert, then read back, in one transaction. In the upsert the value is
  * assigned before expires_at, so its CASE sees the old expiry on every
  * backend (MySQL evaluates SET left to right with new values). A key that
@@ -224,7 +287,8 @@ static gh_result kv_incr_sql(gh_conn *c, gh_call *call, const char *key, int64_t
     kv_int_ud ud = { 0, 0 };
     gh_result r;
 
-    r = store_exec(c, call,
+    r = store_exec(c, call, strcmp(store_dialect(c), "postgres") == 0 ? incr_postgres :
+                            strcmp(store_dialect(c), "mysql") == 0 ? incr_mysql :
                    "INSERT INTO kv (key, value, expires_at) VALUES (?, CAST(? AS TEXT), ?) "
                    "ON CONFLICT (key) DO UPDATE SET "
                    "value = CASE WHEN kv.expires_at IS NOT NULL AND kv.expires_at <= ? "
@@ -235,7 +299,7 @@ static gh_result kv_incr_sql(gh_conn *c, gh_call *call, const char *key, int64_t
                    args, 6, NULL, NULL, NULL);
     if (r != GH_OK)
         return r;
-    r = store_exec(c, call, "SELECT value FROM kv WHERE key = ?", args, 1, kv_int_row, &ud,
+    r = store_exec(c, call, "SELECT value FROM kv WHERE kv.key = ?", args, 1, kv_int_row, &ud,
                    NULL);
     if (r == GH_OK && !ud.ok)
         r = gh_host_table.fail(call, GH_ERR_INVALID, "kv incr: the counter overflowed");
@@ -294,7 +358,7 @@ gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key)
     args[0] = p_str(key);
     args[1] = p_int(&now);
     r = store_exec(c, call,
-                   "DELETE FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+                   "DELETE FROM kv WHERE kv.key = ? AND (expires_at IS NULL OR expires_at > ?)",
                    args, 2, NULL, NULL, &changed);
     if (r == GH_OK && changed == 0)
         r = GH_ERR_NOT_FOUND;

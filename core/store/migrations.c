@@ -15,6 +15,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "store/migrations.h"
 #include "clock.h"
@@ -23,12 +24,14 @@
 /* Migrations may rewrite big tables: give them time. */
 #define MIGRATE_TIMEOUT_MS (10 * 60 * 1000)
 
-/* Portable across SQLite, PostgreSQL and MySQL, so it needs no dialects. */
+/* Portable across SQLite, PostgreSQL and MySQL, so it needs no dialects.
+ * BIGINT: milliseconds overflow a 32-bit INTEGER on the servers (SQLite
+ * reads it as INTEGER). */
 static const char schema_migrations_sql[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY NOT NULL,"
     " name TEXT NOT NULL,"
-    " applied_at INTEGER NOT NULL)";
+    " applied_at BIGINT NOT NULL)";
 
 static const char v1_sqlite[] =
     "CREATE TABLE tenants (\n"
@@ -148,12 +151,288 @@ static const char v2_sqlite[] =
     /* the admin user list pages a tenant's users by creation time */
     "CREATE INDEX users_tenant_created ON users (tenant_id, created_at);\n";
 
-/* Append only. The postgres and mysql scripts are NULL until the
- * storage-backends issue writes them; migrations_apply() refuses such a
- * dialect with a clear error rather than half-building a schema. */
+/* PostgreSQL: the same tables, columns, constraints and indexes. Times are
+ * BIGINT (ms overflow INTEGER); flags stay INTEGER 0/1, because the core
+ * binds and compares them as integers (`is_admin = 1`); BLOB is BYTEA. */
+static const char v1_postgres[] =
+    "CREATE TABLE tenants (\n"
+    "    id          TEXT PRIMARY KEY NOT NULL,\n"
+    "    slug        TEXT NOT NULL UNIQUE,\n"
+    "    name        TEXT NOT NULL,\n"
+    "    is_root     INTEGER NOT NULL DEFAULT 0,\n"
+    "    is_active   INTEGER NOT NULL DEFAULT 1,\n"
+    "    created_at  BIGINT NOT NULL,\n"
+    "    updated_at  BIGINT NOT NULL\n"
+    ");\n"
+    "INSERT INTO tenants (id, slug, name, is_root, is_active, created_at, updated_at)\n"
+    "VALUES ('00000000-0000-4000-8000-000000000000', 'root', 'Root', 1, 1,\n"
+    "        CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT) * 1000,\n"
+    "        CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT) * 1000);\n"
+    "\n"
+    "CREATE TABLE users (\n"
+    "    id                  TEXT PRIMARY KEY NOT NULL,\n"
+    "    tenant_id           TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,\n"
+    "    email               TEXT,\n"
+    "    email_normalized    TEXT,\n"
+    "    username            TEXT,\n"
+    "    username_normalized TEXT,\n"
+    "    full_name           TEXT,\n"
+    "    phone               TEXT,\n"
+    "    email_verified_at   BIGINT,\n"
+    "    is_active           INTEGER NOT NULL DEFAULT 1,\n"
+    "    is_admin            INTEGER NOT NULL DEFAULT 0,\n"
+    "    created_at          BIGINT NOT NULL,\n"
+    "    updated_at          BIGINT NOT NULL,\n"
+    "    deleted_at          BIGINT,\n"
+    "    UNIQUE (tenant_id, email_normalized),\n"
+    "    UNIQUE (tenant_id, username_normalized)\n"
+    ");\n"
+    "\n"
+    "CREATE TABLE credentials (\n"
+    "    id           TEXT PRIMARY KEY NOT NULL,\n"
+    "    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+    "    type         TEXT NOT NULL,\n"
+    "    secret       BYTEA NOT NULL,\n"
+    "    label        TEXT,\n"
+    "    created_at   BIGINT NOT NULL,\n"
+    "    last_used_at BIGINT\n"
+    ");\n"
+    "CREATE INDEX credentials_user_type ON credentials (user_id, type);\n"
+    "\n"
+    "CREATE TABLE sessions (\n"
+    "    id            TEXT PRIMARY KEY NOT NULL,\n"
+    "    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+    "    tenant_id     TEXT NOT NULL,\n"
+    "    refresh_hash  TEXT UNIQUE,\n"
+    "    family_id     TEXT NOT NULL,\n"
+    "    user_agent    TEXT,\n"
+    "    ip            TEXT,\n"
+    "    created_at    BIGINT NOT NULL,\n"
+    "    last_used_at  BIGINT,\n"
+    "    expires_at    BIGINT NOT NULL,\n"
+    "    revoked_at    BIGINT,\n"
+    "    revoke_reason TEXT\n"
+    ");\n"
+    "CREATE INDEX sessions_user ON sessions (user_id);\n"
+    "CREATE INDEX sessions_family ON sessions (family_id);\n"
+    "\n"
+    "CREATE TABLE one_time_tokens (\n"
+    "    id         TEXT PRIMARY KEY NOT NULL,\n"
+    "    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+    "    purpose    TEXT NOT NULL,\n"
+    "    token_hash TEXT NOT NULL UNIQUE,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    expires_at BIGINT NOT NULL,\n"
+    "    used_at    BIGINT\n"
+    ");\n"
+    "CREATE INDEX one_time_tokens_user_purpose ON one_time_tokens (user_id, purpose);\n"
+    "\n"
+    "CREATE TABLE audit_events (\n"
+    "    id         TEXT PRIMARY KEY NOT NULL,\n"
+    "    tenant_id  TEXT,\n"
+    "    actor_id   TEXT,\n"
+    "    subject_id TEXT,\n"
+    "    action     TEXT NOT NULL,\n"
+    "    outcome    TEXT NOT NULL,\n"
+    "    ip         TEXT,\n"
+    "    user_agent TEXT,\n"
+    "    details    TEXT,\n"
+    "    created_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX audit_events_tenant_time ON audit_events (tenant_id, created_at);\n"
+    "CREATE INDEX audit_events_subject_time ON audit_events (subject_id, created_at);\n"
+    "\n"
+    "CREATE TABLE kv (\n"
+    "    key        TEXT PRIMARY KEY NOT NULL,\n"
+    "    value      BYTEA NOT NULL,\n"
+    "    expires_at BIGINT\n"
+    ");\n"
+    "CREATE INDEX kv_expires ON kv (expires_at);\n";
+
+static const char v2_postgres[] =
+    "CREATE TABLE refresh_tokens (\n"
+    "    token_hash TEXT PRIMARY KEY NOT NULL,\n"
+    "    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    used_at    BIGINT\n"
+    ");\n"
+    "CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);\n"
+    "\n"
+    "CREATE INDEX users_tenant_created ON users (tenant_id, created_at);\n";
+
+/* MySQL / MariaDB: the same tables, columns, constraints and indexes.
+ *  - Keys and unique columns are VARCHAR (TEXT cannot be indexed without a
+ *    prefix length): ids 36 (UUIDs), token hashes 128 (SHA-256 hex is 64),
+ *    addresses 320, names 255, kv keys 512 (the core's longest is 511).
+ *    Other text stays TEXT; times are BIGINT (ms); flags TINYINT 0/1;
+ *    BLOB is LONGBLOB. `key` is reserved in MySQL: quoted here, and the
+ *    shared queries name it kv.key, which every backend accepts.
+ *  - utf8mb4 with utf8mb4_bin on every table, whatever the server's
+ *    default: comparisons are byte-exact, so uniqueness is what the core
+ *    decided when it normalised (lower-cased) a name, as on SQLite.
+ *  - DDL commits as it goes in MySQL, so a migration that fails halfway
+ *    cannot roll back: every step is idempotent instead (CREATE TABLE IF
+ *    NOT EXISTS with its indexes inline, an upsert for the root tenant, an
+ *    index added only when information_schema lacks it, since MySQL 8 has
+ *    no CREATE INDEX IF NOT EXISTS), and re-running the migration finishes
+ *    the job (a failed run's new tables are dropped: tables_drop_new()).
+ *    Each script ends by naming every column of its tables, so a
+ *    table of the same name that is not ours fails it instead of being
+ *    passed over. migrations_apply() holds a named lock meanwhile, so two
+ *    instances never run one at the same time. */
+#define MYSQL_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;\n"
+static const char v1_mysql[] =
+    "CREATE TABLE IF NOT EXISTS tenants (\n"
+    "    id          VARCHAR(36) NOT NULL PRIMARY KEY,\n"
+    "    slug        VARCHAR(255) NOT NULL,\n"
+    "    name        TEXT NOT NULL,\n"
+    "    is_root     TINYINT NOT NULL DEFAULT 0,\n"
+    "    is_active   TINYINT NOT NULL DEFAULT 1,\n"
+    "    created_at  BIGINT NOT NULL,\n"
+    "    updated_at  BIGINT NOT NULL,\n"
+    "    UNIQUE KEY tenants_slug (slug)\n"
+    ")" MYSQL_TABLE
+    "INSERT INTO tenants (id, slug, name, is_root, is_active, created_at, updated_at)\n"
+    "VALUES ('00000000-0000-4000-8000-000000000000', 'root', 'Root', 1, 1,\n"
+    "        CAST(UNIX_TIMESTAMP() AS SIGNED) * 1000, CAST(UNIX_TIMESTAMP() AS SIGNED) * 1000)\n"
+    "ON DUPLICATE KEY UPDATE id = id;\n"
+    "\n"
+    "CREATE TABLE IF NOT EXISTS users (\n"
+    "    id                  VARCHAR(36) NOT NULL PRIMARY KEY,\n"
+    "    tenant_id           VARCHAR(36) NOT NULL,\n"
+    "    email               VARCHAR(320),\n"
+    "    email_normalized    VARCHAR(320),\n"
+    "    username            VARCHAR(255),\n"
+    "    username_normalized VARCHAR(255),\n"
+    "    full_name           TEXT,\n"
+    "    phone               TEXT,\n"
+    "    email_verified_at   BIGINT,\n"
+    "    is_active           TINYINT NOT NULL DEFAULT 1,\n"
+    "    is_admin            TINYINT NOT NULL DEFAULT 0,\n"
+    "    created_at          BIGINT NOT NULL,\n"
+    "    updated_at          BIGINT NOT NULL,\n"
+    "    deleted_at          BIGINT,\n"
+    "    UNIQUE KEY users_tenant_email (tenant_id, email_normalized),\n"
+    "    UNIQUE KEY users_tenant_username (tenant_id, username_normalized),\n"
+    "    FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE\n"
+    ")" MYSQL_TABLE
+    "\n"
+    "CREATE TABLE IF NOT EXISTS credentials (\n"
+    "    id           VARCHAR(36) NOT NULL PRIMARY KEY,\n"
+    "    user_id      VARCHAR(36) NOT NULL,\n"
+    "    type         VARCHAR(32) NOT NULL,\n"
+    "    secret       LONGBLOB NOT NULL,\n"
+    "    label        TEXT,\n"
+    "    created_at   BIGINT NOT NULL,\n"
+    "    last_used_at BIGINT,\n"
+    "    KEY credentials_user_type (user_id, type),\n"
+    "    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE\n"
+    ")" MYSQL_TABLE
+    "\n"
+    "CREATE TABLE IF NOT EXISTS sessions (\n"
+    "    id            VARCHAR(36) NOT NULL PRIMARY KEY,\n"
+    "    user_id       VARCHAR(36) NOT NULL,\n"
+    "    tenant_id     VARCHAR(36) NOT NULL,\n"
+    "    refresh_hash  VARCHAR(128),\n"
+    "    family_id     VARCHAR(36) NOT NULL,\n"
+    "    user_agent    TEXT,\n"
+    "    ip            TEXT,\n"
+    "    created_at    BIGINT NOT NULL,\n"
+    "    last_used_at  BIGINT,\n"
+    "    expires_at    BIGINT NOT NULL,\n"
+    "    revoked_at    BIGINT,\n"
+    "    revoke_reason TEXT,\n"
+    "    UNIQUE KEY sessions_refresh_hash (refresh_hash),\n"
+    "    KEY sessions_user (user_id),\n"
+    "    KEY sessions_family (family_id),\n"
+    "    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE\n"
+    ")" MYSQL_TABLE
+    "\n"
+    "CREATE TABLE IF NOT EXISTS one_time_tokens (\n"
+    "    id         VARCHAR(36) NOT NULL PRIMARY KEY,\n"
+    "    user_id    VARCHAR(36) NOT NULL,\n"
+    "    purpose    VARCHAR(64) NOT NULL,\n"
+    "    token_hash VARCHAR(128) NOT NULL,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    expires_at BIGINT NOT NULL,\n"
+    "    used_at    BIGINT,\n"
+    "    UNIQUE KEY one_time_tokens_hash (token_hash),\n"
+    "    KEY one_time_tokens_user_purpose (user_id, purpose),\n"
+    "    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE\n"
+    ")" MYSQL_TABLE
+    "\n"
+    /* ids of who did what: not only UUIDs ("cli"), and never foreign keys */
+    "CREATE TABLE IF NOT EXISTS audit_events (\n"
+    "    id         VARCHAR(36) NOT NULL PRIMARY KEY,\n"
+    "    tenant_id  VARCHAR(255),\n"
+    "    actor_id   VARCHAR(255),\n"
+    "    subject_id VARCHAR(255),\n"
+    "    action     TEXT NOT NULL,\n"
+    "    outcome    TEXT NOT NULL,\n"
+    "    ip         TEXT,\n"
+    "    user_agent TEXT,\n"
+    "    details    MEDIUMTEXT,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    KEY audit_events_tenant_time (tenant_id, created_at),\n"
+    "    KEY audit_events_subject_time (subject_id, created_at)\n"
+    ")" MYSQL_TABLE
+    "\n"
+    "CREATE TABLE IF NOT EXISTS kv (\n"
+    "    `key`      VARCHAR(512) NOT NULL PRIMARY KEY,\n"
+    "    value      LONGBLOB NOT NULL,\n"
+    "    expires_at BIGINT,\n"
+    "    KEY kv_expires (expires_at)\n"
+    ")" MYSQL_TABLE
+    /* IF NOT EXISTS passes over a table of the same name that is not ours:
+     * naming every column fails the migration on one ("Unknown column") */
+    "SELECT tenants.id, tenants.slug, tenants.name, tenants.is_root, tenants.is_active,\n"
+    "       tenants.created_at, tenants.updated_at FROM tenants LIMIT 0;\n"
+    "SELECT users.id, users.tenant_id, users.email, users.email_normalized, users.username,\n"
+    "       users.username_normalized, users.full_name, users.phone, users.email_verified_at,\n"
+    "       users.is_active, users.is_admin, users.created_at, users.updated_at,\n"
+    "       users.deleted_at FROM users LIMIT 0;\n"
+    "SELECT credentials.id, credentials.user_id, credentials.type, credentials.secret,\n"
+    "       credentials.label, credentials.created_at, credentials.last_used_at\n"
+    "       FROM credentials LIMIT 0;\n"
+    "SELECT sessions.id, sessions.user_id, sessions.tenant_id, sessions.refresh_hash,\n"
+    "       sessions.family_id, sessions.user_agent, sessions.ip, sessions.created_at,\n"
+    "       sessions.last_used_at, sessions.expires_at, sessions.revoked_at,\n"
+    "       sessions.revoke_reason FROM sessions LIMIT 0;\n"
+    "SELECT one_time_tokens.id, one_time_tokens.user_id, one_time_tokens.purpose,\n"
+    "       one_time_tokens.token_hash, one_time_tokens.created_at, one_time_tokens.expires_at,\n"
+    "       one_time_tokens.used_at FROM one_time_tokens LIMIT 0;\n"
+    "SELECT audit_events.id, audit_events.tenant_id, audit_events.actor_id,\n"
+    "       audit_events.subject_id, audit_events.action, audit_events.outcome, audit_events.ip,\n"
+    "       audit_events.user_agent, audit_events.details, audit_events.created_at\n"
+    "       FROM audit_events LIMIT 0;\n"
+    "SELECT kv.key, kv.value, kv.expires_at FROM kv LIMIT 0;\n";
+
+static const char v2_mysql[] =
+    "CREATE TABLE IF NOT EXISTS refresh_tokens (\n"
+    "    token_hash VARCHAR(128) NOT NULL PRIMARY KEY,\n"
+    "    session_id VARCHAR(36) NOT NULL,\n"
+    "    created_at BIGINT NOT NULL,\n"
+    "    used_at    BIGINT,\n"
+    "    KEY refresh_tokens_session (session_id),\n"
+    "    FOREIGN KEY (session_id) REFERENCES sessions (id) ON DELETE CASCADE\n"
+    ")" MYSQL_TABLE
+    "\n"
+    "SET @gh_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics\n"
+    "                  WHERE table_schema = DATABASE() AND table_name = 'users'\n"
+    "                  AND index_name = 'users_tenant_created') = 0,\n"
+    "                 'CREATE INDEX users_tenant_created ON users (tenant_id, created_at)',\n"
+    "                 'DO 0');\n"
+    "PREPARE gh_ddl FROM @gh_ddl;\n"
+    "EXECUTE gh_ddl;\n"
+    "DEALLOCATE PREPARE gh_ddl;\n"
+    "SELECT refresh_tokens.token_hash, refresh_tokens.session_id, refresh_tokens.created_at,\n"
+    "       refresh_tokens.used_at FROM refresh_tokens LIMIT 0;\n";
+
+/* Append only. A dialect without a script (NULL) is refused by
+ * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
-    { 1, "initial", v1_sqlite, NULL, NULL },
-    { 2, "refresh_tokens", v2_sqlite, NULL, NULL },
+    { 1, "initial", v1_sqlite, v1_postgres, v1_mysql },
+    { 2, "refresh_tokens", v2_sqlite, v2_postgres, v2_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 
@@ -221,6 +500,132 @@ int store_schema_version(gh_conn *c, int *version)
     return read_version(c, &call, version) == GH_OK ? 0 : -1;
 }
 
+/* A database server does not serialise migrators as SQLite's BEGIN
+ * IMMEDIATE does: two instances would both read version N and both apply
+ * N + 1. A lock held until the transaction ends makes the second wait,
+ * then read the version the first one wrote. */
+static gh_result migrate_lock(gh_conn *c, gh_call *call)
+{
+    if (strcmp(store_dialect(c), "postgres") == 0)
+        return store_exec(c, call, "SELECT pg_advisory_xact_lock(1734439013)", /* "gate" */
+                          NULL, 0, NULL, NULL, NULL);
+    return GH_OK;
+}
+
+/* MySQL commits DDL as it goes, which ends the transaction that
+ * migrate_lock() would hold a lock in: there a named lock, held by the
+ * session across all the steps, keeps a second migrator out instead. The
+ * server drops it with the connection if this process dies. The wait stays
+ * under the driver's default read_timeout (30s). */
+static gh_result migrate_session_lock(gh_conn *c, gh_call *call, int take)
+{
+    int got = 0;
+    gh_result r;
+
+    if (strcmp(store_dialect(c), "mysql") != 0)
+        return GH_OK;
+    if (!take)
+        return store_exec(c, call, "SELECT RELEASE_LOCK('gatehouse.migrate')", NULL, 0, NULL,
+                          NULL, NULL);
+    r = store_exec(c, call, "SELECT GET_LOCK('gatehouse.migrate', 20)", NULL, 0, version_row,
+                   &got, NULL);
+    if (r == GH_OK && got != 1)
+        r = gh_host_table.fail(call, GH_ERR_UNAVAILABLE,
+                               "another instance has been migrating for 20s; try again");
+    return r;
+}
+
+/* MySQL commits DDL as it goes, so a migration that fails halfway leaves
+ * the tables it had created. Dropping them (they hold nothing but what the
+ * failed migration put there) is as close to a rollback as MySQL allows;
+ * changes to tables that were there before stay, and every MySQL script is
+ * written so that running it again completes them. The named lock keeps
+ * other migrators out meanwhile, so "new" means "made by this migration". */
+typedef struct table_list {
+    char **v;
+    size_t n;
+    int oom;
+} table_list;
+
+static int table_row(void *ud, const gh_param *cols, uint32_t n)
+{
+    table_list *l = ud;
+    char **grown, *name;
+
+    if (n < 1 || (cols[0].type != GH_T_STR && cols[0].type != GH_T_BYTES))
+        return 0;
+    if ((grown = realloc(l->v, (l->n + 1) * sizeof(*grown))) == NULL ||
+        (name = malloc(cols[0].len + 1)) == NULL) {
+        if (grown != NULL)
+            l->v = grown;
+        l->oom = 1;
+        return 1;
+    }
+    memcpy(name, cols[0].data, cols[0].len);
+    name[cols[0].len] = '\0';
+    l->v = grown;
+    l->v[l->n++] = name;
+    return 0;
+}
+
+static void tables_free(table_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The tables of the connection's database; MySQL only (else none). */
+static gh_result tables_list(gh_conn *c, gh_call *call, table_list *l)
+{
+    gh_result r;
+
+    memset(l, 0, sizeof(*l));
+    if (strcmp(store_dialect(c), "mysql") != 0)
+        return GH_OK;
+    r = store_exec(c, call,
+                   "SELECT table_name FROM information_schema.tables "
+                   "WHERE table_schema = DATABASE()", NULL, 0, table_row, l, NULL);
+    if (r == GH_OK && l->oom)
+        r = gh_host_table.fail(call, GH_ERR_NOMEM, "migrate: out of memory");
+    return r;
+}
+
+/* Drop the tables that are not in `before`, on a call of their own so the
+ * migration's error stays what is reported. */
+static void tables_drop_new(gh_conn *c, const table_list *before)
+{
+    table_list now;
+    gh_call call;
+    char sql[4096];
+    size_t len;
+    int dropped = 0;
+
+    call_init(&call, NULL, NULL, MIGRATE_TIMEOUT_MS);
+    if (strcmp(store_dialect(c), "mysql") != 0 || tables_list(c, &call, &now) != GH_OK)
+        return;
+    len = (size_t)snprintf(sql, sizeof(sql), "SET FOREIGN_KEY_CHECKS = 0; DROP TABLE IF EXISTS ");
+    for (size_t i = 0; i < now.n; i++) {
+        size_t k = 0;
+
+        while (k < before->n && strcmp(before->v[k], now.v[i]) != 0)
+            k++;
+        /* names of our own migrations: no backquote to escape */
+        if (k < before->n || strchr(now.v[i], '`') != NULL ||
+            len + strlen(now.v[i]) + 64 >= sizeof(sql))
+            continue;
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s`%s`", dropped ? ", " : "",
+                                now.v[i]);
+        dropped++;
+    }
+    snprintf(sql + len, sizeof(sql) - len, "; SET FOREIGN_KEY_CHECKS = 1");
+    if (dropped > 0 && store_exec_script(c, &call, sql) != GH_OK)
+        gh_log(GH_LOG_ERROR, "migrate: could not drop the tables of the failed migration: %s",
+               call.message);
+    tables_free(&now);
+}
+
 /* Apply list[version] (the next one) with its schema_migrations row. */
 static gh_result apply_one(gh_conn *c, gh_call *call, const gh_migration *m)
 {
@@ -263,23 +668,27 @@ int migrations_apply(gh_conn *c, const gh_migration *list, size_t n, int target,
 {
     gh_call call;
     int done = 0, rc = 0;
+    gh_result r;
 
     if (applied != NULL)
         *applied = 0;
     if (check_list(list, n, target, store_dialect(c), err, errlen) < 0)
         return -1;
     call_init(&call, NULL, NULL, MIGRATE_TIMEOUT_MS);
+    if ((r = migrate_session_lock(c, &call, 1)) != GH_OK)
+        return set_err(err, errlen, "migrate: %s", why(&call, r));
     for (;;) {
         const gh_migration *m;
+        table_list before;
         int version;
-        gh_result r;
 
         call.message[0] = '\0';
         if ((r = store_begin(c, &call)) != GH_OK) {
             rc = set_err(err, errlen, "migrate: %s", why(&call, r));
             break;
         }
-        if ((r = read_version(c, &call, &version)) != GH_OK) {
+        if ((r = migrate_lock(c, &call)) != GH_OK ||
+            (r = read_version(c, &call, &version)) != GH_OK) {
             rc = set_err(err, errlen, "migrate: reading the schema version: %s", why(&call, r));
             store_rollback(c, &call);
             break;
@@ -296,10 +705,15 @@ int migrations_apply(gh_conn *c, const gh_migration *list, size_t n, int target,
             break;
         }
         m = &list[version];
-        if ((r = apply_one(c, &call, m)) == GH_OK)
-            r = store_commit(c, &call);
-        else
+        if ((r = tables_list(c, &call, &before)) != GH_OK) {
             store_rollback(c, &call);
+        } else if ((r = apply_one(c, &call, m)) != GH_OK) {
+            store_rollback(c, &call);
+            tables_drop_new(c, &before); /* only when the list is complete */
+        } else {
+            r = store_commit(c, &call);
+        }
+        tables_free(&before);
         if (r != GH_OK) {
             rc = set_err(err, errlen, "migration %d (%s): %s", m->version, m->name,
                          why(&call, r));
@@ -308,6 +722,7 @@ int migrations_apply(gh_conn *c, const gh_migration *list, size_t n, int target,
         gh_log(GH_LOG_NOTICE, "schema: applied migration %d (%s)", m->version, m->name);
         done++;
     }
+    migrate_session_lock(c, &call, 0);
     if (applied != NULL)
         *applied = done;
     return rc;

@@ -1,11 +1,21 @@
 /*
- * test_store.c - the store over the real SQLite plugin, loaded through the
- * real loader, on real database files in a temporary directory.
+ * test_store.c - the store over the real storage plugins, loaded through
+ * the real loader, on real databases: one conformance suite run against
+ * every SQL backend the environment offers.
+ *
+ * SQLite always runs, on files in a temporary directory. PostgreSQL runs
+ * when GH_TEST_POSTGRES_URL is set and MySQL/MariaDB when GH_TEST_MYSQL_URL
+ * is (tests/servers.sh starts them and sets both); with
+ * GH_TEST_REQUIRE_SERVERS=1 a missing URL is a failure, not a skip. On a
+ * server each test creates its own database (gh_t_<pid>_<n>: tests run in
+ * parallel) through the server URL, and drops it at the end. Tests of one
+ * driver's own behaviour (SQLite's files and locks, PostgreSQL's
+ * reconnects) run in that backend's group only.
  *
  * Needs GATEHOUSE_PLUGIN_DIR pointing at the built plugins (make check sets
- * it). Each test gets a fresh database; tests that need a second connection
- * run it on a second thread, as the daemon's workers do. Assertions stay on
- * the main thread (cmocka is not thread-safe): peers report a status.
+ * it). Tests that need a second connection run it on a second thread, as
+ * the daemon's workers do. Assertions stay on the main thread (cmocka is
+ * not thread-safe): peers report a status.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,13 +42,85 @@
 
 #define ROOT_TENANT "00000000-0000-4000-8000-000000000000"
 
-static char tmpdir[] = "/tmp/gh-store-XXXXXX";
+static char tmpdir[32];
 static int db_seq;
+
+/* What differs between the backends, for the tests themselves. */
+typedef struct backend {
+    const char *name;         /* plugin, dialect and group name */
+    const char *url_env;      /* the server's URL; NULL: SQLite on files */
+    const char *create_db;    /* followed by the database name */
+    const char *drop_db;      /* followed by the name and drop_tail */
+    const char *drop_tail;
+    const char *table_exists; /* one ?: the table name */
+    const char *index_exists; /* one ?: the index name */
+    const char *types_table;  /* columns n, s, i, b, y, d, i2 */
+    int ddl_rolls_back;       /* 0: DDL commits at once (MySQL), so a failed
+                                 migration may leave its first tables */
+} backend;
+
+static const backend backends[] = {
+    { "sqlite", NULL, NULL, NULL, NULL,
+      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
+      "CREATE TABLE t (n, s TEXT, i INTEGER, b INTEGER, y BLOB, d REAL, i2 INTEGER)", 1 },
+    { "postgres", "GH_TEST_POSTGRES_URL", "CREATE DATABASE ", "DROP DATABASE IF EXISTS ",
+      " WITH (FORCE)", /* a failed test may leave a connection behind */
+      "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?",
+      "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?",
+      "CREATE TABLE t (n TEXT, s TEXT, i BIGINT, b INTEGER, y BYTEA, d DOUBLE PRECISION, "
+      "i2 BIGINT)", 1 },
+    { "mysql", "GH_TEST_MYSQL_URL", "CREATE DATABASE ", "DROP DATABASE IF EXISTS ", "",
+      "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+      "AND table_name = ?",
+      "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics "
+      "WHERE table_schema = DATABASE() AND index_name = ?",
+      "CREATE TABLE t (n TEXT, s TEXT, i BIGINT, b INTEGER, y BLOB, d DOUBLE, i2 BIGINT)", 0 },
+};
+
+static const backend *be;      /* the group running */
+static const char *server_url; /* its server, as given (NULL for SQLite) */
+static char server_bare[512];  /* the same without the password, */
+static char server_pw[128];    /* which goes in the password option */
+
+/* Split url's password out: scheme://user:pw@rest -> scheme://user@rest. */
+static int url_split_password(const char *url)
+{
+    const char *user = strstr(url, "://"), *at, *colon;
+
+    server_pw[0] = '\0';
+    if (user == NULL || (at = strchr(user += 3, '@')) == NULL ||
+        (colon = memchr(user, ':', (size_t)(at - user))) == NULL)
+        return snprintf(server_bare, sizeof(server_bare), "%s", url) < (int)sizeof(server_bare)
+                   ? 0 : -1;
+    if ((size_t)(at - colon) > sizeof(server_pw))
+        return -1;
+    snprintf(server_pw, sizeof(server_pw), "%.*s", (int)(at - colon - 1), colon + 1);
+    return snprintf(server_bare, sizeof(server_bare), "%.*s%s", (int)(colon - url), url, at)
+                   < (int)sizeof(server_bare) ? 0 : -1;
+}
+
+/* url with its path (the database) replaced by db: URIs only, which is
+ * what tests/servers.sh exports. 0, or -1 when it does not fit. */
+static int url_with_db(const char *url, const char *db, char *out, size_t len)
+{
+    const char *auth = strstr(url, "://"), *path, *query;
+    int n;
+
+    if (auth == NULL)
+        return -1;
+    auth += 3;
+    path = auth + strcspn(auth, "/?");
+    query = strchr(path, '?');
+    n = snprintf(out, len, "%.*s/%s%s", (int)(path - url), url, db, query ? query : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
 
 /* ---------------------------------------------------------------- fixture */
 
 typedef struct fx {
-    char db[64];
+    char db[64];        /* SQLite: the file; a server: the database name */
+    char url[512];      /* a server: the URL of that database */
     gh_node opts;
     gh_node kids[4];
     gh_config cfg;
@@ -48,8 +130,8 @@ typedef struct fx {
     gh_call call;
 } fx;
 
-/* Load the sqlite plugin with options given as key, value, ..., NULL (no
- * pairs at all: no options block, so every default applies). */
+/* Load the backend's plugin with options given as key, value, ..., NULL
+ * (no pairs at all: no options block, so every default applies). */
 static int fx_load(fx *f, char *err, size_t errlen, ...)
 {
     va_list ap;
@@ -81,11 +163,51 @@ static int fx_load(fx *f, char *err, size_t errlen, ...)
     f->opts.n = n;
 
     memset(&f->cfg, 0, sizeof(f->cfg));
-    f->cfg.storage.name = "sqlite";
+    f->cfg.storage.name = (char *)be->name;
     f->cfg.storage.options = n ? &f->opts : NULL;
     f->cfg.storage.where = &f->opts;
     f->cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
     return plugins_load(&f->ps, &f->cfg, err, errlen);
+}
+
+/* Run one statement on the server's own database (CREATE/DROP DATABASE),
+ * with a connection of its own: this thread must have no other open. */
+static void server_admin(const char *head, const char *db, const char *tail)
+{
+    fx *a = calloc(1, sizeof(*a));
+    char err[512], sql[256];
+
+    assert_non_null(a);
+    snprintf(sql, sizeof(sql), "%s%s%s", head, db, tail);
+    if (fx_load(a, err, sizeof(err), "url", server_bare, "password", server_pw, NULL) != 0)
+        fail_msg("plugins_load (%s): %s", be->name, err);
+    if (plugins_thread_init(&a->ps, err, sizeof(err)) != 0)
+        fail_msg("connecting to the %s server: %s", be->name, err);
+    assert_non_null(a->st = store_new(a->ps.storage, NULL));
+    if ((a->c = store_thread_open(a->st, err, sizeof(err))) == NULL)
+        fail_msg("store_thread_open: %s", err);
+    call_init(&a->call, NULL, "admin", 30000);
+    if (store_exec_script(a->c, &a->call, sql) != GH_OK)
+        fail_msg("%s: %s", sql, a->call.message);
+    store_thread_close(a->c);
+    store_free(a->st);
+    plugins_thread_fini(&a->ps);
+    plugins_unload(&a->ps);
+    free(a);
+}
+
+/* A fresh database for f, and the backend's plugin loaded on it. */
+static int fx_load_fresh(fx *f, char *err, size_t errlen)
+{
+    if (server_url == NULL) {
+        snprintf(f->db, sizeof(f->db), "t%d.db", ++db_seq);
+        return fx_load(f, err, errlen, "path", f->db, "busy_timeout", "200ms", NULL);
+    }
+    snprintf(f->db, sizeof(f->db), "gh_t_%ld_%d", (long)getpid(), ++db_seq);
+    if (url_with_db(server_bare, f->db, f->url, sizeof(f->url)) != 0)
+        fail_msg("%s: the URL is too long or not a URL", be->url_env);
+    server_admin(be->create_db, f->db, "");
+    return fx_load(f, err, errlen, "url", f->url, "password", server_pw, NULL);
 }
 
 static int setup_raw(void **state)
@@ -94,8 +216,7 @@ static int setup_raw(void **state)
     char err[512];
 
     assert_non_null(f);
-    snprintf(f->db, sizeof(f->db), "t%d.db", ++db_seq);
-    if (fx_load(f, err, sizeof(err), "path", f->db, "busy_timeout", "200ms", NULL) != 0)
+    if (fx_load_fresh(f, err, sizeof(err)) != 0)
         fail_msg("plugins_load: %s", err);
     if (plugins_thread_init(&f->ps, err, sizeof(err)) != 0)
         fail_msg("plugins_thread_init: %s", err);
@@ -130,6 +251,8 @@ static int teardown(void **state)
     store_free(f->st);
     plugins_thread_fini(&f->ps);
     plugins_unload(&f->ps);
+    if (server_url != NULL)
+        server_admin(be->drop_db, f->db, be->drop_tail);
     free(f);
     return 0;
 }
@@ -181,10 +304,33 @@ static int table_exists(fx *f, const char *name)
     gh_param p = { NULL, GH_T_STR, name, strlen(name) };
     int64_t n = -1;
 
-    assert_int_equal(store_exec(f->c, &f->call,
-                                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-                                "AND name = ?", &p, 1, int_row, &n, NULL), GH_OK);
+    assert_int_equal(store_exec(f->c, &f->call, be->table_exists, &p, 1, int_row, &n, NULL),
+                     GH_OK);
     return n == 1;
+}
+
+static int index_exists(fx *f, const char *name)
+{
+    gh_param p = { NULL, GH_T_STR, name, strlen(name) };
+    int64_t n = -1;
+
+    assert_int_equal(store_exec(f->c, &f->call, be->index_exists, &p, 1, int_row, &n, NULL),
+                     GH_OK);
+    return n == 1;
+}
+
+/* Moving the clock also moves past the deadline of a call made before:
+ * the next calls get a fresh one, as a new request would. */
+static void advance(fx *f, int64_t ms)
+{
+    clock_advance_ms(ms);
+    call_init(&f->call, NULL, "test", 10000);
+}
+
+/* case-insensitive strstr: backends word their messages differently */
+static int mentions(const char *msg, const char *word)
+{
+    return strcasestr(msg, word) != NULL;
 }
 
 static int version(fx *f)
@@ -282,7 +428,13 @@ static void test_migrate_fresh(void **state)
     fx *f = *state;
     static const char *const tables[] = {
         "schema_migrations", "tenants", "users", "credentials", "sessions",
-        "one_time_tokens", "audit_events", "kv",
+        "one_time_tokens", "audit_events", "kv", "refresh_tokens",
+    };
+    static const char *const indexes[] = {
+        "credentials_user_type", "sessions_user", "sessions_family",
+        "one_time_tokens_user_purpose", "audit_events_tenant_time",
+        "audit_events_subject_time", "kv_expires", "refresh_tokens_session",
+        "users_tenant_created",
     };
     char err[256];
     text_ud t;
@@ -304,10 +456,9 @@ static void test_migrate_fresh(void **state)
                                    &t), "initial");
     assert_true(query_int(f, "SELECT applied_at FROM schema_migrations") > 1600000000000);
     /* the indexes the queries rely on */
-    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
-                                  "AND name IN ('credentials_user_type', 'sessions_user', "
-                                  "'one_time_tokens_user_purpose', 'audit_events_tenant_time', "
-                                  "'audit_events_subject_time', 'kv_expires')"), 6);
+    for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++)
+        if (!index_exists(f, indexes[i]))
+            fail_msg("index %s missing", indexes[i]);
 }
 
 static void test_migrate_again(void **state)
@@ -324,6 +475,12 @@ static void test_migrate_again(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
 }
 
+/* A test migration with the same (portable) SQL for every dialect. */
+static gh_migration test_migration(int version, const char *name, const char *sql)
+{
+    return (gh_migration){ version, name, sql, sql, sql };
+}
+
 /* The built-in list plus test versions appended, as a future release would. */
 static void list_with(const gh_migration *extra, size_t n_extra, gh_migration *out)
 {
@@ -334,10 +491,9 @@ static void list_with(const gh_migration *extra, size_t n_extra, gh_migration *o
 static void test_migrate_partial(void **state)
 {
     fx *f = *state;
-    const gh_migration v2 = {
-        (int)gh_migrations_count + 1, "extra", "CREATE TABLE extra (a INTEGER);\n"
-                                               "INSERT INTO extra VALUES (42);", NULL, NULL
-    };
+    const gh_migration v2 = test_migration((int)gh_migrations_count + 1, "extra",
+                                           "CREATE TABLE extra (a INTEGER);\n"
+                                           "INSERT INTO extra VALUES (42);");
     gh_migration list[8];
     size_t n = gh_migrations_count + 1;
     char err[256];
@@ -374,12 +530,10 @@ static void test_migrate_partial(void **state)
 static void test_migrate_failure_rolls_back(void **state)
 {
     fx *f = *state;
-    const gh_migration broken = {
-        (int)gh_migrations_count + 1, "broken",
-        "CREATE TABLE half (a INTEGER);\n"
-        "INSERT INTO half VALUES (1);\n"
-        "INSERT INTO no_such_table VALUES (1);", NULL, NULL
-    };
+    const gh_migration broken = test_migration((int)gh_migrations_count + 1, "broken",
+                                               "CREATE TABLE half (a INTEGER);\n"
+                                               "INSERT INTO half VALUES (1);\n"
+                                               "INSERT INTO no_such_table VALUES (1);");
     gh_migration list[8];
     size_t n = gh_migrations_count + 1;
     char err[256], want[64];
@@ -391,7 +545,8 @@ static void test_migrate_failure_rolls_back(void **state)
     snprintf(want, sizeof(want), "migration %zu (broken): ", n);
     assert_non_null(strstr(err, want));
     assert_non_null(strstr(err, "no_such_table"));
-    assert_false(table_exists(f, "half"));
+    if (be->ddl_rolls_back)
+        assert_false(table_exists(f, "half"));
     assert_int_equal(version(f), (int)n - 1);
     /* the connection is still usable: not left inside a transaction */
     assert_int_equal(insert_tenant(f, "t-1", "after-failure"), GH_OK);
@@ -399,44 +554,53 @@ static void test_migrate_failure_rolls_back(void **state)
 }
 
 /* Migration 1 fails halfway on a database that already has a `kv` table:
- * none of the tables it created before failing may remain. */
+ * none of the tables it created before failing may remain (where DDL can
+ * roll back), and the version stays 0. */
 static void test_migrate_initial_failure(void **state)
 {
     fx *f = *state;
     char err[256];
     int applied = -1;
 
-    assert_int_equal(store_exec_script(f->c, &f->call, "CREATE TABLE kv (x)"), GH_OK);
+    assert_int_equal(store_exec_script(f->c, &f->call, "CREATE TABLE kv (x INTEGER)"), GH_OK);
     assert_int_equal(store_migrate(f->c, &applied, err, sizeof(err)), -1);
     assert_int_equal(applied, 0);
     assert_non_null(strstr(err, "migration 1 (initial): "));
     assert_non_null(strstr(err, "kv"));
-    assert_false(table_exists(f, "tenants"));
-    assert_false(table_exists(f, "users"));
+    if (be->ddl_rolls_back) {
+        assert_false(table_exists(f, "tenants"));
+        assert_false(table_exists(f, "users"));
+    }
     assert_int_equal(version(f), 0);
 }
 
+/* An entry with SQL for every dialect but this one. */
 static void test_migrate_missing_dialect(void **state)
 {
     fx *f = *state;
-    const gh_migration pg_only = {
-        (int)gh_migrations_count + 1, "pg_only", NULL, "CREATE TABLE x (a INTEGER)", NULL
-    };
+    gh_migration others = test_migration((int)gh_migrations_count + 1, "others",
+                                         "CREATE TABLE x (a INTEGER)");
     gh_migration list[8];
     size_t n = gh_migrations_count + 1;
-    char err[256];
+    char err[256], want[64];
     int applied = -1;
 
-    list_with(&pg_only, 1, list);
+    if (strcmp(be->name, "sqlite") == 0)
+        others.sqlite = NULL;
+    else if (strcmp(be->name, "postgres") == 0)
+        others.postgres = NULL;
+    else
+        others.mysql = NULL;
+    list_with(&others, 1, list);
     assert_int_equal(migrations_apply(f->c, list, n, (int)n, &applied, err, sizeof(err)), -1);
     assert_int_equal(applied, 0);
-    assert_non_null(strstr(err, "pg_only"));
-    assert_non_null(strstr(err, "no SQL for the sqlite dialect"));
+    assert_non_null(strstr(err, "others"));
+    snprintf(want, sizeof(want), "no SQL for the %s dialect", be->name);
+    assert_non_null(strstr(err, want));
     /* refused before anything ran, not after the first versions */
     assert_false(table_exists(f, "tenants"));
     /* nor does an out-of-order list get anywhere */
-    list[n - 1].sqlite = "SELECT 1";
-    list[n - 1].version = 7;
+    list[n - 1] = test_migration(7, "others", "SELECT 1");
     assert_int_equal(migrations_apply(f->c, list, n, (int)n, &applied, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "version 7"));
     assert_false(table_exists(f, "tenants"));
@@ -467,15 +631,46 @@ static void test_migrate_concurrent(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
 }
 
+/* An upgrade from every released version, each on a database of its own
+ * that stopped there, as a field installation would have. */
+static void test_migrate_from_each_version(void **state)
+{
+    char err[256];
+    int applied = -1;
+
+    (void)state;
+    for (int v = 0; v < store_latest_version(); v++) {
+        void *st = NULL;
+        fx *f;
+
+        setup_raw(&st);
+        f = st;
+        assert_int_equal(store_migrate_to(f->c, v, &applied, err, sizeof(err)), 0);
+        assert_int_equal(applied, v);
+        assert_int_equal(version(f), v);
+        if (store_migrate(f->c, &applied, err, sizeof(err)) != 0)
+            fail_msg("from version %d: %s", v, err);
+        assert_int_equal(applied, store_latest_version() - v);
+        assert_int_equal(version(f), store_latest_version());
+        assert_true(table_exists(f, "refresh_tokens"));
+        assert_true(index_exists(f, "users_tenant_created"));
+        assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
+        teardown(&st);
+    }
+}
+
 /* ------------------------------------------------------- exec and types */
 
 static void test_constraints(void **state)
 {
     fx *f = *state;
 
+    static const unsigned char zero[] = { 0 };
+    const gh_param cred[] = { { NULL, GH_T_BYTES, zero, 1 } };
+
     assert_int_equal(insert_tenant(f, "t-1", "acme"), GH_OK);
     assert_int_equal(insert_tenant(f, "t-2", "acme"), GH_ERR_CONFLICT);
-    assert_non_null(strstr(f->call.message, "UNIQUE"));
+    assert_true(mentions(f->call.message, "UNIQUE"));
     assert_null(strstr(f->call.message, "acme")); /* bound values stay out of logs */
     assert_int_equal(insert_tenant(f, "t-1", "other"), GH_ERR_CONFLICT);
 
@@ -487,13 +682,14 @@ static void test_constraints(void **state)
     assert_int_equal(insert_user(f, "u-5", "t-1", NULL), GH_OK); /* NULLs are distinct */
     /* foreign keys are on */
     assert_int_equal(insert_user(f, "u-6", "no-such-tenant", "b@example.com"), GH_ERR_CONFLICT);
-    assert_non_null(strstr(f->call.message, "FOREIGN KEY"));
+    assert_true(mentions(f->call.message, "FOREIGN KEY"));
+    assert_null(strstr(f->call.message, "no-such-tenant"));
 
     /* and cascade */
-    assert_int_equal(store_exec_script(f->c, &f->call,
-                                       "INSERT INTO credentials (id, user_id, type, secret, "
-                                       "created_at) VALUES ('c-1', 'u-1', 'password', x'00', 1)"),
-                     GH_OK);
+    assert_int_equal(store_exec(f->c, &f->call,
+                                "INSERT INTO credentials (id, user_id, type, secret, "
+                                "created_at) VALUES ('c-1', 'u-1', 'password', ?, 1)",
+                                cred, 1, NULL, NULL, NULL), GH_OK);
     assert_int_equal(store_exec_script(f->c, &f->call, "DELETE FROM tenants WHERE id = 't-1'"),
                      GH_OK);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM users"), 1);
@@ -508,6 +704,7 @@ typedef struct cols_ud {
     char str[16];
     int64_t i[8];
     double d;
+    char keys[8][16]; /* column names: valid only in the callback too */
 } cols_ud;
 
 /* Copy what is needed: the columns are only valid during the callback. */
@@ -519,6 +716,7 @@ static int cols_row(void *vud, const gh_param *cols, uint32_t n)
     ud->n = n;
     for (uint32_t k = 0; k < n && k < 8; k++) {
         ud->p[k] = cols[k];
+        snprintf(ud->keys[k], sizeof(ud->keys[k]), "%s", cols[k].key ? cols[k].key : "");
         if (cols[k].type == GH_T_INT)
             ud->i[k] = *(const int64_t *)cols[k].data;
         if (cols[k].type == GH_T_DOUBLE)
@@ -555,9 +753,7 @@ static void test_exec_types(void **state)
     };
     cols_ud ud;
 
-    assert_int_equal(store_exec_script(f->c, &f->call,
-                                       "CREATE TABLE t (n, s TEXT, i INTEGER, b INTEGER, "
-                                       "y BLOB, d REAL, i2 INTEGER)"), GH_OK);
+    assert_int_equal(store_exec_script(f->c, &f->call, be->types_table), GH_OK);
     assert_int_equal(store_exec(f->c, &f->call, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 in, 7, NULL, NULL, &changes), GH_OK);
     assert_int_equal(changes, 1);
@@ -569,7 +765,7 @@ static void test_exec_types(void **state)
     assert_int_equal(ud.rows, 1);
     assert_int_equal(ud.n, 7);
     assert_int_equal(ud.p[0].type, GH_T_NULL);
-    assert_string_equal(ud.p[0].key, "n");
+    assert_string_equal(ud.keys[0], "n");
     assert_int_equal(ud.p[1].type, GH_T_STR);
     assert_int_equal(ud.p[1].len, 6);
     assert_string_equal(ud.str, "h\xc3\xa9llo");
@@ -591,8 +787,8 @@ static void test_exec_types(void **state)
     assert_int_equal(store_exec(f->c, &f->call, "INSERT INTO t (s, y) VALUES (?, ?)", empties,
                                 2, NULL, NULL, NULL), GH_OK);
     memset(&ud, 0, sizeof(ud));
-    assert_int_equal(store_exec(f->c, &f->call, "SELECT s, y, typeof(s), typeof(y) FROM t",
-                                NULL, 0, cols_row, &ud, NULL), GH_OK);
+    assert_int_equal(store_exec(f->c, &f->call, "SELECT s, y FROM t", NULL, 0, cols_row, &ud,
+                                NULL), GH_OK);
     assert_int_equal(ud.p[0].type, GH_T_STR);
     assert_int_equal(ud.p[0].len, 0);
     assert_int_equal(ud.p[1].type, GH_T_BYTES);
@@ -614,6 +810,7 @@ static void test_exec_rows_and_errors(void **state)
     gh_param arg = { NULL, GH_T_INT, &one, sizeof(one) };
     int calls = 0;
     cols_ud ud;
+    gh_result r;
 
     assert_int_equal(store_exec_script(f->c, &f->call,
                                        "CREATE TABLE r (a INTEGER);"
@@ -642,15 +839,16 @@ static void test_exec_rows_and_errors(void **state)
     f->call.message[0] = '\0';
     assert_int_equal(store_exec(f->c, &f->call, "SELEC nonsense", NULL, 0, NULL, NULL, NULL),
                      GH_ERR_INTERNAL);
-    assert_non_null(strstr(f->call.message, "syntax error"));
-    /* one statement only: a second would be silently dropped */
-    assert_int_equal(store_exec(f->c, &f->call, "DELETE FROM r; DELETE FROM r", NULL, 0, NULL,
-                                NULL, NULL), GH_ERR_INVALID);
+    assert_true(mentions(f->call.message, "syntax error"));
+    /* one statement only: a second would be silently dropped (SQLite says
+     * INVALID; a server refuses it as a syntax error, INTERNAL) */
+    r = store_exec(f->c, &f->call, "DELETE FROM r; DELETE FROM r", NULL, 0, NULL, NULL, NULL);
+    assert_true(r == GH_ERR_INVALID || r == GH_ERR_INTERNAL);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM r;\n"), 3);
     assert_int_equal(store_ping(f->c, &f->call), GH_OK);
     assert_int_equal(store_ping(f->c, NULL), GH_OK); /* the store makes a call up */
     assert_ptr_equal(store_current(), f->c);
-    assert_string_equal(store_dialect(f->c), "sqlite");
+    assert_string_equal(store_dialect(f->c), be->name);
     assert_int_equal(f->ps.storage->desc->health(f->ps.storage->inst,
                                                  plugin_tinst(f->ps.storage), &f->call), GH_OK);
 }
@@ -755,6 +953,18 @@ static void test_transactions(void **state)
     assert_int_equal(store_commit(f->c, &f->call), GH_ERR_CONFLICT);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 4);
 
+    /* a failed statement undoes itself only: the transaction goes on (the
+     * core asks which name was taken before it decides) */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-6", "six"), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-7", "six"), GH_ERR_CONFLICT);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants WHERE slug = 'six'"), 1);
+    assert_int_equal(insert_tenant(f, "t-8", "eight"), GH_OK);
+    assert_int_equal(store_commit(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 6);
+    assert_int_equal(store_exec_script(f->c, &f->call,
+                                       "DELETE FROM tenants WHERE id IN ('t-6', 't-8')"), GH_OK);
+
     /* misuse is reported, and harmless */
     assert_int_equal(store_commit(f->c, &f->call), GH_ERR_INTERNAL);
     assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
@@ -838,9 +1048,9 @@ static void test_kv_ttl_and_nx(void **state)
     assert_string_equal(buf, "first");
 
     /* real time passes too: probe well inside the TTL, then at its end */
-    clock_advance_ms(500);
+    advance(f, 500);
     assert_int_equal(kv_text(f, "nx", buf, sizeof(buf), NULL), GH_OK);
-    clock_advance_ms(500);
+    advance(f, 500);
     /* expired: absent to every operation */
     assert_int_equal(kv_text(f, "nx", buf, sizeof(buf), NULL), GH_ERR_NOT_FOUND);
     assert_int_equal(store_kv_del(f->c, &f->call, "nx"), GH_ERR_NOT_FOUND);
@@ -848,11 +1058,11 @@ static void test_kv_ttl_and_nx(void **state)
     assert_int_equal(kv_text(f, "nx", buf, sizeof(buf), NULL), GH_OK);
     assert_string_equal(buf, "third");
     /* no TTL: it stays */
-    clock_advance_ms(365LL * 24 * 3600 * 1000);
+    advance(f, 365LL * 24 * 3600 * 1000);
     assert_int_equal(kv_text(f, "nx", buf, sizeof(buf), NULL), GH_OK);
     /* a plain set over a live key replaces value and expiry */
     assert_int_equal(kv_set(f, "nx", "fourth", 10, 0), GH_OK);
-    clock_advance_ms(10);
+    advance(f, 10);
     assert_int_equal(kv_text(f, "nx", buf, sizeof(buf), NULL), GH_ERR_NOT_FOUND);
 }
 
@@ -872,17 +1082,17 @@ static void test_kv_incr(void **state)
     /* a live key keeps its expiry; an expired one restarts with the new TTL */
     assert_int_equal(store_kv_incr(f->c, &f->call, "rate", 1, 1000, &v), GH_OK);
     assert_int_equal(v, 1);
-    clock_advance_ms(500);
+    advance(f, 500);
     assert_int_equal(store_kv_incr(f->c, &f->call, "rate", 1, 5000, &v), GH_OK);
     assert_int_equal(v, 2);
-    clock_advance_ms(500);
+    advance(f, 500);
     assert_int_equal(kv_text(f, "rate", buf, sizeof(buf), NULL), GH_ERR_NOT_FOUND);
     assert_int_equal(store_kv_incr(f->c, &f->call, "rate", 1, 5000, &v), GH_OK);
     assert_int_equal(v, 1);
-    clock_advance_ms(4000);
+    advance(f, 4000);
     assert_int_equal(kv_text(f, "rate", buf, sizeof(buf), NULL), GH_OK);
     assert_string_equal(buf, "1");
-    clock_advance_ms(1000);
+    advance(f, 1000);
     assert_int_equal(kv_text(f, "rate", buf, sizeof(buf), NULL), GH_ERR_NOT_FOUND);
 
     /* overflow is refused and changes nothing */
@@ -938,7 +1148,7 @@ static void test_kv_purge(void **state)
     assert_int_equal(kv_set(f, "c", "1", 10000, 0), GH_OK);
     assert_int_equal(kv_set(f, "d", "1", 0, 0), GH_OK);
     assert_int_equal(store_kv_purge(f->c, &f->call), 0);
-    clock_advance_ms(100);
+    advance(f, 100);
     assert_int_equal(store_kv_purge(f->c, &f->call), 2);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM kv"), 2);
     assert_int_equal(store_kv_purge(f->c, &f->call), 0);
@@ -1242,19 +1452,301 @@ static void test_sql_dollar(void **state)
     }
 }
 
-/* ------------------------------------------------------------------ main */
+/* ---------------------------------------------------- the PostgreSQL driver */
 
-static int group_setup(void **state)
+/* The server process behind this thread's connection. */
+static int64_t backend_pid(fx *f)
 {
-    gh_log_conf quiet = { .level = GH_LOG_ERROR };
+    int64_t pid = query_int(f, "SELECT pg_backend_pid()");
 
-    (void)state;
-    if (getenv("GATEHOUSE_PLUGIN_DIR") == NULL) {
-        fprintf(stderr, "GATEHOUSE_PLUGIN_DIR is not set (make check sets it)\n");
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* Kill another connection's server process, as an admin or a crash would,
+ * and wait until it is gone. */
+static int peer_terminate(peer *p, gh_conn *c)
+{
+    gh_call call;
+    int64_t pid = *(const int64_t *)p->arg, n = -1;
+    gh_param arg = { NULL, GH_T_INT, &pid, sizeof(pid) };
+
+    call_init(&call, NULL, "peer", 10000);
+    if (store_exec(c, &call, "SELECT pg_terminate_backend(?)", &arg, 1, NULL, NULL, NULL)
+        != GH_OK) {
+        snprintf(p->err, sizeof(p->err), "terminate: %s", call.message);
         return -1;
     }
-    /* expected failures log warnings; keep the output to test results */
-    log_configure(&quiet);
+    for (int i = 0; i < 100; i++) {
+        if (store_exec(c, &call, "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", &arg,
+                       1, int_row, &n, NULL) != GH_OK) {
+            snprintf(p->err, sizeof(p->err), "pg_stat_activity: %s", call.message);
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        usleep(20000);
+    }
+    snprintf(p->err, sizeof(p->err), "backend %lld still there", (long long)pid);
+    return -1;
+}
+
+static void kill_connection(fx *f)
+{
+    int64_t pid = backend_pid(f);
+    peer p;
+
+    peer_start(&p, f, peer_terminate, &pid);
+    peer_join(&p);
+}
+
+/* A connection killed while idle: the next call fails fast or (usually)
+ * connects again first, and cached statements keep working. */
+static void test_pg_reconnect(void **state)
+{
+    fx *f = *state;
+    uint64_t prep0, prep;
+    int64_t t0, pid = backend_pid(f);
+    gh_result r;
+
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
+    assert_int_equal(store_ping(f->c, &f->call), GH_OK);
+    store_cache_stats(f->c, &prep0, NULL);
+    for (int round = 0; round < 2; round++) {
+        kill_connection(f);
+        t0 = gh_monotonic_ms();
+        f->call.message[0] = '\0';
+        r = store_ping(f->c, &f->call);
+        if (r != GH_OK && r != GH_ERR_UNAVAILABLE)
+            fail_msg("after the kill: %d (%s)", r, f->call.message);
+        assert_true(gh_monotonic_ms() - t0 < 2000);
+        /* and then it works, on a new server process */
+        assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
+        assert_int_not_equal(backend_pid(f), pid);
+        pid = backend_pid(f);
+    }
+    /* statements were prepared again by the driver, not by the core */
+    store_cache_stats(f->c, &prep, NULL);
+    assert_int_equal(prep, prep0);
+}
+
+/* Killed inside a multi-row transaction: nothing of it remains, and the
+ * driver does not carry on silently on a new connection. */
+static void test_pg_kill_in_transaction(void **state)
+{
+    fx *f = *state;
+
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-1", "one"), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-2", "two"), GH_OK);
+    kill_connection(f);
+    assert_int_equal(insert_tenant(f, "t-3", "three"), GH_ERR_UNAVAILABLE);
+    assert_int_equal(insert_tenant(f, "t-4", "four"), GH_ERR_UNAVAILABLE);
+    assert_true(mentions(f->call.message, "transaction"));
+    assert_int_not_equal(store_commit(f->c, &f->call), GH_OK);
+    assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
+
+    /* the same with the core rolling back at once */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-5", "five"), GH_OK);
+    kill_connection(f);
+    assert_int_not_equal(insert_tenant(f, "t-6", "six"), GH_OK);
+    assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
+    assert_int_equal(insert_tenant(f, "t-7", "seven"), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 2);
+}
+
+/* A call never outlives its deadline, however long the server takes. */
+static void test_pg_deadline(void **state)
+{
+    fx *f = *state;
+    gh_call call;
+    int64_t t0;
+
+    call_init(&call, NULL, "short", 300);
+    t0 = gh_monotonic_ms();
+    assert_int_equal(store_exec(f->c, &call, "SELECT pg_sleep(5)", NULL, 0, NULL, NULL, NULL),
+                     GH_ERR_TIMEOUT);
+    assert_true(gh_monotonic_ms() - t0 < 1500);
+    /* the connection was given up; the next call has a new one */
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
+    /* a deadline already past: refused before anything is sent */
+    call_init(&call, NULL, "late", 1);
+    usleep(5000);
+    assert_int_equal(store_ping(f->c, &call), GH_ERR_TIMEOUT);
+}
+
+/* Values the SQLite suite cannot tell apart: text bound for a bytea column
+ * is stored as its bytes (never read as escapes), booleans, numerics. */
+static void test_pg_values(void **state)
+{
+    fx *f = *state;
+    static const char tricky[] = "\\x41\\\\ '$1' \xc3\xa9";
+    gh_param arg = { NULL, GH_T_STR, tricky, sizeof(tricky) - 1 };
+    int32_t yes = 1;
+    gh_param flag = { NULL, GH_T_BOOL, &yes, sizeof(yes) };
+    cols_ud ud;
+
+    assert_int_equal(store_exec(f->c, &f->call, "INSERT INTO kv (key, value) VALUES ('k', ?)",
+                                &arg, 1, NULL, NULL, NULL), GH_OK);
+    memset(&ud, 0, sizeof(ud));
+    assert_int_equal(store_exec(f->c, &f->call, "SELECT value FROM kv WHERE key = 'k'", NULL, 0,
+                                cols_row, &ud, NULL), GH_OK);
+    assert_int_equal(ud.p[0].type, GH_T_BYTES);
+    assert_int_equal(ud.p[0].len, sizeof(tricky) - 1);
+    assert_memory_equal(ud.bytes, tricky, sizeof(tricky) - 1);
+
+    memset(&ud, 0, sizeof(ud));
+    assert_int_equal(store_exec(f->c, &f->call,
+                                "SELECT ? AND TRUE, FALSE, SUM(x), AVG(x), CAST(1.5 AS NUMERIC) "
+                                "FROM (VALUES (CAST(1 AS BIGINT)), (2)) AS v (x)",
+                                &flag, 1, cols_row, &ud, NULL), GH_OK);
+    assert_int_equal(ud.p[0].type, GH_T_INT);
+    assert_int_equal(ud.i[0], 1);
+    assert_int_equal(ud.i[1], 0);
+    assert_int_equal(ud.p[2].type, GH_T_INT);
+    assert_int_equal(ud.i[2], 3);
+    assert_int_equal(ud.p[4].type, GH_T_DOUBLE);
+    assert_true(ud.d == 1.5);
+
+    /* text with a NUL cannot be sent: refused, not cut short */
+    arg.data = "a\0b";
+    arg.len = 3;
+    assert_int_equal(store_exec(f->c, &f->call, "SELECT CAST(? AS TEXT)", &arg, 1, NULL, NULL,
+                                NULL), GH_ERR_INVALID);
+    /* a data error does not echo the value */
+    arg.data = "not-a-number-secret";
+    arg.len = strlen(arg.data);
+    assert_int_equal(store_exec(f->c, &f->call, "SELECT CAST(? AS BIGINT)", &arg, 1, NULL, NULL,
+                                NULL), GH_ERR_INVALID);
+    assert_null(strstr(f->call.message, "secret"));
+}
+
+/* A database-side statement_timeout is TIMEOUT, and the connection stays. */
+static void test_pg_statement_timeout(void **state)
+{
+    fx *f = *state;
+    char err[512];
+    fx g;
+    int64_t pid;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    if (fx_load(&g, err, sizeof(err), "url", f->url, "password", server_pw,
+                "statement_timeout", "100ms", NULL) != 0)
+        fail_msg("load: %s", err);
+    /* this thread's connection is swapped for one with the timeout */
+    store_thread_close(f->c);
+    plugins_thread_fini(&f->ps);
+    assert_int_equal(plugins_thread_init(&g.ps, err, sizeof(err)), 0);
+    assert_non_null(g.st = store_new(g.ps.storage, NULL));
+    assert_non_null(g.c = store_thread_open(g.st, err, sizeof(err)));
+    call_init(&g.call, NULL, "test", 10000);
+    pid = backend_pid(&g);
+    assert_int_equal(store_exec(g.c, &g.call, "SELECT pg_sleep(2)", NULL, 0, NULL, NULL, NULL),
+                     GH_ERR_TIMEOUT);
+    assert_non_null(strstr(g.call.message, "57014"));
+    assert_int_equal(backend_pid(&g), pid);
+    store_thread_close(g.c);
+    store_free(g.st);
+    plugins_thread_fini(&g.ps);
+    plugins_unload(&g.ps);
+    assert_int_equal(plugins_thread_init(&f->ps, err, sizeof(err)), 0);
+    assert_non_null(f->c = store_thread_open(f->st, err, sizeof(err)));
+}
+
+static void test_pg_options(void **state)
+{
+    static const char *const bad[][2] = {
+        { "sslmode", "sometimes" },
+        { "url", "" },
+        { "connect_timeout", "soon" },
+        { "statement_timeout", "-1" },
+        { "sslrootcert", "/no/such/ca.pem" },
+        { "no_such_option", "1" },
+    };
+    fx *f = *state, g;
+    char err[512], url[600], path[64];
+    FILE *fp;
+
+    memset(&g, 0, sizeof(g));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        int rc = strcmp(bad[i][0], "url") == 0
+                     ? fx_load(&g, err, sizeof(err), bad[i][0], bad[i][1], NULL)
+                     : fx_load(&g, err, sizeof(err), "url", f->url, bad[i][0], bad[i][1], NULL);
+
+        if (rc != -1) {
+            plugins_unload(&g.ps);
+            fail_msg("%s: %s was accepted", bad[i][0], bad[i][1]);
+        }
+        if (strstr(err, bad[i][0]) == NULL)
+            fail_msg("error for %s does not name it: %s", bad[i][0], err);
+    }
+    /* url is required */
+    assert_int_equal(fx_load(&g, err, sizeof(err), "sslmode", "disable", NULL), -1);
+    assert_non_null(strstr(err, "url"));
+
+    /* a malformed URL with a password: the message does not repeat it */
+    assert_int_equal(fx_load(&g, err, sizeof(err), "url",
+                             "postgresql://u:hunter2%zz@host/db", NULL), -1);
+    assert_null(strstr(err, "hunter2"));
+
+    /* this thread's connection makes way for the ones tried below */
+    store_thread_close(f->c);
+    plugins_thread_fini(&f->ps);
+
+    /* a wrong password fails the connection, and stays out of the message */
+    assert_int_equal(fx_load(&g, err, sizeof(err), "url", f->url, "password", "wrong-pw-1234",
+                             NULL), 0);
+    assert_int_equal(plugins_thread_init(&g.ps, err, sizeof(err)), -1);
+    if (!mentions(err, "password") || strstr(err, "wrong-pw-1234") != NULL)
+        fail_msg("wrong password: %s", err);
+    plugins_unload(&g.ps);
+
+    /* the password from a file */
+    snprintf(path, sizeof(path), "pw-%ld", (long)getpid());
+    assert_non_null(fp = fopen(path, "w"));
+    fprintf(fp, "%s\n", server_pw);
+    fclose(fp);
+    assert_int_equal(fx_load(&g, err, sizeof(err), "url", f->url, "password_file", path,
+                             "sslmode", "disable", NULL), 0);
+    if (plugins_thread_init(&g.ps, err, sizeof(err)) != 0)
+        fail_msg("password_file: %s", err);
+    plugins_thread_fini(&g.ps);
+    plugins_unload(&g.ps);
+    unlink(path);
+
+    /* or in the URL, as tests/servers.sh gives it */
+    assert_int_equal(url_with_db(server_url, f->db, url, sizeof(url)), 0);
+    assert_int_equal(fx_load(&g, err, sizeof(err), "url", url, NULL), 0);
+    if (plugins_thread_init(&g.ps, err, sizeof(err)) != 0)
+        fail_msg("password in the URL: %s", err);
+    plugins_thread_fini(&g.ps);
+    plugins_unload(&g.ps);
+
+    /* nobody listening: thread_init fails at once, naming no secret */
+    assert_int_equal(fx_load(&g, err, sizeof(err), "url", "postgresql://u:pw-xyz@127.0.0.1:1/db",
+                             "connect_timeout", "2s", NULL), 0);
+    assert_int_equal(plugins_thread_init(&g.ps, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "connect"));
+    assert_null(strstr(err, "pw-xyz"));
+    plugins_unload(&g.ps);
+
+    assert_int_equal(plugins_thread_init(&f->ps, err, sizeof(err)), 0);
+    assert_non_null(f->c = store_thread_open(f->st, err, sizeof(err)));
+}
+
+/* ------------------------------------------------------------------ main */
+
+/* Each group runs in a temporary directory of its own (SQLite's files,
+ * the password file of test_pg_options). */
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/gh-store-XXXXXX");
     if (mkdtemp(tmpdir) == NULL || chdir(tmpdir) != 0)
         return -1;
     return 0;
@@ -1273,41 +1765,109 @@ static int group_teardown(void **state)
         closedir(d);
     if (chdir("/") == 0)
         rmdir(tmpdir);
-    host_global_cleanup();
     return 0;
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_RAW(fn) cmocka_unit_test_setup_teardown(fn, setup_raw, teardown)
 
+/* The suite every SQL backend must pass. */
+static const struct CMUnitTest conformance[] = {
+    T_RAW(test_migrate_fresh),
+    T(test_migrate_again),
+    T_RAW(test_migrate_partial),
+    T(test_migrate_failure_rolls_back),
+    T_RAW(test_migrate_initial_failure),
+    T_RAW(test_migrate_missing_dialect),
+    T_RAW(test_migrate_concurrent),
+    cmocka_unit_test(test_migrate_from_each_version),
+    T(test_constraints),
+    T(test_exec_types),
+    T(test_exec_rows_and_errors),
+    T(test_stmt_cache),
+    T(test_transactions),
+    T(test_kv_basic),
+    T(test_kv_ttl_and_nx),
+    T(test_kv_incr),
+    T(test_kv_incr_concurrent),
+    T(test_kv_purge),
+    T(test_kv_plugin),
+    T(test_two_threads),
+    T(test_thread_open_twice),
+};
+
+static const struct CMUnitTest sqlite_only[] = {
+    T(test_pragmas),
+    T(test_busy_is_unavailable),
+    cmocka_unit_test(test_options),
+    cmocka_unit_test(test_sql_dollar),
+};
+
+static const struct CMUnitTest postgres_only[] = {
+    T(test_pg_reconnect),
+    T(test_pg_kill_in_transaction),
+    T(test_pg_deadline),
+    T(test_pg_values),
+    T(test_pg_statement_timeout),
+    T(test_pg_options),
+};
+
+#define RUN(name, tests) cmocka_run_group_tests_name(name, tests, group_setup, group_teardown)
+
+/* The backend's groups, or why they cannot run: a server without its URL
+ * is skipped (a failure when GH_TEST_REQUIRE_SERVERS=1), and a URL
+ * without the plugin built is a failure. */
+static int run_backend(const backend *b)
+{
+    const char *dir = getenv("GATEHOUSE_PLUGIN_DIR");
+    const char *require = getenv("GH_TEST_REQUIRE_SERVERS");
+    char so[4096], name[64];
+    int failed = 0;
+
+    be = b;
+    server_url = b->url_env ? getenv(b->url_env) : NULL;
+    if (b->url_env != NULL && (server_url == NULL || server_url[0] == '\0')) {
+        if (require != NULL && strcmp(require, "1") == 0) {
+            fprintf(stderr, "%s: %s is not set, and GH_TEST_REQUIRE_SERVERS=1 (run the tests "
+                    "under tests/servers.sh)\n", b->name, b->url_env);
+            return 1;
+        }
+        printf("# %s: skipped (%s is not set; tests/servers.sh sets it)\n", b->name,
+               b->url_env);
+        return 0;
+    }
+    if (server_url != NULL && url_split_password(server_url) != 0) {
+        fprintf(stderr, "%s: %s is too long or not a URL\n", b->name, b->url_env);
+        return 1;
+    }
+    snprintf(so, sizeof(so), "%s/%s.so", dir, b->name);
+    if (access(so, R_OK) != 0) {
+        fprintf(stderr, "%s: %s is set but the %s plugin is not built (%s): configure found "
+                "no client library for it\n", b->name, b->url_env, b->name, so);
+        return 1;
+    }
+    snprintf(name, sizeof(name), "store/%s", b->name);
+    failed += RUN(name, conformance);
+    if (strcmp(b->name, "sqlite") == 0)
+        failed += RUN("store/sqlite-only", sqlite_only);
+    else if (strcmp(b->name, "postgres") == 0)
+        failed += RUN("store/postgres-only", postgres_only);
+    return failed;
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        T_RAW(test_migrate_fresh),
-        T(test_migrate_again),
-        T_RAW(test_migrate_partial),
-        T(test_migrate_failure_rolls_back),
-        T_RAW(test_migrate_initial_failure),
-        T_RAW(test_migrate_missing_dialect),
-        T_RAW(test_migrate_concurrent),
-        T(test_constraints),
-        T(test_exec_types),
-        T(test_exec_rows_and_errors),
-        T(test_stmt_cache),
-        T(test_transactions),
-        T(test_kv_basic),
-        T(test_kv_ttl_and_nx),
-        T(test_kv_incr),
-        T(test_kv_incr_concurrent),
-        T(test_kv_purge),
-        T(test_kv_plugin),
-        T(test_pragmas),
-        T(test_two_threads),
-        T(test_busy_is_unavailable),
-        T(test_thread_open_twice),
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_sql_dollar),
-    };
+    gh_log_conf quiet = { .level = GH_LOG_ERROR };
+    int failed = 0;
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    if (getenv("GATEHOUSE_PLUGIN_DIR") == NULL) {
+        fprintf(stderr, "GATEHOUSE_PLUGIN_DIR is not set (make check sets it)\n");
+        return 1;
+    }
+    /* expected failures log warnings; keep the output to test results */
+    log_configure(&quiet);
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+        failed += run_backend(&backends[i]);
+    host_global_cleanup();
+    return failed ? 1 : 0;
 }

@@ -1,0 +1,925 @@
+/*
+ * redis.c - the kv plugin on Redis (hiredis): deny-listed token ids, rate
+ * limit counters and one-time codes, shared by every gatehoused instance.
+ *
+ * Each worker thread owns one synchronous connection in its per-thread
+ * instance, so nothing here locks. Every command is bounded by
+ * command_timeout and by the call's deadline, whichever ends first (socket
+ * timeouts, set before each command). Redis gone is not a reason to hang a
+ * worker: any I/O error or timeout drops the connection and answers
+ * GH_ERR_UNAVAILABLE at once; the next call on that thread connects again
+ * (bounded by connect_timeout and its own deadline). After a failed connect
+ * a thread waits RETRY_DELAY_MS before trying again, so a host that drops
+ * packets costs one connect_timeout per thread, not one per request.
+ *
+ * Semantics are those of core/store/store.h, which the SQL kv also keeps:
+ *  get   GET (EXISTS when the caller wants no value); nil is NOT_FOUND
+ *  set   SET key value [PX ttl] [NX]; nil under NX is CONFLICT
+ *  incr  SET key 0 PX ttl NX, then INCRBY, in one MULTI/EXEC: atomic, and a
+ *        new key gets the TTL while a live one keeps its expiry. MULTI/EXEC
+ *        rather than a Lua script: no script cache to miss after a restart
+ *        and no EVAL permission for an ACL user to lack
+ *  del   DEL; 0 deleted is NOT_FOUND, so del is an atomic "take"
+ * Keys are key_prefix + key, so several deployments can share one Redis.
+ *
+ * Nothing logged or put in a message holds a value or the password: error
+ * replies are cut where Redis starts quoting arguments, and the URL is
+ * never echoed (it may hold the password).
+ *
+ * options:
+ *   url: redis://[user[:password]@]host[:port][/db]   or
+ *        unix://[user[:password]@]/path/to/redis.sock[?db=N]
+ *   password / password_file   overrides a password in the URL
+ *   connect_timeout: 1s        connect, AUTH and SELECT
+ *   command_timeout: 1s        one command, reply included
+ *   key_prefix: "gatehouse:"
+ *   tls: false                 hiredis 0.14 cannot; true is refused
+ *
+ * A host name is resolved at every connect, so a failover by DNS is
+ * followed; getaddrinfo has no timeout of its own, so where DNS may hang,
+ * give an address. The daemon ignores SIGPIPE; hiredis writes with
+ * write(2), so a process that loads this plugin must too.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+#include <gatehouse/plugin.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define DEFAULT_PORT 6379
+#define DEFAULT_TIMEOUT_MS 1000
+#define MAX_TIMEOUT_MS (10 * 60 * 1000)
+/* a thread whose connect failed fails its calls at once for this long */
+#define RETRY_DELAY_MS 250
+/* Redis refuses an expiry past LLONG_MAX ms from now; the SQL kv saturates.
+ * A thousand years is "never" for every key we keep. */
+#define MAX_TTL_MS (1000LL * 365 * 24 * 3600 * 1000)
+#define KEY_BUF 512 /* prefix + key fit here; longer ones are allocated */
+
+static const gh_host *host; /* valid for the life of the plugin */
+
+/* Read-only after instantiate(); shared by every thread. Copied out of the
+ * config, which a reload may replace. Holds the password: the loader wipes
+ * it when the plugin is unloaded. */
+typedef struct rd_inst {
+    char host[256];       /* TCP host, or "" for a unix socket */
+    char path[108];       /* unix socket path (sun_path's size) */
+    int port;
+    int db;
+    char user[128];
+    char password[512];
+    char prefix[128];
+    size_t prefix_len;
+    int64_t connect_ms;
+    int64_t command_ms;
+    char where[300];      /* "127.0.0.1:6379" or the socket path, for messages */
+} rd_inst;
+
+typedef struct rd_thread {
+    redisContext *ctx;
+    int64_t retry_at;     /* monotonic ms: no connect before this */
+    int64_t timeout_ms;   /* what the socket's timeouts are set to now */
+    int down;             /* the last connect failed: log the recovery */
+    char why[160];        /* why it failed (no secrets), for thread_init's log */
+} rd_thread;
+
+static const gh_option rd_options[] = {
+    { "url", GH_T_STR, 1,
+      "redis://[user[:password]@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]" },
+    { "password", GH_T_SECRET, 0, "overrides a password in the url" },
+    { "connect_timeout", GH_T_DURATION, 0, "connect, AUTH and SELECT (default 1s)" },
+    { "command_timeout", GH_T_DURATION, 0, "one command and its reply (default 1s)" },
+    { "key_prefix", GH_T_STR, 0, "put before every key (default \"gatehouse:\")" },
+    { "tls", GH_T_BOOL, 0, "TLS to Redis (needs hiredis >= 1.0; not in this build)" },
+    { NULL, 0, 0, NULL }
+};
+
+/* ------------------------------------------------------------------ time */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long the next network step may take: `limit`, cut to what is left
+ * of the call (the deadline is on host->now_ms's clock). <= 0: none. */
+static int64_t budget(gh_call *call, int64_t limit)
+{
+    int64_t left = host->call_deadline_ms(call) - host->now_ms();
+
+    return left < limit ? left : limit;
+}
+
+static struct timeval tv_ms(int64_t ms)
+{
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+    return tv;
+}
+
+/* ------------------------------------------------------------------- url */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..n) into dst (size dstlen). 0, or -1 when it does not
+ * fit, has a bad escape or decodes to a NUL. */
+static int pct_decode(char *dst, size_t dstlen, const char *s, size_t n)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+
+        if (c == '%') {
+            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi * 16 + lo;
+            i += 2;
+            if (c == 0)
+                return -1;
+        }
+        if (o + 1 >= dstlen)
+            return -1;
+        dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+static int parse_uint(const char *s, size_t n, long max, long *out)
+{
+    long v = 0;
+
+    if (n == 0 || n > 10)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+#define URL_FORM "redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]"
+
+/* Fill host/port/path/db/user/password from the URL. Messages never quote
+ * the URL: it may hold the password. */
+static gh_result parse_url(rd_inst *in, gh_call *call, const char *url)
+{
+    const char *p, *at, *end, *hp;
+    int is_unix = 0;
+    long v;
+
+    if (strncmp(url, "rediss://", 9) == 0)
+        return host->fail(call, GH_ERR_UNSUPPORTED,
+                          "url: rediss:// (TLS) needs a plugin built with hiredis >= 1.0; "
+                          "this one has hiredis %d.%d", HIREDIS_MAJOR, HIREDIS_MINOR);
+    if (strncmp(url, "redis://", 8) == 0)
+        p = url + 8;
+    else if (strncmp(url, "unix://", 7) == 0) {
+        p = url + 7;
+        is_unix = 1;
+    } else
+        return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
+
+    /* userinfo: everything before the last '@' of the authority */
+    end = is_unix ? p + strcspn(p, "/") : p + strcspn(p, "/?#");
+    at = NULL;
+    for (const char *c = p; c < end; c++)
+        if (*c == '@')
+            at = c;
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+
+        if (pct_decode(in->user, sizeof(in->user), p, ulen) != 0)
+            return host->fail(call, GH_ERR_INVALID, "url: the user name is malformed or too long");
+        if (colon && pct_decode(in->password, sizeof(in->password), colon + 1,
+                                (size_t)(at - colon - 1)) != 0)
+            return host->fail(call, GH_ERR_INVALID, "url: the password is malformed or too long");
+        p = at + 1;
+    }
+
+    if (is_unix) {
+        const char *q = strchr(p, '?');
+        size_t plen = q ? (size_t)(q - p) : strlen(p);
+
+        if (plen == 0 || p[0] != '/')
+            return host->fail(call, GH_ERR_INVALID, "url: a unix socket needs an absolute path "
+                              "(unix:///path/to/redis.sock)");
+        if (pct_decode(in->path, sizeof(in->path), p, plen) != 0)
+            return host->fail(call, GH_ERR_INVALID, "url: the socket path is malformed or "
+                              "longer than %zu bytes", sizeof(in->path) - 1);
+        if (q != NULL) {
+            if (strncmp(q, "?db=", 4) != 0 || parse_uint(q + 4, strlen(q + 4), INT_MAX, &v) != 0)
+                return host->fail(call, GH_ERR_INVALID, "url: after the socket path only "
+                                  "?db=N is understood");
+            in->db = (int)v;
+        }
+        snprintf(in->where, sizeof(in->where), "%s", in->path);
+        return GH_OK;
+    }
+
+    /* host, [v6] or name, then :port, then /db */
+    hp = p;
+    if (*hp == '[') {
+        const char *rb = strchr(hp, ']');
+
+        if (rb == NULL || rb > end || (size_t)(rb - hp - 1) >= sizeof(in->host) || rb == hp + 1)
+            return host->fail(call, GH_ERR_INVALID, "url: bad [IPv6] host");
+        memcpy(in->host, hp + 1, (size_t)(rb - hp - 1));
+        in->host[rb - hp - 1] = '\0';
+        p = rb + 1;
+    } else {
+        size_t hlen = strcspn(hp, ":/?#");
+
+        if (hlen == 0 || hlen >= sizeof(in->host))
+            return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
+        memcpy(in->host, hp, hlen);
+        in->host[hlen] = '\0';
+        p = hp + hlen;
+    }
+    in->port = DEFAULT_PORT;
+    if (*p == ':') {
+        size_t n = strcspn(p + 1, "/?#");
+
+        if (parse_uint(p + 1, n, 65535, &v) != 0 || v == 0)
+            return host->fail(call, GH_ERR_INVALID, "url: the port must be 1 to 65535");
+        in->port = (int)v;
+        p += 1 + n;
+    }
+    if (*p == '/' && p[1] != '\0') {
+        if (parse_uint(p + 1, strlen(p + 1), INT_MAX, &v) != 0)
+            return host->fail(call, GH_ERR_INVALID, "url: the database must be a number "
+                              "(redis://host:port/0)");
+        in->db = (int)v;
+    } else if (*p != '\0' && strcmp(p, "/") != 0)
+        return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
+    snprintf(in->where, sizeof(in->where), strchr(in->host, ':') ? "[%s]:%d" : "%s:%d",
+             in->host, in->port);
+    return GH_OK;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static gh_result timeout_opt(gh_call *call, const char *key, int64_t *out)
+{
+    int64_t v = host->cfg_int(NULL, key, DEFAULT_TIMEOUT_MS);
+
+    if (v < 1 || v > MAX_TIMEOUT_MS)
+        return host->fail(call, GH_ERR_INVALID, "%s: must be between 1ms and 10m", key);
+    *out = v;
+    return GH_OK;
+}
+
+static gh_result rd_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
+{
+    rd_inst *in = vinst;
+    const char *url = host->cfg_str(cfg, "url", NULL);
+    const char *prefix = host->cfg_str(cfg, "key_prefix", "gatehouse:");
+    char *secret;
+    gh_result r;
+
+    if (host->cfg_bool(cfg, "tls", 0))
+        return host->fail(call, GH_ERR_UNSUPPORTED,
+                          "tls: this redis plugin is built with hiredis %d.%d, which has no "
+                          "TLS; TLS needs hiredis >= 1.0 (or reach Redis through a local "
+                          "TLS tunnel and set tls: false)", HIREDIS_MAJOR, HIREDIS_MINOR);
+    if (url == NULL || *url == '\0')
+        return host->fail(call, GH_ERR_INVALID, "url: required (" URL_FORM ")");
+    if ((r = parse_url(in, call, url)) != GH_OK)
+        return r;
+    if ((r = timeout_opt(call, "connect_timeout", &in->connect_ms)) != GH_OK ||
+        (r = timeout_opt(call, "command_timeout", &in->command_ms)) != GH_OK)
+        return r;
+    if (prefix == NULL)
+        prefix = "";
+    if (strlen(prefix) >= sizeof(in->prefix))
+        return host->fail(call, GH_ERR_INVALID, "key_prefix: longer than %zu bytes",
+                          sizeof(in->prefix) - 1);
+    memcpy(in->prefix, prefix, strlen(prefix) + 1);
+    in->prefix_len = strlen(prefix);
+
+    /* the option wins over a password written in the url */
+    secret = host->cfg_secret(cfg, "password");
+    if (secret != NULL) {
+        size_t n = strlen(secret);
+        int fits = n < sizeof(in->password);
+
+        if (fits)
+            memcpy(in->password, secret, n + 1);
+        host->wipe(secret, n);
+        host->free(secret);
+        if (!fits)
+            return host->fail(call, GH_ERR_INVALID, "password: longer than %zu bytes",
+                              sizeof(in->password) - 1);
+    } else {
+        /* password_file set but unreadable: the host has said why */
+        const char *file = host->cfg_str(cfg, "password_file", NULL);
+
+        if (file != NULL && *file != '\0')
+            return host->fail(call, GH_ERR_INVALID, "password_file: cannot be read");
+    }
+    return GH_OK;
+}
+
+/* ---------------------------------------------------------- connection */
+
+/* The text of an error reply, cut where Redis starts quoting what it was
+ * sent ("ERR unknown command 'x', with args beginning with: 'secret'"), so
+ * no key, value or password reaches a log. */
+static void safe_error(const redisReply *rep, char *buf, size_t len)
+{
+    size_t n = rep->str ? strcspn(rep->str, "'\"\r\n") : 0;
+
+    if (n >= len)
+        n = len - 1;
+    while (n > 0 && (rep->str[n - 1] == ' ' || rep->str[n - 1] == ',' || rep->str[n - 1] == ':'))
+        n--;
+    memcpy(buf, rep->str ? rep->str : "", n);
+    buf[n] = '\0';
+}
+
+static int reply_error_is(const redisReply *rep, const char *prefix)
+{
+    return rep->type == REDIS_REPLY_ERROR && rep->str != NULL &&
+           strncmp(rep->str, prefix, strlen(prefix)) == 0;
+}
+
+/* An error reply's ABI code: a server that is starting, failing over or
+ * busy is worth retrying; a bad counter is the caller's; the rest is a
+ * bug here or data under our prefix that is not ours. */
+static gh_result reply_error_code(const redisReply *rep)
+{
+    static const char *const transient[] = { "LOADING", "BUSY", "MASTERDOWN", "READONLY",
+                                              "TRYAGAIN", "CLUSTERDOWN", "OOM", "NOAUTH",
+                                              "NOREPLICAS", NULL };
+
+    for (size_t i = 0; transient[i]; i++)
+        if (reply_error_is(rep, transient[i]))
+            return GH_ERR_UNAVAILABLE;
+    if (reply_error_is(rep, "WRONGPASS") || reply_error_is(rep, "NOPERM"))
+        return GH_ERR_DENIED;
+    if (reply_error_is(rep, "WRONGTYPE") || (rep->str && (strstr(rep->str, "not an integer") ||
+                                                          strstr(rep->str, "overflow"))))
+        return GH_ERR_INVALID;
+    return GH_ERR_INTERNAL;
+}
+
+static void drop(rd_thread *t)
+{
+    if (t->ctx != NULL)
+        redisFree(t->ctx);
+    t->ctx = NULL;
+}
+
+/* A server that now wants a password, or that became a replica in a
+ * failover, will not change its mind on this connection: drop it, so the
+ * next call connects (and authenticates) afresh. */
+static gh_result reply_fail(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
+                            const redisReply *rep)
+{
+    char text[160];
+
+    safe_error(rep, text, sizeof(text));
+    if (reply_error_is(rep, "NOAUTH") || reply_error_is(rep, "READONLY"))
+        drop(t);
+    return host->fail(call, reply_error_code(rep), "%s: %s: %s", in->where, what, text);
+}
+
+/* Set the socket's send and receive timeouts, unless they already are. */
+static int arm(rd_thread *t, int64_t ms)
+{
+    if (ms == t->timeout_ms)
+        return 0;
+    if (redisSetTimeout(t->ctx, tv_ms(ms)) != REDIS_OK)
+        return -1;
+    t->timeout_ms = ms;
+    return 0;
+}
+
+/* An I/O failure: the connection cannot be trusted to be in step any more. */
+static gh_result io_fail(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
+                         int64_t ms)
+{
+    const char *why = t->ctx ? t->ctx->errstr : "no connection";
+    gh_result r;
+
+    /* a socket timeout: hiredis keeps strerror(EAGAIN) as its message */
+    if (t->ctx && t->ctx->err == REDIS_ERR_IO &&
+        (errno == EAGAIN || errno == EWOULDBLOCK || strcmp(why, strerror(EAGAIN)) == 0))
+        r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: %s: no answer within %lld ms", in->where,
+                       what, (long long)ms);
+    else if (t->ctx && t->ctx->err == REDIS_ERR_OOM)
+        r = host->fail(call, GH_ERR_NOMEM, "%s: %s: out of memory", in->where, what);
+    else
+        r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: %s: %s", in->where, what,
+                       why[0] ? why : "connection lost");
+    drop(t);
+    return r;
+}
+
+/* Send argc-argument commands as one pipeline and read every reply, all
+ * within ms. replies[i] gets command i's reply (free with freeReplyObject).
+ * On an I/O error the connection is dropped and nothing is returned. */
+static gh_result pipeline(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
+                          int64_t ms, size_t ncmd, const int *argc, const char *const *argv[],
+                          const size_t *argvlen[], redisReply **replies)
+{
+    size_t got = 0;
+
+    if (arm(t, ms) != 0)
+        return io_fail(in, t, call, what, ms);
+    for (size_t i = 0; i < ncmd; i++)
+        if (redisAppendCommandArgv(t->ctx, argc[i], (const char **)argv[i], argvlen[i]) !=
+            REDIS_OK)
+            return io_fail(in, t, call, what, ms);
+    for (; got < ncmd; got++) {
+        void *rep = NULL;
+
+        if (redisGetReply(t->ctx, &rep) != REDIS_OK || rep == NULL)
+            break;
+        replies[got] = rep;
+    }
+    if (got == ncmd)
+        return GH_OK;
+    while (got > 0)
+        freeReplyObject(replies[--got]);
+    return io_fail(in, t, call, what, ms);
+}
+
+/* One command, one reply. */
+static gh_result command(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
+                         int64_t ms, int argc, const char **argv, const size_t *argvlen,
+                         redisReply **reply)
+{
+    const char *const *av[1] = { argv };
+    const size_t *al[1] = { argvlen };
+
+    return pipeline(in, t, call, what, ms, 1, &argc, av, al, reply);
+}
+
+/* AUTH and SELECT on a fresh connection. A refusal is a configuration
+ * error (DENIED or INVALID), not an outage. */
+static gh_result handshake(const rd_inst *in, rd_thread *t, gh_call *call, int64_t ms)
+{
+    redisReply *rep = NULL;
+    gh_result r = GH_OK;
+
+    if (in->password[0] != '\0' || (in->user[0] != '\0' && strcmp(in->user, "default") != 0)) {
+        /* AUTH <password> is the default user's and works before Redis 6 */
+        int with_user = in->user[0] != '\0' && strcmp(in->user, "default") != 0;
+        const char *argv[3] = { "AUTH", with_user ? in->user : in->password, in->password };
+        size_t len[3] = { 4, strlen(argv[1]), strlen(in->password) };
+
+        if ((r = command(in, t, call, "AUTH", ms, with_user ? 3 : 2, argv, len, &rep)) != GH_OK)
+            return r;
+        if (rep->type == REDIS_REPLY_ERROR) {
+            char text[160];
+
+            safe_error(rep, text, sizeof(text));
+            r = host->fail(call, GH_ERR_DENIED, "%s: AUTH%s%s refused: %s", in->where,
+                           with_user ? " as " : "", with_user ? in->user : "", text);
+        }
+        freeReplyObject(rep);
+        if (r != GH_OK)
+            return r;
+    }
+    if (in->db != 0) {
+        char db[16];
+        const char *argv[2] = { "SELECT", db };
+        size_t len[2] = { 6, (size_t)snprintf(db, sizeof(db), "%d", in->db) };
+
+        if ((r = command(in, t, call, "SELECT", ms, 2, argv, len, &rep)) != GH_OK)
+            return r;
+        if (rep->type == REDIS_REPLY_ERROR) {
+            char text[160];
+
+            safe_error(rep, text, sizeof(text));
+            r = host->fail(call, reply_error_is(rep, "NOAUTH") ? GH_ERR_DENIED : GH_ERR_INVALID,
+                           "%s: SELECT %d refused: %s", in->where, in->db, text);
+        }
+        freeReplyObject(rep);
+    }
+    return r;
+}
+
+/* A connection that turned readable while idle has been closed by the
+ * server (a restart, a timeout, CLIENT KILL): a synchronous client has
+ * nothing else to read between commands. Found here, a restart costs no
+ * request a failure. */
+static int stale(const rd_thread *t)
+{
+    struct pollfd pfd = { .fd = t->ctx->fd, .events = POLLIN };
+
+    return poll(&pfd, 1, 0) != 0;
+}
+
+static gh_result connect_now(const rd_inst *in, rd_thread *t, gh_call *call)
+{
+    int64_t ms = budget(call, in->connect_ms);
+    gh_result r;
+
+    if (ms <= 0)
+        return host->fail(call, GH_ERR_TIMEOUT, "%s: no time left to connect", in->where);
+    t->ctx = in->path[0] ? redisConnectUnixWithTimeout(in->path, tv_ms(ms))
+                         : redisConnectWithTimeout(in->host, in->port, tv_ms(ms));
+    t->timeout_ms = -1;
+    if (t->ctx == NULL)
+        return host->fail(call, GH_ERR_NOMEM, "%s: connect: out of memory", in->where);
+    if (t->ctx->err) {
+        snprintf(t->why, sizeof(t->why), "%s", t->ctx->errstr);
+        r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: cannot connect: %s", in->where, t->why);
+        goto fail;
+    }
+    if (!in->path[0])
+        redisEnableKeepAlive(t->ctx); /* a peer that vanished is noticed while idle */
+    if ((r = handshake(in, t, call, ms)) != GH_OK) {
+        snprintf(t->why, sizeof(t->why), "%s",
+                 r == GH_ERR_UNAVAILABLE ? "no answer to AUTH or SELECT" : "refused");
+        goto fail;
+    }
+    if (t->down) {
+        host->log(call, GH_LOG_NOTICE, "%s: connected again", in->where);
+        t->down = 0;
+    }
+    if (GH_HAS(host, count))
+        host->count(call, "connect", 1);
+    return GH_OK;
+fail:
+    drop(t);
+    t->down = 1;
+    t->retry_at = mono_ms() + RETRY_DELAY_MS;
+    if (GH_HAS(host, count))
+        host->count(call, "connect_failed", 1);
+    return r;
+}
+
+/* This thread's connection, up and in step, or why not. */
+static gh_result ready(const rd_inst *in, rd_thread *t, gh_call *call)
+{
+    if (t->ctx != NULL && (t->ctx->err || stale(t)))
+        drop(t);
+    if (t->ctx != NULL)
+        return GH_OK;
+    if (t->down && mono_ms() < t->retry_at)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: unreachable (retrying shortly)",
+                          in->where);
+    return connect_now(in, t, call);
+}
+
+/* Connect (if needed), then run the pipeline within command_timeout and
+ * the call's deadline. */
+static gh_result run(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
+                     size_t ncmd, const int *argc, const char *const *argv[],
+                     const size_t *argvlen[], redisReply **replies)
+{
+    int64_t ms;
+    gh_result r;
+
+    if ((r = ready(in, t, call)) != GH_OK)
+        return r;
+    ms = budget(call, in->command_ms);
+    if (ms <= 0)
+        return host->fail(call, GH_ERR_TIMEOUT, "%s: %s: no time left", in->where, what);
+    return pipeline(in, t, call, what, ms, ncmd, argc, argv, argvlen, replies);
+}
+
+static gh_result run1(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
+                      int argc, const char **argv, const size_t *argvlen, redisReply **reply)
+{
+    const char *const *av[1] = { argv };
+    const size_t *al[1] = { argvlen };
+
+    return run(in, t, call, what, 1, &argc, av, al, reply);
+}
+
+/* Redis is reached lazily when it is down at start-up: the daemon serves
+ * what needs no kv and the first call connects. A server that answers but
+ * refuses our credentials or database is a configuration error, and stops
+ * start-up here rather than at the first login. */
+static gh_result rd_thread_init(const void *vinst, void *vt, gh_call *call)
+{
+    const rd_inst *in = vinst;
+    rd_thread *t = vt;
+    gh_result r;
+
+    t->timeout_ms = -1;
+    r = connect_now(in, t, call);
+    if (r == GH_ERR_UNAVAILABLE || r == GH_ERR_TIMEOUT) {
+        host->log(call, GH_LOG_WARNING, "%s: cannot connect (%s); kv calls fail until it "
+                  "answers", in->where, t->why);
+        t->retry_at = 0; /* the first call may try at once */
+        return GH_OK;
+    }
+    return r;
+}
+
+static void rd_thread_fini(const void *vinst, void *vt)
+{
+    (void)vinst;
+    drop(vt);
+}
+
+static gh_result rd_health(const void *vinst, void *vt, gh_call *call)
+{
+    const char *argv[1] = { "PING" };
+    size_t len[1] = { 4 };
+    redisReply *rep = NULL;
+    gh_result r = run1(vinst, vt, call, "PING", 1, argv, len, &rep);
+
+    if (r != GH_OK)
+        return r;
+    if (rep->type == REDIS_REPLY_ERROR)
+        r = reply_fail(vinst, vt, call, "PING", rep);
+    freeReplyObject(rep);
+    return r;
+}
+
+/* ------------------------------------------------------------------- keys */
+
+/* prefix + key, in buf when it fits, else allocated (free_key). */
+typedef struct rd_key {
+    char *s;
+    size_t len;
+    char buf[KEY_BUF];
+} rd_key;
+
+static gh_result make_key(const rd_inst *in, gh_call *call, const char *key, rd_key *k)
+{
+    size_t n = strlen(key);
+
+    k->len = in->prefix_len + n;
+    k->s = k->len < sizeof(k->buf) ? k->buf : malloc(k->len + 1);
+    if (k->s == NULL)
+        return host->fail(call, GH_ERR_NOMEM, "key: out of memory");
+    memcpy(k->s, in->prefix, in->prefix_len);
+    memcpy(k->s + in->prefix_len, key, n + 1);
+    return GH_OK;
+}
+
+static void free_key(rd_key *k)
+{
+    if (k->s != k->buf)
+        free(k->s);
+}
+
+static size_t ttl_text(char buf[24], int64_t ttl_ms)
+{
+    return (size_t)snprintf(buf, 24, "%lld",
+                            (long long)(ttl_ms > MAX_TTL_MS ? MAX_TTL_MS : ttl_ms));
+}
+
+/* -------------------------------------------------------------------- ops */
+
+static gh_result rd_get(const void *vinst, void *vt, gh_call *call, const char *key,
+                        gh_out *out)
+{
+    const rd_inst *in = vinst;
+    redisReply *rep = NULL;
+    rd_key k;
+    gh_result r;
+
+    if ((r = make_key(in, call, key, &k)) != GH_OK)
+        return r;
+    {
+        /* no output wanted: ask whether it is there, without the value */
+        const char *argv[2] = { out ? "GET" : "EXISTS", k.s };
+        size_t len[2] = { out ? 3 : 6, k.len };
+
+        r = run1(in, vt, call, argv[0], 2, argv, len, &rep);
+    }
+    free_key(&k);
+    if (r != GH_OK)
+        return r;
+    if (rep->type == REDIS_REPLY_NIL || (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0))
+        r = GH_ERR_NOT_FOUND;
+    else if (rep->type == REDIS_REPLY_INTEGER)
+        r = GH_OK;
+    else if (rep->type == REDIS_REPLY_STRING) {
+        gh_param v = { "value", GH_T_BYTES, rep->str, rep->len };
+
+        r = host->put(out, &v);
+    } else if (rep->type == REDIS_REPLY_ERROR)
+        r = reply_fail(in, vt, call, "GET", rep);
+    else
+        r = host->fail(call, GH_ERR_INTERNAL, "%s: GET: unexpected reply type %d", in->where,
+                       rep->type);
+    freeReplyObject(rep);
+    return r;
+}
+
+static gh_result rd_set(const void *vinst, void *vt, gh_call *call, const char *key,
+                        const void *val, size_t vlen, int64_t ttl_ms, uint32_t flags)
+{
+    const rd_inst *in = vinst;
+    redisReply *rep = NULL;
+    char ttl[24];
+    const char *argv[6] = { "SET", NULL, val ? val : "", NULL, NULL, NULL };
+    size_t len[6] = { 3, 0, vlen, 0, 0, 0 };
+    int argc = 3;
+    rd_key k;
+    gh_result r;
+
+    if (val == NULL && vlen != 0)
+        return host->fail(call, GH_ERR_INVALID, "set: a value of %zu bytes without data", vlen);
+    if ((r = make_key(in, call, key, &k)) != GH_OK)
+        return r;
+    argv[1] = k.s;
+    len[1] = k.len;
+    if (ttl_ms > 0) {
+        argv[argc] = "PX";
+        len[argc++] = 2;
+        len[argc] = ttl_text(ttl, ttl_ms);
+        argv[argc++] = ttl;
+    }
+    if (flags & GH_KV_NX) {
+        argv[argc] = "NX";
+        len[argc++] = 2;
+    }
+    r = run1(in, vt, call, "SET", argc, argv, len, &rep);
+    free_key(&k);
+    if (r != GH_OK)
+        return r;
+    if (rep->type == REDIS_REPLY_STATUS)
+        r = GH_OK;
+    else if (rep->type == REDIS_REPLY_NIL)
+        r = (flags & GH_KV_NX) ? GH_ERR_CONFLICT
+                               : host->fail(call, GH_ERR_INTERNAL, "%s: SET: no answer", in->where);
+    else if (rep->type == REDIS_REPLY_ERROR)
+        r = reply_fail(in, vt, call, "SET", rep);
+    else
+        r = host->fail(call, GH_ERR_INTERNAL, "%s: SET: unexpected reply type %d", in->where,
+                       rep->type);
+    freeReplyObject(rep);
+    return r;
+}
+
+/* The INCRBY reply, wherever it sits (alone, or last in EXEC's array). */
+static gh_result incr_result(const rd_inst *in, rd_thread *t, gh_call *call,
+                             const redisReply *rep, int64_t *result)
+{
+    if (rep->type == REDIS_REPLY_INTEGER) {
+        if (result != NULL)
+            *result = rep->integer;
+        return GH_OK;
+    }
+    if (rep->type == REDIS_REPLY_ERROR)
+        return reply_fail(in, t, call, "INCRBY", rep);
+    return host->fail(call, GH_ERR_INTERNAL, "%s: INCRBY: unexpected reply type %d", in->where,
+                      rep->type);
+}
+
+static gh_result rd_incr(const void *vinst, void *vt, gh_call *call, const char *key,
+                         int64_t delta, int64_t ttl_ms, int64_t *result)
+{
+    const rd_inst *in = vinst;
+    char ttl[24], by[24];
+    rd_key k;
+    gh_result r;
+
+    if ((r = make_key(in, call, key, &k)) != GH_OK)
+        return r;
+    {
+        const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+        const char *init[6] = { "SET", k.s, "0", "PX", ttl, "NX" };
+        const char *incr[3] = { "INCRBY", k.s, by };
+        size_t multi_len[1] = { 5 }, exec_len[1] = { 4 };
+        size_t init_len[6] = { 3, k.len, 1, 2, ttl_text(ttl, ttl_ms), 2 };
+        size_t incr_len[3] = { 6, k.len, (size_t)snprintf(by, sizeof(by), "%lld",
+                                                           (long long)delta) };
+        redisReply *reps[4] = { NULL, NULL, NULL, NULL };
+
+        if (ttl_ms <= 0) {
+            /* no expiry to give a new key: INCRBY alone is atomic */
+            r = run1(in, vt, call, "INCRBY", 3, incr, incr_len, &reps[0]);
+            if (r == GH_OK)
+                r = incr_result(in, vt, call, reps[0], result);
+            if (reps[0])
+                freeReplyObject(reps[0]);
+        } else {
+            /* SET NX gives only a new key its TTL; both run as one, so no
+             * other client's INCRBY can create the key between them */
+            const int argc[4] = { 1, 6, 3, 1 };
+            const char *const *argv[4] = { multi, init, incr, exec };
+            const size_t *lens[4] = { multi_len, init_len, incr_len, exec_len };
+
+            r = run(in, vt, call, "MULTI/EXEC", 4, argc, argv, lens, reps);
+            if (r == GH_OK) {
+                const redisReply *ex = reps[3];
+
+                /* refused MULTI (an ACL without it): say so, not EXEC's
+                 * "without MULTI" */
+                if (reps[0]->type == REDIS_REPLY_ERROR)
+                    r = reply_fail(in, vt, call, "MULTI", reps[0]);
+                else if (ex->type == REDIS_REPLY_ARRAY && ex->elements == 2)
+                    r = incr_result(in, vt, call, ex->element[1], result);
+                else if (ex->type == REDIS_REPLY_ERROR)
+                    r = reply_fail(in, vt, call, "EXEC", ex);
+                else
+                    r = host->fail(call, GH_ERR_INTERNAL, "%s: EXEC: unexpected reply",
+                                   in->where);
+            }
+            for (size_t i = 0; i < 4; i++)
+                if (reps[i])
+                    freeReplyObject(reps[i]);
+        }
+    }
+    free_key(&k);
+    return r;
+}
+
+static gh_result rd_del(const void *vinst, void *vt, gh_call *call, const char *key)
+{
+    const rd_inst *in = vinst;
+    redisReply *rep = NULL;
+    rd_key k;
+    gh_result r;
+
+    if ((r = make_key(in, call, key, &k)) != GH_OK)
+        return r;
+    {
+        const char *argv[2] = { "DEL", k.s };
+        size_t len[2] = { 3, k.len };
+
+        r = run1(in, vt, call, "DEL", 2, argv, len, &rep);
+    }
+    free_key(&k);
+    if (r != GH_OK)
+        return r;
+    if (rep->type == REDIS_REPLY_INTEGER)
+        r = rep->integer > 0 ? GH_OK : GH_ERR_NOT_FOUND;
+    else if (rep->type == REDIS_REPLY_ERROR)
+        r = reply_fail(in, vt, call, "DEL", rep);
+    else
+        r = host->fail(call, GH_ERR_INTERNAL, "%s: DEL: unexpected reply type %d", in->where,
+                       rep->type);
+    freeReplyObject(rep);
+    return r;
+}
+
+/* ------------------------------------------------------------ descriptor */
+
+static const gh_kv_ops rd_ops = {
+    .size = sizeof(gh_kv_ops),
+    .get = rd_get,
+    .set = rd_set,
+    .incr = rd_incr,
+    .del = rd_del,
+};
+
+static const gh_plugin rd_plugin = {
+    .size = sizeof(gh_plugin),
+    .abi_major = GH_ABI_MAJOR,
+    .abi_minor = GH_ABI_MINOR,
+    .name = "redis",
+    .version = PACKAGE_VERSION,
+    .description = "Redis key-value store (hiredis)",
+    .kind = GH_KIND_KV,
+    .options = rd_options,
+    .inst_size = sizeof(rd_inst),
+    .thread_size = sizeof(rd_thread),
+    .instantiate = rd_instantiate,
+    .thread_init = rd_thread_init,
+    .thread_fini = rd_thread_fini,
+    .detach = NULL,
+    .health = rd_health,
+    .ops = &rd_ops,
+};
+
+GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
+{
+    /* every member we call unconditionally is 1.0, always set by a 1.x host */
+    if (h == NULL || h->abi_major != GH_ABI_MAJOR)
+        return NULL;
+    host = h;
+    return &rd_plugin;
+}
