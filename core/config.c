@@ -1612,8 +1612,7 @@ static int finish(checker *ck)
         cpus = 1;
     if (cfg->threads == 0)
         cfg->threads = cpus > 256 ? 256 : (int)cpus;
-    if (cfg->workers == 0)
-        cfg->workers = cpus > 512 ? 1024 : (int)(2 * cpus); /* cpus >= 1: at least 2 */
+    /* workers 0 stays 0: main.c picks the number once it knows the store */
     return 0;
 }
 
