@@ -75,6 +75,7 @@ storage:
     password_file: $TMP/db.pw
     connect_timeout: 500ms
     statement_timeout: 5s
+    query_timeout: 1s
     sslmode: disable
 YAML
 
@@ -182,6 +183,21 @@ equals "a login works again" "$CODE" "200"
 http GET /health/ready
 equals "/health/ready is 200 again" "$CODE" "200"
 contains "the lost connection is logged" "$(cat "$TMP/a.log")" "connection to the database was lost"
+
+# ---------------------------------------------------------------- PostgreSQL hangs
+# Stopped, not gone: connections stay open and nothing answers. Each wait
+# ends at query_timeout (or connect_timeout for a new connection).
+PG_PM=$(head -n 1 "$SERVERS_DIR/postgres/data/postmaster.pid")
+pg_freeze() { kill "-$1" "$PG_PM" $(pgrep -P "$PG_PM") 2>/dev/null; }
+pg_freeze STOP
+T0=$(date +%s%N)
+CODE_HUNG=$(me_code "$ALICE_AT")
+T1=$(date +%s%N)
+pg_freeze CONT
+equals "a hung database: 503" "$CODE_HUNG" "503"
+check "... after query_timeout, not the request's deadline (< 3 s)" \
+    test $(((T1 - T0) / 1000000)) -lt 3000
+check "requests succeed again once it answers" until_ok "$ALICE_AT"
 
 # ---------------------------------------------------------------- idle restart
 pg_stop

@@ -38,6 +38,11 @@
  *   password / password_file               overrides the URL's password
  *   connect_timeout: 5s                    for each connection attempt
  *   statement_timeout: 0                   server-side limit (0: none)
+ *   query_timeout: 0                       how long to wait for the server's
+ *                                          answer to one statement (0: only
+ *                                          the call's deadline); a server
+ *                                          that hangs (not one that is gone)
+ *                                          then costs a request this long
  *   sslmode: prefer                        disable, allow, prefer, require,
  *                                          verify-ca, verify-full
  *   sslrootcert: /path/ca.pem              CA for verify-ca/verify-full
@@ -86,6 +91,7 @@ typedef struct pg_inst {
     int gss;            /* the URL asks for GSSAPI encryption: leave it be */
     int64_t connect_ms;
     int64_t statement_ms; /* 0: none */
+    int64_t query_ms;     /* 0: none */
 } pg_inst;
 
 typedef struct pg_thread {
@@ -134,6 +140,8 @@ static const gh_option pg_options[] = {
     { "password", GH_T_SECRET, 0, "password (or password_file); overrides the URL's" },
     { "connect_timeout", GH_T_DURATION, 0, "limit for each connection attempt (default 5s)" },
     { "statement_timeout", GH_T_DURATION, 0, "server-side limit per statement (default none)" },
+    { "query_timeout", GH_T_DURATION, 0,
+      "wait for one statement's answer at most this long (default: the call's deadline)" },
     { "sslmode", GH_T_STR, 0, "disable, allow, prefer, require, verify-ca or verify-full" },
     { "sslrootcert", GH_T_STR, 0, "CA certificates for verify-ca and verify-full" },
     { NULL, 0, 0, NULL }
@@ -422,6 +430,7 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
 {
     PGresult *res, *kept = NULL;
     int failed = 0, query = 0;
+    int64_t until = t->in->query_ms > 0 ? pg_mono_ms() + t->in->query_ms : 0;
 
     for (;;) {
         int flush = PQflush(t->conn), rc;
@@ -462,13 +471,20 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
             continue;
         }
         left = pg_left(call);
+        if (until > 0) { /* query_timeout, when it comes first */
+            int64_t q = until - pg_mono_ms();
+            if (q < 0)
+                q = 0;
+            if (left < 0 || q < left)
+                left = q;
+        }
         rc = left == 0 ? 0 : pg_poll(t->conn, flush ? POLLIN | POLLOUT : POLLIN, left);
         if (rc == 0) {
             PQclear(kept);
             pg_drop(t);
             return host->fail(call, GH_ERR_TIMEOUT,
-                              "%s: no answer before the call's deadline; connection closed",
-                              what);
+                              "%s: no answer within query_timeout or the call's deadline; "
+                              "connection closed", what);
         }
         if (rc < 0 || !PQconsumeInput(t->conn))
             break;
@@ -649,6 +665,7 @@ static gh_result pg_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     const char *ca = host->cfg_str(cfg, "sslrootcert", NULL);
     int64_t connect_ms = host->cfg_int(cfg, "connect_timeout", 5000);
     int64_t statement_ms = host->cfg_int(cfg, "statement_timeout", 0);
+    int64_t query_ms = host->cfg_int(cfg, "query_timeout", 0);
     gh_result r;
     size_t i;
 
@@ -661,6 +678,9 @@ static gh_result pg_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     if (statement_ms < 0 || statement_ms > INT_MAX)
         return host->fail(call, GH_ERR_INVALID,
                           "statement_timeout: must be between 0 and %d ms", INT_MAX);
+    if (query_ms < 0 || query_ms > INT_MAX)
+        return host->fail(call, GH_ERR_INVALID,
+                          "query_timeout: must be between 0 and %d ms", INT_MAX);
     for (i = 0; sslmode && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(sslmode, modes[i]) == 0)
             break;
@@ -675,6 +695,7 @@ static gh_result pg_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     memset(in, 0, sizeof(*in));
     in->connect_ms = connect_ms;
     in->statement_ms = statement_ms;
+    in->query_ms = query_ms;
     if ((in->url = strdup(url)) == NULL || (sslmode && !(in->sslmode = strdup(sslmode))) ||
         (ca && !(in->sslrootcert = strdup(ca)))) {
         pg_free_inst(in);
