@@ -103,19 +103,13 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
     return ud.found ? GH_OK : GH_ERR_NOT_FOUND;
 }
 
-static int kv_any_row(void *vud, const gh_param *cols, uint32_t n)
-{
-    *(int *)vud = 1;
-    return 1;
-}
-
 /* One statement for two keys on SQL: every authenticated request asks
  * whether its session or its token is deny-listed. */
 gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2)
 {
     int64_t now = gh_now_ms();
     gh_param args[3];
-    int found = 0;
+    kv_get_ud ud = { NULL, GH_OK, 0 }; /* no out: only whether a row came */
     gh_result r;
 
     if (key1 == NULL || key2 == NULL)
@@ -130,10 +124,10 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
     r = store_exec(c, call,
                    "SELECT 1 FROM kv WHERE kv.key IN (?, ?) "
                    "AND (expires_at IS NULL OR expires_at > ?)",
-                   args, 3, kv_any_row, &found, NULL);
+                   args, 3, kv_get_row, &ud, NULL);
     if (r != GH_OK)
         return r;
-    return found ? GH_OK : GH_ERR_NOT_FOUND;
+    return ud.found ? GH_OK : GH_ERR_NOT_FOUND;
 }
 
 /* ------------------------------------------------------------------ set */
