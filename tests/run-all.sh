@@ -14,9 +14,19 @@ jobs=$(nproc 2>/dev/null || echo 2)
 servers_start
 export GH_TEST_REQUIRE_SERVERS=1
 
+# The failing tests' logs, then their failed checks again in one short
+# block at the very end, where a truncated CI excerpt still shows them.
 show_failures() {
+    local f failed=()
     for f in $(find "$1" -name '*.log' -path '*tests*' 2>/dev/null); do
-        grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null && { echo "==== $f"; tail -n 80 "$f"; }
+        grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
+        failed+=("$f")
+        echo "==== $f"
+        tail -n 80 "$f"
+    done
+    echo "==== failed checks ($1)"
+    for f in "${failed[@]}"; do
+        grep -E '^(not ok|FAIL|ERROR|==[0-9]+==ERROR|.*runtime error)' "$f" | head -n 20 | sed "s|^|${f#"$1"/}: |"
     done
     return 1
 }

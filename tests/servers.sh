@@ -28,10 +28,15 @@ SERVERS_PASSWORD=${SERVERS_PASSWORD:-}
 
 _srv_die() { echo "servers.sh: $*" >&2; return 1; }
 
+# Below the kernel's ephemeral range: a server that a test stops and starts
+# again must find its port still free, and any client socket may take a
+# port from that range meanwhile (EADDRINUSE: a flaky restart).
 _srv_port() {
-    local port
+    local port low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    [ "$low" -gt 11024 ] 2>/dev/null || low=32768
     for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (low - 10000)))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
     done
     _srv_die "no free port"

@@ -42,7 +42,8 @@ start_daemon() {
     : >"$log"
     "$GATEHOUSED" -c "$cfg" 2>"$log" &
     PID=$!
-    for _ in $(seq 1 200); do
+    # up to 30 s: under ASan on a busy CI machine start-up can take seconds
+    for _ in $(seq 1 600); do
         if grep -q ' ready: ' "$log" 2>/dev/null; then
             PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
             return 0
