@@ -177,12 +177,10 @@ void req_send(gh_req *req, int status, const char *content_type, const char *bod
             evhttp_add_header(h, "Content-Type", content_type);
         if (atomic_load(&req->app->draining))
             evhttp_add_header(h, "Connection", "close");
-        struct evbuffer *buf = evbuffer_new();
-        if (buf && len)
-            evbuffer_add(buf, body, len);
-        evhttp_send_reply(req->ev, status, NULL, buf);
-        if (buf)
-            evbuffer_free(buf);
+        /* straight into the request's own buffer: no second one to copy */
+        if (len && evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len) < 0)
+            status = req->status = 500;
+        evhttp_send_reply(req->ev, status, NULL, NULL);
     }
     int64_t us = now_us() - req->start_us;
     metrics_request(req->match.route ? req->match.route->index : router_count(req->app->router),
@@ -194,16 +192,31 @@ void req_send(gh_req *req, int status, const char *content_type, const char *bod
         req_free(req);
 }
 
+/* Most answers fit a buffer on the stack; json_dumps would grow a heap
+ * buffer and then copy it once more. */
+#define JSON_STACK 2048
+
 void req_json(gh_req *req, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char stack[JSON_STACK], *text = stack;
+    size_t len = json_dumpb(body, stack, sizeof stack, JSON_COMPACT);
+    if (len > sizeof stack) {
+        text = malloc(len);
+        if (text && json_dumpb(body, text, len, JSON_COMPACT) != len) {
+            free(text);
+            text = NULL;
+        }
+    }
     json_decref(body);
-    if (!text) {
+    if (!text || len == 0) {
+        if (text != stack)
+            free(text);
         req_problem(req, 500, "internal_error", "The response could not be encoded.");
         return;
     }
-    req_send(req, status, "application/json", text, strlen(text));
-    free(text);
+    req_send(req, status, "application/json", text, len);
+    if (text != stack)
+        free(text);
 }
 
 void req_problem(gh_req *req, int status, const char *code, const char *detail)

@@ -13,6 +13,8 @@
 #include "http/router.h"
 
 #define MAX_SEGMENTS 16
+_Static_assert(MAX_SEGMENTS == sizeof(((gh_route *)0)->seg_len) / sizeof(unsigned short),
+               "gh_route holds MAX_SEGMENTS segments");
 
 struct gh_router {
     gh_route *v;
@@ -126,7 +128,14 @@ int router_add(gh_router *r, unsigned methods, const char *pattern, gh_handler h
     char *copy = strdup(pattern);
     if (!copy)
         return -1;
-    r->v[r->n] = (gh_route){ .methods = methods, .pattern = copy, .handler = h, .index = r->n };
+    gh_route *rt = &r->v[r->n];
+    *rt = (gh_route){ .methods = methods, .pattern = copy, .handler = h, .index = r->n,
+                      .nseg = (unsigned char)n };
+    for (int i = 0; i < n; i++) {
+        rt->seg_param[i] = (unsigned char)is_param(seg[i], len[i]);
+        rt->seg_off[i] = (unsigned short)(seg[i] - pattern);
+        rt->seg_len[i] = (unsigned short)len[i];
+    }
     r->n++;
     return 0;
 }
@@ -172,18 +181,16 @@ static char *decode(const char *s, size_t len)
 static int match_one(const gh_route *rt, const char *seg[], const size_t len[], int n,
                      unsigned long *score)
 {
-    const char *ps[MAX_SEGMENTS];
-    size_t pl[MAX_SEGMENTS];
-    int pn = split(rt->pattern, ps, pl);
-    if (pn != n)
+    if (rt->nseg != n)
         return 0;
     unsigned long s = 0;
     for (int i = 0; i < n; i++) {
         s <<= 1;
-        if (is_param(ps[i], pl[i])) {
+        if (rt->seg_param[i]) {
             if (len[i] == 0)
                 return 0;
-        } else if (pl[i] != len[i] || memcmp(ps[i], seg[i], len[i]) != 0) {
+        } else if (rt->seg_len[i] != len[i] ||
+                   memcmp(rt->pattern + rt->seg_off[i], seg[i], len[i]) != 0) {
             return 0;
         } else {
             s |= 1;
@@ -195,17 +202,14 @@ static int match_one(const gh_route *rt, const char *seg[], const size_t len[], 
 
 static int fill_params(const gh_route *rt, const char *seg[], const size_t len[], int n, gh_match *m)
 {
-    const char *ps[MAX_SEGMENTS];
-    size_t pl[MAX_SEGMENTS];
-    split(rt->pattern, ps, pl);
     for (int i = 0; i < n; i++) {
-        if (!is_param(ps[i], pl[i]))
+        if (!rt->seg_param[i])
             continue;
         char *v = decode(seg[i], len[i]);
         if (!v)
             return -1;
         /* the name points into the route's own pattern: "{id}" -> "id" */
-        m->params[m->nparams].name = ps[i] + 1;
+        m->params[m->nparams].name = rt->pattern + rt->seg_off[i] + 1;
         m->params[m->nparams].value = v;
         m->nparams++;
     }

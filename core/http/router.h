@@ -23,6 +23,10 @@ typedef struct gh_route {
     const char *pattern;   /* "/api/v1/users/{id}" */
     gh_handler handler;
     size_t index;          /* position in the router, for metrics */
+    /* the pattern split at its slashes once, not on every request */
+    unsigned char nseg;
+    unsigned char seg_param[16];  /* segment i is a {param} */
+    unsigned short seg_off[16], seg_len[16];
 } gh_route;
 
 typedef struct gh_match {
