@@ -33,6 +33,7 @@ typedef struct gh_app {
     gh_plugins plugins;
     gh_store *store;
     struct gh_server *server;
+    struct gh_mailer *mailer;   /* notify/mailer.h; NULL: no mail plugin */
     _Atomic int draining;       /* SIGTERM seen: new requests get 503 */
 } gh_app;
 

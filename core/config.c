@@ -21,6 +21,7 @@
 
 #include <gatehouse/plugin.h> /* GH_LOG_* */
 #include "auth/tokens.h"      /* GH_ALG_* */
+#include "auth/pii.h"         /* key ids and key text */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -396,7 +397,9 @@ static int is_secret_key(const char *path)
     size_t len = strlen(key);
     if (len > 5 && strcmp(key + len - 5, "_file") == 0)
         return 0;
-    return strstr(key, "secret") || strstr(key, "password");
+    /* and encryption keys: `key`, `index_key` */
+    return strstr(key, "secret") || strstr(key, "password") || strcmp(key, "key") == 0 ||
+           (len > 4 && strcmp(key + len - 4, "_key") == 0);
 }
 
 /* ${VAR}, ${VAR:-default} (used when VAR is unset or empty) and $$ for a
@@ -1352,6 +1355,77 @@ static int set_plugins(checker *ck, const gh_node *v, const field *f, void *base
     return 0;
 }
 
+/* ------------------------------------------------------------ encryption
+ *
+ * encryption.keys: a list of { id, key | key_file }, oldest first. The key
+ * text is decoded here, so a bad key fails the config check (`-t`) and not
+ * the first request; auth/pii.c decodes it again into its keyring. */
+
+static int set_kid(checker *ck, const gh_node *v, const field *f, void *base, const char *name)
+{
+    if (v->type != GH_NODE_SCALAR)
+        return bad_value(ck, v, name, "a key id");
+    if (!pii_kid_ok(v->value))
+        return cfg_error(ck->err, ck->errlen, v,
+                         "%s: bad key id '%.64s': use 1 to %d of A-Z, a-z, 0-9, '.', '_' and '-'",
+                         name, v->value, PII_KID_MAX);
+    return replace_str(ck, AT(base, f->off, char *), v->value);
+}
+
+static const field enc_key_fields[] = {
+    { .key = "id", .set = set_kid, .off = offsetof(gh_enc_key, id) },
+    { .key = "key", .set = set_secret, .off = offsetof(gh_enc_key, key) },
+    { .key = "key_file", .set = set_secret_file, .off = offsetof(gh_enc_key, key) },
+    { 0 },
+};
+
+/* The key text decodes to 32 bytes; the message names the key, never
+ * quotes it. */
+static int check_key_text(checker *ck, const gh_node *at, const char *name, const char *text)
+{
+    uint8_t key[PII_KEY_LEN];
+    const char *why = NULL;
+    int rc = pii_key_decode(text, key, &why);
+    explicit_bzero(key, sizeof key);
+    return rc < 0 ? cfg_error(ck->err, ck->errlen, at, "%s: %s", name, why) : 0;
+}
+
+static int check_enc_key(checker *ck, const gh_node *item, const char *sub, gh_enc_key *k)
+{
+    gh_config *cfg = ck->cfg;
+    if (cfg_is_null(item))
+        return bad_value(ck, item, sub, "a map");
+    k->where = item;
+    if (check_map(ck, item, sub, enc_key_fields, k) < 0)
+        return -1;
+    if (!k->id)
+        return cfg_error(ck->err, ck->errlen, item, "%s.id is required", sub);
+    if (!k->key)
+        return cfg_error(ck->err, ck->errlen, item, "%s: needs key or key_file", sub);
+    for (size_t i = 0; i + 1 < cfg->n_enc_keys; i++)
+        if (strcmp(cfg->enc_keys[i].id, k->id) == 0)
+            return cfg_error(ck->err, ck->errlen, cfg_get(item, "id"),
+                             "%s.id: key id '%s' is listed twice", sub, k->id);
+    return check_key_text(ck, item, sub, k->key);
+}
+
+static int set_enc_keys(checker *ck, const gh_node *v, const field *f, void *base,
+                        const char *name)
+{
+    gh_config *cfg = ck->cfg;
+    if (v->type != GH_NODE_SEQ)
+        return bad_value(ck, v, name, "a list of keys");
+    if (v->n && !(cfg->enc_keys = calloc(v->n, sizeof *cfg->enc_keys)))
+        return nomem(ck);
+    for (const gh_node *item = v->child; item; item = item->next) {
+        char sub[MAX_PATH_LEN];
+        snprintf(sub, sizeof sub, "%s[%zu]", name, cfg->n_enc_keys);
+        if (check_enc_key(ck, item, sub, &cfg->enc_keys[cfg->n_enc_keys++]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 #define OFF(m) offsetof(gh_config, m)
 
 static const field cors_fields[] = {
@@ -1457,10 +1531,73 @@ static const field auth_fields[] = {
     { 0 },
 };
 
+/* mail.plugin names a notify plugin of the plugins: list (checked in
+ * finish_mail; its kind when it loads). */
+static int set_mail_plugin(checker *ck, const gh_node *v, const field *f, void *base,
+                           const char *name)
+{
+    return set_plugin_name(ck, v, f, &ck->cfg->mail, name);
+}
+
+/* Links in mail: an http(s) URL without a trailing slash, one line. */
+static int set_link_base(checker *ck, const gh_node *v, const field *f, void *base,
+                         const char *name)
+{
+    const char *s = v->type == GH_NODE_SCALAR ? v->value : "";
+    size_t scheme = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme || !s[scheme] || s[scheme] == '/' || !is_printable(s))
+        return cfg_error(ck->err, ck->errlen, v,
+                         "%s: expected an http:// or https:// URL, got '%.64s'", name, s);
+    char **slot = AT(base, f->off, char *);
+    if (replace_str(ck, slot, s) < 0)
+        return -1;
+    size_t len = strlen(*slot);
+    while (len > scheme + 1 && (*slot)[len - 1] == '/')
+        (*slot)[--len] = '\0';
+    return 0;
+}
+
+/* A path appended to frontend_url: starts with '/', printable. */
+static int set_link_path(checker *ck, const gh_node *v, const field *f, void *base,
+                         const char *name)
+{
+    if (v->type != GH_NODE_SCALAR || v->value[0] != '/' || !is_printable(v->value) ||
+        strpbrk(v->value, "?#"))
+        return cfg_error(ck->err, ck->errlen, v, "%s: expected a path such as /verify-email",
+                         name);
+    return replace_str(ck, AT(base, f->off, char *), v->value);
+}
+
+static const field mail_fields[] = {
+    { .key = "plugin", .set = set_mail_plugin },
+    { .key = "frontend_url", .set = set_link_base, .off = OFF(mail_frontend_url) },
+    { .key = "product_name", .set = set_string, .off = OFF(mail_product_name) },
+    { .key = "templates_dir", .set = set_string, .off = OFF(mail_templates_dir) },
+    { .key = "verify_path", .set = set_link_path, .off = OFF(mail_verify_path) },
+    { .key = "reset_path", .set = set_link_path, .off = OFF(mail_reset_path) },
+    { .key = "verification_ttl", .set = set_ms, .off = OFF(mail_verify_ttl_ms), .min = SECOND, .max = 30 * DAY },
+    { .key = "reset_ttl", .set = set_ms, .off = OFF(mail_reset_ttl_ms), .min = SECOND, .max = 7 * DAY },
+    { .key = "queue_size", .set = set_int, .off = OFF(mail_queue_size), .min = 1, .max = 1000000 },
+    { .key = "max_attempts", .set = set_int, .off = OFF(mail_max_attempts), .min = 1, .max = 100 },
+    { .key = "retry_delay", .set = set_ms, .off = OFF(mail_retry_delay_ms), .min = 10, .max = DAY },
+    { .key = "retry_max_delay", .set = set_ms, .off = OFF(mail_retry_max_delay_ms), .min = 10, .max = DAY },
+    { .key = "address_limit", .set = set_int, .off = OFF(mail_address_limit), .min = 1, .max = 1000000 },
+    { .key = "ip_limit", .set = set_int, .off = OFF(mail_ip_limit), .min = 1, .max = 1000000 },
+    { .key = "limit_window", .set = set_ms, .off = OFF(mail_limit_window_ms), .min = SECOND, .max = DAY },
+    { 0 },
+};
+
 static const field bootstrap_fields[] = {
     { .key = "admin_email", .set = set_email, .off = OFF(bootstrap_admin_email) },
     { .key = "admin_password", .set = set_secret, .off = OFF(bootstrap_admin_password) },
     { .key = "admin_password_file", .set = set_secret_file, .off = OFF(bootstrap_admin_password) },
+    { 0 },
+};
+
+static const field encryption_fields[] = {
+    { .key = "index_key", .set = set_secret, .off = OFF(enc_index_key) },
+    { .key = "index_key_file", .set = set_secret_file, .off = OFF(enc_index_key) },
+    { .key = "keys", .set = set_enc_keys },
     { 0 },
 };
 
@@ -1471,9 +1608,11 @@ static const field top_fields[] = {
     { .key = "tokens", .set = set_section, .sub = tokens_fields },
     { .key = "auth", .set = set_section, .sub = auth_fields },
     { .key = "bootstrap", .set = set_section, .sub = bootstrap_fields },
+    { .key = "encryption", .set = set_section, .sub = encryption_fields },
     { .key = "storage", .set = set_block, .off = OFF(storage) },
     { .key = "kv", .set = set_block, .off = OFF(kv), .required = 1 },
     { .key = "plugins", .set = set_plugins },
+    { .key = "mail", .set = set_section, .sub = mail_fields },
     { 0 },
 };
 
@@ -1485,7 +1624,10 @@ static int set_defaults(checker *ck)
         !(cfg->cors_methods = strdup("GET, POST, PUT, PATCH, DELETE")) ||
         !(cfg->cors_headers = strdup("Authorization, Content-Type, X-Request-Id")) ||
         !(cfg->state_dir = strdup("./var")) || !(cfg->storage.name = strdup("sqlite")) ||
-        !(cfg->token_audience = strdup("gatehouse")) || !(cfg->keys_dir = strdup("keys")))
+        !(cfg->token_audience = strdup("gatehouse")) || !(cfg->keys_dir = strdup("keys")) ||
+        !(cfg->mail_product_name = strdup("Gatehouse")) ||
+        !(cfg->mail_verify_path = strdup("/verify-email")) ||
+        !(cfg->mail_reset_path = strdup("/reset-password")))
         return nomem(ck);
     cfg->storage.where = cfg->root;
     return 0;
@@ -1580,11 +1722,51 @@ static int finish_bootstrap(checker *ck)
     return 0;
 }
 
+/* encryption: keys and the index key come together, or neither. */
+static int finish_encryption(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    const gh_node *inline_k = given(cfg, "encryption.index_key");
+    const gh_node *at = inline_k ? inline_k : given(cfg, "encryption.index_key_file");
+    const char *key = inline_k ? "encryption.index_key" : "encryption.index_key_file";
+    if (cfg->n_enc_keys > 0 && !cfg->enc_index_key)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "encryption.keys"),
+                         "encryption.keys: needs encryption.index_key or "
+                         "encryption.index_key_file (the blind index key)");
+    if (!cfg->enc_index_key)
+        return 0;
+    if (cfg->n_enc_keys == 0)
+        return cfg_error(ck->err, ck->errlen, at, "%s: needs encryption.keys", key);
+    return check_key_text(ck, at, key, cfg->enc_index_key);
+}
+
+/* mail: the plugin is one of plugins:, links start at public_url unless
+ * told otherwise, and retries never start slower than they may end. */
+static int finish_mail(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    int listed = 0;
+    for (size_t i = 0; cfg->mail.name && i < cfg->n_plugins; i++)
+        listed |= strcmp(cfg->plugins[i].name, cfg->mail.name) == 0;
+    if (cfg->mail.name && !listed)
+        return cfg_error(ck->err, ck->errlen, cfg->mail.where,
+                         "mail.plugin: '%s' is not in the plugins: list", cfg->mail.name);
+    if (cfg->mail_retry_delay_ms > cfg->mail_retry_max_delay_ms)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "mail.retry_delay"),
+                         "mail.retry_delay: more than retry_max_delay");
+    if (!cfg->mail_frontend_url)
+        return replace_str(ck, &cfg->mail_frontend_url, cfg->public_url);
+    return 0;
+}
+
 /* What depends on more than one key, or on the machine. */
 static int finish(checker *ck)
 {
     gh_config *cfg = ck->cfg;
-    if (finish_tokens(ck) < 0 || finish_auth(ck) < 0 || finish_bootstrap(ck) < 0)
+    if (finish_tokens(ck) < 0 || finish_auth(ck) < 0 || finish_bootstrap(ck) < 0 ||
+        finish_encryption(ck) < 0)
+        return -1;
+    if (finish_mail(ck) < 0)
         return -1;
     if (cfg->n_listen == 0) {
         if (!(cfg->listen = calloc(1, sizeof *cfg->listen)) ||
@@ -1649,6 +1831,15 @@ gh_config *config_load(const char *path, char *err, size_t errlen)
     cfg->lockout_window_ms = 12 * HOUR;
     cfg->lockout_ip_failures = 50;
     cfg->lockout_ip_window_ms = 15 * MINUTE;
+    cfg->mail_verify_ttl_ms = 24 * HOUR;
+    cfg->mail_reset_ttl_ms = HOUR;
+    cfg->mail_queue_size = 1000;
+    cfg->mail_max_attempts = 8;
+    cfg->mail_retry_delay_ms = 5 * SECOND;
+    cfg->mail_retry_max_delay_ms = 10 * MINUTE;
+    cfg->mail_address_limit = 5;
+    cfg->mail_ip_limit = 50;
+    cfg->mail_limit_window_ms = HOUR;
 
     checker ck = { .cfg = cfg, .err = err, .errlen = errlen };
     if (!(cfg->root = read_tree(path, err, errlen)) || set_defaults(&ck) < 0 ||
@@ -1680,8 +1871,20 @@ void config_free(gh_config *cfg)
     free_secret(cfg->hs256_secret);
     free(cfg->bootstrap_admin_email);
     free_secret(cfg->bootstrap_admin_password);
+    free_secret(cfg->enc_index_key);
+    for (size_t i = 0; i < cfg->n_enc_keys; i++) {
+        free(cfg->enc_keys[i].id);
+        free_secret(cfg->enc_keys[i].key);
+    }
+    free(cfg->enc_keys);
     free(cfg->storage.name);
     free(cfg->kv.name);
+    free(cfg->mail.name);
+    free(cfg->mail_frontend_url);
+    free(cfg->mail_product_name);
+    free(cfg->mail_templates_dir);
+    free(cfg->mail_verify_path);
+    free(cfg->mail_reset_path);
     for (size_t i = 0; i < cfg->n_plugins; i++)
         free(cfg->plugins[i].name);
     free(cfg->plugins);

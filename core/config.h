@@ -48,6 +48,13 @@ typedef struct gh_plugin_conf {
                                 block's, else the root (storage by default) */
 } gh_plugin_conf;
 
+/* One key of `encryption.keys` (auth/pii.h decodes and checks the text). */
+typedef struct gh_enc_key {
+    char *id;                /* key id, stored in every value it encrypts */
+    char *key;               /* key text (key or key_file): base64 or hex */
+    const gh_node *where;    /* the list item, for error positions */
+} gh_enc_key;
+
 typedef struct gh_config {
     char *path;
     gh_node *root;
@@ -116,11 +123,34 @@ typedef struct gh_config {
     char *bootstrap_admin_email;
     char *bootstrap_admin_password; /* bootstrap.admin_password(_file) */
 
+    /* encryption: personal data at rest; off when n_enc_keys is 0 */
+    char *enc_index_key;       /* encryption.index_key(_file): key text */
+    gh_enc_key *enc_keys;      /* oldest first: the last one encrypts */
+    size_t n_enc_keys;
+
     /* plugins: */
     gh_plugin_conf storage;    /* storage: { plugin: sqlite, options: {...} } */
     gh_plugin_conf kv;         /* kv: { plugin: redis, ... } or absent: SQL */
     gh_plugin_conf *plugins;   /* plugins: [ { name: x, options: {...} } ] */
     size_t n_plugins;
+
+    /* mail: verification and password-reset mail (core/notify/) */
+    gh_plugin_conf mail;       /* mail.plugin: a notify plugin listed in
+                                  plugins:; name NULL: mail is off */
+    char *mail_frontend_url;   /* links start here; default public_url */
+    char *mail_product_name;   /* {{product}} in templates; "Gatehouse" */
+    char *mail_templates_dir;  /* NULL: the installed templates */
+    char *mail_verify_path;    /* "/verify-email" */
+    char *mail_reset_path;     /* "/reset-password" */
+    int64_t mail_verify_ttl_ms;  /* default 24h */
+    int64_t mail_reset_ttl_ms;   /* default 1h */
+    int mail_queue_size;         /* messages waiting to be sent; 1000 */
+    int mail_max_attempts;       /* per message; 8 */
+    int64_t mail_retry_delay_ms; /* first retry; doubles; 5s */
+    int64_t mail_retry_max_delay_ms; /* 10m */
+    int mail_address_limit;      /* requests per address and window; 5 */
+    int mail_ip_limit;           /* requests per client address; 50 */
+    int64_t mail_limit_window_ms; /* 1h */
 } gh_config;
 
 /* Read, expand and check `path`. On error returns NULL and writes

@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "app.h"
 #include "auth/password.h"
+#include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
@@ -33,6 +34,7 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "log.h"
+#include "notify/mailer.h"
 #include "plugin/host.h"
 #include "store/store.h"
 
@@ -40,6 +42,8 @@
 
 static gh_app app;
 static char *config_path;
+/* encryption.keys, read once at start-up (a new key needs a restart) */
+static gh_pii *pii_keys;
 
 static void usage(FILE *out)
 {
@@ -291,7 +295,7 @@ static int nodes_equal(const gh_node *a, const gh_node *b)
 /* Settings read only at start-up: a reload that changes them says so. */
 static void warn_restart_needed(const gh_config *old, const gh_config *cur)
 {
-    static const char *sections[] = { "storage", "kv", "plugins", "paths" };
+    static const char *sections[] = { "storage", "kv", "plugins", "paths", "encryption" };
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!nodes_equal(cfg_get(old->root, sections[i]), cfg_get(cur->root, sections[i])))
             gh_log(GH_LOG_WARNING, "reload: '%s' changed; it takes effect at the next restart",
@@ -427,6 +431,14 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
     }
+    if (pii_from_config(cfg, &pii_keys, err, sizeof err) < 0) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    pii_install(pii_keys); /* before any thread that reads accounts */
+    if (pii_keys)
+        gh_log(GH_LOG_NOTICE, "personal data encrypted at rest with key '%s'",
+               pii_newest_kid(pii_keys));
     app.store = store_new(app.plugins.storage, app.plugins.kv);
     if (!app.store || migrate() < 0)
         return -1;
@@ -450,6 +462,12 @@ static int start(void)
     app.hash_pool = pool_new(cpus > 0 ? (int)cpus : 1, cfg->queue_size, &hasher_hooks);
     if (!app.pool || !app.hash_pool)
         return -1;
+    /* mail goes out from its own thread, never from the workers */
+    app.mailer = mailer_new(cfg, &app.plugins, err, sizeof err);
+    if (!app.mailer && err[0]) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
     app.server = server_new(&app, err, sizeof err);
     gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle };
     if (!app.server || server_start(app.server, &loop_hooks, err, sizeof err) < 0) {
@@ -470,6 +488,8 @@ static void shutdown_all(void)
 {
     pool_free(app.hash_pool);
     pool_free(app.pool);
+    /* after the pools (their last jobs may queue mail), before the plugins */
+    mailer_free(app.mailer, app_config(&app)->shutdown_timeout_ms);
     server_free(app.server);
     store_free(app.store);
     plugins_unload(&app.plugins);
@@ -484,6 +504,8 @@ static void shutdown_all(void)
     for (size_t i = 0; i < app.n_retired_keys; i++)
         keyring_free(app.retired_keys[i]);
     free(app.retired_keys);
+    pii_install(NULL);
+    pii_free(pii_keys);
     host_global_cleanup();
 }
 
@@ -493,7 +515,9 @@ static int check_only(gh_config *cfg)
     int rc = plugins_load(&app.plugins, cfg, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "gatehoused: %s\n", err);
-    else
+    else if ((rc = mailer_check(cfg, &app.plugins, err, sizeof err)) < 0)
+        fprintf(stderr, "gatehoused: %s\n", err);
+    if (app.plugins.v)
         plugins_unload(&app.plugins);
     printf("gatehoused: configuration file %s test %s\n", config_path, rc < 0 ? "failed" : "is successful");
     return rc < 0 ? 1 : 0;

@@ -16,6 +16,7 @@
 #include "api/present.h"
 #include "api/profile.h"
 #include "auth/audit.h"
+#include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
 
@@ -97,6 +98,15 @@ static void list(gh_req *req)
         return;
     if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
         input_string(req, j->in, "email", INPUT_OPTIONAL, 254, &email) < 0) {
+        api_job_free(j);
+        return;
+    }
+    /* encrypted addresses are found by their blind index: whole ones only */
+    char norm[256];
+    if (pii_current() && email && *email && email_normalize(email, norm, sizeof norm) != 0) {
+        input_reject(req, "email_filter_exact", "email",
+                     "must be a whole address: with encryption at rest, addresses cannot "
+                     "be searched by a part.");
         api_job_free(j);
         return;
     }

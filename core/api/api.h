@@ -17,5 +17,6 @@ int sessions_register(gh_router *r);  /* sessions.c: /api/v1/users/me/sessions, 
 int admin_register(gh_router *r);     /* admin.c: /api/v1/users, /api/v1/audit-events */
 int oauth2_register(gh_router *r);    /* oauth2.c: /oauth2/token, introspect, revoke */
 int wellknown_register(gh_router *r); /* wellknown.c: /.well-known/... */
+int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-reset */
 
 #endif

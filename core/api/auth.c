@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/input.h"
 #include "api/job.h"
+#include "api/mailflow.h"
 #include "api/present.h"
 #include "api/profile.h"
 #include "api/signin.h"
@@ -126,8 +127,10 @@ static void signup_work(gh_req *req)
     signin_result sr = { 0 };
     if (!u.email)
         api_store_fail(j, GH_ERR_INTERNAL, "signup");
-    else if (signup_store(j, c, &u, hash, &sr) == 0)
+    else if (signup_store(j, c, &u, hash, &sr) == 0) {
         signup_answer(j, &u, &sr);
+        mailflow_signup(j, c, &u); /* the verification mail, when mail is on */
+    }
     OPENSSL_cleanse(hash, sizeof hash);
     signin_clear(&sr);
     user_clear(&u);

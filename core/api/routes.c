@@ -12,6 +12,8 @@
  *   GET    /api/v1/audit-events                                  admin.c
  *   POST   /oauth2/{token,introspect,revoke}                     oauth2.c
  *   GET    /.well-known/{jwks.json,openid-configuration}         wellknown.c
+ *   POST   /api/v1/auth/{verify-email,verify-email/resend,
+ *                        password-reset-request,password-reset}  mailflow.c
  */
 #include "api/api.h"
 
@@ -19,7 +21,7 @@ int api_register(gh_router *r)
 {
     int (*const parts[])(gh_router *) = {
         health_register, auth_register, users_register, sessions_register,
-        admin_register, oauth2_register, wellknown_register,
+        admin_register, oauth2_register, wellknown_register, mailflow_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

@@ -5,7 +5,10 @@
  * A row never holds a secret. Callers are meant never to pass one, and as
  * a last line of defence any details member whose name says password,
  * secret, token, hash, cookie or authorization is replaced by "[redacted]"
- * before the row is written (and the slip logged, by name only).
+ * before the row is written (and the slip logged, by name only). With
+ * personal data encrypted at rest (auth/pii.h), string members named like
+ * personal data (email, username, full_name, phone, login) are replaced
+ * too: the audit trail must not keep in clear what the users table hides.
  *
  * Queries are assembled only from fixed fragments, each with its `?`: the
  * filter's values are bound, never spliced into the text.
@@ -16,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 #include "auth/audit.h"
+#include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "clock.h"
@@ -51,6 +55,20 @@ static int secret_name(const char *key)
     return 0;
 }
 
+/* With encryption on: a string that names personal data. */
+static int personal_name(const char *key, const json_t *value)
+{
+    static const char *const names[] = { "email", "username", "full_name", "phone", "login" };
+    size_t klen = strlen(key);
+
+    if (pii_current() == NULL || !json_is_string(value))
+        return 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(key, names[i]) == 0)
+            return 1;
+    return klen > 6 && strcasecmp(key + klen - 6, "_email") == 0;
+}
+
 /* Replace, in place, every member with a secret-sounding name, at any
  * depth. Returns how many were replaced. */
 static int redact(json_t *v, const char *action)
@@ -67,6 +85,11 @@ static int redact(json_t *v, const char *action)
     for (void *it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
         const char *key = json_object_iter_key(it);
 
+        if (personal_name(key, json_object_iter_value(it))) {
+            json_object_iter_set_new(v, it, json_string("[encrypted at rest: not audited]"));
+            n++;
+            continue;
+        }
         if (!secret_name(key)) {
             n += redact(json_object_iter_value(it), action);
             continue;

@@ -8,7 +8,10 @@
  *   fail:ip:<ip>         failures in the current `ip_window`
  *   lock:ip:<ip>         "<until ms>", to the end of that window
  * An account or address too long for a sane key is replaced by its SHA-256
- * (under "lock:acct#..." etc., a namespace no plain key can reach).
+ * (under "lock:acct#..." etc., a namespace no plain key can reach). With
+ * encryption at rest (auth/pii.h) every subject is replaced by its keyed
+ * blind index ("lock:acct#bi1:..."): an unknown login is keyed by what was
+ * typed, an address, which must not sit in kv in clear text either.
  *
  * Address windows are aligned to the clock (fixed windows, as Redis rate
  * limiters do), so "until the window ends" is known without asking kv for
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "auth/lockout.h"
+#include "auth/pii.h"
 #include "auth/tokens.h"
 #include "clock.h"
 
@@ -27,7 +31,11 @@
 /* "<base>:<subject>", or "<base>#<sha256 hex>" for a long subject. */
 static void make_key(char key[KEY_MAX], const char *base, const char *subject)
 {
-    if (strlen(subject) > SUBJECT_MAX) {
+    char idx[PII_INDEX_LEN];
+
+    if (pii_blind_index(pii_current(), "lockout", subject, idx) == 0) {
+        snprintf(key, KEY_MAX, "%s#%s", base, idx);
+    } else if (strlen(subject) > SUBJECT_MAX) {
         char digest[GH_DIGEST_LEN];
 
         secret_digest(subject, digest);

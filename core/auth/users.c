@@ -9,13 +9,21 @@
  *
  * An erased account keeps its row, so audit events keep a subject, but
  * loses every personal field, its credentials and its sessions.
+ *
+ * With `encryption.keys` configured (auth/pii.h) the personal fields are
+ * stored encrypted and the normalised columns hold blind indexes. Reads
+ * take either form and lookups match either, so a database keeps working
+ * while `gatehousectl reencrypt` moves its rows from clear text; writes
+ * always use the newest key.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "auth/users.h"
+#include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "clock.h"
+#include "log.h"
 #include "store/row.h"
 
 #define EMAIL_MAX 254        /* RFC 5321: a path of 256 less the brackets */
@@ -42,6 +50,13 @@ enum {
     "AND cr.type = 'password' ORDER BY cr.created_at DESC LIMIT 1)"
 
 /* ------------------------------------------------------ values, columns */
+
+/* The AAD names of the personal columns: a value decrypts only in its
+ * own column of its own row. */
+#define COL_EMAIL "users.email"
+#define COL_USERNAME "users.username"
+#define COL_FULL_NAME "users.full_name"
+#define COL_PHONE "users.phone"
 
 /* --------------------------------------------------------- normalising */
 
@@ -198,6 +213,36 @@ void user_clear(gh_user *u)
     memset(u, 0, sizeof(*u));
 }
 
+/* *v decrypted in place (clear text stays as it is). The reason goes to
+ * the log with the account's id: never the value. */
+static int open_field(char **v, const char *col, const char *id)
+{
+    const char *why = "";
+    char *clear;
+
+    if (*v == NULL || !pii_is_encrypted(*v))
+        return 0;
+    if (pii_decrypt(pii_current(), col, id, *v, &clear, &why) < 0) {
+        gh_log(GH_LOG_ERROR, "users: %s of user %s: %s", col, id, why);
+        return -1;
+    }
+    free(*v);
+    *v = clear;
+    return 0;
+}
+
+static gh_result open_fields(gh_user *u)
+{
+    if (open_field(&u->email, COL_EMAIL, u->id) < 0 ||
+        open_field(&u->username, COL_USERNAME, u->id) < 0 ||
+        open_field(&u->full_name, COL_FULL_NAME, u->id) < 0 ||
+        open_field(&u->phone, COL_PHONE, u->id) < 0) {
+        user_clear(u);
+        return GH_ERR_INTERNAL;
+    }
+    return GH_OK;
+}
+
 static gh_result user_from_row(gh_user *u, const gh_param *cols)
 {
     memset(u, 0, sizeof(*u));
@@ -213,7 +258,7 @@ static gh_result user_from_row(gh_user *u, const gh_param *cols)
         user_clear(u);
         return GH_ERR_NOMEM;
     }
-    return GH_OK;
+    return open_fields(u);
 }
 
 /* A password hash column into hash: "" for none; a stored value too long
@@ -311,15 +356,119 @@ static gh_param p_norm(const char *s, const char *norm)
     return s ? p_str(norm) : (gh_param){ NULL, GH_T_NULL, NULL, 0 };
 }
 
-static gh_result insert_user(gh_conn *c, gh_call *call, const gh_user *u, const names *nm)
+/* ------------------------------------------------------------- at rest */
+
+/* What a write stores for one row's personal fields when encryption is
+ * on: ciphertext under the newest key, and blind indexes in place of the
+ * normalised forms. Off (or a field absent or ""): NULL and "", and the
+ * write stores the value as given. */
+typedef struct at_rest {
+    char *email, *username, *full_name, *phone;   /* malloc'd, or NULL */
+    char email_i[PII_INDEX_LEN], user_i[PII_INDEX_LEN];
+} at_rest;
+
+static void at_rest_free(at_rest *a)
+{
+    free(a->email);
+    free(a->username);
+    free(a->full_name);
+    free(a->phone);
+    memset(a, 0, sizeof(*a));
+}
+
+static int seal(const gh_pii *p, const char *col, const char *id, const char *s, size_t len,
+                char **out)
+{
+    const char *why = "";
+
+    *out = NULL;
+    if (p == NULL || s == NULL || len == 0)
+        return 0;
+    if ((*out = pii_encrypt(p, col, id, s, len, &why)) == NULL) {
+        gh_log(GH_LOG_ERROR, "users: %s of user %s: %s", col, id, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int index_into(const gh_pii *p, const char *domain, const char *norm,
+                      char out[PII_INDEX_LEN])
+{
+    out[0] = '\0';
+    if (p == NULL || norm == NULL || *norm == '\0')
+        return 0;
+    return pii_blind_index(p, domain, norm, out);
+}
+
+/* Every field of one row (NULL: not written), sealed for user `id`. */
+static int at_rest_make(at_rest *a, const char *id, const char *email, size_t email_len,
+                        const char *email_n, const char *username, size_t username_len,
+                        const char *user_n, const char *full_name, const char *phone)
+{
+    const gh_pii *p = pii_current();
+
+    memset(a, 0, sizeof(*a));
+    if (seal(p, COL_EMAIL, id, email, email_len, &a->email) < 0 ||
+        seal(p, COL_USERNAME, id, username, username_len, &a->username) < 0 ||
+        seal(p, COL_FULL_NAME, id, full_name, full_name ? strlen(full_name) : 0,
+             &a->full_name) < 0 ||
+        seal(p, COL_PHONE, id, phone, phone ? strlen(phone) : 0, &a->phone) < 0 ||
+        index_into(p, "email", email_n, a->email_i) < 0 ||
+        index_into(p, "username", user_n, a->user_i) < 0) {
+        at_rest_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+/* what to store: the sealed form when there is one */
+static const char *stored(const char *sealed, const char *plain)
+{
+    return sealed != NULL && *sealed != '\0' ? sealed : plain;
+}
+
+static int found_row(void *ud, const gh_param *cols, uint32_t n)
+{
+    (void)cols;
+    *(int *)ud = n > 0;
+    return 1;
+}
+
+/* With encryption on, a new address or username must also be free among
+ * the rows still in clear text (a database being switched on): the unique
+ * indexes cannot see that a blind index and a clear value are the same. */
+static gh_result taken_in_clear(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                                const char *email_n, const char *user_n)
+{
+    const gh_param args[] = { p_str(tenant), p_opt_empty(email_n), p_opt_empty(user_n),
+                              p_str(id) };
+    int found = 0;
+    gh_result r;
+
+    if (pii_current() == NULL || ((email_n == NULL || *email_n == '\0') &&
+                                  (user_n == NULL || *user_n == '\0')))
+        return GH_OK;
+    r = store_exec(c, call,
+                   "SELECT 1 FROM users WHERE tenant_id = ? AND (email_normalized = ? "
+                   "OR username_normalized = ?) AND id <> ? LIMIT 1",
+                   args, 4, found_row, &found, NULL);
+    if (r == GH_OK && found)
+        return gh_host_table.fail(call, GH_ERR_CONFLICT, "users: email or username taken");
+    return r;
+}
+
+static gh_result insert_user(gh_conn *c, gh_call *call, const gh_user *u, const names *nm,
+                             const at_rest *a)
 {
     int64_t active = u->is_active != 0, admin = u->is_admin != 0;
     const gh_param args[] = {
         p_str(u->id), p_str(u->tenant_id),
-        p_name(nm->email, nm->email_len), p_norm(nm->email, nm->email_n),
-        p_name(nm->username, nm->username_len), p_norm(nm->username, nm->user_n),
-        p_opt(u->full_name), p_opt(u->phone), p_int(&active), p_int(&admin),
-        p_int(&u->created_at), p_int(&u->updated_at),
+        a->email ? p_str(a->email) : p_name(nm->email, nm->email_len),
+        p_norm(nm->email, stored(a->email_i, nm->email_n)),
+        a->username ? p_str(a->username) : p_name(nm->username, nm->username_len),
+        p_norm(nm->username, stored(a->user_i, nm->user_n)),
+        p_opt(stored(a->full_name, u->full_name)), p_opt(stored(a->phone, u->phone)),
+        p_int(&active), p_int(&admin), p_int(&u->created_at), p_int(&u->updated_at),
     };
 
     return store_exec(c, call,
@@ -352,6 +501,7 @@ static int hash_ok(const char *hash)
 
 gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *password_hash)
 {
+    at_rest a;
     names nm;
     gh_result r;
 
@@ -362,9 +512,17 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
         return gh_host_table.fail(call, GH_ERR_INVALID, "users: unusable password hash");
     uuid_new(u->id);
     u->created_at = u->updated_at = gh_now_ms();
-    if ((r = store_begin(c, call)) != GH_OK)
+    if (at_rest_make(&a, u->id, nm.email, nm.email_len, nm.email_n, nm.username,
+                     nm.username_len, nm.user_n, u->full_name, u->phone) < 0)
+        return gh_host_table.fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
+    if ((r = store_begin(c, call)) != GH_OK) {
+        at_rest_free(&a);
         return r;
-    r = insert_user(c, call, u, &nm);
+    }
+    r = taken_in_clear(c, call, u->tenant_id, u->id, nm.email_n, nm.user_n);
+    if (r == GH_OK)
+        r = insert_user(c, call, u, &nm, &a);
+    at_rest_free(&a);
     if (r == GH_OK && password_hash != NULL)
         r = insert_password(c, call, u->id, password_hash, u->created_at);
     if (r == GH_OK)
@@ -375,11 +533,25 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
 
 /* ---------------------------------------------------------------- find */
 
+/* tenant, then a normalised name in both forms it may be stored in: its
+ * blind index (encryption on; else the name again) and the clear name (a
+ * row not yet moved by `gatehousectl reencrypt`). idx holds the index. */
+static int lookup_args(gh_param args[3], const char *tenant, const char *domain,
+                       const char *norm, char idx[PII_INDEX_LEN])
+{
+    if (index_into(pii_current(), domain, norm, idx) < 0)
+        return -1;
+    args[0] = p_str(tenant);
+    args[1] = p_str(stored(idx, norm));
+    args[2] = p_str(norm);
+    return 0;
+}
+
 gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const char *login,
                            gh_user *out, char hash[GH_PW_HASH_MAX])
 {
-    char norm[EMAIL_MAX + 1];
-    gh_param args[2];
+    char norm[EMAIL_MAX + 1], idx[PII_INDEX_LEN];
+    gh_param args[3];
 
     memset(out, 0, sizeof(*out));
     if (tenant == NULL || login == NULL)
@@ -387,23 +559,21 @@ gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const 
     /* usernames cannot hold '@', so the form of `login` says which it is;
      * what cannot be normalised cannot match: the same "not found" */
     if (strchr(login, '@') != NULL) {
-        if (email_normalize(login, norm, sizeof(norm)) < 0)
+        if (email_normalize(login, norm, sizeof(norm)) < 0 ||
+            lookup_args(args, tenant, "email", norm, idx) < 0)
             return GH_ERR_NOT_FOUND;
-        args[0] = p_str(tenant);
-        args[1] = p_str(norm);
         return query_user(c, call,
                           "SELECT " USER_COLS ", " PASSWORD_SUBQUERY " FROM users u "
-                          "WHERE u.tenant_id = ? AND u.email_normalized = ? "
-                          "AND u.deleted_at IS NULL", args, 2, out, hash);
+                          "WHERE u.tenant_id = ? AND u.email_normalized IN (?, ?) "
+                          "AND u.deleted_at IS NULL", args, 3, out, hash);
     }
-    if (username_normalize(login, norm, sizeof(norm)) < 0)
+    if (username_normalize(login, norm, sizeof(norm)) < 0 ||
+        lookup_args(args, tenant, "username", norm, idx) < 0)
         return GH_ERR_NOT_FOUND;
-    args[0] = p_str(tenant);
-    args[1] = p_str(norm);
     return query_user(c, call,
                       "SELECT " USER_COLS ", " PASSWORD_SUBQUERY " FROM users u "
-                      "WHERE u.tenant_id = ? AND u.username_normalized = ? "
-                      "AND u.deleted_at IS NULL", args, 2, out, hash);
+                      "WHERE u.tenant_id = ? AND u.username_normalized IN (?, ?) "
+                      "AND u.deleted_at IS NULL", args, 3, out, hash);
 }
 
 gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out)
@@ -512,10 +682,10 @@ static void field_args(gh_param *args, int64_t *flag, const char *v)
 /* One statement whatever is set, so the query text stays fixed. A new
  * address is unverified: email_verified_at is cleared when the normalised
  * address changes (it is assigned first, so every backend compares the old
- * value). */
+ * value, which may be a blind index or, not yet moved, the clear form). */
 static const char update_sql[] =
     "UPDATE users SET "
-    "email_verified_at = CASE WHEN ? = 1 AND COALESCE(email_normalized, '') <> ? "
+    "email_verified_at = CASE WHEN ? = 1 AND COALESCE(email_normalized, '') NOT IN (?, ?) "
     "THEN NULL ELSE email_verified_at END, "
     "email = CASE WHEN ? = 1 THEN ? ELSE email END, "
     "email_normalized = CASE WHEN ? = 1 THEN ? ELSE email_normalized END, "
@@ -526,14 +696,42 @@ static const char update_sql[] =
     "updated_at = ? "
     "WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL";
 
+/* The values update_sql writes, as stored (NULL: leave the field). */
+typedef struct update_vals {
+    const char *email, *email_norm, *email_clear, *username, *user_norm, *full_name, *phone;
+} update_vals;
+
+static gh_result update_row(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                            const update_vals *v)
+{
+    int64_t f[7], now = gh_now_ms(), changed = 0;
+    gh_param a[18];
+    gh_result r;
+
+    f[0] = v->email != NULL;
+    a[0] = p_int(&f[0]);
+    a[1] = p_str(v->email_norm ? v->email_norm : "");
+    a[2] = p_str(v->email_clear);
+    field_args(&a[3], &f[1], v->email);
+    field_args(&a[5], &f[2], v->email_norm);
+    field_args(&a[7], &f[3], v->username);
+    field_args(&a[9], &f[4], v->user_norm);
+    field_args(&a[11], &f[5], v->full_name);
+    field_args(&a[13], &f[6], v->phone);
+    a[15] = p_int(&now);
+    a[16] = p_str(id);
+    a[17] = p_str(tenant);
+    r = store_exec(c, call, update_sql, a, 18, NULL, NULL, &changed);
+    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+}
+
 gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char *id,
                        const char *email, const char *username, const char *full_name,
                        const char *phone)
 {
     char email_n[EMAIL_MAX + 1] = "", user_n[USERNAME_MAX + 1] = "", email_t[EMAIL_MAX + 1] = "";
     char user_t[USERNAME_MAX + 1] = "";
-    int64_t f[7], now = gh_now_ms(), changed = 0;
-    gh_param a[17];
+    at_rest ar;
     gh_result r;
 
     if (tenant == NULL || id == NULL)
@@ -546,20 +744,19 @@ gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char
         trimmed(email, email_t, sizeof(email_t));
     if (username != NULL && *username != '\0')
         trimmed(username, user_t, sizeof(user_t));
-    f[0] = email != NULL;
-    a[0] = p_int(&f[0]);
-    a[1] = p_str(email_n);
-    field_args(&a[2], &f[1], email ? email_t : NULL);
-    field_args(&a[4], &f[2], email ? email_n : NULL);
-    field_args(&a[6], &f[3], username ? user_t : NULL);
-    field_args(&a[8], &f[4], username ? user_n : NULL);
-    field_args(&a[10], &f[5], full_name);
-    field_args(&a[12], &f[6], phone);
-    a[14] = p_int(&now);
-    a[15] = p_str(id);
-    a[16] = p_str(tenant);
-    r = store_exec(c, call, update_sql, a, 17, NULL, NULL, &changed);
-    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+    if (at_rest_make(&ar, id, email_t, strlen(email_t), email_n, user_t, strlen(user_t), user_n,
+                     full_name, phone) < 0)
+        return gh_host_table.fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
+    r = taken_in_clear(c, call, tenant, id, email_n, user_n);
+    if (r == GH_OK)
+        r = update_row(c, call, tenant, id, &(const update_vals){
+            email ? stored(ar.email, email_t) : NULL, email ? stored(ar.email_i, email_n) : NULL,
+            email_n, username ? stored(ar.username, user_t) : NULL,
+            username ? stored(ar.user_i, user_n) : NULL,
+            full_name ? stored(ar.full_name, full_name) : NULL,
+            phone ? stored(ar.phone, phone) : NULL });
+    at_rest_free(&ar);
+    return r;
 }
 
 gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const char *id,
@@ -708,6 +905,26 @@ static char *like_pattern(const char *filter)
     return pat;
 }
 
+/* With encryption on, a stored address is a blind index: only a whole
+ * address can match (by its index, or clear while not yet moved).
+ * args: tenant, index, clear, limit, offset. */
+static gh_result list_exact(gh_conn *c, gh_call *call, const gh_param *args, list_ud *ud,
+                            int64_t *total)
+{
+    gh_result r = store_exec(c, call,
+                             "SELECT COUNT(*) FROM users u WHERE u.tenant_id = ? "
+                             "AND u.deleted_at IS NULL AND u.email_normalized IN (?, ?)",
+                             args, 3, count_row, total, NULL);
+
+    if (r == GH_OK)
+        r = store_exec(c, call,
+                       "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ? "
+                       "AND u.deleted_at IS NULL AND u.email_normalized IN (?, ?) "
+                       "ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
+                       args, 5, list_row, ud, NULL);
+    return r;
+}
+
 /* args: tenant, [pattern,] limit, offset. Two fixed texts, with and
  * without the filter, rather than one with "? IS NULL OR": PostgreSQL
  * cannot type a parameter seen only there. */
@@ -754,8 +971,9 @@ gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *
     int64_t off = offset < 0 ? 0 : offset, count = 0;
     int filtered = email_filter != NULL && *email_filter != '\0';
     list_ud ud = { NULL, 0, 0, GH_OK };
-    char *pat = NULL;
-    gh_param args[4];
+    char *pat = NULL, norm[EMAIL_MAX + 1], idx[PII_INDEX_LEN];
+    int exact = filtered && pii_current() != NULL;
+    gh_param args[5];
     size_t k = 0;
     gh_result r;
 
@@ -768,14 +986,20 @@ gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *
     if (filtered && (strlen(email_filter) > FILTER_MAX ||
                      !utf8_valid((const unsigned char *)email_filter, strlen(email_filter))))
         return gh_host_table.fail(call, GH_ERR_INVALID, "users: invalid email filter");
-    if (filtered && (pat = like_pattern(email_filter)) == NULL)
+    if (exact && (email_normalize(email_filter, norm, sizeof(norm)) < 0 ||
+                  lookup_args(args, tenant, "email", norm, idx) < 0))
+        return gh_host_table.fail(call, GH_ERR_INVALID, USERS_FILTER_EXACT);
+    if (filtered && !exact && (pat = like_pattern(email_filter)) == NULL)
         return gh_host_table.fail(call, GH_ERR_NOMEM, "users: out of memory");
-    args[k++] = p_str(tenant);
-    if (filtered)
+    k = exact ? 3 : 0;
+    if (!exact)
+        args[k++] = p_str(tenant);
+    if (pat != NULL)
         args[k++] = p_str(pat);
     args[k++] = p_int(&lim);
     args[k++] = p_int(&off);
-    r = list_query(c, call, args, filtered, &ud, &count);
+    r = exact ? list_exact(c, call, args, &ud, &count)
+              : list_query(c, call, args, filtered, &ud, &count);
     free(pat);
     if (r == GH_OK && ud.r != GH_OK)
         r = gh_host_table.fail(call, ud.r, "users: reading the list failed");

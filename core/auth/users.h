@@ -72,9 +72,14 @@ gh_result users_mark_verified(gh_conn *c, gh_call *call, const char *id, int64_t
 gh_result users_erase(gh_conn *c, gh_call *call, const char *tenant, const char *id);
 
 /* A page of live users ordered by created_at then id; email_filter is a
- * case-insensitive substring or NULL. limit <= 0: 50; at most 500. *total
+ * case-insensitive substring or NULL. With encryption at rest (auth/pii.h)
+ * stored addresses are blind indexes, so the filter must then be a whole
+ * address, matched exactly (case-insensitively); anything else is
+ * GH_ERR_INVALID with USERS_FILTER_EXACT. limit <= 0: 50; at most 500. *total
  * (may be NULL) gets the number of all matches. *out is malloc'd (NULL
  * for none): free each with user_clear, then free(). */
+#define USERS_FILTER_EXACT                                                    \
+    "with encryption at rest the email filter must be a whole address"
 gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *email_filter,
                      int limit, int offset, gh_user **out, size_t *n, int64_t *total);
 /* Active, live admins of a tenant. */

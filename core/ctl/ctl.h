@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "config.h"
+#include "auth/pii.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "store/store.h"
@@ -37,6 +38,7 @@ typedef struct ctl {
     const char *config_arg;   /* -c as given (for hints), NULL: default */
     char *config_path;        /* absolute: we chdir into state_dir */
     gh_config *cfg;
+    gh_pii *pii;              /* encryption.keys, installed (pii_install) */
     gh_plugins plugins;
     int plugins_loaded, thread_ready;
     gh_store *store;
@@ -62,6 +64,8 @@ int ctl_dispatch(ctl *c, const ctl_cmd *cmds, int argc, char **argv);
 int ctl_user(ctl *c, int argc, char **argv);
 int ctl_keys(ctl *c, int argc, char **argv);
 int ctl_migrate(ctl *c, int argc, char **argv);
+/* `reencrypt` (reencrypt.c): personal data to the newest key. */
+int ctl_reencrypt(ctl *c, int argc, char **argv);
 
 /* "gatehousectl: <message>" on stderr; returns CTL_FAIL. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

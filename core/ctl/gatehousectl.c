@@ -31,6 +31,8 @@ static const ctl_cmd groups[] = {
       "manage accounts" },
     { "keys", ctl_keys, "rotate|list", "manage the token signing keys" },
     { "migrate", ctl_migrate, "status|up", "show or apply database schema migrations" },
+    { "reencrypt", ctl_reencrypt, "[--status] [--batch N] [--limit N] [--decrypt]",
+      "move personal data to the newest encryption key" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -208,6 +210,12 @@ int ctl_open_config(ctl *c)
         ctl_fail("%s", err);
         return -1;
     }
+    /* every command that writes accounts encrypts them as the daemon does */
+    if (pii_from_config(c->cfg, &c->pii, err, sizeof err) < 0) {
+        ctl_fail("%s", err);
+        return -1;
+    }
+    pii_install(c->pii);
     /* Only `migrate up` creates state_dir, as the daemon does at start:
      * for any other command a missing one means a typo in -c or in the
      * config, better an error than a new empty database. */
@@ -316,6 +324,8 @@ void ctl_close(ctl *c)
     if (c->plugins_loaded)
         plugins_unload(&c->plugins);
     config_free(c->cfg);
+    pii_install(NULL);
+    pii_free(c->pii);
     free(c->config_path);
     memset(c, 0, sizeof *c);
 }

@@ -14,6 +14,7 @@
 #include "auth/password.h"
 #include "clock.h"
 #include "http/metrics.h"
+#include "notify/mailer.h"
 #include "plugin/host.h"
 
 static const int status_codes[] = {
@@ -153,6 +154,8 @@ void metrics_render(struct evbuffer *out, const gh_app *app)
             "# TYPE gatehouse_workers gauge\n"
             "gatehouse_workers %d\n",
             pool_depth(app->pool), pool_busy(app->pool), pool_size(app->pool));
+    if (app->mailer)
+        outbox_render(out, app->mailer->outbox);
     evbuffer_add_printf(out, "# HELP gatehouse_loop_jobs_total Read jobs run on an event loop "
                              "(local store), by whether they had to move to a worker.\n"
                              "# TYPE gatehouse_loop_jobs_total counter\n"

@@ -428,11 +428,25 @@ static const char v2_mysql[] =
     "SELECT refresh_tokens.token_hash, refresh_tokens.session_id, refresh_tokens.created_at,\n"
     "       refresh_tokens.used_at FROM refresh_tokens LIMIT 0;\n";
 
+/* Personal data encrypted at rest (auth/pii.h) is longer than the clear
+ * text: an address of 254 bytes becomes about 420 of "gh1:<kid>:<base64>".
+ * SQLite and PostgreSQL store TEXT of any length, so nothing changes there.
+ * MySQL's users.email was VARCHAR(320); it is not indexed (its blind
+ * index, email_normalized, is: 68 bytes), so it becomes TEXT. Usernames
+ * (64 bytes clear, about 160 sealed) fit their VARCHAR(255). MODIFY to
+ * the same type is a no-op, so the script can run again. */
+static const char v3_sqlite[] = "-- personal data at rest: TEXT already holds ciphertext\n";
+static const char v3_postgres[] = "-- personal data at rest: TEXT already holds ciphertext\n";
+static const char v3_mysql[] =
+    "ALTER TABLE users MODIFY email TEXT;\n"
+    "SELECT users.email FROM users LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
     { 1, "initial", v1_sqlite, v1_postgres, v1_mysql },
     { 2, "refresh_tokens", v2_sqlite, v2_postgres, v2_mysql },
+    { 3, "pii_at_rest", v3_sqlite, v3_postgres, v3_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

@@ -24,9 +24,11 @@
 
 #include "auth/audit.h"
 #include "auth/lockout.h"
+#include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
+#include "auth/users_crypt.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -243,11 +245,11 @@ static void test_migrate_fresh(void **state)
     int applied = -1, version = -1;
     text_ud t;
 
-    assert_int_equal(store_latest_version(), 2);
+    assert_int_equal(store_latest_version(), 3);
     assert_int_equal(store_migrate(f->c, &applied, err, sizeof(err)), 0);
-    assert_int_equal(applied, 2);
+    assert_int_equal(applied, 3);
     assert_int_equal(store_schema_version(f->c, &version), 0);
-    assert_int_equal(version, 2);
+    assert_int_equal(version, 3);
     assert_string_equal(query_text(f, "SELECT name FROM schema_migrations WHERE version = "
                                       "CAST(? AS INTEGER)", "2", &t), "refresh_tokens");
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
@@ -274,9 +276,9 @@ static void test_migrate_from_v1(void **state)
         "INSERT INTO sessions (id, user_id, tenant_id, refresh_hash, family_id, created_at, "
         "expires_at) VALUES ('s-old', 'u-old', '" ROOT "', 'abc', 's-old', 1, 2)"), GH_OK);
     assert_int_equal(store_migrate(f->c, &applied, err, sizeof(err)), 0);
-    assert_int_equal(applied, 1);
+    assert_int_equal(applied, store_latest_version() - 1);
     assert_int_equal(store_schema_version(f->c, &version), 0);
-    assert_int_equal(version, 2);
+    assert_int_equal(version, store_latest_version());
     /* what was there still is, and works with the new code */
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM sessions WHERE id = ?", "s-old"), 1);
     assert_int_equal(users_find_login(f->c, &f->call, ROOT, "OLD@example.com", &u, NULL), GH_OK);
@@ -1412,6 +1414,157 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* ------------------------------------------------- encryption at rest */
+
+static int64_t sealed_count(fx *f, const char *col, const char *prefix)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE substr(%s, 1, length(?)) = ?",
+             col);
+    gh_param p[2] = { str_arg(prefix), str_arg(prefix) };
+    int64_t v = -2;
+    assert_int_equal(store_exec(f->c, &f->call, sql, p, 2, int_row, &v, NULL), GH_OK);
+    return v;
+}
+
+/* With encryption on (auth/pii.h) the table holds ciphertext and blind
+ * indexes only, and every lookup, update, list and erase works on them;
+ * a row still in clear text is found and keeps its names taken; a value
+ * moved to another row does not decrypt; users_pii_move moves rows to a
+ * new key and status counts them. */
+static void test_users_encrypted(void **state)
+{
+    fx *f = *state;
+    static const uint8_t idx[PII_KEY_LEN] = { 7 }, k1[PII_KEY_LEN] = { 1 },
+                         k2[PII_KEY_LEN] = { 2 };
+    gh_pii *p = pii_new(idx);
+    gh_user old, u, v = { 0 }, *list = NULL;
+    users_pii_status st;
+    size_t n = 0;
+    int64_t total = 0;
+    text_ud t;
+
+    new_user(f, ROOT, "Old.Clear@Example.com", "OldClear", &old);  /* before the switch */
+    assert_int_equal(pii_add_key(p, "k1", k1), 0);
+    pii_install(p);
+    new_user(f, ROOT, "Enc.User@Example.com", "EncUser", &u);
+    assert_int_equal(users_update(f->c, &f->call, ROOT, u.id, NULL, NULL, NULL, "+15550009999"),
+                     GH_OK);
+    assert_int_equal(sealed_count(f, "email", "gh1:k1:"), 1);
+    assert_int_equal(sealed_count(f, "username", "gh1:k1:"), 1);
+    assert_int_equal(sealed_count(f, "full_name", "gh1:k1:"), 1);
+    assert_int_equal(sealed_count(f, "phone", "gh1:k1:"), 1);
+    assert_int_equal(sealed_count(f, "email_normalized", "bi1:"), 1);
+    assert_int_equal(sealed_count(f, "username_normalized", "bi1:"), 1);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM users WHERE lower(email || "
+                                  "email_normalized || username || username_normalized || "
+                                  "full_name || phone) LIKE ?", "%enc%"), 0);
+
+    /* reads and lookups, sealed and clear alike */
+    user_clear(&u);
+    assert_int_equal(users_find_login(f->c, &f->call, ROOT, "ENC.user@example.com", &u, NULL),
+                     GH_OK);
+    assert_string_equal(u.email, "Enc.User@Example.com");
+    assert_string_equal(u.username, "EncUser");
+    assert_string_equal(u.full_name, "Full Name");
+    assert_string_equal(u.phone, "+15550009999");
+    user_clear(&v);
+    assert_int_equal(users_find_login(f->c, &f->call, ROOT, "encuser", &v, NULL), GH_OK);
+    assert_string_equal(v.id, u.id);
+    user_clear(&v);
+    assert_int_equal(users_find_login(f->c, &f->call, ROOT, "old.clear@EXAMPLE.com", &v, NULL),
+                     GH_OK);
+    assert_string_equal(v.id, old.id);
+    user_clear(&v);
+
+    /* names stay unique across both forms */
+    assert_int_equal(try_user(f, ROOT, "enc.USER@example.com", NULL, &v), GH_ERR_CONFLICT);
+    user_clear(&v);
+    assert_int_equal(try_user(f, ROOT, "OLD.CLEAR@example.com", NULL, &v), GH_ERR_CONFLICT);
+    user_clear(&v);
+    assert_int_equal(try_user(f, ROOT, "new@example.com", "oldclear", &v), GH_ERR_CONFLICT);
+    user_clear(&v);
+    assert_int_equal(users_update(f->c, &f->call, ROOT, u.id, "old.clear@example.com", NULL,
+                                  NULL, NULL), GH_ERR_CONFLICT);
+    /* the same address in another case keeps the verification */
+    assert_int_equal(users_mark_verified(f->c, &f->call, u.id, 1234), GH_OK);
+    assert_int_equal(users_update(f->c, &f->call, ROOT, u.id, "ENC.User@Example.com", NULL,
+                                  NULL, NULL), GH_OK);
+    assert_int_equal(query_int(f, "SELECT email_verified_at FROM users WHERE id = ?", u.id),
+                     1234);
+
+    /* the list filter: whole addresses only */
+    assert_int_equal(users_list(f->c, &f->call, ROOT, "enc.user@EXAMPLE.com", 10, 0, &list, &n,
+                                &total), GH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 1);
+    assert_string_equal(list[0].id, u.id);
+    user_clear(&list[0]);
+    free(list);
+    assert_int_equal(users_list(f->c, &f->call, ROOT, "old.clear@example.com", 10, 0, &list, &n,
+                                &total), GH_OK);
+    assert_int_equal(n, 1);
+    user_clear(&list[0]);
+    free(list);
+    assert_int_equal(users_list(f->c, &f->call, ROOT, "enc", 10, 0, &list, &n, &total),
+                     GH_ERR_INVALID);
+    assert_non_null(strstr(f->call.message, "whole address"));
+
+    /* a value copied into another row does not decrypt: an error, not a crash */
+    gh_param ids[2] = { str_arg(u.id), str_arg(old.id) };
+    assert_int_equal(store_exec(f->c, &f->call, "UPDATE users SET phone = (SELECT phone FROM "
+                                "users WHERE id = ?) WHERE id = ?", ids, 2, NULL, NULL, NULL),
+                     GH_OK);
+    assert_int_equal(users_get(f->c, &f->call, ROOT, old.id, &v), GH_ERR_INTERNAL);
+    assert_null(v.email);
+    assert_int_equal(store_exec(f->c, &f->call, "UPDATE users SET phone = NULL WHERE id = ?",
+                                &ids[1], 1, NULL, NULL, NULL), GH_OK);
+
+    /* status, then rotation to k2 in batches of one */
+    assert_int_equal(users_pii_status_get(f->c, &f->call, p, &st), GH_OK);
+    assert_int_equal(st.clear, 1);
+    assert_int_equal(st.newest, 1);
+    assert_int_equal(pii_add_key(p, "k2", k2), 0);
+    users_pii_batch b = { .after = "", .size = 1 };
+    int moved = 0;
+    do {
+        assert_int_equal(users_pii_move(f->c, &f->call, p, &b), GH_OK);
+        assert_int_equal(b.failed + b.raced, 0);
+        moved += b.moved;
+    } while (b.seen == b.size);
+    assert_int_equal(moved, 2);
+    assert_int_equal(users_pii_status_get(f->c, &f->call, p, &st), GH_OK);
+    assert_int_equal(st.newest, 2);
+    assert_int_equal(st.clear + st.old_key, 0);
+    assert_int_equal(sealed_count(f, "email", "gh1:k1:"), 0);
+    assert_int_equal(sealed_count(f, "email", "gh1:k2:"), 2);
+    assert_int_equal(users_get(f->c, &f->call, ROOT, old.id, &v), GH_OK);
+    assert_string_equal(v.email, "Old.Clear@Example.com");
+    assert_string_equal(v.username, "OldClear");
+    user_clear(&v);
+    assert_int_equal(users_find_login(f->c, &f->call, ROOT, "oldclear", &v, NULL), GH_OK);
+    user_clear(&v);
+
+    /* erasure leaves NULLs, whatever was sealed */
+    assert_int_equal(users_erase(f->c, &f->call, ROOT, u.id), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM users WHERE id = ? AND email IS NULL "
+                                  "AND email_normalized IS NULL AND username IS NULL AND "
+                                  "username_normalized IS NULL AND full_name IS NULL AND "
+                                  "phone IS NULL", u.id), 1);
+    assert_int_equal(users_pii_status_get(f->c, &f->call, p, &st), GH_OK);
+    assert_int_equal(st.erased, 1);
+
+    /* without the keys an encrypted row is a clear error */
+    pii_install(NULL);
+    assert_int_equal(users_get(f->c, &f->call, ROOT, old.id, &v), GH_ERR_INTERNAL);
+    (void)query_text;
+    (void)t;
+    user_clear(&old);
+    user_clear(&u);
+    pii_free(p);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_RAW(fn) cmocka_unit_test_setup_teardown(fn, setup_raw, teardown)
 
@@ -1428,6 +1581,7 @@ int main(void)
         T(test_users_flags_password),
         T(test_users_erase),
         T(test_users_list),
+        T(test_users_encrypted),
         T(test_session_create_rotate_reuse),
         T(test_session_unknown_expired_revoked),
         T(test_session_revoke_list),

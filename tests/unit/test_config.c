@@ -161,6 +161,22 @@ static void assert_defaults(const gh_config *cfg)
     assert_null(cfg->kv.name);
     assert_null(cfg->kv.options);
     assert_int_equal(cfg->n_plugins, 0);
+
+    assert_null(cfg->mail.name);
+    assert_string_equal(cfg->mail_frontend_url, "http://127.0.0.1:8080"); /* public_url */
+    assert_string_equal(cfg->mail_product_name, "Gatehouse");
+    assert_null(cfg->mail_templates_dir);
+    assert_string_equal(cfg->mail_verify_path, "/verify-email");
+    assert_string_equal(cfg->mail_reset_path, "/reset-password");
+    assert_true(cfg->mail_verify_ttl_ms == 24LL * 3600 * 1000);
+    assert_true(cfg->mail_reset_ttl_ms == 3600LL * 1000);
+    assert_int_equal(cfg->mail_queue_size, 1000);
+    assert_int_equal(cfg->mail_max_attempts, 8);
+    assert_int_equal(cfg->mail_retry_delay_ms, 5000);
+    assert_int_equal(cfg->mail_retry_max_delay_ms, 600000);
+    assert_int_equal(cfg->mail_address_limit, 5);
+    assert_int_equal(cfg->mail_ip_limit, 50);
+    assert_true(cfg->mail_limit_window_ms == 3600LL * 1000);
 }
 
 /* ------------------------------------------------------------ whole files */

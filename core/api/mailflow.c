@@ -1,0 +1,432 @@
+/*
+ * mailflow.c - the flows that go through the user's mailbox:
+ *
+ *   POST /api/v1/auth/verify-email          {token}  -> 200 {email_verified, user}
+ *   POST /api/v1/auth/verify-email/resend   {email}  -> 202
+ *   POST /api/v1/auth/password-reset-request {email} -> 202
+ *   POST /api/v1/auth/password-reset        {token, new_password} -> 204
+ *
+ * and the verification mail sent at signup (mailflow_signup).
+ *
+ * Tokens are auth/onetime.h's; mail goes through core/notify's outbox, so
+ * no request waits on a mail server. The two requests that take an
+ * address answer 202 with the same body whether or not it has an account,
+ * after the same work (look-up, token generation, kv writes, an audit
+ * row); only a real account's mail is queued. They are limited per client
+ * address and per email address (429 with Retry-After), and answer 501
+ * mail_not_configured without a mail plugin, or 503 mail_queue_full
+ * (Retry-After) when the outbox is full, both before anything is looked
+ * up, so neither tells whether an address is known.
+ *
+ *   400 invalid_token  unknown, expired, spent, superseded, of the other
+ *                      purpose, sent to an address the account no longer
+ *                      has, or (with a bearer token) another user's
+ *   422 the password policy's codes (the reset token stays usable)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include "api/api.h"
+#include "api/input.h"
+#include "api/job.h"
+#include "api/mailflow.h"
+#include "api/present.h"
+#include "auth/onetime.h"
+#include "auth/ratelimit.h"
+#include "auth/sessions.h"
+#include "auth/users.h"
+#include "clock.h"
+#include "log.h"
+#include "notify/mailer.h"
+
+#define EMAIL_MAX 320
+#define TOKEN_MAX 512
+#define PASSWORD_MAX 16384
+#define QUEUE_RETRY_S 30
+
+/* ---------------------------------------------------------------- on the loop */
+
+/* Mail is on and the outbox has room, or the answer is sent: the same for
+ * every address, before any look-up. */
+static int mail_ready(gh_req *req)
+{
+    gh_mailer *m = req->app->mailer;
+    if (!m) {
+        req_problem(req, 501, "mail_not_configured",
+                    "This server sends no mail: no mail plugin is configured.");
+        return -1;
+    }
+    if (!outbox_has_room(m->outbox)) {
+        char s[16];
+        snprintf(s, sizeof s, "%d", QUEUE_RETRY_S);
+        req_set_header(req, "Retry-After", s);
+        req_problem(req, 503, "mail_queue_full", "Too much mail is waiting; try again shortly.");
+        return -1;
+    }
+    return 0;
+}
+
+/* A job with a JSON body whose `key` is a well-formed address. */
+static api_job *job_with_email(gh_req *req)
+{
+    const char *email;
+    char norm[EMAIL_MAX];
+    if (mail_ready(req) < 0)
+        return NULL;
+    api_job *j = api_job_new(req, 0);
+    if (!j)
+        return NULL;
+    if (!(j->in = input_body(req, INPUT_JSON)) ||
+        input_string(req, j->in, "email", INPUT_REQUIRED, EMAIL_MAX, &email) < 0) {
+        api_job_free(j);
+        return NULL;
+    }
+    if (email_normalize(email, norm, sizeof norm) != 0) {
+        input_reject(req, "invalid_email", "email", "is not an email address.");
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* ---------------------------------------------------------------- in the worker */
+
+/* Per client address, then per email address; 0 go on, -1 answered. */
+static int limited(api_job *j, gh_conn *c, const char *scope, const char *email)
+{
+    char norm[EMAIL_MAX], subject[EMAIL_MAX + 64], ip_scope[32];
+    if (email_normalize(email, norm, sizeof norm) != 0)
+        norm[0] = '\0';
+    snprintf(subject, sizeof subject, "%s:%s", api_tenant(j), norm);
+    snprintf(ip_scope, sizeof ip_scope, "%s-ip", scope);
+    const gh_config *cfg = j->cfg;
+    int64_t w = ratelimit_hit(c, &j->call, ip_scope, j->ip, cfg->mail_ip_limit,
+                              cfg->mail_limit_window_ms);
+    if (w == 0)
+        w = ratelimit_hit(c, &j->call, scope, subject, cfg->mail_address_limit,
+                          cfg->mail_limit_window_ms);
+    if (w < 0) {
+        api_store_fail(j, GH_ERR_UNAVAILABLE, "mail rate limit");
+        return -1;
+    }
+    if (w > 0) {
+        j->retry_after_s = (w + 999) / 1000;
+        api_fail(j, 429, "too_many_requests", "Too many requests for this address; try later.");
+        return -1;
+    }
+    return 0;
+}
+
+/* "24 hours", "60 minutes", "30 seconds": for {{expires_in}}. */
+static void ttl_text(int64_t ms, char *out, size_t len)
+{
+    int64_t s = ms / 1000;
+    if (s >= 7200 && s % 3600 == 0)
+        snprintf(out, len, "%lld hours", (long long)(s / 3600));
+    else if (s >= 120)
+        snprintf(out, len, "%lld minutes", (long long)(s / 60));
+    else
+        snprintf(out, len, "%lld seconds", (long long)s);
+}
+
+/* Render and queue the kind's mail for u with this token. 0 or -1. */
+static int queue_mail(api_job *j, const gh_user *u, gh_mail_kind kind, const char *secret)
+{
+    const gh_config *cfg = j->cfg;
+    int verify = kind == GH_MAIL_VERIFY;
+    char link[2048], expires[32];
+    snprintf(link, sizeof link, "%s%s?token=%s", cfg->mail_frontend_url,
+             verify ? cfg->mail_verify_path : cfg->mail_reset_path, secret);
+    ttl_text(verify ? cfg->mail_verify_ttl_ms : cfg->mail_reset_ttl_ms, expires, sizeof expires);
+    const char *name = u->full_name ? u->full_name : u->username ? u->username : "";
+    gh_tvar vars[] = {
+        { "product", cfg->mail_product_name }, { "link", link },   { "token", secret },
+        { "name", name },                      { "email", u->email }, { "expires_in", expires },
+    };
+    int rc = mailer_send(j->app->mailer, kind, u->email, vars, sizeof vars / sizeof vars[0]);
+    OPENSSL_cleanse(link, sizeof link);
+    return rc == 0 ? 0 : -1;
+}
+
+/* A token for u and its mail. 0 queued; -1 with the answer set when
+ * `answer`, else only logged. A token whose mail could not be queued is
+ * deleted: the user asks again. */
+static int send_token_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind kind,
+                           int answer)
+{
+    gh_ot_purpose p = kind == GH_MAIL_VERIFY ? GH_OT_VERIFY : GH_OT_RESET;
+    int64_t ttl = p == GH_OT_VERIFY ? j->cfg->mail_verify_ttl_ms : j->cfg->mail_reset_ttl_ms;
+    char secret[GH_SECRET_LEN];
+    gh_result r = onetime_issue(c, &j->call, p, u->id, u->email, ttl, secret);
+    if (r != GH_OK) {
+        if (answer)
+            api_store_fail(j, r, "mail token");
+        return -1;
+    }
+    int rc = queue_mail(j, u, kind, secret);
+    if (rc < 0) {
+        onetime_forget(c, &j->call, p, secret);
+        gh_log_tagged(GH_LOG_WARNING, "mail", j->request_id,
+                      "mail queue full: no %s mail for user %s", kind == GH_MAIL_VERIFY ? "verification" : "password-reset", u->id);
+        if (answer) {
+            j->retry_after_s = QUEUE_RETRY_S;
+            api_fail(j, 503, "mail_queue_full", "Too much mail is waiting; try again shortly.");
+        }
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    return rc;
+}
+
+/* The same work as a token for a real account (a key read, two writes),
+ * for an address without one: the answer's timing tells nothing. */
+static void decoy_work(api_job *j, gh_conn *c)
+{
+    char secret[GH_SECRET_LEN], digest[GH_DIGEST_LEN];
+    if (secret_new(secret) != 0)
+        return;
+    secret_digest(secret, digest);
+    store_kv_get(c, &j->call, "ot:decoy-user", NULL);
+    store_kv_set(c, &j->call, "ot:decoy", digest, strlen(digest), 60000, 0);
+    store_kv_set(c, &j->call, "ot:decoy-user", digest, strlen(digest), 60000, 0);
+    OPENSSL_cleanse(secret, sizeof secret);
+}
+
+/* Resend and reset-request: find the account, mail it if `wanted` says
+ * so, and answer 202 either way. */
+static void address_request(api_job *j, gh_mail_kind kind, const char *scope, const char *action,
+                            int (*wanted)(const api_job *, const gh_user *))
+{
+    gh_conn *c = api_conn(j);
+    const char *email = api_in(j, "email");
+    if (!c || limited(j, c, scope, email) < 0)
+        return;
+    gh_user u = { 0 };
+    gh_result r = users_find_login(c, &j->call, api_tenant(j), email, &u, NULL);
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
+        api_store_fail(j, r, "user lookup");
+        return;
+    }
+    int send = r == GH_OK && u.email && wanted(j, &u);
+    if (send && send_token_mail(j, c, &u, kind, 1) < 0) {
+        user_clear(&u);
+        return;
+    }
+    if (!send)
+        decoy_work(j, c);
+    api_audit(j, c, action, send ? "success" : "failure", send ? u.id : NULL,
+              send ? NULL : json_pack("{s:s}", "reason", r == GH_OK ? "not_eligible"
+                                                                     : "unknown_address"));
+    user_clear(&u);
+    api_ok(j, 202, json_pack("{s:s}", "status", "accepted"));
+}
+
+static int wants_verification(const api_job *j, const gh_user *u)
+{
+    return u->is_active && u->email_verified_at <= 0;
+}
+
+static int wants_reset(const api_job *j, const gh_user *u)
+{
+    return u->is_active;
+}
+
+static void resend_work(gh_req *req)
+{
+    address_request(req->job_data, GH_MAIL_VERIFY, "verify", "email.verify_request",
+                    wants_verification);
+}
+
+static void reset_request_work(gh_req *req)
+{
+    address_request(req->job_data, GH_MAIL_RESET, "reset", "password.reset_request", wants_reset);
+}
+
+static void resend(gh_req *req)
+{
+    api_job *j = job_with_email(req);
+    if (j)
+        api_job_run(req, j, resend_work);
+}
+
+static void reset_request(gh_req *req)
+{
+    api_job *j = job_with_email(req);
+    if (j)
+        api_job_run(req, j, reset_request_work);
+}
+
+/* ---------------------------------------------------------------- tokens in */
+
+static void invalid_token(api_job *j, gh_conn *c, const char *action, const char *subject)
+{
+    api_audit(j, c, action, "failure", subject, json_pack("{s:s}", "reason", "invalid_token"));
+    api_fail(j, 400, "invalid_token", "The link is invalid, expired or already used.");
+}
+
+/* The account a token of this purpose names, checked: live, still at the
+ * address the token went to, and (with a bearer token) the caller. On
+ * failure the answer is set and -1 returned; the token is not spent. */
+static int token_user(api_job *j, gh_conn *c, gh_ot_purpose p, const char *action, gh_user *u)
+{
+    gh_ot_claim cl;
+    gh_result r = onetime_peek(c, &j->call, p, api_in(j, "token"), &cl);
+    if (r == GH_OK && (j->flags & API_BEARER) && strcmp(cl.user_id, j->claims.sub) != 0)
+        r = GH_ERR_NOT_FOUND; /* another user's token: refused, not spent */
+    if (r == GH_OK)
+        r = users_get(c, &j->call, NULL, cl.user_id, u);
+    if (r == GH_OK && (!u->is_active || !onetime_address_is(&cl, u->email)))
+        r = GH_ERR_NOT_FOUND;
+    if (r == GH_ERR_NOT_FOUND)
+        invalid_token(j, c, action, cl.user_id[0] ? cl.user_id : NULL);
+    else if (r != GH_OK)
+        api_store_fail(j, r, "token lookup");
+    return r == GH_OK ? 0 : -1;
+}
+
+/* Spend the token, now that the request will succeed. */
+static int spend(api_job *j, gh_conn *c, gh_ot_purpose p, const char *action, const gh_user *u)
+{
+    gh_ot_claim cl;
+    gh_result r = onetime_take(c, &j->call, p, api_in(j, "token"), &cl);
+    if (r == GH_OK && strcmp(cl.user_id, u->id) != 0)
+        r = GH_ERR_NOT_FOUND; /* replaced between the look and the take */
+    if (r == GH_ERR_NOT_FOUND)
+        invalid_token(j, c, action, u->id);
+    else if (r != GH_OK)
+        api_store_fail(j, r, "token take");
+    return r == GH_OK ? 0 : -1;
+}
+
+static void verify_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    gh_user u = { 0 };
+    if (!c || token_user(j, c, GH_OT_VERIFY, "email.verify", &u) < 0 ||
+        spend(j, c, GH_OT_VERIFY, "email.verify", &u) < 0) {
+        user_clear(&u);
+        return;
+    }
+    gh_result r = GH_OK;
+    if (u.email_verified_at <= 0) {
+        u.email_verified_at = gh_now_ms();
+        r = users_mark_verified(c, &j->call, u.id, u.email_verified_at);
+    }
+    if (r == GH_OK) {
+        api_audit(j, c, "email.verify", "success", u.id, NULL);
+        api_ok(j, 200, json_pack("{s:b, s:o}", "email_verified", 1, "user", present_user(&u)));
+    } else {
+        api_store_fail(j, r, "mark verified");
+    }
+    user_clear(&u);
+}
+
+static api_job *job_with_token(gh_req *req, unsigned flags)
+{
+    const char *token;
+    api_job *j = api_job_new(req, flags);
+    if (j && (!(j->in = input_body(req, INPUT_JSON)) ||
+              input_string(req, j->in, "token", INPUT_REQUIRED, TOKEN_MAX, &token) < 0)) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* A bearer token is optional here; given, the mail token must be its user's. */
+static void verify(gh_req *req)
+{
+    api_job *j = job_with_token(req, req_header(req, "Authorization") ? API_BEARER : 0);
+    if (j)
+        api_job_run(req, j, verify_work);
+}
+
+/* ---------------------------------------------------------------- reset */
+
+static int policy_ok(api_job *j, const char *pw, const gh_user *u)
+{
+    gh_pw_policy pol;
+    api_pw_policy(j, &pol);
+    const char *context[3] = { u->email, u->username, NULL };
+    const char *detail = NULL;
+    const char *code = password_policy_check(&pol, pw, strlen(pw), context, &detail);
+    if (code)
+        api_fail(j, 422, code, detail);
+    return code == NULL;
+}
+
+/* The new password and the end of every session, in one transaction. */
+static void reset_store(api_job *j, gh_conn *c, const gh_user *u, const char *hash)
+{
+    int64_t n = 0;
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = users_set_password(c, &j->call, u->id, hash);
+    if (r == GH_OK)
+        r = session_revoke_all(c, &j->call, u->id, NULL, "password reset", j->cfg->access_ttl_ms,
+                               &n);
+    if (r == GH_OK)
+        api_audit(j, c, "password.reset", "success", u->id,
+                  json_pack("{s:I}", "sessions_revoked", (json_int_t)n));
+    if (r == GH_OK)
+        r = store_commit(c, &j->call);
+    else
+        store_rollback(c, &j->call);
+    if (r != GH_OK)
+        api_store_fail(j, r, "password reset");
+    else
+        api_ok(j, 204, NULL);
+}
+
+static void reset_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    const char *pw = api_in(j, "new_password");
+    gh_user u = { 0 };
+    char hash[GH_PW_HASH_MAX];
+    gh_pw_params pp;
+    api_pw_params(j, &pp);
+    if (c && token_user(j, c, GH_OT_RESET, "password.reset", &u) == 0 && policy_ok(j, pw, &u)) {
+        if (password_hash(pw, strlen(pw), &pp, hash) != 0)
+            api_store_fail(j, GH_ERR_INTERNAL, "password hash");
+        else if (spend(j, c, GH_OT_RESET, "password.reset", &u) == 0)
+            reset_store(j, c, &u, hash);
+        OPENSSL_cleanse(hash, sizeof hash);
+    }
+    user_clear(&u);
+}
+
+static void reset(gh_req *req)
+{
+    const char *pw;
+    api_job *j = job_with_token(req, API_HASH);
+    if (j && input_string(req, j->in, "new_password", INPUT_REQUIRED, PASSWORD_MAX, &pw) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (j)
+        api_job_run(req, j, reset_work);
+}
+
+/* ---------------------------------------------------------------- signup */
+
+int mailflow_signup(api_job *j, gh_conn *c, const gh_user *u)
+{
+    if (!j->app->mailer || !u->email || u->email_verified_at > 0)
+        return 0;
+    int rc = send_token_mail(j, c, u, GH_MAIL_VERIFY, 0) == 0 ? 1 : -1;
+    /* the account exists either way: say whether its mail is on its way */
+    if (json_is_object(j->out))
+        json_object_set_new(j->out, "verification_email_sent", json_boolean(rc == 1));
+    return rc;
+}
+
+int mailflow_register(gh_router *r)
+{
+    return router_add(r, GH_POST, "/api/v1/auth/verify-email", verify) |
+           router_add(r, GH_POST, "/api/v1/auth/verify-email/resend", resend) |
+           router_add(r, GH_POST, "/api/v1/auth/password-reset-request", reset_request) |
+           router_add(r, GH_POST, "/api/v1/auth/password-reset", reset);
+}

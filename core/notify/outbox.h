@@ -1,0 +1,54 @@
+/*
+ * outbox.h - mail waiting to be sent, off the request path.
+ *
+ * A request puts a finished message (recipient, subject, text, HTML) into
+ * a bounded queue and answers at once; one sender thread of the outbox's
+ * own hands each message to the notify plugin. The API workers never wait
+ * on a mail server: with SQLite there is one worker, and a slow SMTP
+ * server must not stall every request behind it.
+ *
+ * A failed delivery is tried again after retry_delay, doubling up to
+ * retry_max_delay, at most max_attempts times in all; a message rejected
+ * as invalid is not retried. A full queue refuses the message (the API
+ * answers 503): nothing is dropped silently. At shutdown the sender keeps
+ * going until the queue is empty or the drain time is up, and says how
+ * many messages it had to drop. Log lines name the recipient's domain and
+ * the attempt, never the address's local part, the subject or the body
+ * (bodies hold one-time links).
+ */
+#ifndef GH_OUTBOX_H
+#define GH_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "plugin/loader.h"
+
+struct evbuffer;
+typedef struct gh_outbox gh_outbox;
+
+typedef struct gh_outbox_conf {
+    int capacity;              /* messages queued or in flight */
+    int max_attempts;
+    int64_t retry_delay_ms, retry_max_delay_ms;
+    int64_t send_timeout_ms;   /* the deadline of one deliver call */
+} gh_outbox_conf;
+
+/* Starts the sender thread (which runs the plugin's thread_init on
+ * itself). NULL with err set when it cannot. */
+gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf, char *err,
+                      size_t errlen);
+/* Stop taking messages; send what is queued for up to drain_ms; drop and
+ * log the rest; join the sender and free everything. NULL is a no-op. */
+void outbox_free(gh_outbox *o, int64_t drain_ms);
+
+/* Copies the message. 0 queued; -1 the queue is full or stopping. html
+ * and subject may be NULL. */
+int outbox_submit(gh_outbox *o, const char *to, const char *subject, const char *text,
+                  const char *html);
+/* 1 when a message would be taken now. */
+int outbox_has_room(gh_outbox *o);
+
+/* Prometheus lines: queued, sent, retried, failed, dropped, depth. */
+void outbox_render(struct evbuffer *out, gh_outbox *o);
+
+#endif

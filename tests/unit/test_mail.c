@@ -1,0 +1,361 @@
+/*
+ * test_mail.c - the pieces of the mail flows that can be checked without a
+ * mail server: the template renderer and its HTML escaping, template
+ * files, one-time tokens in kv (on the real SQLite store), and the outbox
+ * against a notify plugin defined here (failures, retries, a full queue,
+ * the shutdown drain). tests/integration/mail.sh does the rest over SMTP.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/onetime.h"
+#include "auth/ratelimit.h"
+#include "auth/users.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "notify/outbox.h"
+#include "notify/template.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "store/store.h"
+
+#define USER_A "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define USER_B "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+#define HOUR (60 * 60 * 1000LL)
+
+static char tmpdir[] = "/tmp/gh-mail-XXXXXX";
+
+/* ---------------------------------------------------------------- templates */
+
+static char *render(const char *src, int html)
+{
+    static const gh_tvar vars[] = {
+        { "name", "<b>Al & \"Ice\" 'x'</b>" }, { "link", "https://a.example/v?token=t&x=1" },
+        { "empty", NULL }, { "product", "Acme" },
+    };
+    char *s = template_render(src, strlen(src), vars, sizeof vars / sizeof vars[0], html);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_render_text(void **state)
+{
+    char *s = render("Hi {{name}}, {{ link }}!{{empty}}{{unknown}} -- {{product}}", 0);
+    assert_string_equal(s, "Hi <b>Al & \"Ice\" 'x'</b>, https://a.example/v?token=t&x=1! -- Acme");
+    free(s);
+}
+
+static void test_render_html_escapes(void **state)
+{
+    char *s = render("<p>{{name}}</p><a href=\"{{link}}\">", 1);
+    assert_string_equal(s, "<p>&lt;b&gt;Al &amp; &quot;Ice&quot; &#39;x&#39;&lt;/b&gt;</p>"
+                           "<a href=\"https://a.example/v?token=t&amp;x=1\">");
+    free(s);
+}
+
+static void test_render_not_placeholders(void **state)
+{
+    /* copied as they are: unclosed, empty, bad names, single braces */
+    const char *src = "{{ {x} {{}} {{a-b}} {{name {} }} {{";
+    char *s = render(src, 0);
+    assert_string_equal(s, src);
+    free(s);
+    s = render("", 1);
+    assert_string_equal(s, "");
+    free(s);
+    s = render("{{product}}{{product}}", 0);
+    assert_string_equal(s, "AcmeAcme");
+    free(s);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_template_files(void **state)
+{
+    gh_mail_template t;
+    char err[512];
+    const char *top = getenv("top_srcdir");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/etc/templates", top ? top : "..");
+    /* the shipped ones load, each with a subject, a text and an HTML part */
+    const char *names[] = { "verify-email", "password-reset" };
+    for (int i = 0; i < 2; i++) {
+        if (template_load(&t, dir, names[i], err, sizeof err) != 0)
+            fail_msg("%s", err);
+        assert_non_null(strstr(t.subject, "{{product}}"));
+        assert_non_null(strstr(t.text, "{{link}}"));
+        assert_non_null(t.html);
+        assert_non_null(strstr(t.html, "{{link}}"));
+        template_clear(&t);
+    }
+    /* text only; CRLF; a missing subject line; a missing file */
+    write_file("plain.txt", "Subject: Hi {{name}}\r\n\r\nBody\n");
+    assert_int_equal(template_load(&t, ".", "plain", err, sizeof err), 0);
+    assert_string_equal(t.subject, "Hi {{name}}");
+    assert_string_equal(t.text, "Body\n");
+    assert_null(t.html);
+    template_clear(&t);
+    write_file("nosubj.txt", "Hello\n");
+    assert_int_equal(template_load(&t, ".", "nosubj", err, sizeof err), -1);
+    assert_non_null(strstr(err, "Subject:"));
+    assert_int_equal(template_load(&t, ".", "missing", err, sizeof err), -1);
+    assert_non_null(strstr(err, "missing.txt"));
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+typedef struct fx {
+    gh_node opts, kids[2];
+    gh_config cfg;
+    gh_plugins ps;
+    gh_store *st;
+    gh_conn *c;
+    gh_call call;
+} fx;
+
+static void scalar(gh_node *k, const char *key, const char *value)
+{
+    memset(k, 0, sizeof *k);
+    k->type = GH_NODE_SCALAR;
+    k->key = (char *)key;
+    k->value = (char *)value;
+    k->file = "test.yaml";
+    k->line = k->key_line = k->col = k->key_col = 1;
+}
+
+static int setup_store(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    char err[512];
+    assert_non_null(f);
+    f->opts.type = GH_NODE_MAP;
+    f->opts.file = "test.yaml";
+    scalar(&f->kids[0], "path", "mail.db");
+    scalar(&f->kids[1], "busy_timeout", "2s");
+    f->kids[0].next = &f->kids[1];
+    f->opts.child = f->kids;
+    f->opts.n = 2;
+    f->cfg.storage.name = "sqlite";
+    f->cfg.storage.options = &f->opts;
+    f->cfg.storage.where = &f->opts;
+    f->cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
+    if (plugins_load(&f->ps, &f->cfg, err, sizeof err) != 0)
+        fail_msg("plugins_load: %s", err);
+    if (plugins_thread_init(&f->ps, err, sizeof err) != 0)
+        fail_msg("plugins_thread_init: %s", err);
+    assert_non_null(f->st = store_new(f->ps.storage, f->ps.kv));
+    if (!(f->c = store_thread_open(f->st, err, sizeof err)))
+        fail_msg("store_thread_open: %s", err);
+    int applied;
+    if (store_migrate(f->c, &applied, err, sizeof err) != 0)
+        fail_msg("store_migrate: %s", err);
+    call_init(&f->call, NULL, "test", 10000);
+    *state = f;
+    return 0;
+}
+
+static int teardown_store(void **state)
+{
+    fx *f = *state;
+    store_thread_close(f->c);
+    store_free(f->st);
+    plugins_thread_fini(&f->ps);
+    plugins_unload(&f->ps);
+    free(f);
+    return 0;
+}
+
+static void test_onetime_flow(void **state)
+{
+    fx *f = *state;
+    char t1[GH_SECRET_LEN], t2[GH_SECRET_LEN], tb[GH_SECRET_LEN];
+    gh_ot_claim cl;
+    assert_int_equal(onetime_issue(f->c, &f->call, GH_OT_VERIFY, USER_A, "Al@Example.com", HOUR, t1),
+                     GH_OK);
+    assert_int_equal(strlen(t1), 43);
+    /* peeking does not spend it; the address matches normalised */
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_VERIFY, t1, &cl), GH_OK);
+    assert_string_equal(cl.user_id, USER_A);
+    assert_true(onetime_address_is(&cl, "al@example.COM"));
+    assert_false(onetime_address_is(&cl, "other@example.com"));
+    assert_false(onetime_address_is(&cl, NULL));
+    /* the other purpose does not know it */
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_RESET, t1, &cl), GH_ERR_NOT_FOUND);
+    /* a newer token makes it useless */
+    assert_int_equal(onetime_issue(f->c, &f->call, GH_OT_VERIFY, USER_A, "al@example.com", HOUR, t2),
+                     GH_OK);
+    assert_string_not_equal(t1, t2);
+    assert_int_equal(onetime_take(f->c, &f->call, GH_OT_VERIFY, t1, &cl), GH_ERR_NOT_FOUND);
+    /* another user's token is independent */
+    assert_int_equal(onetime_issue(f->c, &f->call, GH_OT_VERIFY, USER_B, "b@example.com", HOUR, tb),
+                     GH_OK);
+    assert_int_equal(onetime_take(f->c, &f->call, GH_OT_VERIFY, t2, &cl), GH_OK);
+    assert_string_equal(cl.user_id, USER_A);
+    /* once */
+    assert_int_equal(onetime_take(f->c, &f->call, GH_OT_VERIFY, t2, &cl), GH_ERR_NOT_FOUND);
+    assert_int_equal(onetime_take(f->c, &f->call, GH_OT_VERIFY, tb, &cl), GH_OK);
+    assert_string_equal(cl.user_id, USER_B);
+    /* nothing readable is stored: not the token, only its digest */
+    gh_out *out = gh_host_table.out_new();
+    char key[128];
+    snprintf(key, sizeof key, "ot:verify:%s", t2);
+    assert_int_equal(store_kv_get(f->c, &f->call, key, out), GH_ERR_NOT_FOUND);
+    gh_host_table.out_free(out);
+}
+
+static void test_onetime_expiry_and_forget(void **state)
+{
+    fx *f = *state;
+    char t[GH_SECRET_LEN];
+    gh_ot_claim cl;
+    assert_int_equal(onetime_issue(f->c, &f->call, GH_OT_RESET, USER_A, "a@example.com", 1000, t),
+                     GH_OK);
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_RESET, t, &cl), GH_OK);
+    clock_advance_ms(1500);
+    assert_int_equal(onetime_take(f->c, &f->call, GH_OT_RESET, t, &cl), GH_ERR_NOT_FOUND);
+    assert_int_equal(onetime_issue(f->c, &f->call, GH_OT_RESET, USER_A, "a@example.com", HOUR, t),
+                     GH_OK);
+    onetime_forget(f->c, &f->call, GH_OT_RESET, t);
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_RESET, t, &cl), GH_ERR_NOT_FOUND);
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_RESET, "garbage", &cl), GH_ERR_NOT_FOUND);
+}
+
+static void test_ratelimit(void **state)
+{
+    fx *f = *state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ratelimit_hit(f->c, &f->call, "t", "x@example.com", 3, HOUR), 0);
+    int64_t wait = ratelimit_hit(f->c, &f->call, "t", "x@example.com", 3, HOUR);
+    assert_true(wait > 0 && wait <= HOUR);
+    assert_int_equal(ratelimit_hit(f->c, &f->call, "t", "y@example.com", 3, HOUR), 0);
+}
+
+/* ---------------------------------------------------------------- the outbox */
+
+static _Atomic int calls, fail_first;
+static char last_to[64];
+
+static gh_result fake_deliver(const void *inst, void *tinst, gh_call *call, const gh_param *in,
+                              gh_out *out)
+{
+    int n = atomic_fetch_add(&calls, 1);
+    for (const gh_param *p = in; p->key; p++)
+        if (strcmp(p->key, "to") == 0)
+            snprintf(last_to, sizeof last_to, "%.*s", (int)p->len, (const char *)p->data);
+    if (n < atomic_load(&fail_first))
+        return GH_ERR_UNAVAILABLE;
+    return gh_host_table.put(out, &(gh_param){ "message_id", GH_T_STR, "<id@x>", 6 });
+}
+
+static const gh_notify_ops fake_ops = { sizeof(gh_notify_ops), fake_deliver };
+static const gh_plugin fake_desc = {
+    .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .abi_minor = GH_ABI_MINOR,
+    .name = "fake", .kind = GH_KIND_NOTIFY, .ops = &fake_ops,
+};
+
+static int wait_calls(int n)
+{
+    for (int i = 0; i < 400 && atomic_load(&calls) < n; i++)
+        usleep(5000);
+    return atomic_load(&calls) >= n;
+}
+
+static void test_outbox_retries(void **state)
+{
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 2, 5, 10, 40, 1000 };
+    char err[256];
+    atomic_store(&calls, 0);
+    atomic_store(&fail_first, 3);
+    gh_outbox *o = outbox_new(&p, &oc, err, sizeof err);
+    assert_non_null(o);
+    assert_int_equal(outbox_submit(o, "a@example.com", "S", "text", "<p>html</p>"), 0);
+    assert_true(wait_calls(4)); /* three failures, then it goes */
+    assert_string_equal(last_to, "a@example.com");
+    usleep(20000);
+    assert_int_equal(atomic_load(&calls), 4);
+    assert_true(outbox_has_room(o));
+    outbox_free(o, 1000);
+    assert_int_equal(p.errors, 3); /* counted for /metrics */
+}
+
+static void test_outbox_full_and_drain(void **state)
+{
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 2, 3, 60000, 60000, 1000 };
+    char err[256];
+    atomic_store(&calls, 0);
+    atomic_store(&fail_first, 1000);
+    gh_outbox *o = outbox_new(&p, &oc, err, sizeof err);
+    assert_non_null(o);
+    assert_int_equal(outbox_submit(o, "a@example.com", NULL, "t", NULL), 0);
+    assert_int_equal(outbox_submit(o, "b@example.com", NULL, "t", NULL), 0);
+    assert_false(outbox_has_room(o));
+    assert_int_equal(outbox_submit(o, "c@example.com", NULL, "t", NULL), -1); /* full */
+    assert_true(wait_calls(2)); /* each tried once; the next try is a minute away */
+    /* shutdown cannot wait a minute: both are dropped, and it returns now */
+    int64_t t0 = gh_monotonic_ms();
+    outbox_free(o, 200);
+    assert_true(gh_monotonic_ms() - t0 < 1000);
+    assert_int_equal(atomic_load(&calls), 2);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int group_setup(void **state)
+{
+    gh_log_conf quiet = { .level = GH_LOG_ERROR };
+    if (!getenv("GATEHOUSE_PLUGIN_DIR")) {
+        fprintf(stderr, "GATEHOUSE_PLUGIN_DIR is not set (make check sets it)\n");
+        return -1;
+    }
+    log_configure(&quiet);
+    return mkdtemp(tmpdir) && chdir(tmpdir) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    DIR *d = opendir(".");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            unlink(e->d_name);
+    if (d)
+        closedir(d);
+    if (chdir("/") == 0)
+        rmdir(tmpdir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_render_text),
+        cmocka_unit_test(test_render_html_escapes),
+        cmocka_unit_test(test_render_not_placeholders),
+        cmocka_unit_test(test_template_files),
+        cmocka_unit_test_setup_teardown(test_onetime_flow, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_onetime_expiry_and_forget, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_ratelimit, setup_store, teardown_store),
+        cmocka_unit_test(test_outbox_retries),
+        cmocka_unit_test(test_outbox_full_and_drain),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
