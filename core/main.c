@@ -133,6 +133,15 @@ static void loop_stop(void *ud)
         worker_stop(ud);
 }
 
+/* The reads of one pass shared a snapshot (api/job.c): end it. */
+static void loop_pass_end(void *ud)
+{
+    (void)ud;
+    gh_conn *c = store_current();
+    if (c)
+        store_read_flush(c);
+}
+
 /* Schema migrations run once, on the main thread, before any worker. */
 static int migrate(void)
 {
@@ -443,15 +452,15 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "cannot set up routes");
         return -1;
     }
-    gh_pool_hooks hooks = { worker_start, worker_stop, NULL, thread_idle };
-    gh_pool_hooks hasher_hooks = { hasher_start, worker_stop, NULL, thread_idle };
+    gh_pool_hooks hooks = { worker_start, worker_stop, NULL, thread_idle, NULL };
+    gh_pool_hooks hasher_hooks = { hasher_start, worker_stop, NULL, thread_idle, NULL };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     app.pool = pool_new(worker_count(cfg, cpus > 0 ? cpus : 1), cfg->queue_size, &hooks);
     app.hash_pool = pool_new(cpus > 0 ? (int)cpus : 1, cfg->queue_size, &hasher_hooks);
     if (!app.pool || !app.hash_pool)
         return -1;
     app.server = server_new(&app, err, sizeof err);
-    gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle };
+    gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle, loop_pass_end };
     if (!app.server || server_start(app.server, &loop_hooks, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
