@@ -80,8 +80,7 @@ static int make_dir(const char *path)
 static int worker_start(void *ud)
 {
     char err[512];
-    if (plugins_thread_init(&app.plugins, err, sizeof err) < 0 ||
-        !store_thread_open(app.store, err, sizeof err)) {
+    if (!app_thread_open(&app, err, sizeof err)) {
         gh_log(GH_LOG_ERROR, "worker start: %s", err);
         return -1;
     }
@@ -121,8 +120,7 @@ static void thread_idle(void *ud)
 
 static void worker_stop(void *ud)
 {
-    store_thread_close(store_current());
-    plugins_thread_fini(&app.plugins);
+    app_thread_close(&app);
 }
 
 /* An event loop may have opened a storage connection of its own for its
@@ -147,16 +145,15 @@ static int migrate(void)
 {
     char err[512];
     int applied = 0, rc = -1;
-    if (plugins_thread_init(&app.plugins, err, sizeof err) == 0) {
-        gh_conn *c = store_thread_open(app.store, err, sizeof err);
-        if (c && store_migrate(c, &applied, err, sizeof err) == 0) {
+    gh_conn *c = app_thread_open(&app, err, sizeof err);
+    if (c) {
+        if (store_migrate(c, &applied, err, sizeof err) == 0) {
             rc = 0;
             if (applied)
                 gh_log(GH_LOG_NOTICE, "storage: applied %d migration(s), schema version %d",
                        applied, store_latest_version());
         }
-        store_thread_close(c);
-        plugins_thread_fini(&app.plugins);
+        app_thread_close(&app);
     }
     if (rc < 0)
         gh_log(GH_LOG_ERROR, "storage: %s", err);
@@ -267,12 +264,10 @@ static int bootstrap_admin(const gh_config *cfg)
     int rc = -1;
     if (!cfg->bootstrap_admin_email)
         return 0;
-    if (plugins_thread_init(&app.plugins, err, sizeof err) == 0) {
-        gh_conn *c = store_thread_open(app.store, err, sizeof err);
-        if (c)
-            rc = bootstrap_in(c, cfg, err, sizeof err);
-        store_thread_close(c);
-        plugins_thread_fini(&app.plugins);
+    gh_conn *c = app_thread_open(&app, err, sizeof err);
+    if (c) {
+        rc = bootstrap_in(c, cfg, err, sizeof err);
+        app_thread_close(&app);
     }
     if (rc < 0)
         gh_log(GH_LOG_ERROR, "bootstrap: %s", err);

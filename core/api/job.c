@@ -15,7 +15,6 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "log.h"
-#include "plugin/loader.h"
 
 /*
  * Freed jobs, kept per thread for the next request. A job is a couple of
@@ -193,16 +192,12 @@ static gh_conn *loop_conn(gh_app *app)
     char err[256];
     if (c || failed || !loop_current() || !store_is_local(app->store))
         return c;
-    if (plugins_thread_init(&app->plugins, err, sizeof err) < 0) {
+    if (!(c = app_thread_open(app, err, sizeof err))) {
         failed = 1;
-    } else if (!(c = store_thread_open(app->store, err, sizeof err))) {
-        plugins_thread_fini(&app->plugins);
-        failed = 1;
-    } else {
-        store_read_share(c, 1); /* one snapshot per pass: main.c's loop_pass_end */
-    }
-    if (failed)
         gh_log(GH_LOG_WARNING, "event loop: no storage connection, reads go to workers: %s", err);
+        return NULL;
+    }
+    store_read_share(c, 1); /* one snapshot per pass: main.c's loop_pass_end */
     return c;
 }
 
