@@ -47,4 +47,10 @@ static inline gh_keyring *app_keyring(const gh_app *app)
     return atomic_load_explicit(&((gh_app *)app)->keyring, memory_order_acquire);
 }
 
+/* On the calling thread: its plugin instances and storage connection (the
+ * thread's store_current()), or NULL with err set and nothing left open. */
+gh_conn *app_thread_open(gh_app *app, char *err, size_t errlen);
+/* Both closed again, on the same thread. */
+void app_thread_close(gh_app *app);
+
 #endif

@@ -84,8 +84,7 @@ static int make_dir(const char *path)
 static int worker_start(void *ud)
 {
     char err[512];
-    if (plugins_thread_init(&app.plugins, err, sizeof err) < 0 ||
-        !store_thread_open(app.store, err, sizeof err)) {
+    if (!app_thread_open(&app, err, sizeof err)) {
         gh_log(GH_LOG_ERROR, "worker start: %s", err);
         return -1;
     }
@@ -125,8 +124,7 @@ static void thread_idle(void *ud)
 
 static void worker_stop(void *ud)
 {
-    store_thread_close(store_current());
-    plugins_thread_fini(&app.plugins);
+    app_thread_close(&app);
 }
 
 /* An event loop may have opened a storage connection of its own for its
@@ -137,21 +135,29 @@ static void loop_stop(void *ud)
         worker_stop(ud);
 }
 
+/* The reads of one pass shared a snapshot (api/job.c): end it. */
+static void loop_pass_end(void *ud)
+{
+    (void)ud;
+    gh_conn *c = store_current();
+    if (c)
+        store_read_flush(c);
+}
+
 /* Schema migrations run once, on the main thread, before any worker. */
 static int migrate(void)
 {
     char err[512];
     int applied = 0, rc = -1;
-    if (plugins_thread_init(&app.plugins, err, sizeof err) == 0) {
-        gh_conn *c = store_thread_open(app.store, err, sizeof err);
-        if (c && store_migrate(c, &applied, err, sizeof err) == 0) {
+    gh_conn *c = app_thread_open(&app, err, sizeof err);
+    if (c) {
+        if (store_migrate(c, &applied, err, sizeof err) == 0) {
             rc = 0;
             if (applied)
                 gh_log(GH_LOG_NOTICE, "storage: applied %d migration(s), schema version %d",
                        applied, store_latest_version());
         }
-        store_thread_close(c);
-        plugins_thread_fini(&app.plugins);
+        app_thread_close(&app);
     }
     if (rc < 0)
         gh_log(GH_LOG_ERROR, "storage: %s", err);
@@ -262,12 +268,10 @@ static int bootstrap_admin(const gh_config *cfg)
     int rc = -1;
     if (!cfg->bootstrap_admin_email)
         return 0;
-    if (plugins_thread_init(&app.plugins, err, sizeof err) == 0) {
-        gh_conn *c = store_thread_open(app.store, err, sizeof err);
-        if (c)
-            rc = bootstrap_in(c, cfg, err, sizeof err);
-        store_thread_close(c);
-        plugins_thread_fini(&app.plugins);
+    gh_conn *c = app_thread_open(&app, err, sizeof err);
+    if (c) {
+        rc = bootstrap_in(c, cfg, err, sizeof err);
+        app_thread_close(&app);
     }
     if (rc < 0)
         gh_log(GH_LOG_ERROR, "bootstrap: %s", err);
@@ -455,8 +459,8 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "cannot set up routes");
         return -1;
     }
-    gh_pool_hooks hooks = { worker_start, worker_stop, NULL, thread_idle };
-    gh_pool_hooks hasher_hooks = { hasher_start, worker_stop, NULL, thread_idle };
+    gh_pool_hooks hooks = { worker_start, worker_stop, NULL, thread_idle, NULL };
+    gh_pool_hooks hasher_hooks = { hasher_start, worker_stop, NULL, thread_idle, NULL };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     app.pool = pool_new(worker_count(cfg, cpus > 0 ? cpus : 1), cfg->queue_size, &hooks);
     app.hash_pool = pool_new(cpus > 0 ? (int)cpus : 1, cfg->queue_size, &hasher_hooks);
@@ -469,7 +473,7 @@ static int start(void)
         return -1;
     }
     app.server = server_new(&app, err, sizeof err);
-    gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle };
+    gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle, loop_pass_end };
     if (!app.server || server_start(app.server, &loop_hooks, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;

@@ -62,6 +62,30 @@ _srv_init() {
     trap servers_stop EXIT
 }
 
+# ------------------------------------------------------------ TLS
+# A test CA and a server certificate for 127.0.0.1 and localhost, shared by
+# PostgreSQL and MariaDB; and a second CA that signed nothing here, for
+# tests that must see verification fail. Exported as GH_TEST_TLS_CA and
+# GH_TEST_TLS_OTHER_CA.
+_srv_tls() {
+    local d=$SERVERS_DIR/tls
+    export GH_TEST_TLS_CA=$d/ca.pem GH_TEST_TLS_OTHER_CA=$d/other-ca.pem
+    [ -e "$d/server.pem" ] && return 0
+    command -v openssl >/dev/null || { _srv_die "openssl is not installed"; return 1; }
+    mkdir -p "$d"
+    (
+        cd "$d" || exit 1
+        for ca in ca other-ca; do
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2                 -subj "/CN=gatehouse test $ca" -keyout "$ca.key" -out "$ca.pem" || exit 1
+        done
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes             -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext &&
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+                -days 2 -extfile san.ext -out server.pem
+    ) >"$SERVERS_DIR/tls.log" 2>&1 || { cat "$SERVERS_DIR/tls.log" >&2; return 1; }
+    chmod 644 "$d"/*.pem "$d/server.key"
+}
+
 # ------------------------------------------------------------ PostgreSQL
 _pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 _pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -78,16 +102,29 @@ pg_start() {
         _pg_as "$bin/initdb" -D "$d/data" -U postgres --auth-local=trust \
             --auth-host=scram-sha-256 --pwfile="$d/pw" >"$d/initdb.log" 2>&1 ||
             { cat "$d/initdb.log" >&2; return 1; }
+        # gatehouse_tls may only come in over TLS: a test that connects as
+        # it has used TLS, or it would have been refused
+        { printf 'hostssl all gatehouse_tls 127.0.0.1/32 scram-sha-256\n'
+          printf 'host all gatehouse_tls 127.0.0.1/32 reject\n'
+          cat "$d/data/pg_hba.conf"; } >"$d/hba" && _pg_as cp "$d/hba" "$d/data/pg_hba.conf"
+        _srv_tls || return 1
+        # the server key must belong to postgres and be private
+        cp "$SERVERS_DIR/tls/server.pem" "$SERVERS_DIR/tls/server.key" "$d/" &&
+            chmod 600 "$d/server.key" && { [ "$(id -u)" != 0 ] || chown postgres "$d/server.key"; }
     fi
     _pg_as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $d -c fsync=off" start >/dev/null ||
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $d -c fsync=off -c ssl=on -c ssl_cert_file=$d/server.pem -c ssl_key_file=$d/server.key" \
+        start >/dev/null ||
         { cat "$d/server.log" >&2; return 1; }
     if [ ! -e "$d/ready" ]; then
         _pg_as "$bin/psql" -h "$d" -p "$PG_PORT" -U postgres -qAt -c \
-            "CREATE ROLE gatehouse LOGIN CREATEDB PASSWORD '$SERVERS_PASSWORD'" >/dev/null || return 1
+            "CREATE ROLE gatehouse LOGIN CREATEDB PASSWORD '$SERVERS_PASSWORD'" -c \
+            "CREATE ROLE gatehouse_tls LOGIN CREATEDB PASSWORD '$SERVERS_PASSWORD'" >/dev/null ||
+            return 1
         touch "$d/ready"
     fi
     export PG_PORT GH_TEST_POSTGRES_URL="postgresql://gatehouse:$SERVERS_PASSWORD@127.0.0.1:$PG_PORT/postgres"
+    export GH_TEST_POSTGRES_TLS_URL="postgresql://gatehouse_tls:$SERVERS_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 }
 
 pg_stop() {
@@ -102,6 +139,7 @@ mysql_start() {
     local d=$SERVERS_DIR/mysql
     command -v mariadbd >/dev/null || command -v mysqld >/dev/null ||
         { _srv_die "MariaDB is not installed (apt-get install mariadb-server)"; return 1; }
+    _srv_tls || return 1
     if [ ! -d "$d/data" ]; then
         MYSQL_PORT=$(_srv_port) || return 1
         mkdir -p "$d"
@@ -112,14 +150,20 @@ mysql_start() {
     "$(command -v mariadbd || command -v mysqld)" --no-defaults --datadir="$d/data" \
         --socket="$d/sock" --port="$MYSQL_PORT" --bind-address=127.0.0.1 --user="$(id -un)" \
         --pid-file="$d/pid" --log-error="$d/server.log" --skip-name-resolve \
-        --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=32M 2>>"$d/stderr.log" &
+        --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=32M \
+        --ssl-ca="$SERVERS_DIR/tls/ca.pem" --ssl-cert="$SERVERS_DIR/tls/server.pem" \
+        --ssl-key="$SERVERS_DIR/tls/server.key" 2>>"$d/stderr.log" &
     _srv_wait 300 _mysql_cli -e "SELECT 1" || { cat "$d/server.log" >&2; return 1; }
     if [ ! -e "$d/ready" ]; then
         _mysql_cli -e "CREATE USER 'gatehouse'@'127.0.0.1' IDENTIFIED BY '$SERVERS_PASSWORD';
-                       GRANT ALL PRIVILEGES ON *.* TO 'gatehouse'@'127.0.0.1'" || return 1
+                       GRANT ALL PRIVILEGES ON *.* TO 'gatehouse'@'127.0.0.1';
+                       CREATE USER 'gatehouse_tls'@'127.0.0.1' IDENTIFIED BY '$SERVERS_PASSWORD'
+                           REQUIRE SSL;
+                       GRANT ALL PRIVILEGES ON *.* TO 'gatehouse_tls'@'127.0.0.1'" || return 1
         touch "$d/ready"
     fi
     export MYSQL_PORT GH_TEST_MYSQL_URL="mysql://gatehouse:$SERVERS_PASSWORD@127.0.0.1:$MYSQL_PORT/"
+    export GH_TEST_MYSQL_TLS_URL="mysql://gatehouse_tls:$SERVERS_PASSWORD@127.0.0.1:$MYSQL_PORT/"
 }
 
 mysql_stop() {

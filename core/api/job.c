@@ -15,7 +15,6 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "log.h"
-#include "plugin/loader.h"
 
 /*
  * Freed jobs, kept per thread for the next request. A job is a couple of
@@ -193,14 +192,12 @@ static gh_conn *loop_conn(gh_app *app)
     char err[256];
     if (c || failed || !loop_current() || !store_is_local(app->store))
         return c;
-    if (plugins_thread_init(&app->plugins, err, sizeof err) < 0) {
+    if (!(c = app_thread_open(app, err, sizeof err))) {
         failed = 1;
-    } else if (!(c = store_thread_open(app->store, err, sizeof err))) {
-        plugins_thread_fini(&app->plugins);
-        failed = 1;
-    }
-    if (failed)
         gh_log(GH_LOG_WARNING, "event loop: no storage connection, reads go to workers: %s", err);
+        return NULL;
+    }
+    store_read_share(c, 1); /* one snapshot per pass: main.c's loop_pass_end */
     return c;
 }
 
@@ -213,6 +210,13 @@ static gh_conn *loop_conn(gh_app *app)
  * for a lock answers UNAVAILABLE at once, and the job starts again on a
  * worker, which may wait. Reads take no write lock, and under WAL a reader
  * waits only in rare moments (recovery, a checkpoint restarting the log).
+ *
+ * The jobs of one pass of the loop (the connections one wait found ready)
+ * share one read snapshot, ended when the pass ends: taking and dropping
+ * SQLite's WAL read lock costs two fcntl calls, which on a small VM were
+ * the dearest part of a GET /users/me. A write this process made since
+ * the snapshot began ends it early (store_read_share), so a revocation
+ * answered by this server holds for every request after the answer.
  */
 static int run_on_loop(gh_req *req, api_job *j, void (*work)(gh_req *))
 {

@@ -2,7 +2,8 @@
  * oauth2.c - the standard OAuth 2.0 endpoints, for clients that speak the
  * RFCs rather than our API:
  *   POST /oauth2/token       RFC 6749: grant_type password | refresh_token
- *   POST /oauth2/introspect  RFC 7662 (the caller presents a bearer token)
+ *   POST /oauth2/introspect  RFC 7662 (the caller presents a bearer token;
+ *                            its own tokens, or an admin's tenant's)
  *   POST /oauth2/revoke      RFC 7009 (always 200: revoking is idempotent)
  * Bodies are form-encoded (JSON accepted too); errors are RFC 6749 5.2
  * {"error", "error_description"}. Clients are public: no client auth, so
@@ -16,6 +17,7 @@
 #include "api/present.h"
 #include "api/signin.h"
 #include "auth/sessions.h"
+#include "auth/users.h"
 
 #define FIELD_MAX 4096
 
@@ -177,6 +179,36 @@ static json_t *active_refresh(const api_job *j, const gh_session *s)
                      "iss", tc.issuer, "tenant", s->tenant_id);
 }
 
+/*
+ * Whose tokens the caller may introspect: its own, or, for an active admin,
+ * any of its tenant. Any other token is answered {"active": false}, as RFC
+ * 7662 2.2 asks for a token the caller may not see: one user's bearer
+ * token must not reveal another user's sessions. The admin flag in the
+ * caller's token is checked against the account, as on admin routes.
+ * 1 may, 0 may not, -1 the store failed (the answer is set).
+ */
+static int may_introspect(api_job *j, gh_conn *c, const char *sub, const char *tenant)
+{
+    if (strcmp(sub, j->claims.sub) == 0)
+        return 1;
+    if (!j->claims.admin || strcmp(tenant, j->claims.tenant) != 0)
+        return 0;
+    gh_user u = { 0 };
+    gh_result r = users_get(c, &j->call, j->claims.tenant, j->claims.sub, &u);
+    int ok = r == GH_OK && u.is_admin && u.is_active;
+    user_clear(&u);
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
+        api_store_fail(j, r, "introspect");
+        return -1;
+    }
+    return ok;
+}
+
+static void inactive(api_job *j)
+{
+    api_ok(j, 200, json_pack("{s:b}", "active", 0));
+}
+
 static void introspect_work(gh_req *req)
 {
     api_job *j = req->job_data;
@@ -185,21 +217,26 @@ static void introspect_work(gh_req *req)
         return;
     const gh_claims *cl = j->data;
     gh_session s;
+    int may;
     if (cl) {
         int denied = token_denied(c, &j->call, cl->sid, cl->jti);
         if (denied < 0)
             api_store_fail(j, GH_ERR_UNAVAILABLE, "introspect");
-        else
-            api_ok(j, 200, denied ? json_pack("{s:b}", "active", 0) : active_access(j, cl));
+        else if (denied || (may = may_introspect(j, c, cl->sub, cl->tenant)) == 0)
+            inactive(j);
+        else if (may > 0)
+            api_ok(j, 200, active_access(j, cl));
         return;
     }
     gh_result r = session_by_refresh(c, &j->call, api_in(j, "token"), &s);
-    if (r == GH_OK)
-        api_ok(j, 200, active_refresh(j, &s));
-    else if (r == GH_ERR_NOT_FOUND || r == GH_ERR_INVALID)
-        api_ok(j, 200, json_pack("{s:b}", "active", 0));
-    else
+    if (r == GH_OK && (may = may_introspect(j, c, s.user_id, s.tenant_id)) != 0) {
+        if (may > 0)
+            api_ok(j, 200, active_refresh(j, &s));
+    } else if (r == GH_OK || r == GH_ERR_NOT_FOUND || r == GH_ERR_INVALID) {
+        inactive(j);
+    } else {
         api_store_fail(j, r, "introspect");
+    }
 }
 
 static void introspect(gh_req *req)

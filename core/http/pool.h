@@ -28,6 +28,8 @@ typedef struct gh_pool_hooks {
     void (*thread_stop)(void *ud);
     void *ud;
     void (*thread_idle)(void *ud);
+    /* event loops only: after each pass over the ready connections */
+    void (*pass_end)(void *ud);
 } gh_pool_hooks;
 
 gh_pool *pool_new(int workers, int queue_max, const gh_pool_hooks *hooks);

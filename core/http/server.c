@@ -322,7 +322,18 @@ static void *loop_main(void *arg)
             event_add(idle, &every);
     }
     loop->idled = 1;
-    event_base_dispatch(loop->base);
+    if (!h->pass_end) {
+        event_base_dispatch(loop->base);
+    } else {
+        /* one pass at a time, so that what a pass shares ends with it;
+         * loop_stop's loopexit ends the loop from within a pass */
+        while (!event_base_got_exit(loop->base) && !event_base_got_break(loop->base)) {
+            int r = event_base_loop(loop->base, EVLOOP_ONCE);
+            h->pass_end(h->ud);
+            if (r != 0)
+                break;
+        }
+    }
     if (idle)
         event_free(idle);
     if (h->thread_stop)

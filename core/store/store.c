@@ -16,6 +16,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "store/store.h"
@@ -53,7 +54,13 @@ struct gh_conn {
     int tx_depth;     /* 0: none; >1: nested begins joined the outer one */
     int tx_doomed;    /* an inner rollback: the outer commit must not */
     int reading;      /* in store_read_begin's transaction: no writes */
+    int sharing;      /* store_read_share: snapshots outlive store_read_end */
+    uint64_t read_gen; /* writes_gen when the snapshot began */
 };
+
+/* Bumped by every write that may have committed, on any connection of
+ * this process: a shared snapshot older than the last bump is stale. */
+static _Atomic uint64_t writes_gen;
 
 static _Thread_local gh_conn *current;
 
@@ -185,7 +192,7 @@ void store_thread_close(gh_conn *c)
 {
     if (c == NULL)
         return;
-    store_read_end(c, NULL);
+    store_read_flush(c);
     if (c->tx_depth > 0) {
         c->tx_depth = 1; /* roll all the way back: nobody will commit */
         store_rollback(c, NULL);
@@ -460,6 +467,8 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
     if (r == GH_OK && changes != NULL)
         *changes = c->ops->changes(stmt);
     stmt_release(c, slot, stmt);
+    if (c->tx_depth == 0 && !c->reading) /* it committed itself, perhaps a write */
+        atomic_fetch_add(&writes_gen, 1);
     /* a constraint violation is an answer (the name is taken), not a
      * failure of the driver: it is not counted */
     return store_op_end(&op, r, r != GH_ERR_CONFLICT);
@@ -523,6 +532,7 @@ gh_result store_commit(gh_conn *c, gh_call *call)
         c->ops->rollback(c->tinst, call);
     }
     c->tx_depth = 0;
+    atomic_fetch_add(&writes_gen, 1);
     return store_op_end(&op, r, 1);
 }
 
@@ -538,8 +548,14 @@ gh_result store_read_begin(gh_conn *c, gh_call *call)
 {
     gh_result r;
 
+    if (c->reading && c->sharing && c->read_gen != atomic_load(&writes_gen))
+        store_read_flush(c); /* this process wrote since: see it */
     if (c->tx_depth > 0 || c->reading || strcmp(c->ops->dialect, "sqlite") != 0)
         return GH_OK; /* already in one, the reads join it; or no gain */
+    /* read before BEGIN: a write that lands in between only makes the
+     * snapshot look older than it is, never newer */
+    c->read_gen = atomic_load(&writes_gen);
+    c->reading = 1; /* set around BEGIN and COMMIT: neither is a write */
     r = store_exec(c, call, "BEGIN", NULL, 0, NULL, NULL, NULL);
     c->reading = r == GH_OK;
     return r;
@@ -547,12 +563,26 @@ gh_result store_read_begin(gh_conn *c, gh_call *call)
 
 void store_read_end(gh_conn *c, gh_call *call)
 {
-    if (!c->reading)
+    if (!c->reading || c->sharing)
         return;
-    c->reading = 0;
     /* nothing was written: if COMMIT fails, ROLLBACK ends it just as well */
     if (store_exec(c, call, "COMMIT", NULL, 0, NULL, NULL, NULL) != GH_OK)
         store_exec(c, call, "ROLLBACK", NULL, 0, NULL, NULL, NULL);
+    c->reading = 0;
+}
+
+void store_read_share(gh_conn *c, int on)
+{
+    c->sharing = on;
+}
+
+void store_read_flush(gh_conn *c)
+{
+    int sharing = c->sharing;
+
+    c->sharing = 0;
+    store_read_end(c, NULL);
+    c->sharing = sharing;
 }
 
 /* Lenient outside a transaction, so error paths can always call it. */

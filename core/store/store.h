@@ -70,6 +70,14 @@ gh_result store_rollback(gh_conn *c, gh_call *call);
  * already open; ending one that is not open is a no-op. */
 gh_result store_read_begin(gh_conn *c, gh_call *call);
 void store_read_end(gh_conn *c, gh_call *call);
+/* Shared snapshots, for an event loop's connection: with sharing on,
+ * store_read_end leaves the snapshot open for the next reads, until
+ * store_read_flush ends it (the loop does, after each pass over its ready
+ * connections). A write this process may have committed since the
+ * snapshot began ends it at the next store_read_begin, so nothing a
+ * client was told through this process is ever read as undone. */
+void store_read_share(gh_conn *c, int on);
+void store_read_flush(gh_conn *c);
 
 /* Key-value with TTL (ttl_ms <= 0: none): the kv plugin if configured,
  * else the kv table. An expired key is absent to every operation.

@@ -617,6 +617,17 @@ post_form /oauth2/introspect "token=$OA" -H "$(bearer "$ALICE_AT")"
 equals "an access token of a session ended by reuse is inactive" "$(j .active)" "false"
 post_form /oauth2/introspect "token_type_hint=access_token" -H "$(bearer "$ALICE_AT")"
 equals "introspect without a token is invalid_request" "$CODE/$(j .error)" "400/invalid_request"
+# another user's tokens are not the caller's business (RFC 7662 2.2)
+signup kim@example.com 'Kim-long-pass-42' >/dev/null
+KIM_AT=$(j .access_token)
+post_form /oauth2/introspect "token=$OA2" -H "$(bearer "$KIM_AT")"
+equals "another user's access token introspects as inactive" "$BODY" '{"active":false}'
+post_form /oauth2/introspect "token=$OR2" -H "$(bearer "$KIM_AT")"
+equals "... and so does their refresh token" "$BODY" '{"active":false}'
+post_form /oauth2/introspect "token=$OA2" -H "$(bearer "$ADM")"
+equals "an admin introspects any token of the tenant" "$(j .active)/$(j .sub)" "true/$ALICE_ID"
+post_form /oauth2/introspect "token=$OR2" -H "$(bearer "$ADM")"
+equals "... refresh tokens too" "$(j .active)/$(j .token_type)" "true/refresh_token"
 
 # revocation
 post_form /oauth2/token "grant_type=password&username=alice2&password=$ALICE_PW"

@@ -1359,6 +1359,63 @@ static void test_busy_is_unavailable(void **state)
     assert_int_equal(p.out, GH_OK);
 }
 
+static int peer_adds_tenant(peer *p, gh_conn *c)
+{
+    gh_call call;
+    int64_t now = gh_now_ms();
+    gh_param args[] = {
+        { NULL, GH_T_STR, "t-late", 6 },
+        { NULL, GH_T_INT, &now, sizeof(now) },
+        { NULL, GH_T_INT, &now, sizeof(now) },
+    };
+
+    call_init(&call, NULL, "peer", 10000);
+    if (store_exec(c, &call,
+                   "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
+                   "VALUES (?, 'late', 'L', ?, ?)", args, 3, NULL, NULL, NULL) != GH_OK) {
+        snprintf(p->err, sizeof(p->err), "peer insert: %s", call.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* An event loop's connection shares one snapshot between the reads of a
+ * pass: store_read_end keeps it, store_read_flush ends it, and a write
+ * this process committed since it began ends it at the next begin. */
+static void test_shared_snapshot(void **state)
+{
+    fx *f = *state;
+    const char *count = "SELECT COUNT(*) FROM tenants";
+    peer p;
+
+    store_read_share(f->c, 1);
+    assert_int_equal(store_read_begin(f->c, &f->call), GH_OK);
+    int64_t before = query_int(f, count);
+    store_read_end(f->c, &f->call);
+
+    peer_start(&p, f, peer_adds_tenant, NULL);
+    peer_join(&p);
+    /* still the snapshot from before the write: read_end kept it */
+    assert_int_equal(query_int(f, count), before);
+    /* the next read job begins after a write of this process: it sees it */
+    assert_int_equal(store_read_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, count), before + 1);
+    store_read_end(f->c, &f->call);
+
+    /* a flush ends the snapshot; writes are refused inside one */
+    assert_int_equal(store_begin(f->c, &f->call), GH_ERR_INTERNAL);
+    store_read_flush(f->c);
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(store_commit(f->c, &f->call), GH_OK);
+
+    /* without sharing, read_end ends it as before */
+    store_read_share(f->c, 0);
+    assert_int_equal(store_read_begin(f->c, &f->call), GH_OK);
+    store_read_end(f->c, &f->call);
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+}
+
 static void test_thread_open_twice(void **state)
 {
     fx *f = *state;
@@ -1799,6 +1856,7 @@ static const struct CMUnitTest conformance[] = {
 static const struct CMUnitTest sqlite_only[] = {
     T(test_pragmas),
     T(test_busy_is_unavailable),
+    T(test_shared_snapshot),
     cmocka_unit_test(test_options),
     cmocka_unit_test(test_sql_dollar),
 };
