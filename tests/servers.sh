@@ -15,6 +15,10 @@
 #   GH_TEST_POSTGRES_URL  postgresql://gatehouse:PASSWORD@127.0.0.1:PORT/postgres
 #   GH_TEST_MYSQL_URL     mysql://gatehouse:PASSWORD@127.0.0.1:PORT/
 #   GH_TEST_REDIS_URL     redis://default:PASSWORD@127.0.0.1:PORT/0
+#   GH_TEST_POSTGRES_TLS_URL, GH_TEST_MYSQL_TLS_URL  the same servers as
+#                         gatehouse_tls, a user they admit over TLS only
+#   GH_TEST_TLS_CA        the CA of the servers' certificate (and
+#   GH_TEST_TLS_OTHER_CA  one that signed nothing, for failing checks)
 # The accounts can create databases: a test makes its own (tests run in
 # parallel) and drops it at the end. Every server checks the password, so
 # the tests go through real authentication.

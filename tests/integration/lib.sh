@@ -36,6 +36,11 @@ equals() {
     if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$3', got '$2'"; fi
 }
 
+# free_port: a loopback port for a server of the test's own (servers.sh's
+# choice: below the ephemeral range, so a restarted server finds it free)
+. "$top_srcdir/tests/servers.sh"
+free_port() { _srv_port; }
+
 # start_daemon CONFIG LOG: starts gatehoused, waits for "listening on", sets PID and PORT
 start_daemon() {
     local cfg=$1 log=$2

@@ -74,14 +74,6 @@ drop_database() {
 # ---------------------------------------------------------------- the SMTP server
 MAILDIR=$TMP/mail
 SMTP_PID=
-free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
-    done
-    return 1
-}
 SMTP_PORT=$(free_port)
 start_smtp() {
     rm -f "$MAILDIR/.ready"
