@@ -13,86 +13,14 @@
 # when GH_TEST_REQUIRE_SERVERS=1.
 set -u
 . "$(dirname "$0")/lib.sh"
-
-BACKEND=${GH_TEST_BACKEND:-sqlite}
-# server_needs VAR TOOL...: the server's URL and its client, or skip/fail
-server_needs() {
-    local var=$1 tool
-    shift
-    if [ -z "${!var:-}" ]; then
-        [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] &&
-            { echo "FAIL: $var is not set and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
-        echo "SKIP: $var is not set (run under tests/servers.sh)"; exit 77
-    fi
-    for tool in "$@"; do command -v "$tool" >/dev/null && return 0; done
-    echo "SKIP: no $* client"; exit 77
-}
-case $BACKEND in
-sqlite) DB_TOOL=sqlite3 ;;
-postgres) server_needs GH_TEST_POSTGRES_URL psql; DB_TOOL=psql ;;
-mysql) server_needs GH_TEST_MYSQL_URL mariadb mysql
-    DB_TOOL=$(command -v mariadb || command -v mysql) ;;
-*) echo "GH_TEST_BACKEND: expected sqlite, postgres or mysql, got '$BACKEND'" >&2; exit 1 ;;
-esac
+. "$(dirname "$0")/backend.sh"
 for tool in jq base64 "$DB_TOOL"; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
 GATEHOUSECTL="$top_builddir/gatehousectl"
 DB="$TMP/state/gatehouse.db"
 
-# A server URL scheme://user:password@host:port/db, in pieces: the
-# password goes to the daemon through password_file, never in its config.
-if [ "$BACKEND" != sqlite ]; then
-    [ "$BACKEND" = postgres ] && SERVER_URL=$GH_TEST_POSTGRES_URL || SERVER_URL=$GH_TEST_MYSQL_URL
-    SRV_SCHEME=${SERVER_URL%%://*}
-    SRV_REST=${SERVER_URL#*://}
-    SRV_USERINFO=${SRV_REST%%@*}
-    SRV_USER=${SRV_USERINFO%%:*}
-    SRV_PW=${SRV_USERINFO#*:}
-    SRV_HOSTPORT=${SRV_REST#*@}
-    SRV_HOSTPORT=${SRV_HOSTPORT%%/*}
-    printf '%s\n' "$SRV_PW" >"$TMP/db.pw"
-    chmod 600 "$TMP/db.pw"
-fi
-DATABASES=
-DB_SEQ=0
-# server_sql DB SQL: run SQL on a database of the server
-server_sql() {
-    case $BACKEND in
-    postgres) psql "$SRV_SCHEME://$SRV_USERINFO@$SRV_HOSTPORT/$1" -qAtX -v ON_ERROR_STOP=1 -c "$2" ;;
-    mysql) MYSQL_PWD=$SRV_PW "$DB_TOOL" --no-defaults -N -B -u "$SRV_USER" \
-        -h "${SRV_HOSTPORT%:*}" -P "${SRV_HOSTPORT##*:}" ${1:+-D "$1"} -e "$2" ;;
-    esac
-}
-# new_database: a fresh, empty database for the daemons started after it
-new_database() {
-    STORAGE_YAML=
-    [ "$BACKEND" = sqlite ] && return 0
-    DB_SEQ=$((DB_SEQ + 1))
-    DBNAME="gh_acc_$$_$DB_SEQ"
-    case $BACKEND in
-    postgres) server_sql postgres "CREATE DATABASE $DBNAME" >/dev/null ;;
-    mysql) server_sql "" "CREATE DATABASE $DBNAME" ;;
-    esac || { echo "cannot create database $DBNAME on the $BACKEND server" >&2; exit 1; }
-    DATABASES="$DATABASES $DBNAME"
-    STORAGE_YAML="storage:
-  plugin: $BACKEND
-  options:
-    url: $SRV_SCHEME://$SRV_USER@$SRV_HOSTPORT/$DBNAME
-    password_file: $TMP/db.pw"
-}
-drop_databases() {
-    local d
-    for d in $DATABASES; do
-        case $BACKEND in
-        postgres) server_sql postgres "DROP DATABASE IF EXISTS $d WITH (FORCE)" ;;
-        mysql) server_sql "" "DROP DATABASE IF EXISTS $d" ;;
-        esac >/dev/null 2>&1
-    done
-}
-# the daemon goes first: a database in use cannot be dropped
-trap 'cleanup; drop_databases' EXIT
-new_database
+new_database gh_acc
 ADMIN_EMAIL=admin@example.com
 ADMIN_PW='Gatehouse-admin-Pw-91'
 
@@ -777,7 +705,7 @@ equals "it exits 0" "$STATUS" "0"
 
 # ---------------------------------------------------------------- a weak bootstrap password stops start-up
 mv "$TMP/state" "$TMP/state.old"
-new_database
+new_database gh_acc
 write_config "$TMP/weak.yaml" "$FAST_AUTH"
 sed -i "s/admin_password: .*/admin_password: \"password\"/" "$TMP/weak.yaml"
 "$GATEHOUSED" -c "$TMP/weak.yaml" >"$TMP/log5" 2>&1

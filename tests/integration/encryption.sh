@@ -19,82 +19,23 @@
 # URL it is skipped, or fails when GH_TEST_REQUIRE_SERVERS=1.
 set -u
 . "$(dirname "$0")/lib.sh"
-
-BACKEND=${GH_TEST_BACKEND:-sqlite}
-server_needs() {
-    local var=$1 tool
-    shift
-    if [ -z "${!var:-}" ]; then
-        [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] &&
-            { echo "FAIL: $var is not set and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
-        echo "SKIP: $var is not set (run under tests/servers.sh)"; exit 77
-    fi
-    for tool in "$@"; do command -v "$tool" >/dev/null && return 0; done
-    echo "SKIP: no $* client"; exit 77
-}
+. "$(dirname "$0")/backend.sh"
 case $BACKEND in
-sqlite) DB_TOOL=sqlite3; DUMP_TOOL=sqlite3 ;;
-postgres) server_needs GH_TEST_POSTGRES_URL psql; DB_TOOL=psql; DUMP_TOOL=pg_dump ;;
-mysql) server_needs GH_TEST_MYSQL_URL mariadb mysql
-    DB_TOOL=$(command -v mariadb || command -v mysql)
-    DUMP_TOOL=$(command -v mariadb-dump || command -v mysqldump) ;;
-*) echo "GH_TEST_BACKEND: expected sqlite, postgres or mysql, got '$BACKEND'" >&2; exit 1 ;;
+sqlite) DUMP_TOOL=sqlite3 ;;
+postgres) DUMP_TOOL=pg_dump ;;
+mysql) DUMP_TOOL=$(command -v mariadb-dump || command -v mysqldump) ;;
 esac
 for tool in jq openssl strings "$DB_TOOL" "$DUMP_TOOL"; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
 GATEHOUSECTL="$top_builddir/gatehousectl"
 
-if [ "$BACKEND" != sqlite ]; then
-    [ "$BACKEND" = postgres ] && SERVER_URL=$GH_TEST_POSTGRES_URL || SERVER_URL=$GH_TEST_MYSQL_URL
-    SRV_SCHEME=${SERVER_URL%%://*}
-    SRV_REST=${SERVER_URL#*://}
-    SRV_USERINFO=${SRV_REST%%@*}
-    SRV_USER=${SRV_USERINFO%%:*}
-    SRV_PW=${SRV_USERINFO#*:}
-    SRV_HOSTPORT=${SRV_REST#*@}
-    SRV_HOSTPORT=${SRV_HOSTPORT%%/*}
-    printf '%s\n' "$SRV_PW" >"$TMP/db.pw"
-    chmod 600 "$TMP/db.pw"
-fi
-server_sql() {
-    case $BACKEND in
-    postgres) psql "$SRV_SCHEME://$SRV_USERINFO@$SRV_HOSTPORT/$1" -qAtX -v ON_ERROR_STOP=1 -c "$2" ;;
-    mysql) MYSQL_PWD=$SRV_PW "$DB_TOOL" --no-defaults -N -B -u "$SRV_USER" \
-        -h "${SRV_HOSTPORT%:*}" -P "${SRV_HOSTPORT##*:}" ${1:+-D "$1"} -e "$2" ;;
-    esac
-}
-DATABASES=
-SEQ=0
-# new_database: a fresh state directory (and server database) for what follows
-new_database() {
-    SEQ=$((SEQ + 1))
-    STATE="$TMP/state$SEQ"
+# new_state: a fresh state directory (and server database) for what follows
+new_state() {
+    new_database gh_enc
+    STATE="$TMP/state$DB_SEQ"
     DB="$STATE/gatehouse.db"
-    STORAGE_YAML=
-    [ "$BACKEND" = sqlite ] && return 0
-    DBNAME="gh_enc_$$_$SEQ"
-    case $BACKEND in
-    postgres) server_sql postgres "CREATE DATABASE $DBNAME" >/dev/null ;;
-    mysql) server_sql "" "CREATE DATABASE $DBNAME" ;;
-    esac || { echo "cannot create database $DBNAME on the $BACKEND server" >&2; exit 1; }
-    DATABASES="$DATABASES $DBNAME"
-    STORAGE_YAML="storage:
-  plugin: $BACKEND
-  options:
-    url: $SRV_SCHEME://$SRV_USER@$SRV_HOSTPORT/$DBNAME
-    password_file: $TMP/db.pw"
 }
-drop_databases() {
-    local d
-    for d in $DATABASES; do
-        case $BACKEND in
-        postgres) server_sql postgres "DROP DATABASE IF EXISTS $d WITH (FORCE)" ;;
-        mysql) server_sql "" "DROP DATABASE IF EXISTS $d" ;;
-        esac >/dev/null 2>&1
-    done
-}
-trap 'cleanup; drop_databases' EXIT
 
 sql() {
     case $BACKEND in
@@ -202,7 +143,7 @@ C=(Carol.Switch@Example.org carol.switch@example.org carol.switch carol_switch_u
 D=(Dave.Switch@Example.org dave.switch@example.org dave.switch dave_switch_u "Davide Switchfort" "+15550004444")
 
 # ================================================================ 1. on from the start
-new_database
+new_state
 write_config "$TMP/on.yaml" "$KEYS_K1"
 check "the daemon starts with encryption on" start_daemon "$TMP/on.yaml" "$TMP/log1"
 contains "the log names the key in use" "$(cat "$TMP/log1")" "encrypted at rest with key 'key-one'"
@@ -258,7 +199,7 @@ contains "reencrypt --status: every row on the newest key" "$OUT" \
     "0 in clear text, 0 on older keys, 3 on the newest key (key-one)"
 
 # ================================================================ 2. switching on
-new_database
+new_state
 write_config "$TMP/off.yaml"
 write_config "$TMP/sw.yaml" "$KEYS_K1"
 write_config "$TMP/rot.yaml" "$KEYS_K1K2"

@@ -12,64 +12,21 @@
 # GH_TEST_BACKEND: sqlite (default), postgres or mysql, as accounts.sh.
 set -u
 . "$(dirname "$0")/lib.sh"
-
-BACKEND=${GH_TEST_BACKEND:-sqlite}
-need_or_skip() {
-    [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] && { echo "FAIL: $1 and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
-    echo "SKIP: $1"; exit 77
-}
-case $BACKEND in
-sqlite) ;;
-postgres) [ -n "${GH_TEST_POSTGRES_URL:-}" ] || need_or_skip "GH_TEST_POSTGRES_URL is not set"
-    command -v psql >/dev/null || need_or_skip "no psql" ;;
-mysql) [ -n "${GH_TEST_MYSQL_URL:-}" ] || need_or_skip "GH_TEST_MYSQL_URL is not set"
-    command -v mariadb >/dev/null || need_or_skip "no mariadb client" ;;
-*) echo "GH_TEST_BACKEND: expected sqlite, postgres or mysql, got '$BACKEND'" >&2; exit 1 ;;
-esac
+. "$(dirname "$0")/backend.sh"
 command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 # Debian's python3-aiosmtpd is for the system python, which may not be first
 PY=
 for p in /usr/bin/python3 python3; do
     "$p" -c 'import aiosmtpd' 2>/dev/null && { PY=$p; break; }
 done
-[ -n "$PY" ] || need_or_skip "python3 cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
+if [ -z "$PY" ]; then
+    why="python3 cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
+    [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] && { echo "FAIL: $why and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
+    echo "SKIP: $why"; exit 77
+fi
 
 # ---------------------------------------------------------------- the database
-STORAGE_YAML=
-DBNAME=
-if [ "$BACKEND" != sqlite ]; then
-    [ "$BACKEND" = postgres ] && SERVER_URL=$GH_TEST_POSTGRES_URL || SERVER_URL=$GH_TEST_MYSQL_URL
-    SRV_SCHEME=${SERVER_URL%%://*}
-    SRV_REST=${SERVER_URL#*://}
-    SRV_USERINFO=${SRV_REST%%@*}
-    SRV_USER=${SRV_USERINFO%%:*}
-    SRV_PW=${SRV_USERINFO#*:}
-    SRV_HOSTPORT=${SRV_REST#*@}
-    SRV_HOSTPORT=${SRV_HOSTPORT%%/*}
-    printf '%s\n' "$SRV_PW" >"$TMP/db.pw"
-    DBNAME="gh_mail_$$"
-    server_sql() {
-        case $BACKEND in
-        postgres) psql "$SRV_SCHEME://$SRV_USERINFO@$SRV_HOSTPORT/$1" -qAtX -v ON_ERROR_STOP=1 -c "$2" ;;
-        mysql) MYSQL_PWD=$SRV_PW mariadb --no-defaults -N -B -u "$SRV_USER" \
-            -h "${SRV_HOSTPORT%:*}" -P "${SRV_HOSTPORT##*:}" -e "$2" ;;
-        esac
-    }
-    server_sql postgres "CREATE DATABASE $DBNAME" >/dev/null ||
-        { echo "cannot create database $DBNAME" >&2; exit 1; }
-    STORAGE_YAML="storage:
-  plugin: $BACKEND
-  options:
-    url: $SRV_SCHEME://$SRV_USER@$SRV_HOSTPORT/$DBNAME
-    password_file: $TMP/db.pw"
-fi
-drop_database() {
-    [ -n "$DBNAME" ] || return 0
-    case $BACKEND in
-    postgres) server_sql postgres "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" ;;
-    mysql) server_sql "" "DROP DATABASE IF EXISTS $DBNAME" ;;
-    esac >/dev/null 2>&1
-}
+new_database gh_mail
 
 # ---------------------------------------------------------------- the SMTP server
 MAILDIR=$TMP/mail
@@ -87,7 +44,7 @@ stop_smtp() {
     [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null && wait "$SMTP_PID" 2>/dev/null
     SMTP_PID=
 }
-trap 'cleanup; stop_smtp; drop_database' EXIT
+trap 'cleanup; stop_smtp; drop_databases' EXIT
 
 mail_count() { find "$MAILDIR" -name '*.eml' 2>/dev/null | wc -l; }
 # wait_mail N: until the Nth message has arrived (15 s); MAIL names it

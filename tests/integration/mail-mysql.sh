@@ -1,0 +1,4 @@
+#!/bin/sh
+# mail-mysql.sh - the mail tests on MariaDB (GH_TEST_MYSQL_URL;
+# skipped without it unless GH_TEST_REQUIRE_SERVERS=1).
+GH_TEST_BACKEND=mysql exec "$(dirname "$0")/mail.sh" "$@"
