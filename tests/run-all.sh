@@ -19,14 +19,15 @@ export GH_TEST_REQUIRE_SERVERS=1
 show_failures() {
     local f failed=()
     for f in $(find "$1" -name '*.log' -path '*tests*' 2>/dev/null); do
-        grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
+        grep -qE '^:test-result: (FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
         failed+=("$f")
         echo "==== $f"
         tail -n 80 "$f"
     done
     echo "==== failed checks ($1)"
     for f in "${failed[@]}"; do
-        grep -E '^(not ok|FAIL|ERROR|==[0-9]+==ERROR|.*runtime error)' "$f" | head -n 20 | sed "s|^|${f#"$1"/}: |"
+        grep -E '^(not ok|FAIL|ERROR|==[0-9]+==ERROR|.*runtime error|.*: error: |\[  (FAILED|ERROR) )' "$f" |
+            head -n 20 | sed "s|^|${f#"$1"/}: |"
     done
     return 1
 }
