@@ -96,7 +96,7 @@ static int signup_store(api_job *j, gh_conn *c, gh_user *u, const char *hash, si
 static void signup_answer(api_job *j, const gh_user *u, const signin_result *sr)
 {
     int64_t ttl_s = j->cfg->access_ttl_ms / 1000;
-    json_t *body = sr->access ? present_tokens(sr->access, sr->refresh, ttl_s)
+    json_t *body = sr->session.id[0] ? present_tokens(sr->refresh, ttl_s)
                               : json_pack("{s:b}", "verification_required", 1);
     if (body)
         json_object_set_new(body, "user", present_user(u));
@@ -162,7 +162,7 @@ static void signup(gh_req *req)
 static void login_answer(api_job *j, signin_outcome o, const signin_result *r)
 {
     if (o == SIGNIN_OK) {
-        json_t *body = present_tokens(r->access, r->refresh, j->cfg->access_ttl_ms / 1000);
+        json_t *body = present_tokens(r->refresh, j->cfg->access_ttl_ms / 1000);
         if (body)
             json_object_set_new(body, "user", present_user(&r->user));
         api_ok(j, 200, body);
@@ -218,7 +218,7 @@ static void refresh_work(gh_req *req)
     signin_result r = { 0 };
     signin_outcome o = signin_refresh(j, c, api_in(j, "refresh_token"), &r);
     if (o == SIGNIN_OK)
-        api_ok(j, 200, present_tokens(r.access, r.refresh, j->cfg->access_ttl_ms / 1000));
+        api_ok(j, 200, present_tokens(r.refresh, j->cfg->access_ttl_ms / 1000));
     else
         signin_problem(j, o, &r);
     signin_clear(&r);

@@ -134,9 +134,36 @@ static void send_oauth_error(gh_req *req, const api_job *j)
     req_json(req, j->status, e);
 }
 
+void api_sign_later(api_job *j, const gh_claims *cl)
+{
+    j->access = *cl;
+    j->access_pending = 1;
+}
+
+/* On the loop: the pending access token into the answer (api_sign_later). */
+static void sign_access(api_job *j)
+{
+    gh_token_conf tc;
+    api_token_conf(j, &tc);
+    char *t = j->kr ? token_issue(j->kr, &tc, &j->access, api_now_s()) : NULL;
+    json_t *s = t ? json_string(t) : NULL;
+    if (s && json_object_set_new(j->out, "access_token", s) == 0) {
+        /* the answer holds its own copy */
+    } else {
+        gh_log_tagged(GH_LOG_ERROR, "tokens", j->request_id, "cannot sign an access token");
+        api_fail(j, 500, (j->flags & API_OAUTH) ? "server_error" : "internal_error", NULL);
+    }
+    if (t) {
+        OPENSSL_cleanse(t, strlen(t));
+        free(t);
+    }
+}
+
 static void job_done(gh_req *req)
 {
     api_job *j = req->job_data;
+    if (j->access_pending && j->out && !j->code[0] && !req->closed)
+        sign_access(j);
     if (!req->closed) {
         char s[24];
         if (j->retry_after_s > 0) {
@@ -170,6 +197,7 @@ static void job_reset(api_job *j, unsigned flags)
     j->code[0] = j->detail[0] = '\0';
     j->retry_after_s = 0;
     j->www_auth = NULL;
+    j->access_pending = 0;
     j->flags = flags;
     j->on_loop = j->again_on_worker = 0;
 }

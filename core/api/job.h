@@ -63,6 +63,8 @@ typedef struct api_job {
     json_t *out;                /* success body; NULL: no body */
     int64_t retry_after_s;      /* > 0: Retry-After */
     const char *www_auth;       /* WWW-Authenticate value, static */
+    gh_claims access;           /* access_pending: the token to sign ... */
+    int access_pending;         /* ... into out's "access_token" (api_sign_later) */
 } api_job;
 
 /* A job for req, authenticated as flags ask (the 401/403 is sent on
@@ -86,6 +88,13 @@ void api_fail(api_job *j, int status, const char *code, const char *detail);
 /* A failed store call: 503 for lock contention or an unreachable backend,
  * else 500; the reason goes to the log, never to the client. */
 void api_store_fail(api_job *j, gh_result r, const char *what);
+
+/* The answer's "access_token" (present_tokens leaves it null) is signed
+ * for cl back on the loop, just before the answer is sent. Signing needs no
+ * store, yet it is three quarters of a refresh grant's work: on a worker,
+ * and on SQLite the one worker is the only writer, it capped refresh
+ * grants at the rate one thread can sign. A failure to sign becomes a 500. */
+void api_sign_later(api_job *j, const gh_claims *cl);
 
 /* The input field key as a string, or NULL when absent or null. */
 const char *api_in(const api_job *j, const char *key);

@@ -68,7 +68,7 @@ static void grant_answer(api_job *j, signin_outcome o, const signin_result *r)
         { SIGNIN_INVALID_REFRESH, "The refresh token is invalid or expired." },
     };
     if (o == SIGNIN_OK) {
-        api_ok(j, 200, present_tokens(r->access, r->refresh, j->cfg->access_ttl_ms / 1000));
+        api_ok(j, 200, present_tokens(r->refresh, j->cfg->access_ttl_ms / 1000));
     } else if (o == SIGNIN_MFA) {
         api_ok(j, 403, json_pack("{s:s, s:s, s:s, s:O}", "error", "mfa_required",
                                  "error_description", "A second factor is required.",

@@ -73,9 +73,9 @@ json_t *present_session(const gh_session *s, const char *current_sid)
                      "current", current_sid && strcmp(s->id, current_sid) == 0);
 }
 
-json_t *present_tokens(const char *access, const char *refresh, int64_t expires_in_s)
+json_t *present_tokens(const char *refresh, int64_t expires_in_s)
 {
-    json_t *t = json_pack("{s:s, s:s, s:I}", "access_token", access, "token_type", "bearer",
+    json_t *t = json_pack("{s:n, s:s, s:I}", "access_token", "token_type", "bearer",
                           "expires_in", (json_int_t)expires_in_s);
     if (t && refresh)
         json_object_set_new(t, "refresh_token", json_string(refresh));

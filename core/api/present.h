@@ -21,7 +21,8 @@
 json_t *present_time(int64_t ms);
 json_t *present_user(const gh_user *u);
 json_t *present_session(const gh_session *s, const char *current_sid);
-/* The token answer; refresh may be NULL. */
-json_t *present_tokens(const char *access, const char *refresh, int64_t expires_in_s);
+/* The token answer; refresh may be NULL. "access_token" is null here: the
+ * job signs it on the loop (api_sign_later). */
+json_t *present_tokens(const char *refresh, int64_t expires_in_s);
 
 #endif

@@ -14,10 +14,6 @@
 void signin_clear(signin_result *r)
 {
     user_clear(&r->user);
-    if (r->access) {
-        OPENSSL_cleanse(r->access, strlen(r->access));
-        free(r->access);
-    }
     json_decref(r->methods);
     OPENSSL_cleanse(r, sizeof *r);
 }
@@ -46,7 +42,8 @@ static json_t *reason(const char *why)
     return json_pack("{s:s}", "reason", why);
 }
 
-/* The access token of u for session r->session, into r->access. */
+/* The access token of u for session r->session: signed on the loop, into
+ * the answer present_tokens makes (api_sign_later says why). */
 static signin_outcome issue_access(api_job *j, const gh_user *u, signin_result *r)
 {
     gh_claims cl = { 0 };
@@ -54,13 +51,8 @@ static signin_outcome issue_access(api_job *j, const gh_user *u, signin_result *
     snprintf(cl.sid, sizeof cl.sid, "%s", r->session.id);
     snprintf(cl.tenant, sizeof cl.tenant, "%s", u->tenant_id);
     cl.admin = u->is_admin;
-    gh_token_conf tc;
-    api_token_conf(j, &tc);
-    r->access = j->kr ? token_issue(j->kr, &tc, &cl, api_now_s()) : NULL;
-    if (r->access)
-        return SIGNIN_OK;
-    gh_log_tagged(GH_LOG_ERROR, "tokens", j->request_id, "cannot sign an access token");
-    return failed(j, GH_ERR_INTERNAL, "token issue");
+    api_sign_later(j, &cl);
+    return SIGNIN_OK;
 }
 
 signin_outcome signin_issue(api_job *j, gh_conn *c, const gh_user *u, signin_result *r)

@@ -40,8 +40,8 @@ typedef enum signin_outcome {
 
 typedef struct signin_result {
     gh_user user;                  /* OK, MFA */
-    gh_session session;            /* OK */
-    char *access;                  /* OK: the access token, malloc'd */
+    gh_session session;            /* OK (the access token is the job's:
+                                      api_sign_later) */
     char refresh[GH_SECRET_LEN];   /* OK */
     char mfa_token[GH_SECRET_LEN]; /* MFA */
     json_t *methods;               /* MFA */
