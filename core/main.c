@@ -232,10 +232,11 @@ static int bootstrap_create(gh_conn *c, const gh_config *cfg, const char *hash, 
     else
         store_rollback(c, NULL);
     if (r == GH_OK)
-        gh_log(GH_LOG_NOTICE, "bootstrap: created the admin %s (user %s)", u.email, u.id);
+        /* by id: an address in the log would outlive encryption at rest */
+        gh_log(GH_LOG_NOTICE, "bootstrap: created the admin (user %s)", u.id);
     else if (r == GH_ERR_CONFLICT)
-        snprintf(err, errlen, "an account with %s exists and is not an admin; it is not "
-                 "promoted (gatehousectl can make it one)", cfg->bootstrap_admin_email);
+        snprintf(err, errlen, "an account with bootstrap.admin_email exists and is not an "
+                 "admin; it is not promoted (gatehousectl can make it one)");
     else
         snprintf(err, errlen, "cannot create the admin: %s", gh_result_str(r));
     user_clear(&u);
@@ -296,7 +297,9 @@ static int nodes_equal(const gh_node *a, const gh_node *b)
     return 1;
 }
 
-/* Settings read only at start-up: a reload that changes them says so. */
+/* Settings read only at start-up: a reload that changes them says so.
+ * Whole sections, then single keys of sections that otherwise apply at once
+ * (mail: the sender, its templates and its queue are made at start-up). */
 static void warn_restart_needed(const gh_config *old, const gh_config *cur)
 {
     static const char *sections[] = { "storage", "kv", "plugins", "paths", "encryption" };
@@ -304,14 +307,20 @@ static void warn_restart_needed(const gh_config *old, const gh_config *cur)
         if (!nodes_equal(cfg_get(old->root, sections[i]), cfg_get(cur->root, sections[i])))
             gh_log(GH_LOG_WARNING, "reload: '%s' changed; it takes effect at the next restart",
                    sections[i]);
-    const gh_node *os = cfg_get(old->root, "server"), *ns = cfg_get(cur->root, "server");
-    static const char *server_keys[] = { "listen", "threads", "workers", "queue_size",
-                                         "max_header_size", "request_timeout" };
-    for (size_t i = 0; i < sizeof server_keys / sizeof server_keys[0]; i++)
-        if (!nodes_equal(os ? cfg_get(os, server_keys[i]) : NULL,
-                         ns ? cfg_get(ns, server_keys[i]) : NULL))
-            gh_log(GH_LOG_WARNING, "reload: 'server.%s' changed; it takes effect at the next restart",
-                   server_keys[i]);
+    static const struct { const char *section, *key; } keys[] = {
+        { "server", "listen" }, { "server", "threads" }, { "server", "workers" },
+        { "server", "queue_size" }, { "server", "max_header_size" },
+        { "server", "request_timeout" }, { "mail", "plugin" }, { "mail", "templates_dir" },
+        { "mail", "queue_size" }, { "mail", "max_attempts" }, { "mail", "retry_delay" },
+        { "mail", "retry_max_delay" },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const gh_node *os = cfg_get(old->root, keys[i].section);
+        const gh_node *ns = cfg_get(cur->root, keys[i].section);
+        if (!nodes_equal(os ? cfg_get(os, keys[i].key) : NULL, ns ? cfg_get(ns, keys[i].key) : NULL))
+            gh_log(GH_LOG_WARNING, "reload: '%s.%s' changed; it takes effect at the next restart",
+                   keys[i].section, keys[i].key);
+    }
 }
 
 static void reload_keys(const gh_config *cfg)
@@ -483,8 +492,10 @@ static int start(void)
                cfg->listen[i].host ? cfg->listen[i].host : "*",
                cfg->listen[i].host && strchr(cfg->listen[i].host, ':') ? "]" : "",
                server_port(app.server, i));
-    gh_log(GH_LOG_NOTICE, "gatehoused %s ready: %d event loops, %d workers, storage %s",
-           PACKAGE_VERSION, cfg->threads, pool_size(app.pool), app.plugins.storage->name);
+    int workers = pool_size(app.pool);
+    gh_log(GH_LOG_NOTICE, "gatehoused %s ready: %d event loop%s, %d worker%s, storage %s",
+           PACKAGE_VERSION, cfg->threads, cfg->threads == 1 ? "" : "s", workers,
+           workers == 1 ? "" : "s", app.plugins.storage->name);
     return 0;
 }
 

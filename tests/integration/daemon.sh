@@ -135,9 +135,11 @@ wait_log "$TMP/log" "reload refused"
 http GET /health; out=$OUT
 equals "after a broken reload the old config still serves" "$CODE" "200"
 contains "the broken reload is logged with its position" "$(cat "$TMP/log")" "reload refused"
-LOG_FORMAT=json write_config "$TMP/good.yaml" $'plugins:\n  - name: echo\n    options:\n      greeting: hi'
+LOG_FORMAT=json write_config "$TMP/good.yaml" $'plugins:\n  - name: echo\n    options:\n      greeting: hi\nmail:\n  queue_size: 10'
 kill -HUP "$PID"
 wait_log "$TMP/log" "configuration reloaded"
+contains "a reload names a start-up-only setting it cannot apply" "$(cat "$TMP/log")" \
+    "reload: 'mail.queue_size' changed; it takes effect at the next restart"
 http GET /health -H 'X-Request-Id: after-reload'; out=$OUT
 equals "after a good reload the server serves" "$CODE" "200"
 contains "a good reload is applied (JSON log lines)" "$(cat "$TMP/log")" '"event":"access","method":"GET","path":"/health","status":200'
