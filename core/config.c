@@ -1448,6 +1448,8 @@ static const field server_fields[] = {
     { .key = "request_timeout", .set = set_ms, .off = OFF(request_timeout_ms), .min = 1, .max = DAY },
     { .key = "shutdown_timeout", .set = set_ms, .off = OFF(shutdown_timeout_ms), .min = 0, .max = DAY },
     { .key = "public_url", .set = set_public_url },
+    { .key = "user", .set = set_string, .off = OFF(run_user) },
+    { .key = "group", .set = set_string, .off = OFF(run_group) },
     { .key = "cors", .set = set_section, .sub = cors_fields },
     { 0 },
 };
@@ -1768,6 +1770,9 @@ static int finish(checker *ck)
         return -1;
     if (finish_mail(ck) < 0)
         return -1;
+    if (cfg->run_group && !cfg->run_user)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "server.group"),
+                         "server.group: needs server.user");
     if (cfg->n_listen == 0) {
         if (!(cfg->listen = calloc(1, sizeof *cfg->listen)) ||
             !(cfg->listen[0].host = strdup("127.0.0.1")))
@@ -1863,6 +1868,8 @@ void config_free(gh_config *cfg)
     free(cfg->cors_methods);
     free(cfg->cors_headers);
     free(cfg->public_url);
+    free(cfg->run_user);
+    free(cfg->run_group);
     free(cfg->state_dir);
     free(cfg->plugin_dir);
     free(cfg->token_issuer);

@@ -71,6 +71,8 @@ typedef struct gh_config {
     int64_t request_timeout_ms;
     int64_t shutdown_timeout_ms; /* SIGTERM: time given to in-flight work */
     char *public_url;          /* how clients reach us; https -> HSTS */
+    char *run_user;            /* server.user: root leaves for it after binding */
+    char *run_group;           /* server.group; NULL: the user's own */
     int hsts;                  /* derived: public_url is https */
 
     /* server.cors: */

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "notify/mailer.h"
 #include "plugin/host.h"
+#include "privileges.h"
 #include "store/store.h"
 
 #define PURGE_INTERVAL_S 60
@@ -62,21 +63,25 @@ static void apply_log(const gh_config *cfg)
     log_configure(&lc);
 }
 
-/* mkdir -p with 0700 for what we create: the state holds keys and data. */
-static int make_dir(const char *path)
+/* Bound to its ports, the daemon leaves root for server.user before it
+ * opens any file. As root without server.user, it says that it stays. */
+static int leave_root(const gh_config *cfg)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+    gh_account a;
+    char err[512];
+    int became = privileges_enter(cfg->run_user, cfg->run_group, cfg->state_dir, 1, &a, err,
+                                  sizeof err);
+    if (became < 0) {
+        gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
     }
-    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+    if (became)
+        gh_log(GH_LOG_NOTICE, "running as %s (uid %lu, gid %lu)", a.name, (unsigned long)a.uid,
+               (unsigned long)a.gid);
+    else if (geteuid() == 0)
+        gh_log(GH_LOG_WARNING, "running as root: set server.user to run as an account of "
+               "its own (the systemd unit does this for you)");
+    return 0;
 }
 
 /* ---------------------------------------------------------------- workers */
@@ -310,7 +315,8 @@ static void warn_restart_needed(const gh_config *old, const gh_config *cur)
     static const struct { const char *section, *key; } keys[] = {
         { "server", "listen" }, { "server", "threads" }, { "server", "workers" },
         { "server", "queue_size" }, { "server", "max_header_size" },
-        { "server", "request_timeout" }, { "mail", "plugin" }, { "mail", "templates_dir" },
+        { "server", "request_timeout" }, { "server", "user" }, { "server", "group" },
+        { "mail", "plugin" }, { "mail", "templates_dir" },
         { "mail", "queue_size" }, { "mail", "max_attempts" }, { "mail", "retry_delay" },
         { "mail", "retry_max_delay" },
     };
@@ -435,7 +441,16 @@ static int start(void)
 {
     char err[1024];
     const gh_config *cfg = app_config(&app);
-    if (make_dir(cfg->state_dir) < 0 || chdir(cfg->state_dir) < 0) {
+    /* sockets first, while a port below 1024 can still be bound; then
+     * nothing more as root */
+    app.server = server_new(&app, err, sizeof err);
+    if (!app.server) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    if (leave_root(cfg) < 0)
+        return -1;
+    if (chdir(cfg->state_dir) < 0) {
         gh_log(GH_LOG_ERROR, "state directory %s: %s", cfg->state_dir, strerror(errno));
         return -1;
     }
@@ -481,9 +496,8 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
     }
-    app.server = server_new(&app, err, sizeof err);
     gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle, loop_pass_end };
-    if (!app.server || server_start(app.server, &loop_hooks, err, sizeof err) < 0) {
+    if (server_start(app.server, &loop_hooks, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
     }

@@ -25,6 +25,7 @@
 #include "auth/audit.h"
 #include "ctl/ctl.h"
 #include "log.h"
+#include "privileges.h"
 
 static const ctl_cmd groups[] = {
     { "user", ctl_user, "create|list|import|set-admin|activate|deactivate ...",
@@ -167,25 +168,9 @@ int ctl_dispatch(ctl *c, const ctl_cmd *cmds, int argc, char **argv)
 /* ---------------------------------------------------------------- opening */
 
 /* mkdir -p, 0700 like the daemon's: the state holds keys and data. */
-static int make_dir(const char *path)
-{
-    char tmp[PATH_MAX];
-
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return errno = ENAMETOOLONG, -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* root writing into a state directory the daemon owns leaves files (the
- * database's -wal and -shm, a new key) the daemon cannot open later */
+ * database's -wal and -shm, a new key) the daemon cannot open later;
+ * with server.user set, gatehousectl becomes that user instead */
 static void warn_if_root(const char *dir)
 {
     struct stat st;
@@ -219,7 +204,13 @@ int ctl_open_config(ctl *c)
     /* Only `migrate up` creates state_dir, as the daemon does at start:
      * for any other command a missing one means a typo in -c or in the
      * config, better an error than a new empty database. */
-    if ((c->make_state && make_dir(c->cfg->state_dir) < 0) || chdir(c->cfg->state_dir) < 0) {
+    gh_account a;
+    if (privileges_enter(c->cfg->run_user, c->cfg->run_group, c->cfg->state_dir, c->make_state,
+                         &a, err, sizeof err) < 0) {
+        ctl_fail("%s", err);
+        return -1;
+    }
+    if (chdir(c->cfg->state_dir) < 0) {
         ctl_fail("state directory %s: %s", c->cfg->state_dir, strerror(errno));
         return -1;
     }
