@@ -56,14 +56,7 @@ wait_mail() {
 mread() { "$PY" "$top_srcdir/tests/integration/mail_read.py" "$MAIL" "$1"; }
 
 # ---------------------------------------------------------------- HTTP
-req() {
-    http "$@" -H 'Expect:'
-    BODY=$(printf '%s' "$OUT" | sed '1,/^\r$/d')
-}
-post_json() { local p=$1 d=$2; shift 2; req POST "$p" -H 'Content-Type: application/json' --data-binary "$d" "$@"; }
-bearer() { printf 'Authorization: Bearer %s' "$1"; }
-j() { printf '%s' "$BODY" | jq -r "$1" 2>/dev/null; }
-hdr() { printf '%s' "$OUT" | tr -d '\r' | sed -n "s/^$1: //Ip" | head -n 1; }
+json_client
 signup() { post_json /api/v1/auth/signup "{\"email\":\"$1\",\"password\":\"$2\"${3:+,\"full_name\":$3}}"; }
 login() { post_json /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"$2\"}"; AT=$(j .access_token); RT=$(j .refresh_token); }
 verify() { post_json /api/v1/auth/verify-email "{\"token\":\"$1\"}" "${@:2}"; }
