@@ -146,10 +146,8 @@ static void sign_access(api_job *j)
     gh_token_conf tc;
     api_token_conf(j, &tc);
     char *t = j->kr ? token_issue(j->kr, &tc, &j->access, api_now_s()) : NULL;
-    json_t *s = t ? json_string(t) : NULL;
-    if (s && json_object_set_new(j->out, "access_token", s) == 0) {
-        /* the answer holds its own copy */
-    } else {
+    /* the answer takes a copy; a NULL value makes the set fail */
+    if (json_object_set_new(j->out, "access_token", t ? json_string(t) : NULL) != 0) {
         gh_log_tagged(GH_LOG_ERROR, "tokens", j->request_id, "cannot sign an access token");
         api_fail(j, 500, (j->flags & API_OAUTH) ? "server_error" : "internal_error", NULL);
     }
