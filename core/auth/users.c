@@ -905,55 +905,27 @@ static char *like_pattern(const char *filter)
     return pat;
 }
 
-/* With encryption on, a stored address is a blind index: only a whole
- * address can match (by its index, or clear while not yet moved).
- * args: tenant, index, clear, limit, offset. */
-static gh_result list_exact(gh_conn *c, gh_call *call, const gh_param *args, list_ud *ud,
-                            int64_t *total)
+/* One page of a tenant's live users, filtered by `where` (a fixed SQL
+ * fragment, "" for none), and how many match in all. args: the tenant and
+ * the fragment's parameters (nargs in all), then limit and offset. Fixed
+ * texts per filter rather than one with "? IS NULL OR": PostgreSQL cannot
+ * type a parameter seen only there. */
+static gh_result list_page(gh_conn *c, gh_call *call, const char *where, const gh_param *args,
+                           size_t nargs, list_ud *ud, int64_t *total)
 {
-    gh_result r = store_exec(c, call,
-                             "SELECT COUNT(*) FROM users u WHERE u.tenant_id = ? "
-                             "AND u.deleted_at IS NULL AND u.email_normalized IN (?, ?)",
-                             args, 3, count_row, total, NULL);
-
-    if (r == GH_OK)
-        r = store_exec(c, call,
-                       "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ? "
-                       "AND u.deleted_at IS NULL AND u.email_normalized IN (?, ?) "
-                       "ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
-                       args, 5, list_row, ud, NULL);
-    return r;
-}
-
-/* args: tenant, [pattern,] limit, offset. Two fixed texts, with and
- * without the filter, rather than one with "? IS NULL OR": PostgreSQL
- * cannot type a parameter seen only there. */
-static gh_result list_query(gh_conn *c, gh_call *call, const gh_param *args, int filtered,
-                            list_ud *ud, int64_t *total)
-{
+    char count_sql[256], page_sql[512];
     gh_result r;
 
-    if (filtered) {
-        r = store_exec(c, call,
-                       "SELECT COUNT(*) FROM users u WHERE u.tenant_id = ? "
-                       "AND u.deleted_at IS NULL AND u.email_normalized LIKE ? ESCAPE '!'",
-                       args, 2, count_row, total, NULL);
-        if (r == GH_OK)
-            r = store_exec(c, call,
-                           "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ? "
-                           "AND u.deleted_at IS NULL AND u.email_normalized LIKE ? ESCAPE '!' "
-                           "ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
-                           args, 4, list_row, ud, NULL);
-        return r;
-    }
-    r = store_exec(c, call,
-                   "SELECT COUNT(*) FROM users u WHERE u.tenant_id = ? AND u.deleted_at IS NULL",
-                   args, 1, count_row, total, NULL);
+    snprintf(count_sql, sizeof(count_sql),
+             "SELECT COUNT(*) FROM users u WHERE u.tenant_id = ? AND u.deleted_at IS NULL%s",
+             where);
+    snprintf(page_sql, sizeof(page_sql),
+             "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ? "
+             "AND u.deleted_at IS NULL%s ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
+             where);
+    r = store_exec(c, call, count_sql, args, nargs, count_row, total, NULL);
     if (r == GH_OK)
-        r = store_exec(c, call,
-                       "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ? "
-                       "AND u.deleted_at IS NULL ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
-                       args, 3, list_row, ud, NULL);
+        r = store_exec(c, call, page_sql, args, nargs + 2, list_row, ud, NULL);
     return r;
 }
 
@@ -998,8 +970,14 @@ gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *
         args[k++] = p_str(pat);
     args[k++] = p_int(&lim);
     args[k++] = p_int(&off);
-    r = exact ? list_exact(c, call, args, &ud, &count)
-              : list_query(c, call, args, filtered, &ud, &count);
+    /* with encryption on, a stored address is a blind index: only a whole
+     * address can match (by its index, or clear while not yet moved) */
+    if (exact)
+        r = list_page(c, call, " AND u.email_normalized IN (?, ?)", args, 3, &ud, &count);
+    else if (filtered)
+        r = list_page(c, call, " AND u.email_normalized LIKE ? ESCAPE '!'", args, 2, &ud, &count);
+    else
+        r = list_page(c, call, "", args, 1, &ud, &count);
     free(pat);
     if (r == GH_OK && ud.r != GH_OK)
         r = gh_host_table.fail(call, ud.r, "users: reading the list failed");
