@@ -13,6 +13,7 @@
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
+#include "api/passwords.h"
 #include "api/present.h"
 #include "api/profile.h"
 #include "api/signin.h"
@@ -33,24 +34,6 @@ static api_job *job_with_body(gh_req *req, unsigned flags, unsigned accept)
         return NULL;
     }
     return j;
-}
-
-/* The policy answer for pw; the account's own names are refused too. */
-static int policy_ok(api_job *j, const char *pw, const char *email, const char *username)
-{
-    gh_pw_policy pol;
-    api_pw_policy(j, &pol);
-    const char *context[3] = { NULL, NULL, NULL };
-    size_t n = 0;
-    if (email)
-        context[n++] = email;
-    if (username && *username)
-        context[n++] = username;
-    const char *detail = NULL;
-    const char *code = password_policy_check(&pol, pw, strlen(pw), context, &detail);
-    if (code)
-        api_fail(j, 422, code, detail);
-    return code == NULL;
 }
 
 /* ---------------------------------------------------------------- signup */
@@ -109,7 +92,7 @@ static void signup_work(gh_req *req)
     gh_conn *c = api_conn(j);
     const char *email = api_in(j, "email"), *pw = api_in(j, "password");
     const char *username = api_in(j, "username");
-    if (!c || !policy_ok(j, pw, email, username))
+    if (!c || !passwords_policy_ok(j, pw, email, username))
         return;
     gh_pw_params pp;
     api_pw_params(j, &pp);
@@ -267,39 +250,18 @@ static void logout(gh_req *req)
 
 /* ---------------------------------------------------------------- change-password */
 
-static void change_password_store(api_job *j, gh_conn *c, const char *hash)
-{
-    int64_t n = 0;
-    gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK)
-        r = users_set_password(c, &j->call, j->claims.sub, hash);
-    if (r == GH_OK)
-        r = session_revoke_all(c, &j->call, j->claims.sub, j->claims.sid, "password changed",
-                               j->cfg->access_ttl_ms, &n);
-    if (r == GH_OK)
-        api_audit(j, c, "password.change", "success", j->claims.sub,
-                  json_pack("{s:I}", "sessions_revoked", (json_int_t)n));
-    if (r == GH_OK)
-        r = store_commit(c, &j->call);
-    else
-        store_rollback(c, &j->call);
-    if (r != GH_OK)
-        api_store_fail(j, r, "change password");
-    else
-        api_ok(j, 204, NULL);
-}
-
 /* The old password is right: check the new one, hash it, store it. */
 static void change_password_checked(api_job *j, gh_conn *c, const gh_user *u)
 {
     const char *pw = api_in(j, "new_password");
-    if (!policy_ok(j, pw, u->email, u->username))
+    if (!passwords_policy_ok(j, pw, u->email, u->username))
         return;
     gh_pw_params pp;
     api_pw_params(j, &pp);
     char hash[GH_PW_HASH_MAX];
     if (password_hash(pw, strlen(pw), &pp, hash) == 0)
-        change_password_store(j, c, hash);
+        passwords_replace(j, c, j->claims.sub, j->claims.sid, "password changed",
+                          "password.change", hash);
     else
         api_store_fail(j, GH_ERR_INTERNAL, "password hash");
     OPENSSL_cleanse(hash, sizeof hash);

@@ -31,6 +31,7 @@
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
+#include "api/passwords.h"
 #include "api/present.h"
 #include "auth/onetime.h"
 #include "auth/ratelimit.h"
@@ -344,41 +345,6 @@ static void verify(gh_req *req)
 
 /* ---------------------------------------------------------------- reset */
 
-static int policy_ok(api_job *j, const char *pw, const gh_user *u)
-{
-    gh_pw_policy pol;
-    api_pw_policy(j, &pol);
-    const char *context[3] = { u->email, u->username, NULL };
-    const char *detail = NULL;
-    const char *code = password_policy_check(&pol, pw, strlen(pw), context, &detail);
-    if (code)
-        api_fail(j, 422, code, detail);
-    return code == NULL;
-}
-
-/* The new password and the end of every session, in one transaction. */
-static void reset_store(api_job *j, gh_conn *c, const gh_user *u, const char *hash)
-{
-    int64_t n = 0;
-    gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK)
-        r = users_set_password(c, &j->call, u->id, hash);
-    if (r == GH_OK)
-        r = session_revoke_all(c, &j->call, u->id, NULL, "password reset", j->cfg->access_ttl_ms,
-                               &n);
-    if (r == GH_OK)
-        api_audit(j, c, "password.reset", "success", u->id,
-                  json_pack("{s:I}", "sessions_revoked", (json_int_t)n));
-    if (r == GH_OK)
-        r = store_commit(c, &j->call);
-    else
-        store_rollback(c, &j->call);
-    if (r != GH_OK)
-        api_store_fail(j, r, "password reset");
-    else
-        api_ok(j, 204, NULL);
-}
-
 static void reset_work(gh_req *req)
 {
     api_job *j = req->job_data;
@@ -388,11 +354,12 @@ static void reset_work(gh_req *req)
     char hash[GH_PW_HASH_MAX];
     gh_pw_params pp;
     api_pw_params(j, &pp);
-    if (c && token_user(j, c, GH_OT_RESET, "password.reset", &u) == 0 && policy_ok(j, pw, &u)) {
+    if (c && token_user(j, c, GH_OT_RESET, "password.reset", &u) == 0 &&
+        passwords_policy_ok(j, pw, u.email, u.username)) {
         if (password_hash(pw, strlen(pw), &pp, hash) != 0)
             api_store_fail(j, GH_ERR_INTERNAL, "password hash");
         else if (spend(j, c, GH_OT_RESET, "password.reset", &u) == 0)
-            reset_store(j, c, &u, hash);
+            passwords_replace(j, c, u.id, NULL, "password reset", "password.reset", hash);
         OPENSSL_cleanse(hash, sizeof hash);
     }
     user_clear(&u);
