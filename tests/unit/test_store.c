@@ -1264,6 +1264,7 @@ static void test_pragmas(void **state)
     assert_string_equal(query_text(f, "PRAGMA journal_mode", &t), "wal");
     assert_int_equal(query_int(f, "PRAGMA foreign_keys"), 1);
     assert_int_equal(query_int(f, "PRAGMA synchronous"), 1); /* NORMAL */
+    assert_int_equal(query_int(f, "PRAGMA wal_autocheckpoint"), 4000);
     assert_int_equal(access(f->db, F_OK), 0);
 }
 
@@ -1434,6 +1435,8 @@ static void test_options(void **state)
         { "journal", "memory" },
         { "path", "" },
         { "busy_timeout", "soon" },
+        { "checkpoint_pages", "10" },
+        { "checkpoint_pages", "many" },
         { "no_such_option", "1" },
     };
     fx f;
@@ -1458,6 +1461,18 @@ static void test_options(void **state)
     call_init(&f.call, NULL, "test", 10000);
     assert_string_equal(query_text(&f, "PRAGMA journal_mode", &t), "wal");
     assert_int_equal(access("gatehouse.db", F_OK), 0);
+    store_thread_close(f.c);
+    store_free(f.st);
+    plugins_thread_fini(&f.ps);
+    plugins_unload(&f.ps);
+
+    /* checkpoint_pages is honoured */
+    assert_int_equal(fx_load(&f, err, sizeof(err), "path", "ckpt.db", "checkpoint_pages", "250",
+                             NULL), 0);
+    assert_int_equal(plugins_thread_init(&f.ps, err, sizeof(err)), 0);
+    assert_non_null(f.st = store_new(f.ps.storage, NULL));
+    assert_non_null(f.c = store_thread_open(f.st, err, sizeof(err)));
+    assert_int_equal(query_int(&f, "PRAGMA wal_autocheckpoint"), 250);
     store_thread_close(f.c);
     store_free(f.st);
     plugins_thread_fini(&f.ps);

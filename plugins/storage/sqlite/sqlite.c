@@ -33,6 +33,16 @@
  *                           a power cut may lose the last commits, never
  *                           corrupt the file)
  *   journal: wal            or delete, for filesystems without shared memory
+ *   checkpoint_pages: 4000  WAL pages a commit may leave before it copies
+ *                           them into the database (SQLite's default is
+ *                           1000). A refresh grant writes about 6 pages,
+ *                           mostly the same hot ones (the session, index
+ *                           roots); fewer, larger checkpoints write each
+ *                           once and fsync less: 4000 measured 12% more
+ *                           grants/s than 1000 (bench/README.md). The
+ *                           price is a WAL file of up to ~16 MB, and with
+ *                           synchronous: normal more of the last commits a
+ *                           power cut can take back.
  */
 #include <errno.h>
 #include <limits.h>
@@ -57,6 +67,7 @@ typedef struct sq_inst {
     int busy_ms;
     int sync_full;
     int wal;
+    int checkpoint_pages;
     pthread_mutex_t writer;  /* see the top of the file */
     int writer_ready;
 } sq_inst;
@@ -88,6 +99,7 @@ static const gh_option sq_options[] = {
     { "busy_timeout", GH_T_DURATION, 0, "wait this long for a lock (default 5s)" },
     { "synchronous", GH_T_STR, 0, "normal (default) or full" },
     { "journal", GH_T_STR, 0, "wal (default) or delete (no shared memory)" },
+    { "checkpoint_pages", GH_T_INT, 0, "WAL pages before a checkpoint (default 4000)" },
     { NULL, 0, 0, NULL }
 };
 
@@ -143,6 +155,7 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     const char *sync = host->cfg_str(cfg, "synchronous", "normal");
     const char *journal = host->cfg_str(cfg, "journal", "wal");
     int64_t busy = host->cfg_int(cfg, "busy_timeout", 5000);
+    int64_t ckpt = host->cfg_int(cfg, "checkpoint_pages", 4000);
 
     /* Memory statistics take one global mutex on every allocation, which
      * every connection's thread then contends for; nothing reads them. Only
@@ -166,6 +179,9 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     if (strcmp(journal, "wal") != 0 && strcmp(journal, "delete") != 0)
         return host->fail(call, GH_ERR_INVALID,
                           "journal: expected wal or delete, got '%s'", journal);
+    if (ckpt < 100 || ckpt > 1000000)
+        return host->fail(call, GH_ERR_INVALID,
+                          "checkpoint_pages: must be between 100 and 1000000");
 
     if (pthread_mutex_init(&in->writer, NULL) != 0)
         return host->fail(call, GH_ERR_INTERNAL, "cannot create the writer lock");
@@ -174,6 +190,7 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     in->busy_ms = (int)busy;
     in->sync_full = strcmp(sync, "full") == 0;
     in->wal = strcmp(journal, "wal") == 0;
+    in->checkpoint_pages = (int)ckpt;
     return GH_OK;
 }
 
@@ -298,6 +315,8 @@ static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
                                            : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(t->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && in->wal)
+        rc = sqlite3_wal_autocheckpoint(t->db, in->checkpoint_pages);
     if (rc != SQLITE_OK) {
         r = sq_fail(call, t->db, rc, in->path);
         goto fail;
