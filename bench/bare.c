@@ -26,6 +26,9 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+/* the daemon's own event-base setup, so the ceiling uses evhttp as well */
+#include "../core/http/event_base.h"
+
 static const char body[] = "{\"status\":\"ok\"}";
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -71,22 +74,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* The event base gatehoused makes (core/http/server.c): epoll with the
- * changelist, which folds evhttp's read-off/write-on pair around each
- * answer into one epoll_ctl. The ceiling uses evhttp as well as the
- * daemon does. */
-static struct event_base *base_new(void)
-{
-    struct event_config *ec = event_config_new();
-    struct event_base *b = NULL;
-
-    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
-        b = event_base_new_with_config(ec);
-    if (ec)
-        event_config_free(ec);
-    return b;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -107,7 +94,7 @@ int main(int argc, char **argv)
         int fd = listen_on(port);
         if (fd < 0)
             return 1;
-        if (!(loops[i].base = base_new()) || !(loops[i].http = evhttp_new(loops[i].base)) ||
+        if (!(loops[i].base = gh_event_base_new()) || !(loops[i].http = evhttp_new(loops[i].base)) ||
             !evhttp_accept_socket_with_handle(loops[i].http, fd)) {
             fprintf(stderr, "bare: libevent setup failed\n");
             return 1;

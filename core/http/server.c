@@ -25,6 +25,7 @@
 #include <event2/util.h>
 #include "app.h"
 #include "clock.h"
+#include "http/event_base.h"
 #include "http/request.h"
 #include "http/server.h"
 #include "log.h"
@@ -205,29 +206,12 @@ static int bind_one(gh_server *s, gh_loop *loop, size_t li, const gh_listen *l,
     return 0;
 }
 
-/* epoll with libevent's changelist: evhttp turns reading off and writing
- * on (and back) around every answer, and the changelist folds each such
- * pair into one epoll_ctl(MOD) made just before epoll_wait, instead of a
- * DEL and an ADD. Safe here: no socket of ours is ever dup()ed, the one
- * case libevent warns about. */
-static struct event_base *loop_base_new(void)
-{
-    struct event_config *ec = event_config_new();
-    struct event_base *b = NULL;
-
-    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
-        b = event_base_new_with_config(ec);
-    if (ec)
-        event_config_free(ec);
-    return b ? b : event_base_new();
-}
-
 static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *err, size_t errlen)
 {
     loop->srv = s;
     loop->efd = -1;
     pthread_mutex_init(&loop->mu, NULL);
-    loop->base = loop_base_new();
+    loop->base = gh_event_base_new();
     loop->http = loop->base ? evhttp_new(loop->base) : NULL;
     loop->bound = calloc(s->nlisten, sizeof *loop->bound);
     loop->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
