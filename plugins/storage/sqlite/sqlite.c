@@ -17,14 +17,14 @@
  * to a thread that may wait.
  *
  * Within the process, writers queue on a mutex before they take SQLite's
- * write lock, and keep it until their transaction (and the checkpoint
- * SQLite may run after the commit) is over. SQLite has one writer at a
- * time anyway; the mutex wakes the next one the moment the last is done,
- * where the file lock is polled with sleeps; and a checkpoint that no
- * writer overtakes can empty the WAL, so the next writer starts it over.
- * Without that, under steady writes the WAL never restarted: it grew, and
- * every commit ran a checkpoint with two fsyncs. Other processes
- * (gatehousectl) still meet the file lock and busy_timeout.
+ * write lock, and keep it until their transaction is over. SQLite has one
+ * writer at a time anyway; the mutex wakes the next one the moment the
+ * last is done, where the file lock is polled with sleeps; and the last
+ * step of a checkpoint, made under it (see "checkpoints"), is one that no
+ * writer overtakes, so it empties the WAL and the next writer starts it
+ * over. Without that, under steady writes the WAL never restarted: it
+ * grew, and every commit ran a checkpoint with two fsyncs. Other
+ * processes (gatehousectl) still meet the file lock and busy_timeout.
  *
  * options:
  *   path: gatehouse.db      relative to the working (state) directory
@@ -33,14 +33,14 @@
  *                           a power cut may lose the last commits, never
  *                           corrupt the file)
  *   journal: wal            or delete, for filesystems without shared memory
- *   checkpoint_pages: 4000  WAL pages a commit may leave before it copies
- *                           them into the database (SQLite's default is
+ *   checkpoint_pages: 4000  WAL pages that wake the checkpointer (see
+ *                           "checkpoints" below; SQLite's own default is
  *                           1000). A refresh grant writes about 6 pages,
  *                           mostly the same hot ones (the session, index
  *                           roots); fewer, larger checkpoints write each
  *                           once and fsync less: 4000 measured 12% more
- *                           grants/s than 1000 (bench/README.md). The
- *                           price is a WAL file of up to ~16 MB, and with
+ *                           grants/s than 1000 (README: Performance). The
+ *                           price is a WAL file of ~16-24 MB, and with
  *                           synchronous: normal more of the last commits a
  *                           power cut can take back.
  */
@@ -70,6 +70,11 @@ typedef struct sq_inst {
     int checkpoint_pages;
     pthread_mutex_t writer;  /* see the top of the file */
     int writer_ready;
+    /* the checkpointer, started by the first commit that needs it */
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    pthread_t ck_thread;
+    int ck_ready, ck_started, ck_wanted, ck_stop;
 } sq_inst;
 
 typedef struct sq_thread {
@@ -186,6 +191,13 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     if (pthread_mutex_init(&in->writer, NULL) != 0)
         return host->fail(call, GH_ERR_INTERNAL, "cannot create the writer lock");
     in->writer_ready = 1;
+    if (pthread_mutex_init(&in->ck_mu, NULL) != 0)
+        return host->fail(call, GH_ERR_INTERNAL, "cannot create the checkpoint lock");
+    if (pthread_cond_init(&in->ck_cv, NULL) != 0) {
+        pthread_mutex_destroy(&in->ck_mu);
+        return host->fail(call, GH_ERR_INTERNAL, "cannot create the checkpoint lock");
+    }
+    in->ck_ready = 1;
     memcpy(in->path, path, strlen(path) + 1);
     in->busy_ms = (int)busy;
     in->sync_full = strcmp(sync, "full") == 0;
@@ -289,6 +301,82 @@ static int sq_busy(void *vt, int count)
     return 1;
 }
 
+/* ------------------------------------------------------------ checkpoints */
+
+/*
+ * WAL checkpoints run on a thread of their own, in two steps. SQLite's
+ * automatic checkpoint runs inside the COMMIT that crosses its threshold,
+ * so that writer, and every writer queued behind it, waited for the whole
+ * copy and both fsyncs: at 4000 pages, the refresh grants' p99. Now such a
+ * commit only wakes the checkpointer. It copies what it can while writers
+ * go on (a PASSIVE checkpoint never blocks them), then takes the writer
+ * lock and copies the few frames written meanwhile: the whole WAL is then
+ * in the database, and the next writer starts it over, which is what the
+ * writer lock is for (top of the file).
+ */
+static void sq_checkpoint(sqlite3 *db)
+{
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+    /* BUSY: another process is checkpointing; the next wake-up retries */
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        host->log(NULL, GH_LOG_WARNING, "sqlite: checkpoint: %s", sqlite3_errmsg(db));
+}
+
+static void *sq_checkpointer(void *vin)
+{
+    sq_inst *in = vin;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(in->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, in->sync_full ? "PRAGMA synchronous=FULL"
+                                            : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        host->log(NULL, GH_LOG_ERROR, "sqlite: the checkpointer cannot open %s: %s; the WAL "
+                  "will grow until the next restart", in->path,
+                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    pthread_mutex_lock(&in->ck_mu);
+    while (rc == SQLITE_OK && !in->ck_stop) {
+        if (!in->ck_wanted) {
+            pthread_cond_wait(&in->ck_cv, &in->ck_mu);
+            continue;
+        }
+        in->ck_wanted = 0;
+        pthread_mutex_unlock(&in->ck_mu);
+        sq_checkpoint(db);
+        pthread_mutex_lock(&in->writer);
+        sq_checkpoint(db);
+        pthread_mutex_unlock(&in->writer);
+        pthread_mutex_lock(&in->ck_mu);
+    }
+    pthread_mutex_unlock(&in->ck_mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* SQLite's WAL hook: after each commit, with the WAL's length in pages.
+ * Runs while the committing thread still holds the writer lock. */
+static int sq_wal_hook(void *vin, sqlite3 *db, const char *name, int pages)
+{
+    sq_inst *in = vin;
+    int inline_checkpoint = 0;
+
+    (void)name;
+    if (pages < in->checkpoint_pages)
+        return SQLITE_OK;
+    pthread_mutex_lock(&in->ck_mu);
+    if (!in->ck_started && !in->ck_stop)
+        in->ck_started = pthread_create(&in->ck_thread, NULL, sq_checkpointer, in) == 0;
+    in->ck_wanted = 1;
+    pthread_cond_signal(&in->ck_cv);
+    inline_checkpoint = !in->ck_started; /* no thread: as SQLite would */
+    pthread_mutex_unlock(&in->ck_mu);
+    if (inline_checkpoint)
+        sq_checkpoint(db);
+    return SQLITE_OK;
+}
+
 static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
 {
     const sq_inst *in = vinst;
@@ -316,7 +404,7 @@ static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(t->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (rc == SQLITE_OK && in->wal)
-        rc = sqlite3_wal_autocheckpoint(t->db, in->checkpoint_pages);
+        sqlite3_wal_hook(t->db, sq_wal_hook, t->in); /* and no automatic checkpoint */
     if (rc != SQLITE_OK) {
         r = sq_fail(call, t->db, rc, in->path);
         goto fail;
@@ -610,6 +698,18 @@ static void sq_detach(void *vinst)
 {
     sq_inst *in = vinst;
 
+    if (in->ck_ready) {
+        pthread_mutex_lock(&in->ck_mu);
+        in->ck_stop = 1;
+        pthread_cond_signal(&in->ck_cv);
+        pthread_mutex_unlock(&in->ck_mu);
+        if (in->ck_started)
+            pthread_join(in->ck_thread, NULL);
+        in->ck_started = 0;
+        pthread_cond_destroy(&in->ck_cv);
+        pthread_mutex_destroy(&in->ck_mu);
+        in->ck_ready = 0;
+    }
     if (in->writer_ready)
         pthread_mutex_destroy(&in->writer);
     in->writer_ready = 0;
