@@ -75,6 +75,7 @@ typedef struct sq_inst {
     pthread_cond_t ck_cv;
     pthread_t ck_thread;
     int ck_ready, ck_started, ck_wanted, ck_stop;
+    int ck_inline; /* no checkpointer after all: the hook checkpoints */
 } sq_inst;
 
 typedef struct sq_thread {
@@ -301,6 +302,13 @@ static int sq_busy(void *vt, int count)
     return 1;
 }
 
+/* Every connection of ours, the checkpointer's too, syncs as configured. */
+static int sq_sync_pragma(const sq_inst *in, sqlite3 *db)
+{
+    return sqlite3_exec(db, in->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                        NULL, NULL, NULL);
+}
+
 /* ------------------------------------------------------------ checkpoints */
 
 /*
@@ -330,13 +338,13 @@ static void *sq_checkpointer(void *vin)
     int rc = sqlite3_open_v2(in->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 
     if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, in->sync_full ? "PRAGMA synchronous=FULL"
-                                            : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        host->log(NULL, GH_LOG_ERROR, "sqlite: the checkpointer cannot open %s: %s; the WAL "
-                  "will grow until the next restart", in->path,
-                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        rc = sq_sync_pragma(in, db);
     pthread_mutex_lock(&in->ck_mu);
+    if (rc != SQLITE_OK) {
+        host->log(NULL, GH_LOG_ERROR, "sqlite: the checkpointer cannot open %s: %s; commits "
+                  "checkpoint themselves", in->path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        in->ck_inline = 1;
+    }
     while (rc == SQLITE_OK && !in->ck_stop) {
         if (!in->ck_wanted) {
             pthread_cond_wait(&in->ck_cv, &in->ck_mu);
@@ -360,7 +368,7 @@ static void *sq_checkpointer(void *vin)
 static int sq_wal_hook(void *vin, sqlite3 *db, const char *name, int pages)
 {
     sq_inst *in = vin;
-    int inline_checkpoint = 0;
+    int inline_checkpoint;
 
     (void)name;
     if (pages < in->checkpoint_pages)
@@ -370,7 +378,7 @@ static int sq_wal_hook(void *vin, sqlite3 *db, const char *name, int pages)
         in->ck_started = pthread_create(&in->ck_thread, NULL, sq_checkpointer, in) == 0;
     in->ck_wanted = 1;
     pthread_cond_signal(&in->ck_cv);
-    inline_checkpoint = !in->ck_started; /* no thread: as SQLite would */
+    inline_checkpoint = !in->ck_started || in->ck_inline; /* as SQLite would */
     pthread_mutex_unlock(&in->ck_mu);
     if (inline_checkpoint)
         sq_checkpoint(db);
@@ -399,8 +407,7 @@ static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
     sq_arm(t, call);
     if ((r = sq_journal(in, t, call)) != GH_OK)
         goto fail;
-    rc = sqlite3_exec(t->db, in->sync_full ? "PRAGMA synchronous=FULL"
-                                           : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    rc = sq_sync_pragma(in, t->db);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(t->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (rc == SQLITE_OK && in->wal)
