@@ -171,6 +171,30 @@ static int fx_load(fx *f, char *err, size_t errlen, ...)
     return plugins_load(&f->ps, &f->cfg, err, errlen);
 }
 
+/* Connect the loaded plugin on this thread and open a store on it, with a
+ * call named who that may take ms. */
+static void fx_open(fx *f, const char *who, int64_t ms)
+{
+    char err[512];
+
+    if (plugins_thread_init(&f->ps, err, sizeof(err)) != 0)
+        fail_msg("plugins_thread_init (%s): %s", be->name, err);
+    assert_non_null(f->st = store_new(f->ps.storage, f->ps.kv));
+    if ((f->c = store_thread_open(f->st, err, sizeof(err))) == NULL)
+        fail_msg("store_thread_open: %s", err);
+    call_init(&f->call, NULL, who, ms);
+}
+
+/* Undo fx_open and fx_load: nothing of the store is left on this thread. */
+static void fx_close(fx *f)
+{
+    store_thread_close(f->c);
+    assert_null(store_current());
+    store_free(f->st);
+    plugins_thread_fini(&f->ps);
+    plugins_unload(&f->ps);
+}
+
 /* Run one statement on the server's own database (CREATE/DROP DATABASE),
  * with a connection of its own: this thread must have no other open. */
 static void server_admin(const char *head, const char *db, const char *tail)
@@ -182,18 +206,10 @@ static void server_admin(const char *head, const char *db, const char *tail)
     snprintf(sql, sizeof(sql), "%s%s%s", head, db, tail);
     if (fx_load(a, err, sizeof(err), "url", server_bare, "password", server_pw, NULL) != 0)
         fail_msg("plugins_load (%s): %s", be->name, err);
-    if (plugins_thread_init(&a->ps, err, sizeof(err)) != 0)
-        fail_msg("connecting to the %s server: %s", be->name, err);
-    assert_non_null(a->st = store_new(a->ps.storage, NULL));
-    if ((a->c = store_thread_open(a->st, err, sizeof(err))) == NULL)
-        fail_msg("store_thread_open: %s", err);
-    call_init(&a->call, NULL, "admin", 30000);
+    fx_open(a, "admin", 30000);
     if (store_exec_script(a->c, &a->call, sql) != GH_OK)
         fail_msg("%s: %s", sql, a->call.message);
-    store_thread_close(a->c);
-    store_free(a->st);
-    plugins_thread_fini(&a->ps);
-    plugins_unload(&a->ps);
+    fx_close(a);
     free(a);
 }
 
@@ -219,14 +235,7 @@ static int setup_raw(void **state)
     assert_non_null(f);
     if (fx_load_fresh(f, err, sizeof(err)) != 0)
         fail_msg("plugins_load: %s", err);
-    if (plugins_thread_init(&f->ps, err, sizeof(err)) != 0)
-        fail_msg("plugins_thread_init: %s", err);
-    f->st = store_new(f->ps.storage, f->ps.kv);
-    assert_non_null(f->st);
-    f->c = store_thread_open(f->st, err, sizeof(err));
-    if (f->c == NULL)
-        fail_msg("store_thread_open: %s", err);
-    call_init(&f->call, NULL, "test", 10000);
+    fx_open(f, "test", 10000);
     *state = f;
     return 0;
 }
@@ -247,11 +256,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
 
-    store_thread_close(f->c);
-    assert_null(store_current());
-    store_free(f->st);
-    plugins_thread_fini(&f->ps);
-    plugins_unload(&f->ps);
+    fx_close(f);
     if (server_url != NULL)
         server_admin(be->drop_db, f->db, be->drop_tail);
     free(f);
@@ -1455,25 +1460,17 @@ static void test_options(void **state)
 
     /* no options at all: gatehouse.db in the working directory, WAL */
     assert_int_equal(fx_load(&f, err, sizeof(err), NULL), 0);
-    assert_int_equal(plugins_thread_init(&f.ps, err, sizeof(err)), 0);
-    assert_non_null(f.st = store_new(f.ps.storage, NULL));
-    assert_non_null(f.c = store_thread_open(f.st, err, sizeof(err)));
-    call_init(&f.call, NULL, "test", 10000);
+    fx_open(&f, "test", 10000);
     assert_string_equal(query_text(&f, "PRAGMA journal_mode", &t), "wal");
     assert_int_equal(access("gatehouse.db", F_OK), 0);
-    store_thread_close(f.c);
-    store_free(f.st);
-    plugins_thread_fini(&f.ps);
-    plugins_unload(&f.ps);
+    fx_close(&f);
 
     /* checkpoint_pages: once the WAL holds that many pages the checkpointer
      * copies them into the database file, which grows (no automatic
      * checkpoint is left to do it), and nothing is lost */
     assert_int_equal(fx_load(&f, err, sizeof(err), "path", "ckpt.db", "checkpoint_pages", "250",
                              NULL), 0);
-    assert_int_equal(plugins_thread_init(&f.ps, err, sizeof(err)), 0);
-    assert_non_null(f.st = store_new(f.ps.storage, NULL));
-    assert_non_null(f.c = store_thread_open(f.st, err, sizeof(err)));
+    fx_open(&f, "test", 10000);
     assert_int_equal(store_exec(f.c, &f.call, "CREATE TABLE blobs (b BLOB)", NULL, 0, NULL, NULL,
                                 NULL), GH_OK);
     for (int i = 0; i < 100; i++) /* ~5 pages each */
@@ -1486,23 +1483,15 @@ static void test_options(void **state)
         fail_msg("no checkpoint: ckpt.db is %lld bytes after 1.6 MB of writes",
                  (long long)sb.st_size);
     assert_int_equal(query_int(&f, "SELECT COUNT(*) FROM blobs"), 100);
-    store_thread_close(f.c);
-    store_free(f.st);
-    plugins_thread_fini(&f.ps);
-    plugins_unload(&f.ps);
+    fx_close(&f);
 
     /* journal: delete and synchronous: full are honoured */
     assert_int_equal(fx_load(&f, err, sizeof(err), "path", "delete.db", "journal", "delete",
                              "synchronous", "full", NULL), 0);
-    assert_int_equal(plugins_thread_init(&f.ps, err, sizeof(err)), 0);
-    assert_non_null(f.st = store_new(f.ps.storage, NULL));
-    assert_non_null(f.c = store_thread_open(f.st, err, sizeof(err)));
+    fx_open(&f, "test", 10000);
     assert_string_equal(query_text(&f, "PRAGMA journal_mode", &t), "delete");
     assert_int_equal(query_int(&f, "PRAGMA synchronous"), 2);
-    store_thread_close(f.c);
-    store_free(f.st);
-    plugins_thread_fini(&f.ps);
-    plugins_unload(&f.ps);
+    fx_close(&f);
 
     /* a file that cannot be opened fails thread_init, naming it */
     assert_int_equal(fx_load(&f, err, sizeof(err), "path", "no/such/dir/x.db", NULL), 0);
@@ -1725,19 +1714,13 @@ static void test_pg_statement_timeout(void **state)
     /* this thread's connection is swapped for one with the timeout */
     store_thread_close(f->c);
     plugins_thread_fini(&f->ps);
-    assert_int_equal(plugins_thread_init(&g.ps, err, sizeof(err)), 0);
-    assert_non_null(g.st = store_new(g.ps.storage, NULL));
-    assert_non_null(g.c = store_thread_open(g.st, err, sizeof(err)));
-    call_init(&g.call, NULL, "test", 10000);
+    fx_open(&g, "test", 10000);
     pid = backend_pid(&g);
     assert_int_equal(store_exec(g.c, &g.call, "SELECT pg_sleep(2)", NULL, 0, NULL, NULL, NULL),
                      GH_ERR_TIMEOUT);
     assert_non_null(strstr(g.call.message, "57014"));
     assert_int_equal(backend_pid(&g), pid);
-    store_thread_close(g.c);
-    store_free(g.st);
-    plugins_thread_fini(&g.ps);
-    plugins_unload(&g.ps);
+    fx_close(&g);
     assert_int_equal(plugins_thread_init(&f->ps, err, sizeof(err)), 0);
     assert_non_null(f->c = store_thread_open(f->st, err, sizeof(err)));
 }
