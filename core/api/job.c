@@ -108,6 +108,16 @@ static void wipe_strings(json_t *in)
             OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
 }
 
+/* Forget the answer's body, in either form. */
+static void drop_out(api_job *j)
+{
+    json_decref(j->out);
+    j->out = NULL;
+    free(j->out_text);
+    j->out_text = NULL;
+    j->out_len = 0;
+}
+
 void api_job_free(api_job *j)
 {
     if (!j)
@@ -116,7 +126,7 @@ void api_job_free(api_job *j)
         wipe_strings(j->in);
         json_decref(j->in);
     }
-    json_decref(j->out);
+    drop_out(j);
     free(j->data);
     OPENSSL_cleanse(j, sizeof *j); /* zeroes: what job_alloc hands out */
     job_release(j);
@@ -181,7 +191,9 @@ static void job_done(gh_req *req)
         json_t *body = j->out;
         j->out = NULL;
         req_json(req, j->status, body);
-    } else
+    } else if (j->out_text)
+        req_send(req, j->status, "application/json", j->out_text, j->out_len);
+    else
         req_send(req, j->status ? j->status : 204, NULL, NULL, 0);
     api_job_free(j);
 }
@@ -189,8 +201,7 @@ static void job_done(gh_req *req)
 /* Forget what a first try on the loop answered. */
 static void job_reset(api_job *j, unsigned flags)
 {
-    json_decref(j->out);
-    j->out = NULL;
+    drop_out(j);
     j->status = 0;
     j->code[0] = j->detail[0] = '\0';
     j->retry_after_s = 0;
@@ -299,24 +310,35 @@ void api_ok(api_job *j, int status, json_t *body)
         api_fail(j, 500, "internal_error", NULL);
         return;
     }
-    json_decref(j->out);
+    drop_out(j);
     j->out = body;
+    j->status = status;
+    j->code[0] = '\0';
+}
+
+void api_ok_text(api_job *j, int status, char *text, size_t len)
+{
+    if (!text) {
+        api_fail(j, 500, "internal_error", NULL);
+        return;
+    }
+    drop_out(j);
+    j->out_text = text;
+    j->out_len = len;
     j->status = status;
     j->code[0] = '\0';
 }
 
 void api_empty(api_job *j, int status)
 {
-    json_decref(j->out);
-    j->out = NULL;
+    drop_out(j);
     j->status = status;
     j->code[0] = '\0';
 }
 
 void api_fail(api_job *j, int status, const char *code, const char *detail)
 {
-    json_decref(j->out);
-    j->out = NULL;
+    drop_out(j);
     j->status = status;
     snprintf(j->code, sizeof j->code, "%s", code);
     snprintf(j->detail, sizeof j->detail, "%s", detail ? detail : "");

@@ -60,7 +60,9 @@ typedef struct api_job {
     int status;
     char code[48];              /* problem or OAuth error code; "" = success */
     char detail[256];
-    json_t *out;                /* success body; NULL: no body */
+    json_t *out;                /* success body; NULL: no body ... */
+    char *out_text;             /* ... unless it came as JSON text */
+    size_t out_len;
     int64_t retry_after_s;      /* > 0: Retry-After */
     const char *www_auth;       /* WWW-Authenticate value, static */
     gh_claims access;           /* access_pending: the token to sign ... */
@@ -82,6 +84,9 @@ gh_conn *api_conn(api_job *j);
 /* Answers, set in the worker. api_ok steals body (NULL: 204-like, no body;
  * an allocation failure becomes a 500). */
 void api_ok(api_job *j, int status, json_t *body);
+/* The same with a body already in JSON text (malloc'd, stolen; NULL is a
+ * 500), such as present_user_json's. */
+void api_ok_text(api_job *j, int status, char *text, size_t len);
 /* An answer without a body (200 for RFC 7009, 204 ...). */
 void api_empty(api_job *j, int status);
 void api_fail(api_job *j, int status, const char *code, const char *detail);

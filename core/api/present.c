@@ -2,9 +2,12 @@
  * present.c - service structs into the JSON the API answers with. See
  * present.h for the shapes.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/crypto.h>
 #include "api/present.h"
 
 /* n decimal digits of v (0 <= v < 10^n) at out, zero-padded */
@@ -43,6 +46,7 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* present_user_json's memo key must cover every field read here */
 json_t *present_user(const gh_user *u)
 {
     json_t *roles = json_array();
@@ -59,6 +63,126 @@ json_t *present_user(const gh_user *u)
                      "roles", roles,
                      "created_at", present_time(u->created_at),
                      "updated_at", present_time(u->updated_at));
+}
+
+/*
+ * Users as JSON text, memoised per thread. Packing and dumping a user with
+ * jansson costs as much CPU as all the rest of GET /users/me, and clients
+ * ask for the same unchanged profile again and again. The text is a pure
+ * function of the fields present_user reads, so a slot answers only when
+ * every one of them is byte for byte what it was rendered from: a change,
+ * even within the same millisecond, is a miss. Direct-mapped by id; a slot
+ * is wiped before it is reused, and a thread's memo is freed when it exits.
+ */
+#define MEMO_SLOTS 32
+#define MEMO_KEY_MAX 1536
+#define MEMO_TEXT_MAX 2048
+
+typedef struct memo_slot {
+    size_t key_len, text_len;
+    char key[MEMO_KEY_MAX];
+    char text[MEMO_TEXT_MAX];
+} memo_slot;
+
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static int memo_ready;
+
+static void memo_free(void *memo)
+{
+    OPENSSL_cleanse(memo, MEMO_SLOTS * sizeof(memo_slot));
+    free(memo);
+}
+
+static void memo_init(void)
+{
+    memo_ready = pthread_key_create(&memo_key, memo_free) == 0;
+}
+
+static memo_slot *memo_slots(void)
+{
+    pthread_once(&memo_once, memo_init);
+    if (!memo_ready)
+        return NULL;
+    memo_slot *m = pthread_getspecific(memo_key);
+    if (!m && (m = calloc(MEMO_SLOTS, sizeof *m)) && pthread_setspecific(memo_key, m) != 0) {
+        free(m);
+        m = NULL;
+    }
+    return m;
+}
+
+/* A string field into the key: a tag byte tells NULL from "", and the NUL
+ * ends it, so no two lists of fields give the same key. -1: too long. */
+static int key_add(char *key, size_t *n, const char *s)
+{
+    size_t len = s ? strlen(s) + 1 : 0;
+    if (*n + 1 + len > MEMO_KEY_MAX)
+        return -1;
+    key[(*n)++] = s ? 's' : 'n';
+    memcpy(key + *n, s ? s : "", len);
+    *n += len;
+    return 0;
+}
+
+static int memo_key_of(const gh_user *u, char *key, size_t *n)
+{
+    const struct {
+        int64_t verified, created_at, updated_at;
+        int is_active, is_admin;
+    } flat = { u->email_verified_at > 0, u->created_at, u->updated_at, u->is_active != 0,
+               u->is_admin != 0 };
+    memcpy(key, &flat, sizeof flat);
+    *n = sizeof flat;
+    return key_add(key, n, u->id) < 0 || key_add(key, n, u->email) < 0 ||
+                   key_add(key, n, u->username) < 0 || key_add(key, n, u->full_name) < 0 ||
+                   key_add(key, n, u->phone) < 0
+               ? -1
+               : 0;
+}
+
+static char *text_copy(const char *text, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (out) {
+        memcpy(out, text, len);
+        out[len] = '\0';
+    }
+    return out;
+}
+
+char *present_user_json(const gh_user *u, size_t *len)
+{
+    memo_slot *m = memo_slots();
+    char key[MEMO_KEY_MAX];
+    size_t key_len;
+    if (m && memo_key_of(u, key, &key_len) == 0) {
+        uint32_t h = 2166136261u; /* FNV-1a over the id */
+        for (const char *p = u->id; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        memo_slot *s = &m[h % MEMO_SLOTS];
+        if (s->key_len == key_len && memcmp(s->key, key, key_len) == 0) {
+            *len = s->text_len;
+            return text_copy(s->text, s->text_len);
+        }
+        json_t *o = present_user(u);
+        size_t n = o ? json_dumpb(o, s->text, sizeof s->text, JSON_COMPACT) : 0;
+        json_decref(o);
+        if (n > 0 && n <= sizeof s->text) {
+            OPENSSL_cleanse(s->key, s->key_len); /* the text was overwritten */
+            memcpy(s->key, key, key_len);
+            s->key_len = key_len;
+            s->text_len = n;
+            *len = n;
+            return text_copy(s->text, n);
+        }
+        OPENSSL_cleanse(s, sizeof *s); /* its text is half overwritten */
+    }
+    json_t *o = present_user(u); /* no memo, or too long for a slot */
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    *len = text ? strlen(text) : 0;
+    return text;
 }
 
 json_t *present_session(const gh_session *s, const char *current_sid)

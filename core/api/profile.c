@@ -103,8 +103,11 @@ void profile_answer(api_job *j, gh_conn *c, const char *tenant, const char *id, 
 {
     gh_user u = { 0 };
     gh_result r = users_get(c, &j->call, tenant, id, &u);
-    if (r == GH_OK)
-        api_ok(j, status, present_user(&u));
+    if (r == GH_OK) {
+        size_t len;
+        char *text = present_user_json(&u, &len);
+        api_ok_text(j, status, text, len);
+    }
     else if (r == GH_ERR_NOT_FOUND)
         api_fail(j, 404, "not_found", "No such user.");
     else
