@@ -127,10 +127,10 @@ BARE_PORT=$(free_port)
 BARE_PID=$!
 PIDS+=("$BARE_PID")
 wait_up "http://127.0.0.1:$BARE_PORT/" "$BARE_PID" "$TMP/bare.log"
+# measured before and after /users/me, which is compared with the mean: on
+# a shared machine the ceiling drifts by more than the goal's margin
 echo "bench: bare evhttp, $CORES loops" >&2
-bench bare "http://127.0.0.1:$BARE_PORT/" get.lua
-kill "$BARE_PID"
-wait "$BARE_PID" 2>/dev/null || true
+bench bare1 "http://127.0.0.1:$BARE_PORT/" get.lua
 
 # ------------------------------------------------------------------ 3: gatehoused
 PORT=$(free_port)
@@ -216,18 +216,31 @@ export BENCH_REFRESH_FILE="$TMP/refresh-tokens" BENCH_PER_THREAD=$((REFRESH_TOKE
 # ------------------------------------------------------------------ 5: the runs
 echo "bench: GET /api/v1/users/me" >&2
 bench me "$URL/api/v1/users/me" get.lua
+echo "bench: bare evhttp again" >&2
+bench bare2 "http://127.0.0.1:$BARE_PORT/" get.lua
+kill "$BARE_PID"
+wait "$BARE_PID" 2>/dev/null || true
 echo "bench: POST /oauth2/introspect" >&2
 bench introspect "$URL/oauth2/introspect" introspect.lua
-echo "bench: POST /oauth2/token (refresh grants)" >&2
-bench refresh "$URL/oauth2/token" refresh.lua
+
+# ------------------------------------------------------------------ 6: logins and the hash ceiling
+# the ceiling is measured just before and just after the logins, which are
+# compared with the mean, as /users/me is with bare's
+hashrate() {
+    sleep 2 # logins still queued when wrk stopped must not share the cores
+    echo "bench: argon2id on $CORES threads" >&2
+    "$TMP/hashrate" 5 "$CORES" "$ARGON2_M" "$ARGON2_T" "$ARGON2_P" | awk '{ print $2 }'
+}
+HASHES1=$(hashrate)
 echo "bench: POST /api/v1/auth/login" >&2
 bench login "$URL/api/v1/auth/login" login.lua
+HASHES2=$(hashrate)
+HASHES=$(awk -v a="$HASHES1" -v b="$HASHES2" 'BEGIN { printf "%.1f", (a + b) / 2 }')
 
-# ------------------------------------------------------------------ 6: hash ceiling
-sleep 2 # logins still queued when wrk stopped must not share the cores
-echo "bench: argon2id on $CORES threads" >&2
-HASH_LINE=$("$TMP/hashrate" 5 "$CORES" "$ARGON2_M" "$ARGON2_T" "$ARGON2_P")
-HASHES=$(echo "$HASH_LINE" | awk '{ print $2 }')
+# after the hashing: the WAL checkpoints that follow its writes would
+# share the cores with the first hashrate run
+echo "bench: POST /oauth2/token (refresh grants)" >&2
+bench refresh "$URL/oauth2/token" refresh.lua
 
 # ------------------------------------------------------------------ 7: p99 under a login flood
 # The flood starts first and outlasts the measured run, so every /users/me
@@ -251,7 +264,9 @@ RSS_END=$(rss_mb "$GH_PID")
 kill -0 "$GH_PID" 2>/dev/null || die "gatehoused died during the runs; see its log"
 
 # ------------------------------------------------------------------ the table
-read -r BARE_RPS _ <<<"$R_bare"
+read -r BARE1_RPS _ <<<"$R_bare1"
+read -r BARE2_RPS _ <<<"$R_bare2"
+BARE_RPS=$(awk -v a="$BARE1_RPS" -v b="$BARE2_RPS" 'BEGIN { printf "%.0f", (a + b) / 2 }')
 # verdict AWK-CONDITION [awk -v assignments...]: "ok" or "MISSED"
 verdict() {
     local cond=$1
@@ -261,6 +276,7 @@ verdict() {
 
 echo
 echo "Gatehouse benchmark on $BACKEND: $CORES cores; wrk $WRK_THREADS threads, $WRK_CONNS connections, ${DURATION}s a run"
+echo "\"of bare\": of $BARE_RPS req/s, the mean of bare's two runs (the ceiling)"
 printf '%-30s %9s %9s %9s %8s   %s\n' "" "req/s" "p50 ms" "p99 ms" "of bare" "goal"
 # row LABEL RESULT [GOAL-TEXT AWK-CONDITION on rps and pct]
 row() {
@@ -274,8 +290,9 @@ row() {
     if [ "$err" -gt 0 ]; then note="$note  !! $err socket errors"; fi
     printf '%-30s %9s %9s %9s %7s%%   %s%s\n' "$1" "$rps" "$p50" "$p99" "$pct" "$goal" "$note"
 }
-row "bare evhttp (the ceiling)" "$R_bare"
+row "bare evhttp, before" "$R_bare1"
 row "GET  /api/v1/users/me" "$R_me" ">= 70% of bare" "pct >= 70"
+row "bare evhttp, after" "$R_bare2"
 row "POST /oauth2/introspect" "$R_introspect"
 row "POST /oauth2/token refresh" "$R_refresh" ">= 5000/s" "rps >= 5000"
 row "POST /api/v1/auth/login" "$R_login"
@@ -283,8 +300,8 @@ row "POST /api/v1/auth/login" "$R_login"
 read -r LOGIN_RPS _ <<<"$R_login"
 LOGIN_PCT=$(awk -v l="$LOGIN_RPS" -v h="$HASHES" 'BEGIN { printf "%.0f", 100 * l / h }')
 echo
-printf 'argon2id ceiling (m=%s KiB, t=%s, p=%s, %s threads): %s hashes/s\n' \
-    "$ARGON2_M" "$ARGON2_T" "$ARGON2_P" "$CORES" "$HASHES"
+printf 'argon2id ceiling (m=%s KiB, t=%s, p=%s, %s threads): %s hashes/s (%s before the logins, %s after)\n' \
+    "$ARGON2_M" "$ARGON2_T" "$ARGON2_P" "$CORES" "$HASHES" "$HASHES1" "$HASHES2"
 printf 'logins: %s/s = %s%% of it (goal >= 90%%: %s)\n' "$LOGIN_RPS" "$LOGIN_PCT" \
     "$(verdict "p >= 90" -v p="$LOGIN_PCT")"
 
