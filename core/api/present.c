@@ -127,12 +127,9 @@ static int key_add(char *key, size_t *n, const char *s)
 
 static int memo_key_of(const gh_user *u, char *key, size_t *n)
 {
-    const struct {
-        int64_t verified, created_at, updated_at;
-        int is_active, is_admin;
-    } flat = { u->email_verified_at > 0, u->created_at, u->updated_at, u->is_active != 0,
-               u->is_admin != 0 };
-    memcpy(key, &flat, sizeof flat);
+    const int64_t flat[] = { u->email_verified_at > 0, u->created_at, u->updated_at,
+                             u->is_active != 0, u->is_admin != 0 };
+    memcpy(key, flat, sizeof flat);
     *n = sizeof flat;
     return key_add(key, n, u->id) < 0 || key_add(key, n, u->email) < 0 ||
                    key_add(key, n, u->username) < 0 || key_add(key, n, u->full_name) < 0 ||
@@ -153,33 +150,37 @@ static char *text_copy(const char *text, size_t len)
 
 char *present_user_json(const gh_user *u, size_t *len)
 {
-    memo_slot *m = memo_slots();
+    memo_slot *m = memo_slots(), *s = NULL;
     char key[MEMO_KEY_MAX];
     size_t key_len;
     if (m && memo_key_of(u, key, &key_len) == 0) {
         uint32_t h = 2166136261u; /* FNV-1a over the id */
         for (const char *p = u->id; *p; p++)
             h = (h ^ (unsigned char)*p) * 16777619u;
-        memo_slot *s = &m[h % MEMO_SLOTS];
+        s = &m[h % MEMO_SLOTS];
         if (s->key_len == key_len && memcmp(s->key, key, key_len) == 0) {
             *len = s->text_len;
             return text_copy(s->text, s->text_len);
         }
-        json_t *o = present_user(u);
-        size_t n = o ? json_dumpb(o, s->text, sizeof s->text, JSON_COMPACT) : 0;
-        json_decref(o);
+    }
+    *len = 0;
+    json_t *o = present_user(u);
+    if (!o)
+        return NULL;
+    if (s) {
+        size_t n = json_dumpb(o, s->text, sizeof s->text, JSON_COMPACT);
         if (n > 0 && n <= sizeof s->text) {
-            OPENSSL_cleanse(s->key, s->key_len); /* the text was overwritten */
+            json_decref(o);
+            OPENSSL_cleanse(s->key, s->key_len); /* its text is gone already */
             memcpy(s->key, key, key_len);
             s->key_len = key_len;
             s->text_len = n;
             *len = n;
             return text_copy(s->text, n);
         }
-        OPENSSL_cleanse(s, sizeof *s); /* its text is half overwritten */
+        OPENSSL_cleanse(s, sizeof *s); /* too long: its text is half overwritten */
     }
-    json_t *o = present_user(u); /* no memo, or too long for a slot */
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     *len = text ? strlen(text) : 0;
     return text;

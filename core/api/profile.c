@@ -107,8 +107,7 @@ void profile_answer(api_job *j, gh_conn *c, const char *tenant, const char *id, 
         size_t len;
         char *text = present_user_json(&u, &len);
         api_ok_text(j, status, text, len);
-    }
-    else if (r == GH_ERR_NOT_FOUND)
+    } else if (r == GH_ERR_NOT_FOUND)
         api_fail(j, 404, "not_found", "No such user.");
     else
         api_store_fail(j, r, "user lookup");
