@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/present.h"
 #include "app.h"
 #include "auth/password.h"
 #include "auth/pii.h"
@@ -121,10 +122,12 @@ static int worker_count(const gh_config *cfg, long cpus)
     return cpus > 512 ? 1024 : (int)(2 * cpus);
 }
 
-/* A thread idle for a second gives back its storage cache. */
+/* A thread idle for a second gives back its storage cache, and wipes the
+ * users it rendered. */
 static void thread_idle(void *ud)
 {
     store_release_memory(store_current());
+    present_forget();
 }
 
 static void worker_stop(void *ud)

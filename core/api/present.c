@@ -72,7 +72,9 @@ json_t *present_user(const gh_user *u)
  * function of the fields present_user reads, so a slot answers only when
  * every one of them is byte for byte what it was rendered from: a change,
  * even within the same millisecond, is a miss. Direct-mapped by id; a slot
- * is wiped before it is reused, and a thread's memo is freed when it exits.
+ * is wiped before it is reused, and a thread's memo is wiped and freed
+ * when it has been idle for a second (present_forget) or exits, so the
+ * personal data in it does not outlive the work it was rendered for.
  */
 #define MEMO_SLOTS 32
 #define MEMO_KEY_MAX 1536
@@ -97,6 +99,14 @@ static void memo_free(void *memo)
 static void memo_init(void)
 {
     memo_ready = pthread_key_create(&memo_key, memo_free) == 0;
+}
+
+void present_forget(void)
+{
+    pthread_once(&memo_once, memo_init);
+    memo_slot *m = memo_ready ? pthread_getspecific(memo_key) : NULL;
+    if (m && pthread_setspecific(memo_key, NULL) == 0)
+        memo_free(m);
 }
 
 static memo_slot *memo_slots(void)

@@ -23,6 +23,8 @@ json_t *present_user(const gh_user *u);
 /* The same user as compact JSON text, malloc'd (NULL: no memory), its
  * length in *len. Memoised per thread: the one to answer with. */
 char *present_user_json(const gh_user *u, size_t *len);
+/* Wipes and frees this thread's memo of rendered users (idle threads). */
+void present_forget(void);
 json_t *present_session(const gh_session *s, const char *current_sid);
 /* The token answer; refresh may be NULL. "access_token" is null here: the
  * job signs it on the loop (api_sign_later). */

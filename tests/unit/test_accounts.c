@@ -1645,6 +1645,11 @@ static void test_present_user_json(void **state)
     u.full_name = long_name;
     expect_rendering(&u);
     expect_rendering(&u);
+    /* an idle thread's memo is dropped, and made again on the next call */
+    present_forget();
+    present_forget();
+    expect_rendering(&u);
+    expect_rendering(&u);
     /* another thread has its own memo */
     assert_int_equal(pthread_create(&t, NULL, render_elsewhere, &u), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
