@@ -148,16 +148,6 @@ static int memo_key_of(const gh_user *u, char *key, size_t *n)
                : 0;
 }
 
-static char *text_copy(const char *text, size_t len)
-{
-    char *out = malloc(len + 1);
-    if (out) {
-        memcpy(out, text, len);
-        out[len] = '\0';
-    }
-    return out;
-}
-
 char *present_user_json(const gh_user *u, size_t *len)
 {
     memo_slot *m = memo_slots(), *s = NULL;
@@ -170,7 +160,7 @@ char *present_user_json(const gh_user *u, size_t *len)
         s = &m[h % MEMO_SLOTS];
         if (s->key_len == key_len && memcmp(s->key, key, key_len) == 0) {
             *len = s->text_len;
-            return text_copy(s->text, s->text_len);
+            return strndup(s->text, s->text_len); /* JSON text holds no NUL */
         }
     }
     *len = 0;
@@ -186,7 +176,7 @@ char *present_user_json(const gh_user *u, size_t *len)
             s->key_len = key_len;
             s->text_len = n;
             *len = n;
-            return text_copy(s->text, n);
+            return strndup(s->text, n);
         }
         OPENSSL_cleanse(s, sizeof *s); /* too long: its text is half overwritten */
     }
