@@ -1432,6 +1432,16 @@ static void test_thread_open_twice(void **state)
     assert_ptr_equal(store_current(), f->c);
 }
 
+/* n rows of 16 KB into the table blobs, one transaction each: about 4
+ * pages of WAL a row. */
+static void insert_blobs(fx *f, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_int_equal(store_exec(f->c, &f->call,
+                                    "INSERT INTO blobs (b) VALUES (zeroblob(16384))", NULL, 0,
+                                    NULL, NULL, NULL), GH_OK);
+}
+
 /* Options are checked at load, with the option named in the message. */
 static void test_options(void **state)
 {
@@ -1478,9 +1488,7 @@ static void test_options(void **state)
     fx_open(&f, "test", 10000);
     assert_int_equal(store_exec(f.c, &f.call, "CREATE TABLE blobs (b BLOB)", NULL, 0, NULL, NULL,
                                 NULL), GH_OK);
-    for (int i = 0; i < 100; i++) /* ~5 pages each */
-        assert_int_equal(store_exec(f.c, &f.call, "INSERT INTO blobs (b) VALUES (zeroblob(16384))",
-                                    NULL, 0, NULL, NULL, NULL), GH_OK);
+    insert_blobs(&f, 100);
     struct stat sb = { 0 };
     for (int i = 0; i < 1000 && (stat("ckpt.db", &sb) != 0 || sb.st_size < 1100 * 1024); i++)
         usleep(10000);
@@ -1502,9 +1510,7 @@ static void test_options(void **state)
     assert_int_equal(store_exec(f.c, &f.call, "CREATE TABLE blobs (b BLOB)", NULL, 0, NULL, NULL,
                                 NULL), GH_OK);
     assert_int_equal(rename("fallback.db", "fallback-moved.db"), 0);
-    for (int i = 0; i < 40; i++) /* past 100 pages: the checkpointer starts, and fails */
-        assert_int_equal(store_exec(f.c, &f.call, "INSERT INTO blobs (b) VALUES (zeroblob(16384))",
-                                    NULL, 0, NULL, NULL, NULL), GH_OK);
+    insert_blobs(&f, 40); /* past 100 pages: the checkpointer starts, and fails */
     assert_int_equal(stat("fallback-moved.db", &sb), 0);
     off_t before = sb.st_size;
     /* rounds of 100 rows until the thread has failed (at once, but a
@@ -1513,10 +1519,7 @@ static void test_options(void **state)
     int rounds = 0;
     do {
         usleep(100000);
-        for (int i = 0; i < 100; i++)
-            assert_int_equal(store_exec(f.c, &f.call,
-                                        "INSERT INTO blobs (b) VALUES (zeroblob(16384))", NULL, 0,
-                                        NULL, NULL, NULL), GH_OK);
+        insert_blobs(&f, 100);
         rounds++;
         assert_int_equal(stat("fallback-moved.db", &sb), 0);
     } while (sb.st_size - before < 1100 * 1024 && rounds < 20);
