@@ -117,12 +117,17 @@ static gh_result deny(gh_conn *c, gh_call *call, const char *prefix, const char 
     /* never forever: an entry outliving every token it could stop is a leak */
     if (ttl_ms <= 0 || ttl_ms > GH_ACCESS_TTL_MAX_MS)
         ttl_ms = GH_ACCESS_TTL_MAX_MS;
-    return store_kv_set(c, call, key, "1", 1, ttl_ms, 0);
+    /* ttl_ms runs to the token's exp, but every instance accepts it for
+     * the leeway past exp: were the entry gone before, the token would
+     * work again. */
+    return store_kv_set(c, call, key, "1", 1, ttl_ms + GH_DENY_GRACE_MS, 0);
 }
 
-gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t ttl_ms)
+gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t exp_s)
 {
-    return deny(c, call, "deny:jti:", jti, ttl_ms);
+    /* at least 1 ms: a token past exp but inside the leeway is still live */
+    int64_t left_ms = exp_s * 1000 - gh_now_ms();
+    return deny(c, call, "deny:jti:", jti, left_ms > 0 ? left_ms : 1);
 }
 
 /* The deny-list key for id into key, or 0 when id cannot be ours (empty,
@@ -266,7 +271,8 @@ gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, con
 {
     int64_t ttl = deny_ttl_ms > 0 && deny_ttl_ms < GH_ACCESS_TTL_MAX_MS ? deny_ttl_ms
                                                                        : GH_ACCESS_TTL_MAX_MS;
-    int64_t since = gh_now_ms() - ttl;
+    /* ended within a token life and the leeway: its tokens may be live */
+    int64_t since = gh_now_ms() - ttl - GH_DENY_GRACE_MS;
     gh_param args[3];
     gh_result r;
 

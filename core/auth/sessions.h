@@ -82,10 +82,11 @@ int64_t session_purge(gh_conn *c, gh_call *call, int64_t keep_ms);
  * NULL gives "". */
 void device_text_clip(char *dst, size_t dstlen, const char *src);
 
-/* Deny-list one access token id until it expires (RFC 7009 revocation).
- * deny_ttl_ms / ttl_ms <= 0 everywhere means GH_ACCESS_TTL_MAX_MS, never
- * "forever". */
-gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t ttl_ms);
+/* Deny-list one access token id until it can no longer be accepted: its exp
+ * (seconds) plus the leeway (RFC 7009 revocation). deny_ttl_ms <= 0
+ * everywhere means GH_ACCESS_TTL_MAX_MS, never "forever"; every entry is
+ * kept GH_DENY_GRACE_MS longer than the token life it is given. */
+gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t exp_s);
 /* 1 if the session or the token id is deny-listed, 0 if not, -1 if kv is
  * unavailable (callers answer 503, never "valid"). */
 int token_denied(gh_conn *c, gh_call *call, const char *sid, const char *jti);

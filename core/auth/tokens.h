@@ -76,6 +76,9 @@ typedef struct gh_token_conf {
 
 #define GH_TOKEN_MAX 8192     /* longer bearer strings are refused unread */
 #define GH_TOKEN_LEEWAY_S 30  /* clock skew allowed on exp, nbf and iat */
+/* How much longer than a token's life a deny-list entry lasts: the leeway,
+ * and a second more since exp counts whole seconds. */
+#define GH_DENY_GRACE_MS ((GH_TOKEN_LEEWAY_S + 1) * 1000LL)
 
 /* Sign an access token for c (iat/nbf/exp/jti are filled in here from now_s
  * and ttl); malloc'd string or NULL. */

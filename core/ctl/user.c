@@ -360,7 +360,7 @@ typedef enum flag_op { SET_ADMIN, ACTIVATE, DEACTIVATE } flag_op;
 static gh_result apply_flag(ctl *c, gh_call *call, const gh_user *u, flag_op op, int on,
                             int64_t *revoked)
 {
-    int64_t deny_ms = c->cfg->access_ttl_ms > 0 ? c->cfg->access_ttl_ms : 15 * 60 * 1000;
+    int64_t deny_ms = c->cfg->access_ttl_ms; /* <= 0: the longest life allowed */
     json_t *d = NULL;
     const char *action;
     gh_result r;

@@ -640,8 +640,9 @@ static void test_users_erase(void **state)
     assert_string_equal(again.email, "ivy@example.com");
     user_clear(&again);
 
-    /* the deny-list entries last as long as any access token can */
-    clock_advance_ms(GH_ACCESS_TTL_MAX_MS - 1000);
+    /* the deny-list entries last as long as any access token can, with the
+     * leeway every instance grants past exp */
+    clock_advance_ms(GH_ACCESS_TTL_MAX_MS + GH_DENY_GRACE_MS - 1000);
     assert_int_equal(token_denied(f->c, &f->call, s1.id, NULL), 1);
     clock_advance_ms(2000);
     assert_int_equal(token_denied(f->c, &f->call, s1.id, NULL), 0);
@@ -795,8 +796,10 @@ static void test_session_create_rotate_reuse(void **state)
     /* and the newest token, never used, is dead with it */
     assert_int_equal(refresh(f, t3, &r, t4), GH_REFRESH_REVOKED);
     assert_int_equal(session_by_refresh(f->c, &f->call, t3, &got), GH_ERR_NOT_FOUND);
-    /* the deny-list lasts deny_ttl_ms (15 min here) */
-    clock_advance_ms(15 * 60 * 1000 + 1);
+    /* the deny-list lasts deny_ttl_ms (15 min here), and the leeway */
+    clock_advance_ms(15 * 60 * 1000 + GH_TOKEN_LEEWAY_S * 1000);
+    assert_int_equal(token_denied(f->c, &f->call, s.id, NULL), 1);
+    clock_advance_ms(GH_DENY_GRACE_MS - GH_TOKEN_LEEWAY_S * 1000 + 1);
     assert_int_equal(token_denied(f->c, &f->call, s.id, NULL), 0);
     user_clear(&u);
 }
@@ -1029,30 +1032,33 @@ static void test_token_deny(void **state)
 {
     fx *f = *state;
     char long_id[200];
+    int64_t exp = gh_now_ms() / 1000 + 5;
 
     assert_int_equal(token_denied(f->c, &f->call, NULL, NULL), 0);
     assert_int_equal(token_denied(f->c, &f->call, "sid-1", "jti-1"), 0);
-    assert_int_equal(token_deny(f->c, &f->call, "jti-1", 5000), GH_OK);
+    assert_int_equal(token_deny(f->c, &f->call, "jti-1", exp), GH_OK);
     assert_int_equal(token_denied(f->c, &f->call, "sid-1", "jti-1"), 1);
     assert_int_equal(token_denied(f->c, &f->call, NULL, "jti-1"), 1);
     assert_int_equal(token_denied(f->c, &f->call, "jti-1", NULL), 0); /* separate namespaces */
     assert_int_equal(token_denied(f->c, &f->call, "sid-1", "jti-2"), 0);
-    clock_advance_ms(4000);
+    /* past exp, the token is still accepted for the leeway: so it is denied */
+    clock_advance_ms(exp * 1000 - gh_now_ms() + GH_TOKEN_LEEWAY_S * 1000);
     assert_int_equal(token_denied(f->c, &f->call, NULL, "jti-1"), 1);
-    clock_advance_ms(1000);
+    clock_advance_ms(GH_DENY_GRACE_MS - GH_TOKEN_LEEWAY_S * 1000 + 1);
     assert_int_equal(token_denied(f->c, &f->call, NULL, "jti-1"), 0);
 
-    assert_int_equal(token_deny(f->c, &f->call, "", 5000), GH_ERR_INVALID);
-    assert_int_equal(token_deny(f->c, &f->call, NULL, 5000), GH_ERR_INVALID);
+    assert_int_equal(token_deny(f->c, &f->call, "", exp), GH_ERR_INVALID);
+    assert_int_equal(token_deny(f->c, &f->call, NULL, exp), GH_ERR_INVALID);
     memset(long_id, 'j', sizeof(long_id) - 1);
     long_id[sizeof(long_id) - 1] = '\0';
-    assert_int_equal(token_deny(f->c, &f->call, long_id, 5000), GH_ERR_INVALID);
+    assert_int_equal(token_deny(f->c, &f->call, long_id, exp), GH_ERR_INVALID);
     assert_int_equal(token_denied(f->c, &f->call, long_id, long_id), 0);
-    /* no TTL is never "forever": the longest access-token life */
-    assert_int_equal(token_deny(f->c, &f->call, "jti-3", 0), GH_OK);
-    clock_advance_ms(GH_ACCESS_TTL_MAX_MS - 1000);
+    /* a token revoked after its exp, inside the leeway, is denied too */
+    exp = gh_now_ms() / 1000 - 10;
+    assert_int_equal(token_deny(f->c, &f->call, "jti-3", exp), GH_OK);
+    clock_advance_ms(GH_TOKEN_LEEWAY_S * 1000);
     assert_int_equal(token_denied(f->c, &f->call, NULL, "jti-3"), 1);
-    clock_advance_ms(1000);
+    clock_advance_ms(GH_DENY_GRACE_MS);
     assert_int_equal(token_denied(f->c, &f->call, NULL, "jti-3"), 0);
 }
 
