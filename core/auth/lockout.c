@@ -7,11 +7,9 @@
  *   lock:acct:<account>  "<until ms>", lives as long as the lock
  *   fail:ip:<ip>         failures in the current `ip_window`
  *   lock:ip:<ip>         "<until ms>", to the end of that window
- * An account or address too long for a sane key is replaced by its SHA-256
- * (under "lock:acct#..." etc., a namespace no plain key can reach). With
- * encryption at rest (auth/pii.h) every subject is replaced by its keyed
- * blind index ("lock:acct#bi1:..."): an unknown login is keyed by what was
- * typed, an address, which must not sit in kv in clear text either.
+ * Subjects go through kv_subject_key (auth/ratelimit.h): with encryption at
+ * rest an unknown login, keyed by what was typed (an address), is replaced
+ * by its blind index, never kept in clear.
  *
  * Address windows are aligned to the clock (fixed windows, as Redis rate
  * limiters do), so "until the window ends" is known without asking kv for
@@ -21,29 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "auth/lockout.h"
-#include "auth/pii.h"
+#include "auth/ratelimit.h"
 #include "auth/tokens.h"
 #include "clock.h"
-
-#define KEY_MAX 512
-#define SUBJECT_MAX 400   /* longer accounts or addresses are hashed */
-
-/* "<base>:<subject>", or "<base>#<sha256 hex>" for a long subject. */
-static void make_key(char key[KEY_MAX], const char *base, const char *subject)
-{
-    char idx[PII_INDEX_LEN];
-
-    if (pii_blind_index(pii_current(), "lockout", subject, idx) == 0) {
-        snprintf(key, KEY_MAX, "%s#%s", base, idx);
-    } else if (strlen(subject) > SUBJECT_MAX) {
-        char digest[GH_DIGEST_LEN];
-
-        secret_digest(subject, digest);
-        snprintf(key, KEY_MAX, "%s#%s", base, digest);
-    } else {
-        snprintf(key, KEY_MAX, "%s:%s", base, subject);
-    }
-}
 
 static int present(const char *s)
 {
@@ -57,7 +35,7 @@ static int present(const char *s)
  * differ a little) counts as 1 ms: the key is the authority. */
 static int64_t lock_left(gh_conn *c, gh_call *call, const char *base, const char *subject)
 {
-    char key[KEY_MAX], text[24];
+    char key[GH_KV_KEY_MAX], text[24];
     gh_out *out = gh_host_table.out_new();
     const gh_param *v;
     int64_t until = 0, left;
@@ -65,7 +43,7 @@ static int64_t lock_left(gh_conn *c, gh_call *call, const char *base, const char
 
     if (out == NULL)
         return -1;
-    make_key(key, base, subject);
+    kv_subject_key(key, base, subject);
     r = store_kv_get(c, call, key, out);
     if (r == GH_OK && (v = gh_host_table.out_get(out, "value", 0)) != NULL &&
         v->len < sizeof(text)) {
@@ -111,10 +89,10 @@ static int64_t lock_delay(const gh_lockout_conf *lc, int64_t count)
 static void set_lock(gh_conn *c, gh_call *call, const char *base, const char *subject,
                      int64_t until, int64_t ttl_ms)
 {
-    char key[KEY_MAX], text[24];
+    char key[GH_KV_KEY_MAX], text[24];
     int len = snprintf(text, sizeof(text), "%lld", (long long)until);
 
-    make_key(key, base, subject);
+    kv_subject_key(key, base, subject);
     /* a failure is logged by the store; the login answer does not change */
     store_kv_set(c, call, key, text, (size_t)len, ttl_ms, 0);
 }
@@ -124,10 +102,10 @@ static void account_failure(gh_conn *c, gh_call *call, const gh_lockout_conf *lc
 {
     /* never a counter without expiry: it would lock out forever */
     int64_t window = lc->window_ms > 0 ? lc->window_ms : 12 * 60 * 60 * 1000LL;
-    char key[KEY_MAX];
+    char key[GH_KV_KEY_MAX];
     int64_t n = 0, delay;
 
-    make_key(key, "fail:acct", account);
+    kv_subject_key(key, "fail:acct", account);
     if (store_kv_incr(c, call, key, 1, window, &n) != GH_OK || n < lc->account_failures)
         return;
     delay = lock_delay(lc, n);
@@ -138,9 +116,9 @@ static void ip_failure(gh_conn *c, gh_call *call, const gh_lockout_conf *lc, con
 {
     int64_t window = lc->ip_window_ms > 0 ? lc->ip_window_ms : 15 * 60 * 1000;
     int64_t now = gh_now_ms(), end = (now / window + 1) * window, n = 0;
-    char key[KEY_MAX];
+    char key[GH_KV_KEY_MAX];
 
-    make_key(key, "fail:ip", ip);
+    kv_subject_key(key, "fail:ip", ip);
     /* a new counter expires with the window; a live one keeps its expiry,
      * which is this same instant */
     if (store_kv_incr(c, call, key, 1, end - now, &n) != GH_OK || n <= lc->ip_failures)
@@ -165,12 +143,12 @@ void lockout_failure(gh_conn *c, gh_call *call, const gh_lockout_conf *lc,
  * must not reset a spray of guesses across many accounts. */
 void lockout_success(gh_conn *c, gh_call *call, const char *account)
 {
-    char key[KEY_MAX];
+    char key[GH_KV_KEY_MAX];
 
     if (!present(account))
         return;
-    make_key(key, "fail:acct", account);
+    kv_subject_key(key, "fail:acct", account);
     store_kv_del(c, call, key); /* NOT_FOUND is the common case */
-    make_key(key, "lock:acct", account);
+    kv_subject_key(key, "lock:acct", account);
     store_kv_del(c, call, key);
 }
