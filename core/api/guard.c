@@ -4,12 +4,16 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <openssl/evp.h>
 #include "api/guard.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
+#include "clock.h"
+#include "http/metrics.h"
 #include "log.h"
 
 #define INVALID_TOKEN "Bearer error=\"invalid_token\""
@@ -70,6 +74,67 @@ static int vcache_hit(const vslot *v, const unsigned char digest[32], const api_
            v->claims.exp > now && v->claims.nbf <= now + GH_TOKEN_LEEWAY_S;
 }
 
+static void refuse_token(gh_req *req)
+{
+    req_set_header(req, "WWW-Authenticate", INVALID_TOKEN);
+    req_problem(req, 401, "invalid_token", "The access token is invalid or expired.");
+}
+
+/*
+ * A forged token (a bad signature, a foreign key, algorithm or issuer) is
+ * an attack signal: an audit row, written on a worker, which then sends
+ * the same 401 as any refusal. A flood of them must fill neither the
+ * audit table nor the workers: at most FORGED_AUDITS_PER_MIN rows a minute
+ * per process; the others are answered on the loop at once, counted in
+ * /metrics, and the next row says how many went unrecorded.
+ */
+#define FORGED_AUDITS_PER_MIN 30
+static _Atomic int64_t forged_minute;
+static _Atomic int forged_audits;
+static _Atomic int64_t forged_unrecorded;
+
+static int forged_audit_allowed(void)
+{
+    int64_t minute = gh_now_ms() / 60000, seen = atomic_load(&forged_minute);
+    if (seen != minute && atomic_compare_exchange_strong(&forged_minute, &seen, minute))
+        atomic_store(&forged_audits, 0);
+    if (atomic_fetch_add(&forged_audits, 1) < FORGED_AUDITS_PER_MIN)
+        return 1;
+    atomic_fetch_add(&forged_unrecorded, 1);
+    metrics_forged_audit_dropped();
+    return 0;
+}
+
+static void forged_work(gh_req *req)
+{
+    api_job *j = req->job_data;
+    gh_conn *c = api_conn(j);
+    if (c) {
+        json_int_t missed = (json_int_t)atomic_exchange(&forged_unrecorded, 0);
+        api_audit(j, c, "token.forged", "denied", NULL,
+                  json_pack("{s:s, s:I}", "reason", (const char *)j->data,
+                            "unrecorded_before", missed));
+    }
+    j->www_auth = INVALID_TOKEN;
+    api_fail(j, 401, "invalid_token", "The access token is invalid or expired.");
+}
+
+/* 0: the audit job answers req; -1: the caller answers. */
+static int audit_forged(gh_req *req, const char *why)
+{
+    if (!forged_audit_allowed())
+        return -1;
+    api_job *a = api_job_new(req, 0);
+    if (!a)
+        return 0; /* answered (500) */
+    if (!(a->data = strdup(why))) {
+        api_job_free(a);
+        return -1;
+    }
+    api_job_run(req, a, forged_work);
+    return 0;
+}
+
 int guard_bearer(gh_req *req, api_job *j)
 {
     const char *token = guard_token(req);
@@ -89,9 +154,12 @@ int guard_bearer(gh_req *req, api_job *j)
     api_token_conf(j, &tc);
     const char *why = "refused";
     if (!j->kr || token_verify(j->kr, &tc, token, now, &j->claims, &why) != 0) {
-        gh_log_tagged(GH_LOG_DEBUG, "guard", req->request_id, "access token refused: %s", why);
-        req_set_header(req, "WWW-Authenticate", INVALID_TOKEN);
-        req_problem(req, 401, "invalid_token", "The access token is invalid or expired.");
+        int forged = j->kr && token_refusal_forged(why);
+        gh_log_tagged(forged ? GH_LOG_NOTICE : GH_LOG_DEBUG, "guard", req->request_id,
+                      "access token refused: %s", why);
+        metrics_token_refused(forged);
+        if (!forged || audit_forged(req, why) < 0)
+            refuse_token(req);
         return -1;
     }
     if (v) {

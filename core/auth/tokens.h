@@ -88,6 +88,10 @@ char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c, i
  * ("bad signature", "expired", "unknown kid", ...). Never logs the token. */
 int token_verify(const gh_keyring *kr, const gh_token_conf *tc, const char *token, int64_t now_s,
                  gh_claims *out, const char **why);
+/* 1 when token_verify's *why says the token is forged (a bad signature, a
+ * key, algorithm, type, issuer or audience not ours): an attack signal,
+ * unlike an expired or garbled one. */
+int token_refusal_forged(const char *why);
 
 /* Opaque secrets: refresh tokens, one-time tokens. 32 random bytes,
  * base64url (43 chars); and the SHA-256 hex digest stored in their place. */

@@ -36,6 +36,7 @@ typedef struct route_stats {
 
 static route_stats *stats; /* nroutes + 1: the last is "unmatched" */
 static _Atomic uint64_t loop_jobs, loop_jobs_moved;
+static _Atomic uint64_t tokens_forged, tokens_refused_other, forged_audits_dropped;
 static size_t nstats;
 static int64_t started_ms;
 
@@ -79,6 +80,17 @@ void metrics_request(size_t route_index, int status, double seconds)
 void metrics_loop_job(int moved)
 {
     atomic_fetch_add_explicit(moved ? &loop_jobs_moved : &loop_jobs, 1, memory_order_relaxed);
+}
+
+void metrics_token_refused(int forged)
+{
+    atomic_fetch_add_explicit(forged ? &tokens_forged : &tokens_refused_other, 1,
+                              memory_order_relaxed);
+}
+
+void metrics_forged_audit_dropped(void)
+{
+    atomic_fetch_add_explicit(&forged_audits_dropped, 1, memory_order_relaxed);
 }
 
 static uint64_t load(_Atomic uint64_t *v)
@@ -163,6 +175,19 @@ void metrics_render(struct evbuffer *out, const gh_app *app)
                              "gatehouse_loop_jobs_total{moved=\"yes\"} %llu\n",
                         (unsigned long long)load(&loop_jobs),
                         (unsigned long long)load(&loop_jobs_moved));
+    evbuffer_add_printf(out, "# HELP gatehouse_access_tokens_refused_total Bearer tokens refused, "
+                             "by whether they were forged (bad signature, key, algorithm, "
+                             "issuer or audience not ours) or just expired or malformed.\n"
+                             "# TYPE gatehouse_access_tokens_refused_total counter\n"
+                             "gatehouse_access_tokens_refused_total{reason=\"forged\"} %llu\n"
+                             "gatehouse_access_tokens_refused_total{reason=\"other\"} %llu\n"
+                             "# HELP gatehouse_forged_token_audits_dropped_total Forged tokens "
+                             "not audited: over the audit rate limit.\n"
+                             "# TYPE gatehouse_forged_token_audits_dropped_total counter\n"
+                             "gatehouse_forged_token_audits_dropped_total %llu\n",
+                        (unsigned long long)load(&tokens_forged),
+                        (unsigned long long)load(&tokens_refused_other),
+                        (unsigned long long)load(&forged_audits_dropped));
     evbuffer_add_printf(out, "# HELP gatehouse_password_checks_total Password verifications run "
                              "(an unknown account's dummy one included).\n"
                              "# TYPE gatehouse_password_checks_total counter\n"

@@ -16,6 +16,11 @@ void metrics_free(void);
 void metrics_request(size_t route_index, int status, double seconds);
 /* A read job ran on its event loop; moved: it had to go to a worker. */
 void metrics_loop_job(int moved);
+/* An access token refused: forged (token_refusal_forged), or otherwise
+ * (expired, malformed). */
+void metrics_token_refused(int forged);
+/* A forged token whose audit row the rate limit left out. */
+void metrics_forged_audit_dropped(void);
 void metrics_render(struct evbuffer *out, const struct gh_app *app);
 
 #endif

@@ -256,6 +256,33 @@ equals "... unauthorized" "$(printf '%s' "$OUT" | sed '1,/^\r$/d' | jq -r .code)
 equals "... with WWW-Authenticate: Bearer" "$(hdr WWW-Authenticate)" "Bearer"
 http GET /api/v1/users/me -H "Authorization: Basic YTpi"
 equals "another scheme is 401" "$CODE" "401"
+# forged tokens (tampered signature and payload, alg none) are audited and
+# counted; garbage is counted, not audited
+forged() { sql "SELECT count(*) FROM audit_events WHERE action='token.forged'"; }
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n "s/^$1 //p"; }
+equals "three forged tokens, three audit rows" "$(forged)" "3"
+equals "... each with its reason" \
+    "$(sql "SELECT $(as_text details) FROM audit_events WHERE action='token.forged'" | jq -r .reason | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
+    " 1 algorithm not allowed, 2 bad signature,"
+equals "... denied, from the caller's address" \
+    "$(sql "SELECT DISTINCT outcome FROM audit_events WHERE action='token.forged'"),$(sql "SELECT DISTINCT ip FROM audit_events WHERE action='token.forged'")" "denied,127.0.0.1"
+equals "/metrics counts them as forged" "$(metric 'gatehouse_access_tokens_refused_total{reason="forged"}')" "3"
+check "... and garbage as other" test "$(metric 'gatehouse_access_tokens_refused_total{reason="other"}')" -ge 1
+http GET /api/v1/users/me -H "$(bearer "${AT%.*}.${SIG:0:5}$FLIP${SIG:6}")"
+contains "an audited refusal carries the RFC 6750 challenge" "$(hdr WWW-Authenticate)" 'Bearer error="invalid_token"'
+# A flood: at most 30 rows a minute. 70 more in two minute windows at
+# worst leave at least 14 unrecorded, and each is counted.
+{
+    printf 'header = "%s"\n' "$(bearer "${AT%.*}.${SIG:0:5}$FLIP${SIG:6}")"
+    for _ in $(seq 1 70); do
+        printf 'url = "http://127.0.0.1:%s/api/v1/users/me"\noutput = /dev/null\n' "$PORT"
+    done
+} >"$TMP/flood.curl"
+curl -s -K "$TMP/flood.curl"
+DROPPED=$(metric gatehouse_forged_token_audits_dropped_total)
+check "a flood of forged tokens is not all audited" test "$(forged)" -le 60 -a "$DROPPED" -ge 14
+equals "... every one is counted: audited or dropped" "$(( $(forged) + DROPPED ))" "74"
+equals "... and all were forged" "$(metric 'gatehouse_access_tokens_refused_total{reason="forged"}')" "74"
 
 # ---------------------------------------------------------------- refresh
 login bob@example.com 'Bob-long-pass-42'

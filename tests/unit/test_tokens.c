@@ -651,6 +651,22 @@ static void hs256_round_trip(void **state)
 
 /* ---------------------------------------------------------------- header attacks */
 
+/* Forged (an attack signal, audited) against merely aged or broken. */
+static void classifies_refusals(void **state)
+{
+    static const char *const forged[] = { "algorithm not allowed", "not an access token",
+                                          "unsupported critical header", "unknown kid",
+                                          "bad signature", "wrong issuer", "wrong audience" };
+    static const char *const other[] = { "expired", "not yet valid", "malformed",
+                                         "malformed payload", "too long", "no token" };
+    (void)state;
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++)
+        assert_true(token_refusal_forged(forged[i]));
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_false(token_refusal_forged(other[i]));
+    assert_false(token_refusal_forged(NULL));
+}
+
 static void refuses_alg_none(void **state)
 {
     int64_t now = time(NULL);
@@ -661,11 +677,19 @@ static void refuses_alg_none(void **state)
     h = header_for("none", keyring_signing_kid(es.kr));
     t = craft(h, payload, NULL, NULL, 0); /* "h.p." */
     assert_int_equal(t[strlen(t) - 1], '.');
-    expect_refused(&es, t, now, NULL);
-    /* with something in the signature slot, the header is what refuses it */
+    /* the header refuses it, so the refusal names the attack */
+    expect_refused(&es, t, now, "algorithm not allowed");
+    assert_true(token_refusal_forged("algorithm not allowed"));
+    /* with something in the signature slot too */
     t = realloc(t, strlen(t) + 8);
     strcat(t, "AAAA");
     expect_refused(&es, t, now, "algorithm not allowed");
+    free(t);
+    free(h);
+    /* our own header and an empty signature: no signature verifies */
+    h = header_for("ES256", keyring_signing_kid(es.kr));
+    t = craft(h, payload, NULL, NULL, 0);
+    expect_refused(&es, t, now, "bad signature");
     free(t);
     free(h);
     /* any spelling of it */
@@ -1523,6 +1547,7 @@ int main(void)
         cmocka_unit_test(rs256_round_trip),
         cmocka_unit_test(hs256_round_trip),
         cmocka_unit_test(refuses_alg_none),
+        cmocka_unit_test(classifies_refusals),
         cmocka_unit_test(refuses_algorithm_confusion),
         cmocka_unit_test(refuses_bad_headers),
         cmocka_unit_test(refuses_tampering),
