@@ -32,16 +32,34 @@ show_failures() {
     return 1
 }
 
+# The suites build out of the tree, in build/NAME. The README's first
+# command builds in the source tree, and configure will not build elsewhere
+# from a configured tree: then they build from a clean copy of the sources
+# in build/src (what git tracks and new files it does not ignore; from a
+# release tarball, its distdir), and the in-tree build is left alone.
+src=$PWD
+if [ -e config.status ]; then
+    src=$PWD/build/src
+    echo "==== the source tree is configured (make run?): testing a clean copy in build/src"
+    rm -rf "$src" && mkdir -p "$src"
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git ls-files -z -co --exclude-standard |
+            tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$src"
+    else
+        make -s distdir distdir="$src" >/dev/null
+    fi
+fi
+
 # suite NAME CONFIGURE-ARGS...: configure in build/NAME, build, make check
 suite() {
     local name=$1; shift
     echo "==== $name"
     rm -rf "build/$name" && mkdir -p "build/$name"
-    (cd "build/$name" && ../../configure --enable-werror "$@" >/dev/null &&
+    (cd "build/$name" && "$src/configure" --enable-werror "$@" >/dev/null &&
         make -j"$jobs" >/dev/null && make -j"$jobs" check) || show_failures "build/$name"
 }
 
-./autogen.sh >/dev/null
+(cd "$src" && ./autogen.sh >/dev/null)
 suite check
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
