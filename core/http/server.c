@@ -224,11 +224,18 @@ static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *er
         snprintf(err, errlen, "cannot create an event loop");
         return -1;
     }
-    /* evhttp's own cap sits above ours, so a body slightly over
-     * max_body_size still gets our problem+json; only a grossly oversized
-     * one is cut off by evhttp itself, without being buffered. */
-    evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body_size * 2);
-    evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_size);
+    /* evhttp answers what it refuses itself with an HTML page, and 2.1
+     * has no hook between the headers and the body (evhttp_set_newreqcb,
+     * which lets a header callback refuse early, came in 2.2). So its caps
+     * sit above ours and req_dispatch answers 413/431 as problem+json: a
+     * body up to 16 times max_body_size (at most 64 MiB over it) or headers
+     * up to 4 times max_header_size are read, and refused by us. Beyond
+     * that evhttp refuses, from the Content-Length before reading the body,
+     * so a body far over the limit is never buffered. */
+    size_t body_cap = cfg->max_body_size + (cfg->max_body_size * 15 < 64u << 20
+                                            ? cfg->max_body_size * 15 : 64u << 20);
+    evhttp_set_max_body_size(loop->http, (ev_ssize_t)body_cap);
+    evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_size * 4);
     evhttp_set_timeout(loop->http, (int)((cfg->request_timeout_ms + 999) / 1000));
     evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
