@@ -4,9 +4,11 @@
  * evhttp is not thread-safe, so each loop thread owns an event_base and an
  * evhttp, with its own SO_REUSEPORT socket for every listen address: the
  * kernel spreads connections over the loops and no lock is ever taken on
- * the request path. Other threads reach a loop only through loop_post(): a
- * mutex-protected list plus an eventfd that wakes the loop (memcached's
- * hand-off). Only the loop thread touches its requests and evbuffers.
+ * the request path (a probe bind first keeps a second process out of
+ * that group: address_in_use). Other threads reach a loop only through
+ * loop_post(): a mutex-protected list plus an eventfd that wakes the loop
+ * (memcached's hand-off). Only the loop thread touches its requests and
+ * evbuffers.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -160,6 +162,24 @@ static evutil_socket_t open_listener(const struct sockaddr *sa, socklen_t salen,
     return fd;
 }
 
+/* Whether another socket listens on addr. SO_REUSEPORT lets our loops
+ * share a port, but it would as well let a second gatehoused (same user)
+ * join them and take half the connections. A bind without it fails while
+ * anyone listens there; SO_REUSEADDR only lets it past TIME_WAIT. */
+static int address_in_use(const struct sockaddr *sa, socklen_t salen, int any6)
+{
+    evutil_socket_t fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* open_listener says why */
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any6 ? &off : &on, sizeof on);
+    int busy = bind(fd, sa, salen) < 0 && errno == EADDRINUSE;
+    close(fd);
+    return busy;
+}
+
 static uint16_t bound_port(evutil_socket_t fd)
 {
     struct sockaddr_storage ss;
@@ -189,7 +209,14 @@ static int bind_one(gh_server *s, gh_loop *loop, size_t li, const gh_listen *l,
         snprintf(err, errlen, "listen %s:%s: %s", l->host ? l->host : "*", port, gai_strerror(rc));
         return -1;
     }
-    evutil_socket_t fd = open_listener(res->ai_addr, res->ai_addrlen, any, why, sizeof why);
+    /* Probed once, before the first loop binds a fixed port (so before
+     * privileges are dropped, as every bind is); the other loops then join
+     * our own socket. Port 0 needs no probe: the kernel picks a free one. */
+    evutil_socket_t fd = -1;
+    if (!s->ports[li] && l->port && address_in_use(res->ai_addr, res->ai_addrlen, any))
+        snprintf(why, sizeof why, "address already in use (is another gatehoused running?)");
+    else
+        fd = open_listener(res->ai_addr, res->ai_addrlen, any, why, sizeof why);
     freeaddrinfo(res);
     if (fd < 0) {
         snprintf(err, errlen, "listen %s:%s: %s", l->host ? l->host : "*", port, why);
@@ -224,11 +251,18 @@ static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *er
         snprintf(err, errlen, "cannot create an event loop");
         return -1;
     }
-    /* evhttp's own cap sits above ours, so a body slightly over
-     * max_body_size still gets our problem+json; only a grossly oversized
-     * one is cut off by evhttp itself, without being buffered. */
-    evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body_size * 2);
-    evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_size);
+    /* evhttp answers what it refuses itself with an HTML page, and 2.1
+     * has no hook between the headers and the body (evhttp_set_newreqcb,
+     * which lets a header callback refuse early, came in 2.2). So its caps
+     * sit above ours and req_dispatch answers 413/431 as problem+json: a
+     * body up to 16 times max_body_size (at most 64 MiB over it) or headers
+     * up to 4 times max_header_size are read, and refused by us. Beyond
+     * that evhttp refuses, from the Content-Length before reading the body,
+     * so a body far over the limit is never buffered. */
+    size_t body_cap = cfg->max_body_size + (cfg->max_body_size * 15 < 64u << 20
+                                            ? cfg->max_body_size * 15 : 64u << 20);
+    evhttp_set_max_body_size(loop->http, (ev_ssize_t)body_cap);
+    evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_size * 4);
     evhttp_set_timeout(loop->http, (int)((cfg->request_timeout_ms + 999) / 1000));
     evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |

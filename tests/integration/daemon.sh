@@ -154,6 +154,37 @@ check "the daemon restarts on the same state" start_daemon "$TMP/good.yaml" "$TM
 lacks "no migration on a current schema" "$(cat "$TMP/log2")" "applied"
 stop_daemon
 
+# ---------------------------------------------------------------- one daemon per address
+# SO_REUSEPORT shares a port among our loops; a second gatehoused on the
+# same address must be refused, not join them and take half the traffic.
+FIXED=$(free_port)
+write_config "$TMP/fixed.yaml"
+sed -i "s/127.0.0.1:0/127.0.0.1:$FIXED/" "$TMP/fixed.yaml"
+check "a daemon of 2 threads starts on a fixed port" start_daemon "$TMP/fixed.yaml" "$TMP/log4"
+# second_daemon LISTEN NAME: another state dir, same port; it must exit
+second_daemon() {
+    sed "s|state_dir: $TMP/state|state_dir: $TMP/state2|; s|\"127.0.0.1:$FIXED\"|\"$1\"|" \
+        "$TMP/fixed.yaml" >"$TMP/fixed2.yaml"
+    "$GATEHOUSED" -c "$TMP/fixed2.yaml" 2>"$TMP/log5" &
+    local pid2=$! rc=running
+    for _ in $(seq 1 200); do
+        kill -0 "$pid2" 2>/dev/null || break
+        grep -q ' ready: ' "$TMP/log5" && break
+        sleep 0.05
+    done
+    if kill -0 "$pid2" 2>/dev/null; then kill -9 "$pid2"; wait "$pid2" 2>/dev/null; else wait "$pid2"; rc=$?; fi
+    check "$2: the second daemon exits non-zero" test "$rc" != running -a "$rc" != 0
+    contains "$2: it says the address is in use" "$(cat "$TMP/log5")" \
+        "listen $1: address already in use (is another gatehoused running?)"
+}
+second_daemon "127.0.0.1:$FIXED" "the same address"
+if curl -sS -o /dev/null "http://[::1]:1" 2>&1 | grep -q "Couldn't connect\|Connection refused\|Failed to connect"; then
+    second_daemon "*:$FIXED" "*, the same port"
+fi
+codes=$(for _ in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$FIXED/health"; done)
+equals "the first daemon keeps serving" "$codes" "200 200 200 200 200 200 "
+stop_daemon
+
 # ---------------------------------------------------------------- IPv6 + several listen addresses
 if curl -sS -o /dev/null "http://[::1]:1" 2>&1 | grep -q "Couldn't connect\|Connection refused\|Failed to connect"; then
     write_config "$TMP/v6.yaml"
