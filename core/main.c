@@ -541,6 +541,24 @@ static void shutdown_all(void)
     host_global_cleanup();
 }
 
+/* -t: the signing keys load (none yet is fine: the first start makes
+ * one). keys_dir is relative to the state directory, where the daemon
+ * works; -t writes nothing, so it does not go there. */
+static int check_keys(const gh_config *cfg, char *err, size_t errlen)
+{
+    const char *dir = cfg->keys_dir ? cfg->keys_dir : "keys";
+    char path[PATH_MAX];
+    if (dir[0] != '/' && (size_t)snprintf(path, sizeof path, "%s/%s", cfg->state_dir, dir) >= sizeof path) {
+        snprintf(err, errlen, "tokens.keys_dir: path too long");
+        return -1;
+    }
+    gh_alg alg = cfg->token_alg ? (gh_alg)cfg->token_alg : GH_ALG_ES256;
+    gh_keyring *kr = keyring_open(dir[0] == '/' ? dir : path, alg, cfg->hs256_secret, 0, err,
+                                  errlen);
+    keyring_free(kr);
+    return kr ? 0 : -1;
+}
+
 static int check_only(gh_config *cfg)
 {
     char err[1024];
@@ -549,6 +567,8 @@ static int check_only(gh_config *cfg)
         fprintf(stderr, "gatehoused: %s\n", err);
     else if ((rc = mailer_check(cfg, &app.plugins, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: %s\n", err);
+    else if ((rc = check_keys(cfg, err, sizeof err)) < 0)
+        fprintf(stderr, "gatehoused: signing keys: %s\n", err);
     if (app.plugins.v)
         plugins_unload(&app.plugins);
     printf("gatehoused: configuration file %s test %s\n", config_path, rc < 0 ? "failed" : "is successful");

@@ -343,6 +343,12 @@ static gh_keyring *load_hs256(const char *secret, char *err, size_t errlen)
 gh_keyring *keyring_load(const char *dir, gh_alg alg, const char *secret, char *err,
                          size_t errlen)
 {
+    return keyring_open(dir, alg, secret, 1, err, errlen);
+}
+
+gh_keyring *keyring_open(const char *dir, gh_alg alg, const char *secret, int generate,
+                         char *err, size_t errlen)
+{
     gh_keyring *kr;
     char kid[KID_MAX + 1];
 
@@ -359,7 +365,7 @@ gh_keyring *keyring_load(const char *dir, gh_alg alg, const char *secret, char *
     kr->alg = alg;
     if (load_dir(kr, dir, err, errlen) != 0)
         goto failed;
-    if (kr->n == 0) {
+    if (kr->n == 0 && generate) {
         /* first start: make a key, then read it back the way a restart will */
         if (keyring_rotate(dir, alg, kid, sizeof(kid), err, errlen) != 0 ||
             load_dir(kr, dir, err, errlen) != 0)

@@ -34,6 +34,10 @@ typedef struct gh_keyring gh_keyring;
  * into dir, mode 0600. HS256 uses `secret` (at least 32 bytes) instead and
  * ignores dir. Returns NULL with err set. */
 gh_keyring *keyring_load(const char *dir, gh_alg alg, const char *secret, char *err, size_t errlen);
+/* The same, generating nothing: an empty dir gives a ring of no keys
+ * (gatehoused -t checks the keys without writing). */
+gh_keyring *keyring_open(const char *dir, gh_alg alg, const char *secret, int generate,
+                         char *err, size_t errlen);
 void keyring_free(gh_keyring *kr);
 /* Add a new key to dir that signs from now on (gatehousectl keys rotate);
  * writes its kid into kid_out. */

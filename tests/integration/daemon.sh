@@ -60,6 +60,17 @@ out=$("$GATEHOUSED" -t -c "$TMP/badopt.yaml" 2>&1)
 equals "a bad plugin option is refused" "$?" "1"
 contains "the option error has file:line:col" "$out" "$TMP/badopt.yaml:18:7:"
 
+# -t checks the signing keys, and makes none
+write_config "$TMP/keys.yaml"
+out=$("$GATEHOUSED" -t -c "$TMP/keys.yaml" 2>&1)
+equals "-t passes with no signing key yet" "$?" "0"
+check "... and writes none (the first start does)" test ! -e "$TMP/state/keys"
+mkdir -p "$TMP/state/keys" && echo "not a key" >"$TMP/state/keys/broken.pem"
+out=$("$GATEHOUSED" -t -c "$TMP/keys.yaml" 2>&1)
+equals "-t refuses a signing key that does not load" "$?" "1"
+contains "... and names the file" "$out" "signing keys: $TMP/state/keys/broken.pem"
+rm -rf "$TMP/state/keys"
+
 # ---------------------------------------------------------------- serving
 write_config "$TMP/good.yaml" $'plugins:\n  - name: echo\n    options:\n      greeting: hi'
 check "the daemon starts" start_daemon "$TMP/good.yaml" "$TMP/log"
