@@ -38,7 +38,6 @@
 #define MAX_CONFIG_SIZE (1024 * 1024) /* a config is a page or two; this is plenty */
 #define MAX_DEPTH 64                  /* nesting; bounds our recursion */
 #define MAX_SECRET_SIZE (64 * 1024)
-#define MIN_HS256_SECRET 32           /* RFC 7518 3.2: a key as long as the hash */
 #define MAX_PATH_LEN 256              /* dotted key in messages */
 
 #define KIB ((int64_t)1024)
@@ -1678,10 +1677,8 @@ static int finish_tokens(checker *ck)
         return cfg_error(ck->err, ck->errlen, given(cfg, "tokens.algorithm"),
                          "tokens.algorithm: HS256 needs tokens.hs256_secret or "
                          "tokens.hs256_secret_file");
-    if (strlen(cfg->hs256_secret) < MIN_HS256_SECRET)
-        return cfg_error(ck->err, ck->errlen, at, "%s: the secret must be at least %d bytes", key,
-                         MIN_HS256_SECRET);
-    return 0;
+    const char *weak = keyring_secret_weak(cfg->hs256_secret);
+    return weak ? cfg_error(ck->err, ck->errlen, at, "%s: %s", key, weak) : 0;
 }
 
 static int finish_auth(checker *ck)

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zxcvbn.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -315,14 +316,45 @@ static int load_dir(gh_keyring *kr, const char *dir, char *err, size_t errlen)
     return rc;
 }
 
+/*
+ * RFC 8725 3.5: a human password is not a key. zxcvbn estimates how many
+ * bits of guessing a secret is worth, knowing words, names, keyboard walks,
+ * repeats and sequences. A key needs 128 bits; and text people write, even
+ * long enough to reach that, estimates near 3 bits a character, where
+ * generated keys (hex, base64) estimate 3.6 or more: below 3.4 it is a
+ * phrase, not a key.
+ */
+#define HS256_MIN_BITS 128.0
+#define HS256_MIN_BITS_PER_CHAR 3.4
+
+const char *keyring_secret_weak(const char *secret)
+{
+    static _Thread_local char why[256];
+    size_t len = secret ? strlen(secret) : 0;
+
+    if (len < HS256_MIN_SECRET) {
+        snprintf(why, sizeof why, "HS256 needs a secret of at least %d bytes; make one with "
+                 "`openssl rand -base64 32`", HS256_MIN_SECRET);
+        return why;
+    }
+    double bits = ZxcvbnMatch(secret, NULL, NULL);
+    if (bits < HS256_MIN_BITS || bits / (double)len < HS256_MIN_BITS_PER_CHAR) {
+        snprintf(why, sizeof why, "the secret looks like a password or a phrase, not a random "
+                 "key (about %.0f bits of guessing; a key needs %.0f from a random source); "
+                 "make one with `openssl rand -base64 32`", bits, HS256_MIN_BITS);
+        return why;
+    }
+    return NULL;
+}
+
 static gh_keyring *load_hs256(const char *secret, char *err, size_t errlen)
 {
     gh_keyring *kr;
     size_t len = secret ? strlen(secret) : 0;
+    const char *weak = keyring_secret_weak(secret);
 
-    if (len < HS256_MIN_SECRET) {
-        fail(err, errlen, "tokens.hs256_secret: HS256 needs a secret of at least %d bytes",
-             HS256_MIN_SECRET);
+    if (weak) {
+        fail(err, errlen, "tokens.hs256_secret: %s", weak);
         return NULL;
     }
     kr = calloc(1, sizeof(*kr));

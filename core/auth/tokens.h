@@ -39,6 +39,9 @@ gh_keyring *keyring_load(const char *dir, gh_alg alg, const char *secret, char *
 gh_keyring *keyring_open(const char *dir, gh_alg alg, const char *secret, int generate,
                          char *err, size_t errlen);
 void keyring_free(gh_keyring *kr);
+/* Why secret is no HS256 key (too short, or guessable: a password or a
+ * phrase rather than random bytes), or NULL when it is one. */
+const char *keyring_secret_weak(const char *secret);
 /* Add a new key to dir that signs from now on (gatehousectl keys rotate);
  * writes its kid into kid_out. */
 int keyring_rotate(const char *dir, gh_alg alg, char *kid_out, size_t kid_len, char *err, size_t errlen);

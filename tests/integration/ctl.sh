@@ -361,7 +361,7 @@ http GET /api/v1/users/me -H "Authorization: Bearer $ADMIN_TOKEN"
 equals "and the old key's token still verifies after a restart" "$CODE" "200"
 stop_daemon
 
-printf 'this-is-a-shared-secret-of-40-bytes-xxxx\n' >"$TMP/hs.secret"
+printf 'R7pX2kV9mQ4wL8nT3cZ6bH1jF5dS0gYe\n' >"$TMP/hs.secret"
 write_config "$TMP/hs.yaml" "tokens:
   algorithm: HS256
   hs256_secret_file: $TMP/hs.secret"

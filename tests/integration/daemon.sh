@@ -70,6 +70,12 @@ out=$("$GATEHOUSED" -t -c "$TMP/keys.yaml" 2>&1)
 equals "-t refuses a signing key that does not load" "$?" "1"
 contains "... and names the file" "$out" "signing keys: $TMP/state/keys/broken.pem"
 rm -rf "$TMP/state/keys"
+write_config "$TMP/hs.yaml" $'tokens:\n  algorithm: HS256\n  hs256_secret: passwordpasswordpasswordpassword'
+out=$("$GATEHOUSED" -t -c "$TMP/hs.yaml" 2>&1)
+equals "-t refuses a guessable HS256 secret" "$?" "1"
+contains "... says it is no key, and how to make one" "$out" "looks like a password or a phrase"
+contains "... with openssl" "$out" "openssl rand -base64 32"
+lacks "... without quoting it" "$out" "passwordpassword"
 
 # ---------------------------------------------------------------- serving
 write_config "$TMP/good.yaml" $'plugins:\n  - name: echo\n    options:\n      greeting: hi'

@@ -290,7 +290,7 @@ static void every_key(void **state)
     assert_int_equal(cfg->access_ttl_ms, 5 * 60 * 1000);
     assert_int_equal(cfg->refresh_ttl_ms, 7 * 86400 * 1000);
     assert_string_equal(cfg->keys_dir, "/etc/gatehouse/keys");
-    assert_string_equal(cfg->hs256_secret, "0123456789abcdef0123456789abcdef!");
+    assert_string_equal(cfg->hs256_secret, "uV3nE8qLz5Rk1Wd7Xa4Tc9Mh2Gp6Yj0B!");
 
     assert_int_equal(cfg->allow_signup, 0);
     assert_int_equal(cfg->require_verified_email, 1);
@@ -407,14 +407,32 @@ static void cors_forms(void **state)
 /* ------------------------------------------------------------ tokens, auth, bootstrap */
 
 /* Fixture secrets say SECRET; no message may. 32 and 31 bytes: */
-#define SECRET32 "SECRET-SECRET-SECRET-SECRET-1234"
-#define SECRET31 "SECRET-SECRET-SECRET-SECRET-123"
+#define SECRET32 "kQ9vZ2xR7mLp4Tn8Wc3Yb6Hd1Fs5Jg0E"
+#define SECRET31 "kQ9vZ2xR7mLp4Tn8Wc3Yb6Hd1Fs5Jg0"
 
 /* expect_error, and the message quotes no secret */
 static void expect_secret_error(const char *yaml, const char *want)
 {
     expect_error(yaml, want);
-    assert_null(strstr(err, "SECRET"));
+    assert_null(strstr(err, "kQ9vZ2xR7m"));
+}
+
+/* A secret refused as no key: the message starts with want, tells how to
+ * make a key, and never quotes the secret (shown: its first 12 bytes). */
+static void expect_weak_secret(const char *secret, const char *want)
+{
+    char yaml[256], full[PATH_MAX + 512], head[13];
+    snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: HS256\n  hs256_secret: %s\n", secret);
+    gh_config *cfg = load_text(yaml);
+    if (cfg) {
+        config_free(cfg);
+        fail_msg("no error for:\n%s", yaml);
+    }
+    snprintf(full, sizeof full, "%s:3:17: tokens.hs256_secret: %s", last_path, want);
+    assert_memory_equal(err, full, strlen(full));
+    assert_non_null(strstr(err, "openssl rand -base64 32"));
+    snprintf(head, sizeof head, "%s", secret);
+    assert_null(strstr(err, head));
 }
 
 /* A secret file in tmpdir holding text; its path goes in `path`. */
@@ -490,10 +508,24 @@ static void hs256_secret_rules(void **state)
                         "2:14: tokens.algorithm: HS256 needs tokens.hs256_secret or "
                         "tokens.hs256_secret_file");
     expect_secret_error("tokens:\n  algorithm: HS256\n  hs256_secret: " SECRET31 "\n",
-                        "3:17: tokens.hs256_secret: the secret must be at least 32 bytes");
+                        "3:17: tokens.hs256_secret: HS256 needs a secret of at least 32 bytes; make one "
+                        "with `openssl rand -base64 32`");
     secret_file(path, sizeof path, SECRET31 "\n");
     snprintf(yaml, sizeof yaml, "tokens:\n  algorithm: HS256\n  hs256_secret_file: %s\n", path);
-    expect_secret_error(yaml, "3:22: tokens.hs256_secret_file: the secret must be at least 32 bytes");
+    expect_secret_error(yaml, "3:22: tokens.hs256_secret_file: HS256 needs a secret of at least 32 "
+                              "bytes; make one with `openssl rand -base64 32`");
+
+    /* long enough, but a password, a repeat, a sequence or a phrase: not a
+     * key (RFC 8725 3.5) */
+    static const char *const weak[] = {
+        "passwordpasswordpasswordpassword", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "0123456789abcdef0123456789abcdef", "qwertyuiopasdfghjklzxcvbnm123456",
+        "ThisIsMyVerySecretKeyForSigningJWTs2024", "my dog likes to eat pizza on tuesdays and fridays",
+        "the quick brown fox jumps over the lazy dog",
+    };
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        expect_weak_secret(weak[i], "the secret looks like a password or a phrase");
+    expect_weak_secret("short", "HS256 needs a secret of at least 32 bytes");
 
     /* a secret with another algorithm, chosen or by default */
     expect_secret_error("tokens:\n  hs256_secret: " SECRET32 "\n",

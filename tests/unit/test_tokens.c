@@ -38,7 +38,7 @@
 
 #define ISSUER "https://id.example.com"
 #define AUDIENCE "gatehouse"
-#define HS_SECRET "0123456789abcdef0123456789abcdef-test-only"
+#define HS_SECRET "fJ2mW9xQ4rT7vN1cK8bZ5hL3sD6gP0yA-test-only"
 #define USER_ID "0b1e4c5a-6f2d-4e8b-9a7c-3d2e1f0a9b8c"
 #define SESSION_ID "5f9c2d1e-8a7b-4c6d-9e0f-1a2b3c4d5e6f"
 #define TENANT_ID "00000000-0000-4000-8000-000000000000"
