@@ -335,6 +335,13 @@ contains "admins find an imported user by its external id" "$OUT" "\"id\":\"$SER
 contains "... which the user JSON shows" "$OUT" '"external_id":"usr_1234567890abcdef"'
 login uuid.keep@example.com legacy-pass-1
 contains "a user imported with its UUID signs in as that id" "$OUT" "\"id\":\"$KEEP_UUID\""
+http DELETE "/api/v1/users/$SERIAL_ID" -H "Authorization: Bearer $ADMIN_TOKEN"
+equals "an admin erases an imported user" "$CODE" "204"
+USERS_BEFORE=$(db "SELECT COUNT(*) FROM users")
+ctl user import "$TMP/ids.jsonl"
+equals "importing the file again after the erase exits 0" "$RC|$USERS_BEFORE" "0|$(db "SELECT COUNT(*) FROM users")"
+contains "... the erased account is not made again" "$ERR" "id usr_1234567890abcdef: that account was erased since"
+contains "... and counts as imported before" "$OUT" "already imported 2"
 
 # ---------------------------------------------------------------- flags
 ctl user set-admin legacy@example.com on
