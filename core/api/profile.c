@@ -10,7 +10,7 @@
 #include "auth/users.h"
 
 #define FULL_NAME_MAX 200
-#define NAME_MAX_ 100 /* a given or a family name */
+#define PART_NAME_MAX 100 /* a given or a family name */
 #define PHONE_MAX 32
 
 /* E.164 with the usual separators: "+1 (555) 010-9999". */
@@ -86,8 +86,8 @@ int profile_check(gh_req *req, json_t *in, int allow_email)
     if ((allow_email && input_string(req, in, "email", INPUT_OPTIONAL, 320, &email) < 0) ||
         input_string(req, in, "username", INPUT_OPTIONAL, 64, &username) < 0 ||
         input_string(req, in, "full_name", INPUT_OPTIONAL, FULL_NAME_MAX, &name) < 0 ||
-        input_string(req, in, "given_name", INPUT_OPTIONAL, NAME_MAX_, &given) < 0 ||
-        input_string(req, in, "family_name", INPUT_OPTIONAL, NAME_MAX_, &family) < 0 ||
+        input_string(req, in, "given_name", INPUT_OPTIONAL, PART_NAME_MAX, &given) < 0 ||
+        input_string(req, in, "family_name", INPUT_OPTIONAL, PART_NAME_MAX, &family) < 0 ||
         input_string(req, in, "phone", INPUT_OPTIONAL, PHONE_MAX, &phone) < 0 ||
         input_string(req, in, "country_code", INPUT_OPTIONAL, 8, &country) < 0)
         return -1;
