@@ -1,6 +1,7 @@
 /*
  * admin.c - account administration, for active admins of the tenant:
  *   GET    /api/v1/users?limit=&offset=&email=    {items, total, limit, offset}
+ *   GET    /api/v1/users?external_id=             the same, the one imported with it
  *   GET    /api/v1/users/{id}                     user
  *   PUT    /api/v1/users/{id}                     profile, email, is_active, is_admin
  *   DELETE /api/v1/users/{id}                     erase: 204
@@ -48,12 +49,37 @@ static int finish(api_job *j, gh_conn *c, gh_result r, const char *what)
 
 /* ---------------------------------------------------------------- list */
 
+/* The user an import mapped an old service's id to, as a page of 0 or 1:
+ * the old tables' references are resolved without knowing Gatehouse ids. */
+static void list_external(api_job *j, gh_conn *c)
+{
+    gh_user u = { 0 };
+    gh_result r = users_find_key(c, &j->call, j->claims.tenant, NULL, api_in(j, "external_id"), 0,
+                                 &u);
+    json_t *items = r == GH_OK || r == GH_ERR_NOT_FOUND ? json_array() : NULL;
+    if (items && r == GH_OK)
+        json_array_append_new(items, present_user(&u));
+    user_clear(&u);
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND)
+        api_store_fail(j, r, "user lookup");
+    else
+        api_ok(j, 200, items ? json_pack("{s:o, s:i, s:i, s:i}", "items", items, "total",
+                                         r == GH_OK, "limit",
+                                         (int)json_integer_value(json_object_get(j->in, "limit")),
+                                         "offset", 0)
+                             : NULL);
+}
+
 static void list_work(gh_req *req)
 {
     api_job *j = req->job_data;
     gh_conn *c = api_conn(j);
     if (!c)
         return;
+    if (api_in(j, "external_id")) {
+        list_external(j, c);
+        return;
+    }
     int limit = (int)json_integer_value(json_object_get(j->in, "limit"));
     int offset = (int)json_integer_value(json_object_get(j->in, "offset"));
     gh_user *v = NULL;
@@ -93,11 +119,17 @@ static int page_args(gh_req *req, json_t *q)
 static void list(gh_req *req)
 {
     api_job *j = api_job_new(req, API_ADMIN);
-    const char *email;
+    const char *email, *external;
     if (!j)
         return;
     if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
-        input_string(req, j->in, "email", INPUT_OPTIONAL, 254, &email) < 0) {
+        input_string(req, j->in, "email", INPUT_OPTIONAL, 254, &email) < 0 ||
+        input_string(req, j->in, "external_id", INPUT_OPTIONAL, 255, &external) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (external && email) {
+        input_reject(req, "invalid_field", "external_id", "and 'email' cannot be combined.");
         api_job_free(j);
         return;
     }
@@ -144,8 +176,9 @@ static void get(gh_req *req)
 /* Which known fields the admin sent, for the audit row (never values). */
 static json_t *changed_fields(const json_t *in)
 {
-    static const char *const known[] = { "email", "username", "full_name", "phone",
-                                         "is_active", "is_admin" };
+    static const char *const known[] = { "email",       "username",     "full_name",
+                                         "given_name",  "family_name",  "phone",
+                                         "country_code", "is_active",   "is_admin" };
     json_t *a = json_array();
     for (size_t i = 0; a && i < sizeof known / sizeof known[0]; i++)
         if (json_object_get(in, known[i]))
@@ -192,7 +225,9 @@ static void put(gh_req *req)
     int active, admin;
     if (!j)
         return;
-    if (!(j->in = input_body(req, INPUT_JSON)) || profile_check(req, j->in, 1) < 0 ||
+    static const char *const known[] = { "email", "is_active", "is_admin", PROFILE_FIELDS, NULL };
+    if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
+        profile_check(req, j->in, 1) < 0 ||
         input_bool(req, j->in, "is_active", &active) < 0 ||
         input_bool(req, j->in, "is_admin", &admin) < 0) {
         api_job_free(j);

@@ -86,6 +86,23 @@ static void signup_answer(api_job *j, const gh_user *u, const signin_result *sr)
     api_ok(j, 201, body);
 }
 
+/* The optional profile fields profile_check let through; "" is none. */
+static int profile_fields(api_job *j, gh_user *u)
+{
+    struct {
+        const char *key;
+        char **to;
+    } f[] = { { "full_name", &u->full_name },     { "given_name", &u->given_name },
+              { "family_name", &u->family_name }, { "phone", &u->phone },
+              { "country_code", &u->country_code } };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        const char *v = api_in(j, f[i].key);
+        if (v && *v && !(*f[i].to = strdup(v)))
+            return -1;
+    }
+    return 0;
+}
+
 static void signup_work(gh_req *req)
 {
     api_job *j = req->job_data;
@@ -103,12 +120,10 @@ static void signup_work(gh_req *req)
     }
     gh_user u = { .is_active = 1 };
     snprintf(u.tenant_id, sizeof u.tenant_id, "%s", api_tenant(j));
-    const char *name = api_in(j, "full_name");
     u.email = strdup(email);
     u.username = username && *username ? strdup(username) : NULL; /* "" is none */
-    u.full_name = name && *name ? strdup(name) : NULL;
     signin_result sr = { 0 };
-    if (!u.email)
+    if (!u.email || profile_fields(j, &u) < 0)
         api_store_fail(j, GH_ERR_INTERNAL, "signup");
     else if (signup_store(j, c, &u, hash, &sr) == 0) {
         signup_answer(j, &u, &sr);
@@ -129,11 +144,12 @@ static void signup(gh_req *req)
         api_job_free(j);
         return;
     }
+    static const char *const known[] = { "email", "password", PROFILE_FIELDS, NULL };
     const char *email, *pw;
-    if (!(j->in = input_body(req, INPUT_JSON)) ||
+    if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
         input_string(req, j->in, "email", INPUT_REQUIRED, LOGIN_MAX, &email) < 0 ||
         input_string(req, j->in, "password", INPUT_REQUIRED, PASSWORD_MAX, &pw) < 0 ||
-        profile_check(req, j->in, 1) < 0) { /* email syntax, username, full_name */
+        profile_check(req, j->in, 1) < 0) { /* email syntax, username, names, phone */
         api_job_free(j);
         return;
     }

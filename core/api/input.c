@@ -153,6 +153,24 @@ void input_reject(gh_req *req, const char *code, const char *key, const char *wh
     req_problem(req, 422, code, detail);
 }
 
+int input_only(gh_req *req, const json_t *in, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach ((json_t *)in, key, v) {
+        const char *const *k = known;
+        while (*k && strcmp(*k, key) != 0)
+            k++;
+        if (!*k) {
+            /* a long name would be cut in the detail, perhaps inside a character */
+            input_reject(req, "unknown_field", strlen(key) <= 64 ? key : "(a long name)",
+                         "is not a field of this request.");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int input_string(gh_req *req, json_t *in, const char *key, int required, size_t max,
                  const char **out)
 {

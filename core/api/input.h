@@ -5,11 +5,14 @@
  * handler checks `email` the same way whether it came as JSON, as an OAuth
  * form or in the query. Each function either succeeds or has already sent
  * the problem (400, 404, 413, 415, 422) and returns NULL or -1; the handler
- * then just returns. Unknown fields are ignored.
+ * then just returns. Where a body holds data to keep (sign-up, profiles) a
+ * field the handler does not know is refused (input_only): dropping it
+ * would lose what the client meant to store, without telling it.
  *
  *   400 invalid_json, invalid_form, invalid_utf8   the body cannot be read
  *   413 body_too_large        415 unsupported_media_type
- *   422 missing_field, invalid_field (wrong type or value), field_too_long
+ *   422 missing_field, invalid_field (wrong type or value), field_too_long,
+ *       unknown_field
  */
 #ifndef GH_API_INPUT_H
 #define GH_API_INPUT_H
@@ -46,6 +49,10 @@ int input_int(gh_req *req, json_t *in, const char *key, int64_t dflt, int64_t mi
 int input_bool(gh_req *req, json_t *in, const char *key, int *out);
 /* The path parameter `name` as a UUID; anything else is 404 (no such id). */
 int input_path_id(gh_req *req, const char *name, char out[37]);
+
+/* Every member of `in` is one of known (NULL-terminated): 0, or -1 with
+ * 422 unknown_field naming the first that is not. */
+int input_only(gh_req *req, const json_t *in, const char *const *known);
 
 /* Send a 422 naming the field. */
 void input_reject(gh_req *req, const char *code, const char *key, const char *why);

@@ -52,12 +52,16 @@ json_t *present_user(const gh_user *u)
     json_t *roles = json_array();
     if (roles && u->is_admin)
         json_array_append_new(roles, json_string("admin"));
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:o*, s:o, s:o}",
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:o*, s:o, s:o}",
                      "id", u->id,
                      "email", str_or_null(u->email),
                      "username", str_or_null(u->username),
                      "full_name", str_or_null(u->full_name),
+                     "given_name", str_or_null(u->given_name),
+                     "family_name", str_or_null(u->family_name),
                      "phone", str_or_null(u->phone),
+                     "country_code", str_or_null(u->country_code),
+                     "external_id", str_or_null(u->external_id),
                      "email_verified", u->email_verified_at > 0,
                      "is_active", u->is_active != 0,
                      "roles", roles,
@@ -143,7 +147,9 @@ static int memo_key_of(const gh_user *u, char *key, size_t *n)
     *n = sizeof flat;
     return key_add(key, n, u->id) < 0 || key_add(key, n, u->email) < 0 ||
                    key_add(key, n, u->username) < 0 || key_add(key, n, u->full_name) < 0 ||
-                   key_add(key, n, u->phone) < 0
+                   key_add(key, n, u->phone) < 0 || key_add(key, n, u->given_name) < 0 ||
+                   key_add(key, n, u->family_name) < 0 || key_add(key, n, u->country_code) < 0 ||
+                   key_add(key, n, u->external_id) < 0
                ? -1
                : 0;
 }

@@ -2,8 +2,9 @@
  * present.h - how accounts, sessions and tokens look in API answers. One
  * place, so /users/me, the admin routes and the sign-in answers agree.
  *
- *   user     {id, email, username, full_name, phone, email_verified,
- *             is_active, roles: ["admin"] | [], created_at, updated_at}
+ *   user     {id, email, username, full_name, given_name, family_name, phone,
+ *             country_code, external_id, email_verified, is_active,
+ *             roles: ["admin"] | [], created_at, updated_at}
  *   session  {id, user_agent, ip, created_at, last_used_at, expires_at, current}
  *   tokens   {access_token, token_type: "bearer", expires_in, refresh_token}
  * Times are RFC 3339 in UTC with milliseconds, as in audit events;

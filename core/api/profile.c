@@ -1,6 +1,8 @@
 /*
  * profile.c - checking and applying profile changes. See profile.h.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include "api/input.h"
 #include "api/present.h"
@@ -8,6 +10,7 @@
 #include "auth/users.h"
 
 #define FULL_NAME_MAX 200
+#define PART_NAME_MAX 100 /* a given or a family name */
 #define PHONE_MAX 32
 
 /* E.164 with the usual separators: "+1 (555) 010-9999". */
@@ -38,17 +41,55 @@ static void null_to_empty(json_t *in, const char *key)
         json_object_set_new(in, key, json_string(""));
 }
 
+/* The seed services' name for a field (first_name) becomes ours
+ * (given_name); both at once is refused rather than one picked. */
+static int alias(gh_req *req, json_t *in, const char *theirs, const char *ours)
+{
+    json_t *v = json_object_get(in, theirs);
+    if (!v)
+        return 0;
+    if (json_object_get(in, ours)) {
+        char why[96];
+        snprintf(why, sizeof why, "is another name for '%s': send one of them.", ours);
+        input_reject(req, "invalid_field", theirs, why);
+        return -1;
+    }
+    json_object_set(in, ours, v);
+    json_object_del(in, theirs);
+    return 0;
+}
+
+/* "" (clear) or ISO 3166-1 alpha-2, kept upper-case; put back so. */
+static int country_ok(json_t *in, const char *s)
+{
+    if (!*s)
+        return 1;
+    if (strlen(s) != 2 || !isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]))
+        return 0;
+    char up[3] = { (char)toupper((unsigned char)s[0]), (char)toupper((unsigned char)s[1]), 0 };
+    return json_object_set_new(in, "country_code", json_string(up)) == 0;
+}
+
 int profile_check(gh_req *req, json_t *in, int allow_email)
 {
-    const char *email = NULL, *username, *name, *phone;
+    const char *email = NULL, *username, *name, *phone, *given, *family, *country;
     char norm[256];
+    if (alias(req, in, "first_name", "given_name") < 0 ||
+        alias(req, in, "last_name", "family_name") < 0)
+        return -1;
     null_to_empty(in, "username");
     null_to_empty(in, "full_name");
+    null_to_empty(in, "given_name");
+    null_to_empty(in, "family_name");
     null_to_empty(in, "phone");
+    null_to_empty(in, "country_code");
     if ((allow_email && input_string(req, in, "email", INPUT_OPTIONAL, 320, &email) < 0) ||
         input_string(req, in, "username", INPUT_OPTIONAL, 64, &username) < 0 ||
         input_string(req, in, "full_name", INPUT_OPTIONAL, FULL_NAME_MAX, &name) < 0 ||
-        input_string(req, in, "phone", INPUT_OPTIONAL, PHONE_MAX, &phone) < 0)
+        input_string(req, in, "given_name", INPUT_OPTIONAL, PART_NAME_MAX, &given) < 0 ||
+        input_string(req, in, "family_name", INPUT_OPTIONAL, PART_NAME_MAX, &family) < 0 ||
+        input_string(req, in, "phone", INPUT_OPTIONAL, PHONE_MAX, &phone) < 0 ||
+        input_string(req, in, "country_code", INPUT_OPTIONAL, 8, &country) < 0)
         return -1;
     if (email && email_normalize(email, norm, sizeof norm) != 0) {
         input_reject(req, "invalid_email", "email", "is not a valid email address.");
@@ -59,12 +100,20 @@ int profile_check(gh_req *req, json_t *in, int allow_email)
                      "must be 3 to 64 of letters, digits, '.', '_' and '-'.");
         return -1;
     }
-    if (name && has_control(name)) {
-        input_reject(req, "invalid_field", "full_name", "must not hold control characters.");
-        return -1;
-    }
+    const char *names[][2] = { { "full_name", name }, { "given_name", given },
+                               { "family_name", family } };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i][1] && has_control(names[i][1])) {
+            input_reject(req, "invalid_field", names[i][0], "must not hold control characters.");
+            return -1;
+        }
     if (phone && *phone && !phone_ok(phone)) {
         input_reject(req, "invalid_phone", "phone", "is not a phone number.");
+        return -1;
+    }
+    if (country && !country_ok(in, country)) {
+        input_reject(req, "invalid_country_code", "country_code",
+                     "must be an ISO 3166-1 alpha-2 country code, such as \"US\".");
         return -1;
     }
     return 0;
@@ -86,8 +135,14 @@ static void taken(api_job *j, gh_conn *c, const char *tenant, const char *id, co
 int profile_apply(api_job *j, gh_conn *c, const char *tenant, const char *id)
 {
     const char *email = (j->flags & API_ADMIN) ? api_in(j, "email") : NULL;
-    gh_result r = users_update(c, &j->call, tenant, id, email, api_in(j, "username"),
-                               api_in(j, "full_name"), api_in(j, "phone"));
+    const gh_profile p = { email,
+                           api_in(j, "username"),
+                           api_in(j, "full_name"),
+                           api_in(j, "phone"),
+                           api_in(j, "given_name"),
+                           api_in(j, "family_name"),
+                           api_in(j, "country_code") };
+    gh_result r = users_update_profile(c, &j->call, tenant, id, &p);
     if (r == GH_OK)
         return 0;
     if (r == GH_ERR_CONFLICT)

@@ -44,7 +44,9 @@ static void me_put(gh_req *req)
     api_job *j = api_job_new(req, API_BEARER);
     if (!j)
         return;
-    if (!(j->in = input_body(req, INPUT_JSON)) || profile_check(req, j->in, 0) < 0) {
+    static const char *const known[] = { PROFILE_FIELDS, NULL };
+    if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
+        profile_check(req, j->in, 0) < 0) {
         api_job_free(j);
         return;
     }

@@ -58,7 +58,9 @@ static int secret_name(const char *key)
 /* With encryption on: a string that names personal data. */
 static int personal_name(const char *key, const json_t *value)
 {
-    static const char *const names[] = { "email", "username", "full_name", "phone", "login" };
+    static const char *const names[] = { "email",       "username",    "full_name",
+                                         "phone",       "login",       "given_name",
+                                         "family_name", "country_code" };
     size_t klen = strlen(key);
 
     if (pii_current() == NULL || !json_is_string(value))

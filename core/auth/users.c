@@ -38,10 +38,11 @@
  * password-hash lookups append one column. */
 #define USER_COLS                                                             \
     "u.id, u.tenant_id, u.email, u.username, u.full_name, u.phone, "          \
+    "u.given_name, u.family_name, u.country_code, u.external_id, "            \
     "u.email_verified_at, u.is_active, u.is_admin, u.created_at, u.updated_at"
 enum {
-    C_ID, C_TENANT, C_EMAIL, C_USERNAME, C_FULL_NAME, C_PHONE, C_VERIFIED,
-    C_ACTIVE, C_ADMIN, C_CREATED, C_UPDATED, C_NCOLS
+    C_ID, C_TENANT, C_EMAIL, C_USERNAME, C_FULL_NAME, C_PHONE, C_GIVEN, C_FAMILY, C_COUNTRY,
+    C_EXTERNAL, C_VERIFIED, C_ACTIVE, C_ADMIN, C_CREATED, C_UPDATED, C_NCOLS
 };
 
 /* the newest password credential of u (there is one; newest is a guard) */
@@ -55,8 +56,23 @@ enum {
  * own column of its own row. */
 #define COL_EMAIL "users.email"
 #define COL_USERNAME "users.username"
-#define COL_FULL_NAME "users.full_name"
-#define COL_PHONE "users.phone"
+
+/* The profile fields, sealed alike: in this order in at_rest and writes. */
+enum { P_FULL_NAME, P_PHONE, P_GIVEN, P_FAMILY, P_COUNTRY, P_COUNT };
+static const char *const prof_col[P_COUNT] = {
+    "users.full_name", "users.phone", "users.given_name", "users.family_name",
+    "users.country_code",
+};
+
+/* The profile fields of u, in P_ order (pointers into u). */
+static void prof_of(gh_user *u, char **v[P_COUNT])
+{
+    v[P_FULL_NAME] = &u->full_name;
+    v[P_PHONE] = &u->phone;
+    v[P_GIVEN] = &u->given_name;
+    v[P_FAMILY] = &u->family_name;
+    v[P_COUNTRY] = &u->country_code;
+}
 
 /* --------------------------------------------------------- normalising */
 
@@ -210,6 +226,10 @@ void user_clear(gh_user *u)
     free(u->username);
     free(u->full_name);
     free(u->phone);
+    free(u->given_name);
+    free(u->family_name);
+    free(u->country_code);
+    free(u->external_id);
     memset(u, 0, sizeof(*u));
 }
 
@@ -233,10 +253,14 @@ static int open_field(char **v, const char *col, const char *id)
 
 static gh_result open_fields(gh_user *u)
 {
-    if (open_field(&u->email, COL_EMAIL, u->id) < 0 ||
-        open_field(&u->username, COL_USERNAME, u->id) < 0 ||
-        open_field(&u->full_name, COL_FULL_NAME, u->id) < 0 ||
-        open_field(&u->phone, COL_PHONE, u->id) < 0) {
+    char **prof[P_COUNT];
+    int bad = open_field(&u->email, COL_EMAIL, u->id) < 0 ||
+              open_field(&u->username, COL_USERNAME, u->id) < 0;
+
+    prof_of(u, prof);
+    for (int i = 0; !bad && i < P_COUNT; i++)
+        bad = open_field(prof[i], prof_col[i], u->id) < 0;
+    if (bad) {
         user_clear(u);
         return GH_ERR_INTERNAL;
     }
@@ -254,7 +278,11 @@ static gh_result user_from_row(gh_user *u, const gh_param *cols)
     u->created_at = col_int(&cols[C_CREATED]);
     u->updated_at = col_int(&cols[C_UPDATED]);
     if (col_dup(&cols[C_EMAIL], &u->email) < 0 || col_dup(&cols[C_USERNAME], &u->username) < 0 ||
-        col_dup(&cols[C_FULL_NAME], &u->full_name) < 0 || col_dup(&cols[C_PHONE], &u->phone) < 0) {
+        col_dup(&cols[C_FULL_NAME], &u->full_name) < 0 || col_dup(&cols[C_PHONE], &u->phone) < 0 ||
+        col_dup(&cols[C_GIVEN], &u->given_name) < 0 ||
+        col_dup(&cols[C_FAMILY], &u->family_name) < 0 ||
+        col_dup(&cols[C_COUNTRY], &u->country_code) < 0 ||
+        col_dup(&cols[C_EXTERNAL], &u->external_id) < 0) {
         user_clear(u);
         return GH_ERR_NOMEM;
     }
@@ -363,7 +391,7 @@ static gh_param p_norm(const char *s, const char *norm)
  * normalised forms. Off (or a field absent or ""): NULL and "", and the
  * write stores the value as given. */
 typedef struct at_rest {
-    char *email, *username, *full_name, *phone;   /* malloc'd, or NULL */
+    char *email, *username, *prof[P_COUNT];   /* malloc'd, or NULL */
     char email_i[PII_INDEX_LEN], user_i[PII_INDEX_LEN];
 } at_rest;
 
@@ -371,8 +399,8 @@ static void at_rest_free(at_rest *a)
 {
     free(a->email);
     free(a->username);
-    free(a->full_name);
-    free(a->phone);
+    for (int i = 0; i < P_COUNT; i++)
+        free(a->prof[i]);
     memset(a, 0, sizeof(*a));
 }
 
@@ -400,21 +428,23 @@ static int index_into(const gh_pii *p, const char *domain, const char *norm,
     return pii_blind_index(p, domain, norm, out);
 }
 
-/* Every field of one row (NULL: not written), sealed for user `id`. */
+/* Every field of one row (NULL: not written), sealed for user `id`;
+ * prof in P_ order. */
 static int at_rest_make(at_rest *a, const char *id, const char *email, size_t email_len,
                         const char *email_n, const char *username, size_t username_len,
-                        const char *user_n, const char *full_name, const char *phone)
+                        const char *user_n, const char *const prof[P_COUNT])
 {
     const gh_pii *p = pii_current();
+    int bad;
 
     memset(a, 0, sizeof(*a));
-    if (seal(p, COL_EMAIL, id, email, email_len, &a->email) < 0 ||
-        seal(p, COL_USERNAME, id, username, username_len, &a->username) < 0 ||
-        seal(p, COL_FULL_NAME, id, full_name, full_name ? strlen(full_name) : 0,
-             &a->full_name) < 0 ||
-        seal(p, COL_PHONE, id, phone, phone ? strlen(phone) : 0, &a->phone) < 0 ||
-        index_into(p, "email", email_n, a->email_i) < 0 ||
-        index_into(p, "username", user_n, a->user_i) < 0) {
+    bad = seal(p, COL_EMAIL, id, email, email_len, &a->email) < 0 ||
+          seal(p, COL_USERNAME, id, username, username_len, &a->username) < 0 ||
+          index_into(p, "email", email_n, a->email_i) < 0 ||
+          index_into(p, "username", user_n, a->user_i) < 0;
+    for (int i = 0; !bad && i < P_COUNT; i++)
+        bad = seal(p, prof_col[i], id, prof[i], prof[i] ? strlen(prof[i]) : 0, &a->prof[i]) < 0;
+    if (bad) {
         at_rest_free(a);
         return -1;
     }
@@ -467,14 +497,19 @@ static gh_result insert_user(gh_conn *c, gh_call *call, const gh_user *u, const 
         p_norm(nm->email, stored(a->email_i, nm->email_n)),
         a->username ? p_str(a->username) : p_name(nm->username, nm->username_len),
         p_norm(nm->username, stored(a->user_i, nm->user_n)),
-        p_opt(stored(a->full_name, u->full_name)), p_opt(stored(a->phone, u->phone)),
+        p_opt(stored(a->prof[P_FULL_NAME], u->full_name)),
+        p_opt(stored(a->prof[P_PHONE], u->phone)),
+        p_opt(stored(a->prof[P_GIVEN], u->given_name)),
+        p_opt(stored(a->prof[P_FAMILY], u->family_name)),
+        p_opt(stored(a->prof[P_COUNTRY], u->country_code)), p_opt(u->external_id),
         p_int(&active), p_int(&admin), p_int(&u->created_at), p_int(&u->updated_at),
     };
 
     return store_exec(c, call,
                       "INSERT INTO users (id, tenant_id, email, email_normalized, username, "
-                      "username_normalized, full_name, phone, is_active, is_admin, created_at, "
-                      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "username_normalized, full_name, phone, given_name, family_name, "
+                      "country_code, external_id, is_active, is_admin, created_at, "
+                      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       args, sizeof(args) / sizeof(args[0]), NULL, NULL, NULL);
 }
 
@@ -510,10 +545,13 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
     /* NULL: an account that signs in some other way (OAuth) */
     if (password_hash != NULL && !hash_ok(password_hash))
         return gh_host_table.fail(call, GH_ERR_INVALID, "users: unusable password hash");
-    uuid_new(u->id);
+    if (u->id[0] == '\0')
+        uuid_new(u->id);
     u->created_at = u->updated_at = gh_now_ms();
     if (at_rest_make(&a, u->id, nm.email, nm.email_len, nm.email_n, nm.username,
-                     nm.username_len, nm.user_n, u->full_name, u->phone) < 0)
+                     nm.username_len, nm.user_n,
+                     (const char *const[P_COUNT]){ u->full_name, u->phone, u->given_name,
+                                                   u->family_name, u->country_code }) < 0)
         return gh_host_table.fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
     if ((r = store_begin(c, call)) != GH_OK) {
         at_rest_free(&a);
@@ -593,6 +631,31 @@ gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *i
                       "SELECT " USER_COLS " FROM users u "
                       "WHERE u.id = ? AND u.tenant_id = ? AND u.deleted_at IS NULL",
                       args, 2, out, NULL);
+}
+
+gh_result users_find_key(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                         const char *external_id, int erased_too, gh_user *out)
+{
+    gh_param args[2];
+
+    memset(out, 0, sizeof(*out));
+    if (id != NULL) {
+        args[0] = p_str(id);
+        return query_user(c, call,
+                          erased_too ? "SELECT " USER_COLS " FROM users u WHERE u.id = ?"
+                                     : "SELECT " USER_COLS " FROM users u WHERE u.id = ? "
+                                       "AND u.deleted_at IS NULL", args, 1, out, NULL);
+    }
+    if (tenant == NULL || external_id == NULL)
+        return GH_ERR_NOT_FOUND;
+    args[0] = p_str(tenant);
+    args[1] = p_str(external_id);
+    return query_user(c, call,
+                      erased_too ? "SELECT " USER_COLS " FROM users u "
+                                   "WHERE u.tenant_id = ? AND u.external_id = ?"
+                                 : "SELECT " USER_COLS " FROM users u "
+                                   "WHERE u.tenant_id = ? AND u.external_id = ? "
+                                   "AND u.deleted_at IS NULL", args, 2, out, NULL);
 }
 
 typedef struct hash_ud {
@@ -693,19 +756,22 @@ static const char update_sql[] =
     "username_normalized = CASE WHEN ? = 1 THEN ? ELSE username_normalized END, "
     "full_name = CASE WHEN ? = 1 THEN ? ELSE full_name END, "
     "phone = CASE WHEN ? = 1 THEN ? ELSE phone END, "
+    "given_name = CASE WHEN ? = 1 THEN ? ELSE given_name END, "
+    "family_name = CASE WHEN ? = 1 THEN ? ELSE family_name END, "
+    "country_code = CASE WHEN ? = 1 THEN ? ELSE country_code END, "
     "updated_at = ? "
     "WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL";
 
 /* The values update_sql writes, as stored (NULL: leave the field). */
 typedef struct update_vals {
-    const char *email, *email_norm, *email_clear, *username, *user_norm, *full_name, *phone;
+    const char *email, *email_norm, *email_clear, *username, *user_norm, *prof[P_COUNT];
 } update_vals;
 
 static gh_result update_row(gh_conn *c, gh_call *call, const char *tenant, const char *id,
                             const update_vals *v)
 {
-    int64_t f[7], now = gh_now_ms(), changed = 0;
-    gh_param a[18];
+    int64_t f[5 + P_COUNT], now = gh_now_ms(), changed = 0;
+    gh_param a[14 + 2 * P_COUNT];
     gh_result r;
 
     f[0] = v->email != NULL;
@@ -716,21 +782,24 @@ static gh_result update_row(gh_conn *c, gh_call *call, const char *tenant, const
     field_args(&a[5], &f[2], v->email_norm);
     field_args(&a[7], &f[3], v->username);
     field_args(&a[9], &f[4], v->user_norm);
-    field_args(&a[11], &f[5], v->full_name);
-    field_args(&a[13], &f[6], v->phone);
-    a[15] = p_int(&now);
-    a[16] = p_str(id);
-    a[17] = p_str(tenant);
-    r = store_exec(c, call, update_sql, a, 18, NULL, NULL, &changed);
+    for (int i = 0; i < P_COUNT; i++)
+        field_args(&a[11 + 2 * i], &f[5 + i], v->prof[i]);
+    a[11 + 2 * P_COUNT] = p_int(&now);
+    a[12 + 2 * P_COUNT] = p_str(id);
+    a[13 + 2 * P_COUNT] = p_str(tenant);
+    r = store_exec(c, call, update_sql, a, 14 + 2 * P_COUNT, NULL, NULL, &changed);
     return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
 }
 
-gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char *id,
-                       const char *email, const char *username, const char *full_name,
-                       const char *phone)
+gh_result users_update_profile(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                               const gh_profile *p)
 {
     char email_n[EMAIL_MAX + 1] = "", user_n[USERNAME_MAX + 1] = "", email_t[EMAIL_MAX + 1] = "";
     char user_t[USERNAME_MAX + 1] = "";
+    const char *email = p->email, *username = p->username;
+    const char *const prof[P_COUNT] = { p->full_name, p->phone, p->given_name, p->family_name,
+                                        p->country_code };
+    update_vals v = { 0 };
     at_rest ar;
     gh_result r;
 
@@ -745,18 +814,29 @@ gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char
     if (username != NULL && *username != '\0')
         trimmed(username, user_t, sizeof(user_t));
     if (at_rest_make(&ar, id, email_t, strlen(email_t), email_n, user_t, strlen(user_t), user_n,
-                     full_name, phone) < 0)
+                     prof) < 0)
         return gh_host_table.fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
+    v.email = email ? stored(ar.email, email_t) : NULL;
+    v.email_norm = email ? stored(ar.email_i, email_n) : NULL;
+    v.email_clear = email_n;
+    v.username = username ? stored(ar.username, user_t) : NULL;
+    v.user_norm = username ? stored(ar.user_i, user_n) : NULL;
+    for (int i = 0; i < P_COUNT; i++)
+        v.prof[i] = prof[i] ? stored(ar.prof[i], prof[i]) : NULL;
     r = taken_in_clear(c, call, tenant, id, email_n, user_n);
     if (r == GH_OK)
-        r = update_row(c, call, tenant, id, &(const update_vals){
-            email ? stored(ar.email, email_t) : NULL, email ? stored(ar.email_i, email_n) : NULL,
-            email_n, username ? stored(ar.username, user_t) : NULL,
-            username ? stored(ar.user_i, user_n) : NULL,
-            full_name ? stored(ar.full_name, full_name) : NULL,
-            phone ? stored(ar.phone, phone) : NULL });
+        r = update_row(c, call, tenant, id, &v);
     at_rest_free(&ar);
     return r;
+}
+
+gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                       const char *email, const char *username, const char *full_name,
+                       const char *phone)
+{
+    const gh_profile p = { email, username, full_name, phone, NULL, NULL, NULL };
+
+    return users_update_profile(c, call, tenant, id, &p);
 }
 
 gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const char *id,
@@ -812,7 +892,8 @@ static gh_result erase_locked(gh_conn *c, gh_call *call, const char *tenant, con
 
     r = store_exec(c, call,
                    "UPDATE users SET email = NULL, email_normalized = NULL, username = NULL, "
-                   "username_normalized = NULL, full_name = NULL, phone = NULL, "
+                   "username_normalized = NULL, full_name = NULL, phone = NULL, given_name = NULL, "
+                   "family_name = NULL, country_code = NULL, "
                    "email_verified_at = NULL, is_active = 0, is_admin = 0, "
                    "deleted_at = ?, updated_at = ? "
                    "WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL",

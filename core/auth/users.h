@@ -22,6 +22,10 @@ typedef struct gh_user {
     char *username;         /* malloc'd or NULL */
     char *full_name;        /* malloc'd or NULL */
     char *phone;            /* malloc'd or NULL */
+    char *given_name;       /* malloc'd or NULL (OIDC given_name) */
+    char *family_name;      /* malloc'd or NULL (OIDC family_name) */
+    char *country_code;     /* malloc'd or NULL: ISO 3166-1 alpha-2 */
+    char *external_id;      /* malloc'd or NULL: its id in the service it was imported from */
     int64_t email_verified_at; /* ms, 0: not verified */
     int is_active;
     int is_admin;
@@ -36,10 +40,12 @@ int email_normalize(const char *in, char *out, size_t outlen);
 /* Usernames: 3..64 of [A-Za-z0-9._-], compared lower-cased. 0 or -1. */
 int username_normalize(const char *in, char *out, size_t outlen);
 
-/* Insert u (tenant_id, email, username?, full_name?, is_admin, is_active
- * set by the caller) and its password credential in one transaction; fills
- * id and timestamps. GH_ERR_CONFLICT: email or username taken (or no such
- * tenant). GH_ERR_INVALID: a bad email or username, neither of them, or an
+/* Insert u (tenant_id, email, username?, the profile fields?, external_id?,
+ * is_admin, is_active set by the caller) and its password credential in one
+ * transaction; fills the timestamps, and the id unless the caller set one
+ * (an import keeping a UUID: an insert never overwrites, so an id in use is
+ * GH_ERR_CONFLICT). GH_ERR_CONFLICT: email, username, id or external_id
+ * taken (or no such tenant). GH_ERR_INVALID: a bad email or username, neither of them, or an
  * unusable hash. password_hash NULL: an account without a password
  * (OAuth). The email and username are stored trimmed, case kept. */
 gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *password_hash);
@@ -50,6 +56,11 @@ gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const 
                            gh_user *out, char hash[GH_PW_HASH_MAX]);
 /* tenant NULL: in any tenant (then act on the user in its tenant_id). */
 gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out);
+/* The row of id in any tenant, or of external_id in tenant (id NULL), erased
+ * ones too when erased_too (an erased row has neither email nor username):
+ * what an import needs to tell "imported before" from a collision. */
+gh_result users_find_key(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                         const char *external_id, int erased_too, gh_user *out);
 gh_result users_password_hash(gh_conn *c, gh_call *call, const char *user_id,
                               char hash[GH_PW_HASH_MAX]);
 /* Replaces the password credential (or adds one). GH_ERR_NOT_FOUND: no
@@ -59,6 +70,12 @@ gh_result users_set_password(gh_conn *c, gh_call *call, const char *user_id, con
 /* Profile fields; NULL leaves a field as it is, "" clears it (not email).
  * GH_ERR_CONFLICT: username or email taken. A new address (by its
  * normalised form) clears email_verified_at. */
+typedef struct gh_profile {
+    const char *email, *username, *full_name, *phone, *given_name, *family_name, *country_code;
+} gh_profile;
+gh_result users_update_profile(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                               const gh_profile *p);
+/* The same for the fields older callers set. */
 gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char *id,
                        const char *email, const char *username, const char *full_name,
                        const char *phone);
@@ -66,7 +83,8 @@ gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const c
                           int is_active /* -1 keep */, int is_admin /* -1 keep */);
 gh_result users_mark_verified(gh_conn *c, gh_call *call, const char *id, int64_t at_ms);
 
-/* Erase personal data (email, names, phone, username to NULL), delete
+/* Erase personal data (email, names, phone, country, username to NULL;
+ * external_id stays, like the id, so an import does not make it again), delete
  * credentials, revoke every session, mark deleted; one transaction. The
  * row stays so audit events keep a subject. */
 gh_result users_erase(gh_conn *c, gh_call *call, const char *tenant, const char *id);

@@ -20,14 +20,15 @@
 
 #define ROW_COLS                                                              \
     "id, email, email_normalized, username, username_normalized, full_name, " \
-    "phone, updated_at"
-enum { R_ID, R_EMAIL, R_EMAIL_N, R_USERNAME, R_USER_N, R_FULL_NAME, R_PHONE, R_UPDATED,
-       R_NCOLS };
-#define NFIELDS (R_PHONE - R_EMAIL + 1)
+    "phone, given_name, family_name, country_code, updated_at"
+enum { R_ID, R_EMAIL, R_EMAIL_N, R_USERNAME, R_USER_N, R_FULL_NAME, R_PHONE, R_GIVEN, R_FAMILY,
+       R_COUNTRY, R_UPDATED, R_NCOLS };
+#define NFIELDS (R_COUNTRY - R_EMAIL + 1)
 
 /* the AAD column of each field; NULL for the blind index columns */
 static const char *const aad_col[NFIELDS] = {
     "users.email", NULL, "users.username", NULL, "users.full_name", "users.phone",
+    "users.given_name", "users.family_name", "users.country_code",
 };
 
 typedef struct pii_row {
@@ -207,12 +208,14 @@ static int rewrite(gh_conn *c, gh_call *call, const gh_pii *p, int to_clear, con
     if (open_row(p, r, v) == 0 && seal_row(to_clear ? NULL : p, r->id, v) == 0) {
         const gh_param args[] = {
             p_opt(v[0]), p_opt(v[1]), p_opt(v[2]), p_opt(v[3]), p_opt(v[4]), p_opt(v[5]),
-            p_str(r->id), p_int(&r->updated),
+            p_opt(v[6]), p_opt(v[7]), p_opt(v[8]), p_str(r->id), p_int(&r->updated),
         };
         *res = store_exec(c, call,
                           "UPDATE users SET email = ?, email_normalized = ?, username = ?, "
-                          "username_normalized = ?, full_name = ?, phone = ? "
-                          "WHERE id = ? AND updated_at = ?", args, 8, NULL, NULL, &changed);
+                          "username_normalized = ?, full_name = ?, phone = ?, given_name = ?, "
+                          "family_name = ?, country_code = ? "
+                          "WHERE id = ? AND updated_at = ?", args,
+                          sizeof(args) / sizeof(args[0]), NULL, NULL, &changed);
         if (*res == GH_ERR_CONFLICT) {
             gh_log(GH_LOG_ERROR, "reencrypt: user %s: its address or username is taken by "
                    "another row in clear text", r->id);

@@ -8,11 +8,19 @@
  *   email                           required
  *   password_hash | hashed_password required: bcrypt or argon2id, kept
  *                                   as it is (rehashed at the next login)
- *   username, full_name (or first_name + last_name)
+ *   username, full_name, given_name | first_name, family_name | last_name
+ *                                   (without full_name, the two make it)
  *   is_admin | is_superuser, email_verified | is_verified, is_active
+ *   id                              the user's id in the old service: kept
+ *                                   as the Gatehouse id when it is a UUID,
+ *                                   else as external_id, so the old tables'
+ *                                   references still lead to the user
  * Other fields are ignored, so a raw export imports as it is. Each user is
  * its own transaction: a bad or duplicate record is reported with its line
- * number and skipped, and costs none of the good ones.
+ * number and skipped, and costs none of the good ones. A record whose id
+ * is already that of the same account (same tenant, same address) was
+ * imported before and is left as it is, so a file can be imported again;
+ * an id held by any other account is reported, never taken over.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,16 +34,19 @@
 #include "clock.h"
 #include "ctl/ctl.h"
 
+#define EXTERNAL_ID_MAX 255 /* MySQL's VARCHAR(255) for it */
+
 typedef struct import_rec {
     const char *email, *hash, *username, *full_name;
     const char *first_name, *last_name;
+    const char *id;                        /* the old service's, or NULL */
     int is_admin, is_active, verified;     /* -1: not given */
 } import_rec;
 
 typedef struct import_run {
     ctl *c;
     const char *tenant, *name;             /* name: the file, for messages */
-    long imported, skipped;
+    long imported, skipped, again;         /* again: imported before */
     int stop;                              /* the store failed: give up */
 } import_run;
 
@@ -44,11 +55,14 @@ int ctl_import_usage(const char *cmd)
     printf("Usage: %s [--tenant ID] FILE|-\n%s", cmd,
         "Import users from FILE (- for stdin): JSON Lines, one object per line, or\n"
         "CSV with a header line. Fields: email and password_hash (required; also\n"
-        "hashed_password), username, full_name (or first_name and last_name),\n"
-        "is_admin (or is_superuser), email_verified (or is_verified), is_active;\n"
-        "others are ignored. Hashes must be bcrypt ($2a$, $2b$, $2y$) or argon2id;\n"
-        "they are kept, and rehashed to argon2id at each user's next sign-in.\n"
-        "A bad or duplicate record is reported with its line number and skipped.\n"
+        "hashed_password), username, full_name, given_name (or first_name),\n"
+        "family_name (or last_name), is_admin (or is_superuser), email_verified\n"
+        "(or is_verified), is_active, id; others are ignored. Hashes must be\n"
+        "bcrypt ($2a$, $2b$, $2y$) or argon2id; they are kept, and rehashed to\n"
+        "argon2id at each user's next sign-in. An id that is a UUID becomes the\n"
+        "user's id, any other is kept as its external_id. A bad or duplicate\n"
+        "record is reported with its line number and skipped; one whose id is\n"
+        "already that account's (imported before) is left as it is.\n"
         CTL_TENANT_HELP
         "Exit status 0 when every record was imported, 1 when any was skipped.\n");
     return CTL_OK;
@@ -167,7 +181,25 @@ static const char *invalid(const import_rec *rec, const char **scheme)
         return "password_hash is neither bcrypt ($2a$, $2b$, $2y$) nor argon2id";
     if (given(rec->username) && username_normalize(rec->username, norm, sizeof norm) < 0)
         return "invalid username: 3 to 64 of A-Z a-z 0-9 . _ -";
+    if (rec->id && !*rec->id)
+        return "an empty id";
+    if (rec->id && strlen(rec->id) > EXTERNAL_ID_MAX)
+        return "an id longer than 255 bytes";
+    for (const char *p = rec->id; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return "an id with control characters";
     return NULL;
+}
+
+/* 8-4-4-4-12 hex digits, any version: ids the old service made as UUIDs */
+static int is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return s[36] == '\0';
 }
 
 /* rec as a gh_user of the run's tenant; -1 when out of memory. */
@@ -179,8 +211,15 @@ static int user_from(const import_run *run, const import_rec *rec, gh_user *u)
     snprintf(u->tenant_id, sizeof u->tenant_id, "%s", run->tenant);
     u->is_admin = rec->is_admin > 0;
     u->is_active = rec->is_active != 0;   /* absent (-1): active */
+    if (rec->id && is_uuid(rec->id)) {
+        for (int i = 0; i < 37; i++)
+            u->id[i] = (char)tolower((unsigned char)rec->id[i]);
+    } else if (rec->id && !(u->external_id = strdup(rec->id))) {
+        return -1;
+    }
     if (!(u->email = strdup(rec->email)) ||
-        (given(rec->username) && !(u->username = strdup(rec->username))))
+        (given(rec->username) && !(u->username = strdup(rec->username))) ||
+        (*f && !(u->given_name = strdup(f))) || (*l && !(u->family_name = strdup(l))))
         return -1;
     if (given(rec->full_name))
         return (u->full_name = strdup(rec->full_name)) ? 0 : -1;
@@ -188,6 +227,42 @@ static int user_from(const import_run *run, const import_rec *rec, gh_user *u)
         return asprintf(&u->full_name, "%s%s%s", f, *f && *l ? " " : "", l) < 0
                    ? (u->full_name = NULL, -1) : 0;
     return 0;
+}
+
+/* Whose is u's id (or external id) already? 0 nobody's, 1 this account's
+ * (imported before: leave it), -1 another's (reported) or a store error
+ * (the run stopped). An erased account keeps its id: not made again. */
+static int id_holder(import_run *run, const gh_user *u, long line)
+{
+    const char *ext = u->id[0] ? NULL : u->external_id;
+    char a[256], b[256];
+    gh_user old = { 0 };
+    gh_call call;
+    int rc = 0;
+
+    if (!u->id[0] && !ext)
+        return 0;
+    ctl_call(&call);
+    gh_result r = users_find_key(run->c->conn, &call, run->tenant, u->id[0] ? u->id : NULL, ext,
+                                 1, &old);
+    if (r == GH_OK && strcmp(old.tenant_id, run->tenant) == 0 && !old.email && !old.username) {
+        fprintf(stderr, "%s:%ld: id %s: that account was erased since; not made again\n",
+                run->name, line, u->id[0] ? u->id : ext);
+        rc = 1;
+    } else if (r == GH_OK && strcmp(old.tenant_id, run->tenant) == 0 && old.email &&
+               email_normalize(old.email, a, sizeof a) == 0 &&
+               email_normalize(u->email, b, sizeof b) == 0 && strcmp(a, b) == 0) {
+        rc = 1;
+    } else if (r == GH_OK) {
+        import_skip(run, line, "id %s is already that of another user", u->id[0] ? u->id : ext);
+        rc = -1;
+    } else if (r != GH_ERR_NOT_FOUND) {
+        fprintf(stderr, "%s:%ld: storage: %s\n", run->name, line, ctl_why(&call, r));
+        run->stop = 1;
+        rc = -1;
+    }
+    user_clear(&old);
+    return rc;
 }
 
 static void import_one(import_run *run, const import_rec *rec, long line)
@@ -204,12 +279,18 @@ static void import_one(import_run *run, const import_rec *rec, long line)
         ctl_fail("out of memory");
         return;
     }
+    int held = id_holder(run, &u, line);
+    if (held != 0) {
+        run->again += held > 0;
+        user_clear(&u);
+        return;
+    }
     ctl_call(&call);
     gh_result r = import_store(run, &call, &u, rec->hash, scheme, rec->verified > 0, line);
     if (r == GH_OK)
         run->imported++;
     else if (r == GH_ERR_CONFLICT)
-        import_skip(run, line, "a user with this email or username already exists");
+        import_skip(run, line, "a user with this email, username or id already exists");
     else if (r == GH_ERR_INVALID)
         import_skip(run, line, "refused: %s", ctl_why(&call, r));
     else {
@@ -238,6 +319,19 @@ static const char *json_field(json_t *o, const char *name, const char *alias, in
     return json_string_value(v);
 }
 
+/* The id: a string, or an integer (serial keys) written out; NULL when
+ * absent; *bad for another type. */
+static const char *json_id(json_t *o, char buf[24], int *bad)
+{
+    json_t *v = json_object_get(o, "id");
+
+    if (json_is_integer(v)) {
+        snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+    }
+    return json_field(o, "id", NULL, bad);
+}
+
 /* true/false (or 1/0) -> 1/0; absent or null -> -1; else *bad. */
 static int json_flag(json_t *o, const char *name, const char *alias, int *bad)
 {
@@ -260,6 +354,7 @@ static void import_json_line(import_run *run, const char *text, size_t len, long
     json_error_t e;
     json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
     import_rec rec;
+    char idbuf[24];
     int bad = 0;
 
     if (!o)
@@ -272,8 +367,9 @@ static void import_json_line(import_run *run, const char *text, size_t len, long
     rec.hash = json_field(o, "password_hash", "hashed_password", &bad);
     rec.username = json_field(o, "username", NULL, &bad);
     rec.full_name = json_field(o, "full_name", NULL, &bad);
-    rec.first_name = json_field(o, "first_name", NULL, &bad);
-    rec.last_name = json_field(o, "last_name", NULL, &bad);
+    rec.first_name = json_field(o, "given_name", "first_name", &bad);
+    rec.last_name = json_field(o, "family_name", "last_name", &bad);
+    rec.id = json_id(o, idbuf, &bad);
     rec.is_admin = json_flag(o, "is_admin", "is_superuser", &bad);
     rec.verified = json_flag(o, "email_verified", "is_verified", &bad);
     rec.is_active = json_flag(o, "is_active", NULL, &bad);
@@ -409,13 +505,14 @@ static int csv_blank(const csv_rec *r)
 
 /* Where each field is in a record: column index or -1. */
 enum { K_EMAIL, K_HASH, K_USERNAME, K_FULL, K_FIRST, K_LAST, K_ADMIN, K_VERIFIED, K_ACTIVE,
-       K_COUNT };
+       K_ID, K_COUNT };
 static const char *const csv_names[K_COUNT][2] = {
     [K_EMAIL] = { "email", NULL },         [K_HASH] = { "password_hash", "hashed_password" },
     [K_USERNAME] = { "username", NULL },   [K_FULL] = { "full_name", NULL },
-    [K_FIRST] = { "first_name", NULL },    [K_LAST] = { "last_name", NULL },
+    [K_FIRST] = { "given_name", "first_name" }, [K_LAST] = { "family_name", "last_name" },
     [K_ADMIN] = { "is_admin", "is_superuser" },
     [K_VERIFIED] = { "email_verified", "is_verified" }, [K_ACTIVE] = { "is_active", NULL },
+    [K_ID] = { "id", NULL },
 };
 
 static int csv_header(const csv_rec *h, int col[K_COUNT])
@@ -488,6 +585,7 @@ static void import_csv_record(import_run *run, const csv_rec *r, const int col[K
     rec.full_name = v[K_FULL];
     rec.first_name = v[K_FIRST];
     rec.last_name = v[K_LAST];
+    rec.id = v[K_ID] && *v[K_ID] ? v[K_ID] : NULL; /* an empty cell: none */
     rec.is_admin = csv_flag(v[K_ADMIN], &bad);
     rec.verified = csv_flag(v[K_VERIFIED], &bad);
     rec.is_active = csv_flag(v[K_ACTIVE], &bad);
@@ -553,7 +651,7 @@ static int first_char(FILE *f, long *lines)
 
 int ctl_import_users(ctl *c, const char *tenant, const char *path)
 {
-    import_run run = { c, tenant, strcmp(path, "-") == 0 ? "stdin" : path, 0, 0, 0 };
+    import_run run = { c, tenant, strcmp(path, "-") == 0 ? "stdin" : path, 0, 0, 0, 0 };
     FILE *f;
     long line = 0;
     int ch, rc;
@@ -577,7 +675,10 @@ int ctl_import_users(ctl *c, const char *tenant, const char *path)
         rc = ctl_fail("reading %s: %s", run.name, strerror(errno));
     if (f != stdin)
         fclose(f);
-    if (run.imported || run.skipped || run.stop)
+    if (run.again)
+        printf("imported %ld, skipped %ld, already imported %ld\n", run.imported, run.skipped,
+               run.again);
+    else if (run.imported || run.skipped || run.stop)
         printf("imported %ld, skipped %ld\n", run.imported, run.skipped);
     if (run.stop)
         return ctl_fail("import stopped early; the users imported so far stay imported");

@@ -1,6 +1,6 @@
 /*
  * reencrypt.c - `gatehousectl reencrypt`: move every account's personal
- * data (email, username, full name, phone) to the newest key of
+ * data (email, username, names, phone, country) to the newest key of
  * `encryption.keys`, writing blind indexes for the address and username;
  * `--status` counts where the rows stand; `--decrypt` goes back to clear
  * text (before taking `encryption:` out of the config).
@@ -27,8 +27,8 @@ typedef struct re_args {
 static int help(const char *cmd)
 {
     printf("Usage: %s [--status] [--batch N] [--limit N] [--decrypt]\n"
-           "Move the personal data of every account (email, username, full name,\n"
-           "phone) to the newest key of encryption.keys, with blind indexes for\n"
+           "Move the personal data of every account (email, username, names, phone,\n"
+           "country) to the newest key of encryption.keys, with blind indexes for\n"
            "lookups: switches encryption on for an existing database, and retires\n"
            "old keys. Safe beside a running gatehoused; run it again after an\n"
            "interruption: rows already on the newest key are skipped.\n"

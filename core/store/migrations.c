@@ -441,12 +441,57 @@ static const char v3_mysql[] =
     "ALTER TABLE users MODIFY email TEXT;\n"
     "SELECT users.email FROM users LIMIT 0;\n";
 
+/* What the seed services' sign-up and export carry beyond the v1 profile:
+ * given and family names (OIDC's given_name and family_name), a country
+ * (ISO 3166-1 alpha-2) and, from `gatehousectl user import`, the id a user
+ * had in the service it came from when that id is no UUID Gatehouse can
+ * keep as its own. The names and the country are personal data (sealed
+ * like full_name when encryption is on: TEXT everywhere); external_id is
+ * a key the old tables refer to, unique per tenant so an import can tell
+ * a user it made before, and kept when an account is erased so that a
+ * re-run of the import does not bring the account back. NULLs are
+ * distinct in a unique index on every backend: users without one do not
+ * collide. MySQL has no ADD COLUMN IF NOT EXISTS: each step looks in
+ * information_schema first, so a failed run can run again. */
+static const char v4_sqlite[] =
+    "ALTER TABLE users ADD COLUMN given_name TEXT;\n"
+    "ALTER TABLE users ADD COLUMN family_name TEXT;\n"
+    "ALTER TABLE users ADD COLUMN country_code TEXT;\n"
+    "ALTER TABLE users ADD COLUMN external_id TEXT;\n"
+    "CREATE UNIQUE INDEX users_tenant_external ON users (tenant_id, external_id);\n";
+static const char v4_postgres[] =
+    "ALTER TABLE users ADD COLUMN given_name TEXT;\n"
+    "ALTER TABLE users ADD COLUMN family_name TEXT;\n"
+    "ALTER TABLE users ADD COLUMN country_code TEXT;\n"
+    "ALTER TABLE users ADD COLUMN external_id TEXT;\n"
+    "CREATE UNIQUE INDEX users_tenant_external ON users (tenant_id, external_id);\n";
+#define MYSQL_IF_MISSING(what, cond, ddl)                                     \
+    "SET @gh_ddl = IF((SELECT COUNT(*) FROM information_schema." what "\n"    \
+    "                  WHERE table_schema = DATABASE() AND table_name = 'users'\n" \
+    "                  AND " cond ") = 0, '" ddl "', 'DO 0');\n"               \
+    "PREPARE gh_ddl FROM @gh_ddl;\n"                                          \
+    "EXECUTE gh_ddl;\n"                                                       \
+    "DEALLOCATE PREPARE gh_ddl;\n"
+#define MYSQL_ADD_COLUMN(col, type)                                           \
+    MYSQL_IF_MISSING("columns", "column_name = '" col "'",                    \
+                     "ALTER TABLE users ADD COLUMN " col " " type)
+static const char v4_mysql[] =
+    MYSQL_ADD_COLUMN("given_name", "TEXT")
+    MYSQL_ADD_COLUMN("family_name", "TEXT")
+    MYSQL_ADD_COLUMN("country_code", "TEXT")
+    MYSQL_ADD_COLUMN("external_id", "VARCHAR(255)")
+    MYSQL_IF_MISSING("statistics", "index_name = 'users_tenant_external'",
+                     "CREATE UNIQUE INDEX users_tenant_external ON users (tenant_id, external_id)")
+    "SELECT users.given_name, users.family_name, users.country_code, users.external_id\n"
+    "       FROM users LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
     { 1, "initial", v1_sqlite, v1_postgres, v1_mysql },
     { 2, "refresh_tokens", v2_sqlite, v2_postgres, v2_mysql },
     { 3, "pii_at_rest", v3_sqlite, v3_postgres, v3_mysql },
+    { 4, "profile_names_external_id", v4_sqlite, v4_postgres, v4_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

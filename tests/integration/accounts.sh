@@ -170,8 +170,40 @@ equals "no bad request created a user" "$(users_count)" "$N"
 
 signup bob@example.com 'Bob-long-pass-42' bob
 BOB_ID=$(j .user.id)
+N=$(users_count)
 post_json /api/v1/auth/signup '{"email":"extra@example.com","password":"Extra-long-pass-7","surprise":{"a":[1]}}'
-equals "unknown fields are ignored" "$CODE" "201"
+equals "an unknown field is 422, never dropped" "$CODE" "422"
+equals "... unknown_field" "$(j .code)" "unknown_field"
+contains "... naming it" "$(j .detail)" "surprise"
+post_json /api/v1/auth/signup '{"email":"extra@example.com","password":"Extra-long-pass-7","first_name":"A","given_name":"B"}'
+equals "first_name and given_name at once is 422" "$(j .code)" "invalid_field"
+post_json /api/v1/auth/signup '{"email":"extra@example.com","password":"Extra-long-pass-7","country_code":"+1"}'
+equals "a country code that is no ISO country is 422" "$(j .code)" "invalid_country_code"
+post_json /api/v1/auth/signup '{"email":"extra@example.com","password":"Extra-long-pass-7","phone":"call me"}'
+equals "a bad phone at signup is 422 invalid_phone" "$(j .code)" "invalid_phone"
+equals "... and none of these made a user" "$(users_count)" "$N"
+
+# the body the seed services' clients send (003: first/last name, phone, country)
+post_json /api/v1/auth/signup '{"first_name":"John","last_name":"Doe","email":"john.doe@example.com","phone":"+1234567890","country_code":"us","password":"SecureP@ssw0rd123!"}'
+equals "a seed-shaped signup is 201" "$CODE" "201"
+equals "... the phone is stored" "$(j .user.phone)" "+1234567890"
+equals "... first_name is the given_name" "$(j .user.given_name)" "John"
+equals "... last_name is the family_name" "$(j .user.family_name)" "Doe"
+equals "... the country is stored, upper-case" "$(j .user.country_code)" "US"
+JOHN_AT=$(j .access_token)
+req GET /api/v1/users/me -H "$(bearer "$JOHN_AT")"
+equals "GET /users/me shows the phone" "$(j .phone)" "+1234567890"
+equals "... the given and family names" "$(j '.given_name + " " + .family_name')" "John Doe"
+equals "... the country" "$(j .country_code)" "US"
+equals "... and no external id" "$(j .external_id)" "null"
+req PUT /api/v1/users/me -H "$(bearer "$JOHN_AT")" -H 'Content-Type: application/json' \
+    --data-binary '{"given_name":"Johnny","last_name":"Dough","country_code":"GB","phone":"+44 20 7946 0001"}'
+equals "PUT /users/me sets the names and country" \
+    "$(j '[.given_name, .family_name, .country_code, .phone] | join("|")')" "Johnny|Dough|GB|+44 20 7946 0001"
+req PUT /api/v1/users/me -H "$(bearer "$JOHN_AT")" -H 'Content-Type: application/json' --data-binary '{"country_code":null,"nickname":"JD"}'
+equals "an unknown field in PUT /users/me is 422 unknown_field" "$(j .code)" "unknown_field"
+req GET /api/v1/users/me -H "$(bearer "$JOHN_AT")"
+equals "... and nothing of that body was applied" "$(j .country_code)" "GB"
 
 # ---------------------------------------------------------------- login
 login alice@example.com "$ALICE_PW"
@@ -369,7 +401,9 @@ equals "... username_taken" "$(j .code)" "username_taken"
 req PUT /api/v1/users/me -H "$(bearer "$ALICE_AT")" -H 'Content-Type: application/json' --data-binary '{"full_name":42}'
 equals "a wrong type is 422" "$CODE" "422"
 req PUT /api/v1/users/me -H "$(bearer "$ALICE_AT")" -H 'Content-Type: application/json' --data-binary '{"email":"new@example.com"}'
-equals "users cannot change their email here (ignored)" "$(j .email)" "alice@example.com"
+equals "users cannot change their email here (422, not ignored)" "$(j .code)" "unknown_field"
+req GET /api/v1/users/me -H "$(bearer "$ALICE_AT")"
+equals "... it stays" "$(j .email)" "alice@example.com"
 equals "profile changes are audited" "$(sql "SELECT CASE WHEN count(*) > 0 THEN 1 ELSE 0 END FROM audit_events WHERE action='user.update' AND subject_id='$ALICE_ID'")" "1"
 
 # ---------------------------------------------------------------- sessions
@@ -454,6 +488,17 @@ req PUT "/api/v1/users/$ERIN_ID" -H "$(bearer "$ADM")" -H 'Content-Type: applica
 equals "an admin cannot give a taken email" "$(j .code)" "email_taken"
 req PUT "/api/v1/users/$ERIN_ID" -H "$(bearer "$ADM")" -H 'Content-Type: application/json' --data-binary '{"is_admin":"yes"}'
 equals "is_admin must be a boolean" "$CODE" "422"
+req PUT "/api/v1/users/$ERIN_ID" -H "$(bearer "$ADM")" -H 'Content-Type: application/json' \
+    --data-binary '{"first_name":"Erin","family_name":"Admin","country_code":"ie","phone":"+353 1 555 0100"}'
+equals "admins set the names, country and phone" \
+    "$(j '[.given_name, .family_name, .country_code, .phone] | join("|")')" "Erin|Admin|IE|+353 1 555 0100"
+equals "... audited by field name" "$(sql "SELECT CASE WHEN details LIKE '%given_name%' AND details LIKE '%country_code%' THEN 1 ELSE 0 END FROM audit_events WHERE action='admin.user.update' AND subject_id='$ERIN_ID' ORDER BY created_at DESC LIMIT 1")" "1"
+req PUT "/api/v1/users/$ERIN_ID" -H "$(bearer "$ADM")" -H 'Content-Type: application/json' --data-binary '{"is_superuser":true}'
+equals "an unknown field in the admin update is 422 unknown_field" "$(j .code)" "unknown_field"
+req GET '/api/v1/users?external_id=no-such-id' -H "$(bearer "$ADM")"
+equals "an external id nobody has finds none" "$(j '[.total, (.items | length)] | join(",")')" "0,0"
+req GET '/api/v1/users?external_id=x&email=y' -H "$(bearer "$ADM")"
+equals "external_id and email at once is 422" "$CODE" "422"
 login erin@example.com 'Erin-long-pass-42'; ERIN_ADM=$AT
 req GET /api/v1/users -H "$(bearer "$ERIN_ADM")"
 equals "a promoted user can administer" "$CODE" "200"

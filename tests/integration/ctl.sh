@@ -212,7 +212,7 @@ ctl user import "$TMP/users.jsonl"
 equals "an import with skipped lines exits 1" "$RC" "1"
 contains "it counts what it did" "$OUT" "imported 1, skipped 2"
 contains "a bad line is reported with its number" "$ERR" "users.jsonl:2: not valid JSON"
-contains "a duplicate too" "$ERR" "users.jsonl:3: a user with this email or username already exists"
+contains "a duplicate too" "$ERR" "users.jsonl:3: a user with this email, username or id already exists"
 lacks "no hash is printed" "$OUT$ERR" "$HASH"
 LEGACY_ID=$(db "SELECT id FROM users WHERE email_normalized = 'legacy@example.com'")
 check "the imported user exists" grep -Eq "$UUID_RE" <<<"$LEGACY_ID"
@@ -221,6 +221,7 @@ equals "its bcrypt hash is kept as it is" \
 equals "is_verified marks the address verified" \
     "$(db "SELECT email_verified_at IS NOT NULL FROM users WHERE id = '$LEGACY_ID'")" "1"
 equals "full_name is imported" "$(db "SELECT full_name FROM users WHERE id = '$LEGACY_ID'")" "Legacy User"
+equals "a serial id (17) is kept as the external id" "$(db "SELECT external_id FROM users WHERE id = '$LEGACY_ID'")" "17"
 equals "the import is audited" \
     "$(db "SELECT COUNT(*) FROM audit_events WHERE action = 'user.import' AND actor_id = 'cli'")" "1"
 
@@ -257,6 +258,51 @@ equals "quoted fields with commas and quotes survive" \
     "$(db "SELECT full_name FROM users WHERE email_normalized = 'csv2@example.com'")" 'Grace, "Amazing" Hopper'
 equals "an argon2id hash is imported too" \
     "$(db "SELECT substr(CAST(c.secret AS TEXT), 1, 10) FROM credentials c JOIN users u ON u.id = c.user_id WHERE u.email_normalized = 'csv2@example.com'")" '$argon2id$'
+
+# ids from the old service: a UUID stays the id, anything else is the external id
+KEEP_UUID=3f2504e0-4f89-41d3-9a0c-0305e82c3301
+cat >"$TMP/ids.jsonl" <<JSONL
+{"email": "uuid.keep@example.com", "password_hash": "$HASH", "id": "3F2504E0-4F89-41D3-9A0C-0305E82C3301", "first_name": "Uma", "last_name": "Uuid"}
+{"email": "serial.keep@example.com", "password_hash": "$HASH", "id": "usr_1234567890abcdef"}
+JSONL
+ctl user import "$TMP/ids.jsonl"
+equals "an import with ids exits 0" "$RC" "0"
+contains "... and imports both" "$OUT" "imported 2, skipped 0"
+equals "a UUID id is kept as the user's id (lower-case)" \
+    "$(db "SELECT id || '|' || IFNULL(external_id, 'none') FROM users WHERE email_normalized = 'uuid.keep@example.com'")" "$KEEP_UUID|none"
+equals "first_name and last_name are the given and family names" \
+    "$(db "SELECT given_name || '|' || family_name || '|' || full_name FROM users WHERE id = '$KEEP_UUID'")" "Uma|Uuid|Uma Uuid"
+SERIAL_ID=$(db "SELECT id FROM users WHERE email_normalized = 'serial.keep@example.com'")
+check "a non-UUID id gets a new Gatehouse id" grep -Eq "$UUID_RE" <<<"$SERIAL_ID"
+equals "... and is kept as its external id" \
+    "$(db "SELECT external_id FROM users WHERE id = '$SERIAL_ID'")" "usr_1234567890abcdef"
+USERS_BEFORE=$(db "SELECT COUNT(*) FROM users")
+AUDIT_BEFORE=$(db "SELECT COUNT(*) FROM audit_events WHERE action = 'user.import'")
+ctl user import "$TMP/ids.jsonl"
+equals "importing the same file again exits 0" "$RC" "0"
+contains "... and says they were imported before" "$OUT" "imported 0, skipped 0, already imported 2"
+equals "... with no new user" "$(db "SELECT COUNT(*) FROM users")" "$USERS_BEFORE"
+equals "... and nothing audited as imported" \
+    "$(db "SELECT COUNT(*) FROM audit_events WHERE action = 'user.import'")" "$AUDIT_BEFORE"
+cat >"$TMP/clash.jsonl" <<JSONL
+{"email": "clash.one@example.com", "password_hash": "$HASH", "id": "$KEEP_UUID"}
+{"email": "clash.two@example.com", "password_hash": "$HASH", "id": "usr_1234567890abcdef"}
+{"email": "clash.three@example.com", "password_hash": "$HASH", "id": "$LEGACY_ID"}
+JSONL
+ctl user import "$TMP/clash.jsonl"
+equals "an id that is another user's fails the import" "$RC" "1"
+contains "... every such record skipped" "$OUT" "imported 0, skipped 3"
+contains "... a kept UUID is reported" "$ERR" "clash.jsonl:1: id $KEEP_UUID is already that of another user"
+contains "... an external id too" "$ERR" "clash.jsonl:2: id usr_1234567890abcdef is already that of another user"
+contains "... and an id Gatehouse made" "$ERR" "clash.jsonl:3: id $LEGACY_ID is already that of another user"
+equals "... nothing was overwritten" \
+    "$(db "SELECT email_normalized FROM users WHERE id = '$KEEP_UUID'")|$(db "SELECT COUNT(*) FROM users WHERE email_normalized LIKE 'clash.%'")" \
+    "uuid.keep@example.com|0"
+printf 'email,password_hash,id\ncsv.id@example.com,%s,42\n' "$HASH" >"$TMP/ids.csv"
+ctl user import "$TMP/ids.csv"
+equals "a CSV id column is read too" \
+    "$RC|$(db "SELECT external_id FROM users WHERE email_normalized = 'csv.id@example.com'")" "0|42"
+
 printf '[{"email": "a@example.com"}]\n' | "$CTL" -c "$CFG" user import - >/dev/null 2>"$TMP/err"
 equals "a JSON array is refused" "$?" "1"
 contains "with a hint to make it JSON Lines" "$(cat "$TMP/err")" "one object per line"
@@ -284,6 +330,18 @@ equals "its credential is rehashed to argon2id" \
 login admin@example.com "$ADMIN_PW"
 equals "the admin made by the CLI signs in" "$CODE" "200"
 ADMIN_TOKEN=$(printf '%s' "$OUT" | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')
+http GET '/api/v1/users?external_id=usr_1234567890abcdef' -H "Authorization: Bearer $ADMIN_TOKEN"
+contains "admins find an imported user by its external id" "$OUT" "\"id\":\"$SERIAL_ID\""
+contains "... which the user JSON shows" "$OUT" '"external_id":"usr_1234567890abcdef"'
+login uuid.keep@example.com legacy-pass-1
+contains "a user imported with its UUID signs in as that id" "$OUT" "\"id\":\"$KEEP_UUID\""
+http DELETE "/api/v1/users/$SERIAL_ID" -H "Authorization: Bearer $ADMIN_TOKEN"
+equals "an admin erases an imported user" "$CODE" "204"
+USERS_BEFORE=$(db "SELECT COUNT(*) FROM users")
+ctl user import "$TMP/ids.jsonl"
+equals "importing the file again after the erase exits 0" "$RC|$USERS_BEFORE" "0|$(db "SELECT COUNT(*) FROM users")"
+contains "... the erased account is not made again" "$ERR" "id usr_1234567890abcdef: that account was erased since"
+contains "... and counts as imported before" "$OUT" "already imported 2"
 
 # ---------------------------------------------------------------- flags
 ctl user set-admin legacy@example.com on

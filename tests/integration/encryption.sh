@@ -124,9 +124,11 @@ login() {
     post_json /api/v1/auth/login "{\"$key\":\"$1\",\"password\":\"$2\"}"
     AT=$(j .access_token)
 }
-# make_user EMAIL USERNAME FULL_NAME PHONE: signup, then the profile
+# make_user EMAIL USERNAME FULL_NAME PHONE GIVEN FAMILY: signup (with the
+# given and family names and a country, as the seed clients send them),
+# then the profile
 make_user() {
-    post_json /api/v1/auth/signup "{\"email\":\"$1\",\"password\":\"$PW\",\"username\":\"$2\"}"
+    post_json /api/v1/auth/signup "{\"email\":\"$1\",\"password\":\"$PW\",\"username\":\"$2\",\"first_name\":\"$5\",\"last_name\":\"$6\",\"country_code\":\"NZ\"}"
     [ "$CODE" = 201 ] || { not_ok "signup $2" "got $CODE: $BODY"; return 1; }
     local at; at=$(j .access_token)
     put_json /api/v1/users/me "{\"full_name\":\"$3\",\"phone\":\"$4\"}" -H "$(bearer "$at")"
@@ -147,18 +149,24 @@ ctl() { OUT=$("$GATEHOUSECTL" -c "$1" "${@:2}" 2>&1); RC=$?; }
 
 PW='Enc-long-pass-42x'
 # What must never be found in clear: each user's email (as typed and as
-# normalised), its local part, username, full name and phone.
-A=(Alice.Crypt@Example.com alice.crypt@example.com alice.crypt alice_crypt_u "Alicia Cryptfield" "+15550001111")
-B=(Bob.Switch@Example.org bob.switch@example.org bob.switch bob_switch_u "Roberto Switchman" "+15550002222")
-C=(Carol.Switch@Example.org carol.switch@example.org carol.switch carol_switch_u "Carolyn Switchwell" "+15550003333")
-D=(Dave.Switch@Example.org dave.switch@example.org dave.switch dave_switch_u "Davide Switchfort" "+15550004444")
+# normalised), its local part, username, full name, phone, given and family
+# name. The country (two letters) cannot be looked for in a dump: country()
+# checks its column instead.
+A=(Alice.Crypt@Example.com alice.crypt@example.com alice.crypt alice_crypt_u "Alicia Cryptfield" "+15550001111" Alissandrina Cryptowska)
+B=(Bob.Switch@Example.org bob.switch@example.org bob.switch bob_switch_u "Roberto Switchman" "+15550002222" Robertino Switchowski)
+C=(Carol.Switch@Example.org carol.switch@example.org carol.switch carol_switch_u "Carolyn Switchwell" "+15550003333" Carolinda Switchewell)
+D=(Dave.Switch@Example.org dave.switch@example.org dave.switch dave_switch_u "Davide Switchfort" "+15550004444" Davidoro Switchforte)
+# sealed_countries: "sealed/all" of the stored countries
+sealed_countries() {
+    sql "SELECT COUNT(CASE WHEN country_code LIKE 'gh1:%' THEN 1 END), COUNT(country_code) FROM users" | tr '|\t' '//'
+}
 
 # ================================================================ 1. on from the start
 new_state
 write_config "$TMP/on.yaml" "$KEYS_K1"
 check "the daemon starts with encryption on" start_daemon "$TMP/on.yaml" "$TMP/log1"
 contains "the log names the key in use" "$(cat "$TMP/log1")" "encrypted at rest with key 'key-one'"
-make_user "${A[0]}" "${A[3]}" "${A[4]}" "${A[5]}"
+make_user "${A[0]}" "${A[3]}" "${A[4]}" "${A[5]}" "${A[6]}" "${A[7]}"
 equals "signup and profile update work" "$CODE" "200"
 ALICE_ID=$(j .id)
 equals "the profile comes back in clear" "$(j .full_name)|$(j .phone)|$(j .email)" \
@@ -168,8 +176,9 @@ equals "login by email (any case) works" "$CODE" "200"
 login "Alice_Crypt_U" "$PW"
 equals "login by username (any case) works" "$CODE" "200"
 req GET /api/v1/users/me -H "$(bearer "$AT")"
-equals "/users/me reads every field" "$(j .email)|$(j .username)|$(j .full_name)|$(j .phone)" \
-    "${A[0]}|${A[3]}|${A[4]}|${A[5]}"
+equals "/users/me reads every field" \
+    "$(j .email)|$(j .username)|$(j .full_name)|$(j .phone)|$(j .given_name)|$(j .family_name)|$(j .country_code)" \
+    "${A[0]}|${A[3]}|${A[4]}|${A[5]}|${A[6]}|${A[7]}|NZ"
 post_json /api/v1/auth/signup "{\"email\":\"alice.CRYPT@example.com\",\"password\":\"$PW\"}"
 equals "the same address again is a conflict (blind index is unique)" "$CODE" "409"
 # the longest address (250 bytes) is about 400 sealed: wider than MySQL's
@@ -212,6 +221,7 @@ stop_daemon
 no_clear_pii "dump with encryption on: no clear email, username, name or phone" \
     "${A[@]}" "$ADMIN_EMAIL" "nobody.here@example.net" "$LONG_LOCAL" ghost.mailer
 contains "values are stored under the key id" "$DUMP" "gh1:key-one:"
+equals "the country is stored sealed" "$(sealed_countries)" "1/1"
 contains "addresses are stored as blind indexes" "$DUMP" "bi1:"
 lacks "no key material in the log" "$(cat "$TMP/log1")" "$(cat "$TMP/k1.key")"
 lacks "no personal data in the log" "$(cat "$TMP/log1")" "${A[4]}"
@@ -226,9 +236,9 @@ write_config "$TMP/sw.yaml" "$KEYS_K1"
 write_config "$TMP/rot.yaml" "$KEYS_K1K2"
 write_config "$TMP/k2only.yaml" "$KEYS_K2"
 check "a daemon without encryption starts" start_daemon "$TMP/off.yaml" "$TMP/log2"
-make_user "${B[0]}" "${B[3]}" "${B[4]}" "${B[5]}"
-make_user "${C[0]}" "${C[3]}" "${C[4]}" "${C[5]}"
-make_user "${D[0]}" "${D[3]}" "${D[4]}" "${D[5]}"
+make_user "${B[0]}" "${B[3]}" "${B[4]}" "${B[5]}" "${B[6]}" "${B[7]}"
+make_user "${C[0]}" "${C[3]}" "${C[4]}" "${C[5]}" "${C[6]}" "${C[7]}"
+make_user "${D[0]}" "${D[3]}" "${D[4]}" "${D[5]}" "${D[6]}" "${D[7]}"
 stop_daemon
 DUMP=$(dump)
 contains "without encryption, the dump holds the data in clear (the test sees it)" "$DUMP" "${B[4]}"
@@ -264,6 +274,7 @@ equals "after the move, the profile reads back" "$(j .full_name)|$(j .phone)" "$
 stop_daemon
 no_clear_pii "dump after switching on: no clear personal data" \
     "${B[@]}" "${C[@]}" "${D[@]}" "$ADMIN_EMAIL"
+equals "reencrypt seals the countries too" "$(sealed_countries)" "3/3"
 
 # ================================================================ 3. rotation
 ctl "$TMP/rot.yaml" reencrypt --status
@@ -289,7 +300,7 @@ check "the daemon starts with encryption off again" start_daemon "$TMP/off.yaml"
 login "${D[0]}" "$PW"
 equals "back in clear, login by email works" "$CODE" "200"
 req GET /api/v1/users/me -H "$(bearer "$AT")"
-equals "and the profile reads back" "$(j .full_name)" "${D[4]}"
+equals "and the profile reads back" "$(j .full_name)|$(j .given_name)|$(j .country_code)" "${D[4]}|${D[6]}|NZ"
 stop_daemon
 lacks "no key id is left" "$(dump)" "gh1:"
 

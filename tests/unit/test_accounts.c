@@ -246,17 +246,18 @@ static void test_migrate_fresh(void **state)
     int applied = -1, version = -1;
     text_ud t;
 
-    assert_int_equal(store_latest_version(), 3);
+    assert_int_equal(store_latest_version(), 4);
     assert_int_equal(store_migrate(f->c, &applied, err, sizeof(err)), 0);
-    assert_int_equal(applied, 3);
+    assert_int_equal(applied, 4);
     assert_int_equal(store_schema_version(f->c, &version), 0);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
     assert_string_equal(query_text(f, "SELECT name FROM schema_migrations WHERE version = "
                                       "CAST(? AS INTEGER)", "2", &t), "refresh_tokens");
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
                                   "AND name = ?", "refresh_tokens"), 1);
     assert_true(index_exists(f, "refresh_tokens_session"));
     assert_true(index_exists(f, "users_tenant_created"));
+    assert_true(index_exists(f, "users_tenant_external"));
 }
 
 static void test_migrate_from_v1(void **state)
@@ -574,6 +575,73 @@ static void test_users_flags_password(void **state)
     assert_string_equal(hash, "$2b$12$newhashnewhash");
 
     assert_int_equal(users_mark_verified(f->c, &f->call, "nope", 1), GH_ERR_NOT_FOUND);
+    user_clear(&u);
+}
+
+/* Ids an import keeps: a caller's UUID is the id, any other id the
+ * external_id; neither can be taken over, and erasing keeps both. */
+static void test_users_kept_ids(void **state)
+{
+    fx *f = *state;
+    static const char kept[] = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    const gh_profile names = { NULL, NULL, NULL, NULL, "Kay", "Kept", "NZ" };
+    gh_user u, b, got;
+
+    memset(&u, 0, sizeof(u));
+    strcpy(u.id, kept);
+    strcpy(u.tenant_id, ROOT);
+    u.email = strdup("kept@example.com");
+    u.external_id = strdup("usr_17");
+    assert_int_equal(users_create(f->c, &f->call, &u, HASH), GH_OK);
+    assert_string_equal(u.id, kept);
+
+    /* the same id again, or the same external id in the tenant: refused */
+    memset(&b, 0, sizeof(b));
+    strcpy(b.id, kept);
+    strcpy(b.tenant_id, ROOT);
+    b.email = strdup("thief@example.com");
+    assert_int_equal(users_create(f->c, &f->call, &b, HASH), GH_ERR_CONFLICT);
+    user_clear(&b);
+    memset(&b, 0, sizeof(b));
+    strcpy(b.tenant_id, ROOT);
+    b.email = strdup("thief@example.com");
+    b.external_id = strdup("usr_17");
+    assert_int_equal(users_create(f->c, &f->call, &b, HASH), GH_ERR_CONFLICT);
+    user_clear(&b);
+    /* another tenant has its own external ids */
+    add_tenant(f, OTHER_TENANT, "other");
+    memset(&b, 0, sizeof(b));
+    strcpy(b.tenant_id, OTHER_TENANT);
+    b.email = strdup("thief@example.com");
+    b.external_id = strdup("usr_17");
+    assert_int_equal(users_create(f->c, &f->call, &b, HASH), GH_OK);
+    user_clear(&b);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM users WHERE email = ?",
+                               "kept@example.com"), 1);
+
+    /* found by either key; the names and country read back */
+    assert_int_equal(users_update_profile(f->c, &f->call, ROOT, kept, &names), GH_OK);
+    assert_int_equal(users_find_key(f->c, &f->call, ROOT, NULL, "usr_17", 0, &got), GH_OK);
+    assert_string_equal(got.id, kept);
+    assert_string_equal(got.given_name, "Kay");
+    assert_string_equal(got.family_name, "Kept");
+    assert_string_equal(got.country_code, "NZ");
+    assert_string_equal(got.external_id, "usr_17");
+    user_clear(&got);
+    assert_int_equal(users_find_key(f->c, &f->call, NULL, kept, NULL, 0, &got), GH_OK);
+    user_clear(&got);
+
+    /* erased: the names go, the keys stay, seen only with erased_too */
+    assert_int_equal(users_erase(f->c, &f->call, ROOT, kept), GH_OK);
+    assert_int_equal(users_find_key(f->c, &f->call, ROOT, NULL, "usr_17", 0, &got),
+                     GH_ERR_NOT_FOUND);
+    assert_int_equal(users_find_key(f->c, &f->call, ROOT, NULL, "usr_17", 1, &got), GH_OK);
+    assert_string_equal(got.id, kept);
+    assert_null(got.email);
+    assert_null(got.given_name);
+    assert_null(got.country_code);
+    assert_string_equal(got.external_id, "usr_17");
+    user_clear(&got);
     user_clear(&u);
 }
 
@@ -1458,6 +1526,14 @@ static void test_users_encrypted(void **state)
     new_user(f, ROOT, "Enc.User@Example.com", "EncUser", &u);
     assert_int_equal(users_update(f->c, &f->call, ROOT, u.id, NULL, NULL, NULL, "+15550009999"),
                      GH_OK);
+    assert_int_equal(users_update_profile(f->c, &f->call, ROOT, u.id,
+                                          &(const gh_profile){ .given_name = "Encgiven",
+                                                               .family_name = "Encfamily",
+                                                               .country_code = "NZ" }),
+                     GH_OK);
+    assert_int_equal(sealed_count(f, "given_name", "gh1:k1:"), 1);
+    assert_int_equal(sealed_count(f, "family_name", "gh1:k1:"), 1);
+    assert_int_equal(sealed_count(f, "country_code", "gh1:k1:"), 1);
     assert_int_equal(sealed_count(f, "email", "gh1:k1:"), 1);
     assert_int_equal(sealed_count(f, "username", "gh1:k1:"), 1);
     assert_int_equal(sealed_count(f, "full_name", "gh1:k1:"), 1);
@@ -1676,6 +1752,7 @@ int main(void)
         T(test_users_conflicts),
         T(test_users_update),
         T(test_users_flags_password),
+        T(test_users_kept_ids),
         T(test_users_erase),
         T(test_users_list),
         T(test_users_encrypted),
