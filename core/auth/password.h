@@ -54,7 +54,10 @@ uint64_t password_checks_total(void);
 void password_release_idle_memory(void);
 
 /* NULL if pw meets the policy, else a stable problem code and a sentence:
- * "password_too_short", "password_too_long", "password_too_common",
+ * "password_too_short", "password_too_long", "password_too_common" (a
+ * common password or word, or the user's own email, name or username),
+ * "password_too_weak" (a repeat, sequence, keyboard walk or date: zxcvbn
+ * estimates it guessable; both only with check_common),
  * "password_needs_upper", ..._lower, ..._digit, ..._special,
  * "password_invalid_utf8". `context` strings (email, username; NULL-ended)
  * are refused as passwords too. *detail (detail may be NULL) is a sentence

@@ -1,16 +1,30 @@
 /*
  * policy.c - the password policy, NIST SP 800-63B: length in code points,
- * the bundled list of common passwords (compiled in; a hash set is built on
- * first use), no password equal to the user's own email or name.
- * Composition rules exist because the seed services had them; they are off
- * by default.
+ * then "commonly used, expected, or compromised" values refused: the
+ * bundled list of common passwords (compiled in; a hash set is built on
+ * first use), the user's own email or name, and whatever zxcvbn (libzxcvbn,
+ * with its frequency lists of passwords, words, names, keyboard walks,
+ * sequences, repeats and dates) estimates under MIN_GUESS_BITS, the user's
+ * email, username and the product's name among its words. Composition
+ * rules exist because the seed services had them; they are off by default.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zxcvbn.h>
 #include "auth/common_passwords.h"
 #include "auth/password.h"
+
+/* About a million guesses: under it a password falls to an online attack
+ * even through the lockout (zxcvbn's "too guessable" and "very guessable"
+ * bands). zxcvbn's dictionaries know far more than the bundled list, which
+ * stays for the few of its entries they lack. */
+#define MIN_GUESS_BITS 20.0
+#define ESTIMATE_MAX 256   /* bytes judged: past that, length alone is no help */
+#define USER_WORDS_MAX 24
+#define COMMON_SENTENCE "This password is too easy to guess: it is a commonly used password, " \
+                        "or built on a common word or name."
 
 #define COMMON_MAX_LEN 64         /* longer than any entry of the list */
 
@@ -146,6 +160,108 @@ static int is_context(const char *pw, size_t len, const char *const *context)
     return 0;
 }
 
+/* ---------------------------------------------------------------- zxcvbn */
+
+/* What the user's context adds to zxcvbn's dictionaries: each string, an
+ * email's local part, and their words of 3 letters or more ("alice.smith"
+ * gives "alice" and "smith"), then the product's name. */
+typedef struct user_words {
+    const char *v[USER_WORDS_MAX + 1];
+    size_t n, used;
+    char buf[1024];
+} user_words;
+
+static void word_add(user_words *w, const char *s, size_t len)
+{
+    if (len < 3 || w->n >= USER_WORDS_MAX || w->used + len + 1 > sizeof w->buf)
+        return;
+    char *d = w->buf + w->used;
+    for (size_t i = 0; i < len; i++)
+        d[i] = (char)ascii_lower((unsigned char)s[i]);
+    d[len] = '\0';
+    w->used += len + 1;
+    w->v[w->n++] = d;
+}
+
+static void words_of(user_words *w, const char *s)
+{
+    const char *at = strrchr(s, '@');
+    size_t end = at ? (size_t)(at - s) : strlen(s);
+    word_add(w, s, strlen(s));
+    if (at)
+        word_add(w, s, end);
+    for (size_t i = 0; i < end;) {
+        size_t k = 0;
+        while (i + k < end && ((s[i + k] | 32) >= 'a' && (s[i + k] | 32) <= 'z'))
+            k++;
+        if (k > 0 && k < end)
+            word_add(w, s + i, k);
+        i += k ? k : 1;
+    }
+}
+
+/* Why zxcvbn finds pw guessable, by the longest pattern it found in it;
+ * NULL when it is not. */
+static const char *guessable(const char *pw, size_t len, const char *const *context,
+                             const char **detail)
+{
+    char text[ESTIMATE_MAX + 1];
+    user_words w = { .n = 0 };
+    ZxcMatch_t *info = NULL;
+
+    if (len > ESTIMATE_MAX)
+        len = ESTIMATE_MAX;
+    memcpy(text, pw, len);
+    text[len] = '\0';
+    for (; context && *context; context++)
+        words_of(&w, *context);
+    word_add(&w, "gatehouse", 9);
+    w.v[w.n] = NULL;
+    double bits = ZxcvbnMatch(text, w.v, &info);
+    int type = BRUTE_MATCH, longest = 0;
+    for (const ZxcMatch_t *m = info; m; m = m->Next) {
+        /* a pattern said again ("abcabc", "aaaaaa" twice) is a repeat */
+        int t = m->Type >= MULTIPLE_MATCH ? REPEATS_MATCH : m->Type;
+        if (t != BRUTE_MATCH && t != NON_MATCH && m->Length > longest) {
+            longest = m->Length;
+            type = t;
+        }
+    }
+    ZxcvbnFreeInfo(info);
+    memset(text, 0, sizeof text);
+    memset(w.buf, 0, sizeof w.buf);
+    if (bits >= MIN_GUESS_BITS)
+        return NULL;
+    switch (type) {
+    case USER_MATCH:
+    case USER_LEET_MATCH:
+        *detail = "This password is too easy to guess: it is built on your email address, "
+                  "username or name, or on this service's name.";
+        return "password_too_common";
+    case DICTIONARY_MATCH:
+    case DICT_LEET_MATCH:
+        *detail = COMMON_SENTENCE;
+        return "password_too_common";
+    case REPEATS_MATCH:
+        *detail = "This password is too easy to guess: it repeats characters or a pattern.";
+        return "password_too_weak";
+    case SEQUENCE_MATCH:
+        *detail = "This password is too easy to guess: it is a sequence such as abcd or 1234.";
+        return "password_too_weak";
+    case SPATIAL_MATCH:
+        *detail = "This password is too easy to guess: it follows a keyboard pattern such as "
+                  "qwerty.";
+        return "password_too_weak";
+    case DATE_MATCH:
+    case YEAR_MATCH:
+        *detail = "This password is too easy to guess: it is mostly a date or a year.";
+        return "password_too_weak";
+    default:
+        *detail = "This password is too easy to guess; a few unrelated words make a strong one.";
+        return "password_too_weak";
+    }
+}
+
 /* A refusal: its stable code, and the sentence for the client in *detail */
 static const char *verdict(const char **detail, const char *code, const char *sentence)
 {
@@ -207,11 +323,14 @@ const char *password_policy_check(const gh_pw_policy *pol, const char *pw, size_
         snprintf(sentence, sizeof(sentence), "Use at most %d characters.", pol->max_length);
         return verdict(detail, "password_too_long", sentence);
     }
-    if (pol->check_common && password_is_common(pw, len))
-        return verdict(detail, "password_too_common",
-                       "This password is too common; choose one that is harder to guess.");
     if (is_context(pw, len, context))
         return verdict(detail, "password_too_common",
                        "Do not use your email address or username as your password.");
+    /* zxcvbn first: it names the reason; then the list, for what it lacks */
+    const char *code;
+    if (pol->check_common && (code = guessable(pw, len, context, detail)))
+        return code;
+    if (pol->check_common && password_is_common(pw, len))
+        return verdict(detail, "password_too_common", COMMON_SENTENCE);
     return composition(pol, pw, len, detail);
 }

@@ -216,7 +216,7 @@ for path in password-reset-request verify-email/resend; do
     done
 done
 check "the mail rate limits are in kv, under blind indexes" \
-    test "$(sql "SELECT count(*) FROM kv WHERE key LIKE 'rl:%#bi1:%'")" -ge 4
+    test "$(sql "SELECT count(*) FROM kv WHERE kv.key LIKE 'rl:%#bi1:%'")" -ge 4
 stop_daemon
 no_clear_pii "dump with encryption on: no clear email, username, name or phone" \
     "${A[@]}" "$ADMIN_EMAIL" "nobody.here@example.net" "$LONG_LOCAL" ghost.mailer

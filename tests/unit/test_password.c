@@ -580,6 +580,8 @@ static void dummy_verify_costs_a_verify(void **state)
 /* ---------------------------------------------------------------- policy */
 
 static const gh_pw_policy nist = { 8, 64, 0, 0, 0, 0, 1 };
+/* lengths and encodings alone: no guessability check in the way */
+static const gh_pw_policy plain = { 8, 64, 0, 0, 0, 0, 0 };
 
 static const char *check(const gh_pw_policy *pol, const char *pw, const char **detail)
 {
@@ -601,14 +603,14 @@ static void policy_lengths(void **state)
     assert_string_equal(check(&nist, pw, &detail), "password_too_long");
     assert_string_equal(detail, "Use at most 64 characters.");
     pw[64] = '\0';
-    assert_null(check(&nist, pw, &detail));
+    assert_null(check(&plain, pw, &detail));
     assert_string_equal(check(&nist, "", NULL), "password_too_short"); /* detail optional */
 }
 
 static void policy_utf8_code_points(void **state)
 {
-    const gh_pw_policy nine = { 9, 64, 0, 0, 0, 0, 1 };
-    const gh_pw_policy eight = { 8, 8, 0, 0, 0, 0, 1 };
+    const gh_pw_policy nine = { 9, 64, 0, 0, 0, 0, 0 };
+    const gh_pw_policy eight = { 8, 8, 0, 0, 0, 0, 0 };
     const char *detail = NULL;
     char pw[4 * 65 + 1] = "";
 
@@ -620,7 +622,7 @@ static void policy_utf8_code_points(void **state)
     /* 64 four-byte characters fit a 64-character maximum; 65 do not */
     for (int i = 0; i < 64; i++)
         strcat(pw, "\xf0\x9f\x94\x91"); /* U+1F511 */
-    assert_null(check(&nist, pw, &detail));
+    assert_null(check(&plain, pw, &detail));
     strcat(pw, "\xf0\x9f\x94\x91");
     assert_string_equal(check(&nist, pw, &detail), "password_too_long");
 }
@@ -649,12 +651,12 @@ static void policy_invalid_utf8(void **state)
     assert_string_equal(password_policy_check(&nist, "abcd\0efghij", 11, NULL, &detail),
                         "password_invalid_utf8");
     /* the largest code point and a 3-byte one are fine */
-    assert_null(check(&nist, "abcdefgh\xf4\x8f\xbf\xbf\xe2\x82\xac", &detail));
+    assert_null(check(&plain, "abcdefgh\xf4\x8f\xbf\xbf\xe2\x82\xac", &detail));
 }
 
 static void policy_composition(void **state)
 {
-    gh_pw_policy all = { 8, 64, 1, 1, 1, 1, 1 };
+    gh_pw_policy all = { 8, 64, 1, 1, 1, 1, 0 };
     const char *detail = NULL;
 
     (void)state;
@@ -668,7 +670,7 @@ static void policy_composition(void **state)
     assert_null(check(&all, "MixedCase7x ", &detail));           /* space is special */
     assert_null(check(&all, "MixedCase7x\xc3\xa9", &detail));    /* so is non-ASCII */
     /* each rule alone */
-    all = (gh_pw_policy){ 8, 64, 0, 0, 1, 0, 1 };
+    all = (gh_pw_policy){ 8, 64, 0, 0, 1, 0, 0 };
     assert_string_equal(check(&all, "no-digits-here", &detail), "password_needs_digit");
     assert_null(check(&all, "one-digit-9", &detail));
 }
@@ -715,10 +717,82 @@ static void policy_context(void **state)
             fail_msg("%s: %s", pw[i], code ? code : "accepted");
         assert_string_equal(detail, "Do not use your email address or username as your password.");
     }
-    assert_null(password_policy_check(&nist, "alice.smith!", 12, ctx, &detail));
-    assert_null(password_policy_check(&nist, "Example.com", 11, ctx, &detail));
-    /* no context at all */
-    assert_null(password_policy_check(&nist, "superalice", 10, NULL, &detail));
+    /* built on them, not equal: zxcvbn finds them among its words */
+    assert_string_equal(password_policy_check(&nist, "alice.smith!", 12, ctx, &detail),
+                        "password_too_common");
+    assert_non_null(strstr(detail, "your email address, username or name"));
+}
+
+/* A name zxcvbn does not know: strong alone, guessable as the user's own. */
+static void policy_context_words(void **state)
+{
+    const char *ctx[] = { "qelmorvath@example.com", NULL };
+    const char *detail = NULL;
+
+    (void)state;
+    assert_null(password_policy_check(&nist, "Qelmorvath1", 11, NULL, &detail));
+    assert_string_equal(password_policy_check(&nist, "Qelmorvath1", 11, ctx, &detail),
+                        "password_too_common");
+    assert_non_null(strstr(detail, "your email address, username or name"));
+    /* the product's name is a word everyone's context holds */
+    assert_string_equal(check(&nist, "Gatehouse2024!", &detail), "password_too_common");
+    assert_non_null(strstr(detail, "this service's name"));
+}
+
+/* NIST SP 800-63B's "commonly used, expected, or compromised", by zxcvbn:
+ * each kind of guessable password, refused with a sentence naming why. */
+static void policy_guessable(void **state)
+{
+    static const struct {
+        const char *pw, *code, *why;
+    } weak[] = {
+        { "password123", "password_too_common", "commonly used password" },
+        { "Password1!", "password_too_common", "commonly used password" },
+        { "iloveyou2", "password_too_common", "commonly used password" },
+        { "P@ssw0rd2024", "password_too_common", "commonly used password" },
+        { "monkeydragon", "password_too_common", "common word or name" },
+        { "aaaaaaaaaaaa", "password_too_weak", "repeats" },
+        { "abcabcabcabc", "password_too_weak", "repeats" },
+        { "abcdefghijk", "password_too_weak", "sequence" },
+        { "qwertyuiop", "password_too_common", "commonly used password" },
+        { "asdfghjkl;", "password_too_weak", "keyboard pattern" },
+        { "zxcvbnm,./", "password_too_weak", "keyboard pattern" },
+        { "1985-12-31", "password_too_weak", "date or a year" },
+    };
+    static const char *const strong[] = {
+        "correct horse battery staple", "Kx9-orbit-Tm4-harbour", "zebra-kettle",
+        "MixedCase7x!", "p\xc3\xa4ssw\xc3\xb6rd-tr\xc3\xa4um",
+    };
+    const char *detail = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++) {
+        const char *code = check(&nist, weak[i].pw, &detail);
+        if (!code || strcmp(code, weak[i].code) != 0)
+            fail_msg("%s: %s, not %s", weak[i].pw, code ? code : "accepted", weak[i].code);
+        if (!strstr(detail, weak[i].why))
+            fail_msg("%s: \"%s\" does not say \"%s\"", weak[i].pw, detail, weak[i].why);
+    }
+    for (size_t i = 0; i < sizeof strong / sizeof strong[0]; i++) {
+        const char *code = check(&nist, strong[i], &detail);
+        if (code)
+            fail_msg("%s refused: %s (%s)", strong[i], code, detail);
+    }
+    /* check_common off: the estimator is off with the list */
+    assert_null(check(&plain, "password123", &detail));
+    /* the longest allowed repeat is still one */
+    char pw[300];
+    memset(pw, 'z', 64);
+    pw[64] = '\0';
+    assert_string_equal(check(&nist, pw, &detail), "password_too_weak");
+    /* past ESTIMATE_MAX bytes only the head is judged (zxcvbn's work grows
+     * with the length): a long passphrase passes, quickly */
+    gh_pw_policy any = nist;
+    any.max_length = 0;
+    pw[0] = '\0';
+    while (strlen(pw) + 30 < sizeof pw)
+        strcat(pw, "Kx9-orbit-Tm4-harbour-lantern ");
+    assert_null(check(&any, pw, &detail));
 }
 
 int main(void)
@@ -746,6 +820,8 @@ int main(void)
         cmocka_unit_test(common_list_loaded),
         cmocka_unit_test(policy_common),
         cmocka_unit_test(policy_context),
+        cmocka_unit_test(policy_context_words),
+        cmocka_unit_test(policy_guessable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
