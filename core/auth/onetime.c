@@ -5,6 +5,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "auth/onetime.h"
+#include "auth/pii.h"
 #include "auth/users.h"
 
 #define KEY_MAX 160
@@ -22,13 +23,21 @@ static void user_key(char key[KEY_MAX], gh_ot_purpose p, const char *user_id)
     snprintf(key, KEY_MAX, "ot:%s-user:%s", purposes[p], user_id);
 }
 
-/* The digest of the normalised address ("" when it does not normalise). */
+/* The digest of the normalised address ("" when it does not normalise):
+ * with encryption at rest, its keyed blind index (the hex after "bi1:"),
+ * since whoever reads kv could confirm a guessed address against a plain
+ * SHA-256. A token mailed before encryption was switched on then no
+ * longer matches its address: it is asked for again. */
 static void address_digest(const char *email, char out[GH_DIGEST_LEN])
 {
-    char norm[320];
+    char norm[320], idx[PII_INDEX_LEN];
     if (!email || email_normalize(email, norm, sizeof norm) != 0)
         norm[0] = '\0';
-    secret_digest(norm, out);
+    _Static_assert(PII_INDEX_LEN == 4 + GH_DIGEST_LEN, "bi1: and a SHA-256 in hex");
+    if (pii_blind_index(pii_current(), "onetime", norm, idx) == 0)
+        memcpy(out, idx + 4, GH_DIGEST_LEN);
+    else
+        secret_digest(norm, out);
     OPENSSL_cleanse(norm, sizeof norm);
 }
 

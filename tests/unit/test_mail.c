@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth/onetime.h"
+#include "auth/pii.h"
 #include "auth/ratelimit.h"
 #include "auth/users.h"
 #include "clock.h"
@@ -247,6 +248,54 @@ static void test_ratelimit(void **state)
     assert_int_equal(ratelimit_hit(f->c, &f->call, "t", "y@example.com", 3, HOUR), 0);
 }
 
+/* The kv text under key, into buf ("" when absent). */
+static void kv_text(fx *f, const char *key, char *buf, size_t len)
+{
+    gh_out *out = gh_host_table.out_new();
+    const gh_param *v = NULL;
+    buf[0] = '\0';
+    if (store_kv_get(f->c, &f->call, key, out) == GH_OK &&
+        (v = gh_host_table.out_get(out, "value", 0)) && v->len < len) {
+        memcpy(buf, v->data, v->len);
+        buf[v->len] = '\0';
+    }
+    gh_host_table.out_free(out);
+}
+
+/* With encryption at rest, what kv holds of an address is keyed: a rate
+ * limit's key is the blind index, a mailed token's binding too, never the
+ * address nor its plain SHA-256, which a guess could be checked against. */
+static void test_encrypted_addresses_in_kv(void **state)
+{
+    fx *f = *state;
+    static const uint8_t idx[PII_KEY_LEN] = { 9 }, k1[PII_KEY_LEN] = { 1 };
+    gh_pii *p = pii_new(idx);
+    char t[GH_SECRET_LEN], digest[GH_DIGEST_LEN], key[128], value[256], plain[GH_DIGEST_LEN];
+    gh_ot_claim cl;
+
+    assert_int_equal(pii_add_key(p, "k1", k1), 0);
+    pii_install(p);
+    assert_int_equal(ratelimit_hit(f->c, &f->call, "t", "ghost@example.com", 3, HOUR), 0);
+    snprintf(key, sizeof key, "rl:t:ghost@example.com");
+    kv_text(f, key, value, sizeof value);
+    assert_string_equal(value, ""); /* not under the address */
+    assert_int_equal(onetime_issue(f->c, &f->call, GH_OT_RESET, USER_A, "Al@Example.com", HOUR, t),
+                     GH_OK);
+    secret_digest(t, digest);
+    snprintf(key, sizeof key, "ot:reset:%s", digest);
+    kv_text(f, key, value, sizeof value);
+    assert_non_null(strstr(value, USER_A));
+    secret_digest("al@example.com", plain);
+    assert_null(strstr(value, plain));
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_RESET, t, &cl), GH_OK);
+    assert_true(onetime_address_is(&cl, "al@EXAMPLE.com"));
+    assert_false(onetime_address_is(&cl, "other@example.com"));
+    pii_install(NULL);
+    pii_free(p);
+    /* without encryption the binding is the plain digest, as before */
+    assert_false(onetime_address_is(&cl, "al@example.com"));
+}
+
 /* ---------------------------------------------------------------- the outbox */
 
 static _Atomic int calls, fail_first;
@@ -354,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_onetime_flow, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_onetime_expiry_and_forget, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_ratelimit, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, setup_store, teardown_store),
         cmocka_unit_test(test_outbox_retries),
         cmocka_unit_test(test_outbox_full_and_drain),
     };
