@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include "api/input.h"
+#include "auth/users.h"
 #include "app.h"
 
 #define FORM_TYPE "application/x-www-form-urlencoded"
@@ -247,20 +248,10 @@ int input_bool(gh_req *req, json_t *in, const char *key, int *out)
     return 0;
 }
 
-static int is_uuid(const char *s)
-{
-    for (int i = 0; i < 36; i++) {
-        int dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return 0;
-    }
-    return s[36] == '\0';
-}
-
 int input_path_id(gh_req *req, const char *name, char out[37])
 {
     const char *v = req_param(req, name);
-    if (!v || strlen(v) != 36 || !is_uuid(v)) {
+    if (!v || strlen(v) != 36 || !uuid_valid(v)) {
         req_problem(req, 404, "not_found", "No such resource.");
         return -1;
     }

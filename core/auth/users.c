@@ -16,6 +16,7 @@
  * while `gatehousectl reencrypt` moves its rows from clear text; writes
  * always use the newest key.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "auth/users.h"
@@ -1087,4 +1088,14 @@ gh_result users_count_admins(gh_conn *c, gh_call *call, const char *tenant, int6
                       "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND is_admin = 1 "
                       "AND is_active = 1 AND deleted_at IS NULL",
                       &arg, 1, count_row, n, NULL);
+}
+
+int uuid_valid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0; /* a NUL stops here too: nothing past it is read */
+    }
+    return s[36] == '\0';
 }

@@ -103,4 +103,8 @@ gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *
 /* Active, live admins of a tenant. */
 gh_result users_count_admins(gh_conn *c, gh_call *call, const char *tenant, int64_t *n);
 
+/* 1 when s is a UUID as text: 8-4-4-4-12 hex digits, any version (our
+ * ids, and the ids an import keeps from the service it came from). */
+int uuid_valid(const char *s);
+
 #endif

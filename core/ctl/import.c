@@ -191,17 +191,6 @@ static const char *invalid(const import_rec *rec, const char **scheme)
     return NULL;
 }
 
-/* 8-4-4-4-12 hex digits, any version: ids the old service made as UUIDs */
-static int is_uuid(const char *s)
-{
-    for (int i = 0; i < 36; i++) {
-        int dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return 0;
-    }
-    return s[36] == '\0';
-}
-
 /* rec as a gh_user of the run's tenant; -1 when out of memory. */
 static int user_from(const import_run *run, const import_rec *rec, gh_user *u)
 {
@@ -211,7 +200,7 @@ static int user_from(const import_run *run, const import_rec *rec, gh_user *u)
     snprintf(u->tenant_id, sizeof u->tenant_id, "%s", run->tenant);
     u->is_admin = rec->is_admin > 0;
     u->is_active = rec->is_active != 0;   /* absent (-1): active */
-    if (rec->id && is_uuid(rec->id)) {
+    if (rec->id && uuid_valid(rec->id)) {
         for (int i = 0; i < 37; i++)
             u->id[i] = (char)tolower((unsigned char)rec->id[i]);
     } else if (rec->id && !(u->external_id = strdup(rec->id))) {
