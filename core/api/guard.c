@@ -31,8 +31,8 @@ const char *guard_token(gh_req *req)
 
 /*
  * Verified-token cache, one per loop thread (no locks). An ES256 signature
- * check costs ~75 us of CPU, more than everything else /users/me does; a
- * client presents the same token many times. A hit needs the SHA-256 of
+ * check costs more CPU than everything else /users/me does; a client
+ * presents the same token many times. A hit needs the SHA-256 of
  * the exact bytes that were fully verified before, under the same keyring
  * and config (both are retired, never freed, while the daemon runs, so
  * their addresses stay unique); exp and nbf are checked again on every hit,
@@ -48,7 +48,8 @@ typedef struct vslot {
 static _Thread_local vslot vcache[VCACHE_SLOTS];
 
 /* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the
- * algorithm up again in OpenSSL 3, half the cost of hashing a token. */
+ * algorithm up again in OpenSSL 3, which costs as much as the hashing of a
+ * token itself. */
 static EVP_MD *sha256;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 

@@ -3,10 +3,9 @@
  * keyring parsed once.
  *
  * Both directions used to be libjwt's. libjwt 1.10 takes keys as PEM text
- * and parses it on every call (~450 us for a P-256 key): that held issuing
- * near 1,600 ES256 tokens per second per core, short of what refresh
- * grants need, and verifying - on every authenticated request, on the
- * event-loop threads - likewise. So neither goes through libjwt any more:
+ * and parses it on every call, which costs more than the signature: that
+ * held issuing short of what refresh grants need, and verifying - on every
+ * authenticated request, on the event-loop threads - likewise. So neither goes through libjwt any more:
  * the keyring parses each key once and keeps the signer's private key and
  * every public key as EVP_PKEY (the HS256 secret as bytes), and this file
  * builds and checks the JWS itself with OpenSSL and jansson. libjwt stays

@@ -7,9 +7,9 @@
  * signer's private key and every public key are kept as EVP_PKEY (HS256:
  * the secret), and no PEM text is kept. Tokens are signed and verified
  * with OpenSSL directly on those, not with libjwt: libjwt 1.10 takes keys
- * as PEM text and parses it on every call (~450 us for ES256), which held
- * issuing near 1,600 ES256 tokens/s per core, short of what refresh grants
- * need, and verification (every request) likewise. libjwt is only the
+ * as PEM text and parses it on every call, which costs more than the
+ * signature and held issuing short of what refresh grants need, and
+ * verification (every request) likewise. libjwt is only the
  * independent reference of the unit tests: it must read our tokens, and
  * we must read its. Verification pins the algorithm to the key named by
  * `kid`, checks the signature, then the claims. alg "none", an algorithm

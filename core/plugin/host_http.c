@@ -15,7 +15,7 @@
  * Built as its own module (gatehouse-http.so, next to the plugins), which
  * the host loads the first time a plugin asks for HTTP (host.c): libcurl
  * brings in some thirty libraries (TLS, Kerberos, LDAP, SSH...) and their
- * start-up allocations, over 2 MB resident that a server without outbound
+ * start-up allocations, resident memory that a server without outbound
  * HTTP never needs. Like a plugin, it sees the host only through gh_host.
  */
 #include <stdio.h>

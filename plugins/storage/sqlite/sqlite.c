@@ -38,11 +38,11 @@
  *                           1000). A refresh grant writes about 6 pages,
  *                           mostly the same hot ones (the session, index
  *                           roots); fewer, larger checkpoints write each
- *                           once and fsync less: 4000 measured 12% more
- *                           grants/s than 1000 (README: Performance). The
- *                           price is a WAL file of ~16-24 MB, and with
- *                           synchronous: normal more of the last commits a
- *                           power cut can take back.
+ *                           once and fsync less, so more grants go through
+ *                           (figures: bench/README.md). The price is a
+ *                           larger WAL file, and with synchronous: normal
+ *                           more of the last commits a power cut can take
+ *                           back.
  */
 #include <errno.h>
 #include <limits.h>
