@@ -110,9 +110,9 @@ static int hasher_start(void *ud)
 
 /* workers: 0 picks one for the embedded store: SQLite writes one
  * transaction at a time, so more workers only take turns at its lock, and
- * each one's page cache is thrown away whenever another writes (measured:
- * 5,400-5,700 refresh grants/s with one worker, 3,900 with four; reads run
- * on the loops anyway). Else two per CPU, to keep a database server busy. */
+ * each one's page cache is thrown away whenever another writes (reads run
+ * on the loops anyway; figures: bench/README.md). Else two per CPU, to
+ * keep a database server busy. */
 static int worker_count(const gh_config *cfg, long cpus)
 {
     if (cfg->workers > 0)
@@ -407,7 +407,7 @@ static void purge_work(void *arg)
 
 /* argon2 needs 19 MiB of working memory a hash. Each hashing thread keeps
  * one mapping for it and reuses it for every hash (no page faults while
- * busy; mmap and munmap per hash made hashing six times slower, and
+ * busy; mmap and munmap per hash made hashing far slower, and
  * malloc'd blocks stayed in the threads' arenas, where malloc_trim cannot
  * reach them). Once the hashing pool has been idle a second,
  * password_release_idle_memory() drops those pages (MADV_DONTNEED), so
@@ -586,7 +586,7 @@ int main(int argc, char **argv)
     int test = 0, opt;
     /* glibc gives each thread its own malloc arena, up to 8 per core, and
      * each keeps what it freed: one per core is plenty for threads that
-     * allocate little (measured: 2 MB less resident after load). An
+     * allocate little. An
      * administrator's MALLOC_ARENA_MAX still wins. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (!getenv("MALLOC_ARENA_MAX"))
