@@ -128,6 +128,7 @@ static void thread_idle(void *ud)
 {
     store_release_memory(store_current());
     present_forget();
+    app_cycle_unpin(); /* a loop's: an old config goes once its requests do */
 }
 
 static void worker_stop(void *ud)
@@ -180,21 +181,6 @@ static gh_keyring *load_keys(const gh_config *cfg, char *err, size_t errlen)
     gh_alg alg = cfg->token_alg ? (gh_alg)cfg->token_alg : GH_ALG_ES256;
     return keyring_load(cfg->keys_dir ? cfg->keys_dir : "keys", alg, cfg->hs256_secret, err,
                         errlen);
-}
-
-/* A loop may still verify with the old keyring: keep it until exit. */
-static int swap_keys(gh_keyring *kr)
-{
-    gh_keyring *old = app_keyring(&app);
-    if (old) {
-        gh_keyring **r = realloc(app.retired_keys, (app.n_retired_keys + 1) * sizeof *r);
-        if (!r)
-            return -1;
-        app.retired_keys = r;
-        app.retired_keys[app.n_retired_keys++] = old;
-    }
-    atomic_store_explicit(&app.keyring, kr, memory_order_release);
-    return 0;
 }
 
 /* ---------------------------------------------------------------- bootstrap */
@@ -332,22 +318,12 @@ static void warn_restart_needed(const gh_config *old, const gh_config *cur)
     }
 }
 
-static void reload_keys(const gh_config *cfg)
-{
-    char err[1024];
-    gh_keyring *kr = load_keys(cfg, err, sizeof err);
-    if (!kr) {
-        gh_log(GH_LOG_ERROR, "reload: keys refused, still signing with the previous ones: %s", err);
-        return;
-    }
-    if (swap_keys(kr) < 0) {
-        gh_log(GH_LOG_ERROR, "reload: keys refused: out of memory");
-        keyring_free(kr);
-        return;
-    }
-    gh_log(GH_LOG_NOTICE, "signing keys reloaded (%s)", keyring_alg_name(kr));
-}
-
+/*
+ * A new cycle: the new config, with keys loaded for it (refused: the
+ * previous keys, shared). Requests already in flight finish with the cycle
+ * they came in with; the old one is freed when the last of them ends
+ * (app.h: gh_cycle), so a reload costs no memory for good.
+ */
 static void reload(void)
 {
     char err[1024];
@@ -356,20 +332,22 @@ static void reload(void)
         gh_log(GH_LOG_ERROR, "reload refused, still serving the previous configuration: %s", err);
         return;
     }
-    gh_config *old = app_config(&app);
-    gh_config **r = realloc(app.retired, (app.n_retired + 1) * sizeof *r);
-    if (!r) {
+    warn_restart_needed(app_config(&app), cur);
+    gh_keyring *kr = load_keys(cur, err, sizeof err);
+    if (!kr)
+        gh_log(GH_LOG_ERROR, "reload: keys refused, still signing with the previous ones: %s", err);
+    gh_cycle *c = cycle_new(cur, kr, atomic_load(&app.cycle));
+    if (!c) {
         gh_log(GH_LOG_ERROR, "reload refused: out of memory");
+        keyring_free(kr);
         config_free(cur);
         return;
     }
-    app.retired = r;
-    app.retired[app.n_retired++] = old;
-    warn_restart_needed(old, cur);
     apply_log(cur);
-    atomic_store_explicit(&app.cfg, cur, memory_order_release);
+    app_cycle_install(&app, c); /* may free the previous cycle: use neither now */
     gh_log(GH_LOG_NOTICE, "configuration reloaded from %s", config_path);
-    reload_keys(cur);
+    if (kr)
+        gh_log(GH_LOG_NOTICE, "signing keys reloaded (%s)", keyring_alg_name(kr));
 }
 
 /* ---------------------------------------------------------------- signals */
@@ -478,7 +456,11 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "signing keys: %s", err);
         return -1;
     }
-    swap_keys(kr); /* the first: nothing to retire, cannot fail */
+    if (cycle_give_keys(app.boot, kr) < 0) { /* no other thread runs yet */
+        keyring_free(kr);
+        gh_log(GH_LOG_ERROR, "signing keys: out of memory");
+        return -1;
+    }
     if (bootstrap_admin(cfg) < 0)
         return -1;
     app.router = router_new();
@@ -527,15 +509,11 @@ static void shutdown_all(void)
     plugins_unload(&app.plugins);
     router_free(app.router);
     metrics_free();
-    config_free(app_config(&app));
-    for (size_t i = 0; i < app.n_retired; i++)
-        config_free(app.retired[i]);
-    free(app.retired);
-    if (app_keyring(&app))
-        keyring_free(app_keyring(&app));
-    for (size_t i = 0; i < app.n_retired_keys; i++)
-        keyring_free(app.retired_keys[i]);
-    free(app.retired_keys);
+    /* after the plugins, which read the start-up config's options; every
+     * request and loop has let go of its cycle by now */
+    app_cycle_install(&app, NULL);
+    cycle_unref(app.boot);
+    app.boot = NULL;
     pii_install(NULL);
     pii_free(pii_keys);
     host_global_cleanup();
@@ -619,7 +597,6 @@ int main(int argc, char **argv)
         free(config_path);
         return 1;
     }
-    atomic_store(&app.cfg, cfg);
     apply_log(cfg);
     signal(SIGPIPE, SIG_IGN);
     if (test) {
@@ -629,6 +606,16 @@ int main(int argc, char **argv)
         free(config_path);
         return rc;
     }
+    /* the start-up cycle, live and kept as app.boot (app.h); the signing
+     * keys join it in start() */
+    pthread_mutex_init(&app.cycle_mu, NULL);
+    if (!(app.boot = cycle_new(cfg, NULL, NULL))) {
+        fprintf(stderr, "gatehoused: out of memory\n");
+        config_free(cfg);
+        free(config_path);
+        return 1;
+    }
+    app_cycle_install(&app, cycle_ref(app.boot));
 
     int rc = 1;
     struct event_base *base = NULL;

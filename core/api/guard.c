@@ -32,17 +32,18 @@ const char *guard_token(gh_req *req)
 /*
  * Verified-token cache, one per loop thread (no locks). An ES256 signature
  * check costs more CPU than everything else /users/me does; a client
- * presents the same token many times. A hit needs the SHA-256 of
- * the exact bytes that were fully verified before, under the same keyring
- * and config (both are retired, never freed, while the daemon runs, so
- * their addresses stay unique); exp and nbf are checked again on every hit,
- * and revocation is checked on the worker as always. Direct-mapped: a
- * collision just evicts.
+ * presents the same token many times. A hit needs the SHA-256 of the
+ * exact bytes that were fully verified before, under the same cycle of
+ * config and keyring. Keyed on the cycle's generation, never on its
+ * address: a reloaded cycle is freed once unused, and a new one may come
+ * at the same address with other keys or issuer; exp and nbf are checked
+ * again on every hit, and revocation is checked on the worker as always.
+ * Direct-mapped: a collision just evicts.
  */
 #define VCACHE_SLOTS 512
 typedef struct vslot {
     unsigned char digest[32];
-    const void *kr, *cfg;
+    uint64_t gen;               /* gh_cycle.gen; 0: empty */
     gh_claims claims;
 } vslot;
 static _Thread_local vslot vcache[VCACHE_SLOTS];
@@ -71,7 +72,7 @@ static vslot *vcache_slot(const char *token, unsigned char digest[32])
 
 static int vcache_hit(const vslot *v, const unsigned char digest[32], const api_job *j, int64_t now)
 {
-    return v && v->kr == j->kr && v->cfg == j->cfg && memcmp(v->digest, digest, 32) == 0 &&
+    return v && v->gen == j->cycle->gen && memcmp(v->digest, digest, 32) == 0 &&
            v->claims.exp > now && v->claims.nbf <= now + GH_TOKEN_LEEWAY_S;
 }
 
@@ -165,8 +166,7 @@ int guard_bearer(gh_req *req, api_job *j)
     }
     if (v) {
         memcpy(v->digest, digest, sizeof v->digest);
-        v->kr = j->kr;
-        v->cfg = j->cfg;
+        v->gen = j->cycle->gen;
         v->claims = j->claims;
     }
     return 0;

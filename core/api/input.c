@@ -110,7 +110,7 @@ static json_t *form_parse(const char *s, size_t len, const char **why)
 
 static json_t *form_body(gh_req *req, unsigned accept)
 {
-    const gh_config *cfg = app_config(req->app);
+    const gh_config *cfg = req->cycle->cfg;
     struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
     size_t len = evbuffer_get_length(in);
     if (len > cfg->max_body_size) {

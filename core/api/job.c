@@ -83,8 +83,9 @@ api_job *api_job_new(gh_req *req, unsigned flags)
         return NULL;
     }
     j->app = req->app;
-    j->cfg = app_config(req->app);
-    j->kr = app_keyring(req->app);
+    j->cycle = cycle_ref(req->cycle);
+    j->cfg = j->cycle->cfg;
+    j->kr = j->cycle->kr;
     j->flags = flags | (flags & API_ADMIN ? API_BEARER : 0);
     j->request_id = req->request_id;
     snprintf(j->ip, sizeof j->ip, "%s", req->peer);
@@ -128,6 +129,7 @@ void api_job_free(api_job *j)
     }
     drop_out(j);
     free(j->data);
+    cycle_unref(j->cycle); /* perhaps the last user of a reloaded config */
     OPENSSL_cleanse(j, sizeof *j); /* zeroes: what job_alloc hands out */
     job_release(j);
 }

@@ -41,8 +41,10 @@ enum {
 typedef struct api_job {
     /* set on the loop, read-only in the worker */
     gh_app *app;
-    const gh_config *cfg;       /* the config when the request came in */
-    const gh_keyring *kr;       /* the keyring likewise (both outlive it) */
+    gh_cycle *cycle;            /* the request's, a reference of the job's
+                                   own: cfg and kr live while the job does */
+    const gh_config *cfg;       /* cycle->cfg: the config when the request came in */
+    const gh_keyring *kr;       /* cycle->kr: the keyring likewise */
     unsigned flags;
     gh_claims claims;           /* API_BEARER: the caller's access token */
     json_t *in;                 /* validated input, owned; wiped when freed */

@@ -19,7 +19,7 @@
 
 static void jwks(gh_req *req)
 {
-    const gh_keyring *kr = app_keyring(req->app);
+    const gh_keyring *kr = req->cycle->kr;
     json_t *keys = kr ? keyring_jwks(kr) : NULL;
     if (!keys) {
         req_problem(req, 503, "unavailable", "No signing keys are loaded.");
@@ -52,8 +52,8 @@ static void openid_configuration(gh_req *req)
     static const char *const auth_methods[] = { "none", NULL };
     static const char *const claims[] = { "iss", "sub", "aud", "exp", "iat", "nbf", "jti",
                                           "sid", "tenant", "roles", NULL };
-    const gh_config *cfg = app_config(req->app);
-    const gh_keyring *kr = app_keyring(req->app);
+    const gh_config *cfg = req->cycle->cfg;
+    const gh_keyring *kr = req->cycle->kr;
     const char *base = cfg->public_url;
     const char *alg = kr ? keyring_alg_name(kr) : "ES256";
     json_t *doc = json_pack(

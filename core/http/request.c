@@ -151,6 +151,7 @@ static const char *status_title(int status)
 
 static void req_free(gh_req *req)
 {
+    cycle_unref(req->cycle);
     match_clear(&req->match);
     free(req->path);
     free(req->query);
@@ -163,7 +164,7 @@ void req_send(gh_req *req, int status, const char *content_type, const char *bod
         return;
     req->answered = 1;
     req->status = status;
-    gh_config *cfg = app_config(req->app);
+    const gh_config *cfg = req->cycle->cfg;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
     if (evcon)
         evhttp_connection_set_closecb(evcon, NULL, NULL);
@@ -273,7 +274,7 @@ static int is_json_type(const char *ct)
 
 json_t *req_json_body(gh_req *req)
 {
-    const gh_config *cfg = app_config(req->app);
+    const gh_config *cfg = req->cycle->cfg;
     if (!is_json_type(req_header(req, "Content-Type"))) {
         req_problem(req, 415, "unsupported_media_type", "Send the body as application/json.");
         return NULL;
@@ -462,9 +463,10 @@ void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app)
     req->ev = ev;
     req->loop = loop;
     req->app = app;
+    req->cycle = app_cycle_acquire(app);
     req->start_us = now_us();
     loop_track(loop, 1);
-    const gh_config *cfg = app_config(app);
+    const gh_config *cfg = req->cycle->cfg;
 
     const char *rid = req_header(req, "X-Request-Id");
     if (rid && request_id_ok(rid))

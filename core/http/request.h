@@ -22,6 +22,8 @@ typedef struct gh_req {
     struct evhttp_request *ev;
     gh_loop *loop;
     struct gh_app *app;
+    struct gh_cycle *cycle;    /* the config and keys this request is served
+                                  with, held until it is freed (app.h) */
     unsigned method;           /* GH_GET ... */
     const char *method_name;
     char *path;                /* decoded-free raw path, no query */

@@ -95,7 +95,7 @@ static int setup(void **state)
         fail_msg("%s", err);
     unlink(path);
     rmdir(dir);
-    atomic_store(&app.cfg, cfg);
+    app_cycle_install(&app, cycle_new(cfg, NULL, NULL));
     app.router = router_new();
     assert_int_equal(health_register(app.router), 0);
     assert_int_equal(router_add(app.router, GH_GET, "/slow", slow), 0);
@@ -116,7 +116,7 @@ static int teardown(void **state)
     server_free(app.server);
     router_free(app.router);
     metrics_free();
-    config_free(app_config(&app));
+    app_cycle_install(&app, NULL); /* frees the config */
     return 0;
 }
 
