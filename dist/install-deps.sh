@@ -4,9 +4,9 @@
 set -e
 pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
       libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
-      libjwt-dev libargon2-dev libcrypt-dev libpq-dev default-libmysqlclient-dev
+      libargon2-dev libcrypt-dev libpq-dev default-libmysqlclient-dev
       libhiredis-dev libzxcvbn-dev"
-[ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev curl sqlite3 jq python3 wrk
+[ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev libjwt-dev curl sqlite3 jq python3 wrk
       postgresql mariadb-server redis-server python3-aiosmtpd"
 missing=
 for p in $pkgs; do

@@ -23,6 +23,7 @@
 #include "auth/ratelimit.h"
 #include "auth/users.h"
 #include "clock.h"
+#include "fixture.h"
 #include "config.h"
 #include "log.h"
 #include "notify/outbox.h"
@@ -34,8 +35,6 @@
 #define USER_A "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 #define USER_B "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 #define HOUR (60 * 60 * 1000LL)
-
-static char tmpdir[] = "/tmp/gh-mail-XXXXXX";
 
 /* ---------------------------------------------------------------- templates */
 
@@ -121,67 +120,6 @@ static void test_template_files(void **state)
 }
 
 /* ---------------------------------------------------------------- tokens */
-
-typedef struct fx {
-    gh_node opts, kids[2];
-    gh_config cfg;
-    gh_plugins ps;
-    gh_store *st;
-    gh_conn *c;
-    gh_call call;
-} fx;
-
-static void scalar(gh_node *k, const char *key, const char *value)
-{
-    memset(k, 0, sizeof *k);
-    k->type = GH_NODE_SCALAR;
-    k->key = (char *)key;
-    k->value = (char *)value;
-    k->file = "test.yaml";
-    k->line = k->key_line = k->col = k->key_col = 1;
-}
-
-static int setup_store(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    char err[512];
-    assert_non_null(f);
-    f->opts.type = GH_NODE_MAP;
-    f->opts.file = "test.yaml";
-    scalar(&f->kids[0], "path", "mail.db");
-    scalar(&f->kids[1], "busy_timeout", "2s");
-    f->kids[0].next = &f->kids[1];
-    f->opts.child = f->kids;
-    f->opts.n = 2;
-    f->cfg.storage.name = "sqlite";
-    f->cfg.storage.options = &f->opts;
-    f->cfg.storage.where = &f->opts;
-    f->cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    if (plugins_load(&f->ps, &f->cfg, err, sizeof err) != 0)
-        fail_msg("plugins_load: %s", err);
-    if (plugins_thread_init(&f->ps, err, sizeof err) != 0)
-        fail_msg("plugins_thread_init: %s", err);
-    assert_non_null(f->st = store_new(f->ps.storage, f->ps.kv));
-    if (!(f->c = store_thread_open(f->st, err, sizeof err)))
-        fail_msg("store_thread_open: %s", err);
-    int applied;
-    if (store_migrate(f->c, &applied, err, sizeof err) != 0)
-        fail_msg("store_migrate: %s", err);
-    call_init(&f->call, NULL, "test", 10000);
-    *state = f;
-    return 0;
-}
-
-static int teardown_store(void **state)
-{
-    fx *f = *state;
-    store_thread_close(f->c);
-    store_free(f->st);
-    plugins_thread_fini(&f->ps);
-    plugins_unload(&f->ps);
-    free(f);
-    return 0;
-}
 
 static void test_onetime_flow(void **state)
 {
@@ -368,31 +306,6 @@ static void test_outbox_full_and_drain(void **state)
 
 /* ---------------------------------------------------------------- main */
 
-static int group_setup(void **state)
-{
-    gh_log_conf quiet = { .level = GH_LOG_ERROR };
-    if (!getenv("GATEHOUSE_PLUGIN_DIR")) {
-        fprintf(stderr, "GATEHOUSE_PLUGIN_DIR is not set (make check sets it)\n");
-        return -1;
-    }
-    log_configure(&quiet);
-    return mkdtemp(tmpdir) && chdir(tmpdir) == 0 ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    DIR *d = opendir(".");
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.')
-            unlink(e->d_name);
-    if (d)
-        closedir(d);
-    if (chdir("/") == 0)
-        rmdir(tmpdir);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,12 +313,12 @@ int main(void)
         cmocka_unit_test(test_render_html_escapes),
         cmocka_unit_test(test_render_not_placeholders),
         cmocka_unit_test(test_template_files),
-        cmocka_unit_test_setup_teardown(test_onetime_flow, setup_store, teardown_store),
-        cmocka_unit_test_setup_teardown(test_onetime_expiry_and_forget, setup_store, teardown_store),
-        cmocka_unit_test_setup_teardown(test_ratelimit, setup_store, teardown_store),
-        cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_onetime_flow, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_onetime_expiry_and_forget, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_ratelimit, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, fx_setup, fx_teardown),
         cmocka_unit_test(test_outbox_retries),
         cmocka_unit_test(test_outbox_full_and_drain),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }

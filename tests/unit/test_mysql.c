@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "fixture.h"
 #include "log.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
@@ -41,17 +42,11 @@ static struct {
     unsigned port;
 } srv;
 
-typedef struct fx {
-    char db[64];
-    char url[512];
-    gh_node opts, kids[2];
-    gh_config cfg;
-    gh_plugins ps;
-    gh_store *st;
-    gh_conn *c;
-    gh_call call;
-    MYSQL *dba;   /* the raw second connection */
-} fx;
+/* The test running (one at a time): its database, and the raw second
+ * connection that plays the DBA. */
+static char db_name[64];
+static char db_url[512];
+static MYSQL *dba;
 
 static int parse_server_url(const char *url)
 {
@@ -77,81 +72,47 @@ static void dba_query(fx *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(sql, sizeof(sql), fmt, ap);
     va_end(ap);
-    if (mysql_query(f->dba, sql) != 0)
-        fail_msg("%s: %s", sql, mysql_error(f->dba));
-    if ((res = mysql_store_result(f->dba)) != NULL)
+    if (mysql_query(dba, sql) != 0)
+        fail_msg("%s: %s", sql, mysql_error(dba));
+    if ((res = mysql_store_result(dba)) != NULL)
         mysql_free_result(res);
 }
 
-/* Load the plugin on f->url with one more option (key NULL: none). */
-static int fx_load(fx *f, const char *url, const char *key, const char *value, char *err,
-                   size_t errlen)
+/* Load the plugin on url with one more option (key NULL: none). */
+static fx *mysql_load(const char *url, const char *key, const char *value, char *err,
+                      size_t errlen)
 {
-    memset(&f->opts, 0, sizeof(f->opts));
-    memset(f->kids, 0, sizeof(f->kids));
-    f->opts.type = GH_NODE_MAP;
-    f->opts.file = "test.yaml";
-    f->opts.line = f->opts.col = 1;
-    f->kids[0].type = GH_NODE_SCALAR;
-    f->kids[0].key = "url";
-    f->kids[0].value = (char *)url;
-    if (key != NULL) {
-        f->kids[1].type = GH_NODE_SCALAR;
-        f->kids[1].key = (char *)key;
-        f->kids[1].value = (char *)value;
-        f->kids[0].next = &f->kids[1];
-    }
-    for (int i = 0; i < 2; i++) {
-        f->kids[i].file = "test.yaml";
-        f->kids[i].line = f->kids[i].key_line = i + 2;
-        f->kids[i].col = f->kids[i].key_col = 3;
-    }
-    f->opts.child = f->kids;
-    f->opts.n = key ? 2 : 1;
-    memset(&f->cfg, 0, sizeof(f->cfg));
-    f->cfg.storage.name = "mysql";
-    f->cfg.storage.options = &f->opts;
-    f->cfg.storage.where = &f->opts;
-    f->cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    return plugins_load(&f->ps, &f->cfg, err, errlen);
+    char yaml[1024] = "";
+
+    assert_int_equal(key ? fx_block(yaml, sizeof(yaml), "storage", "mysql", "url", url, key,
+                                    value, NULL)
+                         : fx_block(yaml, sizeof(yaml), "storage", "mysql", "url", url, NULL),
+                     0);
+    return fx_load(yaml, err, errlen);
 }
 
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof(*f));
-    char err[512];
+    char yaml[1024] = "";
 
-    assert_non_null(f);
-    assert_non_null(f->dba = mysql_init(NULL));
-    if (mysql_real_connect(f->dba, srv.host, srv.user, srv.password, NULL, srv.port, NULL, 0) ==
+    assert_non_null(dba = mysql_init(NULL));
+    if (mysql_real_connect(dba, srv.host, srv.user, srv.password, NULL, srv.port, NULL, 0) ==
         NULL)
-        fail_msg("dba connect: %s", mysql_error(f->dba));
-    snprintf(f->db, sizeof(f->db), "gh_my_%ld_%d", (long)getpid(), ++db_seq);
-    dba_query(f, "CREATE DATABASE %s", f->db);
-    snprintf(f->url, sizeof(f->url), "%s%s", server_url, f->db);
-    if (fx_load(f, f->url, NULL, NULL, err, sizeof(err)) != 0)
-        fail_msg("plugins_load: %s", err);
-    if (plugins_thread_init(&f->ps, err, sizeof(err)) != 0)
-        fail_msg("plugins_thread_init: %s", err);
-    assert_non_null(f->st = store_new(f->ps.storage, NULL));
-    if ((f->c = store_thread_open(f->st, err, sizeof(err))) == NULL)
-        fail_msg("store_thread_open: %s", err);
-    call_init(&f->call, NULL, "test", 10000);
-    *state = f;
+        fail_msg("dba connect: %s", mysql_error(dba));
+    snprintf(db_name, sizeof(db_name), "gh_my_%ld_%d", (long)getpid(), ++db_seq);
+    dba_query(NULL, "CREATE DATABASE %s", db_name);
+    snprintf(db_url, sizeof(db_url), "%s%s", server_url, db_name);
+    assert_int_equal(fx_block(yaml, sizeof(yaml), "storage", "mysql", "url", db_url, NULL), 0);
+    *state = fx_open_raw(yaml);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx *f = *state;
-
-    store_thread_close(f->c);
-    store_free(f->st);
-    plugins_thread_fini(&f->ps);
-    plugins_unload(&f->ps);
-    dba_query(f, "DROP DATABASE IF EXISTS %s", f->db);
-    mysql_close(f->dba);
-    free(f);
+    fx_close(*state);
+    dba_query(NULL, "DROP DATABASE IF EXISTS %s", db_name);
+    mysql_close(dba);
+    dba = NULL;
     return 0;
 }
 
@@ -374,38 +335,32 @@ static void test_killed_between_calls(void **state)
  * (No fixture: a thread connects to one store only.) */
 static void test_bad_password_not_logged(void **state)
 {
-    fx *g = calloc(1, sizeof(*g));
     char url[512], err[512];
+    fx *g;
 
     (void)state;
-    assert_non_null(g);
     snprintf(url, sizeof(url), "mysql://%s@%s:%u/", srv.user, srv.host, srv.port);
-    if (fx_load(g, url, "password", "Wrong-Pw-7781", err, sizeof(err)) != 0)
-        fail_msg("plugins_load: %s", err);
-    assert_int_not_equal(plugins_thread_init(&g->ps, err, sizeof(err)), 0);
+    if ((g = mysql_load(url, "password", "Wrong-Pw-7781", err, sizeof(err))) == NULL)
+        fail_msg("fx_load: %s", err);
+    assert_int_not_equal(fx_connect(g, "test", 10000, err, sizeof(err)), 0);
     if (strstr(err, "1045") == NULL) /* access denied */
         fail_msg("%s", err);
     assert_null(strstr(err, "Wrong-Pw-7781"));
-    plugins_thread_fini(&g->ps);
-    plugins_unload(&g->ps);
-    free(g);
+    fx_close(g);
 }
 
 /* Options are checked at load, with the option named. */
 static void test_bad_options(void **state)
 {
-    fx *g = calloc(1, sizeof(*g));
     char err[512];
 
     (void)state;
-    assert_non_null(g);
-    assert_int_not_equal(fx_load(g, "postgres://x@h/db", NULL, NULL, err, sizeof(err)), 0);
+    assert_null(mysql_load("postgres://x@h/db", NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "url"));
-    assert_int_not_equal(fx_load(g, server_url, "tls", "maybe", err, sizeof(err)), 0);
+    assert_null(mysql_load(server_url, "tls", "maybe", err, sizeof(err)));
     assert_non_null(strstr(err, "tls"));
-    assert_int_not_equal(fx_load(g, "mysql://u:pw@h:99999/db", NULL, NULL, err, sizeof(err)), 0);
+    assert_null(mysql_load("mysql://u:pw@h:99999/db", NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "port"));
-    free(g);
 }
 
 int main(void)
