@@ -24,34 +24,23 @@ new_database gh_acc
 ADMIN_EMAIL=admin@example.com
 ADMIN_PW='Gatehouse-admin-Pw-91'
 
-# write_config FILE [extra YAML appended at top level]
+LOCKOUT='lockout: { account_failures: 3, base_delay: 2s, max_delay: 4s }'
+
+# write_config FILE [base_config settings...]: this test's config
 write_config() {
-    cat >"$1" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 2
-  workers: 2
-  public_url: http://127.0.0.1:8080
-  max_body_size: 2k
-log:
-  level: info
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
+    local file=$1; shift
+    {
+        base_config server='max_body_size: 2k' auth="$LOCKOUT" "$@"
+        cat <<YAML
 tokens:
   access_ttl: 5m
 bootstrap:
   admin_email: $ADMIN_EMAIL
   admin_password: "$ADMIN_PW"
 $STORAGE_YAML
-${2:-}
 YAML
+    } >"$file"
 }
-
-FAST_AUTH='auth:
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
-  lockout: { account_failures: 3, base_delay: 2s, max_delay: 4s }'
 
 # ---------------------------------------------------------------- helpers
 
@@ -102,7 +91,7 @@ b64url_decode() {
 jwt_header() { b64url_decode "$(printf '%s' "$1" | cut -d. -f1)"; }
 jwt_payload() { b64url_decode "$(printf '%s' "$1" | cut -d. -f2)"; }
 
-write_config "$TMP/gh.yaml" "$FAST_AUTH"
+write_config "$TMP/gh.yaml"
 check "the daemon starts with the bootstrap block" start_daemon "$TMP/gh.yaml" "$TMP/log"
 contains "the bootstrap admin is created and logged" "$(cat "$TMP/log")" "bootstrap: created the admin (user "
 lacks "the bootstrap admin's address is not logged" "$(cat "$TMP/log")" "$ADMIN_EMAIL"
@@ -721,8 +710,7 @@ stop_daemon
 equals "the daemon exits 0" "$STATUS" "0"
 
 # ---------------------------------------------------------------- default-cost hashing, rehash, bcrypt import
-write_config "$TMP/slow.yaml" 'auth:
-  require_verified_email: false'
+write_config "$TMP/slow.yaml" argon2=owasp auth='require_verified_email: false'
 check "the daemon restarts with OWASP argon2 costs" start_daemon "$TMP/slow.yaml" "$TMP/log2"
 lacks "the admin exists: no second bootstrap" "$(cat "$TMP/log2")" "created the admin"
 login alice@example.com "$ALICE_PW"
@@ -761,8 +749,8 @@ stop_daemon
 equals "it exits 0" "$STATUS" "0"
 
 # ---------------------------------------------------------------- signup policy switches
-write_config "$TMP/closed.yaml" "$FAST_AUTH
-  allow_signup: false"
+write_config "$TMP/closed.yaml" auth="$LOCKOUT
+allow_signup: false"
 check "the daemon starts with signup closed" start_daemon "$TMP/closed.yaml" "$TMP/log3"
 N=$(users_count)
 signup jack@example.com 'Jack-long-pass-42'
@@ -772,8 +760,8 @@ equals "... and creates nothing" "$(users_count)" "$N"
 stop_daemon
 equals "it exits 0" "$STATUS" "0"
 
-write_config "$TMP/verify.yaml" "$FAST_AUTH
-  require_verified_email: true"
+write_config "$TMP/verify.yaml" auth="$LOCKOUT
+require_verified_email: true"
 check "the daemon starts requiring verified email" start_daemon "$TMP/verify.yaml" "$TMP/log4"
 signup kate@example.com 'Kate-long-pass-42'
 equals "signup is 201" "$CODE" "201"
@@ -790,7 +778,7 @@ equals "it exits 0" "$STATUS" "0"
 # ---------------------------------------------------------------- a weak bootstrap password stops start-up
 mv "$TMP/state" "$TMP/state.old"
 new_database gh_acc
-write_config "$TMP/weak.yaml" "$FAST_AUTH"
+write_config "$TMP/weak.yaml"
 sed -i "s/admin_password: .*/admin_password: \"password\"/" "$TMP/weak.yaml"
 "$GATEHOUSED" -c "$TMP/weak.yaml" >"$TMP/log5" 2>&1
 equals "a common bootstrap password stops start-up" "$?" "1"

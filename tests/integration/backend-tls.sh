@@ -56,17 +56,8 @@ config() {
     chmod 600 "$TMP/db.pw"
     mkdir -p "$TMP/state"
     {
+        base_config threads=1
         cat <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 1
-  public_url: http://127.0.0.1:8080
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
-auth:
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
 storage:
   plugin: $backend
   options:

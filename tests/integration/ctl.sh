@@ -16,23 +16,10 @@ CFG="$TMP/gatehouse.yaml"
 
 # argon2 at its cheapest: these tests are about the CLI, not the hash cost
 write_config() {
-    cat >"$1" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 1
-  workers: 2
-  public_url: http://127.0.0.1:8080
-log:
-  level: info
-paths:
-  state_dir: $STATE
-auth:
-  password:
-    argon2:
-      memory_kib: 1024
-      iterations: 1
-${2:-}
-YAML
+    {
+        base_config threads=1 state_dir="$STATE" plugin_dir=
+        printf '%s\n' "${2:-}"
+    } >"$1"
 }
 write_config "$CFG"
 

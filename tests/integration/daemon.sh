@@ -10,23 +10,11 @@ ln -s "$GATEHOUSE_PLUGIN_DIR"/*.so "$GATEHOUSE_TEST_PLUGIN_DIR"/*.so "$PLUGINS"/
 
 # write_config FILE [extra YAML appended at top level]
 write_config() {
-    cat >"$1" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 2
-  workers: 2
-  public_url: http://127.0.0.1:8080
-  max_body_size: 1k
-  cors:
-    allowed_origins: ["https://app.example"]
-log:
-  level: info
-  format: ${LOG_FORMAT:-plain}
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $PLUGINS
-${2:-}
-YAML
+    {
+        base_config plugin_dir="$PLUGINS" argon2=owasp log="format: ${LOG_FORMAT:-plain}" \
+            server=$'max_body_size: 1k\ncors:\n  allowed_origins: ["https://app.example"]'
+        printf '%s\n' "${2:-}"
+    } >"$1"
 }
 
 # ---------------------------------------------------------------- command line

@@ -76,22 +76,12 @@ KEYS_K2="encryption:
 
 # write_config FILE [encryption block]
 write_config() {
-    cat >"$1" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 1
-  workers: 2
-log:
-  level: info
-paths:
-  state_dir: $STATE
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
+    {
+        base_config threads=1 public_url= state_dir="$STATE"
+        cat <<YAML
 bootstrap:
   admin_email: $ADMIN_EMAIL
   admin_password: "$ADMIN_PW"
-auth:
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
 $STORAGE_YAML
 # mail to a port where nothing listens: the requests are answered, the
 # mail is queued and given up, and that is all this test needs of it
@@ -105,6 +95,7 @@ mail:
   max_attempts: 1
 ${2:-}
 YAML
+    } >"$1"
 }
 NO_SMTP_PORT=$(free_port)
 

@@ -99,22 +99,7 @@ faults_config() {
     chmod 600 "$TMP/server.pw"
     mkdir -p "$TMP/state"
     {
-        cat <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 2
-  workers: 2
-  public_url: http://127.0.0.1:8080
-log:
-  level: info
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
-auth:
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
-  lockout: { account_failures: 3, base_delay: 1m, max_delay: 2m }
-YAML
+        base_config auth='lockout: { account_failures: 3, base_delay: 1m, max_delay: 2m }'
         cat
     } >"$TMP/gh.yaml"
 }

@@ -6,20 +6,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-cat >"$TMP/gatehouse.yaml" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 2
-  workers: 2
-  public_url: http://127.0.0.1:8080
-  max_body_size: 1k
-  max_header_size: 16k
-log:
-  level: info
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
-YAML
+base_config argon2=owasp server=$'max_body_size: 1k\nmax_header_size: 16k' >"$TMP/gatehouse.yaml"
 check "the daemon starts" start_daemon "$TMP/gatehouse.yaml" "$TMP/log"
 
 # raw BYTES: sends BYTES (printf escapes) on one connection, reads until

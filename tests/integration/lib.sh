@@ -41,6 +41,38 @@ equals() {
 . "$top_srcdir/tests/servers.sh"
 free_port() { _srv_port; }
 
+# base_config [NAME=VALUE...]: the config every test starts from, on
+# stdout; a test appends its own top-level sections after it. NAMEs:
+# listen, threads, workers (2 each), public_url (empty: none), state_dir,
+# plugin_dir (empty: none); server, log, auth: extra lines for that
+# section, indented for it here; argon2=owasp keeps the default hashing
+# costs (else cheap ones, so signups do not dominate a test's time).
+base_config() {
+    local listen=127.0.0.1:0 threads=2 workers=2 public_url=http://127.0.0.1:8080
+    local state_dir=$TMP/state plugin_dir=${GATEHOUSE_PLUGIN_DIR:-} server='' log='' auth='' argon2=fast
+    local arg
+    for arg in "$@"; do
+        case ${arg%%=*} in
+            listen | threads | workers | public_url | state_dir | plugin_dir | server | log | auth | argon2)
+                printf -v "${arg%%=*}" '%s' "${arg#*=}" ;;
+            *) echo "base_config: unknown setting ${arg%%=*}" >&2; return 1 ;;
+        esac
+    done
+    printf 'server:\n  listen: ["%s"]\n  threads: %s\n  workers: %s\n' "$listen" "$threads" "$workers"
+    [ -n "$public_url" ] && printf '  public_url: %s\n' "$public_url"
+    [ -n "$server" ] && printf '%s\n' "$server" | sed 's/^/  /'
+    printf 'log:\n  level: info\n'
+    [ -n "$log" ] && printf '%s\n' "$log" | sed 's/^/  /'
+    printf 'paths:\n  state_dir: %s\n' "$state_dir"
+    [ -n "$plugin_dir" ] && printf '  plugin_dir: %s\n' "$plugin_dir"
+    if [ "$argon2" != owasp ] || [ -n "$auth" ]; then
+        echo 'auth:'
+        [ "$argon2" != owasp ] && printf '  password:\n    argon2: { memory_kib: 1024, iterations: 1 }\n'
+        [ -n "$auth" ] && printf '%s\n' "$auth" | sed 's/^/  /'
+    fi
+    return 0
+}
+
 # start_daemon CONFIG LOG: starts gatehoused, waits for "listening on", sets PID and PORT
 start_daemon() {
     local cfg=$1 log=$2

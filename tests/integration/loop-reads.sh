@@ -12,25 +12,16 @@ command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 DB="$TMP/state/gatehouse.db"
 
-cat >"$TMP/gh.yaml" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 1
-  workers: 2
-log:
-  level: info
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
+{
+    base_config threads=1 public_url=
+    cat <<YAML
 storage:
   plugin: sqlite
   options:
     journal: delete
     busy_timeout: 2s
-auth:
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
 YAML
+} >"$TMP/gh.yaml"
 start_daemon "$TMP/gh.yaml" "$TMP/gh.log" || exit 1
 
 json() { curl -sS --max-time 10 -H 'Content-Type: application/json' --data-binary "$2" \

@@ -67,21 +67,9 @@ metric() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n "s/^gatehouse_mail_
 
 # write_config FILE [YAML for the mail: block] [more top-level YAML]
 write_config() {
-    cat >"$1" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  threads: 2
-  workers: 2
-  shutdown_timeout: 2s
-log:
-  level: info
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
-auth:
-  require_verified_email: true
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
+    {
+        base_config public_url= server='shutdown_timeout: 2s' auth='require_verified_email: true'
+        cat <<YAML
 $STORAGE_YAML
 plugins:
   - name: smtp
@@ -105,6 +93,7 @@ ${2-mail:
 ${MAIL_EXTRA:-}}
 ${3:-}
 YAML
+    } >"$1"
 }
 
 PW='Correct-horse-battery-9'

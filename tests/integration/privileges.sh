@@ -18,34 +18,25 @@ chmod -R a+rX "$TMP/plugins"
 
 # write_config FILE [server YAML lines]
 write_config() {
-    cat >"$1" <<YAML
-server:
-  listen: ["127.0.0.1:${LISTEN_PORT:-0}"]
-  threads: 1
-$2
-log:
-  level: info
-paths:
-  state_dir: $TMP/run/state
-  plugin_dir: $TMP/plugins
-YAML
+    base_config listen="127.0.0.1:${LISTEN_PORT:-0}" threads=1 public_url= argon2=owasp \
+        server="$2" state_dir="$TMP/run/state" plugin_dir="$TMP/plugins" >"$1"
     chmod 644 "$1"
 }
 
 # ---------------------------------------------------------------- config
-write_config "$TMP/group-only.yaml" "  group: nogroup"
+write_config "$TMP/group-only.yaml" "group: nogroup"
 out=$("$GATEHOUSED" -t -c "$TMP/group-only.yaml" 2>&1)
 equals "server.group without server.user is refused" "$?" "1"
 contains "... saying what it needs" "$out" "server.group: needs server.user"
 
-write_config "$TMP/nouser.yaml" "  user: no-such-user-gh"
+write_config "$TMP/nouser.yaml" "user: no-such-user-gh"
 "$GATEHOUSED" -c "$TMP/nouser.yaml" 2>"$TMP/nouser.log"
 equals "an unknown server.user stops start-up" "$?" "1"
 contains "... naming it" "$(cat "$TMP/nouser.log")" "server.user: no such user 'no-such-user-gh'"
 check "... before the state directory is made" test ! -e "$TMP/run"
 
 if [ "$(id -u)" != 0 ]; then
-    write_config "$TMP/other.yaml" "  user: root"
+    write_config "$TMP/other.yaml" "user: root"
     "$GATEHOUSED" -c "$TMP/other.yaml" 2>"$TMP/other.log"
     equals "becoming another user without root stops start-up" "$?" "1"
     contains "... saying that it needs root" "$(cat "$TMP/other.log")" "needs root"
@@ -70,7 +61,7 @@ LOW=
 for p in $(shuf -i 600-1000 -n 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { LOW=$p; break; }
 done
-LISTEN_PORT=$LOW write_config "$TMP/gh.yaml" "  user: nobody"
+LISTEN_PORT=$LOW write_config "$TMP/gh.yaml" "user: nobody"
 check "it starts with server.user: nobody" start_daemon "$TMP/gh.yaml" "$TMP/log"
 equals "... on the privileged port $LOW" "$PORT" "$LOW"
 contains "... and says whom it runs as" "$(cat "$TMP/log")" "running as nobody (uid $NOBODY_UID"

@@ -15,22 +15,16 @@ GH_LEEWAY=30 # GH_TOKEN_LEEWAY_S
 ADMIN_EMAIL=admin@example.com
 ADMIN_PW='Vq7-admin-Rn2-lighthouse'
 PW='Kx9-orbit-Tm4-harbour'
-cat >"$TMP/gh.yaml" <<YAML
-server:
-  listen: ["127.0.0.1:0"]
-  public_url: http://127.0.0.1:8080
-paths:
-  state_dir: $TMP/state
-  plugin_dir: $GATEHOUSE_PLUGIN_DIR
+{
+    base_config
+    cat <<YAML
 tokens:
   access_ttl: 30s
 bootstrap:
   admin_email: $ADMIN_EMAIL
   admin_password: "$ADMIN_PW"
-auth:
-  password:
-    argon2: { memory_kib: 1024, iterations: 1 }
 YAML
+} >"$TMP/gh.yaml"
 start_daemon "$TMP/gh.yaml" "$TMP/gh.log" || exit 1
 
 # login EMAIL PASSWORD: sets AT (access token) and RT (refresh token)
