@@ -475,8 +475,10 @@ static int start(void)
     app.hash_pool = pool_new(cpus > 0 ? (int)cpus : 1, cfg->queue_size, &hasher_hooks);
     if (!app.pool || !app.hash_pool)
         return -1;
-    /* mail goes out from its own thread, never from the workers */
-    app.mailer = mailer_new(cfg, &app.plugins, err, sizeof err);
+    /* mail goes out from its own thread, never from the workers; set up
+     * like one, so the notify plugin's ops can use kv */
+    gh_outbox_thread mail_thread = { worker_start, worker_stop, NULL };
+    app.mailer = mailer_new(cfg, &app.plugins, &mail_thread, err, sizeof err);
     if (!app.mailer && err[0]) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
