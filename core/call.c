@@ -16,27 +16,20 @@ void call_init(gh_call *call, const struct gh_loaded *p, const char *request_id,
     call->deadline_ms = gh_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 }
 
-gh_result call_vfail(gh_call *call, gh_result code, const char *fmt, va_list ap)
+gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...)
 {
     char msg[sizeof call->message];
+    va_list ap;
 
     if (!call)
         return code;
     /* formatted aside first: plugins wrap the last error with
      * fail(call, r, "exchange: %s", call->message) */
+    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     memcpy(call->message, msg, sizeof msg);
     call->code = code;
-    return code;
-}
-
-gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    code = call_vfail(call, code, fmt, ap);
-    va_end(ap);
     return code;
 }
 

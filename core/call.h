@@ -6,8 +6,7 @@
  * It sits at the bottom of the tree, next to clock.h and log.h: the store,
  * auth/ and the plugin layer all pass it down, and the host table hands it
  * to plugins as the opaque gh_call of <gatehouse/plugin.h>. The core sets
- * its own errors with call_fail(); a plugin's host->fail is an adaptor over
- * it.
+ * its own errors with call_fail(), which is also the host table's fail.
  */
 #ifndef GH_CALL_H
 #define GH_CALL_H
@@ -46,7 +45,6 @@ void call_init(gh_call *call, const struct gh_loaded *p, const char *request_id,
  * The message may wrap the previous one (fmt may use call->message). A NULL
  * call only returns code. */
 gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...) GH_PRINTF(3, 4);
-gh_result call_vfail(gh_call *call, gh_result code, const char *fmt, va_list ap);
 
 /* The deadline; now for a NULL call, which has no time of its own. */
 int64_t call_deadline_ms(const gh_call *call);

@@ -109,6 +109,7 @@ static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgi
     call_init(&call, o->plugin, NULL, o->conf.send_timeout_ms);
     if (left_ms >= 0)
         call_limit_ms(&call, left_ms);
+    call.attempt = m->attempts;
     gh_out *out = out_new();
     gh_result r = !out ? GH_ERR_NOMEM
                   : GH_OPS_HAS(gh_notify_ops, ops, deliver)

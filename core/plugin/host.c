@@ -51,17 +51,6 @@ static void host_log(gh_call *call, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-static gh_result host_fail(gh_call *call, gh_result code, const char *fmt, ...) GH_PRINTF(3, 4);
-static gh_result host_fail(gh_call *call, gh_result code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    code = call_vfail(call, code, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static const char *host_call_request_id(const gh_call *call)
 {
     return call ? call->request_id : NULL;
@@ -254,10 +243,10 @@ static gh_result kv_key(gh_call *call, const char *key, char *buf, size_t len)
     int n;
 
     if (!key || !*key)
-        return host_fail(call, GH_ERR_INVALID, "kv: empty key");
+        return call_fail(call, GH_ERR_INVALID, "kv: empty key");
     n = owner ? snprintf(buf, len, "plugin:%s:%s", owner, key) : snprintf(buf, len, "%s", key);
     if (n < 0 || (size_t)n >= len)
-        return host_fail(call, GH_ERR_INVALID, "kv: key longer than %d bytes", KV_KEY_MAX);
+        return call_fail(call, GH_ERR_INVALID, "kv: key longer than %d bytes", KV_KEY_MAX);
     return GH_OK;
 }
 
@@ -266,7 +255,7 @@ static gh_conn *kv_conn(gh_call *call)
     gh_conn *c = store_current();
 
     if (!c)
-        host_fail(call, GH_ERR_UNAVAILABLE, "kv used outside a worker thread");
+        call_fail(call, GH_ERR_UNAVAILABLE, "kv used outside a worker thread");
     return c;
 }
 
@@ -279,7 +268,7 @@ static gh_result host_kv_get(gh_call *call, const char *key, gh_out *out)
     if (r != GH_OK)
         return r;
     if (!out)
-        return host_fail(call, GH_ERR_INVALID, "kv_get: no output");
+        return call_fail(call, GH_ERR_INVALID, "kv_get: no output");
     if (!(c = kv_conn(call)))
         return GH_ERR_UNAVAILABLE;
     return store_kv_get(c, call, k, out);
@@ -295,7 +284,7 @@ static gh_result host_kv_set(gh_call *call, const char *key, const void *val, si
     if (r != GH_OK)
         return r;
     if (!val && len)
-        return host_fail(call, GH_ERR_INVALID, "kv_set: no value");
+        return call_fail(call, GH_ERR_INVALID, "kv_set: no value");
     if (!(c = kv_conn(call)))
         return GH_ERR_UNAVAILABLE;
     return store_kv_set(c, call, k, val, len, ttl_ms, flags);
@@ -449,7 +438,7 @@ static gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
 {
     pthread_once(&http_once, http_load);
     if (!http_client)
-        return host_fail(call, GH_ERR_UNAVAILABLE, "outbound HTTP is unavailable: %s",
+        return call_fail(call, GH_ERR_UNAVAILABLE, "outbound HTTP is unavailable: %s",
                          http_error);
     return http_client->request(call, req, resp);
 }
@@ -480,7 +469,7 @@ const gh_host gh_host_table = {
     .abi_minor = GH_ABI_MINOR,
 
     .log = host_log,
-    .fail = host_fail,
+    .fail = call_fail,
 
     .cfg_str = host_cfg_str,
     .cfg_int = host_cfg_int,
