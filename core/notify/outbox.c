@@ -212,8 +212,9 @@ static int sender_start(gh_outbox *o)
 {
     const gh_plugin *d = o->plugin->desc;
     if (o->setup.start) {
-        if (o->setup.start(o->setup.ud) < 0) {
-            snprintf(o->start_err, sizeof o->start_err, "cannot set up the sender thread");
+        char why[sizeof o->start_err - 32];
+        if (o->setup.start(o->setup.ud, why, sizeof why) < 0) {
+            snprintf(o->start_err, sizeof o->start_err, "sender thread: %s", why);
             return -1;
         }
         o->tinst = plugin_tinst(o->plugin); /* the hooks ran its thread_init */
@@ -240,7 +241,7 @@ static int sender_start(gh_outbox *o)
 static void sender_stop(gh_outbox *o)
 {
     const gh_plugin *d = o->plugin->desc;
-    if (o->setup.stop) {
+    if (o->setup.start) {
         o->setup.stop(o->setup.ud);
         o->tinst = NULL;
         return;

@@ -36,9 +36,10 @@ typedef struct gh_outbox_conf {
 /* Run on the sender thread before its first delivery and after its last,
  * so that the notify plugin's ops have what ops on a worker have: every
  * plugin's thread instance (the notify plugin's among them), the store and
- * its kv. start returns 0, or -1 having logged why. */
+ * its kv. start returns 0, or -1 with err set (and nothing to stop); stop
+ * is required with start. */
 typedef struct gh_outbox_thread {
-    int (*start)(void *ud);
+    int (*start)(void *ud, char *err, size_t errlen);
     void (*stop)(void *ud);
     void *ud;
 } gh_outbox_thread;

@@ -308,13 +308,9 @@ static void test_outbox_full_and_drain(void **state)
 
 /* The sender thread set up as the daemon sets it up (main.c: like a
  * worker), so that a notify plugin's deliver can use kv there. */
-static int sender_thread_start(void *app)
+static int sender_thread_start(void *app, char *err, size_t errlen)
 {
-    char err[512];
-    if (app_thread_open(app, err, sizeof err))
-        return 0;
-    print_error("sender thread: %s\n", err);
-    return -1;
+    return app_thread_open(app, err, errlen) ? 0 : -1;
 }
 
 static void sender_thread_stop(void *app)
@@ -371,6 +367,23 @@ static void test_outbox_plugin_uses_kv(void **state)
     rmdir(dir);
 }
 
+static int refuse_start(void *ud, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "no store today");
+    return -1;
+}
+
+/* A sender thread that cannot be set up stops start-up, saying why. */
+static void test_outbox_setup_fails(void **state)
+{
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 2, 1, 10, 10, 1000 };
+    gh_outbox_thread setup = { refuse_start, sender_thread_stop, NULL };
+    char err[256];
+    assert_null(outbox_new(&p, &oc, &setup, err, sizeof err));
+    assert_string_equal(err, "mail: sender thread: no store today");
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -387,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_outbox_retries),
         cmocka_unit_test(test_outbox_full_and_drain),
         cmocka_unit_test(test_outbox_plugin_uses_kv),
+        cmocka_unit_test(test_outbox_setup_fails),
     };
     return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }
