@@ -97,6 +97,12 @@ static int worker_start(void *ud)
     return 0;
 }
 
+/* The mail sender thread (notify/outbox.c) is set up like a worker. */
+static int sender_start(void *ud, char *err, size_t errlen)
+{
+    return app_thread_open(&app, err, errlen) ? 0 : -1;
+}
+
 /* Hashing threads run at nice 10: they take every idle cycle, but the
  * scheduler gives loops and ordinary workers the CPU first, so a login
  * flood cannot raise the latency of token checks. Linux applies
@@ -475,8 +481,10 @@ static int start(void)
     app.hash_pool = pool_new(cpus > 0 ? (int)cpus : 1, cfg->queue_size, &hasher_hooks);
     if (!app.pool || !app.hash_pool)
         return -1;
-    /* mail goes out from its own thread, never from the workers */
-    app.mailer = mailer_new(cfg, &app.plugins, err, sizeof err);
+    /* mail goes out from its own thread, never from the workers; set up
+     * like one, so the notify plugin's ops can use kv */
+    gh_outbox_thread mail_thread = { sender_start, worker_stop, NULL };
+    app.mailer = mailer_new(cfg, &app.plugins, &mail_thread, err, sizeof err);
     if (!app.mailer && err[0]) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;

@@ -290,8 +290,12 @@ void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
 gh_conn *api_conn(api_job *j)
 {
     call_init(&j->call, NULL, j->request_id, j->on_loop ? 0 : j->cfg->request_timeout_ms);
-    if (j->flags & API_BEARER)
+    j->call.client_ip = j->ip;
+    j->call.user_agent = j->ua[0] ? j->ua : NULL;
+    if (j->flags & API_BEARER) {
         j->call.tenant = j->claims.tenant;
+        j->call.user_id = j->claims.sub;
+    }
     gh_conn *c = store_current();
     if (!c) {
         j->retry_after_s = 1;

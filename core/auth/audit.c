@@ -138,11 +138,11 @@ gh_result audit_record(gh_conn *c, gh_call *call, const gh_audit *e)
 
     if (e == NULL || e->action == NULL || *e->action == '\0' || e->outcome == NULL ||
         *e->outcome == '\0')
-        return gh_host_table.fail(call, GH_ERR_INVALID, "audit: an event needs an action "
-                                  "and an outcome");
+        return call_fail(call, GH_ERR_INVALID, "audit: an event needs an action "
+                         "and an outcome");
     details = details_text(e->details, e->action, &oom);
     if (oom)
-        return gh_host_table.fail(call, GH_ERR_NOMEM, "audit: out of memory");
+        return call_fail(call, GH_ERR_NOMEM, "audit: out of memory");
     uuid_new(id);
     /* device strings come from request headers: bounded and clean */
     device_text_clip(ip, sizeof(ip), e->ip);
@@ -294,7 +294,7 @@ gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_
     if (f->action_prefix != NULL && *f->action_prefix != '\0' &&
         (strlen(f->action_prefix) > PREFIX_MAX ||
          like_prefix(f->action_prefix, prefix, sizeof(prefix)) < 0))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "audit: action prefix too long");
+        return call_fail(call, GH_ERR_INVALID, "audit: action prefix too long");
     limit = f->limit <= 0 ? QUERY_DEFAULT : f->limit > QUERY_MAX ? QUERY_MAX : f->limit;
     offset = f->offset < 0 ? 0 : f->offset;
 
@@ -317,10 +317,10 @@ gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_
     q_add(&q, " OFFSET ?", p_int(&offset));
 
     if ((ud.arr = json_array()) == NULL)
-        return gh_host_table.fail(call, GH_ERR_NOMEM, "audit: out of memory");
+        return call_fail(call, GH_ERR_NOMEM, "audit: out of memory");
     r = store_exec(c, call, q.sql, q.args, q.n, audit_row, &ud, NULL);
     if (r == GH_OK && ud.oom)
-        r = gh_host_table.fail(call, GH_ERR_NOMEM, "audit: out of memory");
+        r = call_fail(call, GH_ERR_NOMEM, "audit: out of memory");
     if (r != GH_OK) {
         json_decref(ud.arr);
         return r;

@@ -22,6 +22,7 @@
 #include "auth/ratelimit.h"
 #include "auth/tokens.h"
 #include "clock.h"
+#include "out.h"
 
 static int present(const char *s)
 {
@@ -36,7 +37,7 @@ static int present(const char *s)
 static int64_t lock_left(gh_conn *c, gh_call *call, const char *base, const char *subject)
 {
     char key[GH_KV_KEY_MAX], text[24];
-    gh_out *out = gh_host_table.out_new();
+    gh_out *out = out_new();
     const gh_param *v;
     int64_t until = 0, left;
     gh_result r;
@@ -45,13 +46,13 @@ static int64_t lock_left(gh_conn *c, gh_call *call, const char *base, const char
         return -1;
     kv_subject_key(key, base, subject);
     r = store_kv_get(c, call, key, out);
-    if (r == GH_OK && (v = gh_host_table.out_get(out, "value", 0)) != NULL &&
+    if (r == GH_OK && (v = out_get(out, "value", 0)) != NULL &&
         v->len < sizeof(text)) {
         memcpy(text, v->data ? v->data : "", v->len);
         text[v->len] = '\0';
         until = strtoll(text, NULL, 10);
     }
-    gh_host_table.out_free(out);
+    out_free(out);
     if (r == GH_ERR_NOT_FOUND)
         return 0;
     if (r != GH_OK)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "auth/mfa.h"
 #include "clock.h"
-#include "plugin/host.h"
+#include "out.h"
 
 #define KEY_PREFIX "mfa:"
 
@@ -81,14 +81,14 @@ gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_
     char key[sizeof KEY_PREFIX + GH_DIGEST_LEN];
     challenge_key(token, key);
     *ctx = NULL;
-    gh_out *out = gh_host_table.out_new();
+    gh_out *out = out_new();
     if (!out)
         return GH_ERR_INTERNAL;
     gh_result r = store_kv_get(c, call, key, out);
-    const gh_param *v = r == GH_OK ? gh_host_table.out_get(out, "value", 0) : NULL;
+    const gh_param *v = r == GH_OK ? out_get(out, "value", 0) : NULL;
     if (r == GH_OK && v)
         *ctx = json_loadb(v->data, v->len, 0, NULL);
-    gh_host_table.out_free(out);
+    out_free(out);
     /* the delete decides who took it: two racing takes cannot both win */
     if (r == GH_OK)
         r = store_kv_del(c, call, key);

@@ -7,6 +7,7 @@
 #include "auth/onetime.h"
 #include "auth/pii.h"
 #include "auth/users.h"
+#include "out.h"
 
 #define KEY_MAX 160
 #define VALUE_MAX (37 + GH_DIGEST_LEN + 8)
@@ -44,18 +45,18 @@ static void address_digest(const char *email, char out[GH_DIGEST_LEN])
 /* The value under key, as text, into buf; NOT_FOUND when absent. */
 static gh_result kv_text(gh_conn *c, gh_call *call, const char *key, char *buf, size_t len)
 {
-    gh_out *out = gh_host_table.out_new();
+    gh_out *out = out_new();
     if (!out)
         return GH_ERR_NOMEM;
     gh_result r = store_kv_get(c, call, key, out);
-    const gh_param *v = r == GH_OK ? gh_host_table.out_get(out, "value", 0) : NULL;
+    const gh_param *v = r == GH_OK ? out_get(out, "value", 0) : NULL;
     if (r == GH_OK && (!v || v->len >= len))
         r = GH_ERR_NOT_FOUND; /* not a value we wrote */
     else if (r == GH_OK) {
         memcpy(buf, v->data ? v->data : "", v->len);
         buf[v->len] = '\0';
     }
-    gh_host_table.out_free(out);
+    out_free(out);
     return r;
 }
 

@@ -112,7 +112,7 @@ static gh_result deny(gh_conn *c, gh_call *call, const char *prefix, const char 
     char key[DENY_KEY_MAX];
 
     if (id == NULL || *id == '\0' || strlen(id) >= DENY_KEY_MAX - strlen(prefix))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "deny-list: unusable id");
+        return call_fail(call, GH_ERR_INVALID, "deny-list: unusable id");
     snprintf(key, sizeof(key), "%s%s", prefix, id);
     /* never forever: an entry outliving every token it could stop is a leak */
     if (ttl_ms <= 0 || ttl_ms > GH_ACCESS_TTL_MAX_MS)
@@ -210,7 +210,7 @@ static gh_result revoke_selected(gh_conn *c, gh_call *call, const char *sql,
     gh_result r = store_exec(c, call, sql, args, nargs, id_row, &ud, NULL);
 
     if (r == GH_OK && ud.r != GH_OK)
-        r = gh_host_table.fail(call, ud.r, "sessions: out of memory");
+        r = call_fail(call, ud.r, "sessions: out of memory");
     for (size_t i = 0; r == GH_OK && i < ud.n; i++)
         r = revoke_id(c, call, ud.v[i], reason, now, deny_ttl_ms);
     if (r == GH_OK && count != NULL)
@@ -308,7 +308,7 @@ static gh_result insert_token(gh_conn *c, gh_call *call, const char *session_id,
     gh_param args[3];
 
     if (secret_new(refresh) != 0)
-        return gh_host_table.fail(call, GH_ERR_INTERNAL, "sessions: no randomness");
+        return call_fail(call, GH_ERR_INTERNAL, "sessions: no randomness");
     secret_digest(refresh, digest);
     args[0] = p_str(digest);
     args[1] = p_str(session_id);
@@ -344,7 +344,7 @@ gh_result session_create(gh_conn *c, gh_call *call, const char *tenant, const ch
     refresh[0] = '\0';
     if (tenant == NULL || user_id == NULL || ttl_ms <= 0 ||
         strlen(tenant) >= sizeof(out->tenant_id) || strlen(user_id) >= sizeof(out->user_id))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "sessions: bad session parameters");
+        return call_fail(call, GH_ERR_INVALID, "sessions: bad session parameters");
     uuid_new(out->id);
     strcpy(out->user_id, user_id);
     strcpy(out->tenant_id, tenant);
@@ -631,7 +631,7 @@ gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_sessio
                    "ORDER BY s.created_at DESC, s.id DESC LIMIT " STR(GH_SESSION_LIST_MAX),
                    args, 2, list_row, &ud, NULL);
     if (r == GH_OK && ud.r != GH_OK)
-        r = gh_host_table.fail(call, ud.r, "sessions: out of memory");
+        r = call_fail(call, ud.r, "sessions: out of memory");
     if (r != GH_OK) {
         free(ud.v);
         return r;

@@ -338,7 +338,7 @@ static gh_result query_user(gh_conn *c, gh_call *call, const char *sql, const gh
     r = store_exec(c, call, sql, args, nargs, one_user_row, &ud, NULL);
     if (r == GH_OK && ud.r != GH_OK) {
         user_clear(out);
-        return gh_host_table.fail(call, ud.r, "users: reading the account failed");
+        return call_fail(call, ud.r, "users: reading the account failed");
     }
     if (r != GH_OK) {
         if (ud.found)
@@ -484,7 +484,7 @@ static gh_result taken_in_clear(gh_conn *c, gh_call *call, const char *tenant, c
                    "OR username_normalized = ?) AND id <> ? LIMIT 1",
                    args, 4, found_row, &found, NULL);
     if (r == GH_OK && found)
-        return gh_host_table.fail(call, GH_ERR_CONFLICT, "users: email or username taken");
+        return call_fail(call, GH_ERR_CONFLICT, "users: email or username taken");
     return r;
 }
 
@@ -542,10 +542,10 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
     gh_result r;
 
     if (u == NULL || u->tenant_id[0] == '\0' || names_from(&nm, u->email, u->username) < 0)
-        return gh_host_table.fail(call, GH_ERR_INVALID, "users: invalid email or username");
+        return call_fail(call, GH_ERR_INVALID, "users: invalid email or username");
     /* NULL: an account that signs in some other way (OAuth) */
     if (password_hash != NULL && !hash_ok(password_hash))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "users: unusable password hash");
+        return call_fail(call, GH_ERR_INVALID, "users: unusable password hash");
     if (u->id[0] == '\0')
         uuid_new(u->id);
     u->created_at = u->updated_at = gh_now_ms();
@@ -553,7 +553,7 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
                      nm.username_len, nm.user_n,
                      (const char *const[P_COUNT]){ u->full_name, u->phone, u->given_name,
                                                    u->family_name, u->country_code }) < 0)
-        return gh_host_table.fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
+        return call_fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
     if ((r = store_begin(c, call)) != GH_OK) {
         at_rest_free(&a);
         return r;
@@ -689,7 +689,7 @@ gh_result users_password_hash(gh_conn *c, gh_call *call, const char *user_id,
                    "SELECT " PASSWORD_SUBQUERY " FROM users u "
                    "WHERE u.id = ? AND u.deleted_at IS NULL", &arg, 1, hash_row, &ud, NULL);
     if (r == GH_OK && ud.r != GH_OK)
-        r = gh_host_table.fail(call, ud.r, "users: the stored password hash is too long");
+        r = call_fail(call, ud.r, "users: the stored password hash is too long");
     if (r == GH_OK && !ud.found)
         r = GH_ERR_NOT_FOUND;
     return r;
@@ -718,7 +718,7 @@ gh_result users_set_password(gh_conn *c, gh_call *call, const char *user_id, con
     gh_result r;
 
     if (user_id == NULL || !hash_ok(hash))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "users: unusable password hash");
+        return call_fail(call, GH_ERR_INVALID, "users: unusable password hash");
     arg = p_str(user_id);
     if ((r = store_begin(c, call)) != GH_OK)
         return r;
@@ -809,14 +809,14 @@ gh_result users_update_profile(gh_conn *c, gh_call *call, const char *tenant, co
     if ((email != NULL && email_normalize(email, email_n, sizeof(email_n)) < 0) ||
         (username != NULL && *username != '\0' &&
          username_normalize(username, user_n, sizeof(user_n)) < 0))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "users: invalid email or username");
+        return call_fail(call, GH_ERR_INVALID, "users: invalid email or username");
     if (email != NULL)
         trimmed(email, email_t, sizeof(email_t));
     if (username != NULL && *username != '\0')
         trimmed(username, user_t, sizeof(user_t));
     if (at_rest_make(&ar, id, email_t, strlen(email_t), email_n, user_t, strlen(user_t), user_n,
                      prof) < 0)
-        return gh_host_table.fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
+        return call_fail(call, GH_ERR_INTERNAL, "users: cannot encrypt the account");
     v.email = email ? stored(ar.email, email_t) : NULL;
     v.email_norm = email ? stored(ar.email_i, email_n) : NULL;
     v.email_clear = email_n;
@@ -1039,12 +1039,12 @@ gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *
         return GH_ERR_INVALID;
     if (filtered && (strlen(email_filter) > FILTER_MAX ||
                      !utf8_valid((const unsigned char *)email_filter, strlen(email_filter))))
-        return gh_host_table.fail(call, GH_ERR_INVALID, "users: invalid email filter");
+        return call_fail(call, GH_ERR_INVALID, "users: invalid email filter");
     if (exact && (email_normalize(email_filter, norm, sizeof(norm)) < 0 ||
                   lookup_args(args, tenant, "email", norm, idx) < 0))
-        return gh_host_table.fail(call, GH_ERR_INVALID, USERS_FILTER_EXACT);
+        return call_fail(call, GH_ERR_INVALID, USERS_FILTER_EXACT);
     if (filtered && !exact && (pat = like_pattern(email_filter)) == NULL)
-        return gh_host_table.fail(call, GH_ERR_NOMEM, "users: out of memory");
+        return call_fail(call, GH_ERR_NOMEM, "users: out of memory");
     k = exact ? 3 : 0;
     if (!exact)
         args[k++] = p_str(tenant);
@@ -1062,7 +1062,7 @@ gh_result users_list(gh_conn *c, gh_call *call, const char *tenant, const char *
         r = list_page(c, call, "", args, 1, &ud, &count);
     free(pat);
     if (r == GH_OK && ud.r != GH_OK)
-        r = gh_host_table.fail(call, ud.r, "users: reading the list failed");
+        r = call_fail(call, ud.r, "users: reading the list failed");
     if (r != GH_OK) {
         list_free(ud.v, ud.n);
         return r;

@@ -126,7 +126,7 @@ gh_result users_pii_status_get(gh_conn *c, gh_call *call, const gh_pii *p,
     memset(st, 0, sizeof(*st));
     r = store_exec(c, call, "SELECT " ROW_COLS " FROM users", NULL, 0, status_row, &ud, NULL);
     if (r == GH_OK && ud.oom)
-        r = gh_host_table.fail(call, GH_ERR_NOMEM, "reencrypt: out of memory");
+        r = call_fail(call, GH_ERR_NOMEM, "reencrypt: out of memory");
     return r;
 }
 
@@ -256,7 +256,7 @@ static gh_result read_batch(gh_conn *c, gh_call *call, const char *after, int64_
                              "ORDER BY id LIMIT ?", args, 2, batch_row, ud, NULL);
 
     if (r == GH_OK && ud->oom)
-        r = gh_host_table.fail(call, GH_ERR_NOMEM, "reencrypt: out of memory");
+        r = call_fail(call, GH_ERR_NOMEM, "reencrypt: out of memory");
     return r;
 }
 
@@ -289,7 +289,7 @@ gh_result users_pii_move(gh_conn *c, gh_call *call, const gh_pii *p, users_pii_b
 
     b->seen = b->moved = b->raced = b->failed = 0;
     if (ud.rows == NULL)
-        return gh_host_table.fail(call, GH_ERR_NOMEM, "reencrypt: out of memory");
+        return call_fail(call, GH_ERR_NOMEM, "reencrypt: out of memory");
     if ((r = store_begin(c, call)) == GH_OK) {
         r = read_batch(c, call, b->after, size, &ud);
         if (r == GH_OK)

@@ -57,7 +57,8 @@ int mailer_check(const gh_config *cfg, const gh_plugins *ps, char *err, size_t e
     return rc;
 }
 
-gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps, char *err, size_t errlen)
+gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps,
+                      const gh_outbox_thread *thread, char *err, size_t errlen)
 {
     err[0] = '\0';
     if (!cfg->mail.name)
@@ -74,7 +75,7 @@ gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps, char *err, siz
     char why[512];
     gh_outbox_conf oc = { cfg->mail_queue_size, cfg->mail_max_attempts, cfg->mail_retry_delay_ms,
                           cfg->mail_retry_max_delay_ms, SEND_TIMEOUT_MS };
-    if (!(m->outbox = outbox_new(p, &oc, why, sizeof why)))
+    if (!(m->outbox = outbox_new(p, &oc, thread, why, sizeof why)))
         return fail(m, err, errlen, "", why);
     gh_log(GH_LOG_INFO, "mail: sending through plugin '%s', templates from %s", p->name, dir);
     return m;

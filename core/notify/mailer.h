@@ -23,8 +23,9 @@ typedef struct gh_mailer {
 } gh_mailer;
 
 /* NULL with err empty: mail is not configured; NULL with err set: it is,
- * and cannot start. */
-gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps, char *err, size_t errlen);
+ * and cannot start. thread: the sender thread's setup (see outbox_new). */
+gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps,
+                      const gh_outbox_thread *thread, char *err, size_t errlen);
 void mailer_free(gh_mailer *m, int64_t drain_ms);
 /* What mailer_new checks, without starting anything (gatehoused -t):
  * 0, or -1 with err set. */

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "notify/outbox.h"
+#include "out.h"
 #include "plugin/host.h"
 
 typedef struct msg {
@@ -37,7 +38,8 @@ struct gh_outbox {
     pthread_t thread;
     gh_outbox_conf conf;
     const gh_loaded *plugin;
-    void *tinst;
+    gh_outbox_thread setup;    /* start NULL: none */
+    void *tinst;               /* the notify plugin's on the sender thread */
     int started, start_failed;
     char start_err[200];
     _Atomic uint64_t queued, sent, retried, failed, dropped;
@@ -105,17 +107,18 @@ static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgi
     in[n] = (gh_param){ NULL, 0, NULL, 0 };
     gh_call call;
     call_init(&call, o->plugin, NULL, o->conf.send_timeout_ms);
-    if (left_ms >= 0 && left_ms < o->conf.send_timeout_ms)
-        call.deadline_ms = gh_now_ms() + left_ms;
-    gh_out *out = gh_host_table.out_new();
+    if (left_ms >= 0)
+        call_limit_ms(&call, left_ms);
+    call.attempt = m->attempts;
+    gh_out *out = out_new();
     gh_result r = !out ? GH_ERR_NOMEM
                   : GH_OPS_HAS(gh_notify_ops, ops, deliver)
                       ? ops->deliver(o->plugin->inst, o->tinst, &call, in, out)
                       : GH_ERR_UNSUPPORTED;
-    const gh_param *id = r == GH_OK ? gh_host_table.out_get(out, "message_id", 0) : NULL;
+    const gh_param *id = r == GH_OK ? out_get(out, "message_id", 0) : NULL;
     snprintf(msgid, idlen, "%.*s", id && id->type == GH_T_STR ? (int)id->len : 0,
              id && id->type == GH_T_STR ? (const char *)id->data : "");
-    gh_host_table.out_free(out);
+    out_free(out);
     return call_result(&call, r); /* logs the plugin's reason, counts the error */
 }
 
@@ -208,6 +211,15 @@ static msg *next_due(gh_outbox *o)
 static int sender_start(gh_outbox *o)
 {
     const gh_plugin *d = o->plugin->desc;
+    if (o->setup.start) {
+        char why[sizeof o->start_err - 32];
+        if (o->setup.start(o->setup.ud, why, sizeof why) < 0) {
+            snprintf(o->start_err, sizeof o->start_err, "sender thread: %s", why);
+            return -1;
+        }
+        o->tinst = plugin_tinst(o->plugin); /* the hooks ran its thread_init */
+        return 0;
+    }
     if (d->thread_size && !(o->tinst = calloc(1, d->thread_size))) {
         snprintf(o->start_err, sizeof o->start_err, "out of memory");
         return -1;
@@ -229,6 +241,11 @@ static int sender_start(gh_outbox *o)
 static void sender_stop(gh_outbox *o)
 {
     const gh_plugin *d = o->plugin->desc;
+    if (o->setup.start) {
+        o->setup.stop(o->setup.ud);
+        o->tinst = NULL;
+        return;
+    }
     if (d->thread_fini)
         d->thread_fini(o->plugin->inst, o->tinst);
     if (o->tinst)
@@ -279,8 +296,8 @@ static void destroy(gh_outbox *o)
     free(o);
 }
 
-gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf, char *err,
-                      size_t errlen)
+gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
+                      const gh_outbox_thread *thread, char *err, size_t errlen)
 {
     gh_outbox *o = calloc(1, sizeof *o);
     if (!o || !(o->v = calloc((size_t)conf->capacity, sizeof *o->v))) {
@@ -290,6 +307,8 @@ gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf, char 
     }
     o->conf = *conf;
     o->plugin = notify;
+    if (thread)
+        o->setup = *thread;
     pthread_mutex_init(&o->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -33,10 +33,23 @@ typedef struct gh_outbox_conf {
     int64_t send_timeout_ms;   /* the deadline of one deliver call */
 } gh_outbox_conf;
 
-/* Starts the sender thread (which runs the plugin's thread_init on
- * itself). NULL with err set when it cannot. */
-gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf, char *err,
-                      size_t errlen);
+/* Run on the sender thread before its first delivery and after its last,
+ * so that the notify plugin's ops have what ops on a worker have: every
+ * plugin's thread instance (the notify plugin's among them), the store and
+ * its kv. start returns 0, or -1 with err set (and nothing to stop); stop
+ * is required with start. */
+typedef struct gh_outbox_thread {
+    int (*start)(void *ud, char *err, size_t errlen);
+    void (*stop)(void *ud);
+    void *ud;
+} gh_outbox_thread;
+
+/* Starts the sender thread, which runs thread->start on itself; with no
+ * thread hooks (NULL) it runs only the notify plugin's thread_init, and
+ * host services that need a worker's setup (kv) answer UNAVAILABLE to
+ * the plugin. NULL with err set when it cannot. */
+gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
+                      const gh_outbox_thread *thread, char *err, size_t errlen);
 /* Stop taking messages; send what is queued for up to drain_ms; drop and
  * log the rest; join the sender and free everything. NULL is a no-op. */
 void outbox_free(gh_outbox *o, int64_t drain_ms);

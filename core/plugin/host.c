@@ -5,7 +5,9 @@
  * is a boundary: it checks its arguments, copies what it keeps, and never
  * hands out an internal type. Outbound HTTP is a module loaded at its first
  * use (host_http.c, see http_client.h); JSON lives in host_json.c; the rest (logging, errors, options, the call, time,
- * randomness, memory, result builders, kv, metrics) is here.
+ * randomness, memory, result builders, kv, metrics) is here, as adaptors
+ * over the core's own functions where the core has them (call.h, out.h,
+ * store.h).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -22,31 +24,12 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "out.h"
 #include "plugin/host.h"
 #include "plugin/http_client.h"
 #include "store/store.h"
 
 /* ------------------------------------------------------------ errors, log */
-
-const char *gh_result_str(gh_result r)
-{
-    static const char *const names[] = {
-        [GH_OK] = "ok",
-        [GH_ERR_INVALID] = "invalid",
-        [GH_ERR_NOT_FOUND] = "not found",
-        [GH_ERR_CONFLICT] = "conflict",
-        [GH_ERR_DENIED] = "denied",
-        [GH_ERR_UNAVAILABLE] = "unavailable",
-        [GH_ERR_TIMEOUT] = "timeout",
-        [GH_ERR_UNSUPPORTED] = "unsupported",
-        [GH_ERR_INTERNAL] = "internal error",
-        [GH_ERR_NOMEM] = "out of memory",
-    };
-
-    if ((unsigned)r < sizeof names / sizeof names[0] && names[r])
-        return names[r];
-    return "unknown error";
-}
 
 static const char *call_plugin_name(const gh_call *call)
 {
@@ -64,46 +47,8 @@ static void host_log(gh_call *call, int level, const char *fmt, ...)
     if (level > GH_LOG_DEBUG)
         level = GH_LOG_DEBUG;
     va_start(ap, fmt);
-    gh_vlog_tagged(level, call_plugin_name(call), call ? call->request_id : NULL, fmt, ap);
+    call_vlog(call, call_plugin_name(call), level, fmt, ap);
     va_end(ap);
-}
-
-static gh_result host_fail(gh_call *call, gh_result code, const char *fmt, ...) GH_PRINTF(3, 4);
-static gh_result host_fail(gh_call *call, gh_result code, const char *fmt, ...)
-{
-    char msg[sizeof call->message];
-    va_list ap;
-
-    if (!call)
-        return code;
-    /* formatted aside first: plugins wrap the last error with
-     * fail(call, r, "exchange: %s", call->message) */
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    memcpy(call->message, msg, sizeof msg);
-    call->code = code;
-    return code;
-}
-
-void call_init(gh_call *call, const gh_loaded *p, const char *request_id, int64_t timeout_ms)
-{
-    memset(call, 0, sizeof *call);
-    call->plugin = p;
-    call->request_id = request_id;
-    call->deadline_ms = gh_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-}
-
-gh_result call_result(gh_call *call, gh_result r)
-{
-    /* NOT_FOUND is an answer, not a failure of the plugin */
-    if (r == GH_OK || r == GH_ERR_NOT_FOUND || !call->plugin)
-        return r;
-    /* the counter is the one mutable member of an otherwise read-only gh_loaded */
-    atomic_fetch_add_explicit(&((gh_loaded *)call->plugin)->errors, 1, memory_order_relaxed);
-    gh_log_tagged(GH_LOG_WARNING, call->plugin->name, call->request_id, "%s%s%s",
-                  gh_result_str(r), call->message[0] ? ": " : "", call->message);
-    return r;
 }
 
 static const char *host_call_request_id(const gh_call *call)
@@ -114,11 +59,6 @@ static const char *host_call_request_id(const gh_call *call)
 static const char *host_call_tenant(const gh_call *call)
 {
     return call ? call->tenant : NULL;
-}
-
-static int64_t host_call_deadline_ms(const gh_call *call)
-{
-    return call ? call->deadline_ms : gh_now_ms();
 }
 
 /* ---------------------------------------------------------------- options */
@@ -291,129 +231,6 @@ static void host_wipe(void *ptr, size_t len)
         OPENSSL_cleanse(ptr, len);
 }
 
-/* -------------------------------------------------------- result builders */
-
-/* One put value, in one allocation: the param, a number's storage, then
- * the key and the data, each followed by a NUL so strings need no copy. */
-typedef struct out_entry {
-    gh_param p;
-    union {
-        int64_t i;
-        int32_t b;
-        double d;
-    } num;
-    size_t size;
-    char mem[];
-} out_entry;
-
-struct gh_out {
-    out_entry **v;
-    size_t n, cap;
-};
-
-static gh_out *host_out_new(void)
-{
-    return calloc(1, sizeof(gh_out));
-}
-
-static void host_out_free(gh_out *out)
-{
-    if (!out)
-        return;
-    for (size_t i = 0; i < out->n; i++) {
-        /* results carry secrets (MFA seeds, tokens) */
-        OPENSSL_cleanse(out->v[i], out->v[i]->size);
-        free(out->v[i]);
-    }
-    free(out->v);
-    free(out);
-}
-
-/* The bytes a put copies, or -1 if the param is malformed. */
-static int data_len(const gh_param *p, size_t *len)
-{
-    switch (p->type) {
-    case GH_T_NULL:
-    case GH_T_INT:
-    case GH_T_BOOL:
-    case GH_T_DOUBLE:
-        *len = 0;
-        return p->type == GH_T_NULL || p->data ? 0 : -1;
-    case GH_T_STR:
-    case GH_T_BYTES:
-    case GH_T_JSON:
-        *len = p->len;
-        return p->data || !p->len ? 0 : -1;
-    default:
-        return -1;
-    }
-}
-
-static gh_result host_put(gh_out *out, const gh_param *p)
-{
-    size_t klen, dlen;
-    out_entry *e;
-
-    if (!out || !p || !p->key || data_len(p, &dlen) != 0)
-        return GH_ERR_INVALID;
-    klen = strlen(p->key);
-    if (dlen > SIZE_MAX / 2 || klen > SIZE_MAX / 4)
-        return GH_ERR_INVALID;
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 8;
-        out_entry **v = realloc(out->v, cap * sizeof *v);
-
-        if (!v)
-            return GH_ERR_NOMEM;
-        out->v = v;
-        out->cap = cap;
-    }
-    e = calloc(1, sizeof *e + klen + 1 + dlen + 1);
-    if (!e)
-        return GH_ERR_NOMEM;
-    e->size = sizeof *e + klen + 1 + dlen + 1;
-    memcpy(e->mem, p->key, klen);
-    e->p.key = e->mem;
-    e->p.type = p->type;
-    switch (p->type) {
-    case GH_T_INT:
-        memcpy(&e->num.i, p->data, sizeof e->num.i);
-        e->p.data = &e->num.i;
-        e->p.len = sizeof e->num.i;
-        break;
-    case GH_T_BOOL:
-        memcpy(&e->num.b, p->data, sizeof e->num.b);
-        e->num.b = e->num.b != 0;
-        e->p.data = &e->num.b;
-        e->p.len = sizeof e->num.b;
-        break;
-    case GH_T_DOUBLE:
-        memcpy(&e->num.d, p->data, sizeof e->num.d);
-        e->p.data = &e->num.d;
-        e->p.len = sizeof e->num.d;
-        break;
-    case GH_T_NULL:
-        break;
-    default: /* STR, BYTES, JSON */
-        if (dlen)
-            memcpy(e->mem + klen + 1, p->data, dlen);
-        e->p.data = e->mem + klen + 1;
-        e->p.len = dlen;
-    }
-    out->v[out->n++] = e;
-    return GH_OK;
-}
-
-static const gh_param *host_out_get(const gh_out *out, const char *key, size_t idx)
-{
-    if (!out || !key)
-        return NULL;
-    for (size_t i = 0; i < out->n; i++)
-        if (strcmp(out->v[i]->p.key, key) == 0 && idx-- == 0)
-            return &out->v[i]->p;
-    return NULL;
-}
-
 /* --------------------------------------------------------------------- kv */
 
 /* Each plugin gets its own corner of the kv space, so no plugin can read or
@@ -426,10 +243,10 @@ static gh_result kv_key(gh_call *call, const char *key, char *buf, size_t len)
     int n;
 
     if (!key || !*key)
-        return host_fail(call, GH_ERR_INVALID, "kv: empty key");
+        return call_fail(call, GH_ERR_INVALID, "kv: empty key");
     n = owner ? snprintf(buf, len, "plugin:%s:%s", owner, key) : snprintf(buf, len, "%s", key);
     if (n < 0 || (size_t)n >= len)
-        return host_fail(call, GH_ERR_INVALID, "kv: key longer than %d bytes", KV_KEY_MAX);
+        return call_fail(call, GH_ERR_INVALID, "kv: key longer than %d bytes", KV_KEY_MAX);
     return GH_OK;
 }
 
@@ -438,7 +255,7 @@ static gh_conn *kv_conn(gh_call *call)
     gh_conn *c = store_current();
 
     if (!c)
-        host_fail(call, GH_ERR_UNAVAILABLE, "kv used outside a worker thread");
+        call_fail(call, GH_ERR_UNAVAILABLE, "kv used outside a worker thread");
     return c;
 }
 
@@ -451,7 +268,7 @@ static gh_result host_kv_get(gh_call *call, const char *key, gh_out *out)
     if (r != GH_OK)
         return r;
     if (!out)
-        return host_fail(call, GH_ERR_INVALID, "kv_get: no output");
+        return call_fail(call, GH_ERR_INVALID, "kv_get: no output");
     if (!(c = kv_conn(call)))
         return GH_ERR_UNAVAILABLE;
     return store_kv_get(c, call, k, out);
@@ -467,7 +284,7 @@ static gh_result host_kv_set(gh_call *call, const char *key, const void *val, si
     if (r != GH_OK)
         return r;
     if (!val && len)
-        return host_fail(call, GH_ERR_INVALID, "kv_set: no value");
+        return call_fail(call, GH_ERR_INVALID, "kv_set: no value");
     if (!(c = kv_conn(call)))
         return GH_ERR_UNAVAILABLE;
     return store_kv_set(c, call, k, val, len, ttl_ms, flags);
@@ -621,7 +438,7 @@ static gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
 {
     pthread_once(&http_once, http_load);
     if (!http_client)
-        return host_fail(call, GH_ERR_UNAVAILABLE, "outbound HTTP is unavailable: %s",
+        return call_fail(call, GH_ERR_UNAVAILABLE, "outbound HTTP is unavailable: %s",
                          http_error);
     return http_client->request(call, req, resp);
 }
@@ -652,7 +469,7 @@ const gh_host gh_host_table = {
     .abi_minor = GH_ABI_MINOR,
 
     .log = host_log,
-    .fail = host_fail,
+    .fail = call_fail,
 
     .cfg_str = host_cfg_str,
     .cfg_int = host_cfg_int,
@@ -666,7 +483,7 @@ const gh_host gh_host_table = {
 
     .call_request_id = host_call_request_id,
     .call_tenant = host_call_tenant,
-    .call_deadline_ms = host_call_deadline_ms,
+    .call_deadline_ms = call_deadline_ms,
 
     .now_ms = gh_now_ms,
     .random = host_random,
@@ -674,10 +491,10 @@ const gh_host gh_host_table = {
     .free = host_free,
     .wipe = host_wipe,
 
-    .out_new = host_out_new,
-    .out_free = host_out_free,
-    .put = host_put,
-    .out_get = host_out_get,
+    .out_new = out_new,
+    .out_free = out_free,
+    .put = out_put,
+    .out_get = out_get,
 
     .kv_get = host_kv_get,
     .kv_set = host_kv_set,

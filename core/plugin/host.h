@@ -1,29 +1,15 @@
 /*
- * host.h - the host table handed to plugins, and gh_call, the context of one
- * invocation of a plugin (deadline, request id, tenant, last error).
+ * host.h - the host table handed to plugins. It is an adaptor: the call
+ * context it reads and fails is the core's (call.h).
  */
 #ifndef GH_HOST_H
 #define GH_HOST_H
 
 #include <gatehouse/plugin.h>
+#include "call.h"
 #include "plugin/loader.h"
 
-struct gh_call {
-    const gh_loaded *plugin;   /* whose op runs (NULL: the core itself) */
-    const char *request_id;    /* may be NULL */
-    const char *tenant;        /* may be NULL */
-    int64_t deadline_ms;       /* on gh_now_ms()'s clock */
-    gh_result code;            /* set by host->fail */
-    char message[256];         /* set by host->fail; logged, never sent */
-};
-
 extern const gh_host gh_host_table;
-
-/* A call for plugin p (or NULL) that must end within timeout_ms. */
-void call_init(gh_call *call, const gh_loaded *p, const char *request_id, int64_t timeout_ms);
-
-/* Count a failed op of p for /metrics (also logs call->message if set). */
-gh_result call_result(gh_call *call, gh_result r);
 
 /* Visit every plugin event counter (host->count) for /metrics. */
 typedef void (*gh_event_visit)(void *ud, const char *plugin, const char *event, uint64_t n);
@@ -32,9 +18,6 @@ void host_events_foreach(gh_event_visit visit, void *ud);
 /* At exit: release what the host keeps for the process (the HTTP module
  * if it was loaded, event counters). */
 void host_global_cleanup(void);
-
-/* "ok", "invalid", "not found", ... for messages. */
-const char *gh_result_str(gh_result r);
 
 /* cfg_*(NULL, ...) reads the options of the plugin being set up on this
  * thread: the loader sets them around instantiate() and thread_init().

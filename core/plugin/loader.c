@@ -628,3 +628,17 @@ void *plugin_tinst(const gh_loaded *p)
 {
     return t_inst && p->slot < t_n ? t_inst[p->slot] : NULL;
 }
+
+gh_result call_result(gh_call *call, gh_result r)
+{
+    const gh_loaded *p = call->plugin;
+
+    /* NOT_FOUND is an answer, not a failure of the plugin */
+    if (r == GH_OK || r == GH_ERR_NOT_FOUND || !p)
+        return r;
+    /* the counter is the one mutable member of an otherwise read-only gh_loaded */
+    atomic_fetch_add_explicit(&((gh_loaded *)p)->errors, 1, memory_order_relaxed);
+    call_log(call, p->name, GH_LOG_WARNING, "%s%s%s", gh_result_str(r),
+             call->message[0] ? ": " : "", call->message);
+    return r;
+}

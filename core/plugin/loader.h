@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <gatehouse/plugin.h>
+#include "call.h"
 #include "config.h"
 
 typedef struct gh_loaded {
@@ -52,6 +53,10 @@ int plugins_thread_init(const gh_plugins *ps, char *err, size_t errlen);
 void plugins_thread_fini(const gh_plugins *ps);
 /* This thread's instance of p (NULL if the thread was not initialised). */
 void *plugin_tinst(const gh_loaded *p);
+
+/* The end of an op of call->plugin: a failure is counted for /metrics and
+ * logged with call->message, in the plugin's name. Returns r. */
+gh_result call_result(gh_call *call, gh_result r);
 
 /* Check an options subtree against an option list (exposed for tests). */
 int plugin_check_options(const gh_option *opts, const gh_node *options,

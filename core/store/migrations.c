@@ -589,8 +589,8 @@ static gh_result migrate_session_lock(gh_conn *c, gh_call *call, int take)
     r = store_exec(c, call, "SELECT GET_LOCK('gatehouse.migrate', 20)", NULL, 0, version_row,
                    &got, NULL);
     if (r == GH_OK && got != 1)
-        r = gh_host_table.fail(call, GH_ERR_UNAVAILABLE,
-                               "another instance has been migrating for 20s; try again");
+        r = call_fail(call, GH_ERR_UNAVAILABLE,
+                      "another instance has been migrating for 20s; try again");
     return r;
 }
 
@@ -647,7 +647,7 @@ static gh_result tables_list(gh_conn *c, gh_call *call, table_list *l)
                    "SELECT table_name FROM information_schema.tables "
                    "WHERE table_schema = DATABASE()", NULL, 0, table_row, l, NULL);
     if (r == GH_OK && l->oom)
-        r = gh_host_table.fail(call, GH_ERR_NOMEM, "migrate: out of memory");
+        r = call_fail(call, GH_ERR_NOMEM, "migrate: out of memory");
     return r;
 }
 

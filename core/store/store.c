@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/store.h"
-#include "plugin/host.h"
 
 /* Enough for every query the core writes; beyond it the least recently
  * used statement is finalized. */
@@ -360,7 +359,7 @@ static gh_result prepare(gh_conn *c, gh_call *call, const char *sql, gh_stmt **s
     gh_result r;
 
     if (c->ops->placeholder == GH_PH_DOLLAR && (text = store_sql_dollar(sql)) == NULL)
-        return gh_host_table.fail(call, GH_ERR_NOMEM, "store: out of memory");
+        return call_fail(call, GH_ERR_NOMEM, "store: out of memory");
     r = c->ops->prepare(c->tinst, call, text ? text : sql, stmt);
     free(text);
     if (r == GH_OK)
@@ -389,8 +388,7 @@ static gh_result stmt_acquire(gh_conn *c, gh_call *call, const char *sql,
         if (copy == NULL || (r = prepare(c, call, sql, &s->stmt)) != GH_OK) {
             free(copy);
             memset(s, 0, sizeof(*s)); /* an empty slot, reused next time */
-            return copy == NULL ? gh_host_table.fail(call, GH_ERR_NOMEM, "store: out of memory")
-                                : r;
+            return copy == NULL ? call_fail(call, GH_ERR_NOMEM, "store: out of memory") : r;
         }
         s->key = sql;
         s->sql = copy;
@@ -429,7 +427,7 @@ static gh_result run_rows(gh_conn *c, gh_call *call, gh_stmt *stmt, gh_row_cb ro
             gh_param *more = cols == small ? malloc(n * sizeof(*more))
                                            : realloc(cols, n * sizeof(*more));
             if (more == NULL) {
-                r = gh_host_table.fail(call, GH_ERR_NOMEM, "store: out of memory");
+                r = call_fail(call, GH_ERR_NOMEM, "store: out of memory");
                 break;
             }
             cols = more;
@@ -437,7 +435,7 @@ static gh_result run_rows(gh_conn *c, gh_call *call, gh_stmt *stmt, gh_row_cb ro
         }
         for (uint32_t i = 0; i < n && r == GH_OK; i++)
             if ((r = c->ops->column(stmt, i, &cols[i])) != GH_OK)
-                r = gh_host_table.fail(call, r, "store: reading column %u failed", i);
+                r = call_fail(call, r, "store: reading column %u failed", i);
         if (r != GH_OK || row_cb(ud, cols, n) != 0)
             break;
     }
@@ -495,8 +493,8 @@ gh_result store_begin(gh_conn *c, gh_call *call)
     gh_result r;
 
     if (c->reading)
-        return gh_host_table.fail(call, GH_ERR_INTERNAL,
-                                  "store: a write transaction inside a read snapshot");
+        return call_fail(call, GH_ERR_INTERNAL,
+                         "store: a write transaction inside a read snapshot");
     if (c->tx_depth > 0) {
         c->tx_depth++;
         return GH_OK;
@@ -521,11 +519,11 @@ gh_result store_commit(gh_conn *c, gh_call *call)
     }
     call = store_op_begin(&op, call, c->st->sql);
     if (c->tx_depth == 0) {
-        r = gh_host_table.fail(call, GH_ERR_INTERNAL, "store: commit without begin");
+        r = call_fail(call, GH_ERR_INTERNAL, "store: commit without begin");
     } else if (c->tx_doomed) {
         c->ops->rollback(c->tinst, call);
-        r = gh_host_table.fail(call, GH_ERR_CONFLICT,
-                               "store: an inner transaction rolled back; nothing committed");
+        r = call_fail(call, GH_ERR_CONFLICT,
+                      "store: an inner transaction rolled back; nothing committed");
     } else if ((r = c->ops->commit(c->tinst, call)) != GH_OK) {
         /* a failed COMMIT may leave the transaction open: close it, so the
          * outcome is "nothing happened" and the connection stays usable */

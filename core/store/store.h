@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <gatehouse/plugin.h>
-#include "plugin/host.h"   /* gh_call, for store_op */
+#include "call.h"
 #include "plugin/loader.h"
 
 typedef struct gh_store gh_store;
@@ -80,7 +80,7 @@ void store_read_share(gh_conn *c, int on);
 void store_read_flush(gh_conn *c);
 
 /* Key-value with TTL (ttl_ms <= 0: none): the kv plugin if configured,
- * else the kv table. An expired key is absent to every operation.
+ * else the kv table, a built-in backend behind the same gh_kv_ops. An expired key is absent to every operation.
  *  get   GH_ERR_NOT_FOUND when absent; else puts "value" (BYTES) into out
  *        (out may be NULL to ask only whether the key is there)
  *  set   GH_KV_NX: GH_ERR_CONFLICT when the key is there
@@ -95,7 +95,8 @@ gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *v
 gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delta,
                         int64_t ttl_ms, int64_t *result);
 gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key);
-/* Delete expired kv rows (SQL kv only); returns rows removed or -1. */
+/* Delete expired kv rows (SQL kv only; 0 for a kv plugin, which expires
+ * keys itself); returns rows removed or -1. */
 int64_t store_kv_purge(gh_conn *c, gh_call *call);
 
 /* The driver's dialect: "sqlite", "postgres", "mysql". */
@@ -120,8 +121,8 @@ char *store_sql_dollar(const char *sql);
 /* The kv plugin, or NULL when kv is served by SQL. */
 const gh_loaded *store_kv_plugin(const gh_conn *c);
 
-/* A plugin op runs in that plugin's name: host->fail tags its message with
- * it and call_result() counts its errors. store_op_begin lends the caller's
+/* A plugin op runs in that plugin's name: call_result() (plugin/loader.h)
+ * counts its errors and logs them in its name. store_op_begin lends the caller's
  * call (or a local one when call is NULL) to p; store_op_end gives it back,
  * passing a failure through call_result() when `count` is set. */
 typedef struct store_op {

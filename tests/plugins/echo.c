@@ -1,8 +1,8 @@
 /*
  * echo.c - the loader tests' good plugin: a notify plugin whose deliver puts
  * back "<greeting> <to>". It uses what real plugins use (options, a secret,
- * host memory, per-thread instances, host->count, host->fail) so the tests
- * can watch each of them work.
+ * host memory, per-thread instances, host->count, host->fail, and kv with
+ * kv_count) so the tests can watch each of them work.
  *
  * The environment variable GH_TEST_ECHO, read when the plugin is loaded,
  * swaps in a descriptor from a newer minor ABI ("future") or one broken in
@@ -22,6 +22,7 @@ typedef struct echo {
     char *greeting;
     int64_t repeat;
     char *token;
+    int kv_count;
 } echo;
 
 typedef struct echo_thread {
@@ -32,6 +33,7 @@ static const gh_option options[] = {
     {"greeting", GH_T_STR, 1, "the word put before the recipient"},
     {"repeat", GH_T_INT, 0, "how many times to echo, 1 to 10 (default 1)"},
     {"token", GH_T_SECRET, 0, "a secret, echoed back so tests see it was read"},
+    {"kv_count", GH_T_BOOL, 0, "count deliveries in kv (key 'delivered'), put as kv_count"},
     {NULL, 0, 0, NULL},
 };
 
@@ -56,6 +58,7 @@ static gh_result echo_instantiate(void *inst, const gh_cfg *cfg, gh_call *call)
     if (!(e->greeting = dup_str(greeting)))
         return host->fail(call, GH_ERR_NOMEM, "out of memory");
     e->token = host->cfg_secret(cfg, "token");
+    e->kv_count = host->cfg_bool(cfg, "kv_count", 0);
     return GH_OK;
 }
 
@@ -99,7 +102,8 @@ static gh_result put_int(gh_out *out, const char *key, int64_t v)
     return host->put(out, &(gh_param){key, GH_T_INT, &v, sizeof v});
 }
 
-/* in: to (STR), fail? ; out: echo (repeat times), threads, calls, token? */
+/* in: to (STR), fail? ; out: echo (repeat times), threads, calls, token?,
+ * kv_count? */
 static gh_result echo_deliver(const void *inst, void *tinst, gh_call *call,
                               const gh_param *in, gh_out *out)
 {
@@ -136,6 +140,15 @@ static gh_result echo_deliver(const void *inst, void *tinst, gh_call *call,
         r = host->put(out, &(gh_param){"token", GH_T_STR, e->token, strlen(e->token)});
     if (r != GH_OK)
         return host->fail(call, r, "cannot put results");
+    if (e->kv_count) {
+        int64_t n = 0;
+
+        /* host->kv_incr has set the message when it fails */
+        if ((r = host->kv_incr(call, "delivered", 1, 0, &n)) != GH_OK)
+            return r;
+        if ((r = put_int(out, "kv_count", n)) != GH_OK)
+            return host->fail(call, r, "cannot put results");
+    }
     host->count(call, "delivered", 1);
     host->log(call, GH_LOG_DEBUG, "echoed %zu bytes", len);
     return GH_OK;

@@ -1,6 +1,8 @@
 /*
  * test_kv.c - one kv conformance suite, run against every kv backend the
- * environment offers, through the real loader and the real store:
+ * environment offers, through the real loader and the real store, whose
+ * store_kv_* call the backend's gh_kv_ops (the SQL kv table is a built-in
+ * backend behind the same table as the redis plugin):
  *
  *   sqlite    the SQL kv table on SQLite                       always
  *   redis     the redis plugin (SQLite as the SQL store)       GH_TEST_REDIS_URL
@@ -450,6 +452,24 @@ static void test_ttl_expiry(void **state)
     assert_kv(get_text(f, "forever", buf, sizeof(buf)), GH_OK);
     assert_kv(get_text(f, "replaced", buf, sizeof(buf)), GH_OK);
     assert_string_equal(buf, "w");
+}
+
+/* any: is one of two keys there (every authenticated request asks it of
+ * its session and its token). The SQL backend asks in one statement, a
+ * plugin with two gets: both answer alike, expiry included. */
+static void test_any(void **state)
+{
+    fx *f = *state;
+
+    assert_kv(store_kv_any(f->c, &f->call, K(f, "a1"), K(f, "a2")), GH_ERR_NOT_FOUND);
+    assert_kv(set(f, "a2", "v", 0, 0), GH_OK);
+    assert_kv(store_kv_any(f->c, &f->call, K(f, "a1"), K(f, "a2")), GH_OK);
+    assert_kv(store_kv_any(f->c, &f->call, K(f, "a2"), K(f, "a1")), GH_OK);
+    assert_kv(set(f, "short", "v", 200, 0), GH_OK);
+    assert_kv(store_kv_any(f->c, &f->call, K(f, "short"), K(f, "a1")), GH_OK);
+    sleep_ms(450);
+    assert_kv(store_kv_any(f->c, &f->call, K(f, "short"), K(f, "a1")), GH_ERR_NOT_FOUND);
+    assert_kv(store_kv_any(f->c, &f->call, K(f, "a1"), NULL), GH_ERR_INVALID);
 }
 
 /* -------------------------------------------------------------------- incr */
@@ -944,6 +964,7 @@ int main(void)
         T(test_large_values),
         T(test_set_nx),
         T(test_ttl_expiry),
+        T(test_any),
         T(test_incr),
         T(test_incr_ttl),
         T(test_incr_concurrent),

@@ -456,7 +456,7 @@ static void test_option_errors(void **state)
      * Unknown keys point at the key, bad values at the value. */
     expect_option_error("      greeting: hi\n      colour: blue\n", 7, 7,
                         "plugin 'echo': unknown option 'colour' (known: greeting, repeat, "
-                        "token or token_file)");
+                        "token or token_file, kv_count)");
     expect_option_error("      greeting: hi\n      repeat: many\n", 7, 15,
                         "plugin 'echo': option 'repeat' must be an integer");
     expect_option_error("      greeting: [a, b]\n", 6, 17,

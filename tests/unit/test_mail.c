@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "auth/onetime.h"
 #include "auth/pii.h"
 #include "auth/ratelimit.h"
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "notify/outbox.h"
 #include "notify/template.h"
+#include "out.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "store/store.h"
@@ -271,7 +273,7 @@ static void test_outbox_retries(void **state)
     char err[256];
     atomic_store(&calls, 0);
     atomic_store(&fail_first, 3);
-    gh_outbox *o = outbox_new(&p, &oc, err, sizeof err);
+    gh_outbox *o = outbox_new(&p, &oc, NULL, err, sizeof err);
     assert_non_null(o);
     assert_int_equal(outbox_submit(o, "a@example.com", "S", "text", "<p>html</p>"), 0);
     assert_true(wait_calls(4)); /* three failures, then it goes */
@@ -290,7 +292,7 @@ static void test_outbox_full_and_drain(void **state)
     char err[256];
     atomic_store(&calls, 0);
     atomic_store(&fail_first, 1000);
-    gh_outbox *o = outbox_new(&p, &oc, err, sizeof err);
+    gh_outbox *o = outbox_new(&p, &oc, NULL, err, sizeof err);
     assert_non_null(o);
     assert_int_equal(outbox_submit(o, "a@example.com", NULL, "t", NULL), 0);
     assert_int_equal(outbox_submit(o, "b@example.com", NULL, "t", NULL), 0);
@@ -302,6 +304,84 @@ static void test_outbox_full_and_drain(void **state)
     outbox_free(o, 200);
     assert_true(gh_monotonic_ms() - t0 < 1000);
     assert_int_equal(atomic_load(&calls), 2);
+}
+
+/* The sender thread set up as the daemon sets it up (main.c: like a
+ * worker), so that a notify plugin's deliver can use kv there. */
+static int sender_thread_start(void *app, char *err, size_t errlen)
+{
+    return app_thread_open(app, err, errlen) ? 0 : -1;
+}
+
+static void sender_thread_stop(void *app)
+{
+    app_thread_close(app);
+}
+
+static void link_plugin(const char *dir, const char *from_env, const char *name, char *link,
+                        size_t len)
+{
+    const char *from = getenv(from_env);
+    char target[4096];
+    if (!from)
+        fail_msg("set %s", from_env);
+    snprintf(target, sizeof target, "%s/%s.so", from, name);
+    snprintf(link, len, "%s/%s.so", dir, name);
+    assert_int_equal(symlink(target, link), 0);
+}
+
+static void test_outbox_plugin_uses_kv(void **state)
+{
+    char dir[] = "/tmp/gh-mail-XXXXXX", sqlite[4200], echo[4200], yaml[512], err[256];
+    assert_non_null(mkdtemp(dir));
+    /* one plugin directory for the store's driver and the test plugin */
+    link_plugin(dir, "GATEHOUSE_PLUGIN_DIR", "sqlite", sqlite, sizeof sqlite);
+    link_plugin(dir, "GATEHOUSE_TEST_PLUGIN_DIR", "echo", echo, sizeof echo);
+    snprintf(yaml, sizeof yaml, "paths:\n  plugin_dir: %s\n"
+             "plugins:\n  - name: echo\n    options: { greeting: hi, kv_count: true }\n", dir);
+    fx *f = fx_open(yaml);
+    gh_app app = { .plugins = f->ps, .store = f->st };
+    gh_outbox_thread setup = { sender_thread_start, sender_thread_stop, &app };
+    gh_outbox_conf oc = { 2, 1, 10, 10, 5000 };
+    const gh_loaded *p = plugins_find(&f->ps, GH_KIND_NOTIFY, "echo");
+    assert_non_null(p);
+    gh_outbox *o = outbox_new(p, &oc, &setup, err, sizeof err);
+    if (!o)
+        fail_msg("outbox_new: %s", err);
+    assert_int_equal(outbox_submit(o, "a@example.com", "S", "text", NULL), 0);
+    assert_int_equal(outbox_submit(o, "b@example.com", "S", "text", NULL), 0);
+    outbox_free(o, 5000); /* sends both first */
+    assert_int_equal(p->errors, 0);
+    /* what deliver counted, in its own corner of kv */
+    gh_out *out = out_new();
+    assert_non_null(out);
+    assert_int_equal(store_kv_get(f->c, &f->call, "plugin:echo:delivered", out), GH_OK);
+    const gh_param *v = out_get(out, "value", 0);
+    assert_non_null(v);
+    assert_int_equal(v->len, 1);
+    assert_memory_equal(v->data, "2", 1);
+    out_free(out);
+    fx_close(f);
+    unlink(sqlite);
+    unlink(echo);
+    rmdir(dir);
+}
+
+static int refuse_start(void *ud, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "no store today");
+    return -1;
+}
+
+/* A sender thread that cannot be set up stops start-up, saying why. */
+static void test_outbox_setup_fails(void **state)
+{
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 2, 1, 10, 10, 1000 };
+    gh_outbox_thread setup = { refuse_start, sender_thread_stop, NULL };
+    char err[256];
+    assert_null(outbox_new(&p, &oc, &setup, err, sizeof err));
+    assert_string_equal(err, "mail: sender thread: no store today");
 }
 
 /* ---------------------------------------------------------------- main */
@@ -319,6 +399,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, fx_setup, fx_teardown),
         cmocka_unit_test(test_outbox_retries),
         cmocka_unit_test(test_outbox_full_and_drain),
+        cmocka_unit_test(test_outbox_plugin_uses_kv),
+        cmocka_unit_test(test_outbox_setup_fails),
     };
     return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }
