@@ -29,8 +29,9 @@ static const gh_kv_ops *kv_ops(const gh_loaded *p)
 
 /* NOT_FOUND and CONFLICT are answers, not failures of the plugin: they are
  * not counted as its errors. */
-static gh_result kv_end(store_op *op, gh_result r)
+static gh_result kv_end(gh_conn *c, store_op *op, gh_result r)
 {
+    store_kv_check(c, op->call, r);
     return store_op_end(op, r, r != GH_ERR_NOT_FOUND && r != GH_ERR_CONFLICT);
 }
 
@@ -88,7 +89,9 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
         store_op op;
 
         call = store_op_begin(&op, call, p);
-        return kv_end(&op, kv_ops(p)->get(KV_ARGS(p), call, key, out));
+        if ((r = store_kv_ready(c, call)) == GH_OK)
+            r = kv_ops(p)->get(KV_ARGS(p), call, key, out);
+        return kv_end(c, &op, r);
     }
     args[0] = p_str(key);
     args[1] = p_int(&now);
@@ -183,7 +186,9 @@ gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *v
         store_op op;
 
         call = store_op_begin(&op, call, p);
-        return kv_end(&op, kv_ops(p)->set(KV_ARGS(p), call, key, val, len, ttl_ms, flags));
+        if ((r = store_kv_ready(c, call)) == GH_OK)
+            r = kv_ops(p)->set(KV_ARGS(p), call, key, val, len, ttl_ms, flags);
+        return kv_end(c, &op, r);
     }
     args[0] = p_str(key);
     args[1] = (gh_param){ NULL, GH_T_BYTES, val, len };
@@ -321,7 +326,9 @@ gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delt
         store_op op;
 
         call = store_op_begin(&op, call, p);
-        return kv_end(&op, kv_ops(p)->incr(KV_ARGS(p), call, key, delta, ttl_ms, result));
+        if ((r = store_kv_ready(c, call)) == GH_OK)
+            r = kv_ops(p)->incr(KV_ARGS(p), call, key, delta, ttl_ms, result);
+        return kv_end(c, &op, r);
     }
     if ((r = store_begin(c, call)) != GH_OK)
         return r;
@@ -350,7 +357,9 @@ gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key)
         store_op op;
 
         call = store_op_begin(&op, call, p);
-        return kv_end(&op, kv_ops(p)->del(KV_ARGS(p), call, key));
+        if ((r = store_kv_ready(c, call)) == GH_OK)
+            r = kv_ops(p)->del(KV_ARGS(p), call, key);
+        return kv_end(c, &op, r);
     }
     /* an expired row is left to purge: deleting it would report a key
      * that, to every reader, was already gone */
