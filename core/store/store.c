@@ -235,7 +235,7 @@ static gh_result link_ready(gh_conn *c, store_link *l, gh_call *call)
         return r;
     }
     if (l->again)
-        gh_host_table.log(call, GH_LOG_NOTICE, "store: connected to %s again",
+        gh_host_table.log(call, GH_LOG_NOTICE, "store: %s: connected again",
                           l->kv ? l->p->name : "the database");
     l->up = 1;
     l->again = 0;
