@@ -10,6 +10,10 @@
  *
  * Counters are stored as decimal text, as Redis stores them, so a value
  * read back with get looks the same whichever backend is configured.
+ *
+ * Each kv plugin op runs between store_kv_ready and store_kv_check: the
+ * store's connection policy (store.c) reconnects and backs off for the
+ * plugin, as it does for the SQL driver.
  */
 #include <errno.h>
 #include <stdlib.h>

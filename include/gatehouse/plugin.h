@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define GH_ABI_MAJOR 1
-#define GH_ABI_MINOR 1
+#define GH_ABI_MINOR 0
 
 #if defined(__GNUC__) || defined(__clang__)
 #define GH_EXPORT __attribute__((visibility("default")))
