@@ -311,20 +311,23 @@ typedef struct gh_storage_ops {
     void (*release_memory)(void *tinst, gh_call *call);
     /*
      * The connection, when the store is to own its policy (all three set,
-     * or the driver keeps its own as a 1.0 driver does). The store then:
-     * connects on first use; drops the connection (disconnect) when lost()
-     * says so or an op answers UNAVAILABLE with lost() true; connects again
-     * at most once per store call, within the call's deadline, never inside
-     * a transaction; after a failed connect fails calls at once for a
-     * while; and prepares its cached statements again on a new connection.
-     * The driver: thread_init sets up without connecting; every other op
-     * answers GH_ERR_UNAVAILABLE without a connection and never connects.
+     * or the driver keeps its own as a 1.0 driver does). The store then
+     * drops the connection (disconnect) when lost() says so, or when an op
+     * answers UNAVAILABLE or TIMEOUT and lost() agrees; connects again at
+     * most once per store call, within the call's deadline and never
+     * inside a transaction; after a failed connect fails calls at once for
+     * a while; and prepares its cached statements again on a new
+     * connection. The driver: thread_init may connect, so that a refused
+     * configuration stops start-up (the store starts from what lost() then
+     * says); no other op connects: without a connection each answers
+     * GH_ERR_UNAVAILABLE.
      *  connect     open the connection (and session settings) within the
      *              call's deadline
      *  lost        1 when there is no usable connection: none, failed, or
      *              closed by the server while idle (no round trip)
-     *  disconnect  close it; statements prepared on it are finalized by the
-     *              store afterwards and must then only free their memory
+     *  disconnect  close it, ending any transaction on it; statements
+     *              prepared on it are finalized by the store afterwards and
+     *              must then only free their memory
      */
     gh_result (*connect)(void *tinst, gh_call *call);
     int (*lost)(void *tinst);

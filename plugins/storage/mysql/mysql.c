@@ -829,12 +829,8 @@ static gh_result my_prepare_now(gh_stmt *s, gh_call *call)
     my_thread *t = s->t;
     gh_result r;
 
-    if (s->st != NULL)
-        mysql_stmt_close(s->st); /* prepared on a connection since closed */
-    if (s->meta != NULL)
-        mysql_free_result(s->meta);
-    s->meta = NULL;
-    s->state = ST_IDLE;
+    if ((r = my_ready(t, call)) != GH_OK)
+        return r;
     if ((s->st = mysql_stmt_init(t->db)) == NULL)
         return host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
     if (mysql_stmt_prepare(s->st, s->sql, strlen(s->sql)) != 0)
@@ -849,18 +845,15 @@ static gh_result my_prepare_now(gh_stmt *s, gh_call *call)
     return GH_OK;
 }
 
-/* s prepared on the live connection: prepared now if it never was; one
- * of an older connection is refused (the store prepares again after a
- * reconnect). */
-static gh_result my_ensure(gh_stmt *s, gh_call *call)
+/* s may run: the connection is there and is the one s was prepared on
+ * (the store prepares again after a reconnect). */
+static gh_result my_usable(gh_stmt *s, gh_call *call)
 {
     my_thread *t = s->t;
     gh_result r;
 
     if ((r = my_ready(t, call)) != GH_OK)
         return r;
-    if (s->st == NULL)
-        return my_prepare_now(s, call);
     if (s->gen != t->gen)
         return host->fail(call, GH_ERR_UNAVAILABLE, "the statement's connection was closed");
     return GH_OK;
@@ -894,7 +887,7 @@ static gh_result my_prepare(void *vt, gh_call *call, const char *sql, gh_stmt **
         return host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
     }
     s->t = vt;
-    if ((r = my_ensure(s, call)) != GH_OK) {
+    if ((r = my_prepare_now(s, call)) != GH_OK) {
         my_stmt_free(s);
         return r;
     }
@@ -1037,7 +1030,7 @@ static gh_result my_execute(gh_stmt *s, gh_call *call)
 {
     gh_result r;
 
-    if ((r = my_ensure(s, call)) != GH_OK)
+    if ((r = my_usable(s, call)) != GH_OK)
         return r;
     if (s->nvals < s->nparams)
         return host->fail(call, GH_ERR_INVALID, "step: the statement was not bound");

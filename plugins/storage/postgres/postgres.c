@@ -446,15 +446,12 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
     }
     /* the connection failed under us */
     {
-        gh_result r;
         char msg[200];
 
         pg_clean(t->in, PQerrorMessage(t->conn), msg, sizeof(msg));
         PQclear(kept);
-        pg_drop(t);
-        r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: connection lost: %s", what, msg);
-        host->log(call, GH_LOG_WARNING, "the connection to the database was lost");
-        return r;
+        pg_drop(t); /* the store logs the loss */
+        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: connection lost: %s", what, msg);
     }
 }
 
@@ -470,8 +467,7 @@ static gh_result pg_send_failed(pg_thread *t, gh_call *call, const char *what)
 
     pg_clean(t->in, PQerrorMessage(t->conn), msg, sizeof(msg));
     if (PQstatus(t->conn) != CONNECTION_OK) {
-        pg_drop(t);
-        host->log(call, GH_LOG_WARNING, "the connection to the database was lost");
+        pg_drop(t); /* the store logs the loss */
         return host->fail(call, GH_ERR_UNAVAILABLE, "%s: connection lost: %s", what, msg);
     }
     return host->fail(call, GH_ERR_INTERNAL, "%s: %s", what, msg);
@@ -762,11 +758,10 @@ static gh_result pg_prepare_on_conn(pg_thread *t, gh_call *call, gh_stmt *s)
         r = pg_check(t, call, res, "describe");
     if (r == GH_OK) {
         n = PQnparams(res);
-        if (n > 0 &&
-                   ((s->ptypes = calloc((size_t)n, sizeof(Oid))) == NULL ||
-                    (s->vals = calloc((size_t)n, sizeof(char *))) == NULL ||
-                    (s->lens = calloc((size_t)n, sizeof(int))) == NULL ||
-                    (s->fmts = calloc((size_t)n, sizeof(int))) == NULL)) {
+        if (n > 0 && ((s->ptypes = calloc((size_t)n, sizeof(Oid))) == NULL ||
+                      (s->vals = calloc((size_t)n, sizeof(char *))) == NULL ||
+                      (s->lens = calloc((size_t)n, sizeof(int))) == NULL ||
+                      (s->fmts = calloc((size_t)n, sizeof(int))) == NULL)) {
             r = host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
         } else {
             s->nparams = n;
