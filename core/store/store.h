@@ -103,7 +103,8 @@ gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key);
 /* Delete expired kv rows (SQL kv only); returns rows removed or -1. */
 int64_t store_kv_purge(gh_conn *c, gh_call *call);
 
-/* The driver's dialect: "sqlite", "postgres", "mysql". */
+/* The driver's dialect: "sqlite", "postgres", "mysql". It only picks SQL
+ * text (migrations, kv upserts); what a driver can do is in its flags. */
 const char *store_dialect(const gh_conn *c);
 /* 1 when no store call can wait on a network: a driver that declares
  * GH_STORAGE_LOCAL (SQLite), with kv served by SQL too. Then a short read
