@@ -80,3 +80,15 @@ const char *gh_result_str(gh_result r)
         return names[r];
     return "unknown error";
 }
+
+int64_t call_left_ms(const gh_call *call, int64_t limit_ms)
+{
+    int64_t left;
+
+    if (call == NULL || call->deadline_ms <= 0)
+        return limit_ms > 0 ? limit_ms : -1;
+    left = call->deadline_ms - gh_now_ms();
+    if (left <= 0)
+        return 0;
+    return limit_ms > 0 && limit_ms < left ? limit_ms : left;
+}

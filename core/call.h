@@ -48,6 +48,9 @@ gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...) GH_PRIN
 
 /* The deadline; now for a NULL call, which has no time of its own. */
 int64_t call_deadline_ms(const gh_call *call);
+/* The time one wait may take: limit_ms (> 0) or less when the deadline is
+ * nearer; 0 when it has passed; -1 (or limit_ms) when there is none. */
+int64_t call_left_ms(const gh_call *call, int64_t limit_ms);
 /* Tighten the deadline to at most ms from now (never loosens it). */
 void call_limit_ms(gh_call *call, int64_t ms);
 

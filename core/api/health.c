@@ -47,7 +47,8 @@ static void ready_work(gh_req *req)
         gh_result res = GH_OK;
         if (p->desc->health) {
             call_init(&call, p, req->request_id, READY_TIMEOUT_MS);
-            res = call_result(&call, p->desc->health(p->inst, plugin_tinst(p), &call));
+            res = call_result(&call, c ? store_health(c, p, &call)
+                                       : p->desc->health(p->inst, plugin_tinst(p), &call));
         }
         check(r, p->name, res);
     }

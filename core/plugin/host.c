@@ -515,4 +515,10 @@ const gh_host gh_host_table = {
     .json_encode = host_json_encode,
 
     .count = host_count,
+
+    /* 1.1: storage drivers */
+    .mono_ms = host_mono_ms,
+    .call_left_ms = call_left_ms,
+    .url_parse = host_url_parse,
+    .url_redact = host_url_redact,
 };

@@ -42,4 +42,9 @@ int64_t host_json_int(const gh_json *json, int64_t dflt);
 int host_json_bool(const gh_json *json, int dflt);
 char *host_json_encode(gh_call *call, const gh_param *fields);
 
+/* Members of the host table in host_driver.c, for storage and kv drivers */
+int64_t host_mono_ms(void);
+gh_result host_url_parse(gh_call *call, const char *url, gh_url *out);
+void host_url_redact(const char *url, char *buf, size_t len);
+
 #endif

@@ -7,6 +7,11 @@
  * limit counters, one-time codes. Counters are kept as decimal text, as
  * Redis keeps them, so a value read back with get looks the same whichever
  * backend is configured.
+ *
+ * Each op runs between store_kv_ready and store_kv_check: the store's
+ * connection policy (store.c) reconnects and backs off for a kv plugin as
+ * it does for the SQL driver (the built-in backend gets it through
+ * store_exec).
  */
 #include "store/kv.h"
 
@@ -30,8 +35,9 @@ static kv_backend backend_of(gh_conn *c)
 /* A kv op runs in its backend's name (see store_op_begin). NOT_FOUND and
  * CONFLICT are answers, not failures of the backend: they are not counted
  * as its errors. */
-static gh_result kv_end(store_op *op, gh_result r)
+static gh_result kv_end(gh_conn *c, store_op *op, gh_result r)
 {
+    store_kv_check(c, op->call, r);
     return store_op_end(op, r, r != GH_ERR_NOT_FOUND && r != GH_ERR_CONFLICT);
 }
 
@@ -39,11 +45,14 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
 {
     kv_backend b = backend_of(c);
     store_op op;
+    gh_result r;
 
     if (key == NULL)
         return GH_ERR_INVALID;
     call = store_op_begin(&op, call, b.plugin);
-    return kv_end(&op, b.drv.ops->get(b.inst, b.tinst, call, key, out));
+    if ((r = store_kv_ready(c, call)) == GH_OK)
+        r = b.drv.ops->get(b.inst, b.tinst, call, key, out);
+    return kv_end(c, &op, r);
 }
 
 gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2)
@@ -59,7 +68,9 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
         return r == GH_ERR_NOT_FOUND ? store_kv_get(c, call, key2, NULL) : r;
     }
     call = store_op_begin(&op, call, b.plugin);
-    return kv_end(&op, b.drv.any(b.inst, b.tinst, call, key1, key2));
+    if ((r = store_kv_ready(c, call)) == GH_OK)
+        r = b.drv.any(b.inst, b.tinst, call, key1, key2);
+    return kv_end(c, &op, r);
 }
 
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
@@ -67,11 +78,14 @@ gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *v
 {
     kv_backend b = backend_of(c);
     store_op op;
+    gh_result r;
 
     if (key == NULL)
         return GH_ERR_INVALID;
     call = store_op_begin(&op, call, b.plugin);
-    return kv_end(&op, b.drv.ops->set(b.inst, b.tinst, call, key, val, len, ttl_ms, flags));
+    if ((r = store_kv_ready(c, call)) == GH_OK)
+        r = b.drv.ops->set(b.inst, b.tinst, call, key, val, len, ttl_ms, flags);
+    return kv_end(c, &op, r);
 }
 
 gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delta,
@@ -79,22 +93,28 @@ gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delt
 {
     kv_backend b = backend_of(c);
     store_op op;
+    gh_result r;
 
     if (key == NULL)
         return GH_ERR_INVALID;
     call = store_op_begin(&op, call, b.plugin);
-    return kv_end(&op, b.drv.ops->incr(b.inst, b.tinst, call, key, delta, ttl_ms, result));
+    if ((r = store_kv_ready(c, call)) == GH_OK)
+        r = b.drv.ops->incr(b.inst, b.tinst, call, key, delta, ttl_ms, result);
+    return kv_end(c, &op, r);
 }
 
 gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key)
 {
     kv_backend b = backend_of(c);
     store_op op;
+    gh_result r;
 
     if (key == NULL)
         return GH_ERR_INVALID;
     call = store_op_begin(&op, call, b.plugin);
-    return kv_end(&op, b.drv.ops->del(b.inst, b.tinst, call, key));
+    if ((r = store_kv_ready(c, call)) == GH_OK)
+        r = b.drv.ops->del(b.inst, b.tinst, call, key);
+    return kv_end(c, &op, r);
 }
 
 int64_t store_kv_purge(gh_conn *c, gh_call *call)

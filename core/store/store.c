@@ -13,12 +13,24 @@
  * inner rollback dooms it (the outer commit then rolls back and reports
  * CONFLICT). That lets a service wrap several store calls, some of which
  * (kv incr) open a transaction of their own, without savepoints.
+ *
+ * Connection policy, for a driver (SQL or kv) that declares connect, lost
+ * and disconnect (ABI 1.1), is here once rather than in each driver, as
+ * Dovecot's sql_db does it: a connection found lost is dropped with the
+ * statements prepared on it; a store call connects again at most once,
+ * within its deadline, and never inside a transaction (that one is gone:
+ * only a rollback may follow); after a failed connect calls fail at once,
+ * with that failure's reason, until RECONNECT_BACKOFF_MS has passed, so a
+ * server that is down costs requests no wait; statements are prepared
+ * again on the new connection as they are used. A 1.0 driver keeps its
+ * own policy and is called as before.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "store/store.h"
 
 /* Enough for every query the core writes; beyond it the least recently
@@ -28,6 +40,8 @@
 #define COLS_ON_STACK 32
 /* deadline for calls the store makes up itself (call == NULL) */
 #define LOCAL_CALL_TIMEOUT_MS 60000
+/* after a failed connect, no new attempt on that thread for this long */
+#define RECONNECT_BACKOFF_MS 1000
 
 typedef struct stmt_slot {
     const char *key;  /* the caller's pointer: the fast path */
@@ -36,6 +50,7 @@ typedef struct stmt_slot {
     gh_stmt *stmt;
     uint64_t used;    /* LRU tick */
     int busy;         /* in use further up the stack (a row_cb re-entered) */
+    int orphan;       /* its connection was dropped while busy: finalize at release */
 } stmt_slot;
 
 struct gh_store {
@@ -43,10 +58,23 @@ struct gh_store {
     const gh_loaded *kv;
 };
 
+/* One thread's connection to a driver that leaves its policy to us. */
+typedef struct store_link {
+    const gh_loaded *p;
+    int kv;             /* p is the kv plugin, else the SQL driver */
+    int owned;          /* p declares connect, lost and disconnect */
+    int up;             /* connected, as far as we know */
+    int again;          /* one was lost or refused: say when one is made */
+    int64_t retry_at;   /* gh_monotonic_ms: no connect attempt before this */
+    char why[sizeof(((gh_call *)0)->message)]; /* the last failed attempt's reason,
+                                                   repeated until retry_at */
+} store_link;
+
 struct gh_conn {
     gh_store *st;
     const gh_storage_ops *ops;
     void *tinst;
+    store_link sql, kv;
     stmt_slot cache[STMT_CACHE_MAX];
     size_t ncache;
     uint64_t tick, prepared, hits;
@@ -94,6 +122,157 @@ gh_result store_op_end(store_op *op, gh_result r, int count)
     if (r != GH_OK && count)
         r = call_result(op->call, r);
     op->call->plugin = op->saved;
+    return r;
+}
+
+/* ---------------------------------------------------- connection policy */
+
+static int link_lost(const store_link *l)
+{
+    if (l->kv) {
+        const gh_kv_ops *o = l->p->desc->ops;
+        return o->lost(l->p->inst, plugin_tinst(l->p));
+    }
+    return ((const gh_storage_ops *)l->p->desc->ops)->lost(plugin_tinst(l->p));
+}
+
+static gh_result link_connect(store_link *l, gh_call *call)
+{
+    if (l->kv) {
+        const gh_kv_ops *o = l->p->desc->ops;
+        return o->connect(l->p->inst, plugin_tinst(l->p), call);
+    }
+    return ((const gh_storage_ops *)l->p->desc->ops)->connect(plugin_tinst(l->p), call);
+}
+
+static void link_init(store_link *l, const gh_loaded *p, int kv)
+{
+    memset(l, 0, sizeof(*l));
+    if (p == NULL)
+        return;
+    l->p = p;
+    l->kv = kv;
+    if (kv) {
+        const gh_kv_ops *o = p->desc->ops;
+        l->owned = GH_OPS_HAS(gh_kv_ops, o, connect) && GH_OPS_HAS(gh_kv_ops, o, lost) &&
+                   GH_OPS_HAS(gh_kv_ops, o, disconnect);
+    } else {
+        const gh_storage_ops *o = p->desc->ops;
+        l->owned = GH_OPS_HAS(gh_storage_ops, o, connect) &&
+                   GH_OPS_HAS(gh_storage_ops, o, lost) &&
+                   GH_OPS_HAS(gh_storage_ops, o, disconnect);
+    }
+    /* thread_init may have connected (to refuse a bad configuration at
+     * start-up); whatever it left is where the policy starts */
+    l->up = l->owned && !link_lost(l);
+}
+
+/* Forget the statements prepared on the SQL connection: the idle ones now,
+ * the ones running further up the stack when they are released. */
+static void cache_drop(gh_conn *c)
+{
+    for (size_t i = 0; i < c->ncache; i++) {
+        stmt_slot *s = &c->cache[i];
+
+        if (s->sql == NULL)
+            continue;
+        if (s->busy) {
+            s->orphan = 1;
+            continue;
+        }
+        c->ops->finalize(s->stmt);
+        free(s->sql);
+        memset(s, 0, sizeof(*s));
+    }
+}
+
+/* Close l's connection; `lost`: because it was found gone (logged). */
+static void link_close(gh_conn *c, store_link *l, gh_call *call, int lost)
+{
+    if (lost) {
+        call_log(call, l->p->name, GH_LOG_WARNING, "store: the connection to %s was lost",
+                 l->kv ? l->p->name : "the database");
+        l->again = 1;
+    }
+    if (l->kv) {
+        const gh_kv_ops *o = l->p->desc->ops;
+        o->disconnect(l->p->inst, plugin_tinst(l->p));
+    } else {
+        c->ops->disconnect(c->tinst);
+        cache_drop(c);
+        c->reading = 0; /* a read snapshot ends with its connection */
+    }
+    l->up = 0;
+}
+
+/* Ready for one store call on l: the connection there is, or a new one
+ * when it is gone and policy allows one attempt now. */
+static gh_result link_ready(gh_conn *c, store_link *l, gh_call *call)
+{
+    int64_t now;
+    gh_result r;
+
+    if (!l->owned || (l->up && !link_lost(l)))
+        return GH_OK;
+    if (l->up)
+        link_close(c, l, call, 1);
+    if (!l->kv && c->tx_depth > 0)
+        return call_fail(call, GH_ERR_UNAVAILABLE,
+                         "store: the connection was lost inside a transaction; "
+                         "nothing of it was committed");
+    now = gh_monotonic_ms();
+    if (now < l->retry_at)
+        return call_fail(call, GH_ERR_UNAVAILABLE, "%s (next attempt in %lld ms)",
+                         l->why, (long long)(l->retry_at - now));
+    if (call_left_ms(call, 0) == 0)
+        return call_fail(call, GH_ERR_TIMEOUT, "store: no time left to connect");
+    if ((r = link_connect(l, call)) != GH_OK) {
+        snprintf(l->why, sizeof(l->why), "%s",
+                 call->message[0] ? call->message : "cannot connect");
+        l->retry_at = gh_monotonic_ms() + RECONNECT_BACKOFF_MS;
+        l->again = 1;
+        return r;
+    }
+    if (l->again)
+        call_log(call, l->p->name, GH_LOG_NOTICE, "store: %s: connected again",
+                 l->kv ? l->p->name : "the database");
+    l->up = 1;
+    l->again = 0;
+    l->retry_at = 0;
+    l->why[0] = '\0';
+    return GH_OK;
+}
+
+/* After an op on l failed: a connection it found gone is dropped now,
+ * so the next store call connects again. */
+static void link_check(gh_conn *c, store_link *l, gh_call *call, gh_result r)
+{
+    if (l->owned && l->up && (r == GH_ERR_UNAVAILABLE || r == GH_ERR_TIMEOUT) && link_lost(l))
+        link_close(c, l, call, 1);
+}
+
+gh_result store_kv_ready(gh_conn *c, gh_call *call)
+{
+    return link_ready(c, &c->kv, call);
+}
+
+void store_kv_check(gh_conn *c, gh_call *call, gh_result r)
+{
+    link_check(c, &c->kv, call, r);
+}
+
+gh_result store_health(gh_conn *c, const gh_loaded *p, gh_call *call)
+{
+    store_link *l = p == c->st->sql ? &c->sql : p == c->st->kv ? &c->kv : NULL;
+    gh_result r;
+
+    if (p->desc->health == NULL)
+        return GH_OK;
+    if (l != NULL && (r = link_ready(c, l, call)) != GH_OK)
+        return r;
+    r = p->desc->health(p->inst, plugin_tinst(p), call);
+    if (l != NULL)
+        link_check(c, l, call, r);
     return r;
 }
 
@@ -182,6 +361,8 @@ gh_conn *store_thread_open(gh_store *st, char *err, size_t errlen)
     c->st = st;
     c->ops = st->sql->desc->ops;
     c->tinst = tinst;
+    link_init(&c->sql, st->sql, 0);
+    link_init(&c->kv, st->kv, 1);
     current = c;
     return c;
 }
@@ -201,6 +382,11 @@ void store_thread_close(gh_conn *c)
             c->ops->finalize(c->cache[i].stmt);
         free(c->cache[i].sql);
     }
+    c->ncache = 0;
+    if (c->sql.up)
+        link_close(c, &c->sql, NULL, 0);
+    if (c->kv.up)
+        link_close(c, &c->kv, NULL, 0);
     if (current == c)
         current = NULL;
     free(c);
@@ -216,20 +402,27 @@ const char *store_dialect(const gh_conn *c)
     return c->ops->dialect;
 }
 
+/* A capability the driver declares (ABI 1.1); a 1.0 driver declares none. */
+static int has_flag(const gh_storage_ops *ops, uint32_t flag)
+{
+    return offsetof(gh_storage_ops, flags) + sizeof(ops->flags) <= ops->size &&
+           (ops->flags & flag) != 0;
+}
+
 void store_release_memory(gh_conn *c)
 {
     gh_call call;
 
-    if (c == NULL || c->tx_depth > 0 || c->reading || strcmp(c->ops->dialect, "sqlite") != 0)
+    if (c == NULL || c->tx_depth > 0 || c->reading ||
+        !GH_OPS_HAS(gh_storage_ops, c->ops, release_memory))
         return;
     call_init(&call, c->st->sql, NULL, LOCAL_CALL_TIMEOUT_MS);
-    c->ops->exec(c->tinst, &call, "PRAGMA shrink_memory");
+    c->ops->release_memory(c->tinst, &call);
 }
 
 int store_is_local(const gh_store *st)
 {
-    const gh_storage_ops *ops = st->sql->desc->ops;
-    return st->kv == NULL && strcmp(ops->dialect, "sqlite") == 0;
+    return st->kv == NULL && has_flag(st->sql->desc->ops, GH_STORAGE_LOCAL);
 }
 
 const gh_loaded *store_kv_plugin(const gh_conn *c)
@@ -404,10 +597,15 @@ static gh_result stmt_acquire(gh_conn *c, gh_call *call, const char *sql,
 static void stmt_release(gh_conn *c, stmt_slot *slot, gh_stmt *stmt)
 {
     c->ops->reset(stmt);
-    if (slot != NULL)
+    if (slot != NULL && !slot->orphan) {
         slot->busy = 0;
-    else
-        c->ops->finalize(stmt);
+        return;
+    }
+    c->ops->finalize(stmt);
+    if (slot != NULL) { /* its connection was dropped under it */
+        free(slot->sql);
+        memset(slot, 0, sizeof(*slot));
+    }
 }
 
 /* --------------------------------------------------------------- exec */
@@ -456,8 +654,11 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
     if (changes != NULL)
         *changes = 0;
     call = store_op_begin(&op, call, c->st->sql);
-    if ((r = stmt_acquire(c, call, sql, &slot, &stmt)) != GH_OK)
+    if ((r = link_ready(c, &c->sql, call)) != GH_OK ||
+        (r = stmt_acquire(c, call, sql, &slot, &stmt)) != GH_OK) {
+        link_check(c, &c->sql, call, r);
         return store_op_end(&op, r, 1);
+    }
     /* bind even with no values: the driver checks the count matches */
     r = c->ops->bind(stmt, call, args, nargs);
     if (r == GH_OK)
@@ -467,6 +668,7 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
     stmt_release(c, slot, stmt);
     if (c->tx_depth == 0 && !c->reading) /* it committed itself, perhaps a write */
         atomic_fetch_add(&writes_gen, 1);
+    link_check(c, &c->sql, call, r);
     /* a constraint violation is an answer (the name is taken), not a
      * failure of the driver: it is not counted */
     return store_op_end(&op, r, r != GH_ERR_CONFLICT);
@@ -475,9 +677,13 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
 gh_result store_exec_script(gh_conn *c, gh_call *call, const char *sql)
 {
     store_op op;
+    gh_result r;
 
     call = store_op_begin(&op, call, c->st->sql);
-    return store_op_end(&op, c->ops->exec(c->tinst, call, sql), 1);
+    if ((r = link_ready(c, &c->sql, call)) == GH_OK)
+        r = c->ops->exec(c->tinst, call, sql);
+    link_check(c, &c->sql, call, r);
+    return store_op_end(&op, r, 1);
 }
 
 gh_result store_ping(gh_conn *c, gh_call *call)
@@ -500,11 +706,13 @@ gh_result store_begin(gh_conn *c, gh_call *call)
         return GH_OK;
     }
     call = store_op_begin(&op, call, c->st->sql);
-    r = c->ops->begin(c->tinst, call);
+    if ((r = link_ready(c, &c->sql, call)) == GH_OK)
+        r = c->ops->begin(c->tinst, call);
     if (r == GH_OK) {
         c->tx_depth = 1;
         c->tx_doomed = 0;
     }
+    link_check(c, &c->sql, call, r);
     return store_op_end(&op, r, 1);
 }
 
@@ -520,6 +728,11 @@ gh_result store_commit(gh_conn *c, gh_call *call)
     call = store_op_begin(&op, call, c->st->sql);
     if (c->tx_depth == 0) {
         r = call_fail(call, GH_ERR_INTERNAL, "store: commit without begin");
+    } else if (c->sql.owned && (!c->sql.up || link_lost(&c->sql))) {
+        if (c->sql.up)
+            link_close(c, &c->sql, call, 1);
+        r = call_fail(call, GH_ERR_UNAVAILABLE,
+                      "store: the connection was lost; nothing was committed");
     } else if (c->tx_doomed) {
         c->ops->rollback(c->tinst, call);
         r = call_fail(call, GH_ERR_CONFLICT,
@@ -531,6 +744,7 @@ gh_result store_commit(gh_conn *c, gh_call *call)
     }
     c->tx_depth = 0;
     atomic_fetch_add(&writes_gen, 1);
+    link_check(c, &c->sql, call, r);
     return store_op_end(&op, r, 1);
 }
 
@@ -548,7 +762,7 @@ gh_result store_read_begin(gh_conn *c, gh_call *call)
 
     if (c->reading && c->sharing && c->read_gen != atomic_load(&writes_gen))
         store_read_flush(c); /* this process wrote since: see it */
-    if (c->tx_depth > 0 || c->reading || strcmp(c->ops->dialect, "sqlite") != 0)
+    if (c->tx_depth > 0 || c->reading || !has_flag(c->ops, GH_STORAGE_SNAPSHOTS))
         return GH_OK; /* already in one, the reads join it; or no gain */
     /* read before BEGIN: a write that lands in between only makes the
      * snapshot look older than it is, never newer */
@@ -597,7 +811,11 @@ gh_result store_rollback(gh_conn *c, gh_call *call)
         return GH_OK;
     }
     c->tx_depth = 0;
+    /* a lost connection took its transaction with it: nothing to undo */
+    if (c->sql.owned && !c->sql.up)
+        return GH_OK;
     call = store_op_begin(&op, call, c->st->sql);
     r = c->ops->rollback(c->tinst, call);
+    link_check(c, &c->sql, call, r);
     return store_op_end(&op, r, 1);
 }

@@ -38,14 +38,18 @@ int store_migrate(gh_conn *c, int *applied, char *err, size_t errlen);
 int store_schema_version(gh_conn *c, int *version);
 int store_latest_version(void);
 
-/* Give back what this connection caches, when its thread goes idle. Only
- * SQLite keeps a cache in our memory (its page cache, up to 2 MiB a
- * connection, and there is one per thread); a server database keeps its
- * own. */
+/* Give back what this connection caches, when its thread goes idle, if
+ * the driver has a release_memory op. Only SQLite keeps a cache in our
+ * memory (its page cache, and there is one per thread); a server database
+ * keeps its own. */
 void store_release_memory(gh_conn *c);
 
 /* A cheap round trip, for /health/ready. */
 gh_result store_ping(gh_conn *c, gh_call *call);
+/* Plugin p's health op (GH_OK when it has none), on this thread's
+ * connection: for the SQL and kv plugins, under the connection policy, so
+ * readiness recovers with the server even without other traffic. */
+gh_result store_health(gh_conn *c, const gh_loaded *p, gh_call *call);
 
 /* Run one statement. For each row, row_cb (may be NULL) gets the columns,
  * valid during the callback only; a non-zero return from it stops the
@@ -64,7 +68,8 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
 gh_result store_begin(gh_conn *c, gh_call *call);
 gh_result store_commit(gh_conn *c, gh_call *call);
 gh_result store_rollback(gh_conn *c, gh_call *call);
-/* A read snapshot (SQLite only; elsewhere a no-op): the statements until
+/* A read snapshot (drivers that declare GH_STORAGE_SNAPSHOTS, SQLite;
+ * elsewhere a no-op): the statements until
  * store_read_end see one state of the database and take its locks once.
  * Writes inside one are refused (store_begin fails). Joins a transaction
  * already open; ending one that is not open is a no-op. */
@@ -99,10 +104,12 @@ gh_result store_kv_del(gh_conn *c, gh_call *call, const char *key);
  * keys itself); returns rows removed or -1. */
 int64_t store_kv_purge(gh_conn *c, gh_call *call);
 
-/* The driver's dialect: "sqlite", "postgres", "mysql". */
+/* The driver's dialect: "sqlite", "postgres", "mysql". It only picks SQL
+ * text (migrations, kv upserts); what a driver can do is in its flags. */
 const char *store_dialect(const gh_conn *c);
-/* 1 when no store call can wait on a network: SQLite, with kv served by
- * SQL too. Then a short read may run on an event loop (api/job.c). */
+/* 1 when no store call can wait on a network: a driver that declares
+ * GH_STORAGE_LOCAL (SQLite), with kv served by SQL too. Then a short read
+ * may run on an event loop (api/job.c). */
 int store_is_local(const gh_store *st);
 
 /* Run SQL without parameters or rows (DDL; several statements allowed). */
@@ -120,6 +127,12 @@ char *store_sql_dollar(const char *sql);
 
 /* The kv plugin, or NULL when kv is served by SQL. */
 const gh_loaded *store_kv_plugin(const gh_conn *c);
+
+/* The connection policy (store.c) for the kv plugin: store_kv_ready
+ * before each of its ops (connects again when needed and allowed),
+ * store_kv_check with each op's result (drops a connection found lost). */
+gh_result store_kv_ready(gh_conn *c, gh_call *call);
+void store_kv_check(gh_conn *c, gh_call *call, gh_result r);
 
 /* A plugin op runs in that plugin's name: call_result() (plugin/loader.h)
  * counts its errors and logs them in its name. store_op_begin lends the caller's

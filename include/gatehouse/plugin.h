@@ -26,12 +26,17 @@
  * thread that runs ops, and calls thread_init on that thread. Every op runs
  * on such a thread with that thread's own per-thread instance: a plugin
  * that keeps its connections in the per-thread instance needs no locks.
- * Those threads are the workers; the one exception is a storage plugin of
- * dialect "sqlite" with no kv plugin configured, whose short reads may also
- * run on event-loop threads, with a deadline that has already passed. Ops
- * may block, but not past gh_call's deadline (host->call_deadline_ms): a
- * call out of time answers GH_ERR_UNAVAILABLE or GH_ERR_TIMEOUT rather than
- * wait. The instance is read-only after instantiate().
+ * Those threads are the workers; the one exception is a storage plugin that
+ * declares GH_STORAGE_LOCAL, with no kv plugin configured, whose short reads
+ * may also run on event-loop threads, with a deadline that has already
+ * passed. Ops may block, but not past gh_call's deadline
+ * (host->call_deadline_ms): a call out of time answers GH_ERR_UNAVAILABLE or
+ * GH_ERR_TIMEOUT rather than wait. The instance is read-only after
+ * instantiate(), so every thread may read it without a lock. State that
+ * threads share and change (a lock, a cache, a background thread) lives in
+ * memory the plugin allocates in instantiate(), reaches through a pointer
+ * kept in the instance, synchronises itself and frees in detach(): the
+ * pointer is read-only, what it points at is the plugin's.
  *
  * Errors: every fallible function returns gh_result. To explain a failure,
  * return host->fail(call, code, "fmt", ...): the message goes to the log with
@@ -143,6 +148,21 @@ typedef struct gh_option {
 /* Flags for kv_set. */
 #define GH_KV_NX 0x1u /* set only if absent (or expired) */
 
+/* A URL split by host->url_parse: scheme://[user[:password]@]host[:port][/path][?query].
+ * user, password and path are percent-decoded (a NUL refused); host loses
+ * the brackets of an [IPv6] address; query is kept as written. Fixed
+ * buffers, so nothing is freed; wipe `password` when done with it. */
+typedef struct gh_url {
+    uint32_t size;      /* sizeof(gh_url) as the caller compiled it */
+    char scheme[16];    /* lower case, without "://" */
+    char user[128];
+    char password[512];
+    char host[256];     /* "" when the authority is empty (unix:///path) */
+    int32_t port;       /* 0: none given */
+    char path[1024];    /* after the authority, with its leading '/'; "" none */
+    char query[512];    /* after '?', undecoded; "" none */
+} gh_url;
+
 /* Placeholder styles of a SQL dialect. */
 typedef enum gh_placeholder {
     GH_PH_QMARK = 1, /* ?  (SQLite, MySQL) */
@@ -224,6 +244,22 @@ typedef struct gh_host {
     /* metrics: gatehouse_plugin_events_total{plugin="<name>",event="<event>"};
      * event is [a-z0-9_]{1,32} */
     void (*count)(gh_call *call, const char *event, uint64_t delta);
+
+    /* 1.1: storage drivers. What every network driver needs and none should
+     * write again. */
+    /* a monotonic clock in ms, for intervals: it never jumps, where now_ms
+     * is the wall clock that tests and admins move */
+    int64_t (*mono_ms)(void);
+    /* how long the next wait may take: limit_ms (<= 0: no limit of its
+     * own) cut to what is left before call's deadline; 0 when the deadline
+     * has passed, -1 when neither bounds the wait */
+    int64_t (*call_left_ms)(const gh_call *call, int64_t limit_ms);
+    /* split url into *out (out->size set by the caller); GH_ERR_INVALID
+     * through fail(call) naming the part at fault, never quoting the URL */
+    gh_result (*url_parse)(gh_call *call, const char *url, gh_url *out);
+    /* url into buf (size len, always terminated), with its password
+     * replaced by "***": a URL that may be logged */
+    void (*url_redact)(const char *url, char *buf, size_t len);
 } gh_host;
 
 #define GH_HAS(h, m) \
@@ -246,7 +282,8 @@ typedef gh_result (*gh_op)(const void *inst, void *tinst, gh_call *call,
 typedef struct gh_storage_ops {
     uint32_t size;
     uint32_t placeholder;  /* gh_placeholder */
-    const char *dialect;   /* "sqlite", "postgres", "mysql": picks migrations */
+    const char *dialect;   /* "sqlite", "postgres", "mysql": picks migrations
+                              SQL text; capabilities are in `flags` */
 
     /* run SQL without parameters or rows (DDL, several statements allowed) */
     gh_result (*exec)(void *tinst, gh_call *call, const char *sql);
@@ -266,7 +303,42 @@ typedef struct gh_storage_ops {
     gh_result (*begin)(void *tinst, gh_call *call);
     gh_result (*commit)(void *tinst, gh_call *call);
     gh_result (*rollback)(void *tinst, gh_call *call);
+
+    /* 1.1 */
+    uint32_t flags; /* GH_STORAGE_*; bits the host does not know are ignored */
+    /* give back what the connection caches in our memory, when its thread
+     * goes idle; NULL: nothing to give back */
+    void (*release_memory)(void *tinst, gh_call *call);
+    /*
+     * The connection, when the store is to own its policy (all three set,
+     * or the driver keeps its own as a 1.0 driver does). The store then
+     * drops the connection (disconnect) when lost() says so, or when an op
+     * answers UNAVAILABLE or TIMEOUT and lost() agrees; connects again at
+     * most once per store call, within the call's deadline and never
+     * inside a transaction; after a failed connect fails calls at once for
+     * a while; and prepares its cached statements again on a new
+     * connection. The driver: thread_init may connect, so that a refused
+     * configuration stops start-up (the store starts from what lost() then
+     * says); no other op connects: without a connection each answers
+     * GH_ERR_UNAVAILABLE.
+     *  connect     open the connection (and session settings) within the
+     *              call's deadline
+     *  lost        1 when there is no usable connection: none, failed, or
+     *              closed by the server while idle (no round trip)
+     *  disconnect  close it, ending any transaction on it; statements
+     *              prepared on it are finalized by the store afterwards and
+     *              must then only free their memory
+     */
+    gh_result (*connect)(void *tinst, gh_call *call);
+    int (*lost)(void *tinst);
+    void (*disconnect)(void *tinst);
 } gh_storage_ops;
+
+/* Capabilities of a storage driver (gh_storage_ops.flags). */
+#define GH_STORAGE_LOCAL 0x1u     /* no network: no call can wait on a server,
+                                     so a short read may run on an event loop */
+#define GH_STORAGE_SNAPSHOTS 0x2u /* reads gain from one BEGIN..COMMIT around
+                                     them (locks taken once) */
 
 /* ------------------------------------------------------------------------
  * Key-value with TTL (ttl_ms <= 0: no expiry). Shared, short-lived state:
@@ -286,6 +358,12 @@ typedef struct gh_kv_ops {
     /* GH_ERR_NOT_FOUND when absent or expired: del doubles as an atomic
      * "take" for one-time codes */
     gh_result (*del)(const void *inst, void *tinst, gh_call *call, const char *key);
+
+    /* 1.1: the connection, with the same contract as gh_storage_ops'
+     * connect, lost and disconnect (all three, or none) */
+    gh_result (*connect)(const void *inst, void *tinst, gh_call *call);
+    int (*lost)(const void *inst, void *tinst);
+    void (*disconnect)(const void *inst, void *tinst);
 } gh_kv_ops;
 
 /* ------------------------------------------------------------------------

@@ -395,7 +395,8 @@ static gh_result down_del(const void *inst, void *tinst, gh_call *call, const ch
 
 static void test_kv_down(void **state)
 {
-    static const gh_kv_ops ops = { sizeof(gh_kv_ops), down_get, down_set, down_incr, down_del };
+    static const gh_kv_ops ops = { .size = offsetof(gh_kv_ops, connect), .get = down_get,
+                                   .set = down_set, .incr = down_incr, .del = down_del };
     static const gh_plugin desc = {
         .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .name = "downkv",
         .kind = GH_KIND_KV, .ops = &ops,

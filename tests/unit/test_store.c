@@ -1213,8 +1213,10 @@ static gh_result fake_del(const void *inst, void *tinst, gh_call *call, const ch
 
 static void test_kv_plugin(void **state)
 {
+    /* a 1.0 table: it ends before the connection ops, and keeps working */
     static const gh_kv_ops ops = {
-        sizeof(gh_kv_ops), fake_get, fake_set, fake_incr, fake_del,
+        .size = offsetof(gh_kv_ops, connect), .get = fake_get, .set = fake_set,
+        .incr = fake_incr, .del = fake_del,
     };
     static const gh_plugin desc = {
         .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .name = "fakekv",
@@ -1619,7 +1621,7 @@ static void kill_connection(fx *f)
 }
 
 /* A connection killed while idle: the next call fails fast or (usually)
- * connects again first, and cached statements keep working. */
+ * connects again first, and cached statements are prepared again. */
 static void test_pg_reconnect(void **state)
 {
     fx *f = *state;
@@ -1643,9 +1645,10 @@ static void test_pg_reconnect(void **state)
         assert_int_not_equal(backend_pid(f), pid);
         pid = backend_pid(f);
     }
-    /* statements were prepared again by the driver, not by the core */
+    /* the store dropped the statements with each lost connection and
+     * prepared them again on the new one, as they were used */
     store_cache_stats(f->c, &prep, NULL);
-    assert_int_equal(prep, prep0);
+    assert_true(prep > prep0);
 }
 
 /* Killed inside a multi-row transaction: nothing of it remains, and the

@@ -26,14 +26,13 @@
  *    report for an update that happens to store the same values.
  *
  * A connection that is gone (server restarted, killed, network cut) is
- * closed at once, so nothing waits on it again. The next call reconnects,
- * once, within connect_timeout and the call's deadline, and statements the
- * core cached re-prepare themselves (each remembers the connection
- * generation it was prepared on). Inside a transaction nothing reconnects:
- * the server has rolled the work back, so every call fails UNAVAILABLE until
- * the core rolls back too, and a half-done multi-row write never resumes on
- * a fresh connection as if nothing had happened. MYSQL_OPT_RECONNECT stays
- * off for the same reason: it reconnects silently in the middle of a
+ * closed at once, so nothing waits on it again. When to connect again is
+ * the store's policy (core/store/store.c: once per call, within its
+ * deadline, never inside a transaction, which the server has rolled back;
+ * statements prepared again on the new connection): this driver connects
+ * when asked (my_connect), closes when told (my_disconnect) and says
+ * whether its connection is gone (my_lost). MYSQL_OPT_RECONNECT stays off
+ * for the same reason: it reconnects silently in the middle of a
  * transaction and leaves prepared statements dangling.
  *
  * options:
@@ -119,7 +118,7 @@ typedef struct my_thread {
     const my_inst *in;
     MYSQL *db;          /* NULL: none (never made, or lost and closed) */
     uint64_t gen;       /* bumped per connection; statements of an older
-                           one prepare again */
+                           one are never run */
     int in_tx;          /* between begin and commit or rollback */
     int tx_lost;        /* the server ended that transaction (connection
                            lost, deadlock): only rollback may follow */
@@ -310,7 +309,7 @@ static const char *my_kind(unsigned err)
 }
 
 /* Forget a connection that cannot be used again. Statements prepared on
- * it prepare again on the next one; a transaction on it is over. */
+ * it are never run again; a transaction on it is over. */
 static void my_drop(my_thread *t)
 {
     if (t->db == NULL)
@@ -362,120 +361,48 @@ static gh_result my_fail_stmt(gh_stmt *s, gh_call *call, const char *what, int s
 
 /* ------------------------------------------------------------- options */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* [s, s + len) percent-decoded into out (size bytes); -1 when it does not
- * fit, has a bad escape or decodes to a NUL. */
-static int url_part(const char *s, size_t len, char *out, size_t size)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-
-        if (c == '%') {
-            int hi, lo;
-
-            if (len - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0 || o + 1 >= size)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* mysql://user[:password]@host[:port][/database]. The password, when the
- * URL carries one, goes to *url_pw (host->alloc'd). Errors name the part,
- * never echo it: the URL may hold a password. */
+/* mysql://user[:password]@host[:port][/database] (host->url_parse). The
+ * password, when the URL carries one, goes to *url_pw (host->alloc'd).
+ * Errors name the part, never echo it: the URL may hold a password. */
 static gh_result parse_url(my_inst *in, const char *url, char **url_pw, gh_call *call)
 {
-    const char *p, *at, *slash, *hostend, *colon;
-    size_t n;
+    gh_url u = { .size = sizeof(gh_url) };
+    gh_result r = GH_OK;
+    size_t pl;
 
     *url_pw = NULL;
-    if (strncmp(url, "mysql://", 8) == 0)
-        p = url + 8;
-    else if (strncmp(url, "mariadb://", 10) == 0)
-        p = url + 10;
-    else
+    if (strncmp(url, "mysql://", 8) != 0 && strncmp(url, "mariadb://", 10) != 0)
         return host->fail(call, GH_ERR_INVALID, "url: must start with mysql:// or mariadb://");
-    if (strchr(p, '?') != NULL || strchr(p, '#') != NULL)
+    if (strchr(url, '?') != NULL || strchr(url, '#') != NULL)
         return host->fail(call, GH_ERR_INVALID,
                           "url: takes no parameters; set them as options "
                           "(write ?, # and / in a password as %%3F, %%23, %%2F)");
-    /* no database (".../"): the server only, for tools that create one */
-    if ((slash = strchr(p, '/')) == NULL)
-        slash = p + strlen(p);
-    /* the last '@' before the path: a password may contain '@' unescaped */
-    at = NULL;
-    for (const char *q = p; q < slash; q++)
-        if (*q == '@')
-            at = q;
-    if (at == NULL || at == p)
-        return host->fail(call, GH_ERR_INVALID, "url: names no user (mysql://user@host/database)");
-    colon = memchr(p, ':', (size_t)(at - p));
-    n = (size_t)((colon ? colon : at) - p);
-    if (url_part(p, n, in->user, sizeof(in->user)) < 0)
-        return host->fail(call, GH_ERR_INVALID, "url: the user name is too long or badly escaped");
-    if (colon != NULL) {
-        size_t pl = (size_t)(at - colon - 1);
-
+    if ((r = host->url_parse(call, url, &u)) != GH_OK)
+        goto out;
+    if (u.user[0] == '\0')
+        r = host->fail(call, GH_ERR_INVALID, "url: names no user (mysql://user@host/database)");
+    else if (u.host[0] == '\0')
+        r = host->fail(call, GH_ERR_INVALID, "url: bad host");
+    else if ((u.path[0] != '\0' && strlen(u.path) > sizeof(in->database)) ||
+             strchr(u.path + (u.path[0] == '/'), '/') != NULL)
+        r = host->fail(call, GH_ERR_INVALID, "url: bad database name");
+    if (r != GH_OK)
+        goto out;
+    memcpy(in->user, u.user, sizeof(in->user));
+    memcpy(in->host, u.host, sizeof(in->host));
+    in->port = u.port ? (unsigned)u.port : 3306;
+    if (u.path[0] != '\0') /* none (".../"): the server only, for tools that create one */
+        memcpy(in->database, u.path + 1, strlen(u.path));
+    if (u.password[0] != '\0') {
+        pl = strlen(u.password);
         if ((*url_pw = host->alloc(pl + 1)) == NULL)
-            return host->fail(call, GH_ERR_NOMEM, "url: out of memory");
-        if (url_part(colon + 1, pl, *url_pw, pl + 1) < 0)
-            return host->fail(call, GH_ERR_INVALID, "url: the password is badly escaped");
+            r = host->fail(call, GH_ERR_NOMEM, "url: out of memory");
+        else
+            memcpy(*url_pw, u.password, pl + 1);
     }
-    p = at + 1;
-    if (*p == '[') { /* [IPv6] */
-        if ((hostend = memchr(p, ']', (size_t)(slash - p))) == NULL)
-            return host->fail(call, GH_ERR_INVALID, "url: unterminated [ in the host");
-        n = (size_t)(hostend - p - 1);
-        if (n == 0 || n >= sizeof(in->host))
-            return host->fail(call, GH_ERR_INVALID, "url: bad host");
-        memcpy(in->host, p + 1, n);
-        in->host[n] = '\0';
-        p = hostend + 1;
-    } else {
-        hostend = memchr(p, ':', (size_t)(slash - p));
-        if (hostend == NULL)
-            hostend = slash;
-        n = (size_t)(hostend - p);
-        if (n == 0 || n >= sizeof(in->host))
-            return host->fail(call, GH_ERR_INVALID, "url: bad host");
-        memcpy(in->host, p, n);
-        in->host[n] = '\0';
-        p = hostend;
-    }
-    in->port = 3306;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-
-        if (end != slash || end == p + 1 || port < 1 || port > 65535)
-            return host->fail(call, GH_ERR_INVALID, "url: the port must be 1 to 65535");
-        in->port = (unsigned)port;
-    } else if (p != slash) {
-        return host->fail(call, GH_ERR_INVALID, "url: bad host");
-    }
-    if ((*slash != '\0' &&
-         url_part(slash + 1, strlen(slash + 1), in->database, sizeof(in->database)) < 0) ||
-        strchr(in->database, '/') != NULL)
-        return host->fail(call, GH_ERR_INVALID, "url: bad database name");
-    return GH_OK;
+out:
+    host->wipe(u.password, sizeof(u.password));
+    return r;
 }
 
 /* A duration option in whole seconds (what the library takes), rounded
@@ -628,15 +555,15 @@ static gh_result my_query(my_thread *t, gh_call *call, const char *sql, const ch
 static gh_result my_connect(my_thread *t, gh_call *call)
 {
     const my_inst *in = t->in;
-    int64_t left_ms = call ? host->call_deadline_ms(call) - host->now_ms() : INT64_MAX;
+    int64_t left_ms = host->call_left_ms(call, 0);
     unsigned connect_s = in->connect_s, zero = 0;
     my_flag no = 0;
     MYSQL *db;
 
-    if (left_ms <= 0)
+    if (left_ms == 0)
         return host->fail(call, GH_ERR_UNAVAILABLE,
                           "not connected to %s:%u, and no time left to connect", in->host, in->port);
-    if ((int64_t)connect_s * 1000 > left_ms)
+    if (left_ms > 0 && (int64_t)connect_s * 1000 > left_ms)
         connect_s = (unsigned)((left_ms + 999) / 1000);
     if ((db = mysql_init(NULL)) == NULL)
         return host->fail(call, GH_ERR_NOMEM, "connect: out of memory");
@@ -679,8 +606,6 @@ static gh_result my_connect(my_thread *t, gh_call *call)
         my_drop(t);
         return host->fail(call, GH_ERR_UNAVAILABLE, "connect: the server did not start TLS");
     }
-    if (t->gen > 1)
-        host->log(call, GH_LOG_NOTICE, "connected again to %s:%u", in->host, in->port);
     return GH_OK;
 }
 
@@ -696,23 +621,42 @@ static int my_stale(MYSQL *db)
     return p.fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
-/* A usable connection for the next command: the one there is, or a new one
- * when the last was lost, but never inside a transaction the server has
- * already ended. */
+/* The connection for the next command, or why not: none (making one is
+ * the store's decision), or a transaction the server has already ended. */
 static gh_result my_ready(my_thread *t, gh_call *call)
 {
-    if (t->db != NULL && !t->tx_lost && my_stale(t->db)) {
-        host->log(call, GH_LOG_NOTICE, "%s:%u closed the connection%s", t->in->host,
-                  t->in->port, t->in_tx ? " inside a transaction" : "; connecting again");
-        my_drop(t);
-    }
     if (t->tx_lost)
         return host->fail(call, GH_ERR_UNAVAILABLE,
                           "the transaction was lost (connection gone or deadlock) "
                           "and must be rolled back");
-    if (t->db != NULL)
-        return GH_OK;
-    return my_connect(t, call);
+    if (t->db == NULL)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "not connected to %s:%u", t->in->host,
+                          t->in->port);
+    return GH_OK;
+}
+
+/* The store's connection policy, through gh_storage_ops 1.1. */
+static gh_result my_connect_op(void *vt, gh_call *call)
+{
+    return my_connect(vt, call);
+}
+
+static int my_lost(void *vt)
+{
+    my_thread *t = vt;
+
+    return t->db == NULL || my_stale(t->db);
+}
+
+/* The store's statements on this connection are never run again, and a
+ * transaction on it is over (the server rolls back a dead session's). */
+static void my_disconnect(void *vt)
+{
+    my_thread *t = vt;
+
+    my_drop(t);
+    t->in_tx = 0;
+    t->tx_lost = 0;
 }
 
 static gh_result my_thread_init(const void *vinst, void *vt, gh_call *call)
@@ -737,26 +681,19 @@ static void my_thread_fini(const void *vinst, void *vt)
     mysql_thread_end();
 }
 
-/* A round trip; when the connection turns out to be gone, one reconnect,
- * so /health/ready recovers with the server even without traffic. */
+/* A round trip (the store has connected again if it had to, so
+ * /health/ready recovers with the server even without traffic). */
 static gh_result my_health(const void *vinst, void *vt, gh_call *call)
 {
     my_thread *t = vt;
     gh_result r;
 
     (void)vinst;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int was_connected = t->db != NULL;
-
-        if ((r = my_ready(t, call)) != GH_OK)
-            return r;
-        if (mysql_ping(t->db) == 0)
-            return GH_OK;
-        r = my_fail_db(t, call, "health");
-        if (t->db != NULL || t->in_tx || !was_connected)
-            break;
-    }
-    return r;
+    if ((r = my_ready(t, call)) != GH_OK)
+        return r;
+    if (mysql_ping(t->db) == 0)
+        return GH_OK;
+    return my_fail_db(t, call, "health");
 }
 
 /* ------------------------------------------------------------------- ops */
@@ -892,12 +829,8 @@ static gh_result my_prepare_now(gh_stmt *s, gh_call *call)
     my_thread *t = s->t;
     gh_result r;
 
-    if (s->st != NULL)
-        mysql_stmt_close(s->st); /* prepared on a connection since closed */
-    if (s->meta != NULL)
-        mysql_free_result(s->meta);
-    s->meta = NULL;
-    s->state = ST_IDLE;
+    if ((r = my_ready(t, call)) != GH_OK)
+        return r;
     if ((s->st = mysql_stmt_init(t->db)) == NULL)
         return host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
     if (mysql_stmt_prepare(s->st, s->sql, strlen(s->sql)) != 0)
@@ -912,24 +845,18 @@ static gh_result my_prepare_now(gh_stmt *s, gh_call *call)
     return GH_OK;
 }
 
-/* s prepared on a live connection: connects again when the last one was
- * lost, prepares again when it was prepared on an older one, and retries
- * once when the connection turns out to be gone while preparing (that
- * changes nothing on the server). */
-static gh_result my_ensure(gh_stmt *s, gh_call *call)
+/* s may run: the connection is there and is the one s was prepared on
+ * (the store prepares again after a reconnect). */
+static gh_result my_usable(gh_stmt *s, gh_call *call)
 {
     my_thread *t = s->t;
     gh_result r;
 
-    for (int attempt = 0;; attempt++) {
-        if ((r = my_ready(t, call)) != GH_OK)
-            return r;
-        if (s->st != NULL && s->gen == t->gen)
-            return GH_OK;
-        r = my_prepare_now(s, call);
-        if (r == GH_OK || t->db != NULL || t->in_tx || attempt > 0)
-            return r;
-    }
+    if ((r = my_ready(t, call)) != GH_OK)
+        return r;
+    if (s->gen != t->gen)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "the statement's connection was closed");
+    return GH_OK;
 }
 
 static void my_stmt_free(gh_stmt *s)
@@ -960,7 +887,7 @@ static gh_result my_prepare(void *vt, gh_call *call, const char *sql, gh_stmt **
         return host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
     }
     s->t = vt;
-    if ((r = my_ensure(s, call)) != GH_OK) {
+    if ((r = my_prepare_now(s, call)) != GH_OK) {
         my_stmt_free(s);
         return r;
     }
@@ -1101,25 +1028,18 @@ static int my_bind_params(gh_stmt *s)
  * unbuffered result would forbid (commands out of sync). */
 static gh_result my_execute(gh_stmt *s, gh_call *call)
 {
-    my_thread *t = s->t;
     gh_result r;
 
-    for (int attempt = 0;; attempt++) {
-        if ((r = my_ensure(s, call)) != GH_OK)
-            return r;
-        if (s->nvals < s->nparams)
-            return host->fail(call, GH_ERR_INVALID, "step: the statement was not bound");
-        if (my_bind_params(s) != 0)
-            return my_fail_stmt(s, call, "bind", 0);
-        if (mysql_stmt_execute(s->st) == 0)
-            break;
-        r = my_fail_stmt(s, call, "execute", 0);
-        /* Lost before or while running: a query (rows, no writes) may run
-         * again on a new connection; a write may have been committed, so
-         * its caller hears UNAVAILABLE and decides. */
-        if (t->db != NULL || t->in_tx || s->ncols == 0 || attempt > 0)
-            return r;
-    }
+    if ((r = my_usable(s, call)) != GH_OK)
+        return r;
+    if (s->nvals < s->nparams)
+        return host->fail(call, GH_ERR_INVALID, "step: the statement was not bound");
+    if (my_bind_params(s) != 0)
+        return my_fail_stmt(s, call, "bind", 0);
+    /* lost while running: a write may have been committed, so the caller
+     * hears UNAVAILABLE and decides */
+    if (mysql_stmt_execute(s->st) != 0)
+        return my_fail_stmt(s, call, "execute", 0);
     if (s->ncols == 0) {
         s->changes = (int64_t)mysql_stmt_affected_rows(s->st);
         s->state = ST_DONE;
@@ -1250,18 +1170,11 @@ static gh_result my_begin(void *vt, gh_call *call)
 
     if (t->in_tx)
         return host->fail(call, GH_ERR_INTERNAL, "begin: a transaction is already open");
-    /* a stale connection fails on this first command: starting a
-     * transaction changes nothing, so it is safe to try once more */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if ((r = my_ready(t, call)) != GH_OK)
-            return r;
-        if ((r = my_query(t, call, "START TRANSACTION", "begin")) == GH_OK) {
-            t->in_tx = 1;
-            t->tx_lost = 0;
-            return GH_OK;
-        }
-        if (t->db != NULL)
-            break;
+    if ((r = my_ready(t, call)) != GH_OK)
+        return r;
+    if ((r = my_query(t, call, "START TRANSACTION", "begin")) == GH_OK) {
+        t->in_tx = 1;
+        t->tx_lost = 0;
     }
     return r;
 }
@@ -1318,6 +1231,9 @@ static const gh_storage_ops my_ops = {
     .begin = my_begin,
     .commit = my_commit,
     .rollback = my_rollback,
+    .connect = my_connect_op,
+    .lost = my_lost,
+    .disconnect = my_disconnect,
 };
 
 static const gh_plugin my_plugin = {
@@ -1341,8 +1257,9 @@ static const gh_plugin my_plugin = {
 
 GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
 {
-    /* every member we call is 1.0, always set by any 1.x host */
-    if (h == NULL || h->abi_major != GH_ABI_MAJOR)
+    /* the 1.1 members for drivers; the rest is 1.0, set by any 1.x host */
+    if (h == NULL || h->abi_major != GH_ABI_MAJOR || !GH_HAS(h, call_left_ms) ||
+        !GH_HAS(h, url_parse))
         return NULL;
     host = h;
     return &my_plugin;

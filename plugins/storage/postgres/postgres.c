@@ -12,15 +12,15 @@
  * whose deadline passes drops the connection (the server then aborts the
  * query and any transaction) and the next call connects again.
  *
- * Reconnecting: before each round trip an idle connection is checked for
- * news from the server (a FATAL notice or EOF after a restart or
- * pg_terminate_backend), so a connection that died while idle is replaced
- * before a query is lost on it. A connection lost inside a transaction is
- * never replaced silently: every call fails with UNAVAILABLE until the core
- * rolls back. A failed connect is not retried for RETRY_MS, so requests
- * fail fast while the server is down. Statements carry the generation of
- * the connection they were prepared on and are prepared again, under the
- * same name, on a newer one: the core's cached handles stay valid.
+ * Reconnecting is the store's (core/store/store.c): this driver connects
+ * when asked (pg_connect_op), closes when told (pg_disconnect), and says
+ * whether its connection is lost (pg_lost): an idle connection is checked
+ * for news from the server (a FATAL notice or EOF after a restart or
+ * pg_terminate_backend) without a round trip, so one that died while idle
+ * is replaced before a query is lost on it. Statements carry the
+ * generation of the connection they were prepared on; the store prepares
+ * them again after a reconnect, and one of an older connection is never
+ * run or deallocated on a newer one.
  *
  * Transactions behave as on the other backends: a failed statement undoes
  * itself only (each statement in a transaction goes in one pipeline with a
@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <libpq-fe.h>
 #include <gatehouse/plugin.h>
@@ -64,9 +63,6 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-/* After a failed connect, calls fail at once for this long instead of each
- * waiting for its own attempt. */
-#define RETRY_MS 1000
 /* finalize has no call: DEALLOCATE gets at most this long */
 #define FINALIZE_MAX_MS 1000
 
@@ -102,7 +98,6 @@ typedef struct pg_thread {
     int in_tx;           /* a transaction is open (or was, on a lost connection) */
     int savepoint;       /* gh_stmt is set in this transaction */
     int doomed;          /* the server said FATAL: it is closing the connection */
-    int64_t retry_at_ms; /* no connect attempt before this (pg_mono_ms) */
 } pg_thread;
 
 /* One column's converted value, valid until the next step or reset. */
@@ -226,27 +221,6 @@ static void pg_drop(pg_thread *t)
     t->conn = NULL;
 }
 
-/* For intervals of our own: host->now_ms() is the wall clock, which tests
- * move forward and admins may set back. */
-static int64_t pg_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ms left before the call's deadline: -1 for none, 0 when it has passed */
-static int64_t pg_left(gh_call *call)
-{
-    int64_t deadline = call ? host->call_deadline_ms(call) : 0, left;
-
-    if (deadline <= 0)
-        return -1;
-    left = deadline - host->now_ms();
-    return left > 0 ? left : 0;
-}
-
 /* Wait for the socket; 1 ready, 0 timed out (left_ms: -1 none), -1 error */
 static int pg_poll(PGconn *conn, short events, int64_t left_ms)
 {
@@ -283,13 +257,12 @@ static gh_result pg_connect(pg_thread *t, gh_call *call)
 {
     const pg_inst *in = t->in;
     const char *kw[10], *val[10];
-    int64_t left = pg_left(call), start = pg_mono_ms(), budget;
+    int64_t budget = host->call_left_ms(call, in->connect_ms), start = host->mono_ms();
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     size_t k = 0;
     char msg[200];
     PGconn *conn;
 
-    budget = left < 0 || left > in->connect_ms ? in->connect_ms : left;
     /* dbname first, expanded: the options after it override the URL's */
     kw[k] = "dbname", val[k++] = in->url;
     if (in->password)
@@ -310,13 +283,12 @@ static gh_result pg_connect(pg_thread *t, gh_call *call)
         return host->fail(call, GH_ERR_NOMEM, "connect: out of memory");
     while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
            st != PGRES_POLLING_FAILED) {
-        int64_t remain = budget - (pg_mono_ms() - start);
+        int64_t remain = budget - (host->mono_ms() - start);
         int rc = remain > 0 ? pg_poll(conn, st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
                                       remain) : 0;
 
         if (rc == 0) {
             PQfinish(conn);
-            t->retry_at_ms = pg_mono_ms() + RETRY_MS;
             return host->fail(call, GH_ERR_UNAVAILABLE, "connect: no connection within %lld ms",
                               (long long)budget);
         }
@@ -325,7 +297,6 @@ static gh_result pg_connect(pg_thread *t, gh_call *call)
     if (PQstatus(conn) != CONNECTION_OK || PQsetnonblocking(conn, 1) != 0) {
         pg_clean(in, PQerrorMessage(conn), msg, sizeof(msg));
         PQfinish(conn);
-        t->retry_at_ms = pg_mono_ms() + RETRY_MS;
         return host->fail(call, GH_ERR_UNAVAILABLE, "connect: %s", msg);
     }
     PQsetNoticeReceiver(conn, pg_notice, t);
@@ -334,7 +305,6 @@ static gh_result pg_connect(pg_thread *t, gh_call *call)
     t->gen++;
     t->in_tx = 0;
     t->savepoint = 0;
-    t->retry_at_ms = 0;
     return GH_OK;
 }
 
@@ -374,30 +344,15 @@ static int pg_idle_lost(pg_thread *t)
     return PQstatus(t->conn) != CONNECTION_OK || t->doomed;
 }
 
-/* A usable connection, or why not. Outside a transaction a lost one is
- * replaced (once; not again for RETRY_MS after a failure); inside one the
- * loss is reported until the core rolls back. */
+/* A connection to use, within the call's deadline, or why not. Making a
+ * new one is the store's decision (pg_connect_op). */
 static gh_result pg_ready(pg_thread *t, gh_call *call)
 {
-    int64_t now;
-
-    if (pg_left(call) == 0)
+    if (host->call_left_ms(call, 0) == 0)
         return host->fail(call, GH_ERR_TIMEOUT, "the call's deadline has passed");
-    if (t->conn != NULL && !pg_idle_lost(t))
-        return GH_OK;
-    if (t->conn != NULL) {
-        host->log(call, GH_LOG_WARNING, "the connection to the database was lost");
-        pg_drop(t);
-    }
-    if (t->in_tx)
-        return host->fail(call, GH_ERR_UNAVAILABLE,
-                          "the connection was lost inside a transaction");
-    now = pg_mono_ms();
-    if (now < t->retry_at_ms)
-        return host->fail(call, GH_ERR_UNAVAILABLE,
-                          "no database connection (next attempt in %lld ms)",
-                          (long long)(t->retry_at_ms - now));
-    return pg_open(t, call);
+    if (t->conn == NULL)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "no database connection");
+    return GH_OK;
 }
 
 /* Follow the transaction state after a round trip that reached the server. */
@@ -430,7 +385,7 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
 {
     PGresult *res, *kept = NULL;
     int failed = 0, query = 0;
-    int64_t until = t->in->query_ms > 0 ? pg_mono_ms() + t->in->query_ms : 0;
+    int64_t until = t->in->query_ms > 0 ? host->mono_ms() + t->in->query_ms : 0;
 
     for (;;) {
         int flush = PQflush(t->conn), rc;
@@ -470,9 +425,9 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
             }
             continue;
         }
-        left = pg_left(call);
+        left = host->call_left_ms(call, 0);
         if (until > 0) { /* query_timeout, when it comes first */
-            int64_t q = until - pg_mono_ms();
+            int64_t q = until - host->mono_ms();
             if (q < 0)
                 q = 0;
             if (left < 0 || q < left)
@@ -491,15 +446,12 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
     }
     /* the connection failed under us */
     {
-        gh_result r;
         char msg[200];
 
         pg_clean(t->in, PQerrorMessage(t->conn), msg, sizeof(msg));
         PQclear(kept);
-        pg_drop(t);
-        r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: connection lost: %s", what, msg);
-        host->log(call, GH_LOG_WARNING, "the connection to the database was lost");
-        return r;
+        pg_drop(t); /* the store logs the loss */
+        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: connection lost: %s", what, msg);
     }
 }
 
@@ -515,8 +467,7 @@ static gh_result pg_send_failed(pg_thread *t, gh_call *call, const char *what)
 
     pg_clean(t->in, PQerrorMessage(t->conn), msg, sizeof(msg));
     if (PQstatus(t->conn) != CONNECTION_OK) {
-        pg_drop(t);
-        host->log(call, GH_LOG_WARNING, "the connection to the database was lost");
+        pg_drop(t); /* the store logs the loss */
         return host->fail(call, GH_ERR_UNAVAILABLE, "%s: connection lost: %s", what, msg);
     }
     return host->fail(call, GH_ERR_INTERNAL, "%s: %s", what, msg);
@@ -637,9 +588,13 @@ static gh_result pg_check_url(pg_inst *in, gh_call *call)
 
         pg_clean(in, err ? err : "out of memory", msg, sizeof(msg));
         PQfreemem(err);
-        return secret ? host->fail(call, GH_ERR_INVALID,
-                                   "url: not a valid postgresql:// URL or connection string")
-                      : host->fail(call, GH_ERR_INVALID, "url: %s", msg);
+        if (secret) {
+            host->url_redact(in->url, msg, sizeof(msg));
+            return host->fail(call, GH_ERR_INVALID,
+                              "url: not a valid postgresql:// URL or connection string: %s",
+                              msg);
+        }
+        return host->fail(call, GH_ERR_INVALID, "url: %s", msg);
     }
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (strcmp(o->keyword, "gssencmode") == 0 && o->val && o->val[0])
@@ -725,6 +680,30 @@ static gh_result pg_thread_init(const void *vinst, void *vt, gh_call *call)
     return pg_open(t, call);
 }
 
+/* The store's connection policy, through gh_storage_ops 1.1. */
+static gh_result pg_connect_op(void *vt, gh_call *call)
+{
+    return pg_open(vt, call);
+}
+
+static int pg_lost(void *vt)
+{
+    pg_thread *t = vt;
+
+    return t->conn == NULL || pg_idle_lost(t);
+}
+
+/* Closing the connection ends any transaction left open (the server rolls
+ * it back); statements of this connection are never run again. */
+static void pg_disconnect(void *vt)
+{
+    pg_thread *t = vt;
+
+    pg_drop(t);
+    t->in_tx = 0;
+    t->savepoint = 0;
+}
+
 /* The core has finalized every statement by now; closing the connection
  * ends any transaction left open (the server rolls it back). */
 static void pg_thread_fini(const void *vinst, void *vt)
@@ -779,14 +758,10 @@ static gh_result pg_prepare_on_conn(pg_thread *t, gh_call *call, gh_stmt *s)
         r = pg_check(t, call, res, "describe");
     if (r == GH_OK) {
         n = PQnparams(res);
-        if (s->gen != 0 && n != s->nparams) {
-            r = host->fail(call, GH_ERR_INTERNAL,
-                           "prepare: the statement changed on the new connection");
-        } else if (s->gen == 0 && n > 0 &&
-                   ((s->ptypes = calloc((size_t)n, sizeof(Oid))) == NULL ||
-                    (s->vals = calloc((size_t)n, sizeof(char *))) == NULL ||
-                    (s->lens = calloc((size_t)n, sizeof(int))) == NULL ||
-                    (s->fmts = calloc((size_t)n, sizeof(int))) == NULL)) {
+        if (n > 0 && ((s->ptypes = calloc((size_t)n, sizeof(Oid))) == NULL ||
+                      (s->vals = calloc((size_t)n, sizeof(char *))) == NULL ||
+                      (s->lens = calloc((size_t)n, sizeof(int))) == NULL ||
+                      (s->fmts = calloc((size_t)n, sizeof(int))) == NULL)) {
             r = host->fail(call, GH_ERR_NOMEM, "prepare: out of memory");
         } else {
             s->nparams = n;
@@ -987,8 +962,9 @@ static gh_result pg_run(gh_stmt *s, gh_call *call)
         return host->fail(call, GH_ERR_INVALID, "step: values not bound");
     if ((r = pg_ready(t, call)) != GH_OK)
         return r;
-    if (s->gen != t->gen && (r = pg_prepare_on_conn(t, call, s)) != GH_OK)
-        return r;
+    if (s->gen != t->gen) /* the store prepares again after a reconnect */
+        return host->fail(call, GH_ERR_UNAVAILABLE,
+                          "step: the statement's connection was closed");
     if (t->in_tx)
         r = pg_send_guarded(t, call, s, &res);
     else if (!PQsendQueryPrepared(t->conn, s->name, s->nparams, s->vals, s->lens, s->fmts, 0))
@@ -1247,6 +1223,9 @@ static const gh_storage_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .connect = pg_connect_op,
+    .lost = pg_lost,
+    .disconnect = pg_disconnect,
 };
 
 static const gh_plugin pg_plugin = {
@@ -1270,8 +1249,9 @@ static const gh_plugin pg_plugin = {
 
 GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
 {
-    /* every member we call is 1.0, always set by any 1.x host */
-    if (h == NULL || h->abi_major != GH_ABI_MAJOR)
+    /* the 1.1 members for drivers; the rest is 1.0, set by any 1.x host */
+    if (h == NULL || h->abi_major != GH_ABI_MAJOR || !GH_HAS(h, mono_ms) ||
+        !GH_HAS(h, call_left_ms) || !GH_HAS(h, url_redact))
         return NULL;
     host = h;
     return &pg_plugin;

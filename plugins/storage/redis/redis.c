@@ -7,10 +7,11 @@
  * command_timeout and by the call's deadline, whichever ends first (socket
  * timeouts, set before each command). Redis gone is not a reason to hang a
  * worker: any I/O error or timeout drops the connection and answers
- * GH_ERR_UNAVAILABLE at once; the next call on that thread connects again
- * (bounded by connect_timeout and its own deadline). After a failed connect
- * a thread waits RETRY_DELAY_MS before trying again, so a host that drops
- * packets costs one connect_timeout per thread, not one per request.
+ * GH_ERR_UNAVAILABLE at once. When to connect again (once per call, within
+ * its deadline, not again for a while after a failure) is the store's
+ * policy (core/store/store.c): this plugin connects when asked
+ * (rd_connect), closes when told (rd_disconnect) and says whether its
+ * connection is gone (rd_lost).
  *
  * Semantics are those of core/store/store.h, which the SQL kv also keeps:
  *  get   GET (EXISTS when the caller wants no value); nil is NOT_FOUND
@@ -59,8 +60,6 @@
 #define DEFAULT_PORT 6379
 #define DEFAULT_TIMEOUT_MS 1000
 #define MAX_TIMEOUT_MS (10 * 60 * 1000)
-/* a thread whose connect failed fails its calls at once for this long */
-#define RETRY_DELAY_MS 250
 /* Redis refuses an expiry past LLONG_MAX ms from now; the SQL kv saturates.
  * A thousand years is "never" for every key we keep. */
 #define MAX_TTL_MS (1000LL * 365 * 24 * 3600 * 1000)
@@ -87,9 +86,7 @@ typedef struct rd_inst {
 
 typedef struct rd_thread {
     redisContext *ctx;
-    int64_t retry_at;     /* monotonic ms: no connect before this */
     int64_t timeout_ms;   /* what the socket's timeouts are set to now */
-    int down;             /* the last connect failed: log the recovery */
     char why[160];        /* why it failed (no secrets), for thread_init's log */
 } rd_thread;
 
@@ -106,23 +103,6 @@ static const gh_option rd_options[] = {
 
 /* ------------------------------------------------------------------ time */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* How long the next network step may take: `limit`, cut to what is left
- * of the call (the deadline is on host->now_ms's clock). <= 0: none. */
-static int64_t budget(gh_call *call, int64_t limit)
-{
-    int64_t left = host->call_deadline_ms(call) - host->now_ms();
-
-    return left < limit ? left : limit;
-}
-
 static struct timeval tv_ms(int64_t ms)
 {
     struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
@@ -132,160 +112,75 @@ static struct timeval tv_ms(int64_t ms)
 
 /* ------------------------------------------------------------------- url */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode s[0..n) into dst (size dstlen). 0, or -1 when it does not
- * fit, has a bad escape or decodes to a NUL. */
-static int pct_decode(char *dst, size_t dstlen, const char *s, size_t n)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-
-        if (c == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-            if (c == 0)
-                return -1;
-        }
-        if (o + 1 >= dstlen)
-            return -1;
-        dst[o++] = (char)c;
-    }
-    dst[o] = '\0';
-    return 0;
-}
-
-static int parse_uint(const char *s, size_t n, long max, long *out)
+/* A database number: digits only, at most INT_MAX. 0, or -1. */
+static int parse_db(const char *s, int *out)
 {
     long v = 0;
 
-    if (n == 0 || n > 10)
+    if (*s == '\0' || strlen(s) > 10)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
             return -1;
-        v = v * 10 + (s[i] - '0');
+        v = v * 10 + (*s - '0');
     }
-    if (v > max)
+    if (v > INT_MAX)
         return -1;
-    *out = v;
+    *out = (int)v;
     return 0;
 }
 
 #define URL_FORM "redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]"
 
+/* The parts of a split URL (host->url_parse) this plugin keeps. */
+static gh_result take_url(rd_inst *in, gh_call *call, const gh_url *u)
+{
+    memcpy(in->user, u->user, sizeof(in->user));
+    memcpy(in->password, u->password, sizeof(in->password));
+    if (strcmp(u->scheme, "unix") == 0) {
+        if (u->host[0] != '\0' || u->path[0] != '/')
+            return host->fail(call, GH_ERR_INVALID, "url: a unix socket needs an absolute path "
+                              "(unix:///path/to/redis.sock)");
+        if (strlen(u->path) >= sizeof(in->path))
+            return host->fail(call, GH_ERR_INVALID, "url: the socket path is longer than %zu "
+                              "bytes", sizeof(in->path) - 1);
+        memcpy(in->path, u->path, strlen(u->path) + 1);
+        if (u->query[0] != '\0' &&
+            (strncmp(u->query, "db=", 3) != 0 || parse_db(u->query + 3, &in->db) != 0))
+            return host->fail(call, GH_ERR_INVALID, "url: after the socket path only "
+                              "?db=N is understood");
+        snprintf(in->where, sizeof(in->where), "%s", in->path);
+        return GH_OK;
+    }
+    if (u->host[0] == '\0' || u->query[0] != '\0')
+        return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
+    memcpy(in->host, u->host, sizeof(in->host));
+    in->port = u->port ? u->port : DEFAULT_PORT;
+    if (u->path[0] != '\0' && strcmp(u->path, "/") != 0 && parse_db(u->path + 1, &in->db) != 0)
+        return host->fail(call, GH_ERR_INVALID, "url: the database must be a number "
+                          "(redis://host:port/0)");
+    snprintf(in->where, sizeof(in->where), strchr(in->host, ':') ? "[%s]:%d" : "%s:%d",
+             in->host, in->port);
+    return GH_OK;
+}
+
 /* Fill host/port/path/db/user/password from the URL. Messages never quote
  * the URL: it may hold the password. */
 static gh_result parse_url(rd_inst *in, gh_call *call, const char *url)
 {
-    const char *p, *at, *end, *hp;
-    int is_unix = 0;
-    long v;
+    gh_url u = { .size = sizeof(gh_url) };
+    gh_result r;
 
     if (strncmp(url, "rediss://", 9) == 0)
         return host->fail(call, GH_ERR_UNSUPPORTED,
                           "url: rediss:// (TLS) needs a plugin built with hiredis >= 1.0; "
                           "this one has hiredis %d.%d", HIREDIS_MAJOR, HIREDIS_MINOR);
-    if (strncmp(url, "redis://", 8) == 0)
-        p = url + 8;
-    else if (strncmp(url, "unix://", 7) == 0) {
-        p = url + 7;
-        is_unix = 1;
-    } else
+    if (strncmp(url, "redis://", 8) != 0 && strncmp(url, "unix://", 7) != 0)
         return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
-
-    /* userinfo: everything before the last '@' of the authority */
-    end = is_unix ? p + strcspn(p, "/") : p + strcspn(p, "/?#");
-    at = NULL;
-    for (const char *c = p; c < end; c++)
-        if (*c == '@')
-            at = c;
-    if (at != NULL) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
-
-        if (pct_decode(in->user, sizeof(in->user), p, ulen) != 0)
-            return host->fail(call, GH_ERR_INVALID, "url: the user name is malformed or too long");
-        if (colon && pct_decode(in->password, sizeof(in->password), colon + 1,
-                                (size_t)(at - colon - 1)) != 0)
-            return host->fail(call, GH_ERR_INVALID, "url: the password is malformed or too long");
-        p = at + 1;
-    }
-
-    if (is_unix) {
-        const char *q = strchr(p, '?');
-        size_t plen = q ? (size_t)(q - p) : strlen(p);
-
-        if (plen == 0 || p[0] != '/')
-            return host->fail(call, GH_ERR_INVALID, "url: a unix socket needs an absolute path "
-                              "(unix:///path/to/redis.sock)");
-        if (pct_decode(in->path, sizeof(in->path), p, plen) != 0)
-            return host->fail(call, GH_ERR_INVALID, "url: the socket path is malformed or "
-                              "longer than %zu bytes", sizeof(in->path) - 1);
-        if (q != NULL) {
-            if (strncmp(q, "?db=", 4) != 0 || parse_uint(q + 4, strlen(q + 4), INT_MAX, &v) != 0)
-                return host->fail(call, GH_ERR_INVALID, "url: after the socket path only "
-                                  "?db=N is understood");
-            in->db = (int)v;
-        }
-        snprintf(in->where, sizeof(in->where), "%s", in->path);
-        return GH_OK;
-    }
-
-    /* host, [v6] or name, then :port, then /db */
-    hp = p;
-    if (*hp == '[') {
-        const char *rb = strchr(hp, ']');
-
-        if (rb == NULL || rb > end || (size_t)(rb - hp - 1) >= sizeof(in->host) || rb == hp + 1)
-            return host->fail(call, GH_ERR_INVALID, "url: bad [IPv6] host");
-        memcpy(in->host, hp + 1, (size_t)(rb - hp - 1));
-        in->host[rb - hp - 1] = '\0';
-        p = rb + 1;
-    } else {
-        size_t hlen = strcspn(hp, ":/?#");
-
-        if (hlen == 0 || hlen >= sizeof(in->host))
-            return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
-        memcpy(in->host, hp, hlen);
-        in->host[hlen] = '\0';
-        p = hp + hlen;
-    }
-    in->port = DEFAULT_PORT;
-    if (*p == ':') {
-        size_t n = strcspn(p + 1, "/?#");
-
-        if (parse_uint(p + 1, n, 65535, &v) != 0 || v == 0)
-            return host->fail(call, GH_ERR_INVALID, "url: the port must be 1 to 65535");
-        in->port = (int)v;
-        p += 1 + n;
-    }
-    if (*p == '/' && p[1] != '\0') {
-        if (parse_uint(p + 1, strlen(p + 1), INT_MAX, &v) != 0)
-            return host->fail(call, GH_ERR_INVALID, "url: the database must be a number "
-                              "(redis://host:port/0)");
-        in->db = (int)v;
-    } else if (*p != '\0' && strcmp(p, "/") != 0)
-        return host->fail(call, GH_ERR_INVALID, "url: expected " URL_FORM);
-    snprintf(in->where, sizeof(in->where), strchr(in->host, ':') ? "[%s]:%d" : "%s:%d",
-             in->host, in->port);
-    return GH_OK;
+    if ((r = host->url_parse(call, url, &u)) == GH_OK)
+        r = take_url(in, call, &u);
+    host->wipe(u.password, sizeof(u.password));
+    return r;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -545,7 +440,7 @@ static int stale(const rd_thread *t)
 
 static gh_result connect_now(const rd_inst *in, rd_thread *t, gh_call *call)
 {
-    int64_t ms = budget(call, in->connect_ms);
+    int64_t ms = host->call_left_ms(call, in->connect_ms);
     gh_result r;
 
     if (ms <= 0)
@@ -567,47 +462,47 @@ static gh_result connect_now(const rd_inst *in, rd_thread *t, gh_call *call)
                  r == GH_ERR_UNAVAILABLE ? "no answer to AUTH or SELECT" : "refused");
         goto fail;
     }
-    if (t->down) {
-        host->log(call, GH_LOG_NOTICE, "%s: connected again", in->where);
-        t->down = 0;
-    }
     if (GH_HAS(host, count))
         host->count(call, "connect", 1);
     return GH_OK;
 fail:
     drop(t);
-    t->down = 1;
-    t->retry_at = mono_ms() + RETRY_DELAY_MS;
     if (GH_HAS(host, count))
         host->count(call, "connect_failed", 1);
     return r;
 }
 
-/* This thread's connection, up and in step, or why not. */
-static gh_result ready(const rd_inst *in, rd_thread *t, gh_call *call)
+/* The store's connection policy, through gh_kv_ops 1.1. */
+static gh_result rd_connect(const void *vinst, void *vt, gh_call *call)
 {
-    if (t->ctx != NULL && (t->ctx->err || stale(t)))
-        drop(t);
-    if (t->ctx != NULL)
-        return GH_OK;
-    if (t->down && mono_ms() < t->retry_at)
-        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: unreachable (retrying shortly)",
-                          in->where);
-    return connect_now(in, t, call);
+    return connect_now(vinst, vt, call);
 }
 
-/* Connect (if needed), then run the pipeline within command_timeout and
- * the call's deadline. */
+static int rd_lost(const void *vinst, void *vt)
+{
+    rd_thread *t = vt;
+
+    (void)vinst;
+    return t->ctx == NULL || t->ctx->err || stale(t);
+}
+
+static void rd_disconnect(const void *vinst, void *vt)
+{
+    (void)vinst;
+    drop(vt);
+}
+
+/* Run the pipeline within command_timeout and the call's deadline, on the
+ * connection the store has made sure of. */
 static gh_result run(const rd_inst *in, rd_thread *t, gh_call *call, const char *what,
                      size_t ncmd, const int *argc, const char *const *argv[],
                      const size_t *argvlen[], redisReply **replies)
 {
     int64_t ms;
-    gh_result r;
 
-    if ((r = ready(in, t, call)) != GH_OK)
-        return r;
-    ms = budget(call, in->command_ms);
+    if (t->ctx == NULL)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: not connected", in->where);
+    ms = host->call_left_ms(call, in->command_ms);
     if (ms <= 0)
         return host->fail(call, GH_ERR_TIMEOUT, "%s: %s: no time left", in->where, what);
     return pipeline(in, t, call, what, ms, ncmd, argc, argv, argvlen, replies);
@@ -637,7 +532,6 @@ static gh_result rd_thread_init(const void *vinst, void *vt, gh_call *call)
     if (r == GH_ERR_UNAVAILABLE || r == GH_ERR_TIMEOUT) {
         host->log(call, GH_LOG_WARNING, "%s: cannot connect (%s); kv calls fail until it "
                   "answers", in->where, t->why);
-        t->retry_at = 0; /* the first call may try at once */
         return GH_OK;
     }
     return r;
@@ -894,6 +788,9 @@ static const gh_kv_ops rd_ops = {
     .set = rd_set,
     .incr = rd_incr,
     .del = rd_del,
+    .connect = rd_connect,
+    .lost = rd_lost,
+    .disconnect = rd_disconnect,
 };
 
 static const gh_plugin rd_plugin = {
@@ -917,8 +814,9 @@ static const gh_plugin rd_plugin = {
 
 GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
 {
-    /* every member we call unconditionally is 1.0, always set by a 1.x host */
-    if (h == NULL || h->abi_major != GH_ABI_MAJOR)
+    /* the 1.1 members for drivers; the rest is 1.0, set by any 1.x host */
+    if (h == NULL || h->abi_major != GH_ABI_MAJOR || !GH_HAS(h, call_left_ms) ||
+        !GH_HAS(h, url_parse))
         return NULL;
     host = h;
     return &rd_plugin;

@@ -60,14 +60,14 @@
 
 static const gh_host *host; /* valid for the life of the plugin */
 
-/* Read-only after instantiate(); shared by every thread. The path is copied
- * because the config tree it came from may be replaced by a reload. */
-typedef struct sq_inst {
-    char path[4096];
-    int busy_ms;
-    int sync_full;
-    int wal;
-    int checkpoint_pages;
+typedef struct sq_inst sq_inst;
+
+/* What the threads share and change: the writer lock and the checkpointer.
+ * The ABI keeps the instance read-only after instantiate(), so it only
+ * points here; allocated by instantiate(), freed by detach(). Plugin-level
+ * statics would not do: each configured instance has its own file. */
+typedef struct sq_shared {
+    const sq_inst *in;       /* the checkpointer reads the path and settings */
     pthread_mutex_t writer;  /* see the top of the file */
     int writer_ready;
     /* the checkpointer, started by the first commit that needs it */
@@ -76,12 +76,23 @@ typedef struct sq_inst {
     pthread_t ck_thread;
     int ck_ready, ck_started, ck_wanted, ck_stop;
     int ck_inline; /* no checkpointer after all: the hook checkpoints */
-} sq_inst;
+} sq_shared;
+
+/* Read-only after instantiate(); shared by every thread. The path is copied
+ * because the config tree it came from may be replaced by a reload. */
+struct sq_inst {
+    char path[4096];
+    int busy_ms;
+    int sync_full;
+    int wal;
+    int checkpoint_pages;
+    sq_shared *sh;
+};
 
 typedef struct sq_thread {
     sqlite3 *db;
-    sq_inst *in;
-    int writing;           /* holds in->writer */
+    sq_shared *sh;
+    int writing;           /* holds sh->writer */
     int busy_ms;
     int64_t wait_until_ms; /* host->now_ms() clock: lock waits end here */
 } sq_thread;
@@ -154,6 +165,31 @@ static gh_result sq_fail(gh_call *call, sqlite3 *db, int rc, const char *what)
 
 /* ------------------------------------------------------------- lifecycle */
 
+static sq_shared *sq_shared_new(const sq_inst *in)
+{
+    sq_shared *sh = calloc(1, sizeof(*sh));
+
+    if (sh == NULL)
+        return NULL;
+    sh->in = in;
+    if (pthread_mutex_init(&sh->writer, NULL) != 0)
+        goto fail;
+    sh->writer_ready = 1;
+    if (pthread_mutex_init(&sh->ck_mu, NULL) != 0)
+        goto fail;
+    if (pthread_cond_init(&sh->ck_cv, NULL) != 0) {
+        pthread_mutex_destroy(&sh->ck_mu);
+        goto fail;
+    }
+    sh->ck_ready = 1;
+    return sh;
+fail:
+    if (sh->writer_ready)
+        pthread_mutex_destroy(&sh->writer);
+    free(sh);
+    return NULL;
+}
+
 static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
 {
     sq_inst *in = vinst;
@@ -189,16 +225,8 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
         return host->fail(call, GH_ERR_INVALID,
                           "checkpoint_pages: must be between 100 and 1000000");
 
-    if (pthread_mutex_init(&in->writer, NULL) != 0)
-        return host->fail(call, GH_ERR_INTERNAL, "cannot create the writer lock");
-    in->writer_ready = 1;
-    if (pthread_mutex_init(&in->ck_mu, NULL) != 0)
-        return host->fail(call, GH_ERR_INTERNAL, "cannot create the checkpoint lock");
-    if (pthread_cond_init(&in->ck_cv, NULL) != 0) {
-        pthread_mutex_destroy(&in->ck_mu);
-        return host->fail(call, GH_ERR_INTERNAL, "cannot create the checkpoint lock");
-    }
-    in->ck_ready = 1;
+    if ((in->sh = sq_shared_new(in)) == NULL)
+        return host->fail(call, GH_ERR_INTERNAL, "cannot create the writer and checkpoint locks");
     memcpy(in->path, path, strlen(path) + 1);
     in->busy_ms = (int)busy;
     in->sync_full = strcmp(sync, "full") == 0;
@@ -239,7 +267,7 @@ static int sq_writer_lock(sq_thread *t)
     int64_t left_ms = t->wait_until_ms - host->now_ms();
     struct timespec until;
 
-    if (t->writing || pthread_mutex_trylock(&t->in->writer) == 0) {
+    if (t->writing || pthread_mutex_trylock(&t->sh->writer) == 0) {
         t->writing = 1;
         return 0;
     }
@@ -252,7 +280,7 @@ static int sq_writer_lock(sq_thread *t)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    if (pthread_mutex_timedlock(&t->in->writer, &until) != 0)
+    if (pthread_mutex_timedlock(&t->sh->writer, &until) != 0)
         return -1;
     t->writing = 1;
     return 0;
@@ -264,7 +292,7 @@ static void sq_writer_unlock(sq_thread *t)
 {
     if (t->writing && sqlite3_get_autocommit(t->db)) {
         t->writing = 0;
-        pthread_mutex_unlock(&t->in->writer);
+        pthread_mutex_unlock(&t->sh->writer);
     }
 }
 
@@ -331,55 +359,56 @@ static void sq_checkpoint(sqlite3 *db)
         host->log(NULL, GH_LOG_WARNING, "sqlite: checkpoint: %s", sqlite3_errmsg(db));
 }
 
-static void *sq_checkpointer(void *vin)
+static void *sq_checkpointer(void *vsh)
 {
-    sq_inst *in = vin;
+    sq_shared *sh = vsh;
+    const sq_inst *in = sh->in;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(in->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 
     if (rc == SQLITE_OK)
         rc = sq_sync_pragma(in, db);
-    pthread_mutex_lock(&in->ck_mu);
+    pthread_mutex_lock(&sh->ck_mu);
     if (rc != SQLITE_OK) {
         host->log(NULL, GH_LOG_ERROR, "sqlite: the checkpointer cannot open %s: %s; commits "
                   "checkpoint themselves", in->path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        in->ck_inline = 1;
+        sh->ck_inline = 1;
     }
-    while (rc == SQLITE_OK && !in->ck_stop) {
-        if (!in->ck_wanted) {
-            pthread_cond_wait(&in->ck_cv, &in->ck_mu);
+    while (rc == SQLITE_OK && !sh->ck_stop) {
+        if (!sh->ck_wanted) {
+            pthread_cond_wait(&sh->ck_cv, &sh->ck_mu);
             continue;
         }
-        in->ck_wanted = 0;
-        pthread_mutex_unlock(&in->ck_mu);
+        sh->ck_wanted = 0;
+        pthread_mutex_unlock(&sh->ck_mu);
         sq_checkpoint(db);
-        pthread_mutex_lock(&in->writer);
+        pthread_mutex_lock(&sh->writer);
         sq_checkpoint(db);
-        pthread_mutex_unlock(&in->writer);
-        pthread_mutex_lock(&in->ck_mu);
+        pthread_mutex_unlock(&sh->writer);
+        pthread_mutex_lock(&sh->ck_mu);
     }
-    pthread_mutex_unlock(&in->ck_mu);
+    pthread_mutex_unlock(&sh->ck_mu);
     sqlite3_close(db);
     return NULL;
 }
 
 /* SQLite's WAL hook: after each commit, with the WAL's length in pages.
  * Runs while the committing thread still holds the writer lock. */
-static int sq_wal_hook(void *vin, sqlite3 *db, const char *name, int pages)
+static int sq_wal_hook(void *vsh, sqlite3 *db, const char *name, int pages)
 {
-    sq_inst *in = vin;
+    sq_shared *sh = vsh;
     int inline_checkpoint;
 
     (void)name;
-    if (pages < in->checkpoint_pages)
+    if (pages < sh->in->checkpoint_pages)
         return SQLITE_OK;
-    pthread_mutex_lock(&in->ck_mu);
-    if (!in->ck_started && !in->ck_stop)
-        in->ck_started = pthread_create(&in->ck_thread, NULL, sq_checkpointer, in) == 0;
-    in->ck_wanted = 1;
-    pthread_cond_signal(&in->ck_cv);
-    inline_checkpoint = !in->ck_started || in->ck_inline; /* as SQLite would */
-    pthread_mutex_unlock(&in->ck_mu);
+    pthread_mutex_lock(&sh->ck_mu);
+    if (!sh->ck_started && !sh->ck_stop)
+        sh->ck_started = pthread_create(&sh->ck_thread, NULL, sq_checkpointer, sh) == 0;
+    sh->ck_wanted = 1;
+    pthread_cond_signal(&sh->ck_cv);
+    inline_checkpoint = !sh->ck_started || sh->ck_inline; /* as SQLite would */
+    pthread_mutex_unlock(&sh->ck_mu);
     if (inline_checkpoint)
         sq_checkpoint(db);
     return SQLITE_OK;
@@ -390,7 +419,7 @@ static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
     const sq_inst *in = vinst;
     sq_thread *t = vt;
 
-    t->in = (sq_inst *)vinst; /* for the writer lock, the one shared thing */
+    t->sh = in->sh; /* the writer lock, the one thing threads share */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(in->path, &t->db, flags, NULL);
     gh_result r;
@@ -411,7 +440,7 @@ static gh_result sq_thread_init(const void *vinst, void *vt, gh_call *call)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(t->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (rc == SQLITE_OK && in->wal)
-        sqlite3_wal_hook(t->db, sq_wal_hook, t->in); /* and no automatic checkpoint */
+        sqlite3_wal_hook(t->db, sq_wal_hook, t->sh); /* and no automatic checkpoint */
     if (rc != SQLITE_OK) {
         r = sq_fail(call, t->db, rc, in->path);
         goto fail;
@@ -701,25 +730,38 @@ static gh_result sq_rollback(void *vt, gh_call *call)
     return r;
 }
 
+/* The page cache is ours, one per thread: give it back while idle. */
+static void sq_release_memory(void *vt, gh_call *call)
+{
+    sq_thread *t = vt;
+
+    (void)call;
+    sqlite3_db_release_memory(t->db);
+}
+
 static void sq_detach(void *vinst)
 {
     sq_inst *in = vinst;
+    sq_shared *sh = in->sh;
 
-    if (in->ck_ready) {
-        pthread_mutex_lock(&in->ck_mu);
-        in->ck_stop = 1;
-        pthread_cond_signal(&in->ck_cv);
-        pthread_mutex_unlock(&in->ck_mu);
-        if (in->ck_started)
-            pthread_join(in->ck_thread, NULL);
-        in->ck_started = 0;
-        pthread_cond_destroy(&in->ck_cv);
-        pthread_mutex_destroy(&in->ck_mu);
-        in->ck_ready = 0;
+    if (sh == NULL)
+        return;
+    if (sh->ck_ready) {
+        pthread_mutex_lock(&sh->ck_mu);
+        sh->ck_stop = 1;
+        pthread_cond_signal(&sh->ck_cv);
+        pthread_mutex_unlock(&sh->ck_mu);
+        if (sh->ck_started)
+            pthread_join(sh->ck_thread, NULL);
+        sh->ck_started = 0;
+        pthread_cond_destroy(&sh->ck_cv);
+        pthread_mutex_destroy(&sh->ck_mu);
+        sh->ck_ready = 0;
     }
-    if (in->writer_ready)
-        pthread_mutex_destroy(&in->writer);
-    in->writer_ready = 0;
+    if (sh->writer_ready)
+        pthread_mutex_destroy(&sh->writer);
+    free(sh);
+    in->sh = NULL;
 }
 
 /* ------------------------------------------------------------ descriptor */
@@ -740,6 +782,10 @@ static const gh_storage_ops sq_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    /* a file, no server: nothing waits on a network, and a read snapshot
+     * takes the file and WAL locks once for all its reads */
+    .flags = GH_STORAGE_LOCAL | GH_STORAGE_SNAPSHOTS,
+    .release_memory = sq_release_memory,
 };
 
 static const gh_plugin sq_plugin = {
