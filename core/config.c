@@ -1494,21 +1494,21 @@ static const field tokens_fields[] = {
 /* OWASP's argon2id floor is m=19456 KiB, t=2, p=1; the bounds only stop
  * mistakes (a 1 MiB hash is trivial to crack, a 4 GiB one is a DoS). */
 static const field argon2_fields[] = {
-    { .key = "memory_kib", .set = set_u32, .off = OFF(argon2_memory_kib), .min = 1024, .max = 4194304 },
-    { .key = "iterations", .set = set_u32, .off = OFF(argon2_iterations), .min = 1, .max = 100 },
-    { .key = "parallelism", .set = set_u32, .off = OFF(argon2_parallelism), .min = 1, .max = 64 },
+    { .key = "memory_kib", .set = set_u32, .off = OFF(argon2.memory_kib), .min = 1024, .max = 4194304 },
+    { .key = "iterations", .set = set_u32, .off = OFF(argon2.iterations), .min = 1, .max = 100 },
+    { .key = "parallelism", .set = set_u32, .off = OFF(argon2.parallelism), .min = 1, .max = 64 },
     { 0 },
 };
 
 /* NIST SP 800-63B: at least 8 by default, and at least 64 must be allowed. */
 static const field password_fields[] = {
-    { .key = "min_length", .set = set_int, .off = OFF(pw_min_length), .min = 1, .max = 1024 },
-    { .key = "max_length", .set = set_int, .off = OFF(pw_max_length), .min = 64, .max = 4096 },
-    { .key = "require_upper", .set = set_bool, .off = OFF(pw_require_upper) },
-    { .key = "require_lower", .set = set_bool, .off = OFF(pw_require_lower) },
-    { .key = "require_digit", .set = set_bool, .off = OFF(pw_require_digit) },
-    { .key = "require_special", .set = set_bool, .off = OFF(pw_require_special) },
-    { .key = "check_common", .set = set_bool, .off = OFF(pw_check_common) },
+    { .key = "min_length", .set = set_int, .off = OFF(pw.min_length), .min = 1, .max = 1024 },
+    { .key = "max_length", .set = set_int, .off = OFF(pw.max_length), .min = 64, .max = 4096 },
+    { .key = "require_upper", .set = set_bool, .off = OFF(pw.require_upper) },
+    { .key = "require_lower", .set = set_bool, .off = OFF(pw.require_lower) },
+    { .key = "require_digit", .set = set_bool, .off = OFF(pw.require_digit) },
+    { .key = "require_special", .set = set_bool, .off = OFF(pw.require_special) },
+    { .key = "check_common", .set = set_bool, .off = OFF(pw.check_common) },
     { .key = "argon2", .set = set_section, .sub = argon2_fields },
     { 0 },
 };
@@ -1687,10 +1687,10 @@ static int finish_auth(checker *ck)
     char a[32], b[32];
     /* min_length has a default of 8 and max_length a floor of 64, so only
      * a given min_length can be the one at fault */
-    if (cfg->pw_min_length > cfg->pw_max_length)
+    if (cfg->pw.min_length > cfg->pw.max_length)
         return cfg_error(ck->err, ck->errlen, given(cfg, "auth.password.min_length"),
                          "auth.password.min_length: %d is more than max_length (%d)",
-                         cfg->pw_min_length, cfg->pw_max_length);
+                         cfg->pw.min_length, cfg->pw.max_length);
     if (cfg->lockout_base_delay_ms > cfg->lockout_max_delay_ms) {
         const gh_node *max = given(cfg, "auth.lockout.max_delay");
         fmt_ms(a, sizeof a, cfg->lockout_base_delay_ms);
@@ -1821,12 +1821,12 @@ gh_config *config_load(const char *path, char *err, size_t errlen)
     cfg->access_ttl_ms = 15 * MINUTE;
     cfg->refresh_ttl_ms = 30 * DAY;
     cfg->allow_signup = 1;
-    cfg->pw_min_length = 8;
-    cfg->pw_max_length = 128;
-    cfg->pw_check_common = 1;
-    cfg->argon2_memory_kib = 19456;
-    cfg->argon2_iterations = 2;
-    cfg->argon2_parallelism = 1;
+    cfg->pw.min_length = 8;
+    cfg->pw.max_length = 128;
+    cfg->pw.check_common = 1;
+    cfg->argon2.memory_kib = 19456;
+    cfg->argon2.iterations = 2;
+    cfg->argon2.parallelism = 1;
     cfg->lockout_account_failures = 5;
     cfg->lockout_base_delay_ms = MINUTE;
     cfg->lockout_max_delay_ms = 15 * MINUTE;

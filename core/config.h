@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "auth/password.h"   /* gh_pw_policy, gh_pw_params: no config.h there */
 
 typedef enum gh_node_type { GH_NODE_SCALAR = 1, GH_NODE_MAP, GH_NODE_SEQ } gh_node_type;
 
@@ -105,14 +106,8 @@ typedef struct gh_config {
     /* auth: */
     int allow_signup;          /* default true */
     int require_verified_email; /* default false: unverified users may log in */
-    /* auth.password: */
-    int pw_min_length;         /* default 8 */
-    int pw_max_length;         /* default 128 (NIST: at least 64) */
-    int pw_require_upper, pw_require_lower, pw_require_digit, pw_require_special;
-    int pw_check_common;       /* default true */
-    uint32_t argon2_memory_kib;   /* default 19456 (OWASP) */
-    uint32_t argon2_iterations;   /* default 2 */
-    uint32_t argon2_parallelism;  /* default 1 */
+    gh_pw_policy pw;           /* auth.password: callers pass &cfg->pw */
+    gh_pw_params argon2;       /* auth.password.argon2 */
     /* auth.lockout: */
     int lockout_account_failures; /* default 5 */
     int64_t lockout_base_delay_ms; /* default 1m */

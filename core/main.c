@@ -190,19 +190,15 @@ static int bootstrap_hash(const gh_config *cfg, char hash[GH_PW_HASH_MAX], char 
 {
     const char *pw = cfg->bootstrap_admin_password, *detail = NULL;
     const char *context[] = { cfg->bootstrap_admin_email, NULL };
-    gh_pw_policy pol = { cfg->pw_min_length, cfg->pw_max_length, cfg->pw_require_upper,
-                         cfg->pw_require_lower, cfg->pw_require_digit, cfg->pw_require_special,
-                         cfg->pw_check_common };
-    gh_pw_params pp = { cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->argon2_parallelism };
     if (!pw) {
         snprintf(err, errlen, "bootstrap.admin_email needs bootstrap.admin_password");
         return -1;
     }
-    if (password_policy_check(&pol, pw, strlen(pw), context, &detail)) {
+    if (password_policy_check(&cfg->pw, pw, strlen(pw), context, &detail)) {
         snprintf(err, errlen, "bootstrap.admin_password: %s", detail ? detail : "refused");
         return -1;
     }
-    if (password_hash(pw, strlen(pw), &pp, hash) != 0) {
+    if (password_hash(pw, strlen(pw), &cfg->argon2, hash) != 0) {
         snprintf(err, errlen, "cannot hash bootstrap.admin_password");
         return -1;
     }

@@ -100,13 +100,12 @@ static void account_key(const gh_user *u, const char *tenant, const char *login,
 static int check_password(api_job *j, const char *pw, const char *hash, const gh_user *u,
                           int *rehash)
 {
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     if (!hash) {
-        password_verify_dummy(pw, strlen(pw), &pp);
+        password_verify_dummy(pw, strlen(pw), pp);
         return 0;
     }
-    int ok = password_verify(pw, strlen(pw), hash, &pp, rehash);
+    int ok = password_verify(pw, strlen(pw), hash, pp, rehash);
     if (ok < 0)
         gh_log_tagged(GH_LOG_ERROR, "auth", j->request_id,
                       "user %s has an unreadable password hash", u->id);
@@ -172,9 +171,8 @@ signin_outcome signin_password(api_job *j, gh_conn *c, const char *login, const 
     }
     lockout_success(c, &j->call, account);
     if (rehash) {
-        gh_pw_params pp;
-        api_pw_params(j, &pp);
-        upgrade_hash(j, c, &r->user, password, &pp);
+        const gh_pw_params *pp = &j->cfg->argon2;
+        upgrade_hash(j, c, &r->user, password, pp);
     }
     return admit(j, c, r);
 }
@@ -253,11 +251,10 @@ signin_outcome signin_recheck(api_job *j, gh_conn *c, const gh_user *u, const ch
         r->retry_after_s = (wait + 999) / 1000;
         return SIGNIN_LOCKED;
     }
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     char hash[GH_PW_HASH_MAX] = "";
     gh_result res = users_password_hash(c, &j->call, u->id, hash);
-    int ok = res == GH_OK && password_verify(password, strlen(password), hash, &pp, NULL) == 1;
+    int ok = res == GH_OK && password_verify(password, strlen(password), hash, pp, NULL) == 1;
     OPENSSL_cleanse(hash, sizeof hash);
     if (res != GH_OK && res != GH_ERR_NOT_FOUND)
         return failed(j, res, "password lookup");

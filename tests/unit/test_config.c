@@ -136,16 +136,16 @@ static void assert_defaults(const gh_config *cfg)
 
     assert_int_equal(cfg->allow_signup, 1);
     assert_int_equal(cfg->require_verified_email, 0);
-    assert_int_equal(cfg->pw_min_length, 8);
-    assert_int_equal(cfg->pw_max_length, 128);
-    assert_int_equal(cfg->pw_require_upper, 0);
-    assert_int_equal(cfg->pw_require_lower, 0);
-    assert_int_equal(cfg->pw_require_digit, 0);
-    assert_int_equal(cfg->pw_require_special, 0);
-    assert_int_equal(cfg->pw_check_common, 1);
-    assert_int_equal(cfg->argon2_memory_kib, 19456);
-    assert_int_equal(cfg->argon2_iterations, 2);
-    assert_int_equal(cfg->argon2_parallelism, 1);
+    assert_int_equal(cfg->pw.min_length, 8);
+    assert_int_equal(cfg->pw.max_length, 128);
+    assert_int_equal(cfg->pw.require_upper, 0);
+    assert_int_equal(cfg->pw.require_lower, 0);
+    assert_int_equal(cfg->pw.require_digit, 0);
+    assert_int_equal(cfg->pw.require_special, 0);
+    assert_int_equal(cfg->pw.check_common, 1);
+    assert_int_equal(cfg->argon2.memory_kib, 19456);
+    assert_int_equal(cfg->argon2.iterations, 2);
+    assert_int_equal(cfg->argon2.parallelism, 1);
     assert_int_equal(cfg->lockout_account_failures, 5);
     assert_int_equal(cfg->lockout_base_delay_ms, 60 * 1000);
     assert_int_equal(cfg->lockout_max_delay_ms, 15 * 60 * 1000);
@@ -294,16 +294,16 @@ static void every_key(void **state)
 
     assert_int_equal(cfg->allow_signup, 0);
     assert_int_equal(cfg->require_verified_email, 1);
-    assert_int_equal(cfg->pw_min_length, 12);
-    assert_int_equal(cfg->pw_max_length, 256);
-    assert_int_equal(cfg->pw_require_upper, 1);
-    assert_int_equal(cfg->pw_require_lower, 1);
-    assert_int_equal(cfg->pw_require_digit, 1);
-    assert_int_equal(cfg->pw_require_special, 1);
-    assert_int_equal(cfg->pw_check_common, 0);
-    assert_int_equal(cfg->argon2_memory_kib, 65536);
-    assert_int_equal(cfg->argon2_iterations, 3);
-    assert_int_equal(cfg->argon2_parallelism, 4);
+    assert_int_equal(cfg->pw.min_length, 12);
+    assert_int_equal(cfg->pw.max_length, 256);
+    assert_int_equal(cfg->pw.require_upper, 1);
+    assert_int_equal(cfg->pw.require_lower, 1);
+    assert_int_equal(cfg->pw.require_digit, 1);
+    assert_int_equal(cfg->pw.require_special, 1);
+    assert_int_equal(cfg->pw.check_common, 0);
+    assert_int_equal(cfg->argon2.memory_kib, 65536);
+    assert_int_equal(cfg->argon2.iterations, 3);
+    assert_int_equal(cfg->argon2.parallelism, 4);
     assert_int_equal(cfg->lockout_account_failures, 10);
     assert_int_equal(cfg->lockout_base_delay_ms, 30 * 1000);
     assert_int_equal(cfg->lockout_max_delay_ms, 3600 * 1000);
@@ -636,11 +636,11 @@ static void auth_forms(void **state)
                              "    window: 1m\n"
                              "    ip_failures: 1\n"
                              "    ip_window: 1s\n");
-    assert_int_equal(cfg->pw_min_length, 1);
-    assert_int_equal(cfg->pw_max_length, 64);
-    assert_int_equal(cfg->argon2_memory_kib, 1024);
-    assert_int_equal(cfg->argon2_iterations, 1);
-    assert_int_equal(cfg->argon2_parallelism, 64);
+    assert_int_equal(cfg->pw.min_length, 1);
+    assert_int_equal(cfg->pw.max_length, 64);
+    assert_int_equal(cfg->argon2.memory_kib, 1024);
+    assert_int_equal(cfg->argon2.iterations, 1);
+    assert_int_equal(cfg->argon2.parallelism, 64);
     assert_int_equal(cfg->lockout_account_failures, 1);
     assert_int_equal(cfg->lockout_base_delay_ms, 1000);
     assert_int_equal(cfg->lockout_max_delay_ms, 1000);
@@ -661,10 +661,10 @@ static void auth_forms(void **state)
                   "    window: 365d\n"
                   "    ip_failures: 1000000\n"
                   "    ip_window: 1d\n");
-    assert_int_equal(cfg->pw_min_length, 1024);
-    assert_int_equal(cfg->pw_max_length, 4096);
-    assert_int_equal(cfg->argon2_memory_kib, 4194304);
-    assert_int_equal(cfg->argon2_iterations, 100);
+    assert_int_equal(cfg->pw.min_length, 1024);
+    assert_int_equal(cfg->pw.max_length, 4096);
+    assert_int_equal(cfg->argon2.memory_kib, 4194304);
+    assert_int_equal(cfg->argon2.iterations, 100);
     assert_int_equal(cfg->lockout_account_failures, 1000);
     assert_int_equal(cfg->lockout_base_delay_ms, 86400000);
     assert_true(cfg->lockout_window_ms == 365LL * 86400000);
@@ -673,7 +673,7 @@ static void auth_forms(void **state)
 
     /* min_length may equal max_length */
     cfg = load_ok("auth: {password: {min_length: 100, max_length: 100}}\n");
-    assert_int_equal(cfg->pw_min_length, 100);
+    assert_int_equal(cfg->pw.min_length, 100);
     config_free(cfg);
 }
 
