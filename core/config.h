@@ -154,6 +154,13 @@ typedef struct gh_config {
  * "file:line:col: message" (or "file: message") into err. */
 gh_config *config_load(const char *path, char *err, size_t errlen);
 void config_free(gh_config *cfg);
+/* Each setting a reload does not apply (the table's restart rows) whose
+ * text differs between old and cur, as its dotted key, in table order. */
+void config_restart_changes(const gh_config *old, const gh_config *cur,
+                            void (*each)(const char *key, void *arg), void *arg);
+/* Every setting that has a default, as its dotted key and YAML text, in
+ * table order (for the test that keeps etc/gatehouse.yaml in step). */
+void config_each_default(void (*each)(const char *key, const char *value, void *arg), void *arg);
 
 /* Tree helpers, also used by the plugin loader and host table. */
 const gh_node *cfg_get(const gh_node *map, const char *key); /* NULL if absent */

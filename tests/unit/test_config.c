@@ -204,6 +204,40 @@ static void etc_default_loads(void **state)
     config_free(cfg);
 }
 
+/* One default of the table against the shipped file: the key is there,
+ * uncommented, with the same text. */
+static void default_in_file(const char *key, const char *value, void *arg)
+{
+    const gh_node *n = arg;
+    char part[64];
+    for (const char *p = key; n && *p;) {
+        size_t len = strcspn(p, ".");
+        snprintf(part, sizeof part, "%.*s", (int)len, p);
+        n = cfg_get(n, part);
+        p += len + (p[len] == '.');
+    }
+    if (!n)
+        fail_msg("etc/gatehouse.yaml does not show '%s' (default %s)", key, value);
+    if (n->type != GH_NODE_SCALAR || strcmp(n->value, value) != 0)
+        fail_msg("etc/gatehouse.yaml: %s is '%s', the table's default is '%s'", key,
+                 n->type == GH_NODE_SCALAR ? n->value : "(not a scalar)", value);
+}
+
+/* etc/gatehouse.yaml documents the defaults: every row's default is in it
+ * with the same value, and loading it proves every key in it is a row. */
+static void etc_file_matches_defaults(void **state)
+{
+    (void)state;
+    const char *top = getenv("top_srcdir");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/etc/gatehouse.yaml", top ? top : ".");
+    gh_config *cfg = config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    config_each_default(default_in_file, cfg->root);
+    config_free(cfg);
+}
+
 static void empty_means_defaults(void **state)
 {
     (void)state;
@@ -1313,6 +1347,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(etc_default_loads),
+        cmocka_unit_test(etc_file_matches_defaults),
         cmocka_unit_test(empty_means_defaults),
         cmocka_unit_test(every_key),
         cmocka_unit_test(log_choices),
