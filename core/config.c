@@ -1519,12 +1519,12 @@ static const field password_fields[] = {
 
 /* Keycloak's brute-force detection, by account and by client address. */
 static const field lockout_fields[] = {
-    { .key = "account_failures", .set = set_int, .off = OFF(lockout_account_failures), .min = 1, .max = 1000, .def = "5" },
-    { .key = "base_delay", .set = set_ms, .off = OFF(lockout_base_delay_ms), .min = SECOND, .max = DAY, .def = "1m" },
-    { .key = "max_delay", .set = set_ms, .off = OFF(lockout_max_delay_ms), .min = SECOND, .max = DAY, .def = "15m" },
-    { .key = "window", .set = set_ms, .off = OFF(lockout_window_ms), .min = MINUTE, .max = 365 * DAY, .def = "12h" },
-    { .key = "ip_failures", .set = set_int, .off = OFF(lockout_ip_failures), .min = 1, .max = 1000000, .def = "50" },
-    { .key = "ip_window", .set = set_ms, .off = OFF(lockout_ip_window_ms), .min = SECOND, .max = DAY, .def = "15m" },
+    { .key = "account_failures", .set = set_int, .off = OFF(lockout.account_failures), .min = 1, .max = 1000, .def = "5" },
+    { .key = "base_delay", .set = set_ms, .off = OFF(lockout.base_delay_ms), .min = SECOND, .max = DAY, .def = "1m" },
+    { .key = "max_delay", .set = set_ms, .off = OFF(lockout.max_delay_ms), .min = SECOND, .max = DAY, .def = "15m" },
+    { .key = "window", .set = set_ms, .off = OFF(lockout.window_ms), .min = MINUTE, .max = 365 * DAY, .def = "12h" },
+    { .key = "ip_failures", .set = set_int, .off = OFF(lockout.ip_failures), .min = 1, .max = 1000000, .def = "50" },
+    { .key = "ip_window", .set = set_ms, .off = OFF(lockout.ip_window_ms), .min = SECOND, .max = DAY, .def = "15m" },
     { 0 },
 };
 
@@ -1771,10 +1771,10 @@ static int finish_auth(checker *ck)
         return cfg_error(ck->err, ck->errlen, given(cfg, "auth.password.min_length"),
                          "auth.password.min_length: %d is more than max_length (%d)",
                          cfg->pw.min_length, cfg->pw.max_length);
-    if (cfg->lockout_base_delay_ms > cfg->lockout_max_delay_ms) {
+    if (cfg->lockout.base_delay_ms > cfg->lockout.max_delay_ms) {
         const gh_node *max = given(cfg, "auth.lockout.max_delay");
-        fmt_ms(a, sizeof a, cfg->lockout_base_delay_ms);
-        fmt_ms(b, sizeof b, cfg->lockout_max_delay_ms);
+        fmt_ms(a, sizeof a, cfg->lockout.base_delay_ms);
+        fmt_ms(b, sizeof b, cfg->lockout.max_delay_ms);
         if (max)
             return cfg_error(ck->err, ck->errlen, max,
                              "auth.lockout.max_delay: %s is less than base_delay (%s)", b, a);

@@ -15,7 +15,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "auth/password.h"   /* gh_pw_policy, gh_pw_params: no config.h there */
+#include "auth/lockout_conf.h" /* the modules' settings; none includes config.h */
+#include "auth/password.h"
 
 typedef enum gh_node_type { GH_NODE_SCALAR = 1, GH_NODE_MAP, GH_NODE_SEQ } gh_node_type;
 
@@ -108,13 +109,7 @@ typedef struct gh_config {
     int require_verified_email; /* default false: unverified users may log in */
     gh_pw_policy pw;           /* auth.password: callers pass &cfg->pw */
     gh_pw_params argon2;       /* auth.password.argon2 */
-    /* auth.lockout: */
-    int lockout_account_failures; /* default 5 */
-    int64_t lockout_base_delay_ms; /* default 1m */
-    int64_t lockout_max_delay_ms;  /* default 15m */
-    int64_t lockout_window_ms;     /* default 12h */
-    int lockout_ip_failures;       /* default 50 */
-    int64_t lockout_ip_window_ms;  /* default 15m */
+    gh_lockout_conf lockout;   /* auth.lockout */
 
     /* bootstrap: the first admin, created at start if no admin exists */
     char *bootstrap_admin_email;

@@ -377,17 +377,6 @@ void api_token_conf(const api_job *j, gh_token_conf *tc)
     tc->ttl_s = j->cfg->access_ttl_ms / 1000;
 }
 
-void api_lockout_conf(const api_job *j, gh_lockout_conf *lc)
-{
-    const gh_config *c = j->cfg;
-    lc->account_failures = c->lockout_account_failures;
-    lc->base_delay_ms = c->lockout_base_delay_ms;
-    lc->max_delay_ms = c->lockout_max_delay_ms;
-    lc->window_ms = c->lockout_window_ms;
-    lc->ip_failures = c->lockout_ip_failures;
-    lc->ip_window_ms = c->lockout_ip_window_ms;
-}
-
 int64_t api_now_s(void)
 {
     return gh_now_ms() / 1000;

@@ -148,11 +148,10 @@ signin_outcome signin_password(api_job *j, gh_conn *c, const char *login, const 
         OPENSSL_cleanse(hash, sizeof hash);
         return failed(j, fr, "user lookup");
     }
-    gh_lockout_conf lc;
-    api_lockout_conf(j, &lc);
+    const gh_lockout_conf *lc = &j->cfg->lockout;
     char account[384];
     account_key(fr == GH_OK ? &r->user : NULL, api_tenant(j), login, account, sizeof account);
-    int64_t wait = lockout_check(c, &j->call, &lc, account, j->ip);
+    int64_t wait = lockout_check(c, &j->call, lc, account, j->ip);
     int rehash = 0, ok = 0;
     if (wait == 0)
         ok = check_password(j, password, fr == GH_OK ? hash : NULL, &r->user, &rehash);
@@ -164,7 +163,7 @@ signin_outcome signin_password(api_job *j, gh_conn *c, const char *login, const 
         return SIGNIN_LOCKED;
     }
     if (!ok) {
-        lockout_failure(c, &j->call, &lc, account, j->ip);
+        lockout_failure(c, &j->call, lc, account, j->ip);
         api_audit(j, c, "login.failure", "failure", r->user.id[0] ? r->user.id : NULL,
                   reason("invalid_credentials"));
         return SIGNIN_BAD;
@@ -240,11 +239,10 @@ signin_outcome signin_refresh(api_job *j, gh_conn *c, const char *refresh, signi
 signin_outcome signin_recheck(api_job *j, gh_conn *c, const gh_user *u, const char *password,
                               signin_result *r)
 {
-    gh_lockout_conf lc;
-    api_lockout_conf(j, &lc);
+    const gh_lockout_conf *lc = &j->cfg->lockout;
     char account[384];
     account_key(u, u->tenant_id, NULL, account, sizeof account);
-    int64_t wait = lockout_check(c, &j->call, &lc, account, j->ip);
+    int64_t wait = lockout_check(c, &j->call, lc, account, j->ip);
     if (wait < 0)
         return failed(j, GH_ERR_UNAVAILABLE, "lockout check");
     if (wait > 0) {
@@ -259,7 +257,7 @@ signin_outcome signin_recheck(api_job *j, gh_conn *c, const gh_user *u, const ch
     if (res != GH_OK && res != GH_ERR_NOT_FOUND)
         return failed(j, res, "password lookup");
     if (!ok) {
-        lockout_failure(c, &j->call, &lc, account, j->ip);
+        lockout_failure(c, &j->call, lc, account, j->ip);
         return SIGNIN_BAD;
     }
     lockout_success(c, &j->call, account);

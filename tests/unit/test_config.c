@@ -146,12 +146,12 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->argon2.memory_kib, 19456);
     assert_int_equal(cfg->argon2.iterations, 2);
     assert_int_equal(cfg->argon2.parallelism, 1);
-    assert_int_equal(cfg->lockout_account_failures, 5);
-    assert_int_equal(cfg->lockout_base_delay_ms, 60 * 1000);
-    assert_int_equal(cfg->lockout_max_delay_ms, 15 * 60 * 1000);
-    assert_int_equal(cfg->lockout_window_ms, 12 * 3600 * 1000);
-    assert_int_equal(cfg->lockout_ip_failures, 50);
-    assert_int_equal(cfg->lockout_ip_window_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->lockout.account_failures, 5);
+    assert_int_equal(cfg->lockout.base_delay_ms, 60 * 1000);
+    assert_int_equal(cfg->lockout.max_delay_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->lockout.window_ms, 12 * 3600 * 1000);
+    assert_int_equal(cfg->lockout.ip_failures, 50);
+    assert_int_equal(cfg->lockout.ip_window_ms, 15 * 60 * 1000);
 
     assert_null(cfg->bootstrap_admin_email);
     assert_null(cfg->bootstrap_admin_password);
@@ -338,12 +338,12 @@ static void every_key(void **state)
     assert_int_equal(cfg->argon2.memory_kib, 65536);
     assert_int_equal(cfg->argon2.iterations, 3);
     assert_int_equal(cfg->argon2.parallelism, 4);
-    assert_int_equal(cfg->lockout_account_failures, 10);
-    assert_int_equal(cfg->lockout_base_delay_ms, 30 * 1000);
-    assert_int_equal(cfg->lockout_max_delay_ms, 3600 * 1000);
-    assert_int_equal(cfg->lockout_window_ms, 86400 * 1000);
-    assert_int_equal(cfg->lockout_ip_failures, 500);
-    assert_int_equal(cfg->lockout_ip_window_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->lockout.account_failures, 10);
+    assert_int_equal(cfg->lockout.base_delay_ms, 30 * 1000);
+    assert_int_equal(cfg->lockout.max_delay_ms, 3600 * 1000);
+    assert_int_equal(cfg->lockout.window_ms, 86400 * 1000);
+    assert_int_equal(cfg->lockout.ip_failures, 500);
+    assert_int_equal(cfg->lockout.ip_window_ms, 5 * 60 * 1000);
 
     assert_string_equal(cfg->bootstrap_admin_email, "root@example.com");
     assert_string_equal(cfg->bootstrap_admin_password, "correct horse battery staple");
@@ -675,12 +675,12 @@ static void auth_forms(void **state)
     assert_int_equal(cfg->argon2.memory_kib, 1024);
     assert_int_equal(cfg->argon2.iterations, 1);
     assert_int_equal(cfg->argon2.parallelism, 64);
-    assert_int_equal(cfg->lockout_account_failures, 1);
-    assert_int_equal(cfg->lockout_base_delay_ms, 1000);
-    assert_int_equal(cfg->lockout_max_delay_ms, 1000);
-    assert_int_equal(cfg->lockout_window_ms, 60000);
-    assert_int_equal(cfg->lockout_ip_failures, 1);
-    assert_int_equal(cfg->lockout_ip_window_ms, 1000);
+    assert_int_equal(cfg->lockout.account_failures, 1);
+    assert_int_equal(cfg->lockout.base_delay_ms, 1000);
+    assert_int_equal(cfg->lockout.max_delay_ms, 1000);
+    assert_int_equal(cfg->lockout.window_ms, 60000);
+    assert_int_equal(cfg->lockout.ip_failures, 1);
+    assert_int_equal(cfg->lockout.ip_window_ms, 1000);
     config_free(cfg);
 
     cfg = load_ok("auth:\n"
@@ -699,10 +699,10 @@ static void auth_forms(void **state)
     assert_int_equal(cfg->pw.max_length, 4096);
     assert_int_equal(cfg->argon2.memory_kib, 4194304);
     assert_int_equal(cfg->argon2.iterations, 100);
-    assert_int_equal(cfg->lockout_account_failures, 1000);
-    assert_int_equal(cfg->lockout_base_delay_ms, 86400000);
-    assert_true(cfg->lockout_window_ms == 365LL * 86400000);
-    assert_int_equal(cfg->lockout_ip_failures, 1000000);
+    assert_int_equal(cfg->lockout.account_failures, 1000);
+    assert_int_equal(cfg->lockout.base_delay_ms, 86400000);
+    assert_true(cfg->lockout.window_ms == 365LL * 86400000);
+    assert_int_equal(cfg->lockout.ip_failures, 1000000);
     config_free(cfg);
 
     /* min_length may equal max_length */
