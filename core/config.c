@@ -780,6 +780,10 @@ struct field {
     int exact;               /* choices: case matters (JOSE names) */
     const field *sub;        /* sections */
     int required;            /* plugin blocks: `plugin:` must be given */
+    const char *def;         /* the default, as YAML text etc/gatehouse.yaml
+                                shows it; checked by `set` like any value */
+    int restart;             /* read only at start-up: a reload does not
+                                apply it (a section: all of it) */
 };
 
 #define AT(base, off, type) ((type *)(void *)((char *)(base) + (off)))
@@ -1431,24 +1435,24 @@ static const field cors_fields[] = {
     { .key = "allowed_origins", .set = set_origins },
     { .key = "allowed_methods", .set = set_tokens, .off = OFF(cors_methods) },
     { .key = "allowed_headers", .set = set_tokens, .off = OFF(cors_headers) },
-    { .key = "allow_credentials", .set = set_bool, .off = OFF(cors_credentials) },
-    { .key = "max_age", .set = set_seconds, .off = OFF(cors_max_age_s), .min = 0, .max = DAY },
+    { .key = "allow_credentials", .set = set_bool, .off = OFF(cors_credentials), .def = "false" },
+    { .key = "max_age", .set = set_seconds, .off = OFF(cors_max_age_s), .min = 0, .max = DAY, .def = "10m" },
     { 0 },
 };
 
 static const field server_fields[] = {
-    { .key = "listen", .set = set_listen },
-    { .key = "threads", .set = set_int, .off = OFF(threads), .min = 0, .max = 256 },
-    { .key = "workers", .set = set_int, .off = OFF(workers), .min = 0, .max = 1024 },
-    { .key = "queue_size", .set = set_int, .off = OFF(queue_size), .min = 1, .max = 1000000 },
-    { .key = "max_body_size", .set = set_size, .off = OFF(max_body_size), .min = KIB, .max = 64 * MIB },
-    { .key = "max_header_size", .set = set_size, .off = OFF(max_header_size), .min = KIB, .max = MIB },
-    { .key = "max_json_depth", .set = set_int, .off = OFF(max_json_depth), .min = 1, .max = 512 },
-    { .key = "request_timeout", .set = set_ms, .off = OFF(request_timeout_ms), .min = 1, .max = DAY },
-    { .key = "shutdown_timeout", .set = set_ms, .off = OFF(shutdown_timeout_ms), .min = 0, .max = DAY },
-    { .key = "public_url", .set = set_public_url },
-    { .key = "user", .set = set_string, .off = OFF(run_user) },
-    { .key = "group", .set = set_string, .off = OFF(run_group) },
+    { .key = "listen", .set = set_listen, .restart = 1 },
+    { .key = "threads", .set = set_int, .off = OFF(threads), .min = 0, .max = 256, .def = "0", .restart = 1 },
+    { .key = "workers", .set = set_int, .off = OFF(workers), .min = 0, .max = 1024, .def = "0", .restart = 1 },
+    { .key = "queue_size", .set = set_int, .off = OFF(queue_size), .min = 1, .max = 1000000, .def = "1024", .restart = 1 },
+    { .key = "max_body_size", .set = set_size, .off = OFF(max_body_size), .min = KIB, .max = 64 * MIB, .def = "64k" },
+    { .key = "max_header_size", .set = set_size, .off = OFF(max_header_size), .min = KIB, .max = MIB, .def = "16k", .restart = 1 },
+    { .key = "max_json_depth", .set = set_int, .off = OFF(max_json_depth), .min = 1, .max = 512, .def = "32" },
+    { .key = "request_timeout", .set = set_ms, .off = OFF(request_timeout_ms), .min = 1, .max = DAY, .def = "30s", .restart = 1 },
+    { .key = "shutdown_timeout", .set = set_ms, .off = OFF(shutdown_timeout_ms), .min = 0, .max = DAY, .def = "10s" },
+    { .key = "public_url", .set = set_public_url, .def = "http://127.0.0.1:8080" },
+    { .key = "user", .set = set_string, .off = OFF(run_user), .restart = 1 },
+    { .key = "group", .set = set_string, .off = OFF(run_group), .restart = 1 },
     { .key = "cors", .set = set_section, .sub = cors_fields },
     { 0 },
 };
@@ -1461,15 +1465,15 @@ static const choice log_formats[] = { { "plain", 0 }, { "json", 1 }, { 0 } };
 static const choice log_outputs[] = { { "stderr", 0 }, { "syslog", 1 }, { 0 } };
 
 static const field log_fields[] = {
-    { .key = "level", .set = set_choice, .off = OFF(log_level), .choices = log_levels },
-    { .key = "format", .set = set_choice, .off = OFF(log_json), .choices = log_formats },
-    { .key = "output", .set = set_choice, .off = OFF(log_syslog), .choices = log_outputs },
-    { .key = "access_log", .set = set_bool, .off = OFF(access_log) },
+    { .key = "level", .set = set_choice, .off = OFF(log_level), .choices = log_levels, .def = "info" },
+    { .key = "format", .set = set_choice, .off = OFF(log_json), .choices = log_formats, .def = "plain" },
+    { .key = "output", .set = set_choice, .off = OFF(log_syslog), .choices = log_outputs, .def = "stderr" },
+    { .key = "access_log", .set = set_bool, .off = OFF(access_log), .def = "true" },
     { 0 },
 };
 
 static const field paths_fields[] = {
-    { .key = "state_dir", .set = set_string, .off = OFF(state_dir) },
+    { .key = "state_dir", .set = set_string, .off = OFF(state_dir), .def = "./var" },
     { .key = "plugin_dir", .set = set_string, .off = OFF(plugin_dir) },
     { 0 },
 };
@@ -1481,11 +1485,11 @@ static const choice token_algs[] = {
 
 static const field tokens_fields[] = {
     { .key = "issuer", .set = set_string, .off = OFF(token_issuer) },
-    { .key = "audience", .set = set_string, .off = OFF(token_audience) },
-    { .key = "algorithm", .set = set_choice, .off = OFF(token_alg), .choices = token_algs, .exact = 1 },
-    { .key = "access_ttl", .set = set_ms, .off = OFF(access_ttl_ms), .min = 30 * SECOND, .max = DAY },
-    { .key = "refresh_ttl", .set = set_ms, .off = OFF(refresh_ttl_ms), .min = MINUTE, .max = 365 * DAY },
-    { .key = "keys_dir", .set = set_string, .off = OFF(keys_dir) },
+    { .key = "audience", .set = set_string, .off = OFF(token_audience), .def = "gatehouse" },
+    { .key = "algorithm", .set = set_choice, .off = OFF(token_alg), .choices = token_algs, .exact = 1, .def = "ES256" },
+    { .key = "access_ttl", .set = set_ms, .off = OFF(access_ttl_ms), .min = 30 * SECOND, .max = DAY, .def = "15m" },
+    { .key = "refresh_ttl", .set = set_ms, .off = OFF(refresh_ttl_ms), .min = MINUTE, .max = 365 * DAY, .def = "30d" },
+    { .key = "keys_dir", .set = set_string, .off = OFF(keys_dir), .def = "keys" },
     { .key = "hs256_secret", .set = set_secret, .off = OFF(hs256_secret) },
     { .key = "hs256_secret_file", .set = set_secret_file, .off = OFF(hs256_secret) },
     { 0 },
@@ -1494,39 +1498,39 @@ static const field tokens_fields[] = {
 /* OWASP's argon2id floor is m=19456 KiB, t=2, p=1; the bounds only stop
  * mistakes (a 1 MiB hash is trivial to crack, a 4 GiB one is a DoS). */
 static const field argon2_fields[] = {
-    { .key = "memory_kib", .set = set_u32, .off = OFF(argon2_memory_kib), .min = 1024, .max = 4194304 },
-    { .key = "iterations", .set = set_u32, .off = OFF(argon2_iterations), .min = 1, .max = 100 },
-    { .key = "parallelism", .set = set_u32, .off = OFF(argon2_parallelism), .min = 1, .max = 64 },
+    { .key = "memory_kib", .set = set_u32, .off = OFF(argon2.memory_kib), .min = 1024, .max = 4194304, .def = "19456" },
+    { .key = "iterations", .set = set_u32, .off = OFF(argon2.iterations), .min = 1, .max = 100, .def = "2" },
+    { .key = "parallelism", .set = set_u32, .off = OFF(argon2.parallelism), .min = 1, .max = 64, .def = "1" },
     { 0 },
 };
 
 /* NIST SP 800-63B: at least 8 by default, and at least 64 must be allowed. */
 static const field password_fields[] = {
-    { .key = "min_length", .set = set_int, .off = OFF(pw_min_length), .min = 1, .max = 1024 },
-    { .key = "max_length", .set = set_int, .off = OFF(pw_max_length), .min = 64, .max = 4096 },
-    { .key = "require_upper", .set = set_bool, .off = OFF(pw_require_upper) },
-    { .key = "require_lower", .set = set_bool, .off = OFF(pw_require_lower) },
-    { .key = "require_digit", .set = set_bool, .off = OFF(pw_require_digit) },
-    { .key = "require_special", .set = set_bool, .off = OFF(pw_require_special) },
-    { .key = "check_common", .set = set_bool, .off = OFF(pw_check_common) },
+    { .key = "min_length", .set = set_int, .off = OFF(pw.min_length), .min = 1, .max = 1024, .def = "8" },
+    { .key = "max_length", .set = set_int, .off = OFF(pw.max_length), .min = 64, .max = 4096, .def = "128" },
+    { .key = "require_upper", .set = set_bool, .off = OFF(pw.require_upper), .def = "false" },
+    { .key = "require_lower", .set = set_bool, .off = OFF(pw.require_lower), .def = "false" },
+    { .key = "require_digit", .set = set_bool, .off = OFF(pw.require_digit), .def = "false" },
+    { .key = "require_special", .set = set_bool, .off = OFF(pw.require_special), .def = "false" },
+    { .key = "check_common", .set = set_bool, .off = OFF(pw.check_common), .def = "true" },
     { .key = "argon2", .set = set_section, .sub = argon2_fields },
     { 0 },
 };
 
 /* Keycloak's brute-force detection, by account and by client address. */
 static const field lockout_fields[] = {
-    { .key = "account_failures", .set = set_int, .off = OFF(lockout_account_failures), .min = 1, .max = 1000 },
-    { .key = "base_delay", .set = set_ms, .off = OFF(lockout_base_delay_ms), .min = SECOND, .max = DAY },
-    { .key = "max_delay", .set = set_ms, .off = OFF(lockout_max_delay_ms), .min = SECOND, .max = DAY },
-    { .key = "window", .set = set_ms, .off = OFF(lockout_window_ms), .min = MINUTE, .max = 365 * DAY },
-    { .key = "ip_failures", .set = set_int, .off = OFF(lockout_ip_failures), .min = 1, .max = 1000000 },
-    { .key = "ip_window", .set = set_ms, .off = OFF(lockout_ip_window_ms), .min = SECOND, .max = DAY },
+    { .key = "account_failures", .set = set_int, .off = OFF(lockout.account_failures), .min = 1, .max = 1000, .def = "5" },
+    { .key = "base_delay", .set = set_ms, .off = OFF(lockout.base_delay_ms), .min = SECOND, .max = DAY, .def = "1m" },
+    { .key = "max_delay", .set = set_ms, .off = OFF(lockout.max_delay_ms), .min = SECOND, .max = DAY, .def = "15m" },
+    { .key = "window", .set = set_ms, .off = OFF(lockout.window_ms), .min = MINUTE, .max = 365 * DAY, .def = "12h" },
+    { .key = "ip_failures", .set = set_int, .off = OFF(lockout.ip_failures), .min = 1, .max = 1000000, .def = "50" },
+    { .key = "ip_window", .set = set_ms, .off = OFF(lockout.ip_window_ms), .min = SECOND, .max = DAY, .def = "15m" },
     { 0 },
 };
 
 static const field auth_fields[] = {
-    { .key = "allow_signup", .set = set_bool, .off = OFF(allow_signup) },
-    { .key = "require_verified_email", .set = set_bool, .off = OFF(require_verified_email) },
+    { .key = "allow_signup", .set = set_bool, .off = OFF(allow_signup), .def = "true" },
+    { .key = "require_verified_email", .set = set_bool, .off = OFF(require_verified_email), .def = "false" },
     { .key = "password", .set = set_section, .sub = password_fields },
     { .key = "lockout", .set = set_section, .sub = lockout_fields },
     { 0 },
@@ -1570,21 +1574,21 @@ static int set_link_path(checker *ck, const gh_node *v, const field *f, void *ba
 }
 
 static const field mail_fields[] = {
-    { .key = "plugin", .set = set_mail_plugin },
+    { .key = "plugin", .set = set_mail_plugin, .restart = 1 },
     { .key = "frontend_url", .set = set_link_base, .off = OFF(mail_frontend_url) },
-    { .key = "product_name", .set = set_string, .off = OFF(mail_product_name) },
-    { .key = "templates_dir", .set = set_string, .off = OFF(mail_templates_dir) },
-    { .key = "verify_path", .set = set_link_path, .off = OFF(mail_verify_path) },
-    { .key = "reset_path", .set = set_link_path, .off = OFF(mail_reset_path) },
-    { .key = "verification_ttl", .set = set_ms, .off = OFF(mail_verify_ttl_ms), .min = SECOND, .max = 30 * DAY },
-    { .key = "reset_ttl", .set = set_ms, .off = OFF(mail_reset_ttl_ms), .min = SECOND, .max = 7 * DAY },
-    { .key = "queue_size", .set = set_int, .off = OFF(mail_queue_size), .min = 1, .max = 1000000 },
-    { .key = "max_attempts", .set = set_int, .off = OFF(mail_max_attempts), .min = 1, .max = 100 },
-    { .key = "retry_delay", .set = set_ms, .off = OFF(mail_retry_delay_ms), .min = 10, .max = DAY },
-    { .key = "retry_max_delay", .set = set_ms, .off = OFF(mail_retry_max_delay_ms), .min = 10, .max = DAY },
-    { .key = "address_limit", .set = set_int, .off = OFF(mail_address_limit), .min = 1, .max = 1000000 },
-    { .key = "ip_limit", .set = set_int, .off = OFF(mail_ip_limit), .min = 1, .max = 1000000 },
-    { .key = "limit_window", .set = set_ms, .off = OFF(mail_limit_window_ms), .min = SECOND, .max = DAY },
+    { .key = "product_name", .set = set_string, .off = OFF(mail_product_name), .def = "Gatehouse" },
+    { .key = "templates_dir", .set = set_string, .off = OFF(mail_templates_dir), .restart = 1 },
+    { .key = "verify_path", .set = set_link_path, .off = OFF(mail_verify_path), .def = "/verify-email" },
+    { .key = "reset_path", .set = set_link_path, .off = OFF(mail_reset_path), .def = "/reset-password" },
+    { .key = "verification_ttl", .set = set_ms, .off = OFF(mail_verify_ttl_ms), .min = SECOND, .max = 30 * DAY, .def = "24h" },
+    { .key = "reset_ttl", .set = set_ms, .off = OFF(mail_reset_ttl_ms), .min = SECOND, .max = 7 * DAY, .def = "1h" },
+    { .key = "queue_size", .set = set_int, .off = OFF(mail_queue_size), .min = 1, .max = 1000000, .def = "1000", .restart = 1 },
+    { .key = "max_attempts", .set = set_int, .off = OFF(mail_max_attempts), .min = 1, .max = 100, .def = "8", .restart = 1 },
+    { .key = "retry_delay", .set = set_ms, .off = OFF(mail_retry_delay_ms), .min = 10, .max = DAY, .def = "5s", .restart = 1 },
+    { .key = "retry_max_delay", .set = set_ms, .off = OFF(mail_retry_max_delay_ms), .min = 10, .max = DAY, .def = "10m", .restart = 1 },
+    { .key = "address_limit", .set = set_int, .off = OFF(mail_address_limit), .min = 1, .max = 1000000, .def = "5" },
+    { .key = "ip_limit", .set = set_int, .off = OFF(mail_ip_limit), .min = 1, .max = 1000000, .def = "50" },
+    { .key = "limit_window", .set = set_ms, .off = OFF(mail_limit_window_ms), .min = SECOND, .max = DAY, .def = "1h" },
     { 0 },
 };
 
@@ -1605,33 +1609,109 @@ static const field encryption_fields[] = {
 static const field top_fields[] = {
     { .key = "server", .set = set_section, .sub = server_fields },
     { .key = "log", .set = set_section, .sub = log_fields },
-    { .key = "paths", .set = set_section, .sub = paths_fields },
+    { .key = "paths", .set = set_section, .sub = paths_fields, .restart = 1 },
     { .key = "tokens", .set = set_section, .sub = tokens_fields },
     { .key = "auth", .set = set_section, .sub = auth_fields },
     { .key = "bootstrap", .set = set_section, .sub = bootstrap_fields },
-    { .key = "encryption", .set = set_section, .sub = encryption_fields },
-    { .key = "storage", .set = set_block, .off = OFF(storage) },
-    { .key = "kv", .set = set_block, .off = OFF(kv), .required = 1 },
-    { .key = "plugins", .set = set_plugins },
+    { .key = "encryption", .set = set_section, .sub = encryption_fields, .restart = 1 },
+    { .key = "storage", .set = set_block, .off = OFF(storage), .restart = 1 },
+    { .key = "kv", .set = set_block, .off = OFF(kv), .required = 1, .restart = 1 },
+    { .key = "plugins", .set = set_plugins, .restart = 1 },
     { .key = "mail", .set = set_section, .sub = mail_fields },
     { 0 },
 };
 
-/* Defaults that need memory; the plain numbers are set in config_load. */
+/* Each row's default, through the row's own checker as if the file said
+ * it: a default can never be a value the file could not give. */
+static int set_row_defaults(checker *ck, const field *fields, const char *name, void *base)
+{
+    for (const field *f = fields; f->key; f++) {
+        char sub[MAX_PATH_LEN];
+        snprintf(sub, sizeof sub, "%s%s%s", name, *name ? "." : "", f->key);
+        if (f->set == set_section && set_row_defaults(ck, f->sub, sub, base) < 0)
+            return -1;
+        if (!f->def)
+            continue;
+        gh_node v = { .type = GH_NODE_SCALAR, .key = (char *)f->key, .value = (char *)f->def,
+                      .file = ck->cfg->path };
+        if (f->set(ck, &v, f, base, sub) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The rows' defaults, then those a scalar row cannot carry: lists, and the
+ * storage block. */
 static int set_defaults(checker *ck)
 {
     gh_config *cfg = ck->cfg;
-    if (!(cfg->public_url = strdup("http://127.0.0.1:8080")) ||
-        !(cfg->cors_methods = strdup("GET, POST, PUT, PATCH, DELETE")) ||
+    if (set_row_defaults(ck, top_fields, "", cfg) < 0)
+        return -1;
+    if (!(cfg->cors_methods = strdup("GET, POST, PUT, PATCH, DELETE")) ||
         !(cfg->cors_headers = strdup("Authorization, Content-Type, X-Request-Id")) ||
-        !(cfg->state_dir = strdup("./var")) || !(cfg->storage.name = strdup("sqlite")) ||
-        !(cfg->token_audience = strdup("gatehouse")) || !(cfg->keys_dir = strdup("keys")) ||
-        !(cfg->mail_product_name = strdup("Gatehouse")) ||
-        !(cfg->mail_verify_path = strdup("/verify-email")) ||
-        !(cfg->mail_reset_path = strdup("/reset-password")))
+        !(cfg->storage.name = strdup("sqlite")))
         return nomem(ck);
     cfg->storage.where = cfg->root;
     return 0;
+}
+
+static void each_default(const field *fields, const char *name,
+                         void (*each)(const char *key, const char *value, void *arg), void *arg)
+{
+    for (const field *f = fields; f->key; f++) {
+        char sub[MAX_PATH_LEN];
+        snprintf(sub, sizeof sub, "%s%s%s", name, *name ? "." : "", f->key);
+        if (f->set == set_section)
+            each_default(f->sub, sub, each, arg);
+        else if (f->def)
+            each(sub, f->def, arg);
+    }
+}
+
+static int nodes_equal(const gh_node *a, const gh_node *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->type != b->type || a->n != b->n)
+        return 0;
+    if ((a->key || b->key) && (!a->key || !b->key || strcmp(a->key, b->key) != 0))
+        return 0;
+    if ((a->value || b->value) && (!a->value || !b->value || strcmp(a->value, b->value) != 0))
+        return 0;
+    for (const gh_node *x = a->child, *y = b->child; x || y; x = x->next, y = y->next)
+        if (!nodes_equal(x, y))
+            return 0;
+    return 1;
+}
+
+static void each_restart_change(const field *fields, const char *name, const gh_node *old,
+                                const gh_node *cur,
+                                void (*each)(const char *key, void *arg), void *arg)
+{
+    for (const field *f = fields; f->key; f++) {
+        char sub[MAX_PATH_LEN];
+        snprintf(sub, sizeof sub, "%s%s%s", name, *name ? "." : "", f->key);
+        const gh_node *o = old ? cfg_get(old, f->key) : NULL;
+        const gh_node *c = cur ? cfg_get(cur, f->key) : NULL;
+        if (f->restart) {
+            if (!nodes_equal(o, c))
+                each(sub, arg);
+        } else if (f->set == set_section) {
+            each_restart_change(f->sub, sub, o && o->type == GH_NODE_MAP ? o : NULL,
+                                c && c->type == GH_NODE_MAP ? c : NULL, each, arg);
+        }
+    }
+}
+
+void config_restart_changes(const gh_config *old, const gh_config *cur,
+                            void (*each)(const char *key, void *arg), void *arg)
+{
+    each_restart_change(top_fields, "", old->root, cur->root, each, arg);
+}
+
+void config_each_default(void (*each)(const char *key, const char *value, void *arg), void *arg)
+{
+    each_default(top_fields, "", each, arg);
 }
 
 /* The node at a dotted path of plain keys ("tokens.algorithm"), or NULL
@@ -1687,14 +1767,14 @@ static int finish_auth(checker *ck)
     char a[32], b[32];
     /* min_length has a default of 8 and max_length a floor of 64, so only
      * a given min_length can be the one at fault */
-    if (cfg->pw_min_length > cfg->pw_max_length)
+    if (cfg->pw.min_length > cfg->pw.max_length)
         return cfg_error(ck->err, ck->errlen, given(cfg, "auth.password.min_length"),
                          "auth.password.min_length: %d is more than max_length (%d)",
-                         cfg->pw_min_length, cfg->pw_max_length);
-    if (cfg->lockout_base_delay_ms > cfg->lockout_max_delay_ms) {
+                         cfg->pw.min_length, cfg->pw.max_length);
+    if (cfg->lockout.base_delay_ms > cfg->lockout.max_delay_ms) {
         const gh_node *max = given(cfg, "auth.lockout.max_delay");
-        fmt_ms(a, sizeof a, cfg->lockout_base_delay_ms);
-        fmt_ms(b, sizeof b, cfg->lockout_max_delay_ms);
+        fmt_ms(a, sizeof a, cfg->lockout.base_delay_ms);
+        fmt_ms(b, sizeof b, cfg->lockout.max_delay_ms);
         if (max)
             return cfg_error(ck->err, ck->errlen, max,
                              "auth.lockout.max_delay: %s is less than base_delay (%s)", b, a);
@@ -1808,41 +1888,6 @@ gh_config *config_load(const char *path, char *err, size_t errlen)
         free(cfg);
         return NULL;
     }
-    cfg->queue_size = 1024;
-    cfg->max_body_size = 64 * KIB;
-    cfg->max_header_size = 16 * KIB;
-    cfg->max_json_depth = 32;
-    cfg->request_timeout_ms = 30 * SECOND;
-    cfg->shutdown_timeout_ms = 10 * SECOND;
-    cfg->cors_max_age_s = 600;
-    cfg->log_level = GH_LOG_INFO;
-    cfg->access_log = 1;
-    cfg->token_alg = GH_ALG_ES256;
-    cfg->access_ttl_ms = 15 * MINUTE;
-    cfg->refresh_ttl_ms = 30 * DAY;
-    cfg->allow_signup = 1;
-    cfg->pw_min_length = 8;
-    cfg->pw_max_length = 128;
-    cfg->pw_check_common = 1;
-    cfg->argon2_memory_kib = 19456;
-    cfg->argon2_iterations = 2;
-    cfg->argon2_parallelism = 1;
-    cfg->lockout_account_failures = 5;
-    cfg->lockout_base_delay_ms = MINUTE;
-    cfg->lockout_max_delay_ms = 15 * MINUTE;
-    cfg->lockout_window_ms = 12 * HOUR;
-    cfg->lockout_ip_failures = 50;
-    cfg->lockout_ip_window_ms = 15 * MINUTE;
-    cfg->mail_verify_ttl_ms = 24 * HOUR;
-    cfg->mail_reset_ttl_ms = HOUR;
-    cfg->mail_queue_size = 1000;
-    cfg->mail_max_attempts = 8;
-    cfg->mail_retry_delay_ms = 5 * SECOND;
-    cfg->mail_retry_max_delay_ms = 10 * MINUTE;
-    cfg->mail_address_limit = 5;
-    cfg->mail_ip_limit = 50;
-    cfg->mail_limit_window_ms = HOUR;
-
     checker ck = { .cfg = cfg, .err = err, .errlen = errlen };
     if (!(cfg->root = read_tree(path, err, errlen)) || set_defaults(&ck) < 0 ||
         check_map(&ck, cfg->root, "", top_fields, cfg) < 0 || finish(&ck) < 0) {

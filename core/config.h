@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "auth/lockout_conf.h" /* the modules' settings; none includes config.h */
+#include "auth/password.h"
 
 typedef enum gh_node_type { GH_NODE_SCALAR = 1, GH_NODE_MAP, GH_NODE_SEQ } gh_node_type;
 
@@ -105,21 +107,9 @@ typedef struct gh_config {
     /* auth: */
     int allow_signup;          /* default true */
     int require_verified_email; /* default false: unverified users may log in */
-    /* auth.password: */
-    int pw_min_length;         /* default 8 */
-    int pw_max_length;         /* default 128 (NIST: at least 64) */
-    int pw_require_upper, pw_require_lower, pw_require_digit, pw_require_special;
-    int pw_check_common;       /* default true */
-    uint32_t argon2_memory_kib;   /* default 19456 (OWASP) */
-    uint32_t argon2_iterations;   /* default 2 */
-    uint32_t argon2_parallelism;  /* default 1 */
-    /* auth.lockout: */
-    int lockout_account_failures; /* default 5 */
-    int64_t lockout_base_delay_ms; /* default 1m */
-    int64_t lockout_max_delay_ms;  /* default 15m */
-    int64_t lockout_window_ms;     /* default 12h */
-    int lockout_ip_failures;       /* default 50 */
-    int64_t lockout_ip_window_ms;  /* default 15m */
+    gh_pw_policy pw;           /* auth.password: callers pass &cfg->pw */
+    gh_pw_params argon2;       /* auth.password.argon2 */
+    gh_lockout_conf lockout;   /* auth.lockout */
 
     /* bootstrap: the first admin, created at start if no admin exists */
     char *bootstrap_admin_email;
@@ -159,6 +149,13 @@ typedef struct gh_config {
  * "file:line:col: message" (or "file: message") into err. */
 gh_config *config_load(const char *path, char *err, size_t errlen);
 void config_free(gh_config *cfg);
+/* Each setting a reload does not apply (the table's restart rows) whose
+ * text differs between old and cur, as its dotted key, in table order. */
+void config_restart_changes(const gh_config *old, const gh_config *cur,
+                            void (*each)(const char *key, void *arg), void *arg);
+/* Every setting that has a default, as its dotted key and YAML text, in
+ * table order (for the test that keeps etc/gatehouse.yaml in step). */
+void config_each_default(void (*each)(const char *key, const char *value, void *arg), void *arg);
 
 /* Tree helpers, also used by the plugin loader and host table. */
 const gh_node *cfg_get(const gh_node *map, const char *key); /* NULL if absent */

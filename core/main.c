@@ -196,19 +196,15 @@ static int bootstrap_hash(const gh_config *cfg, char hash[GH_PW_HASH_MAX], char 
 {
     const char *pw = cfg->bootstrap_admin_password, *detail = NULL;
     const char *context[] = { cfg->bootstrap_admin_email, NULL };
-    gh_pw_policy pol = { cfg->pw_min_length, cfg->pw_max_length, cfg->pw_require_upper,
-                         cfg->pw_require_lower, cfg->pw_require_digit, cfg->pw_require_special,
-                         cfg->pw_check_common };
-    gh_pw_params pp = { cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->argon2_parallelism };
     if (!pw) {
         snprintf(err, errlen, "bootstrap.admin_email needs bootstrap.admin_password");
         return -1;
     }
-    if (password_policy_check(&pol, pw, strlen(pw), context, &detail)) {
+    if (password_policy_check(&cfg->pw, pw, strlen(pw), context, &detail)) {
         snprintf(err, errlen, "bootstrap.admin_password: %s", detail ? detail : "refused");
         return -1;
     }
-    if (password_hash(pw, strlen(pw), &pp, hash) != 0) {
+    if (password_hash(pw, strlen(pw), &cfg->argon2, hash) != 0) {
         snprintf(err, errlen, "cannot hash bootstrap.admin_password");
         return -1;
     }
@@ -281,47 +277,12 @@ static int bootstrap_admin(const gh_config *cfg)
 
 /* ---------------------------------------------------------------- reload */
 
-static int nodes_equal(const gh_node *a, const gh_node *b)
+/* A setting read only at start-up changed: say so (config.c's table marks
+ * which settings those are). */
+static void warn_restart_needed(const char *key, void *arg)
 {
-    if (!a || !b)
-        return a == b;
-    if (a->type != b->type || a->n != b->n)
-        return 0;
-    if ((a->key || b->key) && (!a->key || !b->key || strcmp(a->key, b->key) != 0))
-        return 0;
-    if ((a->value || b->value) && (!a->value || !b->value || strcmp(a->value, b->value) != 0))
-        return 0;
-    for (const gh_node *x = a->child, *y = b->child; x || y; x = x->next, y = y->next)
-        if (!nodes_equal(x, y))
-            return 0;
-    return 1;
-}
-
-/* Settings read only at start-up: a reload that changes them says so.
- * Whole sections, then single keys of sections that otherwise apply at once
- * (mail: the sender, its templates and its queue are made at start-up). */
-static void warn_restart_needed(const gh_config *old, const gh_config *cur)
-{
-    static const char *sections[] = { "storage", "kv", "plugins", "paths", "encryption" };
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
-        if (!nodes_equal(cfg_get(old->root, sections[i]), cfg_get(cur->root, sections[i])))
-            gh_log(GH_LOG_WARNING, "reload: '%s' changed; it takes effect at the next restart",
-                   sections[i]);
-    static const struct { const char *section, *key; } keys[] = {
-        { "server", "listen" }, { "server", "threads" }, { "server", "workers" },
-        { "server", "queue_size" }, { "server", "max_header_size" },
-        { "server", "request_timeout" }, { "server", "user" }, { "server", "group" },
-        { "mail", "plugin" }, { "mail", "templates_dir" },
-        { "mail", "queue_size" }, { "mail", "max_attempts" }, { "mail", "retry_delay" },
-        { "mail", "retry_max_delay" },
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const gh_node *os = cfg_get(old->root, keys[i].section);
-        const gh_node *ns = cfg_get(cur->root, keys[i].section);
-        if (!nodes_equal(os ? cfg_get(os, keys[i].key) : NULL, ns ? cfg_get(ns, keys[i].key) : NULL))
-            gh_log(GH_LOG_WARNING, "reload: '%s.%s' changed; it takes effect at the next restart",
-                   keys[i].section, keys[i].key);
-    }
+    (void)arg;
+    gh_log(GH_LOG_WARNING, "reload: '%s' changed; it takes effect at the next restart", key);
 }
 
 /*
@@ -338,7 +299,7 @@ static void reload(void)
         gh_log(GH_LOG_ERROR, "reload refused, still serving the previous configuration: %s", err);
         return;
     }
-    warn_restart_needed(app_config(&app), cur);
+    config_restart_changes(app_config(&app), cur, warn_restart_needed, NULL);
     gh_keyring *kr = load_keys(cur, err, sizeof err);
     if (!kr)
         gh_log(GH_LOG_ERROR, "reload: keys refused, still signing with the previous ones: %s", err);

@@ -111,10 +111,9 @@ static void signup_work(gh_req *req)
     const char *username = api_in(j, "username");
     if (!c || !passwords_policy_ok(j, pw, email, username))
         return;
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     char hash[GH_PW_HASH_MAX];
-    if (password_hash(pw, strlen(pw), &pp, hash) != 0) {
+    if (password_hash(pw, strlen(pw), pp, hash) != 0) {
         api_store_fail(j, GH_ERR_INTERNAL, "password hash");
         return;
     }
@@ -272,10 +271,9 @@ static void change_password_checked(api_job *j, gh_conn *c, const gh_user *u)
     const char *pw = api_in(j, "new_password");
     if (!passwords_policy_ok(j, pw, u->email, u->username))
         return;
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     char hash[GH_PW_HASH_MAX];
-    if (password_hash(pw, strlen(pw), &pp, hash) == 0)
+    if (password_hash(pw, strlen(pw), pp, hash) == 0)
         passwords_replace(j, c, j->claims.sub, j->claims.sid, "password changed",
                           "password.change", hash);
     else

@@ -381,36 +381,6 @@ void api_token_conf(const api_job *j, gh_token_conf *tc)
     tc->ttl_s = j->cfg->access_ttl_ms / 1000;
 }
 
-void api_pw_params(const api_job *j, gh_pw_params *p)
-{
-    p->memory_kib = j->cfg->argon2_memory_kib;
-    p->iterations = j->cfg->argon2_iterations;
-    p->parallelism = j->cfg->argon2_parallelism;
-}
-
-void api_pw_policy(const api_job *j, gh_pw_policy *p)
-{
-    const gh_config *c = j->cfg;
-    p->min_length = c->pw_min_length;
-    p->max_length = c->pw_max_length;
-    p->require_upper = c->pw_require_upper;
-    p->require_lower = c->pw_require_lower;
-    p->require_digit = c->pw_require_digit;
-    p->require_special = c->pw_require_special;
-    p->check_common = c->pw_check_common;
-}
-
-void api_lockout_conf(const api_job *j, gh_lockout_conf *lc)
-{
-    const gh_config *c = j->cfg;
-    lc->account_failures = c->lockout_account_failures;
-    lc->base_delay_ms = c->lockout_base_delay_ms;
-    lc->max_delay_ms = c->lockout_max_delay_ms;
-    lc->window_ms = c->lockout_window_ms;
-    lc->ip_failures = c->lockout_ip_failures;
-    lc->ip_window_ms = c->lockout_ip_window_ms;
-}
-
 int64_t api_now_s(void)
 {
     return gh_now_ms() / 1000;

@@ -108,9 +108,6 @@ const char *api_in(const api_job *j, const char *key);
 
 /* The services' settings, from the job's config. */
 void api_token_conf(const api_job *j, gh_token_conf *tc);
-void api_pw_params(const api_job *j, gh_pw_params *p);
-void api_pw_policy(const api_job *j, gh_pw_policy *p);
-void api_lockout_conf(const api_job *j, gh_lockout_conf *lc);
 int64_t api_now_s(void);
 /* The tenant the request acts in: the caller's, else the root tenant. */
 const char *api_tenant(const api_job *j);

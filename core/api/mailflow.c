@@ -352,11 +352,10 @@ static void reset_work(gh_req *req)
     const char *pw = api_in(j, "new_password");
     gh_user u = { 0 };
     char hash[GH_PW_HASH_MAX];
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     if (c && token_user(j, c, GH_OT_RESET, "password.reset", &u) == 0 &&
         passwords_policy_ok(j, pw, u.email, u.username)) {
-        if (password_hash(pw, strlen(pw), &pp, hash) != 0)
+        if (password_hash(pw, strlen(pw), pp, hash) != 0)
             api_store_fail(j, GH_ERR_INTERNAL, "password hash");
         else if (spend(j, c, GH_OT_RESET, "password.reset", &u) == 0)
             passwords_replace(j, c, u.id, NULL, "password reset", "password.reset", hash);

@@ -9,8 +9,6 @@
 
 int passwords_policy_ok(api_job *j, const char *pw, const char *email, const char *username)
 {
-    gh_pw_policy pol;
-    api_pw_policy(j, &pol);
     const char *context[3] = { NULL, NULL, NULL };
     size_t n = 0;
     if (email && *email)
@@ -18,7 +16,7 @@ int passwords_policy_ok(api_job *j, const char *pw, const char *email, const cha
     if (username && *username)
         context[n++] = username;
     const char *detail = NULL;
-    const char *code = password_policy_check(&pol, pw, strlen(pw), context, &detail);
+    const char *code = password_policy_check(&j->cfg->pw, pw, strlen(pw), context, &detail);
     if (code)
         api_fail(j, 422, code, detail);
     return code == NULL;

@@ -100,13 +100,12 @@ static void account_key(const gh_user *u, const char *tenant, const char *login,
 static int check_password(api_job *j, const char *pw, const char *hash, const gh_user *u,
                           int *rehash)
 {
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     if (!hash) {
-        password_verify_dummy(pw, strlen(pw), &pp);
+        password_verify_dummy(pw, strlen(pw), pp);
         return 0;
     }
-    int ok = password_verify(pw, strlen(pw), hash, &pp, rehash);
+    int ok = password_verify(pw, strlen(pw), hash, pp, rehash);
     if (ok < 0)
         gh_log_tagged(GH_LOG_ERROR, "auth", j->request_id,
                       "user %s has an unreadable password hash", u->id);
@@ -149,11 +148,10 @@ signin_outcome signin_password(api_job *j, gh_conn *c, const char *login, const 
         OPENSSL_cleanse(hash, sizeof hash);
         return failed(j, fr, "user lookup");
     }
-    gh_lockout_conf lc;
-    api_lockout_conf(j, &lc);
+    const gh_lockout_conf *lc = &j->cfg->lockout;
     char account[384];
     account_key(fr == GH_OK ? &r->user : NULL, api_tenant(j), login, account, sizeof account);
-    int64_t wait = lockout_check(c, &j->call, &lc, account, j->ip);
+    int64_t wait = lockout_check(c, &j->call, lc, account, j->ip);
     int rehash = 0, ok = 0;
     if (wait == 0)
         ok = check_password(j, password, fr == GH_OK ? hash : NULL, &r->user, &rehash);
@@ -165,16 +163,15 @@ signin_outcome signin_password(api_job *j, gh_conn *c, const char *login, const 
         return SIGNIN_LOCKED;
     }
     if (!ok) {
-        lockout_failure(c, &j->call, &lc, account, j->ip);
+        lockout_failure(c, &j->call, lc, account, j->ip);
         api_audit(j, c, "login.failure", "failure", r->user.id[0] ? r->user.id : NULL,
                   reason("invalid_credentials"));
         return SIGNIN_BAD;
     }
     lockout_success(c, &j->call, account);
     if (rehash) {
-        gh_pw_params pp;
-        api_pw_params(j, &pp);
-        upgrade_hash(j, c, &r->user, password, &pp);
+        const gh_pw_params *pp = &j->cfg->argon2;
+        upgrade_hash(j, c, &r->user, password, pp);
     }
     return admit(j, c, r);
 }
@@ -242,27 +239,25 @@ signin_outcome signin_refresh(api_job *j, gh_conn *c, const char *refresh, signi
 signin_outcome signin_recheck(api_job *j, gh_conn *c, const gh_user *u, const char *password,
                               signin_result *r)
 {
-    gh_lockout_conf lc;
-    api_lockout_conf(j, &lc);
+    const gh_lockout_conf *lc = &j->cfg->lockout;
     char account[384];
     account_key(u, u->tenant_id, NULL, account, sizeof account);
-    int64_t wait = lockout_check(c, &j->call, &lc, account, j->ip);
+    int64_t wait = lockout_check(c, &j->call, lc, account, j->ip);
     if (wait < 0)
         return failed(j, GH_ERR_UNAVAILABLE, "lockout check");
     if (wait > 0) {
         r->retry_after_s = (wait + 999) / 1000;
         return SIGNIN_LOCKED;
     }
-    gh_pw_params pp;
-    api_pw_params(j, &pp);
+    const gh_pw_params *pp = &j->cfg->argon2;
     char hash[GH_PW_HASH_MAX] = "";
     gh_result res = users_password_hash(c, &j->call, u->id, hash);
-    int ok = res == GH_OK && password_verify(password, strlen(password), hash, &pp, NULL) == 1;
+    int ok = res == GH_OK && password_verify(password, strlen(password), hash, pp, NULL) == 1;
     OPENSSL_cleanse(hash, sizeof hash);
     if (res != GH_OK && res != GH_ERR_NOT_FOUND)
         return failed(j, res, "password lookup");
     if (!ok) {
-        lockout_failure(c, &j->call, &lc, account, j->ip);
+        lockout_failure(c, &j->call, lc, account, j->ip);
         return SIGNIN_BAD;
     }
     lockout_success(c, &j->call, account);

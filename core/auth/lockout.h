@@ -11,14 +11,8 @@
 #define GH_LOCKOUT_H
 
 #include <stdint.h>
+#include "auth/lockout_conf.h"
 #include "store/store.h"
-
-typedef struct gh_lockout_conf {
-    int account_failures;
-    int64_t base_delay_ms, max_delay_ms, window_ms;
-    int ip_failures;
-    int64_t ip_window_ms;
-} gh_lockout_conf;
 
 /* 0: may try; >0: ms until it may (answer 429 with Retry-After); -1: kv
  * unavailable (answer 503). account is tenant + normalised login. */

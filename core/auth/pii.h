@@ -22,7 +22,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "config.h"
+
+struct gh_config; /* config.h; config.c checks key text with this header */
 
 #define PII_KEY_LEN 32          /* AES-256 and the HMAC key alike */
 #define PII_KID_MAX 32          /* key ids: 1..32 of [A-Za-z0-9._-] */
@@ -48,7 +49,7 @@ int pii_kid_ok(const char *kid);
 
 /* The keyring of cfg's `encryption:` block: *out NULL when there is none.
  * 0, or -1 with "file:line:col: message" in err (never quoting a key). */
-int pii_from_config(const gh_config *cfg, gh_pii **out, char *err, size_t errlen);
+int pii_from_config(const struct gh_config *cfg, gh_pii **out, char *err, size_t errlen);
 
 /* The process's keyring (NULL: encryption off). Install once at start-up,
  * before any thread reads it; the caller frees it after the last reader. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "auth/pii.h"
+#include "config.h"
 
 static int fail(char *err, size_t errlen, const gh_node *at, const char *what, const char *why)
 {

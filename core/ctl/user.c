@@ -57,21 +57,6 @@ typedef struct create_args {
     int admin, verified;
 } create_args;
 
-/* The policy of the config, as signup applies it. */
-static void policy_of(const gh_config *cfg, gh_pw_policy *pol, gh_pw_params *par)
-{
-    pol->min_length = cfg->pw_min_length;
-    pol->max_length = cfg->pw_max_length;
-    pol->require_upper = cfg->pw_require_upper;
-    pol->require_lower = cfg->pw_require_lower;
-    pol->require_digit = cfg->pw_require_digit;
-    pol->require_special = cfg->pw_require_special;
-    pol->check_common = cfg->pw_check_common;
-    par->memory_kib = cfg->argon2_memory_kib;
-    par->iterations = cfg->argon2_iterations;
-    par->parallelism = cfg->argon2_parallelism;
-}
-
 /* Insert the user and its audit record in one transaction. */
 static gh_result create_in_store(ctl *c, gh_call *call, gh_user *u, const char *hash,
                                  int verified)
@@ -98,8 +83,6 @@ static int do_create(ctl *c, const create_args *a)
     static char pw[CTL_PW_MAX + 1];
     char email_n[256], user_n[80], hash[GH_PW_HASH_MAX];
     const char *code, *detail = NULL;
-    gh_pw_policy pol;
-    gh_pw_params par;
     gh_user u = { 0 };
     gh_call call;
     size_t len;
@@ -116,13 +99,12 @@ static int do_create(ctl *c, const create_args *a)
         return CTL_FAIL;
     if (ctl_read_password(a->pw_file, pw, sizeof pw, &len) < 0)
         goto out;
-    policy_of(c->cfg, &pol, &par);
     const char *context[] = { a->email, a->username, NULL };
-    if ((code = password_policy_check(&pol, pw, len, context, &detail))) {
+    if ((code = password_policy_check(&c->cfg->pw, pw, len, context, &detail))) {
         ctl_fail("password refused (%s): %s", code, detail ? detail : "it fails the policy");
         goto out;
     }
-    if (password_hash(pw, len, &par, hash) < 0) {
+    if (password_hash(pw, len, &c->cfg->argon2, hash) < 0) {
         ctl_fail("hashing the password failed (argon2id: out of memory or bad parameters)");
         goto out;
     }

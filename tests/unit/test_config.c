@@ -136,22 +136,22 @@ static void assert_defaults(const gh_config *cfg)
 
     assert_int_equal(cfg->allow_signup, 1);
     assert_int_equal(cfg->require_verified_email, 0);
-    assert_int_equal(cfg->pw_min_length, 8);
-    assert_int_equal(cfg->pw_max_length, 128);
-    assert_int_equal(cfg->pw_require_upper, 0);
-    assert_int_equal(cfg->pw_require_lower, 0);
-    assert_int_equal(cfg->pw_require_digit, 0);
-    assert_int_equal(cfg->pw_require_special, 0);
-    assert_int_equal(cfg->pw_check_common, 1);
-    assert_int_equal(cfg->argon2_memory_kib, 19456);
-    assert_int_equal(cfg->argon2_iterations, 2);
-    assert_int_equal(cfg->argon2_parallelism, 1);
-    assert_int_equal(cfg->lockout_account_failures, 5);
-    assert_int_equal(cfg->lockout_base_delay_ms, 60 * 1000);
-    assert_int_equal(cfg->lockout_max_delay_ms, 15 * 60 * 1000);
-    assert_int_equal(cfg->lockout_window_ms, 12 * 3600 * 1000);
-    assert_int_equal(cfg->lockout_ip_failures, 50);
-    assert_int_equal(cfg->lockout_ip_window_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->pw.min_length, 8);
+    assert_int_equal(cfg->pw.max_length, 128);
+    assert_int_equal(cfg->pw.require_upper, 0);
+    assert_int_equal(cfg->pw.require_lower, 0);
+    assert_int_equal(cfg->pw.require_digit, 0);
+    assert_int_equal(cfg->pw.require_special, 0);
+    assert_int_equal(cfg->pw.check_common, 1);
+    assert_int_equal(cfg->argon2.memory_kib, 19456);
+    assert_int_equal(cfg->argon2.iterations, 2);
+    assert_int_equal(cfg->argon2.parallelism, 1);
+    assert_int_equal(cfg->lockout.account_failures, 5);
+    assert_int_equal(cfg->lockout.base_delay_ms, 60 * 1000);
+    assert_int_equal(cfg->lockout.max_delay_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->lockout.window_ms, 12 * 3600 * 1000);
+    assert_int_equal(cfg->lockout.ip_failures, 50);
+    assert_int_equal(cfg->lockout.ip_window_ms, 15 * 60 * 1000);
 
     assert_null(cfg->bootstrap_admin_email);
     assert_null(cfg->bootstrap_admin_password);
@@ -201,6 +201,40 @@ static void etc_default_loads(void **state)
     assert_string_equal(cfg_get(opt, "busy_timeout")->value, "5s");
     assert_null(cfg_get(cfg->root, "kv"));
     assert_null(cfg_get(cfg->root, "plugins"));
+    config_free(cfg);
+}
+
+/* One default of the table against the shipped file: the key is there,
+ * uncommented, with the same text. */
+static void default_in_file(const char *key, const char *value, void *arg)
+{
+    const gh_node *n = arg;
+    char part[64];
+    for (const char *p = key; n && *p;) {
+        size_t len = strcspn(p, ".");
+        snprintf(part, sizeof part, "%.*s", (int)len, p);
+        n = cfg_get(n, part);
+        p += len + (p[len] == '.');
+    }
+    if (!n)
+        fail_msg("etc/gatehouse.yaml does not show '%s' (default %s)", key, value);
+    if (n->type != GH_NODE_SCALAR || strcmp(n->value, value) != 0)
+        fail_msg("etc/gatehouse.yaml: %s is '%s', the table's default is '%s'", key,
+                 n->type == GH_NODE_SCALAR ? n->value : "(not a scalar)", value);
+}
+
+/* etc/gatehouse.yaml documents the defaults: every row's default is in it
+ * with the same value, and loading it proves every key in it is a row. */
+static void etc_file_matches_defaults(void **state)
+{
+    (void)state;
+    const char *top = getenv("top_srcdir");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/etc/gatehouse.yaml", top ? top : ".");
+    gh_config *cfg = config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    config_each_default(default_in_file, cfg->root);
     config_free(cfg);
 }
 
@@ -294,22 +328,22 @@ static void every_key(void **state)
 
     assert_int_equal(cfg->allow_signup, 0);
     assert_int_equal(cfg->require_verified_email, 1);
-    assert_int_equal(cfg->pw_min_length, 12);
-    assert_int_equal(cfg->pw_max_length, 256);
-    assert_int_equal(cfg->pw_require_upper, 1);
-    assert_int_equal(cfg->pw_require_lower, 1);
-    assert_int_equal(cfg->pw_require_digit, 1);
-    assert_int_equal(cfg->pw_require_special, 1);
-    assert_int_equal(cfg->pw_check_common, 0);
-    assert_int_equal(cfg->argon2_memory_kib, 65536);
-    assert_int_equal(cfg->argon2_iterations, 3);
-    assert_int_equal(cfg->argon2_parallelism, 4);
-    assert_int_equal(cfg->lockout_account_failures, 10);
-    assert_int_equal(cfg->lockout_base_delay_ms, 30 * 1000);
-    assert_int_equal(cfg->lockout_max_delay_ms, 3600 * 1000);
-    assert_int_equal(cfg->lockout_window_ms, 86400 * 1000);
-    assert_int_equal(cfg->lockout_ip_failures, 500);
-    assert_int_equal(cfg->lockout_ip_window_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->pw.min_length, 12);
+    assert_int_equal(cfg->pw.max_length, 256);
+    assert_int_equal(cfg->pw.require_upper, 1);
+    assert_int_equal(cfg->pw.require_lower, 1);
+    assert_int_equal(cfg->pw.require_digit, 1);
+    assert_int_equal(cfg->pw.require_special, 1);
+    assert_int_equal(cfg->pw.check_common, 0);
+    assert_int_equal(cfg->argon2.memory_kib, 65536);
+    assert_int_equal(cfg->argon2.iterations, 3);
+    assert_int_equal(cfg->argon2.parallelism, 4);
+    assert_int_equal(cfg->lockout.account_failures, 10);
+    assert_int_equal(cfg->lockout.base_delay_ms, 30 * 1000);
+    assert_int_equal(cfg->lockout.max_delay_ms, 3600 * 1000);
+    assert_int_equal(cfg->lockout.window_ms, 86400 * 1000);
+    assert_int_equal(cfg->lockout.ip_failures, 500);
+    assert_int_equal(cfg->lockout.ip_window_ms, 5 * 60 * 1000);
 
     assert_string_equal(cfg->bootstrap_admin_email, "root@example.com");
     assert_string_equal(cfg->bootstrap_admin_password, "correct horse battery staple");
@@ -636,17 +670,17 @@ static void auth_forms(void **state)
                              "    window: 1m\n"
                              "    ip_failures: 1\n"
                              "    ip_window: 1s\n");
-    assert_int_equal(cfg->pw_min_length, 1);
-    assert_int_equal(cfg->pw_max_length, 64);
-    assert_int_equal(cfg->argon2_memory_kib, 1024);
-    assert_int_equal(cfg->argon2_iterations, 1);
-    assert_int_equal(cfg->argon2_parallelism, 64);
-    assert_int_equal(cfg->lockout_account_failures, 1);
-    assert_int_equal(cfg->lockout_base_delay_ms, 1000);
-    assert_int_equal(cfg->lockout_max_delay_ms, 1000);
-    assert_int_equal(cfg->lockout_window_ms, 60000);
-    assert_int_equal(cfg->lockout_ip_failures, 1);
-    assert_int_equal(cfg->lockout_ip_window_ms, 1000);
+    assert_int_equal(cfg->pw.min_length, 1);
+    assert_int_equal(cfg->pw.max_length, 64);
+    assert_int_equal(cfg->argon2.memory_kib, 1024);
+    assert_int_equal(cfg->argon2.iterations, 1);
+    assert_int_equal(cfg->argon2.parallelism, 64);
+    assert_int_equal(cfg->lockout.account_failures, 1);
+    assert_int_equal(cfg->lockout.base_delay_ms, 1000);
+    assert_int_equal(cfg->lockout.max_delay_ms, 1000);
+    assert_int_equal(cfg->lockout.window_ms, 60000);
+    assert_int_equal(cfg->lockout.ip_failures, 1);
+    assert_int_equal(cfg->lockout.ip_window_ms, 1000);
     config_free(cfg);
 
     cfg = load_ok("auth:\n"
@@ -661,19 +695,19 @@ static void auth_forms(void **state)
                   "    window: 365d\n"
                   "    ip_failures: 1000000\n"
                   "    ip_window: 1d\n");
-    assert_int_equal(cfg->pw_min_length, 1024);
-    assert_int_equal(cfg->pw_max_length, 4096);
-    assert_int_equal(cfg->argon2_memory_kib, 4194304);
-    assert_int_equal(cfg->argon2_iterations, 100);
-    assert_int_equal(cfg->lockout_account_failures, 1000);
-    assert_int_equal(cfg->lockout_base_delay_ms, 86400000);
-    assert_true(cfg->lockout_window_ms == 365LL * 86400000);
-    assert_int_equal(cfg->lockout_ip_failures, 1000000);
+    assert_int_equal(cfg->pw.min_length, 1024);
+    assert_int_equal(cfg->pw.max_length, 4096);
+    assert_int_equal(cfg->argon2.memory_kib, 4194304);
+    assert_int_equal(cfg->argon2.iterations, 100);
+    assert_int_equal(cfg->lockout.account_failures, 1000);
+    assert_int_equal(cfg->lockout.base_delay_ms, 86400000);
+    assert_true(cfg->lockout.window_ms == 365LL * 86400000);
+    assert_int_equal(cfg->lockout.ip_failures, 1000000);
     config_free(cfg);
 
     /* min_length may equal max_length */
     cfg = load_ok("auth: {password: {min_length: 100, max_length: 100}}\n");
-    assert_int_equal(cfg->pw_min_length, 100);
+    assert_int_equal(cfg->pw.min_length, 100);
     config_free(cfg);
 }
 
@@ -1313,6 +1347,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(etc_default_loads),
+        cmocka_unit_test(etc_file_matches_defaults),
         cmocka_unit_test(empty_means_defaults),
         cmocka_unit_test(every_key),
         cmocka_unit_test(log_choices),
