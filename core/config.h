@@ -1,14 +1,12 @@
 /*
- * config.h - the YAML config file, read (libyaml) into a tree of nodes that
- * remember where they came from, then checked against the schema into a
- * typed gh_config with a default for everything.
+ * config.h - the config file (read by yaml_tree.h into a positioned tree)
+ * checked against the core schema into a typed gh_config with a default
+ * for everything.
  *
  * Every error is one line "file:line:col: message", ready for the log and
- * for `gatehoused -t`. Scalars get ${VAR} and ${VAR:-default} expanded from
- * the environment ($$ is a literal $); an unset VAR without a default is an
- * error. Plugin options stay as a subtree: the loader checks them against
- * the plugin's own option list. Secrets come inline or from a `*_file`,
- * never both, and no error message quotes one.
+ * for `gatehoused -t`. Plugin options stay as a subtree: the loader checks
+ * them against the plugin's own option list. Secrets come inline or from a
+ * `*_file`, never both, and no error message quotes one.
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -17,22 +15,7 @@
 #include <stdint.h>
 #include "auth/lockout_conf.h" /* the modules' settings; none includes config.h */
 #include "auth/password.h"
-
-typedef enum gh_node_type { GH_NODE_SCALAR = 1, GH_NODE_MAP, GH_NODE_SEQ } gh_node_type;
-
-typedef struct gh_node gh_node;
-struct gh_node {
-    gh_node_type type;
-    char *key;          /* member of a map: its key; otherwise NULL */
-    char *value;        /* scalar: the text after ${VAR} expansion */
-    int quoted;         /* scalar was quoted in YAML: a string, never null */
-    const char *file;   /* owned by the root */
-    int line, col;      /* 1-based position of the value */
-    int key_line, key_col; /* 1-based position of the key (map members) */
-    gh_node *child;     /* first member / item */
-    gh_node *next;      /* next sibling */
-    size_t n;           /* number of children */
-};
+#include "yaml_tree.h"
 
 /* A listen address: "127.0.0.1:8080", "[::1]:8080", "*:8080" (all v4 and v6),
  * or ":8080" (the same). */
@@ -156,23 +139,5 @@ void config_restart_changes(const gh_config *old, const gh_config *cur,
 /* Every setting that has a default, as its dotted key and YAML text, in
  * table order (for the test that keeps etc/gatehouse.yaml in step). */
 void config_each_default(void (*each)(const char *key, const char *value, void *arg), void *arg);
-
-/* Tree helpers, also used by the plugin loader and host table. */
-const gh_node *cfg_get(const gh_node *map, const char *key); /* NULL if absent */
-/* 1 if n is a YAML null: an unquoted "", "~" or "null" ("" quoted is a string) */
-int cfg_is_null(const gh_node *n);
-/* "file:line:col: " + message into err; returns -1 for `return cfg_error(...)` */
-int cfg_error(char *err, size_t errlen, const gh_node *at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Scalar parsers shared with plugins' options; 0 on success, -1 if invalid. */
-int cfg_parse_bool(const char *s, int *out);        /* true/false/yes/no/on/off */
-int cfg_parse_int(const char *s, int64_t *out);     /* decimal, whole string */
-int cfg_parse_duration(const char *s, int64_t *ms); /* 250ms 30s 5m 1h 7d, bare = ms */
-int cfg_parse_size(const char *s, size_t *bytes);   /* 512, 64k, 1m (KiB, MiB) */
-
-/* Read a secret file (for `*_file` options): trailing newline removed.
- * Returns malloc'd text or NULL with err set. */
-char *cfg_read_secret_file(const char *path, char *err, size_t errlen);
 
 #endif
