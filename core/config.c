@@ -859,10 +859,10 @@ static const field mail_fields[] = {
     { .key = "reset_path", .set = set_link_path, .off = OFF(mail_reset_path), .def = "/reset-password" },
     { .key = "verification_ttl", .set = set_ms, .off = OFF(mail_verify_ttl_ms), .min = SECOND, .max = 30 * DAY, .def = "24h" },
     { .key = "reset_ttl", .set = set_ms, .off = OFF(mail_reset_ttl_ms), .min = SECOND, .max = 7 * DAY, .def = "1h" },
-    { .key = "queue_size", .set = set_int, .off = OFF(mail_queue_size), .min = 1, .max = 1000000, .def = "1000", .restart = 1 },
-    { .key = "max_attempts", .set = set_int, .off = OFF(mail_max_attempts), .min = 1, .max = 100, .def = "8", .restart = 1 },
-    { .key = "retry_delay", .set = set_ms, .off = OFF(mail_retry_delay_ms), .min = 10, .max = DAY, .def = "5s", .restart = 1 },
-    { .key = "retry_max_delay", .set = set_ms, .off = OFF(mail_retry_max_delay_ms), .min = 10, .max = DAY, .def = "10m", .restart = 1 },
+    { .key = "queue_size", .set = set_int, .off = OFF(mail_outbox.capacity), .min = 1, .max = 1000000, .def = "1000", .restart = 1 },
+    { .key = "max_attempts", .set = set_int, .off = OFF(mail_outbox.max_attempts), .min = 1, .max = 100, .def = "8", .restart = 1 },
+    { .key = "retry_delay", .set = set_ms, .off = OFF(mail_outbox.retry_delay_ms), .min = 10, .max = DAY, .def = "5s", .restart = 1 },
+    { .key = "retry_max_delay", .set = set_ms, .off = OFF(mail_outbox.retry_max_delay_ms), .min = 10, .max = DAY, .def = "10m", .restart = 1 },
     { .key = "address_limit", .set = set_int, .off = OFF(mail_address_limit), .min = 1, .max = 1000000, .def = "5" },
     { .key = "ip_limit", .set = set_int, .off = OFF(mail_ip_limit), .min = 1, .max = 1000000, .def = "50" },
     { .key = "limit_window", .set = set_ms, .off = OFF(mail_limit_window_ms), .min = SECOND, .max = DAY, .def = "1h" },
@@ -1107,7 +1107,7 @@ static int finish_mail(checker *ck)
     if (cfg->mail.name && !listed)
         return cfg_error(ck->err, ck->errlen, cfg->mail.where,
                          "mail.plugin: '%s' is not in the plugins: list", cfg->mail.name);
-    if (cfg->mail_retry_delay_ms > cfg->mail_retry_max_delay_ms)
+    if (cfg->mail_outbox.retry_delay_ms > cfg->mail_outbox.retry_max_delay_ms)
         return cfg_error(ck->err, ck->errlen, given(cfg, "mail.retry_delay"),
                          "mail.retry_delay: more than retry_max_delay");
     if (!cfg->mail_frontend_url)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "auth/lockout_conf.h" /* the modules' settings; none includes config.h */
 #include "auth/password.h"
+#include "notify/outbox_conf.h"
 #include "yaml_tree.h"
 
 /* A listen address: "127.0.0.1:8080", "[::1]:8080", "*:8080" (all v4 and v6),
@@ -119,10 +120,7 @@ typedef struct gh_config {
     char *mail_reset_path;     /* "/reset-password" */
     int64_t mail_verify_ttl_ms;  /* default 24h */
     int64_t mail_reset_ttl_ms;   /* default 1h */
-    int mail_queue_size;         /* messages waiting to be sent; 1000 */
-    int mail_max_attempts;       /* per message; 8 */
-    int64_t mail_retry_delay_ms; /* first retry; doubles; 5s */
-    int64_t mail_retry_max_delay_ms; /* 10m */
+    gh_outbox_conf mail_outbox;  /* queue_size, max_attempts, retry delays */
     int mail_address_limit;      /* requests per address and window; 5 */
     int mail_ip_limit;           /* requests per client address; 50 */
     int64_t mail_limit_window_ms; /* 1h */

@@ -73,8 +73,8 @@ gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps,
     }
     const char *dir = templates_dir(cfg);
     char why[512];
-    gh_outbox_conf oc = { cfg->mail_queue_size, cfg->mail_max_attempts, cfg->mail_retry_delay_ms,
-                          cfg->mail_retry_max_delay_ms, SEND_TIMEOUT_MS };
+    gh_outbox_conf oc = cfg->mail_outbox;
+    oc.send_timeout_ms = SEND_TIMEOUT_MS; /* ours, not a setting */
     if (!(m->outbox = outbox_new(p, &oc, thread, why, sizeof why)))
         return fail(m, err, errlen, "", why);
     gh_log(GH_LOG_INFO, "mail: sending through plugin '%s', templates from %s", p->name, dir);

@@ -21,17 +21,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "notify/outbox_conf.h"
 #include "plugin/loader.h"
 
 struct evbuffer;
 typedef struct gh_outbox gh_outbox;
-
-typedef struct gh_outbox_conf {
-    int capacity;              /* messages queued or in flight */
-    int max_attempts;
-    int64_t retry_delay_ms, retry_max_delay_ms;
-    int64_t send_timeout_ms;   /* the deadline of one deliver call */
-} gh_outbox_conf;
 
 /* Run on the sender thread before its first delivery and after its last,
  * so that the notify plugin's ops have what ops on a worker have: every

@@ -170,10 +170,10 @@ static void assert_defaults(const gh_config *cfg)
     assert_string_equal(cfg->mail_reset_path, "/reset-password");
     assert_true(cfg->mail_verify_ttl_ms == 24LL * 3600 * 1000);
     assert_true(cfg->mail_reset_ttl_ms == 3600LL * 1000);
-    assert_int_equal(cfg->mail_queue_size, 1000);
-    assert_int_equal(cfg->mail_max_attempts, 8);
-    assert_int_equal(cfg->mail_retry_delay_ms, 5000);
-    assert_int_equal(cfg->mail_retry_max_delay_ms, 600000);
+    assert_int_equal(cfg->mail_outbox.capacity, 1000);
+    assert_int_equal(cfg->mail_outbox.max_attempts, 8);
+    assert_int_equal(cfg->mail_outbox.retry_delay_ms, 5000);
+    assert_int_equal(cfg->mail_outbox.retry_max_delay_ms, 600000);
     assert_int_equal(cfg->mail_address_limit, 5);
     assert_int_equal(cfg->mail_ip_limit, 50);
     assert_true(cfg->mail_limit_window_ms == 3600LL * 1000);
