@@ -33,6 +33,7 @@ typedef struct fx {
     gh_conn *c;         /* this thread's connection */
     gh_call call;       /* "test", 10s, unless fx_connect said otherwise */
     char db[64];        /* the default SQLite file; "" with a storage block */
+    char url[512];      /* a server database's URL, when a test made one */
     int loaded, threaded;
 } fx;
 
