@@ -159,7 +159,8 @@ static int put_value(char *out, size_t len, size_t *at, const char *v)
 {
     int plain = *v != '\0' && strchr("-?:,[]{}#&*!|>'\"%@`", *v) == NULL &&
                 strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                          "._/:@=+-") == strlen(v) && strstr(v, ": ") == NULL;
+                          "._/:@=+-") == strlen(v) && strstr(v, ": ") == NULL &&
+                v[strlen(v) - 1] != ':'; /* "a:" at a line's end starts a mapping */
     char buf[1024];
     size_t n = 0;
 

@@ -43,6 +43,7 @@
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "store/store.h"
+#include "fixture.h"
 
 /*
  * LeakSanitizer (GCC 12's) misreads a thread's dynamic TLS once glibc has
@@ -87,151 +88,76 @@ static int test_seq;
 
 /* ---------------------------------------------------------------- fixture */
 
-#define MAX_OPTS 4
 #define MAX_KEYS 256
 
-typedef struct conf_block {
-    gh_node map;
-    gh_node kids[MAX_OPTS];
-} conf_block;
-
-typedef struct fx {
-    conf_block sql_opts, kv_opts;
-    char db[64];
-    gh_config cfg;
-    gh_plugins ps;
-    gh_store *st;
-    gh_conn *c;
+/* A test's store (the shared fixture: its config read by the real loader)
+ * and the keys it used, deleted at teardown. */
+typedef struct kvfx {
+    fx *base;
+    gh_conn *c;              /* base->c */
     gh_call call;
     char ns[64];             /* this test's namespace: every key starts here */
-    char *keys[MAX_KEYS];    /* what the test used, deleted at teardown */
+    char *keys[MAX_KEYS];
     size_t nkeys;
-} fx;
+} kvfx;
 
-/* An options map from key, value, ..., NULL. */
-static const gh_node *opts_v(conf_block *b, va_list ap)
+/* The current backend's config: its SQL store, plus the kv plugin with
+ * these options (key, value, ..., NULL) when it has one. */
+static void backend_yaml(char *yaml, size_t len, ...)
 {
-    const char *key;
-    size_t n = 0;
-
-    memset(b, 0, sizeof(*b));
-    b->map.type = GH_NODE_MAP;
-    b->map.file = "test.yaml";
-    b->map.line = b->map.col = 1;
-    while ((key = va_arg(ap, const char *)) != NULL && n < MAX_OPTS) {
-        gh_node *k = &b->kids[n];
-
-        k->type = GH_NODE_SCALAR;
-        k->key = (char *)key;
-        k->value = va_arg(ap, char *);
-        k->quoted = 1; /* a string, even when empty */
-        k->file = "test.yaml";
-        k->line = k->key_line = (int)n + 2;
-        k->col = k->key_col = 3;
-        if (n > 0)
-            b->kids[n - 1].next = k;
-        n++;
-    }
-    b->map.child = n ? b->kids : NULL;
-    b->map.n = n;
-    return n ? &b->map : NULL;
-}
-
-static const gh_node *opts(conf_block *b, ...)
-{
-    const gh_node *n;
+    char db[64];
     va_list ap;
+    int rc;
 
-    va_start(ap, b);
-    n = opts_v(b, ap);
-    va_end(ap);
-    return n;
-}
-
-/* Load the current backend: its SQL store, plus the kv plugin with these
- * kv options (key, value, ..., NULL) when it has one. */
-static int fx_load(fx *f, char *err, size_t errlen, ...)
-{
-    va_list ap;
-
-    memset(&f->cfg, 0, sizeof(f->cfg));
-    f->cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    f->cfg.storage.name = (char *)cur->sql_plugin;
+    yaml[0] = '\0';
     if (cur->sql_env == NULL) {
-        snprintf(f->db, sizeof(f->db), "kv%d.db", ++test_seq);
-        f->cfg.storage.options = opts(&f->sql_opts, "path", f->db, NULL);
+        snprintf(db, sizeof(db), "kv%d.db", ++test_seq);
+        rc = fx_block(yaml, len, "storage", cur->sql_plugin, "path", db, NULL);
     } else {
-        f->cfg.storage.options = opts(&f->sql_opts, "url", sql_url, NULL);
+        rc = fx_block(yaml, len, "storage", cur->sql_plugin, "url", sql_url, NULL);
     }
-    f->cfg.storage.where = &f->sql_opts.map;
-    if (cur->kv_plugin != NULL) {
-        f->cfg.kv.name = (char *)cur->kv_plugin;
-        va_start(ap, errlen);
-        f->cfg.kv.options = opts_v(&f->kv_opts, ap);
+    if (rc == 0 && cur->kv_plugin != NULL) {
+        va_start(ap, len);
+        rc = fx_block_v(yaml, len, "kv", cur->kv_plugin, ap);
         va_end(ap);
-        f->cfg.kv.where = &f->kv_opts.map;
     }
-    return plugins_load(&f->ps, &f->cfg, err, errlen);
+    if (rc != 0)
+        fail_msg("the test config does not fit");
 }
 
-/* A failed setup undoes what it did, so the next test starts clean. */
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof(*f));
-    char err[512] = "", msg[600];
-    int applied = 0, loaded = 0, threaded = 0;
+    kvfx *f = calloc(1, sizeof(*f));
+    char yaml[2048], err[512];
+    int applied;
 
     assert_non_null(f);
-    if (fx_load(f, err, sizeof(err), "url", cur->kv_env ? getenv(cur->kv_env) : "",
-                "key_prefix", redis_prefix, NULL) != 0) {
-        snprintf(msg, sizeof(msg), "plugins_load: %s", err);
-        goto fail;
+    backend_yaml(yaml, sizeof(yaml), "url", cur->kv_env ? getenv(cur->kv_env) : "",
+                 "key_prefix", redis_prefix, NULL);
+    /* a server's database is the backend's, shared by its tests: migrated
+     * by the first */
+    f->base = fx_open_raw(yaml);
+    if (fx_migrate(f->base, &applied, err, sizeof(err)) != 0) {
+        fx_close(f->base);
+        fail_msg("store_migrate: %s", err);
     }
-    loaded = 1;
-    if (plugins_thread_init(&f->ps, err, sizeof(err)) != 0) {
-        snprintf(msg, sizeof(msg), "plugins_thread_init: %s", err);
-        goto fail;
-    }
-    threaded = 1;
-    if ((f->st = store_new(f->ps.storage, f->ps.kv)) == NULL ||
-        (f->c = store_thread_open(f->st, err, sizeof(err))) == NULL) {
-        snprintf(msg, sizeof(msg), "store_thread_open: %s", err);
-        goto fail;
-    }
-    if (store_migrate(f->c, &applied, err, sizeof(err)) != 0) {
-        snprintf(msg, sizeof(msg), "store_migrate: %s", err);
-        goto fail;
-    }
+    f->c = f->base->c;
     call_init(&f->call, NULL, "test", 10000);
     snprintf(f->ns, sizeof(f->ns), "t%ld-%d-%d:", (long)getpid(), ++test_seq, rand() % 100000);
     *state = f;
     return 0;
-fail:
-    if (f->c)
-        store_thread_close(f->c);
-    store_free(f->st);
-    if (threaded)
-        plugins_thread_fini(&f->ps);
-    if (loaded)
-        plugins_unload(&f->ps);
-    free(f);
-    fail_msg("%s", msg);
-    return -1;
 }
 
 static int teardown(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
 
     for (size_t i = 0; i < f->nkeys; i++) {
         call_init(&f->call, NULL, "test", 10000);
         store_kv_del(f->c, &f->call, f->keys[i]); /* NOT_FOUND: already gone */
         free(f->keys[i]);
     }
-    store_thread_close(f->c);
-    store_free(f->st);
-    plugins_thread_fini(&f->ps);
-    plugins_unload(&f->ps);
+    fx_close(f->base);
     free(f);
     return 0;
 }
@@ -240,7 +166,7 @@ static int teardown(void **state)
 
 /* This test's key for name, remembered for teardown. The string lives as
  * long as the fixture. */
-static const char *K(fx *f, const char *name)
+static const char *K(kvfx *f, const char *name)
 {
     char buf[1024];
 
@@ -254,7 +180,7 @@ static const char *K(fx *f, const char *name)
 }
 
 /* get: the value (up to len bytes), or the result code */
-static gh_result get(fx *f, const char *name, void *buf, size_t len, size_t *vlen)
+static gh_result get(kvfx *f, const char *name, void *buf, size_t len, size_t *vlen)
 {
     gh_out *out = gh_host_table.out_new();
     const gh_param *v;
@@ -277,7 +203,7 @@ static gh_result get(fx *f, const char *name, void *buf, size_t len, size_t *vle
 }
 
 /* get as a C string */
-static gh_result get_text(fx *f, const char *name, char *buf, size_t len)
+static gh_result get_text(kvfx *f, const char *name, char *buf, size_t len)
 {
     size_t n = 0;
     gh_result r;
@@ -289,22 +215,22 @@ static gh_result get_text(fx *f, const char *name, char *buf, size_t len)
     return r;
 }
 
-static gh_result set(fx *f, const char *name, const char *val, int64_t ttl, uint32_t flags)
+static gh_result set(kvfx *f, const char *name, const char *val, int64_t ttl, uint32_t flags)
 {
     return store_kv_set(f->c, &f->call, K(f, name), val, strlen(val), ttl, flags);
 }
 
-static gh_result incr(fx *f, const char *name, int64_t delta, int64_t ttl, int64_t *v)
+static gh_result incr(kvfx *f, const char *name, int64_t delta, int64_t ttl, int64_t *v)
 {
     return store_kv_incr(f->c, &f->call, K(f, name), delta, ttl, v);
 }
 
-static gh_result del(fx *f, const char *name)
+static gh_result del(kvfx *f, const char *name)
 {
     return store_kv_del(f->c, &f->call, K(f, name));
 }
 
-static gh_result exists(fx *f, const char *name)
+static gh_result exists(kvfx *f, const char *name)
 {
     return store_kv_get(f->c, &f->call, K(f, name), NULL);
 }
@@ -330,7 +256,7 @@ static void sleep_ms(long ms)
 
 static void test_get_set_del(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     char buf[64];
 
     assert_kv(get_text(f, "k", buf, sizeof(buf)), GH_ERR_NOT_FOUND);
@@ -353,7 +279,7 @@ static void test_get_set_del(void **state)
 
 static void test_binary_values(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     static const unsigned char bin[] = { 'x', 0, 'y', 0xff, '\r', '\n', '$', '*', 0 };
     unsigned char buf[64];
     size_t len = 99;
@@ -379,7 +305,7 @@ static void test_binary_values(void **state)
 
 static void test_large_values(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     const size_t n = 1024 * 1024;
     unsigned char *big = malloc(n), *back = malloc(n);
     char long_name[512];
@@ -410,7 +336,7 @@ static void test_large_values(void **state)
 
 static void test_set_nx(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     char buf[64];
 
     assert_kv(set(f, "nx", "first", 0, GH_KV_NX), GH_OK);
@@ -429,7 +355,7 @@ static void test_set_nx(void **state)
 
 static void test_ttl_expiry(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     char buf[64];
 
     assert_kv(set(f, "short", "v", 200, 0), GH_OK);
@@ -459,7 +385,7 @@ static void test_ttl_expiry(void **state)
  * plugin with two gets: both answer alike, expiry included. */
 static void test_any(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
 
     assert_kv(store_kv_any(f->c, &f->call, K(f, "a1"), K(f, "a2")), GH_ERR_NOT_FOUND);
     assert_kv(set(f, "a2", "v", 0, 0), GH_OK);
@@ -476,7 +402,7 @@ static void test_any(void **state)
 
 static void test_incr(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     int64_t v = 0;
     char buf[64];
 
@@ -506,7 +432,7 @@ static void test_incr(void **state)
 
 static void test_incr_ttl(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     int64_t v = 0;
     char buf[64];
 
@@ -537,7 +463,7 @@ static void test_incr_ttl(void **state)
 #define ROUNDS 100
 
 typedef struct peer {
-    fx *f;
+    kvfx *f;
     int idx;
     int rc;
     int wins;
@@ -567,10 +493,10 @@ static void *peer_main(void *v)
     gh_call call;
 
     p->rc = -1;
-    if (plugins_thread_init(&p->f->ps, p->err, sizeof(p->err)) == 0) {
-        c = store_thread_open(p->f->st, p->err, sizeof(p->err));
+    if (plugins_thread_init(&p->f->base->ps, p->err, sizeof(p->err)) == 0) {
+        c = store_thread_open(p->f->base->st, p->err, sizeof(p->err));
         if (c == NULL)
-            plugins_thread_fini(&p->f->ps);
+            plugins_thread_fini(&p->f->base->ps);
     }
     pthread_barrier_wait(&run->go); /* all start together, to race */
     if (c == NULL)
@@ -578,11 +504,11 @@ static void *peer_main(void *v)
     call_init(&call, NULL, "peer", 30000);
     p->rc = run->fn(p, c, &call);
     store_thread_close(c);
-    plugins_thread_fini(&p->f->ps);
+    plugins_thread_fini(&p->f->base->ps);
     return NULL;
 }
 
-static void peers(fx *f, peer_fn fn, int *wins)
+static void peers(kvfx *f, peer_fn fn, int *wins)
 {
     peer_run *run = calloc(1, sizeof(*run));
 
@@ -631,7 +557,7 @@ static int peer_incr(peer *p, gh_conn *c, gh_call *call)
 
 static void test_incr_concurrent(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     char buf[64];
     int wins;
 
@@ -677,7 +603,7 @@ static int peer_take(peer *p, gh_conn *c, gh_call *call)
 /* One winner per key, however many race: set-if-absent, and del as take. */
 static void test_nx_and_take_race(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     char name[32];
     int wins;
 
@@ -695,26 +621,24 @@ static void test_nx_and_take_race(void **state)
 
 /* ------------------------------------------------------ Redis plugin only */
 
-/* Load the redis plugin alone with these options (key, value, ..., NULL);
- * returns plugins_load's status with err set. */
-static int redis_load(gh_plugins *ps, char *err, size_t errlen, ...)
+/* Load the redis plugin with these options (key, value, ..., NULL): 0, or
+ * -1 with err set. */
+static int redis_load(char *err, size_t errlen, ...)
 {
-    conf_block b;
-    gh_config cfg;
+    char yaml[2048] = "";
     va_list ap;
+    fx *f;
     int rc;
 
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    cfg.kv.name = "redis";
     va_start(ap, errlen);
-    cfg.kv.options = opts_v(&b, ap);
+    rc = fx_block_v(yaml, sizeof(yaml), "kv", "redis", ap);
     va_end(ap);
-    cfg.kv.where = &b.map;
-    rc = plugins_load(ps, &cfg, err, errlen);
-    if (rc == 0)
-        plugins_unload(ps);
-    return rc;
+    if (rc != 0)
+        fail_msg("the test config does not fit");
+    if ((f = fx_load(yaml, err, errlen)) == NULL)
+        return -1;
+    fx_close(f);
+    return 0;
 }
 
 /* The test URL with its password replaced by `pw`; *real gets the real
@@ -734,106 +658,86 @@ static int url_with_password(char *out, size_t len, const char *pw, char *real, 
 
 static void test_redis_options(void **state)
 {
-    gh_plugins ps;
     char err[512];
 
     (void)state;
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "redis://127.0.0.1:1/0",
+    assert_int_equal(redis_load(err, sizeof(err), "url", "redis://127.0.0.1:1/0",
                                 "tls", "true", NULL), -1);
     assert_non_null(strstr(err, "hiredis >= 1.0"));
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "rediss://127.0.0.1:1/0", NULL),
+    assert_int_equal(redis_load(err, sizeof(err), "url", "rediss://127.0.0.1:1/0", NULL),
                      -1);
     assert_non_null(strstr(err, "hiredis >= 1.0"));
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url",
+    assert_int_equal(redis_load(err, sizeof(err), "url",
                                 "redis://u:Secret-In-Url@127.0.0.1:99999/0", NULL), -1);
     assert_non_null(strstr(err, "port"));
     assert_null(strstr(err, "Secret-In-Url")); /* the url is never echoed */
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "http://x", NULL), -1);
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "redis://h/notadb", NULL), -1);
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "redis://h:6379/0",
+    assert_int_equal(redis_load(err, sizeof(err), "url", "http://x", NULL), -1);
+    assert_int_equal(redis_load(err, sizeof(err), "url", "redis://h/notadb", NULL), -1);
+    assert_int_equal(redis_load(err, sizeof(err), "url", "redis://h:6379/0",
                                 "command_timeout", "0ms", NULL), -1);
-    assert_int_equal(redis_load(&ps, err, sizeof(err), NULL), -1);
+    assert_int_equal(redis_load(err, sizeof(err), NULL), -1);
     assert_non_null(strstr(err, "url"));
     /* good ones */
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "redis://[::1]:6380/2",
+    assert_int_equal(redis_load(err, sizeof(err), "url", "redis://[::1]:6380/2",
                                 "connect_timeout", "250ms", "key_prefix", "", NULL), 0);
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url",
+    assert_int_equal(redis_load(err, sizeof(err), "url",
                                 "unix://:p%40ss@/run/redis/redis.sock?db=3", NULL), 0);
-    assert_int_equal(redis_load(&ps, err, sizeof(err), "url", "redis://localhost", NULL), 0);
+    assert_int_equal(redis_load(err, sizeof(err), "url", "redis://localhost", NULL), 0);
 }
 
 /* A wrong password is a configuration error: refused at start-up, and the
  * message names no password. */
 static void test_redis_wrong_password(void **state)
 {
-    gh_config cfg;
-    gh_plugins ps;
-    conf_block b;
-    char err[512], url[512], real[256];
+    char err[512], url[512], real[256], yaml[2048] = "";
+    fx *f;
 
     (void)state;
     if (url_with_password(url, sizeof(url), "Wrong-Password-123", real, sizeof(real)) != 0)
         skip(); /* a Redis without a password */
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    cfg.kv.name = "redis";
-    cfg.kv.options = opts(&b, "url", url, NULL);
-    assert_int_equal(plugins_load(&ps, &cfg, err, sizeof(err)), 0);
-    assert_int_equal(plugins_thread_init(&ps, err, sizeof(err)), -1);
+    assert_int_equal(fx_block(yaml, sizeof(yaml), "kv", "redis", "url", url, NULL), 0);
+    if ((f = fx_load(yaml, err, sizeof(err))) == NULL)
+        fail_msg("load: %s", err);
+    assert_int_equal(fx_connect(f, "test", 10000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "AUTH"));
     assert_null(strstr(err, "Wrong-Password-123"));
-    plugins_unload(&ps);
+    fx_close(f);
 
     /* the password option wins over the url's */
-    cfg.kv.options = opts(&b, "url", url, "password", real, NULL);
-    assert_int_equal(plugins_load(&ps, &cfg, err, sizeof(err)), 0);
-    if (plugins_thread_init(&ps, err, sizeof(err)) != 0)
-        fail_msg("plugins_thread_init: %s", err);
-    plugins_thread_fini(&ps);
-    plugins_unload(&ps);
+    yaml[0] = '\0';
+    assert_int_equal(fx_block(yaml, sizeof(yaml), "kv", "redis", "url", url, "password", real,
+                              NULL), 0);
+    fx_close(fx_open_raw(yaml));
 }
 
 /* Nothing listening: start-up goes on, and calls fail at once with
  * UNAVAILABLE instead of waiting. */
 static void test_redis_unreachable(void **state)
 {
-    gh_config cfg;
-    gh_plugins ps;
-    conf_block b;
+    char yaml[512] = "";
     gh_call call;
-    gh_store *st;
-    gh_conn *c;
-    char err[512];
     int64_t t0;
+    fx *f;
 
     (void)state;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    cfg.storage.name = "sqlite";
-    cfg.kv.name = "redis";
-    cfg.kv.options = opts(&b, "url", "redis://127.0.0.1:1/0", NULL);
-    assert_int_equal(plugins_load(&ps, &cfg, err, sizeof(err)), 0);
-    assert_int_equal(plugins_thread_init(&ps, err, sizeof(err)), 0);
-    assert_non_null(st = store_new(ps.storage, ps.kv));
-    assert_non_null(c = store_thread_open(st, err, sizeof(err)));
+    assert_int_equal(fx_block(yaml, sizeof(yaml), "kv", "redis", "url", "redis://127.0.0.1:1/0",
+                              NULL), 0);
+    f = fx_open_raw(yaml);
     t0 = gh_monotonic_ms();
     for (int i = 0; i < 20; i++) {
         call_init(&call, NULL, "test", 10000);
-        assert_int_equal(store_kv_set(c, &call, "k", "v", 1, 0, 0), GH_ERR_UNAVAILABLE);
+        assert_int_equal(store_kv_set(f->c, &call, "k", "v", 1, 0, 0), GH_ERR_UNAVAILABLE);
         assert_non_null(strstr(call.message, "127.0.0.1:1"));
     }
     assert_true(gh_monotonic_ms() - t0 < 1000);
-    store_thread_close(c);
-    store_free(st);
-    plugins_thread_fini(&ps);
-    plugins_unload(&ps);
+    fx_close(f);
 }
 
 /* A call with no time left does not wait on the network: TIMEOUT at once,
  * and the connection stays usable for the next call. */
 static void test_redis_deadline(void **state)
 {
-    fx *f = *state;
+    kvfx *f = *state;
     gh_call now;
 
     assert_kv(set(f, "d", "v", 0, 0), GH_OK);
@@ -860,40 +764,22 @@ static int server_url(const backend *b, const char *db, char *out, size_t len)
 /* Run one statement on b's admin database (CREATE or DROP DATABASE). */
 static int on_server(const backend *b, const char *sql)
 {
-    gh_config cfg;
-    gh_plugins ps;
-    conf_block ob;
-    gh_store *st = NULL;
-    gh_conn *c = NULL;
-    gh_call call;
-    char url[1024], err[512] = "";
+    char url[1024], err[512] = "", yaml[2048] = "";
+    fx *f;
     int rc = -1;
 
-    if (server_url(b, b->admin_db, url, sizeof(url)) != 0)
+    if (server_url(b, b->admin_db, url, sizeof(url)) != 0 ||
+        fx_block(yaml, sizeof(yaml), "storage", b->sql_plugin, "url", url, NULL) != 0)
         return -1;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.plugin_dir = getenv("GATEHOUSE_PLUGIN_DIR");
-    cfg.storage.name = (char *)b->sql_plugin;
-    cfg.storage.options = opts(&ob, "url", url, NULL);
-    if (plugins_load(&ps, &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", b->name, err);
-        return -1;
-    }
-    if (plugins_thread_init(&ps, err, sizeof(err)) == 0) {
-        if ((st = store_new(ps.storage, NULL)) != NULL &&
-            (c = store_thread_open(st, err, sizeof(err))) != NULL) {
-            call_init(&call, NULL, "test", 30000);
-            rc = store_exec_script(c, &call, sql) == GH_OK ? 0 : -1;
-            if (rc != 0)
-                snprintf(err, sizeof(err), "%s", call.message);
-            store_thread_close(c);
-        }
-        store_free(st);
-        plugins_thread_fini(&ps);
+    if ((f = fx_load(yaml, err, sizeof(err))) != NULL &&
+        fx_connect(f, "test", 30000, err, sizeof(err)) == 0) {
+        rc = store_exec_script(f->c, &f->call, sql) == GH_OK ? 0 : -1;
+        if (rc != 0)
+            snprintf(err, sizeof(err), "%s", f->call.message);
     }
     if (rc != 0)
         fprintf(stderr, "%s: %s: %s\n", b->name, sql, err);
-    plugins_unload(&ps);
+    fx_close(f);
     return rc;
 }
 
