@@ -761,8 +761,8 @@ static const choice token_algs[] = {
 };
 
 static const field tokens_fields[] = {
-    { .key = "issuer", .set = set_string, .off = OFF(token_issuer) },
-    { .key = "audience", .set = set_string, .off = OFF(token_audience), .def = "gatehouse" },
+    { .key = "issuer", .set = set_string, .off = OFF(tokens.issuer) },
+    { .key = "audience", .set = set_string, .off = OFF(tokens.audience), .def = "gatehouse" },
     { .key = "algorithm", .set = set_choice, .off = OFF(token_alg), .choices = token_algs, .exact = 1, .def = "ES256" },
     { .key = "access_ttl", .set = set_ms, .off = OFF(access_ttl_ms), .min = 30 * SECOND, .max = DAY, .def = "15m" },
     { .key = "refresh_ttl", .set = set_ms, .off = OFF(refresh_ttl_ms), .min = MINUTE, .max = 365 * DAY, .def = "30d" },
@@ -1019,8 +1019,9 @@ static int finish_tokens(checker *ck)
 
     /* A token's `iss` is how other services find our keys: by default the
      * address clients already use. */
-    if (!cfg->token_issuer && replace_str(ck, &cfg->token_issuer, cfg->public_url) < 0)
+    if (!cfg->tokens.issuer && replace_str(ck, &cfg->tokens.issuer, cfg->public_url) < 0)
         return -1;
+    cfg->tokens.ttl_s = cfg->access_ttl_ms / 1000;
 
     if (cfg->token_alg != GH_ALG_HS256) {
         if (!cfg->hs256_secret)
@@ -1191,8 +1192,8 @@ void config_free(gh_config *cfg)
     free(cfg->run_group);
     free(cfg->state_dir);
     free(cfg->plugin_dir);
-    free(cfg->token_issuer);
-    free(cfg->token_audience);
+    free(cfg->tokens.issuer);
+    free(cfg->tokens.audience);
     free(cfg->keys_dir);
     free_secret(cfg->hs256_secret);
     free(cfg->bootstrap_admin_email);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "auth/lockout_conf.h" /* the modules' settings; none includes config.h */
 #include "auth/password.h"
+#include "auth/token_conf.h"
 #include "notify/outbox_conf.h"
 #include "yaml_tree.h"
 
@@ -80,8 +81,7 @@ typedef struct gh_config {
     char *plugin_dir;          /* NULL: $GATEHOUSE_PLUGIN_DIR or the built-in */
 
     /* tokens: */
-    char *token_issuer;        /* default: public_url */
-    char *token_audience;      /* default: "gatehouse" */
+    gh_token_conf tokens;      /* issuer (default: public_url), audience, ttl_s */
     int token_alg;             /* gh_alg (auth/tokens.h); default ES256 */
     int64_t access_ttl_ms;     /* default 15m */
     int64_t refresh_ttl_ms;    /* session lifetime, default 30d */

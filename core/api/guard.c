@@ -152,10 +152,8 @@ int guard_bearer(gh_req *req, api_job *j)
         j->claims = v->claims;
         return 0;
     }
-    gh_token_conf tc;
-    api_token_conf(j, &tc);
     const char *why = "refused";
-    if (!j->kr || token_verify(j->kr, &tc, token, now, &j->claims, &why) != 0) {
+    if (!j->kr || token_verify(j->kr, &j->cfg->tokens, token, now, &j->claims, &why) != 0) {
         int forged = j->kr && token_refusal_forged(why);
         gh_log_tagged(forged ? GH_LOG_NOTICE : GH_LOG_DEBUG, "guard", req->request_id,
                       "access token refused: %s", why);

@@ -155,9 +155,7 @@ void api_sign_later(api_job *j, const gh_claims *cl)
 /* On the loop: the pending access token into the answer (api_sign_later). */
 static void sign_access(api_job *j)
 {
-    gh_token_conf tc;
-    api_token_conf(j, &tc);
-    char *t = j->kr ? token_issue(j->kr, &tc, &j->access, api_now_s()) : NULL;
+    char *t = j->kr ? token_issue(j->kr, &j->cfg->tokens, &j->access, api_now_s()) : NULL;
     /* the answer takes a copy; a NULL value makes the set fail */
     if (json_object_set_new(j->out, "access_token", t ? json_string(t) : NULL) != 0) {
         gh_log_tagged(GH_LOG_ERROR, "tokens", j->request_id, "cannot sign an access token");
@@ -372,13 +370,6 @@ void api_store_fail(api_job *j, gh_result r, const char *what)
 const char *api_in(const api_job *j, const char *key)
 {
     return json_string_value(json_object_get(j->in, key));
-}
-
-void api_token_conf(const api_job *j, gh_token_conf *tc)
-{
-    tc->issuer = j->cfg->token_issuer ? j->cfg->token_issuer : j->cfg->public_url;
-    tc->audience = j->cfg->token_audience ? j->cfg->token_audience : "gatehouse";
-    tc->ttl_s = j->cfg->access_ttl_ms / 1000;
 }
 
 int64_t api_now_s(void)

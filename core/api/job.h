@@ -106,8 +106,6 @@ void api_sign_later(api_job *j, const gh_claims *cl);
 /* The input field key as a string, or NULL when absent or null. */
 const char *api_in(const api_job *j, const char *key);
 
-/* The services' settings, from the job's config. */
-void api_token_conf(const api_job *j, gh_token_conf *tc);
 int64_t api_now_s(void);
 /* The tenant the request acts in: the caller's, else the root tenant. */
 const char *api_tenant(const api_job *j);

@@ -144,11 +144,9 @@ static void token(gh_req *req)
  * refresh token. */
 static void classify(api_job *j, const char *token)
 {
-    gh_token_conf tc;
     gh_claims *cl = calloc(1, sizeof *cl);
     const char *why;
-    api_token_conf(j, &tc);
-    if (cl && j->kr && token_verify(j->kr, &tc, token, api_now_s(), cl, &why) == 0)
+    if (cl && j->kr && token_verify(j->kr, &j->cfg->tokens, token, api_now_s(), cl, &why) == 0)
         j->data = cl;
     else
         free(cl);
@@ -156,27 +154,23 @@ static void classify(api_job *j, const char *token)
 
 static json_t *active_access(const api_job *j, const gh_claims *cl)
 {
-    gh_token_conf tc;
-    api_token_conf(j, &tc);
     json_t *roles = json_array();
     if (roles && cl->admin)
         json_array_append_new(roles, json_string("admin"));
     return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:o*}",
                      "active", 1, "token_type", "access_token", "sub", cl->sub, "sid", cl->sid,
                      "jti", cl->jti, "exp", (json_int_t)cl->exp, "iat", (json_int_t)cl->iat,
-                     "nbf", (json_int_t)cl->nbf, "iss", tc.issuer, "aud", tc.audience,
+                     "nbf", (json_int_t)cl->nbf, "iss", j->cfg->tokens.issuer, "aud", j->cfg->tokens.audience,
                      "tenant", cl->tenant, "roles", roles);
 }
 
 static json_t *active_refresh(const api_job *j, const gh_session *s)
 {
-    gh_token_conf tc;
-    api_token_conf(j, &tc);
     int64_t issued = s->last_used_at > 0 ? s->last_used_at : s->created_at;
     return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "active", 1, "token_type",
                      "refresh_token", "sub", s->user_id, "sid", s->id,
                      "exp", (json_int_t)(s->expires_at / 1000), "iat", (json_int_t)(issued / 1000),
-                     "iss", tc.issuer, "tenant", s->tenant_id);
+                     "iss", j->cfg->tokens.issuer, "tenant", s->tenant_id);
 }
 
 /*

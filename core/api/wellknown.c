@@ -58,7 +58,7 @@ static void openid_configuration(gh_req *req)
     const char *alg = kr ? keyring_alg_name(kr) : "ES256";
     json_t *doc = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[s], s:o, s:o}",
-        "issuer", cfg->token_issuer ? cfg->token_issuer : base,
+        "issuer", cfg->tokens.issuer,
         "jwks_uri", url(base, "/.well-known/jwks.json"),
         "token_endpoint", url(base, "/oauth2/token"),
         "introspection_endpoint", url(base, "/oauth2/introspect"),

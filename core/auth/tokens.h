@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <openssl/types.h>
+#include "auth/token_conf.h"
 
 typedef enum gh_alg { GH_ALG_ES256 = 1, GH_ALG_RS256, GH_ALG_HS256 } gh_alg;
 
@@ -75,11 +76,6 @@ typedef struct gh_claims {
     int admin;             /* roles contains "admin" */
 } gh_claims;
 
-typedef struct gh_token_conf {
-    const char *issuer;
-    const char *audience;
-    int64_t ttl_s;
-} gh_token_conf;
 
 #define GH_TOKEN_MAX 8192     /* longer bearer strings are refused unread */
 #define GH_TOKEN_LEEWAY_S 30  /* clock skew allowed on exp, nbf and iat */

@@ -126,8 +126,8 @@ static void assert_defaults(const gh_config *cfg)
     assert_string_equal(cfg->state_dir, "./var");
     assert_null(cfg->plugin_dir);
 
-    assert_string_equal(cfg->token_issuer, "http://127.0.0.1:8080");
-    assert_string_equal(cfg->token_audience, "gatehouse");
+    assert_string_equal(cfg->tokens.issuer, "http://127.0.0.1:8080");
+    assert_string_equal(cfg->tokens.audience, "gatehouse");
     assert_int_equal(cfg->token_alg, GH_ALG_ES256);
     assert_int_equal(cfg->access_ttl_ms, 15 * 60 * 1000);
     assert_true(cfg->refresh_ttl_ms == 30LL * 86400 * 1000);
@@ -318,8 +318,8 @@ static void every_key(void **state)
     assert_string_equal(cfg->plugins[1].name, "totp");
     assert_null(cfg->plugins[1].options);
 
-    assert_string_equal(cfg->token_issuer, "https://issuer.example.com/realm");
-    assert_string_equal(cfg->token_audience, "api.example.com");
+    assert_string_equal(cfg->tokens.issuer, "https://issuer.example.com/realm");
+    assert_string_equal(cfg->tokens.audience, "api.example.com");
     assert_int_equal(cfg->token_alg, GH_ALG_HS256);
     assert_int_equal(cfg->access_ttl_ms, 5 * 60 * 1000);
     assert_int_equal(cfg->refresh_ttl_ms, 7 * 86400 * 1000);
@@ -480,12 +480,12 @@ static void token_forms(void **state)
     (void)state;
     /* the issuer follows public_url, after its slash is stripped */
     gh_config *cfg = load_ok("server:\n  public_url: https://a.example/auth/\n");
-    assert_string_equal(cfg->token_issuer, "https://a.example/auth");
+    assert_string_equal(cfg->tokens.issuer, "https://a.example/auth");
     config_free(cfg);
     /* ...unless given: then it is taken exactly, as `iss` is compared exactly */
     cfg = load_ok("server:\n  public_url: https://a.example/\ntokens:\n  issuer: https://b.example/\n");
     assert_string_equal(cfg->public_url, "https://a.example");
-    assert_string_equal(cfg->token_issuer, "https://b.example/");
+    assert_string_equal(cfg->tokens.issuer, "https://b.example/");
     config_free(cfg);
 
     static const struct { const char *name; int alg; } algs[] = {
