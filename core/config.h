@@ -50,7 +50,8 @@ typedef struct gh_config {
     gh_listen *listen;
     size_t n_listen;
     int threads;               /* event loops; 0 in YAML = one per core */
-    int workers;               /* worker pool threads; 0 = 2 x cores */
+    int workers;               /* worker pool threads; 0: one on a local store
+                                  (SQLite), else 2 x cores (main.c) */
     int queue_size;            /* jobs waiting for a worker before 503 */
     size_t max_body_size;      /* bytes; bigger bodies get 413 */
     size_t max_header_size;    /* bytes, all headers together */
