@@ -76,7 +76,7 @@ static int sign_with_pkey(EVP_PKEY *pk, int rsa, const char *input, size_t input
 }
 
 /* ES256: OpenSSL signs a DER ECDSA-Sig-Value; JWS carries R||S, each
- * left-padded to 32 bytes (the reverse of verify_es256). */
+ * left-padded to 32 bytes (the reverse of jws_verify_ecdsa). */
 static int sign_es256(EVP_PKEY *pk, const char *input, size_t input_len, unsigned char sig[64])
 {
     unsigned char der[80];
@@ -202,31 +202,31 @@ done:
 
 /* ---------------------------------------------------------------- signature */
 
-static int verify_with_pkey(EVP_PKEY *pk, const unsigned char *sig, size_t sig_len,
-                            const char *input, size_t input_len)
+int jws_verify_pkey(EVP_PKEY *pk, const EVP_MD *md, const unsigned char *sig, size_t sig_len,
+                    const char *input, size_t input_len)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1 &&
+    int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pk) == 1 &&
              EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input, input_len) == 1;
 
     EVP_MD_CTX_free(ctx);
     return ok ? 0 : -1;
 }
 
-/* JWS ES256 carries R||S, 32 bytes each (RFC 7518 3.4); OpenSSL verifies
- * the DER ECDSA-Sig-Value. */
-static int verify_es256(EVP_PKEY *pk, const unsigned char *sig, size_t sig_len, const char *input,
-                        size_t input_len)
+/* JWS ECDSA carries R||S, `half` bytes each (RFC 7518 3.4: 32 for ES256);
+ * OpenSSL verifies the DER ECDSA-Sig-Value. */
+int jws_verify_ecdsa(EVP_PKEY *pk, const EVP_MD *md, size_t half, const unsigned char *sig,
+                     size_t sig_len, const char *input, size_t input_len)
 {
-    unsigned char der[80], *p = der;
+    unsigned char der[160], *p = der;
     ECDSA_SIG *es;
     BIGNUM *r, *s;
     int der_len = -1;
 
-    if (sig_len != 64 || !(es = ECDSA_SIG_new()))
+    if (half > 66 || sig_len != 2 * half || !(es = ECDSA_SIG_new()))
         return -1;
-    r = BN_bin2bn(sig, 32, NULL);
-    s = BN_bin2bn(sig + 32, 32, NULL);
+    r = BN_bin2bn(sig, (int)half, NULL);
+    s = BN_bin2bn(sig + half, (int)half, NULL);
     if (r && s && ECDSA_SIG_set0(es, r, s) == 1) {
         if (i2d_ECDSA_SIG(es, NULL) <= (int)sizeof(der))
             der_len = i2d_ECDSA_SIG(es, &p);
@@ -237,7 +237,7 @@ static int verify_es256(EVP_PKEY *pk, const unsigned char *sig, size_t sig_len, 
     ECDSA_SIG_free(es);
     if (der_len <= 0)
         return -1;
-    return verify_with_pkey(pk, der, (size_t)der_len, input, input_len);
+    return jws_verify_pkey(pk, md, der, (size_t)der_len, input, input_len);
 }
 
 static int verify_hs256(const gh_key *k, const unsigned char *sig, size_t sig_len,
@@ -266,11 +266,11 @@ static int check_signature(gh_alg alg, const gh_key *k, const char *input, size_
         return -1;
     switch (alg) {
     case GH_ALG_ES256:
-        return verify_es256(key_pkey(k), sig, sig_len, input, input_len);
+        return jws_verify_ecdsa(key_pkey(k), EVP_sha256(), 32, sig, sig_len, input, input_len);
     case GH_ALG_RS256: /* RSASSA-PKCS1-v1_5: OpenSSL's default padding */
         if (sig_len != (size_t)EVP_PKEY_get_size(key_pkey(k)))
             return -1;
-        return verify_with_pkey(key_pkey(k), sig, sig_len, input, input_len);
+        return jws_verify_pkey(key_pkey(k), EVP_sha256(), sig, sig_len, input, input_len);
     case GH_ALG_HS256:
         return verify_hs256(k, sig, sig_len, input, input_len);
     }
@@ -349,7 +349,7 @@ static int claim_int(const json_t *pl, const char *name, int64_t *dst)
     return 0;
 }
 
-static int audience_ok(const json_t *aud, const char *want)
+int jwt_audience_has(const json_t *aud, const char *want)
 {
     size_t i;
     const json_t *v;
@@ -390,7 +390,7 @@ static int check_claims(const json_t *pl, const gh_token_conf *tc, int64_t now_s
 
     if (!iss || !tc->issuer || strcmp(iss, tc->issuer) != 0)
         *why = "wrong issuer";
-    else if (!tc->audience || !audience_ok(json_object_get(pl, "aud"), tc->audience))
+    else if (!tc->audience || !jwt_audience_has(json_object_get(pl, "aud"), tc->audience))
         *why = "wrong audience";
     else if (claim_int(pl, "exp", &c->exp) || claim_int(pl, "nbf", &c->nbf) ||
              claim_int(pl, "iat", &c->iat))

@@ -66,6 +66,17 @@ EVP_PKEY *key_pkey(const gh_key *k);
  * for keys that only verify */
 EVP_PKEY *key_private(const gh_key *k);
 
+/* A JWS signature over input on a parsed public key, shared with the
+ * plugin host's jwt_verify (plugin/host_jwks.c): RSASSA-PKCS1-v1_5 (or a
+ * DER ECDSA signature) with md, or ECDSA from JWS's R||S of `half` bytes
+ * each. 0 when it verifies. */
+int jws_verify_pkey(EVP_PKEY *pk, const EVP_MD *md, const unsigned char *sig, size_t sig_len,
+                    const char *input, size_t input_len);
+int jws_verify_ecdsa(EVP_PKEY *pk, const EVP_MD *md, size_t half, const unsigned char *sig,
+                     size_t sig_len, const char *input, size_t input_len);
+/* 1 when a JWT "aud" (a string, or an array of strings) names want. */
+int jwt_audience_has(const json_t *aud, const char *want);
+
 /* What an access token says. Strings are owned by the struct. */
 typedef struct gh_claims {
     char sub[64];          /* user id */

@@ -4,10 +4,12 @@
  * Plugins see the daemon only through gh_host_table, so every function here
  * is a boundary: it checks its arguments, copies what it keeps, and never
  * hands out an internal type. Outbound HTTP is a module loaded at its first
- * use (host_http.c, see http_client.h); JSON lives in host_json.c; the rest (logging, errors, options, the call, time,
- * randomness, memory, result builders, kv, metrics) is here, as adaptors
- * over the core's own functions where the core has them (call.h, out.h,
- * store.h).
+ * use (host_http.c, see http_client.h); JSON lives in host_json.c; digests
+ * and HMAC in host_crypto.c, encodings in host_encode.c, JWT verification
+ * in host_jwks.c, the storage drivers' helpers in host_driver.c; the rest
+ * (logging, errors, options, the call, time, randomness, memory, result
+ * builders, kv, metrics) is here, as adaptors over the core's own
+ * functions where the core has them (call.h, out.h, store.h).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -447,6 +449,7 @@ static gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
 
 void host_global_cleanup(void)
 {
+    host_jwks_cleanup();
     if (http_client)
         http_client->cleanup();
     http_client = NULL;
@@ -521,4 +524,18 @@ const gh_host gh_host_table = {
     .call_left_ms = call_left_ms,
     .url_parse = host_url_parse,
     .url_redact = host_url_redact,
+
+    /* 1.1: crypto, encodings, JSON, JOSE */
+    .digest = host_digest,
+    .hmac = host_hmac,
+    .equal_ct = host_equal_ct,
+    .encode = host_encode,
+    .decode = host_decode,
+    .url_encode = host_url_encode,
+    .form_encode = host_form_encode,
+    .json_key_at = host_json_key_at,
+    .json_double = host_json_double,
+    .json_encode_to = host_json_encode_to,
+    .json_dump = host_json_dump,
+    .jwt_verify = host_jwt_verify,
 };

@@ -16,7 +16,7 @@ typedef void (*gh_event_visit)(void *ud, const char *plugin, const char *event, 
 void host_events_foreach(gh_event_visit visit, void *ud);
 
 /* At exit: release what the host keeps for the process (the HTTP module
- * if it was loaded, event counters). */
+ * if it was loaded, event counters, cached JWKS key sets). */
 void host_global_cleanup(void);
 
 /* cfg_*(NULL, ...) reads the options of the plugin being set up on this
@@ -41,6 +41,31 @@ const char *host_json_str(const gh_json *json);
 int64_t host_json_int(const gh_json *json, int64_t dflt);
 int host_json_bool(const gh_json *json, int dflt);
 char *host_json_encode(gh_call *call, const gh_param *fields);
+const char *host_json_key_at(const gh_json *obj, size_t i, const gh_json **value);
+double host_json_double(const gh_json *json, double dflt);
+gh_result host_json_encode_to(gh_call *call, const gh_param *fields, char **out);
+gh_result host_json_dump(gh_call *call, const gh_json *json, char **out);
+
+/* ... in host_crypto.c, digests and HMAC (OpenSSL) */
+gh_result host_digest(gh_call *call, uint32_t alg, const void *data, size_t len, void *out,
+                      size_t out_size, size_t *out_len);
+gh_result host_hmac(gh_call *call, uint32_t alg, const void *key, size_t key_len, const void *data,
+                    size_t len, void *out, size_t out_size, size_t *out_len);
+int host_equal_ct(const void *a, const void *b, size_t len);
+
+/* ... in host_encode.c, RFC 4648 encodings, URL and form encoding */
+gh_result host_encode(gh_call *call, uint32_t enc, const void *data, size_t len, char *out,
+                      size_t out_size, size_t *out_len);
+gh_result host_decode(gh_call *call, uint32_t enc, const char *text, size_t len, void *out,
+                      size_t out_size, size_t *out_len);
+gh_result host_url_encode(gh_call *call, const char *text, size_t len, char **out);
+gh_result host_form_encode(gh_call *call, const gh_param *fields, char **out);
+
+/* ... in host_jwks.c, JWT verification with a JWKS cache */
+gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy *policy,
+                          gh_json **claims);
+/* At exit, from host_global_cleanup: the cached key sets. */
+void host_jwks_cleanup(void);
 
 /* Members of the host table in host_driver.c, for storage and kv drivers */
 int64_t host_mono_ms(void);

@@ -163,6 +163,50 @@ typedef struct gh_url {
     char query[512];    /* after '?', undecoded; "" none */
 } gh_url;
 
+/* Digests for host->digest and host->hmac (1.1). SHA-1 is here for TOTP
+ * (RFC 6238) and other protocols that fix it; do not choose it for new
+ * designs. */
+typedef enum gh_digest_alg {
+    GH_SHA1 = 1,   /* 20 bytes */
+    GH_SHA256 = 2, /* 32 bytes */
+    GH_SHA384 = 3, /* 48 bytes */
+    GH_SHA512 = 4  /* 64 bytes */
+} gh_digest_alg;
+#define GH_DIGEST_MAX 64 /* room for any gh_digest_alg */
+
+/* Text encodings of bytes for host->encode and host->decode (1.1), RFC 4648.
+ * Decoding is strict: a character outside the alphabet, whitespace, missing
+ * or extra padding, or non-zero bits left over in the last character are
+ * refused (GH_ERR_INVALID), so one byte string has exactly one text. */
+typedef enum gh_encoding {
+    GH_ENC_BASE64 = 1,    /* "+/", padded with '=' */
+    GH_ENC_BASE64URL = 2, /* "-_", no padding (JOSE, RFC 7515 section 2) */
+    GH_ENC_BASE32 = 3,    /* A-Z2-7, padded with '='; decode also takes it
+                             unpadded (TOTP secrets are written without),
+                             upper case only */
+    GH_ENC_HEX = 4        /* lower case out; decode takes either case */
+} gh_encoding;
+
+/* What host->jwt_verify (1.1) accepts. Strings are borrowed for the call. */
+typedef struct gh_jwt_policy {
+    uint32_t size;           /* sizeof(gh_jwt_policy) as the plugin built it */
+    const char *jwks_uri;    /* the provider's key set (https, fetched through
+                                host->http and cached by the host) */
+    const char *const *algs; /* allowed "alg"s, ends at NULL; NULL: RS256 and
+                                ES256. Only RS256/384/512 and ES256/384 count:
+                                "none" and HS* are refused whatever is listed */
+    const char *issuer;      /* required: "iss" must equal it exactly */
+    const char *audience;    /* required: the client id; "aud" must be it or
+                                contain it, and an "azp", if present (needed
+                                when "aud" names several), must be it */
+    const char *nonce;       /* when set, "nonce" must equal it */
+    int64_t leeway_s;        /* clock skew allowed on exp/nbf/iat; < 0: 30 */
+    int64_t max_age_s;       /* > 0: "auth_time" is required and no older
+                                (OpenID Connect max_age) */
+    int32_t allow_loopback;  /* 1: jwks_uri may be a loopback or private
+                                address (tests, in-house IdPs); default 0 */
+} gh_jwt_policy;
+
 /* Placeholder styles of a SQL dialect. */
 typedef enum gh_placeholder {
     GH_PH_QMARK = 1, /* ?  (SQLite, MySQL) */
@@ -260,6 +304,62 @@ typedef struct gh_host {
     /* url into buf (size len, always terminated), with its password
      * replaced by "***": a URL that may be logged */
     void (*url_redact)(const char *url, char *buf, size_t len);
+
+    /* 1.1: crypto, encodings, JSON, JOSE. Every member that can fail
+     * returns a gh_result and says why through call (as host->fail). */
+    /* the digest of data into out (room out_size, >= the digest's length,
+     * GH_DIGEST_MAX fits all); *out_len its length */
+    gh_result (*digest)(gh_call *call, uint32_t alg /* gh_digest_alg */, const void *data,
+                        size_t len, void *out, size_t out_size, size_t *out_len);
+    /* HMAC (RFC 2104) of data under key, likewise */
+    gh_result (*hmac)(gh_call *call, uint32_t alg /* gh_digest_alg */, const void *key,
+                      size_t key_len, const void *data, size_t len, void *out,
+                      size_t out_size, size_t *out_len);
+    /* 1 when the len bytes at a and b are equal, in time that depends on
+     * len only: compare MACs, codes and tokens with this, never memcmp */
+    int (*equal_ct)(const void *a, const void *b, size_t len);
+    /* bytes to text into out (room out_size, NUL added); *out_len the
+     * length without the NUL. GH_ERR_INVALID when out is too small. */
+    gh_result (*encode)(gh_call *call, uint32_t enc /* gh_encoding */, const void *data,
+                        size_t len, char *out, size_t out_size, size_t *out_len);
+    /* text (len bytes) to bytes, strictly (see gh_encoding) */
+    gh_result (*decode)(gh_call *call, uint32_t enc /* gh_encoding */, const char *text,
+                        size_t len, void *out, size_t out_size, size_t *out_len);
+    /* percent-encoding (RFC 3986): everything but A-Z a-z 0-9 - . _ ~,
+     * for a path segment or a query value; *out host memory, release with
+     * free */
+    gh_result (*url_encode)(gh_call *call, const char *text, size_t len, char **out);
+    /* application/x-www-form-urlencoded from params (STR, INT or BOOL
+     * values, keys in order, repeated keys kept): a token-endpoint body or
+     * a query string; *out host memory, release with free */
+    gh_result (*form_encode)(gh_call *call, const gh_param *fields, char **out);
+    /* the i-th member of an object (in document order): its key, and its
+     * value in *value if value is not NULL; NULL past the end or for a
+     * non-object. json_len gives the count. */
+    const char *(*json_key_at)(const gh_json *obj, size_t i, const gh_json **value);
+    /* a number (integers too) as a double, else dflt */
+    double (*json_double)(const gh_json *json, double dflt);
+    /* json_encode with its result: an object from params, where a
+     * GH_T_LIST value is an array (data: const gh_param *, len: count;
+     * element keys are ignored) and a GH_T_MAP value a nested object
+     * (data: const gh_param * ending at key == NULL); *out host memory */
+    gh_result (*json_encode_to)(gh_call *call, const gh_param *fields, char **out);
+    /* a value (a decoded document or any part of it) as compact JSON;
+     * *out host memory, release with free */
+    gh_result (*json_dump)(gh_call *call, const gh_json *json, char **out);
+    /* Verify a JWS-signed JWT (an OpenID Connect ID token) against the key
+     * set at policy->jwks_uri. The host caches each key set (per URI,
+     * shared by all plugins and threads) for its Cache-Control max-age
+     * (an hour when none, between a minute and a day), fetches it again
+     * when a token names an unknown kid, but at most once in ten seconds,
+     * and takes each key's algorithm from the key (its "alg", else its
+     * kty and curve), so no token picks it. Then exp, nbf and iat (with
+     * leeway), iss, aud/azp, nonce and auth_time are checked. GH_OK: *claims
+     * holds the payload (release with json_free); GH_ERR_DENIED: the token
+     * is refused (the reason is logged, never the token);
+     * GH_ERR_UNAVAILABLE: the key set cannot be fetched. */
+    gh_result (*jwt_verify)(gh_call *call, const char *token, const gh_jwt_policy *policy,
+                            gh_json **claims);
 } gh_host;
 
 #define GH_HAS(h, m) \
