@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # installcheck.sh - what a third-party plugin author does: build the example
-# plugin out of tree with nothing but `pkg-config gatehouse-plugin`, load it
+# plugins out of tree with nothing but `pkg-config gatehouse-plugin`, load hello
 # into the installed gatehoused; and see a plugin built for another ABI
 # major refused with a clear message.
 # Args: installed-gatehoused pkgconfig-dir installed-plugin-dir srcdir
@@ -16,6 +16,14 @@ chmod -R u+w "$TMP/hello"
 check "the example plugin builds out of tree with pkg-config" make -s -C "$TMP/hello"
 mkdir -p "$TMP/plugins"
 ln -s "$INSTALLED_PLUGINS"/sqlite.so "$TMP/hello/hello.so" "$TMP/plugins/"
+
+# every other example builds the same way, warnings as errors
+for dir in mfa-totp notify-webhook oauth-oidc kv-memory cloud-log; do
+    cp -r "$SRC/docs/examples/$dir" "$TMP/$dir"
+    chmod -R u+w "$TMP/$dir"
+    check "the example plugin $dir builds out of tree with pkg-config" \
+        make -s -C "$TMP/$dir" CFLAGS="-O2 -Wall -Wextra -Werror"
+done
 
 # the same source with the ABI major bumped, as if built against a 2.x header
 sed 's/GH_ABI_MAJOR/(GH_ABI_MAJOR + 1)/' "$SRC/docs/examples/hello/hello.c" >"$TMP/hello2.c"

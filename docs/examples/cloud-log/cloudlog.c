@@ -4,7 +4,7 @@
  * ("compartment:<tenant_id>", ...), so provisioning a tenant twice, or again
  * after a crash, gives the same resources: what a real provisioner must
  * achieve by looking up before creating. A dry run for a new deployment.
- *   cloud:
+ *   plugins:
  *     - name: cloudlog
  *       options: { prefix: gh }   # optional, prepended to bucket names
  */

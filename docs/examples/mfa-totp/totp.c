@@ -1,7 +1,7 @@
 /*
  * totp.c - an example MFA plugin: RFC 6238 time-based one-time passwords
  * (HMAC-SHA1, 30 s steps, 6 digits), as authenticator apps expect them.
- * Needs ABI 1.1 host services. YAML: `mfa: [{name: totp, options: {issuer: Example}}]`
+ * Needs ABI 1.1 host services. YAML: `plugins: [{name: totp, options: {issuer: Example}}]`
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@ static gh_result totp_instantiate(void *inst, const gh_cfg *options, gh_call *ca
 {
     const char *issuer = host->cfg_str(options, "issuer", "Gatehouse");
     /* refuse an older daemon at start-up, not at the first sign-in */
-    if (!GH_HAS(host, hmac) || !GH_HAS(host, equal_ct) || !GH_HAS(host, url_encode))
+    if (!GH_HAS(host, hmac) || !GH_HAS(host, encode) || !GH_HAS(host, equal_ct) || !GH_HAS(host, url_encode))
         return host->fail(call, GH_ERR_UNSUPPORTED, "needs plugin ABI 1.1 host services");
     if (strlen(issuer) >= sizeof((totp *)inst)->issuer)
         return host->fail(call, GH_ERR_INVALID, "option 'issuer' is too long");

@@ -3,7 +3,7 @@
  * {"to", "subject", "text"} to an https URL, signed so the receiver can
  * check it came from us: `X-Signature: sha256=<hex HMAC-SHA256 of the body>`
  * under a shared secret. Needs ABI 1.1 host services (hmac, json_encode_to).
- *   notify:
+ *   plugins:
  *     - name: webhook
  *       options: { url: "https://hooks.example.org/gatehouse", secret_file: /etc/gatehouse/hook.key }
  */
@@ -25,7 +25,7 @@ static gh_result webhook_instantiate(void *inst, const gh_cfg *options, gh_call 
     webhook *w = inst;
     const char *url = host->cfg_str(options, "url", "");
 
-    if (!GH_HAS(host, hmac) || !GH_HAS(host, json_encode_to))
+    if (!GH_HAS(host, hmac) || !GH_HAS(host, encode) || !GH_HAS(host, json_encode_to))
         return host->fail(call, GH_ERR_UNSUPPORTED, "needs plugin ABI 1.1 host services");
     if (strncmp(url, "https://", 8) != 0 || strlen(url) >= sizeof w->url) /* never sign in clear text */
         return host->fail(call, GH_ERR_INVALID, "option 'url' must be an https URL under %zu bytes", sizeof w->url);
@@ -51,13 +51,15 @@ static gh_result webhook_deliver(const void *inst, void *tinst, gh_call *call, c
     gh_param fields[4] = {{0}};
     unsigned char mac[GH_DIGEST_MAX];
     char *body = NULL, hex[2 * GH_DIGEST_MAX + 1], sig[sizeof hex + 32];
-    size_t n = 0, maclen;
+    size_t n = 0, maclen, required = 0;
     gh_result r;
 
     (void)tinst, (void)out;
     for (; in && in->key && n < 3; in++) /* pass on only what the receiver expects */
         if (in->type == GH_T_STR && (!strcmp(in->key, "to") || !strcmp(in->key, "subject") || !strcmp(in->key, "text")))
-            fields[n++] = *in;
+            fields[n++] = *in, required += strcmp(in->key, "subject") != 0;
+    if (required != 2)
+        return host->fail(call, GH_ERR_INVALID, "'to' and 'text' are required, once each");
     if ((r = host->json_encode_to(call, fields, &body)) != GH_OK ||
         (r = host->hmac(call, GH_SHA256, w->secret, strlen(w->secret), body, strlen(body), mac, sizeof mac, &maclen)) ||
         (r = host->encode(call, GH_ENC_HEX, mac, maclen, hex, sizeof hex, &n)))
