@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # installcheck.sh - what a third-party plugin author does: build the example
-# plugins out of tree with nothing but `pkg-config gatehouse-plugin`, load hello
+# plugins out of tree with nothing but `pkg-config gatehouse-plugin`, load some
 # into the installed gatehoused; and see a plugin built for another ABI
 # major refused with a clear message.
 # Args: installed-gatehoused pkgconfig-dir installed-plugin-dir srcdir
@@ -37,6 +37,16 @@ config hello
 check "the installed daemon starts with the out-of-tree plugin" start_daemon "$TMP/hello.yaml" "$TMP/log"
 http GET /health/ready; out=$OUT
 contains "the out-of-tree plugin is loaded and ready" "$out" '"hello":"ok"'
+stop_daemon
+
+# two more examples at work: kvmem in the kv slot, totp among the plugins
+ln -s "$TMP/mfa-totp/totp.so" "$TMP/kv-memory/kvmem.so" "$TMP/plugins/"
+config totp
+printf 'kv:\n  plugin: kvmem\n' >>"$TMP/totp.yaml"
+check "the installed daemon starts with the kv and mfa examples" start_daemon "$TMP/totp.yaml" "$TMP/log"
+http GET /health/ready; out=$OUT
+contains "the kv example holds the kv slot" "$out" '"kvmem":"ok"'
+contains "the mfa example is loaded and ready" "$out" '"totp":"ok"'
 stop_daemon
 
 config hello2
