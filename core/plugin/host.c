@@ -521,4 +521,7 @@ const gh_host gh_host_table = {
     .call_left_ms = call_left_ms,
     .url_parse = host_url_parse,
     .url_redact = host_url_redact,
+
+    /* 1.1: errors and options */
+    .fail_retry = call_fail_retry,
 };

@@ -636,6 +636,13 @@ gh_result call_result(gh_call *call, gh_result r)
     /* NOT_FOUND is an answer, not a failure of the plugin */
     if (r == GH_OK || r == GH_ERR_NOT_FOUND || !p)
         return r;
+    /* a code newer than this core: the ABI's rule makes it INTERNAL, so no
+     * caller has to handle values it cannot know */
+    if ((unsigned)r > GH_ERR_UPSTREAM) {
+        call_log(call, p->name, GH_LOG_WARNING, "unknown result code %d counts as internal",
+                 (int)r);
+        r = GH_ERR_INTERNAL;
+    }
     /* the counter is the one mutable member of an otherwise read-only gh_loaded */
     atomic_fetch_add_explicit(&((gh_loaded *)p)->errors, 1, memory_order_relaxed);
     call_log(call, p->name, GH_LOG_WARNING, "%s%s%s", gh_result_str(r),

@@ -102,7 +102,8 @@ static gh_result put_int(gh_out *out, const char *key, int64_t v)
     return host->put(out, &(gh_param){key, GH_T_INT, &v, sizeof v});
 }
 
-/* in: to (STR), fail? ; out: echo (repeat times), threads, calls, token?,
+/* in: to (STR), fail?, fail_code? (INT: fail with that code and a
+ * retry-after of 2.5 s); out: echo (repeat times), threads, calls, token?,
  * kv_count? */
 static gh_result echo_deliver(const void *inst, void *tinst, gh_call *call,
                               const gh_param *in, gh_out *out)
@@ -110,12 +111,16 @@ static gh_result echo_deliver(const void *inst, void *tinst, gh_call *call,
     const echo *e = inst;
     echo_thread *t = tinst;
     const gh_param *to = find(in, "to");
+    const gh_param *code = find(in, "fail_code");
     size_t glen = strlen(e->greeting), len;
     gh_result r = GH_OK;
     char *text;
 
     if (find(in, "fail"))
         return host->fail(call, GH_ERR_DENIED, "asked to fail");
+    if (code && code->type == GH_T_INT && GH_HAS(host, fail_retry))
+        return host->fail_retry(call, (gh_result)*(const int64_t *)code->data, 2500,
+                                "asked to fail with a code");
     if (!t)
         return host->fail(call, GH_ERR_INTERNAL, "no per-thread instance");
     if (!to || to->type != GH_T_STR)

@@ -179,6 +179,8 @@ static void *other_thread(void *arg)
 static void test_echo_loads_and_runs(void **state)
 {
     gh_param in[] = {TO("world"), END};
+    int64_t code = 0;
+    gh_param fail_with[] = {{"fail_code", GH_T_INT, &code, sizeof code}, END};
     thread_run t = {0};
     pthread_t th;
     gh_loaded *p;
@@ -231,6 +233,18 @@ static void test_echo_loads_and_runs(void **state)
                      GH_ERR_DENIED);
     assert_string_equal(call.message, "asked to fail");
     assert_int_equal(atomic_load(&p->errors), 1);
+    h->out_free(out);
+
+    /* a retry-after reported with the code; a code newer than the core
+     * counts as internal */
+    out = h->out_new();
+    code = GH_ERR_RATE_LIMITED;
+    assert_int_equal(deliver(p, fail_with, out, &call), GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 2500);
+    code = GH_ERR_UPSTREAM + 1;
+    assert_int_equal(deliver(p, fail_with, out, &call), GH_ERR_INTERNAL);
+    assert_string_equal(call.message, "asked to fail with a code");
+    assert_int_equal(atomic_load(&p->errors), 3);
     h->out_free(out);
 
     plugins_thread_fini(&f.ps);
@@ -364,7 +378,7 @@ static void test_abi_major_mismatch(void **state)
 {
     (void)state;
     expect_refusal(0, "plugins:\n  - name: abi_major\n",
-                   "plugin 'abi_major': built for plugin ABI 2.0, this gatehoused speaks 1.0 "
+                   "plugin 'abi_major': built for plugin ABI 2.0, this gatehoused speaks 1.1 "
                    "(major versions must match)");
 }
 
@@ -600,6 +614,16 @@ static void test_fail_and_call(void **state)
     /* without a plugin nothing is counted */
     assert_int_equal(call_result(&call, GH_ERR_CONFLICT), GH_ERR_CONFLICT);
     assert_string_equal(gh_result_str(GH_ERR_TIMEOUT), "timeout");
+    assert_string_equal(gh_result_str(GH_ERR_RATE_LIMITED), "rate limited by the remote side");
+    assert_string_equal(gh_result_str(GH_ERR_UPSTREAM), "the remote side failed");
+    /* fail_retry keeps its retry-after; a later fail wrapping it keeps it too */
+    assert_int_equal(h->fail_retry(&call, GH_ERR_RATE_LIMITED, 1200, "slow down"),
+                     GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 1200);
+    assert_int_equal((h->fail)(&call, GH_ERR_RATE_LIMITED, "kv: %s", call.message),
+                     GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 1200);
+    assert_string_equal(call.message, "kv: slow down");
     assert_string_equal(gh_result_str((gh_result)99), "unknown error");
 }
 
