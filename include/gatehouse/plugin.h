@@ -470,7 +470,16 @@ typedef struct gh_plugin {
     gh_result (*health)(const void *inst, void *tinst, gh_call *call);
 
     const void *ops; /* the gh_*_ops table of `kind` */
+
+    /* 1.1: errors and options. */
+    uint32_t flags; /* GH_PLUGIN_*; bits the host does not know are ignored */
 } gh_plugin;
+
+/* Flags of a plugin (gh_plugin.flags). */
+/* It keeps all its state in its instances, so the config may list it more
+ * than once (`- name: okta` with `plugin: oidc`); without it a second
+ * instance is refused, since a 1.0 plugin may keep statics. */
+#define GH_PLUGIN_MULTI_INSTANCE 0x1u
 
 /* The one symbol a plugin exports. The host pointer stays valid for the
  * life of the plugin; keep it in a static. */

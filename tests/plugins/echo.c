@@ -180,6 +180,7 @@ static const gh_plugin echo_plugin = {
     .thread_fini = echo_thread_fini,
     .detach = echo_detach,
     .ops = &echo_ops,
+    .flags = GH_PLUGIN_MULTI_INSTANCE, /* its state is all in its instances */
 };
 
 /* What a plugin built against a later 1.x header looks like: bigger

@@ -292,6 +292,59 @@ static void test_abi10_loads_and_runs(void **state)
     fx_free(&f);
 }
 
+/* Two instances of one plugin, each with its own name and options. */
+static void test_two_instances(void **state)
+{
+    gh_param in[] = {TO("you"), END};
+    const gh_loaded *first, *second;
+    gh_call call;
+    gh_out *out;
+    fx f;
+
+    (void)state;
+    if (fx_load(&f, 0, "plugins:\n"
+                       "  - name: echo\n"
+                       "    options: { greeting: hello }\n"
+                       "  - name: echo-loud\n"
+                       "    plugin: echo\n"
+                       "    options: { greeting: HEY }\n") != 0)
+        fail_msg("%s", f.err);
+    first = plugins_find(&f.ps, GH_KIND_NOTIFY, "echo");
+    second = plugins_find(&f.ps, GH_KIND_NOTIFY, "echo-loud");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_ptr_equal(first->desc, second->desc); /* one .so */
+    assert_ptr_not_equal(first->inst, second->inst);
+    assert_int_equal(plugins_thread_init(&f.ps, f.err, sizeof f.err), 0);
+    out = h->out_new();
+    assert_int_equal(deliver(second, in, out, &call), GH_OK);
+    assert_string_equal(out_str(out, "echo", 0), "HEY you");
+    h->out_free(out);
+    /* its log tag, metric label and kv prefix are the instance's name */
+    assert_string_equal(second->name, "echo-loud");
+    out = h->out_new();
+    assert_int_equal(deliver(first, in, out, &call), GH_OK);
+    assert_string_equal(out_str(out, "echo", 0), "hello you");
+    h->out_free(out);
+    plugins_thread_fini(&f.ps);
+    fx_free(&f);
+}
+
+/* A plugin that does not declare GH_PLUGIN_MULTI_INSTANCE (here a 1.0 one)
+ * may keep statics: a second instance is refused where it is configured. */
+static void test_second_instance_refused(void **state)
+{
+    (void)state;
+    expect_refusal(0, "plugins:\n"
+                      "  - name: abi10\n"
+                      "    options: { prefix: hey }\n"
+                      "  - name: abi10-again\n"
+                      "    plugin: abi10\n"
+                      "    options: { prefix: ho }\n",
+                   ":6:11: plugin 'abi10-again': plugin 'abi10' is already configured as "
+                   "'abi10' and does not allow several instances");
+}
+
 /* A plugin built against a later 1.x header: bigger descriptor and ops. */
 static void test_newer_minor_loads(void **state)
 {
@@ -579,6 +632,7 @@ static void test_host_table(void **state)
     }
     assert_true(GH_HAS(h, count));
     assert_true(GH_HAS(h, http));
+    assert_true(GH_HAS(h, fail_retry));
     /* an older host: the members past its size are absent */
     small.size = offsetof(gh_host, http);
     assert_true(GH_HAS(&small, kv_del));
@@ -1322,6 +1376,8 @@ int main(void)
         cmocka_unit_test(test_instantiate_failure),
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_option_types),
+        cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_host_table),
         cmocka_unit_test(test_fail_and_call),
         cmocka_unit_test(test_out_builder),
