@@ -23,6 +23,7 @@ struct gh_call {
     gh_result code;            /* set by call_fail */
     char message[256];         /* set by call_fail; logged, never sent */
     int64_t retry_after_ms;    /* set by call_fail_retry; 0: not known */
+    const struct gh_node *fail_at; /* set by the host's cfg_fail: the option at fault */
     /* The request this call serves, for plugins (ABI 1.1 call context).
      * Each may be NULL where the core does not know it; the strings are
      * borrowed from whoever made the call and outlive it. */

@@ -443,8 +443,8 @@ static int instantiate(gh_loaded *p, char *err, size_t errlen)
     OPENSSL_cleanse(p->inst, d->inst_size);
     free(p->inst);
     p->inst = NULL;
-    if (call.message[0])
-        return fail(err, errlen, "plugin '%s': %s", p->name, call.message);
+    if (call.message[0]) /* at its file:line:col when it used cfg_fail */
+        return opt_fail(err, errlen, call.fail_at, p->name, "%s", call.message);
     return fail(err, errlen, "plugin '%s': instantiate failed (%s)", p->name,
                 gh_result_str(r));
 }

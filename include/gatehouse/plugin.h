@@ -285,6 +285,12 @@ typedef struct gh_host {
      * GH_ERR_UNAVAILABLE */
     gh_result (*fail_retry)(gh_call *call, gh_result code, int64_t retry_after_ms,
                             const char *fmt, ...) GH_PRINTF(4, 5);
+    /* fail(call, GH_ERR_INVALID, ...) for a bad option value found in
+     * instantiate: start-up stops with the error at node's file:line:col
+     * (node from cfg_child/cfg_at; NULL: the options block). Returns
+     * GH_ERR_INVALID. */
+    gh_result (*cfg_fail)(gh_call *call, const gh_cfg *node, const char *fmt, ...)
+        GH_PRINTF(3, 4);
 } gh_host;
 
 #define GH_HAS(h, m) \

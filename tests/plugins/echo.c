@@ -54,7 +54,8 @@ static gh_result echo_instantiate(void *inst, const gh_cfg *cfg, gh_call *call)
 
     e->repeat = host->cfg_int(cfg, "repeat", 1);
     if (e->repeat < 1 || e->repeat > 10)
-        return host->fail(call, GH_ERR_INVALID, "option 'repeat' must be 1 to 10");
+        return host->cfg_fail(call, host->cfg_child(cfg, "repeat"),
+                              "option 'repeat' must be 1 to 10");
     if (!(e->greeting = dup_str(greeting)))
         return host->fail(call, GH_ERR_NOMEM, "out of memory");
     e->token = host->cfg_secret(cfg, "token");

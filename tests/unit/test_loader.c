@@ -490,7 +490,7 @@ static void test_instantiate_failure(void **state)
     expect_refusal(0, "plugins:\n  - name: fail_init\n    options: { x: 11 }\n",
                    "plugin 'fail_init': option 'x' must be 1 to 10, not 11");
     expect_refusal(0, "plugins:\n  - name: echo\n    options: { greeting: hi, repeat: 0 }\n",
-                   "plugin 'echo': option 'repeat' must be 1 to 10");
+                   ":5:38: plugin 'echo': option 'repeat' must be 1 to 10");
     /* in range: it reads x through cfg_int(NULL, ...), its own options */
     if (fx_load(&f, 0, "plugins:\n  - name: fail_init\n    options: { x: 5 }\n") != 0)
         fail_msg("%s", f.err);
