@@ -16,20 +16,40 @@ void call_init(gh_call *call, const struct gh_loaded *p, const char *request_id,
     call->deadline_ms = gh_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 }
 
-gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...)
+static gh_result call_vfail(gh_call *call, gh_result code, const char *fmt, va_list ap)
 {
     char msg[sizeof call->message];
-    va_list ap;
 
     if (!call)
         return code;
     /* formatted aside first: plugins wrap the last error with
      * fail(call, r, "exchange: %s", call->message) */
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     memcpy(call->message, msg, sizeof msg);
     call->code = code;
+    return code;
+}
+
+gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    code = call_vfail(call, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+gh_result call_fail_retry(gh_call *call, gh_result code, int64_t retry_after_ms,
+                          const char *fmt, ...)
+{
+    va_list ap;
+
+    if (call)
+        call->retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0;
+    va_start(ap, fmt);
+    code = call_vfail(call, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 
@@ -74,6 +94,8 @@ const char *gh_result_str(gh_result r)
         [GH_ERR_UNSUPPORTED] = "unsupported",
         [GH_ERR_INTERNAL] = "internal error",
         [GH_ERR_NOMEM] = "out of memory",
+        [GH_ERR_RATE_LIMITED] = "rate limited by the remote side",
+        [GH_ERR_UPSTREAM] = "the remote side failed",
     };
 
     if ((unsigned)r < sizeof names / sizeof names[0] && names[r])

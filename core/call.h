@@ -22,6 +22,8 @@ struct gh_call {
     int64_t deadline_ms;       /* on gh_now_ms()'s clock */
     gh_result code;            /* set by call_fail */
     char message[256];         /* set by call_fail; logged, never sent */
+    int64_t retry_after_ms;    /* set by call_fail_retry; 0: not known */
+    const struct gh_node *fail_at; /* set by the host's cfg_fail: the option at fault */
     /* The request this call serves, for plugins (ABI 1.1 call context).
      * Each may be NULL where the core does not know it; the strings are
      * borrowed from whoever made the call and outlive it. */
@@ -45,6 +47,11 @@ void call_init(gh_call *call, const struct gh_loaded *p, const char *request_id,
  * The message may wrap the previous one (fmt may use call->message). A NULL
  * call only returns code. */
 gh_result call_fail(gh_call *call, gh_result code, const char *fmt, ...) GH_PRINTF(3, 4);
+/* call_fail that also records when the remote side takes a retry (the host
+ * table's fail_retry); call_fail leaves an earlier retry_after_ms alone, so
+ * a wrapping message keeps it. */
+gh_result call_fail_retry(gh_call *call, gh_result code, int64_t retry_after_ms,
+                          const char *fmt, ...) GH_PRINTF(4, 5);
 
 /* The deadline; now for a NULL call, which has no time of its own. */
 int64_t call_deadline_ms(const gh_call *call);
@@ -61,7 +68,8 @@ void call_log(const gh_call *call, const char *source, int level, const char *fm
 void call_vlog(const gh_call *call, const char *source, int level, const char *fmt,
                va_list ap);
 
-/* "ok", "invalid", "not found", ... for messages. */
+/* "ok", "invalid", "not found", ... for messages; "unknown error" for a
+ * code newer than the core. */
 const char *gh_result_str(gh_result r);
 
 #endif

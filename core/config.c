@@ -555,11 +555,14 @@ static int set_section(checker *ck, const gh_node *v, const field *f, void *base
     return check_map(ck, v, name, f->sub, base);
 }
 
-/* Same rule for every plugin name: it becomes a file name. */
+/* Same rule for every plugin name: it becomes a file name. The field's
+ * offset picks the member: `name` (0, and the node errors point at) or a
+ * list item's `plugin`. */
 static int set_plugin_name(checker *ck, const gh_node *v, const field *f, void *base,
                            const char *name)
 {
     gh_plugin_conf *pc = base;
+    char **dst = AT(base, f->off, char *);
     size_t len = 0;
     if (v->type != GH_NODE_SCALAR)
         return bad_value(ck, v, name, "a plugin name");
@@ -570,8 +573,9 @@ static int set_plugin_name(checker *ck, const gh_node *v, const field *f, void *
         return cfg_error(ck->err, ck->errlen, v,
                          "%s: bad plugin name '%.64s': use 1 to 64 of a-z, 0-9, '_' and '-'",
                          name, v->value);
-    pc->where = v;
-    return replace_str(ck, &pc->name, v->value);
+    if (dst == &pc->name)
+        pc->where = v;
+    return replace_str(ck, dst, v->value);
 }
 
 /* Not checked here: the loader checks them against the plugin's own list. */
@@ -591,6 +595,7 @@ static const field block_fields[] = {
 
 static const field item_fields[] = {
     { .key = "name", .set = set_plugin_name },
+    { .key = "plugin", .set = set_plugin_name, .off = offsetof(gh_plugin_conf, plugin) },
     { .key = "options", .set = set_options },
     { 0 },
 };
@@ -1212,8 +1217,10 @@ void config_free(gh_config *cfg)
     free(cfg->mail_templates_dir);
     free(cfg->mail_verify_path);
     free(cfg->mail_reset_path);
-    for (size_t i = 0; i < cfg->n_plugins; i++)
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
         free(cfg->plugins[i].name);
+        free(cfg->plugins[i].plugin);
+    }
     free(cfg->plugins);
     cfg_tree_free(cfg->root);
     free(cfg->path);

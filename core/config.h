@@ -29,7 +29,10 @@ typedef struct gh_listen {
 
 /* A plugin named in the config, with its options subtree. */
 typedef struct gh_plugin_conf {
-    char *name;              /* NULL: not configured */
+    char *name;              /* NULL: not configured; first, so set_plugin_name's
+                                default offset is it */
+    char *plugin;            /* plugins: items: the plugin file, when `name`
+                                is an instance of it; NULL: `name` */
     const gh_node *options;  /* the `options:` map, or NULL */
     const gh_node *where;    /* for error positions: the name's node, else the
                                 block's, else the root (storage by default) */

@@ -351,17 +351,22 @@ void api_fail(api_job *j, int status, const char *code, const char *detail)
 void api_store_fail(api_job *j, gh_result r, const char *what)
 {
     int busy = r == GH_ERR_UNAVAILABLE || r == GH_ERR_TIMEOUT;
+    int warn = busy || r == GH_ERR_RATE_LIMITED || r == GH_ERR_UPSTREAM;
     if (busy && j->on_loop) { /* not a failure yet: a worker may wait */
         j->again_on_worker = 1;
         api_fail(j, 503, "unavailable", NULL);
         return;
     }
-    gh_log_tagged(busy ? GH_LOG_WARNING : GH_LOG_ERROR, "api", j->request_id, "%s: %s%s%s", what,
+    gh_log_tagged(warn ? GH_LOG_WARNING : GH_LOG_ERROR, "api", j->request_id, "%s: %s%s%s", what,
                   gh_result_str(r), j->call.message[0] ? ": " : "", j->call.message);
-    if (busy) {
-        j->retry_after_s = 1;
+    if (busy || r == GH_ERR_RATE_LIMITED) {
+        /* the plugin's retry-after when it reported one, in whole seconds */
+        j->retry_after_s = j->call.retry_after_ms > 0 ? (j->call.retry_after_ms + 999) / 1000 : 1;
         api_fail(j, 503, (j->flags & API_OAUTH) ? "temporarily_unavailable" : "unavailable",
                  "The server cannot serve this right now; try again shortly.");
+    } else if (r == GH_ERR_UPSTREAM) {
+        api_fail(j, 502, (j->flags & API_OAUTH) ? "temporarily_unavailable" : "bad_gateway",
+                 "A service this server depends on failed; try again later.");
     } else {
         api_fail(j, 500, (j->flags & API_OAUTH) ? "server_error" : "internal_error", NULL);
     }

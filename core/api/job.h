@@ -92,8 +92,11 @@ void api_ok_text(api_job *j, int status, char *text, size_t len);
 /* An answer without a body (200 for RFC 7009, 204 ...). */
 void api_empty(api_job *j, int status);
 void api_fail(api_job *j, int status, const char *code, const char *detail);
-/* A failed store call: 503 for lock contention or an unreachable backend,
- * else 500; the reason goes to the log, never to the client. */
+/* A failed store or plugin call: 503 for lock contention, an unreachable
+ * backend or a remote side that rate-limits us (with the plugin's
+ * Retry-After when it reported one), 502 for a remote side that failed, else
+ * 500 (an unknown code too); the reason goes to the log, never to the
+ * client. */
 void api_store_fail(api_job *j, gh_result r, const char *what);
 
 /* The answer's "access_token" (present_tokens leaves it null) is signed

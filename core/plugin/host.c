@@ -167,6 +167,21 @@ static char *host_cfg_secret(const gh_cfg *node, const char *key)
     return v;
 }
 
+static gh_result host_cfg_fail(gh_call *call, const gh_cfg *node, const char *fmt, ...)
+    GH_PRINTF(3, 4);
+static gh_result host_cfg_fail(gh_call *call, const gh_cfg *node, const char *fmt, ...)
+{
+    char msg[sizeof call->message];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (call)
+        call->fail_at = node_of(node); /* the loader puts the position first */
+    return call_fail(call, GH_ERR_INVALID, "%s", msg);
+}
+
 static const gh_cfg *host_cfg_child(const gh_cfg *node, const char *key)
 {
     return (const gh_cfg *)member(node, key);
@@ -538,4 +553,7 @@ const gh_host gh_host_table = {
     .json_encode_to = host_json_encode_to,
     .json_dump = host_json_dump,
     .jwt_verify = host_jwt_verify,
+    /* 1.1: errors and options */
+    .fail_retry = call_fail_retry,
+    .cfg_fail = host_cfg_fail,
 };

@@ -443,28 +443,46 @@ static int instantiate(gh_loaded *p, char *err, size_t errlen)
     OPENSSL_cleanse(p->inst, d->inst_size);
     free(p->inst);
     p->inst = NULL;
-    if (call.message[0])
-        return fail(err, errlen, "plugin '%s': %s", p->name, call.message);
+    if (call.message[0]) /* at its file:line:col when it used cfg_fail */
+        return opt_fail(err, errlen, call.fail_at, p->name, "%s", call.message);
     return fail(err, errlen, "plugin '%s': instantiate failed (%s)", p->name,
                 gh_result_str(r));
 }
 
 /* Load one configured plugin into ps->v[ps->n]; on failure leave nothing. */
+/* A plugin loaded as p's before (the same descriptor) must allow several
+ * instances: one that did not declare it may keep state in statics. */
+static int check_second_instance(const gh_plugins *ps, const gh_loaded *p,
+                                 const gh_plugin_conf *pc, char *err, size_t errlen)
+{
+    const gh_plugin *d = p->desc;
+    int multi = d->size >= offsetof(gh_plugin, flags) + sizeof d->flags &&
+                (d->flags & GH_PLUGIN_MULTI_INSTANCE);
+
+    for (size_t i = 0; i < ps->n && !multi; i++)
+        if (ps->v[i].desc == d)
+            return opt_fail(err, errlen, pc->where, pc->name,
+                            "plugin '%s' is already configured as '%s' and does not allow "
+                            "several instances", d->name, ps->v[i].name);
+    return 0;
+}
+
 static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
                     uint32_t want, char *err, size_t errlen)
 {
     gh_loaded *p = &ps->v[ps->n];
+    const char *plugin = pc->plugin ? pc->plugin : pc->name; /* the file's name */
     char path[PATH_MAX];
     gh_entry_fn entry;
     void *sym;
 
-    if (!valid_name(pc->name))
+    if (!valid_name(pc->name) || !valid_name(plugin))
         return opt_fail(err, errlen, pc->where, pc->name,
                         "a plugin name is 1 to %d of a-z, 0-9, _ and -", MAX_NAME_LEN);
     for (size_t i = 0; i < ps->n; i++)
         if (strcmp(ps->v[i].name, pc->name) == 0)
             return opt_fail(err, errlen, pc->where, pc->name, "configured twice");
-    if ((size_t)snprintf(path, sizeof path, "%s/%s.so", dir, pc->name) >= sizeof path)
+    if ((size_t)snprintf(path, sizeof path, "%s/%s.so", dir, plugin) >= sizeof path)
         return fail(err, errlen, "plugin '%s': plugin directory path too long", pc->name);
 
     memset(p, 0, sizeof *p);
@@ -476,6 +494,8 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
         unload_one(p);
         return fail(err, errlen, "plugin '%s': out of memory", pc->name);
     }
+    /* a second instance shares the first one's mapping: the dynamic loader
+     * counts the opens, and each unload_one closes one */
     p->handle = open_now(p->name, path, err, errlen);
     if (!p->handle)
         goto fail;
@@ -486,7 +506,8 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
     }
     memcpy(&entry, &sym, sizeof entry); /* object to function pointer, as POSIX allows */
     p->desc = entry(&gh_host_table);
-    if (check_desc(p->desc, p->name, path, want, err, errlen) != 0 ||
+    if (check_desc(p->desc, plugin, path, want, err, errlen) != 0 ||
+        check_second_instance(ps, p, pc, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
         instantiate(p, err, errlen) != 0)
@@ -636,6 +657,13 @@ gh_result call_result(gh_call *call, gh_result r)
     /* NOT_FOUND is an answer, not a failure of the plugin */
     if (r == GH_OK || r == GH_ERR_NOT_FOUND || !p)
         return r;
+    /* a code newer than this core: the ABI's rule makes it INTERNAL, so no
+     * caller has to handle values it cannot know */
+    if ((unsigned)r > GH_ERR_UPSTREAM) {
+        call_log(call, p->name, GH_LOG_WARNING, "unknown result code %d counts as internal",
+                 (int)r);
+        r = GH_ERR_INTERNAL;
+    }
     /* the counter is the one mutable member of an otherwise read-only gh_loaded */
     atomic_fetch_add_explicit(&((gh_loaded *)p)->errors, 1, memory_order_relaxed);
     call_log(call, p->name, GH_LOG_WARNING, "%s%s%s", gh_result_str(r),

@@ -11,6 +11,13 @@
  *    writer compiled it). Structs only grow at the end; a reader checks `size`
  *    (GH_HAS / GH_OPS_HAS) before touching a member newer than 1.0.
  *  - Enum values are frozen; new values are appended.
+ *  - A result code the core does not know (one a newer plugin returns)
+ *    counts as GH_ERR_INTERNAL: logged as the plugin's failure with its
+ *    message, answered to a client as a 500.
+ *  - A parameter key or flag a plugin does not know is ignored, unless the
+ *    op's comment names it must-understand: those a plugin answers with
+ *    GH_ERR_UNSUPPORTED rather than ignore (op tables grow the same way:
+ *    a missing op is UNSUPPORTED).
  *  - Only fixed-width integers, UTF-8 `const char *`, opaque handles and the
  *    structs below cross the boundary: no libevent, jansson, libpq or OpenSSL
  *    types, so each side may upgrade its libraries independently.
@@ -54,7 +61,7 @@ extern "C" {
 #endif
 
 #define GH_ABI_MAJOR 1
-#define GH_ABI_MINOR 0
+#define GH_ABI_MINOR 1
 
 #if defined(__GNUC__) || defined(__clang__)
 #define GH_EXPORT __attribute__((visibility("default")))
@@ -64,9 +71,10 @@ extern "C" {
 #define GH_PRINTF(fmt, args)
 #endif
 
-/* Result codes. Values are frozen; new codes are appended. The core maps them
- * to HTTP statuses (INVALID 400/422, NOT_FOUND 404, CONFLICT 409, DENIED 403,
- * UNAVAILABLE 503, TIMEOUT 504, UNSUPPORTED 501, INTERNAL 500). */
+/* Result codes. Values are frozen; new codes are appended. What a client
+ * sees is decided by the caller of the op, not by the code alone; where a
+ * failure reaches a client unexplained, RATE_LIMITED answers 503 with
+ * Retry-After, UPSTREAM 502, UNAVAILABLE and TIMEOUT 503, the rest 500. */
 typedef enum gh_result {
     GH_OK = 0,
     GH_ERR_INVALID = 1,     /* bad input or bad option value */
@@ -77,7 +85,12 @@ typedef enum gh_result {
     GH_ERR_TIMEOUT = 6,     /* the call's deadline passed */
     GH_ERR_UNSUPPORTED = 7, /* op or parameter not implemented */
     GH_ERR_INTERNAL = 8,    /* a bug or an impossible state */
-    GH_ERR_NOMEM = 9        /* allocation failed */
+    GH_ERR_NOMEM = 9,       /* allocation failed */
+    /* 1.1 */
+    GH_ERR_RATE_LIMITED = 10, /* the remote side rate-limited us: report when
+                               * to retry with host->fail_retry */
+    GH_ERR_UPSTREAM = 11      /* the remote side failed (a 5xx, a malformed
+                               * answer): not our input, not our bug */
 } gh_result;
 
 /* The kinds of plugin; `ops` in the descriptor points at the matching table. */
@@ -145,7 +158,9 @@ typedef struct gh_option {
     const char *help;   /* one line, shown in errors and docs */
 } gh_option;
 
-/* Flags for kv_set. */
+/* Flags for kv_set. Must-understand: a kv plugin answers a flag it does not
+ * know with GH_ERR_UNSUPPORTED, since ignoring NX would break the locks and
+ * one-time codes built on it. */
 #define GH_KV_NX 0x1u /* set only if absent (or expired) */
 
 /* A URL split by host->url_parse: scheme://[user[:password]@]host[:port][/path][?query].
@@ -268,7 +283,9 @@ typedef struct gh_host {
     /* outbound HTTP (blocking, bounded by the call's deadline and timeout_ms).
      * req keys: "method", "url", "header" (repeatable, "Name: value"),
      *           "body", "timeout_ms" (INT), "user" + "password" (basic auth)
-     * resp keys: "status" (INT), "header" (repeatable), "body" (BYTES) */
+     * resp keys: "status" (INT), "header" (repeatable), "body" (BYTES)
+     * A req key the host does not know is ignored; a plugin ignores resp
+     * keys it does not know. */
     gh_result (*http)(gh_call *call, const gh_param *req, gh_out *resp);
 
     /* JSON */
@@ -360,6 +377,20 @@ typedef struct gh_host {
      * GH_ERR_UNAVAILABLE: the key set cannot be fetched. */
     gh_result (*jwt_verify)(gh_call *call, const char *token, const gh_jwt_policy *policy,
                             gh_json **claims);
+
+    /* 1.1: errors and options. */
+    /* fail() that also says when the remote side will take a retry:
+     * retry_after_ms (0: unknown) becomes a client's Retry-After when the
+     * failure reaches one; meant for GH_ERR_RATE_LIMITED and
+     * GH_ERR_UNAVAILABLE */
+    gh_result (*fail_retry)(gh_call *call, gh_result code, int64_t retry_after_ms,
+                            const char *fmt, ...) GH_PRINTF(4, 5);
+    /* fail(call, GH_ERR_INVALID, ...) for a bad option value found in
+     * instantiate: start-up stops with the error at node's file:line:col
+     * (node from cfg_child/cfg_at; NULL: the options block). Returns
+     * GH_ERR_INVALID. */
+    gh_result (*cfg_fail)(gh_call *call, const gh_cfg *node, const char *fmt, ...)
+        GH_PRINTF(3, 4);
 } gh_host;
 
 #define GH_HAS(h, m) \
@@ -370,7 +401,8 @@ typedef struct gh_host {
     ((ops) != NULL && offsetof(type, m) + sizeof(((type *)0)->m) <= (ops)->size && (ops)->m != NULL)
 
 /* A generic operation: named parameters in, results put into `out`.
- * `inst` is the plugin instance, `tinst` this worker thread's instance. */
+ * `inst` is the plugin instance, `tinst` this worker thread's instance.
+ * A plugin ignores `in` keys it does not know, and the core `out` keys. */
 typedef gh_result (*gh_op)(const void *inst, void *tinst, gh_call *call,
                            const gh_param *in, gh_out *out);
 
@@ -544,7 +576,16 @@ typedef struct gh_plugin {
     gh_result (*health)(const void *inst, void *tinst, gh_call *call);
 
     const void *ops; /* the gh_*_ops table of `kind` */
+
+    /* 1.1: errors and options. */
+    uint32_t flags; /* GH_PLUGIN_*; bits the host does not know are ignored */
 } gh_plugin;
+
+/* Flags of a plugin (gh_plugin.flags). */
+/* It keeps all its state in its instances, so the config may list it more
+ * than once (`- name: okta` with `plugin: oidc`); without it a second
+ * instance is refused, since a 1.0 plugin may keep statics. */
+#define GH_PLUGIN_MULTI_INSTANCE 0x1u
 
 /* The one symbol a plugin exports. The host pointer stays valid for the
  * life of the plugin; keep it in a static. */

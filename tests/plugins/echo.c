@@ -54,7 +54,8 @@ static gh_result echo_instantiate(void *inst, const gh_cfg *cfg, gh_call *call)
 
     e->repeat = host->cfg_int(cfg, "repeat", 1);
     if (e->repeat < 1 || e->repeat > 10)
-        return host->fail(call, GH_ERR_INVALID, "option 'repeat' must be 1 to 10");
+        return host->cfg_fail(call, host->cfg_child(cfg, "repeat"),
+                              "option 'repeat' must be 1 to 10");
     if (!(e->greeting = dup_str(greeting)))
         return host->fail(call, GH_ERR_NOMEM, "out of memory");
     e->token = host->cfg_secret(cfg, "token");
@@ -102,7 +103,8 @@ static gh_result put_int(gh_out *out, const char *key, int64_t v)
     return host->put(out, &(gh_param){key, GH_T_INT, &v, sizeof v});
 }
 
-/* in: to (STR), fail? ; out: echo (repeat times), threads, calls, token?,
+/* in: to (STR), fail?, fail_code? (INT: fail with that code and a
+ * retry-after of 2.5 s); out: echo (repeat times), threads, calls, token?,
  * kv_count? */
 static gh_result echo_deliver(const void *inst, void *tinst, gh_call *call,
                               const gh_param *in, gh_out *out)
@@ -110,12 +112,16 @@ static gh_result echo_deliver(const void *inst, void *tinst, gh_call *call,
     const echo *e = inst;
     echo_thread *t = tinst;
     const gh_param *to = find(in, "to");
+    const gh_param *code = find(in, "fail_code");
     size_t glen = strlen(e->greeting), len;
     gh_result r = GH_OK;
     char *text;
 
     if (find(in, "fail"))
         return host->fail(call, GH_ERR_DENIED, "asked to fail");
+    if (code && code->type == GH_T_INT && GH_HAS(host, fail_retry))
+        return host->fail_retry(call, (gh_result)*(const int64_t *)code->data, 2500,
+                                "asked to fail with a code");
     if (!t)
         return host->fail(call, GH_ERR_INTERNAL, "no per-thread instance");
     if (!to || to->type != GH_T_STR)
@@ -175,6 +181,7 @@ static const gh_plugin echo_plugin = {
     .thread_fini = echo_thread_fini,
     .detach = echo_detach,
     .ops = &echo_ops,
+    .flags = GH_PLUGIN_MULTI_INSTANCE, /* its state is all in its instances */
 };
 
 /* What a plugin built against a later 1.x header looks like: bigger

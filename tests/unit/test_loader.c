@@ -179,6 +179,8 @@ static void *other_thread(void *arg)
 static void test_echo_loads_and_runs(void **state)
 {
     gh_param in[] = {TO("world"), END};
+    int64_t code = 0;
+    gh_param fail_with[] = {{"fail_code", GH_T_INT, &code, sizeof code}, END};
     thread_run t = {0};
     pthread_t th;
     gh_loaded *p;
@@ -233,6 +235,18 @@ static void test_echo_loads_and_runs(void **state)
     assert_int_equal(atomic_load(&p->errors), 1);
     h->out_free(out);
 
+    /* a retry-after reported with the code; a code newer than the core
+     * counts as internal */
+    out = h->out_new();
+    code = GH_ERR_RATE_LIMITED;
+    assert_int_equal(deliver(p, fail_with, out, &call), GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 2500);
+    code = GH_ERR_UPSTREAM + 1;
+    assert_int_equal(deliver(p, fail_with, out, &call), GH_ERR_INTERNAL);
+    assert_string_equal(call.message, "asked to fail with a code");
+    assert_int_equal(atomic_load(&p->errors), 3);
+    h->out_free(out);
+
     plugins_thread_fini(&f.ps);
     assert_null(plugin_tinst(p));
     fx_free(&f);
@@ -276,6 +290,59 @@ static void test_abi10_loads_and_runs(void **state)
     h->out_free(out);
     plugins_thread_fini(&f.ps);
     fx_free(&f);
+}
+
+/* Two instances of one plugin, each with its own name and options. */
+static void test_two_instances(void **state)
+{
+    gh_param in[] = {TO("you"), END};
+    const gh_loaded *first, *second;
+    gh_call call;
+    gh_out *out;
+    fx f;
+
+    (void)state;
+    if (fx_load(&f, 0, "plugins:\n"
+                       "  - name: echo\n"
+                       "    options: { greeting: hello }\n"
+                       "  - name: echo-loud\n"
+                       "    plugin: echo\n"
+                       "    options: { greeting: HEY }\n") != 0)
+        fail_msg("%s", f.err);
+    first = plugins_find(&f.ps, GH_KIND_NOTIFY, "echo");
+    second = plugins_find(&f.ps, GH_KIND_NOTIFY, "echo-loud");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_ptr_equal(first->desc, second->desc); /* one .so */
+    assert_ptr_not_equal(first->inst, second->inst);
+    assert_int_equal(plugins_thread_init(&f.ps, f.err, sizeof f.err), 0);
+    out = h->out_new();
+    assert_int_equal(deliver(second, in, out, &call), GH_OK);
+    assert_string_equal(out_str(out, "echo", 0), "HEY you");
+    h->out_free(out);
+    /* its log tag, metric label and kv prefix are the instance's name */
+    assert_string_equal(second->name, "echo-loud");
+    out = h->out_new();
+    assert_int_equal(deliver(first, in, out, &call), GH_OK);
+    assert_string_equal(out_str(out, "echo", 0), "hello you");
+    h->out_free(out);
+    plugins_thread_fini(&f.ps);
+    fx_free(&f);
+}
+
+/* A plugin that does not declare GH_PLUGIN_MULTI_INSTANCE (here a 1.0 one)
+ * may keep statics: a second instance is refused where it is configured. */
+static void test_second_instance_refused(void **state)
+{
+    (void)state;
+    expect_refusal(0, "plugins:\n"
+                      "  - name: abi10\n"
+                      "    options: { prefix: hey }\n"
+                      "  - name: abi10-again\n"
+                      "    plugin: abi10\n"
+                      "    options: { prefix: ho }\n",
+                   ":6:11: plugin 'abi10-again': plugin 'abi10' is already configured as "
+                   "'abi10' and does not allow several instances");
 }
 
 /* A plugin built against a later 1.x header: bigger descriptor and ops. */
@@ -364,7 +431,7 @@ static void test_abi_major_mismatch(void **state)
 {
     (void)state;
     expect_refusal(0, "plugins:\n  - name: abi_major\n",
-                   "plugin 'abi_major': built for plugin ABI 2.0, this gatehoused speaks 1.0 "
+                   "plugin 'abi_major': built for plugin ABI 2.0, this gatehoused speaks 1.1 "
                    "(major versions must match)");
 }
 
@@ -423,7 +490,7 @@ static void test_instantiate_failure(void **state)
     expect_refusal(0, "plugins:\n  - name: fail_init\n    options: { x: 11 }\n",
                    "plugin 'fail_init': option 'x' must be 1 to 10, not 11");
     expect_refusal(0, "plugins:\n  - name: echo\n    options: { greeting: hi, repeat: 0 }\n",
-                   "plugin 'echo': option 'repeat' must be 1 to 10");
+                   ":5:38: plugin 'echo': option 'repeat' must be 1 to 10");
     /* in range: it reads x through cfg_int(NULL, ...), its own options */
     if (fx_load(&f, 0, "plugins:\n  - name: fail_init\n    options: { x: 5 }\n") != 0)
         fail_msg("%s", f.err);
@@ -565,6 +632,7 @@ static void test_host_table(void **state)
     }
     assert_true(GH_HAS(h, count));
     assert_true(GH_HAS(h, http));
+    assert_true(GH_HAS(h, fail_retry));
     /* an older host: the members past its size are absent */
     small.size = offsetof(gh_host, http);
     assert_true(GH_HAS(&small, kv_del));
@@ -600,6 +668,16 @@ static void test_fail_and_call(void **state)
     /* without a plugin nothing is counted */
     assert_int_equal(call_result(&call, GH_ERR_CONFLICT), GH_ERR_CONFLICT);
     assert_string_equal(gh_result_str(GH_ERR_TIMEOUT), "timeout");
+    assert_string_equal(gh_result_str(GH_ERR_RATE_LIMITED), "rate limited by the remote side");
+    assert_string_equal(gh_result_str(GH_ERR_UPSTREAM), "the remote side failed");
+    /* fail_retry keeps its retry-after; a later fail wrapping it keeps it too */
+    assert_int_equal(h->fail_retry(&call, GH_ERR_RATE_LIMITED, 1200, "slow down"),
+                     GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 1200);
+    assert_int_equal((h->fail)(&call, GH_ERR_RATE_LIMITED, "kv: %s", call.message),
+                     GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 1200);
+    assert_string_equal(call.message, "kv: slow down");
     assert_string_equal(gh_result_str((gh_result)99), "unknown error");
 }
 
@@ -1298,6 +1376,8 @@ int main(void)
         cmocka_unit_test(test_instantiate_failure),
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_option_types),
+        cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_host_table),
         cmocka_unit_test(test_fail_and_call),
         cmocka_unit_test(test_out_builder),
