@@ -70,12 +70,8 @@ static void list_external(api_job *j, gh_conn *c)
                              : NULL);
 }
 
-static void list_work(gh_req *req)
+static void list_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     if (api_in(j, "external_id")) {
         list_external(j, c);
         return;
@@ -158,12 +154,9 @@ static api_job *user_job(gh_req *req)
     return j;
 }
 
-static void get_work(gh_req *req)
+static void get_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (c)
-        profile_answer(j, c, j->claims.tenant, j->target, 200);
+    profile_answer(j, c, j->claims.tenant, j->target, 200);
 }
 
 static void get(gh_req *req)
@@ -206,12 +199,8 @@ static int put_store(api_job *j, gh_conn *c, int active, int admin)
     return finish(j, c, r, "user update");
 }
 
-static void put_work(gh_req *req)
+static void put_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     json_t *a = json_object_get(j->in, "is_active"), *ad = json_object_get(j->in, "is_admin");
     int active = json_is_boolean(a) ? json_is_true(a) : -1;
     int admin = json_is_boolean(ad) ? json_is_true(ad) : -1;
@@ -236,12 +225,8 @@ static void put(gh_req *req)
     api_job_run(req, j, put_work);
 }
 
-static void delete_work(gh_req *req)
+static void delete_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = end_sessions(j, c, "erased by admin");
@@ -262,12 +247,8 @@ static void delete(gh_req *req)
 
 /* ---------------------------------------------------------------- activate */
 
-static void set_active_work(gh_req *req, int active)
+static void set_active_work(api_job *j, gh_conn *c, int active)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = users_set_flags(c, &j->call, j->claims.tenant, j->target, active, -1);
@@ -280,14 +261,14 @@ static void set_active_work(gh_req *req, int active)
         profile_answer(j, c, j->claims.tenant, j->target, 200);
 }
 
-static void activate_work(gh_req *req)
+static void activate_work(api_job *j, gh_conn *c)
 {
-    set_active_work(req, 1);
+    set_active_work(j, c, 1);
 }
 
-static void deactivate_work(gh_req *req)
+static void deactivate_work(api_job *j, gh_conn *c)
 {
-    set_active_work(req, 0);
+    set_active_work(j, c, 0);
 }
 
 static void activate(gh_req *req)
@@ -306,12 +287,8 @@ static void deactivate(gh_req *req)
 
 /* ---------------------------------------------------------------- audit */
 
-static void audit_work(gh_req *req)
+static void audit_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     gh_audit_filter f = {
         .tenant_id = j->claims.tenant,
         .subject_id = api_in(j, "subject_id"),

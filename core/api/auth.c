@@ -1,9 +1,9 @@
 /*
  * auth.c - /api/v1/auth: signup, login, refresh, logout, change-password.
  *
- * Inputs are checked on the loop; policy, hashing and every store call run
- * in the work functions. The sign-in decisions themselves are in signin.c,
- * shared with /oauth2/token.
+ * Inputs are checked on the loop; the work functions hand them to auth/,
+ * which decides (auth/signin.h, shared with /oauth2/token, and
+ * auth/credentials.h), and map its outcome to the answer (outcome.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +13,12 @@
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
-#include "api/passwords.h"
+#include "api/outcome.h"
 #include "api/present.h"
 #include "api/profile.h"
-#include "api/signin.h"
+#include "auth/credentials.h"
 #include "auth/sessions.h"
+#include "auth/signin.h"
 #include "auth/users.h"
 #include "log.h"
 
@@ -51,36 +52,38 @@ static void signup_taken(api_job *j, gh_conn *c, const char *email)
 
 /* Create the user and, unless verification comes first, its first
  * session, in one transaction: no user is left without its answer. */
-static int signup_store(api_job *j, gh_conn *c, gh_user *u, const char *hash, signin_result *sr)
+static int signup_store(api_job *j, const gh_auth_ctx *ax, gh_user *u, const char *hash,
+                        auth_result *sr)
 {
-    gh_result r = store_begin(c, &j->call);
+    gh_result r = store_begin(ax->conn, ax->call);
     if (r == GH_OK)
-        r = users_create(c, &j->call, u, hash);
+        r = users_create(ax->conn, ax->call, u, hash);
     if (r != GH_OK) {
-        store_rollback(c, &j->call);
+        store_rollback(ax->conn, ax->call);
         if (r == GH_ERR_CONFLICT)
-            signup_taken(j, c, u->email);
+            signup_taken(j, ax->conn, u->email);
         else
             api_store_fail(j, r, "signup");
         return -1;
     }
-    if (!j->cfg->require_verified_email && signin_issue(j, c, u, sr) != SIGNIN_OK) {
-        store_rollback(c, &j->call);
+    auth_outcome o;
+    if (!j->cfg->require_verified_email && (o = signin_issue(ax, u, sr)) != AUTH_OK) {
+        store_rollback(ax->conn, ax->call);
+        api_outcome_fail(j, o, sr);
         return -1;
     }
-    api_audit(j, c, "user.signup", "success", u->id, NULL);
-    if ((r = store_commit(c, &j->call)) != GH_OK) {
+    auth_audit(ax, "user.signup", "success", u->id, NULL);
+    if ((r = store_commit(ax->conn, ax->call)) != GH_OK) {
         api_store_fail(j, r, "signup commit");
         return -1;
     }
     return 0;
 }
 
-static void signup_answer(api_job *j, const gh_user *u, const signin_result *sr)
+static void signup_answer(api_job *j, const gh_user *u, const auth_result *sr)
 {
-    int64_t ttl_s = j->cfg->access_ttl_ms / 1000;
-    json_t *body = sr->session.id[0] ? present_tokens(sr->refresh, ttl_s)
-                              : json_pack("{s:b}", "verification_required", 1);
+    json_t *body = sr->session.id[0] ? api_outcome_tokens(j, sr)
+                                     : json_pack("{s:b}", "verification_required", 1);
     if (body)
         json_object_set_new(body, "user", present_user(u));
     api_ok(j, 201, body);
@@ -103,33 +106,32 @@ static int profile_fields(api_job *j, gh_user *u)
     return 0;
 }
 
-static void signup_work(gh_req *req)
+static void signup_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
     const char *email = api_in(j, "email"), *pw = api_in(j, "password");
     const char *username = api_in(j, "username");
-    if (!c || !passwords_policy_ok(j, pw, email, username))
-        return;
-    const gh_pw_params *pp = &j->cfg->argon2;
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
     char hash[GH_PW_HASH_MAX];
-    if (password_hash(pw, strlen(pw), pp, hash) != 0) {
-        api_store_fail(j, GH_ERR_INTERNAL, "password hash");
+    auth_result sr = { 0 };
+    auth_outcome o = credentials_new(&ax, pw, email, username, hash, &sr);
+    if (o != AUTH_OK) {
+        api_outcome_fail(j, o, &sr);
+        OPENSSL_cleanse(hash, sizeof hash);
         return;
     }
     gh_user u = { .is_active = 1 };
     snprintf(u.tenant_id, sizeof u.tenant_id, "%s", api_tenant(j));
     u.email = strdup(email);
     u.username = username && *username ? strdup(username) : NULL; /* "" is none */
-    signin_result sr = { 0 };
     if (!u.email || profile_fields(j, &u) < 0)
         api_store_fail(j, GH_ERR_INTERNAL, "signup");
-    else if (signup_store(j, c, &u, hash, &sr) == 0) {
+    else if (signup_store(j, &ax, &u, hash, &sr) == 0) {
         signup_answer(j, &u, &sr);
         mailflow_signup(j, c, &u); /* the verification mail, when mail is on */
     }
     OPENSSL_cleanse(hash, sizeof hash);
-    signin_clear(&sr);
+    auth_clear(&sr);
     user_clear(&u);
 }
 
@@ -157,32 +159,30 @@ static void signup(gh_req *req)
 
 /* ---------------------------------------------------------------- login */
 
-static void login_answer(api_job *j, signin_outcome o, const signin_result *r)
+static void login_answer(api_job *j, auth_outcome o, const auth_result *r)
 {
-    if (o == SIGNIN_OK) {
-        json_t *body = present_tokens(r->refresh, j->cfg->access_ttl_ms / 1000);
+    if (o == AUTH_OK) {
+        json_t *body = api_outcome_tokens(j, r);
         if (body)
             json_object_set_new(body, "user", present_user(&r->user));
         api_ok(j, 200, body);
-    } else if (o == SIGNIN_MFA) {
+    } else if (o == AUTH_MFA) {
         api_ok(j, 200, json_pack("{s:b, s:s, s:O}", "mfa_required", 1, "mfa_token", r->mfa_token,
                                  "methods", r->methods));
     } else {
-        signin_problem(j, o, r);
+        api_outcome_fail(j, o, r);
     }
 }
 
-static void login_work(gh_req *req)
+static void login_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     const char *login = api_in(j, "email") ? api_in(j, "email") : api_in(j, "username");
-    signin_result r = { 0 };
-    signin_outcome o = signin_password(j, c, login, api_in(j, "password"), &r);
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result r = { 0 };
+    auth_outcome o = signin_password(&ax, login, api_in(j, "password"), &r);
     login_answer(j, o, &r);
-    signin_clear(&r);
+    auth_clear(&r);
 }
 
 static void login(gh_req *req)
@@ -207,19 +207,17 @@ static void login(gh_req *req)
 
 /* ---------------------------------------------------------------- refresh */
 
-static void refresh_work(gh_req *req)
+static void refresh_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
-    signin_result r = { 0 };
-    signin_outcome o = signin_refresh(j, c, api_in(j, "refresh_token"), &r);
-    if (o == SIGNIN_OK)
-        api_ok(j, 200, present_tokens(r.refresh, j->cfg->access_ttl_ms / 1000));
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result r = { 0 };
+    auth_outcome o = signin_refresh(&ax, api_in(j, "refresh_token"), &r);
+    if (o == AUTH_OK)
+        api_ok(j, 200, api_outcome_tokens(j, &r));
     else
-        signin_problem(j, o, &r);
-    signin_clear(&r);
+        api_outcome_fail(j, o, &r);
+    auth_clear(&r);
 }
 
 static void refresh(gh_req *req)
@@ -237,12 +235,8 @@ static void refresh(gh_req *req)
 
 /* ---------------------------------------------------------------- logout */
 
-static void logout_work(gh_req *req)
+static void logout_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     gh_result r = session_revoke(c, &j->call, j->claims.sub, j->claims.sid, "logout",
                                  j->cfg->access_ttl_ms);
     if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
@@ -265,46 +259,26 @@ static void logout(gh_req *req)
 
 /* ---------------------------------------------------------------- change-password */
 
-/* The old password is right: check the new one, hash it, store it. */
-static void change_password_checked(api_job *j, gh_conn *c, const gh_user *u)
+/* The old password is right: the new one, checked, hashed and stored. */
+static auth_outcome change_password_checked(const gh_auth_ctx *ax, const gh_user *u, void *arg,
+                                            auth_result *r)
 {
-    const char *pw = api_in(j, "new_password");
-    if (!passwords_policy_ok(j, pw, u->email, u->username))
-        return;
-    const gh_pw_params *pp = &j->cfg->argon2;
-    char hash[GH_PW_HASH_MAX];
-    if (password_hash(pw, strlen(pw), pp, hash) == 0)
-        passwords_replace(j, c, j->claims.sub, j->claims.sid, "password changed",
-                          "password.change", hash);
-    else
-        api_store_fail(j, GH_ERR_INTERNAL, "password hash");
-    OPENSSL_cleanse(hash, sizeof hash);
+    const api_job *j = arg;
+    return credentials_change(ax, u, api_in(j, "new_password"), j->claims.sid, r);
 }
 
-static void change_password_work(gh_req *req)
+static void change_password_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
-    gh_user u = { 0 };
-    signin_result sr = { 0 };
-    gh_result r = users_get(c, &j->call, j->claims.tenant, j->claims.sub, &u);
-    if (r == GH_ERR_NOT_FOUND) {
-        api_fail(j, 404, "not_found", "The account no longer exists.");
-    } else if (r != GH_OK) {
-        api_store_fail(j, r, "change password");
-    } else {
-        signin_outcome o = signin_recheck(j, c, &u, api_in(j, "old_password"), &sr);
-        if (o == SIGNIN_OK)
-            change_password_checked(j, c, &u);
-        else if (o == SIGNIN_BAD)
-            api_audit(j, c, "password.change", "failure", u.id,
-                      json_pack("{s:s}", "reason", "invalid_credentials"));
-        signin_problem(j, o, &sr);
-    }
-    signin_clear(&sr);
-    user_clear(&u);
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result r = { 0 };
+    auth_outcome o = signin_recheck(&ax, j->claims.sub, api_in(j, "old_password"),
+                                    "password.change", change_password_checked, j, &r);
+    if (o == AUTH_OK)
+        api_ok(j, 204, NULL);
+    else
+        api_outcome_fail(j, o, &r);
+    auth_clear(&r);
 }
 
 static void change_password(gh_req *req)

@@ -107,18 +107,12 @@ static int forged_audit_allowed(void)
     return 0;
 }
 
-static void forged_work(gh_req *req)
+static void forged_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (c) {
-        json_int_t missed = (json_int_t)atomic_exchange(&forged_unrecorded, 0);
-        api_audit(j, c, "token.forged", "denied", NULL,
-                  json_pack("{s:s, s:I}", "reason", (const char *)j->data,
-                            "unrecorded_before", missed));
-    }
-    j->www_auth = INVALID_TOKEN;
-    api_fail(j, 401, "invalid_token", "The access token is invalid or expired.");
+    json_int_t missed = (json_int_t)atomic_exchange(&forged_unrecorded, 0);
+    api_audit(j, c, "token.forged", "denied", NULL,
+              json_pack("{s:s, s:I}", "reason", (const char *)j->data, "unrecorded_before",
+                        missed));
 }
 
 /* 0: the audit job answers req; -1: the caller answers. */
@@ -126,13 +120,15 @@ static int audit_forged(gh_req *req, const char *why)
 {
     if (!forged_audit_allowed())
         return -1;
-    api_job *a = api_job_new(req, 0);
+    api_job *a = api_job_new(req, API_ANSWERED);
     if (!a)
         return 0; /* answered (500) */
     if (!(a->data = strdup(why))) {
         api_job_free(a);
         return -1;
     }
+    a->www_auth = INVALID_TOKEN;
+    api_fail(a, 401, "invalid_token", "The access token is invalid or expired.");
     api_job_run(req, a, forged_work);
     return 0;
 }

@@ -211,12 +211,43 @@ static void job_reset(api_job *j, unsigned flags)
     j->on_loop = j->again_on_worker = 0;
 }
 
-/* An API_READ job's reads share one snapshot (api_conn opens it). */
-static void read_work(gh_req *req)
+/* In the worker (or on the loop): this thread's connection with j->call
+ * ready, or NULL with a 503 set. */
+static gh_conn *job_conn(api_job *j)
+{
+    call_init(&j->call, NULL, j->request_id, j->on_loop ? 0 : j->cfg->request_timeout_ms);
+    j->call.client_ip = j->ip;
+    j->call.user_agent = j->ua[0] ? j->ua : NULL;
+    if (j->flags & API_BEARER) {
+        j->call.tenant = j->claims.tenant;
+        j->call.user_id = j->claims.sub;
+    }
+    gh_conn *c = store_current();
+    if (!c) {
+        if (!(j->flags & API_ANSWERED)) {
+            j->retry_after_s = 1;
+            api_fail(j, 503, "unavailable", "Storage is unavailable; try again shortly.");
+        }
+        return NULL;
+    }
+    /* a failed BEGIN costs the snapshot, not the answer */
+    if (j->flags & API_READ)
+        store_read_begin(c, &j->call);
+    if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
+        return NULL;
+    return c;
+}
+
+/* Every job's work, with its connection; an API_READ job's reads share
+ * one snapshot (job_conn opens it). */
+static void job_work(gh_req *req)
 {
     api_job *j = req->job_data;
-    j->work(req);
-    store_read_end(store_current(), &j->call);
+    gh_conn *c = job_conn(j);
+    if (c)
+        j->work(j, c);
+    if (j->flags & API_READ)
+        store_read_end(store_current(), &j->call);
 }
 
 /* The loop's own connection when the store is local, opened at its first
@@ -255,14 +286,14 @@ static gh_conn *loop_conn(gh_app *app)
  * the snapshot began ends it early (store_read_share), so a revocation
  * answered by this server holds for every request after the answer.
  */
-static int run_on_loop(gh_req *req, api_job *j, void (*work)(gh_req *))
+static int run_on_loop(gh_req *req, api_job *j)
 {
     if (!(j->flags & API_READ) || !loop_conn(j->app))
         return 0;
     unsigned flags = j->flags;
     j->on_loop = 1;
     req->job_data = j;
-    work(req);
+    job_work(req);
     metrics_loop_job(j->again_on_worker);
     if (!j->again_on_worker) {
         job_done(req);
@@ -272,40 +303,14 @@ static int run_on_loop(gh_req *req, api_job *j, void (*work)(gh_req *))
     return 0;
 }
 
-void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *))
+void api_job_run(gh_req *req, api_job *j, api_work work)
 {
-    if (j->flags & API_READ) {
-        j->work = work;
-        work = read_work;
-    }
-    if (run_on_loop(req, j, work))
+    j->work = work;
+    if (run_on_loop(req, j))
         return;
     gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
-    if (req_defer_on(req, pool, work, job_done, j) < 0)
+    if (req_defer_on(req, pool, job_work, job_done, j) < 0)
         api_job_free(j);
-}
-
-gh_conn *api_conn(api_job *j)
-{
-    call_init(&j->call, NULL, j->request_id, j->on_loop ? 0 : j->cfg->request_timeout_ms);
-    j->call.client_ip = j->ip;
-    j->call.user_agent = j->ua[0] ? j->ua : NULL;
-    if (j->flags & API_BEARER) {
-        j->call.tenant = j->claims.tenant;
-        j->call.user_id = j->claims.sub;
-    }
-    gh_conn *c = store_current();
-    if (!c) {
-        j->retry_after_s = 1;
-        api_fail(j, 503, "unavailable", "Storage is unavailable; try again shortly.");
-        return NULL;
-    }
-    /* a failed BEGIN costs the snapshot, not the answer */
-    if (j->flags & API_READ)
-        store_read_begin(c, &j->call);
-    if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
-        return NULL;
-    return c;
 }
 
 void api_ok(api_job *j, int status, json_t *body)
@@ -387,16 +392,17 @@ const char *api_tenant(const api_job *j)
     return (j->flags & API_BEARER) ? j->claims.tenant : GH_ROOT_TENANT;
 }
 
+void api_auth_ctx(api_job *j, gh_conn *c, gh_auth_ctx *ax)
+{
+    *ax = (gh_auth_ctx){ .cfg = j->cfg, .conn = c, .call = &j->call, .tenant = api_tenant(j),
+                         .actor = (j->flags & API_BEARER) ? j->claims.sub : NULL,
+                         .ip = j->ip, .ua = j->ua };
+}
+
 void api_audit(api_job *j, gh_conn *c, const char *action, const char *outcome,
                const char *subject_id, json_t *details)
 {
-    /* the caller acted; without a token, the subject did when it succeeded */
-    const char *actor = (j->flags & API_BEARER) ? j->claims.sub
-                        : strcmp(outcome, "success") == 0 ? subject_id : NULL;
-    gh_audit e = { api_tenant(j), actor, subject_id, action, outcome, j->ip, j->ua, details };
-    gh_result r = audit_record(c, &j->call, &e);
-    if (r != GH_OK)
-        gh_log_tagged(GH_LOG_ERROR, "audit", j->request_id, "cannot record %s: %s", action,
-                      gh_result_str(r));
-    json_decref(details);
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_audit(&ax, action, outcome, subject_id, details);
 }

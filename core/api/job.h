@@ -19,8 +19,7 @@
 #include <jansson.h>
 #include "app.h"
 #include "auth/audit.h"
-#include "auth/lockout.h"
-#include "auth/password.h"
+#include "auth/context.h"
 #include "auth/tokens.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -36,9 +35,19 @@ enum {
                              low-priority hashing pool */
     API_READ = 1 << 4,    /* the work only reads the store: it may run on
                              the loop when the store is local */
+    API_ANSWERED = 1 << 5,/* the answer is set before the work runs, which
+                             only records: no storage leaves it as it is */
 };
 
-typedef struct api_job {
+typedef struct api_job api_job;
+
+/* A work function: runs on a worker (or, API_READ, on the loop) with this
+ * thread's connection, the job's call ready and, for API_BEARER, the
+ * session checked live. Without a connection it does not run: the 503 is
+ * set (api_job_run). */
+typedef void (*api_work)(api_job *j, gh_conn *c);
+
+struct api_job {
     /* set on the loop, read-only in the worker */
     gh_app *app;
     gh_cycle *cycle;            /* the request's, a reference of the job's
@@ -54,7 +63,7 @@ typedef struct api_job {
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
-    void (*work)(gh_req *);     /* API_READ: the handler's work function */
+    api_work work;              /* the handler's work function */
     int on_loop;                /* running on the loop: no lock waits */
     int again_on_worker;        /* on the loop, the store was busy */
 
@@ -69,7 +78,7 @@ typedef struct api_job {
     const char *www_auth;       /* WWW-Authenticate value, static */
     gh_claims access;           /* access_pending: the token to sign ... */
     int access_pending;         /* ... into out's "access_token" (api_sign_later) */
-} api_job;
+};
 
 /* A job for req, authenticated as flags ask (the 401/403 is sent on
  * failure). NULL when the request has been answered. */
@@ -77,11 +86,7 @@ api_job *api_job_new(gh_req *req, unsigned flags);
 void api_job_free(api_job *j);
 /* Queue work; api_job_done answers. On a full queue the 503 has been sent
  * and the job freed. */
-void api_job_run(gh_req *req, api_job *j, void (*work)(gh_req *));
-
-/* In the worker: this thread's connection with j->call ready, or NULL
- * with a 503 set. */
-gh_conn *api_conn(api_job *j);
+void api_job_run(gh_req *req, api_job *j, api_work work);
 
 /* Answers, set in the worker. api_ok steals body (NULL: 204-like, no body;
  * an allocation failure becomes a 500). */
@@ -112,6 +117,9 @@ const char *api_in(const api_job *j, const char *key);
 int64_t api_now_s(void);
 /* The tenant the request acts in: the caller's, else the root tenant. */
 const char *api_tenant(const api_job *j);
+
+/* The request as auth/ sees it (context.h), on c with the job's call. */
+void api_auth_ctx(api_job *j, gh_conn *c, gh_auth_ctx *ax);
 
 /* One audit row from this request: actor = the caller when authenticated.
  * A failure to record is logged; it does not change the answer. */

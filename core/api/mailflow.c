@@ -31,8 +31,9 @@
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
-#include "api/passwords.h"
+#include "api/outcome.h"
 #include "api/present.h"
+#include "auth/credentials.h"
 #include "auth/onetime.h"
 #include "auth/ratelimit.h"
 #include "auth/sessions.h"
@@ -195,12 +196,11 @@ static void decoy_work(api_job *j, gh_conn *c)
 
 /* Resend and reset-request: find the account, mail it if `wanted` says
  * so, and answer 202 either way. */
-static void address_request(api_job *j, gh_mail_kind kind, const char *scope, const char *action,
+static void address_request(api_job *j, gh_conn *c, gh_mail_kind kind, const char *scope, const char *action,
                             int (*wanted)(const api_job *, const gh_user *))
 {
-    gh_conn *c = api_conn(j);
     const char *email = api_in(j, "email");
-    if (!c || limited(j, c, scope, email) < 0)
+    if (limited(j, c, scope, email) < 0)
         return;
     gh_user u = { 0 };
     gh_result r = users_find_login(c, &j->call, api_tenant(j), email, &u, NULL);
@@ -232,15 +232,15 @@ static int wants_reset(const api_job *j, const gh_user *u)
     return u->is_active;
 }
 
-static void resend_work(gh_req *req)
+static void resend_work(api_job *j, gh_conn *c)
 {
-    address_request(req->job_data, GH_MAIL_VERIFY, "verify", "email.verify_request",
+    address_request(j, c, GH_MAIL_VERIFY, "verify", "email.verify_request",
                     wants_verification);
 }
 
-static void reset_request_work(gh_req *req)
+static void reset_request_work(api_job *j, gh_conn *c)
 {
-    address_request(req->job_data, GH_MAIL_RESET, "reset", "password.reset_request", wants_reset);
+    address_request(j, c, GH_MAIL_RESET, "reset", "password.reset_request", wants_reset);
 }
 
 static void resend(gh_req *req)
@@ -299,12 +299,10 @@ static int spend(api_job *j, gh_conn *c, gh_ot_purpose p, const char *action, co
     return r == GH_OK ? 0 : -1;
 }
 
-static void verify_work(gh_req *req)
+static void verify_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
     gh_user u = { 0 };
-    if (!c || token_user(j, c, GH_OT_VERIFY, "email.verify", &u) < 0 ||
+    if (token_user(j, c, GH_OT_VERIFY, "email.verify", &u) < 0 ||
         spend(j, c, GH_OT_VERIFY, "email.verify", &u) < 0) {
         user_clear(&u);
         return;
@@ -345,22 +343,30 @@ static void verify(gh_req *req)
 
 /* ---------------------------------------------------------------- reset */
 
-static void reset_work(gh_req *req)
+/* The new password is checked and hashed before the token is spent: a
+ * refused one leaves the link usable. */
+static void reset_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    const char *pw = api_in(j, "new_password");
     gh_user u = { 0 };
-    char hash[GH_PW_HASH_MAX];
-    const gh_pw_params *pp = &j->cfg->argon2;
-    if (c && token_user(j, c, GH_OT_RESET, "password.reset", &u) == 0 &&
-        passwords_policy_ok(j, pw, u.email, u.username)) {
-        if (password_hash(pw, strlen(pw), pp, hash) != 0)
-            api_store_fail(j, GH_ERR_INTERNAL, "password hash");
-        else if (spend(j, c, GH_OT_RESET, "password.reset", &u) == 0)
-            passwords_replace(j, c, u.id, NULL, "password reset", "password.reset", hash);
-        OPENSSL_cleanse(hash, sizeof hash);
+    if (token_user(j, c, GH_OT_RESET, "password.reset", &u) < 0) {
+        user_clear(&u);
+        return;
     }
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    char hash[GH_PW_HASH_MAX];
+    auth_result r = { 0 };
+    auth_outcome o = credentials_new(&ax, api_in(j, "new_password"), u.email, u.username, hash,
+                                     &r);
+    if (o == AUTH_OK && spend(j, c, GH_OT_RESET, "password.reset", &u) == 0) {
+        o = credentials_replace(&ax, u.id, NULL, "password reset", "password.reset", hash, &r);
+        if (o == AUTH_OK)
+            api_ok(j, 204, NULL);
+    }
+    if (o != AUTH_OK)
+        api_outcome_fail(j, o, &r);
+    OPENSSL_cleanse(hash, sizeof hash);
+    auth_clear(&r);
     user_clear(&u);
 }
 

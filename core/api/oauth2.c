@@ -7,7 +7,7 @@
  *   POST /oauth2/revoke      RFC 7009 (always 200: revoking is idempotent)
  * Bodies are form-encoded (JSON accepted too); errors are RFC 6749 5.2
  * {"error", "error_description"}. Clients are public: no client auth, so
- * invalid_client never comes up. The grants share signin.c with the API.
+ * invalid_client never comes up. The grants share auth/signin.c with the API.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,9 @@
 #include "api/input.h"
 #include "api/job.h"
 #include "api/present.h"
-#include "api/signin.h"
+#include "api/outcome.h"
 #include "auth/sessions.h"
+#include "auth/signin.h"
 #include "auth/users.h"
 
 #define FIELD_MAX 4096
@@ -57,25 +58,27 @@ static api_job *oauth_job(gh_req *req, unsigned flags)
 
 /* ---------------------------------------------------------------- token */
 
-static void grant_answer(api_job *j, signin_outcome o, const signin_result *r)
+static void grant_answer(api_job *j, auth_outcome o, const auth_result *r)
 {
-    static const struct { signin_outcome o; const char *desc; } refusals[] = {
-        { SIGNIN_LOCKED, "Too many failed attempts; try again later." },
-        { SIGNIN_BAD, "The username or password is wrong." },
-        { SIGNIN_DISABLED, "This account is disabled." },
-        { SIGNIN_UNVERIFIED, "The email address is not verified." },
-        { SIGNIN_REUSED, "The refresh token was already used; the session has been ended." },
-        { SIGNIN_INVALID_REFRESH, "The refresh token is invalid or expired." },
+    static const struct { auth_outcome o; const char *desc; } refusals[] = {
+        { AUTH_LOCKED, "Too many failed attempts; try again later." },
+        { AUTH_BAD, "The username or password is wrong." },
+        { AUTH_DISABLED, "This account is disabled." },
+        { AUTH_UNVERIFIED, "The email address is not verified." },
+        { AUTH_REUSED, "The refresh token was already used; the session has been ended." },
+        { AUTH_INVALID_REFRESH, "The refresh token is invalid or expired." },
     };
-    if (o == SIGNIN_OK) {
-        api_ok(j, 200, present_tokens(r->refresh, j->cfg->access_ttl_ms / 1000));
-    } else if (o == SIGNIN_MFA) {
+    if (o == AUTH_OK) {
+        api_ok(j, 200, api_outcome_tokens(j, r));
+    } else if (o == AUTH_MFA) {
         api_ok(j, 403, json_pack("{s:s, s:s, s:s, s:O}", "error", "mfa_required",
                                  "error_description", "A second factor is required.",
                                  "mfa_token", r->mfa_token, "methods", r->methods));
-    } else if (o == SIGNIN_LOCKED) {
+    } else if (o == AUTH_LOCKED) {
         j->retry_after_s = r->retry_after_s;
         api_fail(j, 429, "invalid_grant", refusals[0].desc);
+    } else if (o == AUTH_FAILED) {
+        api_store_fail(j, r->error, r->what);
     } else {
         for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
             if (refusals[i].o == o)
@@ -83,34 +86,28 @@ static void grant_answer(api_job *j, signin_outcome o, const signin_result *r)
     }
 }
 
-static void password_grant_work(gh_req *req)
+static void password_grant_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
-    signin_result r = { 0 };
-    signin_outcome o = signin_password(j, c, api_in(j, "username"), api_in(j, "password"), &r);
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result r = { 0 };
+    auth_outcome o = signin_password(&ax, api_in(j, "username"), api_in(j, "password"), &r);
     grant_answer(j, o, &r);
-    signin_clear(&r);
+    auth_clear(&r);
 }
 
-static void refresh_grant_work(gh_req *req)
+static void refresh_grant_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
-    signin_result r = { 0 };
-    signin_outcome o = signin_refresh(j, c, api_in(j, "refresh_token"), &r);
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result r = { 0 };
+    auth_outcome o = signin_refresh(&ax, api_in(j, "refresh_token"), &r);
     grant_answer(j, o, &r);
-    signin_clear(&r);
+    auth_clear(&r);
 }
-
-typedef void (*work_fn)(gh_req *);
 
 /* The work for the request's grant, or NULL with the error sent. */
-static work_fn grant_work(gh_req *req, json_t *in)
+static api_work grant_work(gh_req *req, json_t *in)
 {
     const char *grant = oauth_field(req, in, "grant_type");
     if (!grant)
@@ -128,7 +125,7 @@ static work_fn grant_work(gh_req *req, json_t *in)
 static void token(gh_req *req)
 {
     api_job *j = oauth_job(req, 0);
-    work_fn work = j ? grant_work(req, j->in) : NULL;
+    api_work work = j ? grant_work(req, j->in) : NULL;
     if (work == password_grant_work)
         j->flags |= API_HASH;
     if (work)
@@ -203,12 +200,8 @@ static void inactive(api_job *j)
     api_ok(j, 200, json_pack("{s:b}", "active", 0));
 }
 
-static void introspect_work(gh_req *req)
+static void introspect_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     const gh_claims *cl = j->data;
     gh_session s;
     int may;
@@ -270,12 +263,8 @@ static gh_result revoke_refresh(api_job *j, gh_conn *c)
     return r == GH_ERR_NOT_FOUND || r == GH_ERR_INVALID ? GH_OK : r;
 }
 
-static void revoke_work(gh_req *req)
+static void revoke_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     gh_result r = j->data ? revoke_access(j, c, j->data) : revoke_refresh(j, c);
     if (r != GH_OK)
         api_store_fail(j, r, "revoke");

@@ -17,14 +17,10 @@
 #define HISTORY_DEFAULT 20
 #define HISTORY_MAX 100
 
-static void list_work(gh_req *req)
+static void list_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
     gh_session *v = NULL;
     size_t n = 0;
-    if (!c)
-        return;
     gh_result r = session_list(c, &j->call, j->claims.sub, &v, &n);
     json_t *items = r == GH_OK ? json_array() : NULL;
     for (size_t i = 0; items && i < n; i++)
@@ -46,12 +42,8 @@ static void list(gh_req *req)
         api_job_run(req, j, list_work);
 }
 
-static void revoke_one_work(gh_req *req)
+static void revoke_one_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     gh_result r = session_revoke(c, &j->call, j->claims.sub, j->target, "revoked by user",
                                  j->cfg->access_ttl_ms);
     if (r == GH_ERR_NOT_FOUND) {
@@ -77,13 +69,9 @@ static void revoke_one(gh_req *req)
     api_job_run(req, j, revoke_one_work);
 }
 
-static void revoke_others_work(gh_req *req)
+static void revoke_others_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
     int64_t n = 0;
-    if (!c)
-        return;
     gh_result r = session_revoke_all(c, &j->call, j->claims.sub, j->claims.sid,
                                      "revoked by user", j->cfg->access_ttl_ms, &n);
     if (r != GH_OK) {
@@ -102,12 +90,8 @@ static void revoke_others(gh_req *req)
         api_job_run(req, j, revoke_others_work);
 }
 
-static void history_work(gh_req *req)
+static void history_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
     json_t *items = NULL;
     gh_audit_filter f = { .tenant_id = j->claims.tenant, .subject_id = j->claims.sub,
                           .action_prefix = "login.",

@@ -8,18 +8,16 @@
 #include "api/input.h"
 #include "api/job.h"
 #include "api/profile.h"
-#include "api/signin.h"
+#include "api/outcome.h"
 #include "auth/sessions.h"
+#include "auth/signin.h"
 #include "auth/users.h"
 
 #define PASSWORD_MAX 16384 /* bytes, as in auth.c */
 
-static void me_get_work(gh_req *req)
+static void me_get_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (c)
-        profile_answer(j, c, j->claims.tenant, j->claims.sub, 200);
+    profile_answer(j, c, j->claims.tenant, j->claims.sub, 200);
 }
 
 static void me_get(gh_req *req)
@@ -29,11 +27,9 @@ static void me_get(gh_req *req)
         api_job_run(req, j, me_get_work);
 }
 
-static void me_put_work(gh_req *req)
+static void me_put_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c || profile_apply(j, c, j->claims.tenant, j->claims.sub) < 0)
+    if (profile_apply(j, c, j->claims.tenant, j->claims.sub) < 0)
         return;
     api_audit(j, c, "user.update", "success", j->claims.sub, NULL);
     profile_answer(j, c, j->claims.tenant, j->claims.sub, 200);
@@ -53,53 +49,38 @@ static void me_put(gh_req *req)
     api_job_run(req, j, me_put_work);
 }
 
-/* Sessions first, so their access tokens are deny-listed in kv, then the
- * personal data; in one transaction. */
-static void erase(api_job *j, gh_conn *c)
+/* The password is right: sessions first, so their access tokens are
+ * deny-listed in kv, then the personal data; in one transaction. */
+static auth_outcome erase(const gh_auth_ctx *ax, const gh_user *u, void *arg, auth_result *ar)
 {
     int64_t n = 0;
-    gh_result r = store_begin(c, &j->call);
+    gh_result r = store_begin(ax->conn, ax->call);
     if (r == GH_OK)
-        r = session_revoke_all(c, &j->call, j->claims.sub, NULL, "account erased",
-                               j->cfg->access_ttl_ms, &n);
+        r = session_revoke_all(ax->conn, ax->call, u->id, NULL, "account erased",
+                               ax->cfg->access_ttl_ms, &n);
     if (r == GH_OK)
-        r = users_erase(c, &j->call, j->claims.tenant, j->claims.sub);
+        r = users_erase(ax->conn, ax->call, ax->tenant, u->id);
     if (r == GH_OK)
-        api_audit(j, c, "user.erase", "success", j->claims.sub, NULL);
+        auth_audit(ax, "user.erase", "success", u->id, NULL);
     if (r == GH_OK)
-        r = store_commit(c, &j->call);
+        r = store_commit(ax->conn, ax->call);
     else
-        store_rollback(c, &j->call);
-    if (r == GH_OK)
-        api_ok(j, 204, NULL);
-    else
-        api_store_fail(j, r, "erase");
+        store_rollback(ax->conn, ax->call);
+    return r == GH_OK ? AUTH_OK : auth_failed(ar, r, "erase");
 }
 
-static void me_delete_work(gh_req *req)
+static void me_delete_work(api_job *j, gh_conn *c)
 {
-    api_job *j = req->job_data;
-    gh_conn *c = api_conn(j);
-    if (!c)
-        return;
-    gh_user u = { 0 };
-    signin_result sr = { 0 };
-    gh_result r = users_get(c, &j->call, j->claims.tenant, j->claims.sub, &u);
-    if (r == GH_ERR_NOT_FOUND) {
-        api_fail(j, 404, "not_found", "The account no longer exists.");
-    } else if (r != GH_OK) {
-        api_store_fail(j, r, "user lookup");
-    } else {
-        signin_outcome o = signin_recheck(j, c, &u, api_in(j, "password"), &sr);
-        if (o == SIGNIN_OK)
-            erase(j, c);
-        else if (o == SIGNIN_BAD)
-            api_audit(j, c, "user.erase", "failure", u.id,
-                      json_pack("{s:s}", "reason", "invalid_credentials"));
-        signin_problem(j, o, &sr);
-    }
-    signin_clear(&sr);
-    user_clear(&u);
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result r = { 0 };
+    auth_outcome o = signin_recheck(&ax, j->claims.sub, api_in(j, "password"), "user.erase",
+                                    erase, NULL, &r);
+    if (o == AUTH_OK)
+        api_ok(j, 204, NULL);
+    else
+        api_outcome_fail(j, o, &r);
+    auth_clear(&r);
 }
 
 static void me_delete(gh_req *req)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "auth/credentials.h"
 #include "auth/password.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
@@ -99,8 +100,7 @@ static int do_create(ctl *c, const create_args *a)
         return CTL_FAIL;
     if (ctl_read_password(a->pw_file, pw, sizeof pw, &len) < 0)
         goto out;
-    const char *context[] = { a->email, a->username, NULL };
-    if ((code = password_policy_check(&c->cfg->pw, pw, len, context, &detail))) {
+    if ((code = credentials_policy(&c->cfg->pw, pw, len, a->email, a->username, &detail))) {
         ctl_fail("password refused (%s): %s", code, detail ? detail : "it fails the policy");
         goto out;
     }
