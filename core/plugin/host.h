@@ -67,6 +67,9 @@ gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy 
 /* At exit, from host_global_cleanup: the cached key sets. */
 void host_jwks_cleanup(void);
 
+/* A hex digit's value, or -1 (host_encode.c; percent-decoding uses it too) */
+int host_hex_value(char c);
+
 /* Members of the host table in host_driver.c, for storage and kv drivers */
 int64_t host_mono_ms(void);
 gh_result host_url_parse(gh_call *call, const char *url, gh_url *out);

@@ -16,17 +16,6 @@ int64_t host_mono_ms(void)
     return gh_monotonic_ms();
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* [s, s + n) percent-decoded into dst (size dstlen); -1 when it does not
  * fit, has a bad escape or decodes to a NUL. */
 static int pct_decode(char *dst, size_t dstlen, const char *s, size_t n)
@@ -37,8 +26,8 @@ static int pct_decode(char *dst, size_t dstlen, const char *s, size_t n)
         int c = (unsigned char)s[i];
 
         if (c == '%') {
-            int hi = n - i >= 3 ? hexval(s[i + 1]) : -1;
-            int lo = n - i >= 3 ? hexval(s[i + 2]) : -1;
+            int hi = n - i >= 3 ? host_hex_value(s[i + 1]) : -1;
+            int lo = n - i >= 3 ? host_hex_value(s[i + 2]) : -1;
 
             if (hi < 0 || lo < 0)
                 return -1;

@@ -101,7 +101,7 @@ static int base32_decode(const char *in, size_t len, unsigned char *out, size_t 
 
 /* -------------------------------------------------------------------- hex */
 
-static int hex_value(char c)
+int host_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -117,7 +117,7 @@ static int hex_decode(const char *in, size_t len, unsigned char *out, size_t roo
     if (len % 2 || len / 2 > room)
         return -1;
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hex_value(in[i]), lo = hex_value(in[i + 1]);
+        int hi = host_hex_value(in[i]), lo = host_hex_value(in[i + 1]);
 
         if (hi < 0 || lo < 0)
             return -1;
