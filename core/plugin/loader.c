@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +404,160 @@ int plugin_check_options(const gh_option *opts, const gh_node *options,
     return 0;
 }
 
+/* ------------------------------------------------------------ option rules */
+
+/* A descriptor's option rules: none before 1.1, which has no such member. */
+static const gh_option_rule *desc_rules(const gh_plugin *d)
+{
+    return d->size >= SIZE_TO(gh_plugin, option_rules) ? d->option_rules : NULL;
+}
+
+/* text in option o's own syntax as a number (durations in ms); long double
+ * holds every int64 exactly. 0, or -1 if it does not read. */
+static int rule_number(const gh_option *o, const char *text, long double *out)
+{
+    int64_t i;
+    double d;
+
+    if (o->type == GH_T_INT && cfg_parse_int(text, &i) == 0)
+        *out = (long double)i;
+    else if (o->type == GH_T_DURATION && cfg_parse_duration(text, &i) == 0)
+        *out = (long double)i;
+    else if (o->type == GH_T_DOUBLE && parse_double(text, &d) == 0 && !isnan(d))
+        *out = d;
+    else
+        return -1;
+    return 0;
+}
+
+/* "MIN..MAX" into *lo and *hi (an end left out: +-infinity). 0, or -1 when
+ * it does not read or MIN > MAX. */
+static int rule_range(const gh_option *o, const char *range, long double *lo, long double *hi)
+{
+    const char *dots = strstr(range, "..");
+    char lo_text[64];
+
+    *lo = -HUGE_VALL;
+    *hi = HUGE_VALL;
+    if (!dots || (size_t)(dots - range) >= sizeof lo_text)
+        return -1;
+    memcpy(lo_text, range, (size_t)(dots - range));
+    lo_text[dots - range] = '\0';
+    if ((lo_text[0] && rule_number(o, lo_text, lo) != 0) ||
+        (dots[2] && rule_number(o, dots + 2, hi) != 0))
+        return -1;
+    return *lo <= *hi ? 0 : -1;
+}
+
+/* What value (already of o's type) must be to keep rule, into buf; NULL
+ * when it keeps it. Never quotes the value. */
+static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, const char *value,
+                               char *buf, size_t len)
+{
+    long double v, lo, hi;
+    size_t used;
+
+    if (rule->range && (rule_range(o, rule->range, &lo, &hi) != 0 ||
+                        rule_number(o, value, &v) != 0 || v < lo || v > hi)) {
+        const char *dots = strstr(rule->range, "..");
+        int lo_len = dots ? (int)(dots - rule->range) : 0;
+
+        if (lo_len && dots[2])
+            snprintf(buf, len, "from %.*s to %s", lo_len, rule->range, dots + 2);
+        else if (lo_len)
+            snprintf(buf, len, "at least %.*s", lo_len, rule->range);
+        else
+            snprintf(buf, len, "at most %s", dots ? dots + 2 : rule->range);
+        return buf;
+    }
+    if (!rule->choices)
+        return NULL;
+    for (const char *const *c = rule->choices; *c; c++)
+        if (strcmp(*c, value) == 0)
+            return NULL;
+    used = (size_t)snprintf(buf, len, "one of ");
+    for (const char *const *c = rule->choices; *c && used < len; c++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                 c == rule->choices ? "" : ", ", *c);
+    return buf;
+}
+
+/* What is wrong with a rule itself (the plugin's fault), or NULL; *o is
+ * set to the option it names. */
+static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, const gh_option **o)
+{
+    gh_node v = { .type = GH_NODE_SCALAR, .quoted = 1 };
+    long double lo, hi;
+    char why[256];
+
+    if (!(*o = find_option(d->options, rule->key, strlen(rule->key))))
+        return "names no option of the plugin";
+    if (rule->range && (*o)->type != GH_T_INT && (*o)->type != GH_T_DURATION &&
+        (*o)->type != GH_T_DOUBLE)
+        return "has a range, which only an integer, duration or number option can have";
+    if (rule->range && rule_range(*o, rule->range, &lo, &hi) != 0)
+        return "has a range that does not read as MIN..MAX in the option's syntax";
+    if (rule->choices && (*o)->type != GH_T_STR)
+        return "has choices, which only a string option can have";
+    if (!rule->dflt)
+        return NULL;
+    if ((*o)->required)
+        return "gives a default to a required option";
+    v.value = (char *)rule->dflt;
+    if ((*o)->type == GH_T_SECRET || (*o)->type == GH_T_LIST || (*o)->type == GH_T_MAP ||
+        type_mismatch(*o, &v, 0) || rule_broken(rule, *o, rule->dflt, why, sizeof why))
+        return "has a default that its option's type or rule refuses";
+    return NULL;
+}
+
+/* A plugin whose rules are wrong is refused whatever the config says. */
+static int check_rules(const gh_loaded *p, char *err, size_t errlen)
+{
+    for (const gh_option_rule *rule = desc_rules(p->desc); rule && rule->key; rule++) {
+        const gh_option *o;
+        const char *fault = rule_fault(p->desc, rule, &o);
+
+        if (fault)
+            return fail(err, errlen, "plugin '%s': its rule for option '%s' %s (a bug in the "
+                        "plugin, not in the config)", p->name, rule->key, fault);
+    }
+    return 0;
+}
+
+/* p's own copy of its options, whose names and types are checked already,
+ * held to its rules, with each rule's default put where the config leaves
+ * the option out or null. The copy outlives the config it came from, which
+ * a reload frees. */
+static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
+{
+    char why[512];
+
+    if (!(p->options = cfg_tree_copy(pc->options, pc->where)))
+        return fail(err, errlen, "plugin '%s': out of memory", p->name);
+    for (const gh_option_rule *rule = desc_rules(p->desc); rule && rule->key; rule++) {
+        const gh_option *o = find_option(p->desc->options, rule->key, strlen(rule->key));
+        gh_node *v = (gh_node *)cfg_get(p->options, rule->key);
+
+        if (v && !host_cfg_is_null(v)) {
+            if (rule_broken(rule, o, v->value, why, sizeof why))
+                return opt_fail(err, errlen, v, p->name, "option '%s' must be %s",
+                                rule->key, why);
+            continue;
+        }
+        if (!rule->dflt)
+            continue;
+        if (v) { /* `key: ~` leaves it unset: the default takes its place */
+            free(v->value);
+            v->quoted = 1;
+            if (!(v->value = strdup(rule->dflt)))
+                return fail(err, errlen, "plugin '%s': out of memory", p->name);
+        } else if (cfg_map_add(p->options, rule->key, rule->dflt, pc->where) != 0) {
+            return fail(err, errlen, "plugin '%s': out of memory", p->name);
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ loading */
 
 static void unload_one(gh_loaded *p)
@@ -416,6 +571,7 @@ static void unload_one(gh_loaded *p)
     }
     if (p->handle)
         lt_dlclose(p->handle);
+    cfg_tree_free(p->options);
     free(p->name);
     free(p->file);
     memset(p, 0, sizeof *p);
@@ -487,7 +643,6 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
 
     memset(p, 0, sizeof *p);
     p->slot = ps->n;
-    p->options = pc->options;
     p->name = strdup(pc->name);
     p->file = strdup(path);
     if (!p->name || !p->file) {
@@ -508,8 +663,10 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
     p->desc = entry(&gh_host_table);
     if (check_desc(p->desc, plugin, path, want, err, errlen) != 0 ||
         check_second_instance(ps, p, pc, err, errlen) != 0 ||
+        check_rules(p, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
+        own_options(p, pc, err, errlen) != 0 ||
         instantiate(p, err, errlen) != 0)
         goto fail;
 

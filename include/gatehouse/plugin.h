@@ -158,6 +158,27 @@ typedef struct gh_option {
     const char *help;   /* one line, shown in errors and docs */
 } gh_option;
 
+/* 1.1: the schema of one option beyond its type, in gh_plugin.option_rules.
+ * gh_option is compiled into 1.0 plugins' arrays and cannot grow, so rules
+ * travel in an array of their own; a later minor that needs more adds a new
+ * array rather than growing this record. The host refuses the plugin at
+ * load when a rule names no option, a range does not read as MIN..MAX in
+ * the option's syntax, or a default fails its own type or rule or is given
+ * to a required option. A configured value outside the rule is refused with
+ * the config's file:line:col. */
+typedef struct gh_option_rule {
+    const char *key;     /* an option of gh_plugin.options */
+    const char *dflt;    /* YAML text used when the option is absent or null
+                            ("30s", "10", "true", "smtp.example"), checked
+                            like a written value; the getters return it.
+                            NULL: none */
+    const char *range;   /* INT, DURATION, DOUBLE: "MIN..MAX" in the option's
+                            own syntax ("1..65535", "1s..1h", "0.5.."); either
+                            end may be empty. NULL: none */
+    const char *const *choices; /* STR: the values allowed, ends at NULL;
+                                   NULL: any */
+} gh_option_rule;
+
 /* Flags for kv_set. Must-understand: a kv plugin answers a flag it does not
  * know with GH_ERR_UNSUPPORTED, since ignoring NX would break the locks and
  * one-time codes built on it. */
@@ -579,6 +600,7 @@ typedef struct gh_plugin {
 
     /* 1.1: errors and options. */
     uint32_t flags; /* GH_PLUGIN_*; bits the host does not know are ignored */
+    const gh_option_rule *option_rules; /* ends at key == NULL; NULL: none */
 } gh_plugin;
 
 /* Flags of a plugin (gh_plugin.flags). */

@@ -359,6 +359,7 @@ static void test_newer_minor_loads(void **state)
     if (fx_load(&f, 0, echo_yaml) != 0)
         fail_msg("%s", f.err);
     unsetenv("GH_TEST_ECHO");
+    unsetenv("GH_TEST_RULES");
     p = f.ps.v;
     assert_true(p->desc->size > sizeof(gh_plugin));
     assert_int_equal(p->desc->abi_minor, GH_ABI_MINOR + 1);
@@ -566,6 +567,154 @@ static void test_option_errors(void **state)
         plugins_thread_fini(&f.ps);
         fx_free(&f);
     }
+}
+
+/* ------------------------------------------------------------- option rules */
+
+/* What rules' instantiate read, loaded with these options lines (or no
+ * options block when NULL); "" and the error in f->err when refused. */
+static const char *rules_seen(fx *f, const char *options)
+{
+    static char seen[256];
+    char yaml[1024];
+    const gh_loaded *p;
+    gh_call call;
+    gh_out *out;
+
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: rules\n%s%s", options ? "    options:\n" : "",
+             options ? options : "");
+    seen[0] = '\0';
+    if (fx_load(f, 0, yaml) != 0)
+        return seen;
+    p = plugins_find(&f->ps, GH_KIND_NOTIFY, "rules");
+    assert_non_null(p);
+    out = h->out_new();
+    assert_int_equal(deliver(p, NULL, out, &call), GH_OK);
+    snprintf(seen, sizeof seen, "%s", out_str(out, "seen", 0));
+    h->out_free(out);
+    return seen;
+}
+
+static void expect_rules(const char *options, const char *want)
+{
+    fx f;
+    const char *seen = rules_seen(&f, options);
+
+    if (strcmp(seen, want) != 0)
+        fail_msg("read \"%s\", expected \"%s\" (%s)", seen, want, f.err);
+    fx_free(&f);
+}
+
+/* Refused at options' line:col (1-2 paths, 3 plugins, 4 name, 5 options). */
+static void expect_rule_error(const char *options, int line, int col, const char *want)
+{
+    char pos[512];
+    fx f;
+
+    assert_string_equal(rules_seen(&f, options), "");
+    snprintf(pos, sizeof pos, "%s:%d:%d: plugin 'rules': ", f.path, line, col);
+    if (strncmp(f.err, pos, strlen(pos)) != 0)
+        fail_msg("\"%s\" does not start with \"%s\"", f.err, pos);
+    assert_contains(f.err, want);
+    fx_free(&f);
+}
+
+#define DEFAULTS "port=8080 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe"
+
+static void test_rule_defaults(void **state)
+{
+    const gh_loaded *p;
+    const gh_cfg *o;
+    fx f;
+
+    (void)state;
+    expect_rules(NULL, DEFAULTS);                  /* no options block */
+    expect_rules("      limit: 3\n", DEFAULTS);    /* a block without them */
+    expect_rules("      port: ~\n      mode:\n", DEFAULTS); /* null: unset */
+    expect_rules("      port: 1\n      timeout: 2s\n      ratio: 0.5\n      mode: fast\n"
+                 "      loud: no\n",
+                 "port=1 timeout=2000 ratio=0.5 mode=fast loud=0 child=fast");
+
+    /* read later, through each getter, and with cfg NULL in scope */
+    assert_string_equal(rules_seen(&f, NULL), DEFAULTS);
+    p = plugins_find(&f.ps, GH_KIND_NOTIFY, "rules");
+    o = (const gh_cfg *)p->options;
+    assert_int_equal(h->cfg_int(o, "port", -1), 8080);
+    assert_int_equal(h->cfg_int(o, "timeout", -1), 30000);
+    assert_true(h->cfg_double(o, "ratio", -1) == 1.5);
+    assert_string_equal(h->cfg_str(o, "mode", NULL), "safe");
+    assert_int_equal(h->cfg_bool(o, "loud", 0), 1);
+    assert_string_equal(h->cfg_value(h->cfg_child(o, "mode")), "safe");
+    assert_int_equal(h->cfg_int(o, "limit", -1), -1); /* a rule without a default */
+    assert_null(host_cfg_scope(p->options));
+    assert_int_equal(h->cfg_int(NULL, "port", -1), 8080);
+    assert_null(h->cfg_str(NULL, "token", NULL));
+    host_cfg_scope(NULL);
+    /* a default is placed at the plugin's stanza, for errors about it */
+    assert_int_equal(p->options->child->line, 4);
+    fx_free(&f);
+}
+
+static void test_rule_bounds(void **state)
+{
+    (void)state;
+    /* INT 1..65535 */
+    expect_rules("      port: 1\n", "port=1 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe");
+    expect_rules("      port: 65535\n",
+                 "port=65535 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe");
+    expect_rule_error("      port: 0\n", 6, 13, "option 'port' must be from 1 to 65535");
+    expect_rule_error("      port: 65536\n", 6, 13, "option 'port' must be from 1 to 65535");
+    /* DURATION 1s..1h, in the option's own syntax */
+    expect_rules("      timeout: 1000\n",
+                 "port=8080 timeout=1000 ratio=1.5 mode=safe loud=1 child=safe");
+    expect_rules("      timeout: 1h\n",
+                 "port=8080 timeout=3600000 ratio=1.5 mode=safe loud=1 child=safe");
+    expect_rule_error("      timeout: 999ms\n", 6, 16, "option 'timeout' must be from 1s to 1h");
+    expect_rule_error("      timeout: 61m\n", 6, 16, "option 'timeout' must be from 1s to 1h");
+    /* DOUBLE 0.5.. (no upper end) */
+    expect_rules("      ratio: 0.5\n", "port=8080 timeout=30000 ratio=0.5 mode=safe loud=1 child=safe");
+    expect_rules("      ratio: 1e300\n",
+                 "port=8080 timeout=30000 ratio=1e+300 mode=safe loud=1 child=safe");
+    expect_rule_error("      ratio: 0.49\n", 6, 14, "option 'ratio' must be at least 0.5");
+    expect_rule_error("      ratio: nan\n", 6, 14, "option 'ratio' must be at least 0.5");
+    /* INT ..100 (no lower end) */
+    expect_rules("      limit: -5\n", DEFAULTS);
+    expect_rules("      limit: 100\n", DEFAULTS);
+    expect_rule_error("      limit: 101\n", 6, 14, "option 'limit' must be at most 100");
+    /* choices */
+    expect_rule_error("      mode: Fast\n", 6, 13, "option 'mode' must be one of fast, safe");
+    /* the type check still comes first */
+    expect_rule_error("      port: many\n", 6, 13, "option 'port' must be an integer");
+}
+
+static void test_rule_faults(void **state)
+{
+    static const struct {
+        const char *variant, *want;
+    } cases[] = {
+        {"nokey", "its rule for option 'nosuch' names no option of the plugin"},
+        {"badrange", "rule for option 'port' has a range that does not read as MIN..MAX"},
+        {"rangetype", "rule for option 'mode' has a range, which only an integer"},
+        {"choicetype", "rule for option 'port' has choices, which only a string option"},
+        {"baddefault", "rule for option 'timeout' has a default that its option's type"},
+        {"outdefault", "rule for option 'mode' has a default that its option's type or rule"},
+        {"required", "rule for option 'must' gives a default to a required option"},
+    };
+    fx f;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("GH_TEST_RULES", cases[i].variant, 1);
+        /* whatever the config says, and with no position: not the admin's fault */
+        assert_string_equal(rules_seen(&f, "      must: x\n"), "");
+        if (strncmp(f.err, "plugin 'rules': ", 16) != 0)
+            fail_msg("\"%s\" has a position or no plugin name", f.err);
+        assert_contains(f.err, cases[i].want);
+        assert_contains(f.err, "a bug in the plugin");
+        assert_null(f.ps.v);
+        fx_free(&f);
+    }
+    unsetenv("GH_TEST_RULES");
 }
 
 /* Every option type, straight through plugin_check_options. */
@@ -1376,6 +1525,9 @@ int main(void)
         cmocka_unit_test(test_instantiate_failure),
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_option_types),
+        cmocka_unit_test(test_rule_defaults),
+        cmocka_unit_test(test_rule_bounds),
+        cmocka_unit_test(test_rule_faults),
         cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_host_table),
