@@ -69,6 +69,16 @@ static const gh_option smtp_options[] = {
     {NULL, 0, 0, NULL},
 };
 
+/* The host holds the options to these, with file:line:col, and supplies
+ * the defaults: instantiate reads values that keep them. */
+static const char *const starttls_modes[] = {"required", "optional", "off", NULL};
+static const gh_option_rule smtp_rules[] = {
+    {"starttls", "required", NULL, starttls_modes},
+    {"connect_timeout", "10s", "1ms..", NULL},
+    {"timeout", "30s", "1ms..", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
 /* ------------------------------------------------------------ options */
 
 static int copy_opt(char *dst, size_t len, const char *src)
@@ -116,16 +126,10 @@ static gh_result read_url(smtp *s, const char *url, gh_call *call)
 
 static gh_result read_tls(smtp *s, const gh_cfg *o, gh_call *call)
 {
-    const char *t = host->cfg_str(o, "starttls", "required");
-    if (strcmp(t, "required") == 0)
-        s->starttls = TLS_REQUIRED;
-    else if (strcmp(t, "optional") == 0)
-        s->starttls = TLS_OPTIONAL;
-    else if (strcmp(t, "off") == 0)
-        s->starttls = TLS_OFF;
-    else
-        return host->fail(call, GH_ERR_INVALID,
-                          "option 'starttls' must be required, optional or off");
+    const char *t = host->cfg_str(o, "starttls", "required"); /* one of starttls_modes */
+    s->starttls = strcmp(t, "optional") == 0 ? TLS_OPTIONAL
+                  : strcmp(t, "off") == 0    ? TLS_OFF
+                                             : TLS_REQUIRED;
     const char *ca = host->cfg_str(o, "ca_file", "");
     if (copy_opt(s->ca_file, sizeof s->ca_file, ca) < 0)
         return host->fail(call, GH_ERR_INVALID, "option 'ca_file' is too long");
@@ -174,10 +178,8 @@ static gh_result smtp_instantiate(void *inst, const gh_cfg *o, gh_call *call)
         r = read_sender(s, o, call);
     if (r != GH_OK)
         return r;
-    s->connect_timeout_ms = host->cfg_int(o, "connect_timeout", 10000);
-    s->timeout_ms = host->cfg_int(o, "timeout", 30000);
-    if (s->connect_timeout_ms <= 0 || s->timeout_ms <= 0)
-        return host->fail(call, GH_ERR_INVALID, "timeouts must be more than 0");
+    s->connect_timeout_ms = host->cfg_int(o, "connect_timeout", 0); /* smtp_rules: set, > 0 */
+    s->timeout_ms = host->cfg_int(o, "timeout", 0);
     /* on the main thread, before any delivery: curl_global_init is not
      * safe to race with other threads on every libcurl build */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -498,6 +500,7 @@ static const gh_plugin smtp_plugin = {
     .instantiate = smtp_instantiate,
     .detach = smtp_detach,
     .ops = &smtp_ops,
+    .option_rules = smtp_rules,
 };
 
 const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
