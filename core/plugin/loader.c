@@ -5,7 +5,8 @@
  * each configured plugin (storage, then kv, then the `plugins:` list) we open
  * the file, call its entry with the host table, check every field of the
  * descriptor we are about to trust, check the YAML options against the
- * plugin's option list, then allocate and instantiate it. Any refusal is one
+ * plugin's option list and rules, give it its own copy of them with the
+ * rules' defaults added, then allocate and instantiate it. Any refusal is one
  * message naming the plugin and the cause, and unloads everything: start-up
  * either gets every plugin it asked for or none.
  *

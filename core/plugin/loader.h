@@ -5,8 +5,8 @@
  * exports gatehouse_plugin_v1 (GH_ENTRY_SYMBOL). The loader refuses, with one
  * message naming the plugin and the cause: a missing file, a missing symbol,
  * an ABI major other than ours, a kind other than the one its config slot
- * needs, options that fail the plugin's option list (file:line:col), or an
- * instantiate() that fails.
+ * needs, option rules the plugin got wrong, options that fail the plugin's
+ * option list or rules (file:line:col), or an instantiate() that fails.
  */
 #ifndef GH_LOADER_H
 #define GH_LOADER_H
