@@ -402,7 +402,6 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "state directory %s: %s", cfg->state_dir, strerror(errno));
         return -1;
     }
-    host_set_module_dir(plugins_dir(cfg));
     if (plugins_load(&app.plugins, cfg, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;

@@ -61,6 +61,7 @@ struct api_job {
     void *data;                 /* the handler's own, free()d with the job */
     char ip[64];
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
+    char locale[36];            /* Accept-Language's first tag, or "" */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
     api_work work;              /* the handler's work function */

@@ -449,15 +449,19 @@ static int instantiate(gh_loaded *p, char *err, size_t errlen)
                 gh_result_str(r));
 }
 
-/* Load one configured plugin into ps->v[ps->n]; on failure leave nothing. */
+/* A descriptor's GH_PLUGIN_* flags: none for a 1.0 one, which has no such member. */
+static uint32_t desc_flags(const gh_plugin *d)
+{
+    return d->size >= offsetof(gh_plugin, flags) + sizeof d->flags ? d->flags : 0;
+}
+
 /* A plugin loaded as p's before (the same descriptor) must allow several
  * instances: one that did not declare it may keep state in statics. */
 static int check_second_instance(const gh_plugins *ps, const gh_loaded *p,
                                  const gh_plugin_conf *pc, char *err, size_t errlen)
 {
     const gh_plugin *d = p->desc;
-    int multi = d->size >= offsetof(gh_plugin, flags) + sizeof d->flags &&
-                (d->flags & GH_PLUGIN_MULTI_INSTANCE);
+    int multi = (desc_flags(d) & GH_PLUGIN_MULTI_INSTANCE) != 0;
 
     for (size_t i = 0; i < ps->n && !multi; i++)
         if (ps->v[i].desc == d)
@@ -467,6 +471,19 @@ static int check_second_instance(const gh_plugins *ps, const gh_loaded *p,
     return 0;
 }
 
+/* A plugin that cannot work without outbound HTTP fails here, at start-up
+ * (and under -t), rather than at its first request. */
+static int check_http(const gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
+{
+    char why[512];
+
+    if (!(desc_flags(p->desc) & GH_PLUGIN_NEEDS_HTTP) || host_http_ready(why, sizeof why) == 0)
+        return 0;
+    return opt_fail(err, errlen, pc->where, pc->name, "needs outbound HTTP, which is "
+                    "unavailable: %s", why);
+}
+
+/* Load one configured plugin into ps->v[ps->n]; on failure leave nothing. */
 static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
                     uint32_t want, char *err, size_t errlen)
 {
@@ -508,6 +525,7 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
     p->desc = entry(&gh_host_table);
     if (check_desc(p->desc, plugin, path, want, err, errlen) != 0 ||
         check_second_instance(ps, p, pc, err, errlen) != 0 ||
+        check_http(p, pc, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
         instantiate(p, err, errlen) != 0)
@@ -528,6 +546,7 @@ int plugins_load(gh_plugins *ps, const gh_config *cfg, char *err, size_t errlen)
     const char *dir = plugins_dir(cfg);
 
     memset(ps, 0, sizeof *ps);
+    host_set_module_dir(dir); /* gatehouse-http.so lives with the plugins */
     /* sized once, so gh_loaded pointers (storage, kv, calls) never move */
     ps->v = calloc(2 + cfg->n_plugins, sizeof *ps->v);
     if (!ps->v)
