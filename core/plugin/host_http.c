@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,20 @@ static int bool_param(const gh_param *p, int *out)
     return 0;
 }
 
+/* The request's string keys, copied NUL-terminated into http_req. */
+static const struct {
+    const char *key;
+    size_t off;
+} str_keys[] = {
+    {"method", offsetof(http_req, method)},
+    {"url", offsetof(http_req, url)},
+    {"user", offsetof(http_req, user)},
+    {"password", offsetof(http_req, password)},
+    {"ca_file", offsetof(http_req, ca_file)},
+    {"client_cert", offsetof(http_req, client_cert)},
+    {"client_key", offsetof(http_req, client_key)},
+};
+
 /* Read the request params. A 1.0 caller keeps 1.0's rules (unknown keys
  * ignored, http and any address allowed); for the others every key is
  * must-understand and the policy starts strict. */
@@ -181,20 +196,9 @@ static gh_result req_parse(gh_call *call, const gh_param *req, int v1_0, http_re
             rq->headers = l;
             continue;
         }
-        if (strcmp(p->key, "method") == 0)
-            slot = &rq->method;
-        else if (strcmp(p->key, "url") == 0)
-            slot = &rq->url;
-        else if (strcmp(p->key, "user") == 0)
-            slot = &rq->user;
-        else if (strcmp(p->key, "password") == 0)
-            slot = &rq->password;
-        else if (strcmp(p->key, "ca_file") == 0)
-            slot = &rq->ca_file;
-        else if (strcmp(p->key, "client_cert") == 0)
-            slot = &rq->client_cert;
-        else if (strcmp(p->key, "client_key") == 0)
-            slot = &rq->client_key;
+        for (size_t i = 0; !slot && i < sizeof str_keys / sizeof str_keys[0]; i++)
+            if (strcmp(p->key, str_keys[i].key) == 0)
+                slot = (const char **)((char *)rq + str_keys[i].off);
         if (!slot && v1_0)
             continue;
         if (!slot) /* a newer plugin's key: ignoring it could weaken the request */

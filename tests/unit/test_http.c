@@ -73,7 +73,60 @@ static const int32_t yes = 1;
 /* what a request to our listeners needs under the 1.1 policy */
 #define LOCAL YES("allow_http"), YES("allow_private")
 
-/* A one-connection-at-a-time HTTP/1.1 responder. Paths:
+/* A listener on 127.0.0.1 in a thread, one connection at a time, handed
+ * to on_conn (which closes or keeps it). */
+typedef struct listener {
+    int fd, stop[2];
+    uint16_t port;
+    pthread_t th;
+    void (*on_conn)(int fd);
+} listener;
+
+static void *listener_run(void *arg)
+{
+    listener *l = arg;
+
+    for (;;) {
+        struct pollfd p[2] = {{l->fd, POLLIN, 0}, {l->stop[0], POLLIN, 0}};
+        int fd;
+
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents)
+            break;
+        if (p[0].revents && (fd = accept(l->fd, NULL, NULL)) >= 0)
+            l->on_conn(fd);
+    }
+    return NULL;
+}
+
+static void listener_start(listener *l, void (*on_conn)(int fd))
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+
+    memset(l, 0, sizeof *l);
+    l->on_conn = on_conn;
+    l->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(l->fd >= 0);
+    assert_int_equal(bind(l->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l->fd, 16), 0);
+    assert_int_equal(getsockname(l->fd, (struct sockaddr *)&a, &alen), 0);
+    l->port = ntohs(a.sin_port);
+    assert_int_equal(pipe(l->stop), 0);
+    assert_int_equal(pthread_create(&l->th, NULL, listener_run, l), 0);
+}
+
+static void listener_stop(listener *l)
+{
+    assert_int_equal(write(l->stop[1], "x", 1), 1);
+    pthread_join(l->th, NULL);
+    close(l->fd);
+    close(l->stop[0]);
+    close(l->stop[1]);
+}
+
+/* A plain HTTP/1.1 responder. Paths:
  *   /keep      200 "kept", and the connection stays open for more
  *   /hello     200 with a header and "hi there"
  *   /echo      201 with the request body
@@ -83,10 +136,8 @@ static const int32_t yes = 1;
  * The last request's head and body, and the connections accepted, are
  * kept for assertions. */
 typedef struct server {
-    int fd, stop[2];
+    listener l;
     int accepted;
-    uint16_t port;
-    pthread_t th;
     pthread_mutex_t lock;
     char last[16384];
     int held[16];
@@ -193,55 +244,27 @@ static int respond(server *s, int fd)
     return 0;
 }
 
-static void *serve(void *arg)
+static void serve(int fd)
 {
-    server *s = arg;
-
-    for (;;) {
-        struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
-        int fd;
-
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
-            break;
-        if (p[1].revents)
-            break;
-        if (p[0].revents && (fd = accept(s->fd, NULL, NULL)) >= 0) {
-            pthread_mutex_lock(&s->lock);
-            s->accepted++;
-            pthread_mutex_unlock(&s->lock);
-            while (respond(s, fd))
-                ;
-        }
-    }
-    return NULL;
+    pthread_mutex_lock(&srv.lock);
+    srv.accepted++;
+    pthread_mutex_unlock(&srv.lock);
+    while (respond(&srv, fd))
+        ;
 }
 
 static void server_start(server *s)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->fd, 16), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pipe(s->stop), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
+    listener_start(&s->l, serve);
 }
 
 static void server_stop(server *s)
 {
-    assert_int_equal(write(s->stop[1], "x", 1), 1);
-    pthread_join(s->th, NULL);
+    listener_stop(&s->l);
     for (size_t i = 0; i < s->n_held; i++)
         close(s->held[i]);
-    close(s->fd);
-    close(s->stop[0]);
-    close(s->stop[1]);
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -249,7 +272,7 @@ static char *url(const char *path)
 {
     static char buf[128];
 
-    snprintf(buf, sizeof buf, "http://127.0.0.1:%u%s", srv.port, path);
+    snprintf(buf, sizeof buf, "http://127.0.0.1:%u%s", srv.l.port, path);
     return buf;
 }
 
@@ -355,7 +378,7 @@ static void test_http_timeout(void **state)
                                                  {"timeout_ms", GH_T_INT, &timeout, sizeof timeout},
                                                  LOCAL, END}, out),
                      GH_ERR_TIMEOUT);
-    snprintf(want, sizeof want, "GET http://127.0.0.1:%u: no answer within 300 ms", srv.port);
+    snprintf(want, sizeof want, "GET http://127.0.0.1:%u: no answer within 300 ms", srv.l.port);
     assert_string_equal(call.message, want); /* the origin only: no path, no query */
     assert_true(gh_monotonic_ms() - start < 2000);
     assert_null(h->out_get(out, "status", 0));
@@ -495,7 +518,7 @@ static void test_http_private_addresses(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-        snprintf(u, sizeof u, "http://%s:%u/hello", hosts[i], srv.port);
+        snprintf(u, sizeof u, "http://%s:%u/hello", hosts[i], srv.l.port);
         call_init(&call, NULL, NULL, 5000);
         if (h->http(&call, (gh_param[]){STR("url", u), YES("allow_http"),
                                         {"timeout_ms", GH_T_INT, &timeout, sizeof timeout},
@@ -625,7 +648,7 @@ static void test_plugin_policy_and_context(void **state)
     if (plugins_load(&ps, &cfg, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_int_equal(plugins_thread_init(&ps, err, sizeof err), 0);
-    snprintf(u, sizeof u, "http://127.0.0.1:%u/hello", srv.port);
+    snprintf(u, sizeof u, "http://127.0.0.1:%u/hello", srv.l.port);
 
     /* "strict" has no allow_private: its request is refused */
     out = h->out_new();
@@ -747,18 +770,16 @@ static void make_pki(void)
 /* The TLS listener: asks for a client certificate from the CA and
  * answers 200 with its subject's CN, or 200 "anonymous" without one. */
 typedef struct tls_server {
-    int fd, stop[2];
-    uint16_t port;
-    pthread_t th;
+    listener l;
     SSL_CTX *ctx;
 } tls_server;
 
 static tls_server tsrv;
 
-static void tls_respond(tls_server *t, int fd)
+static void tls_respond(int fd)
 {
     char req[4096], head[128], cn[64] = "anonymous";
-    SSL *ssl = SSL_new(t->ctx);
+    SSL *ssl = SSL_new(tsrv.ctx);
     struct timeval tv = {2, 0};
     X509 *peer;
     int n;
@@ -781,28 +802,8 @@ static void tls_respond(tls_server *t, int fd)
     close(fd);
 }
 
-static void *tls_serve(void *arg)
-{
-    tls_server *t = arg;
-
-    for (;;) {
-        struct pollfd p[2] = {{t->fd, POLLIN, 0}, {t->stop[0], POLLIN, 0}};
-        int fd;
-
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
-            break;
-        if (p[1].revents)
-            break;
-        if (p[0].revents && (fd = accept(t->fd, NULL, NULL)) >= 0)
-            tls_respond(t, fd);
-    }
-    return NULL;
-}
-
 static int tls_setup(void **state)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
     char cert[128], key[128], ca[128];
     tls_server *t = &tsrv;
 
@@ -817,13 +818,7 @@ static int tls_setup(void **state)
     assert_int_equal(SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM), 1);
     assert_int_equal(SSL_CTX_load_verify_locations(t->ctx, ca, NULL), 1);
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL); /* asked for, not required */
-    t->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(bind(t->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(t->fd, 16), 0);
-    assert_int_equal(getsockname(t->fd, (struct sockaddr *)&a, &alen), 0);
-    t->port = ntohs(a.sin_port);
-    assert_int_equal(pipe(t->stop), 0);
-    assert_int_equal(pthread_create(&t->th, NULL, tls_serve, t), 0);
+    listener_start(&t->l, tls_respond);
     return 0;
 }
 
@@ -832,11 +827,7 @@ static int tls_teardown(void **state)
     tls_server *t = &tsrv;
 
     (void)state;
-    assert_int_equal(write(t->stop[1], "x", 1), 1);
-    pthread_join(t->th, NULL);
-    close(t->fd);
-    close(t->stop[0]);
-    close(t->stop[1]);
+    listener_stop(&t->l);
     SSL_CTX_free(t->ctx);
     X509_free(ca_cert);
     EVP_PKEY_free(ca_key);
@@ -851,7 +842,7 @@ static void test_https_ca_file_and_client_cert(void **state)
     const gh_param *body;
 
     (void)state;
-    snprintf(u, sizeof u, "https://127.0.0.1:%u/whoami", tsrv.port);
+    snprintf(u, sizeof u, "https://127.0.0.1:%u/whoami", tsrv.l.port);
     tmp_file(ca, sizeof ca, "ca.pem");
     tmp_file(cert, sizeof cert, "client.pem");
     tmp_file(key, sizeof key, "client.key");
