@@ -2,6 +2,7 @@
  * routes.c - every HTTP route the daemon serves, in one table, so what the
  * API exposes is visible at a glance.
  *
+ *   (each path may also end in one "/": router.c)
  *   GET    /health  /health/ready  /metrics                     health.c
  *   POST   /api/v1/auth/{signup,login,refresh,logout,change-password}  auth.c
  *   GET PUT DELETE /api/v1/users/me                              users.c
