@@ -263,40 +263,49 @@ gh_result session_revoke(gh_conn *c, gh_call *call, const char *user_id, const c
     return finish_tx(c, call, r);
 }
 
-/* A session that expired less than an access-token life ago may still have
- * live access tokens (issued just before it ended): it is revoked and
- * deny-listed too, and counted. */
-gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, const char *except,
-                             const char *reason, int64_t deny_ttl_ms, int64_t *count)
+/* Revoke every live session whose `col` (user_id or tenant_id: ours, never
+ * input) is value, but except. A session that expired less than an
+ * access-token life ago may still have live access tokens (issued just
+ * before it ended): it is revoked and deny-listed too, and counted. */
+static gh_result revoke_where(gh_conn *c, gh_call *call, const char *col, const char *value,
+                              const char *except, const char *reason, int64_t deny_ttl_ms,
+                              int64_t *count)
 {
     int64_t ttl = deny_ttl_ms > 0 && deny_ttl_ms < GH_ACCESS_TTL_MAX_MS ? deny_ttl_ms
                                                                        : GH_ACCESS_TTL_MAX_MS;
     /* ended within a token life and the leeway: its tokens may be live */
     int64_t since = gh_now_ms() - ttl - GH_DENY_GRACE_MS;
     gh_param args[3];
+    char sql[160];
     gh_result r;
 
     if (count != NULL)
         *count = 0;
-    if (user_id == NULL)
+    if (value == NULL)
         return GH_ERR_INVALID;
-    if (reason == NULL)
-        reason = "revoked";
-    args[0] = p_str(user_id);
+    args[0] = p_str(value);
     args[1] = p_int(&since);
     if (except != NULL)
         args[2] = p_str(except);
+    snprintf(sql, sizeof sql, "SELECT id FROM sessions WHERE %s = ? AND revoked_at IS NULL "
+             "AND expires_at > ?%s", col, except != NULL ? " AND id <> ?" : "");
     if ((r = store_begin(c, call)) != GH_OK)
         return r;
-    if (except != NULL)
-        r = revoke_selected(c, call,
-                            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
-                            "AND expires_at > ? AND id <> ?", args, 3, reason, ttl, count);
-    else
-        r = revoke_selected(c, call,
-                            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
-                            "AND expires_at > ?", args, 2, reason, ttl, count);
+    r = revoke_selected(c, call, sql, args, except != NULL ? 3 : 2,
+                        reason != NULL ? reason : "revoked", ttl, count);
     return finish_tx(c, call, r);
+}
+
+gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, const char *except,
+                             const char *reason, int64_t deny_ttl_ms, int64_t *count)
+{
+    return revoke_where(c, call, "user_id", user_id, except, reason, deny_ttl_ms, count);
+}
+
+gh_result session_revoke_tenant(gh_conn *c, gh_call *call, const char *tenant_id,
+                                const char *reason, int64_t deny_ttl_ms, int64_t *count)
+{
+    return revoke_where(c, call, "tenant_id", tenant_id, NULL, reason, deny_ttl_ms, count);
 }
 
 /* -------------------------------------------------------------- create */
