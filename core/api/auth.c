@@ -10,6 +10,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/company.h"
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
@@ -110,6 +111,10 @@ static void signup_work(api_job *j, gh_conn *c)
 {
     const char *email = api_in(j, "email"), *pw = api_in(j, "password");
     const char *username = api_in(j, "username");
+    if (!j->company.settings.signup_allowed) {
+        api_fail(j, 403, "signup_disabled", "Sign-up is closed in this company.");
+        return;
+    }
     gh_auth_ctx ax;
     api_auth_ctx(j, c, &ax);
     char hash[GH_PW_HASH_MAX];
@@ -145,7 +150,7 @@ static void signup(gh_req *req)
         api_job_free(j);
         return;
     }
-    static const char *const known[] = { "email", "password", PROFILE_FIELDS, NULL };
+    static const char *const known[] = { "email", "password", "company", PROFILE_FIELDS, NULL };
     const char *email, *pw;
     if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
         input_string(req, j->in, "email", INPUT_REQUIRED, LOGIN_MAX, &email) < 0 ||
@@ -154,7 +159,8 @@ static void signup(gh_req *req)
         api_job_free(j);
         return;
     }
-    api_job_run(req, j, signup_work);
+    if (api_company_pick(req, j) == 0)
+        api_job_run(req, j, signup_work);
 }
 
 /* ---------------------------------------------------------------- login */
@@ -202,7 +208,8 @@ static void login(gh_req *req)
         api_job_free(j);
         return;
     }
-    api_job_run(req, j, login_work);
+    if (api_company_pick(req, j) == 0)
+        api_job_run(req, j, login_work);
 }
 
 /* ---------------------------------------------------------------- refresh */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "api/company.h"
 #include "api/guard.h"
 #include "api/job.h"
 #include "auth/sessions.h"
@@ -260,6 +261,8 @@ static gh_conn *job_conn(api_job *j)
         store_read_begin(c, &j->call);
     if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
         return NULL;
+    if (api_company_resolve(j, c) < 0)
+        return NULL;
     return c;
 }
 
@@ -414,7 +417,9 @@ int64_t api_now_s(void)
 
 const char *api_tenant(const api_job *j)
 {
-    return (j->flags & API_BEARER) ? j->claims.tenant : GH_ROOT_TENANT;
+    if (j->flags & API_BEARER)
+        return j->claims.tenant;
+    return j->company.id[0] ? j->company.id : GH_ROOT_TENANT;
 }
 
 void api_auth_ctx(api_job *j, gh_conn *c, gh_auth_ctx *ax)

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "app.h"
 #include "auth/audit.h"
+#include "auth/companies.h"
 #include "auth/context.h"
 #include "auth/tokens.h"
 #include "http/request.h"
@@ -62,6 +63,8 @@ struct api_job {
     char ip[64];
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
     char locale[36];            /* Accept-Language's first tag, or "" */
+    char company_slug[COMPANY_SLUG_MAX + 1]; /* api_company_pick's, or "" */
+    gh_company company;         /* ... resolved in the worker: api_tenant() */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
     api_work work;              /* the handler's work function */

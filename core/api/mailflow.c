@@ -28,6 +28,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/company.h"
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
@@ -89,7 +90,7 @@ static api_job *job_with_email(gh_req *req)
         api_job_free(j);
         return NULL;
     }
-    return j;
+    return api_company_pick(req, j) == 0 ? j : NULL; /* the address is unique per company */
 }
 
 /* ---------------------------------------------------------------- in the worker */
@@ -277,6 +278,10 @@ static int token_user(api_job *j, gh_conn *c, gh_ot_purpose p, const char *actio
     if (r == GH_OK)
         r = users_get(c, &j->call, NULL, cl.user_id, u);
     if (r == GH_OK && (!u->is_active || !onetime_address_is(&cl, u->email)))
+        r = GH_ERR_NOT_FOUND;
+    /* the request is for the user's company (api_tenant), which must be active */
+    if (r == GH_OK && (r = companies_get(c, &j->call, u->tenant_id, &j->company)) == GH_OK &&
+        !j->company.is_active)
         r = GH_ERR_NOT_FOUND;
     if (r == GH_ERR_NOT_FOUND)
         invalid_token(j, c, action, cl.user_id[0] ? cl.user_id : NULL);

@@ -177,6 +177,13 @@ gh_result companies_find_slug(gh_conn *c, gh_call *call, const char *slug, gh_co
     return query_one(c, call, "slug = ?", &arg, out);
 }
 
+gh_result companies_find(gh_conn *c, gh_call *call, const char *id_or_slug, gh_company *out)
+{
+    gh_result r = companies_get(c, call, id_or_slug, out);
+
+    return r == GH_ERR_NOT_FOUND ? companies_find_slug(c, call, id_or_slug, out) : r;
+}
+
 static int count_row(void *ud, const gh_param *cols, uint32_t n)
 {
     *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;

@@ -109,6 +109,11 @@ static void test_create_find_update(void **state)
     assert_int_equal(got.created_at, a.created_at);
     assert_int_equal(companies_find_slug(f->c, &f->call, "acme", &got), GH_OK);
     assert_string_equal(got.id, a.id);
+    /* the CLI's lookup: an id, else a slug */
+    assert_int_equal(companies_find(f->c, &f->call, a.id, &got), GH_OK);
+    assert_string_equal(got.slug, "acme");
+    assert_int_equal(companies_find(f->c, &f->call, "acme", &got), GH_OK);
+    assert_string_equal(got.id, a.id);
 
     /* the slug is unique; bad ones and names are refused */
     gh_company dup = { .settings = company_settings_default() };

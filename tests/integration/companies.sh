@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# companies.sh - companies (tenants) through gatehousectl and the real
+# daemon, on SQLite unless GH_TEST_BACKEND says otherwise (backend.sh):
+# creating them; sign-up and sign-in in the company the body names, the
+# Host header maps to, or the default; one address in two companies as two
+# accounts; a company's own settings (sign-up closed, a longer password);
+# and deactivation, which stops sign-in and sign-up and ends every session
+# at once, while another company goes on.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/backend.sh"
+for tool in jq curl "$DB_TOOL"; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
+done
+json_client
+CTL="$top_builddir/gatehousectl"
+CFG="$TMP/gatehouse.yaml"
+PW='Company-Pass-word-77'
+
+new_database gh_co
+{
+    base_config
+    printf '%s\n' "$STORAGE_YAML"
+    cat <<'YAML'
+companies:
+  hosts:
+    AUTH.Acme.Example: acme
+YAML
+} >"$CFG"
+
+ctl() {
+    "$CTL" -c "$CFG" "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    OUT=$(cat "$TMP/out")
+    ERR=$(cat "$TMP/err")
+}
+
+# ---------------------------------------------------------------- gatehousectl
+ctl migrate up
+equals "migrate up" "$RC" 0
+ctl company create acme "Acme Inc."
+equals "company create answers the id" "$RC $(printf '%s' "$OUT" | grep -cE '^[0-9a-f-]{36}$')" "0 1"
+ACME=$OUT
+ctl company create beta "Beta Ltd" --no-signup
+equals "a second company" "$RC" 0
+ctl company create strict "Strict" --password-min-length 24
+equals "a company with a longer password" "$RC" 0
+ctl company create acme "Again"
+equals "a taken slug is refused" "$RC" 1
+contains "... saying so" "$ERR" "a company with the slug 'acme' exists"
+ctl company create "Not A Slug" "X"
+equals "a bad slug is a usage error" "$RC" 2
+ctl company list
+equals "company list" "$RC" 0
+contains "... shows root" "$OUT" " root "
+contains "... and acme with its name" "$OUT" "Acme Inc."
+ctl company show acme
+contains "company show by slug" "$OUT" "id:             $ACME"
+ctl company show "$ACME"
+contains "company show by id" "$OUT" "slug:           acme"
+ctl company deactivate root
+equals "the root company cannot be deactivated" "$RC" 1
+ctl user create --email admin@acme.example --tenant acme --password-stdin <<<"$PW"
+equals "user create takes a company slug" "$RC" 0
+ctl user list --tenant acme
+contains "... and the user is listed in it" "$OUT" "admin@acme.example"
+ctl user list --tenant nosuch
+equals "an unknown company is refused" "$RC $ERR" "1 gatehousectl: no company nosuch"
+
+# ---------------------------------------------------------------- the daemon
+check "the daemon starts" start_daemon "$CFG" "$TMP/log"
+
+signup() { # EMAIL [extra JSON members] [curl args]
+    local extra=${2:-}
+    post_json /api/v1/auth/signup "{\"email\":\"$1\",\"password\":\"$PW\"$extra}" "${@:3}"
+}
+login() {
+    local extra=${2:-}
+    post_json /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"$PW\"$extra}" "${@:3}"
+    AT=$(j .access_token)
+}
+claim() { # the access token's claim NAME
+    printf '%s' "$AT" | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r ".$1"
+}
+
+signup ann@example.com ',"company":"acme"'
+equals "sign-up in a company named in the body" "$CODE" 201
+signup ann@example.com
+equals "the same address in the default company is another account" "$CODE" 201
+signup ann@example.com ',"company":"acme"'
+equals "... but twice in one company is not" "$CODE $(j .code)" "409 email_taken"
+login ann@example.com ',"company":"acme"'
+equals "sign-in in acme" "$CODE" 200
+equals "... the token names acme" "$(claim tenant)" "$ACME"
+ACME_AT=$AT
+login ann@example.com
+equals "sign-in without a company: the default (root)" "$(claim tenant)" "00000000-0000-4000-8000-000000000000"
+ROOT_AT=$AT
+login ann@example.com '' -H 'Host: auth.acme.example:8443'
+equals "the Host header picks the company (any case, any port)" "$CODE $(claim tenant)" "200 $ACME"
+login ann@example.com ',"company":"beta"'
+equals "no account in beta" "$CODE" 401
+signup bob@example.com ',"company":"beta"'
+equals "sign-up closed in beta" "$CODE $(j .code)" "403 signup_disabled"
+signup carl@example.com ',"company":"strict"'
+equals "strict wants longer passwords" "$CODE $(j .code)" "422 password_too_short"
+signup carl@example.com ',"company":"nosuch"'
+equals "an unknown company" "$CODE $(j .code)" "404 company_not_found"
+signup carl@example.com ',"company":"Bad Slug"'
+equals "a company that is no slug" "$CODE $(j .code)" "422 invalid_company"
+signup carl@example.com ',"company":7'
+equals "a company that is no string" "$CODE" 422
+req POST /oauth2/token -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "grant_type=password&username=ann@example.com&password=$PW&company=acme"
+AT=$(j .access_token)
+equals "the password grant takes a company too" "$CODE $(claim tenant)" "200 $ACME"
+req POST /oauth2/token -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "grant_type=password&username=ann@example.com&password=$PW&company=nosuch"
+equals "... and refuses an unknown one the OAuth way" "$CODE $(j .error)" "400 invalid_grant"
+req GET /api/v1/users/me -H "$(bearer "$ACME_AT")"
+equals "acme's token works" "$CODE $(j .email)" "200 ann@example.com"
+
+# ---------------------------------------------------------------- deactivation
+ctl company deactivate acme
+equals "deactivate acme" "$RC" 0
+contains "... ending its sessions" "$OUT" "session(s) ended"
+req GET /api/v1/users/me -H "$(bearer "$ACME_AT")"
+equals "acme's access token stops at once" "$CODE" 401
+login ann@example.com ',"company":"acme"'
+equals "no sign-in in a deactivated company, as if there were none" "$CODE $(j .code)" \
+    "404 company_not_found"
+signup zed@example.com ',"company":"acme"'
+equals "no sign-up either" "$CODE $(j .code)" "404 company_not_found"
+req GET /api/v1/users/me -H "$(bearer "$ROOT_AT")"
+equals "the same address in root goes on" "$CODE" 200
+ctl company show acme
+contains "acme shows inactive" "$OUT" "active:         no"
+contains "... with its erasure date" "$OUT" "erase after:    2"
+audit=$(case $BACKEND in
+    sqlite) sqlite3 "$TMP/state/gatehouse.db" "SELECT count(*) FROM audit_events WHERE action = 'company.deactivate' AND tenant_id = '$ACME'" ;;
+    *) server_sql "$DBNAME" "SELECT count(*) FROM audit_events WHERE action = 'company.deactivate' AND tenant_id = '$ACME'" ;;
+    esac)
+equals "the deactivation is audited in acme" "$audit" 1
+
+stop_daemon
+finish
