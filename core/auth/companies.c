@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "auth/audit.h"
 #include "auth/companies.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
@@ -20,10 +21,12 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 #define PW_MIN_LENGTH_MAX 128
+#define ERASE_BATCH 4 /* companies erased per housekeeping run */
 
 #define COMPANY_COLS                                                                \
     "id, slug, name, is_root, is_active, settings, created_at, updated_at, "        \
-    "deactivated_at, erase_after"
+    "deactivated_at, erase_after, erased_at"
+#define COMPANY_NCOLS 11
 
 int company_slug_valid(const char *s)
 {
@@ -112,6 +115,7 @@ static gh_result from_row(gh_company *co, const gh_param *cols)
     co->updated_at = col_int(&cols[7]);
     co->deactivated_at = col_int(&cols[8]);
     co->erase_after = col_int(&cols[9]);
+    co->erased_at = col_int(&cols[10]);
     /* a column only this module writes: a bad one is a bug or tampering */
     return bad ? GH_ERR_INTERNAL : GH_OK;
 }
@@ -120,7 +124,7 @@ static int list_row(void *vud, const gh_param *cols, uint32_t n)
 {
     list_ud *ud = vud;
 
-    if (n < 10)
+    if (n < COMPANY_NCOLS)
         return ud->r = GH_ERR_INTERNAL, 1;
     if (ud->n == ud->cap) {
         size_t cap = ud->cap ? 2 * ud->cap : 8;
@@ -250,7 +254,7 @@ gh_result companies_create(gh_conn *c, gh_call *call, gh_company *co)
     co->is_root = 0;
     co->is_active = 1;
     co->created_at = co->updated_at = gh_now_ms();
-    co->deactivated_at = co->erase_after = 0;
+    co->deactivated_at = co->erase_after = co->erased_at = 0;
     args[0] = p_str(co->id);
     args[1] = p_str(co->slug);
     args[2] = p_str(co->name);
@@ -317,5 +321,77 @@ gh_result companies_deactivate(gh_conn *c, gh_call *call, const char *id, int64_
     if (r == GH_OK)
         return store_commit(c, call);
     store_rollback(c, call);
+    return r;
+}
+
+/* ----------------------------------------------------------------- erase */
+
+/* What erasing a company's personal data takes, in order; each has one ?:
+ * the company's id. */
+static const char *const erase_sql[] = {
+    "DELETE FROM credentials WHERE user_id IN (SELECT id FROM users WHERE tenant_id = ?)",
+    "DELETE FROM one_time_tokens WHERE user_id IN (SELECT id FROM users WHERE tenant_id = ?)",
+    "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE tenant_id = ?)",
+    "DELETE FROM sessions WHERE tenant_id = ?",
+    "UPDATE audit_events SET ip = NULL, user_agent = NULL WHERE tenant_id = ?",
+    /* as users_erase does for one account; external_id stays, so that an
+     * import run again does not bring the accounts back */
+    "UPDATE users SET email = NULL, email_normalized = NULL, username = NULL, "
+    "username_normalized = NULL, full_name = NULL, phone = NULL, given_name = NULL, "
+    "family_name = NULL, country_code = NULL, email_verified_at = NULL, is_active = 0, "
+    "is_admin = 0 WHERE tenant_id = ?",
+};
+
+static gh_result erase_one(gh_conn *c, gh_call *call, const char *id, int64_t now)
+{
+    gh_param arg = p_str(id), args[3] = { p_int(&now), p_int(&now), p_str(id) };
+    gh_audit e = { .tenant_id = id, .subject_id = id, .action = "company.erase",
+                   .outcome = "success" };
+    gh_result r = store_begin(c, call);
+
+    for (size_t i = 0; r == GH_OK && i < sizeof erase_sql / sizeof erase_sql[0]; i++)
+        r = store_exec(c, call, erase_sql[i], &arg, 1, NULL, NULL, NULL);
+    if (r == GH_OK)
+        r = store_exec(c, call, "UPDATE users SET deleted_at = ?, updated_at = ? "
+                                "WHERE tenant_id = ? AND deleted_at IS NULL",
+                       args, 3, NULL, NULL, NULL);
+    if (r == GH_OK)
+        r = store_exec(c, call, "UPDATE tenants SET erased_at = ?, updated_at = ? WHERE id = ?",
+                       args, 3, NULL, NULL, NULL);
+    if (r == GH_OK)
+        r = audit_record(c, call, &e);
+    if (r == GH_OK)
+        return store_commit(c, call);
+    store_rollback(c, call);
+    return r;
+}
+
+static int id_row(void *vud, const gh_param *cols, uint32_t n)
+{
+    char (*ids)[37] = vud;
+    size_t i = 0;
+
+    while (i < ERASE_BATCH && ids[i][0])
+        i++;
+    if (n > 0 && i < ERASE_BATCH)
+        col_copy(&cols[0], ids[i], sizeof ids[i]);
+    return 0;
+}
+
+gh_result companies_erase_due(gh_conn *c, gh_call *call, int64_t now_ms, int64_t *erased)
+{
+    char ids[ERASE_BATCH][37] = { { 0 } };
+    int64_t limit = ERASE_BATCH;
+    gh_param args[2] = { p_int(&now_ms), p_int(&limit) };
+    gh_result r;
+
+    *erased = 0;
+    r = store_exec(c, call, "SELECT id FROM tenants WHERE is_active = 0 AND is_root = 0 "
+                            "AND erased_at IS NULL AND erase_after IS NOT NULL "
+                            "AND erase_after <= ? ORDER BY erase_after LIMIT ?",
+                   args, 2, id_row, ids, NULL);
+    for (size_t i = 0; r == GH_OK && i < ERASE_BATCH && ids[i][0]; i++)
+        if ((r = erase_one(c, call, ids[i], now_ms)) == GH_OK)
+            (*erased)++;
     return r;
 }

@@ -36,6 +36,7 @@ typedef struct gh_company {
     int64_t created_at, updated_at; /* ms */
     int64_t deactivated_at;         /* ms, 0: active */
     int64_t erase_after;            /* ms, 0: nothing scheduled */
+    int64_t erased_at;              /* ms, 0: its personal data is still there */
 } gh_company;
 
 /* 1 if s is a slug: 1..63 of a-z, 0-9 and '-', not starting or ending
@@ -69,5 +70,13 @@ gh_result companies_update(gh_conn *c, gh_call *call, const gh_company *co);
  * an inactive one stays as it is (no new date). *revoked: sessions ended. */
 gh_result companies_deactivate(gh_conn *c, gh_call *call, const char *id, int64_t erase_after_ms,
                                int64_t deny_ttl_ms, int64_t *revoked);
+
+/* Erase the personal data of deactivated companies whose erase_after has
+ * passed (at most a few a call; the daemon's housekeeping calls it
+ * periodically): every user's profile and credentials, their sessions and
+ * one-time tokens, and the addresses and user agents in their audit
+ * records. The rows stay (ids, so references keep working; the records,
+ * without the person). *erased: companies done. */
+gh_result companies_erase_due(gh_conn *c, gh_call *call, int64_t now_ms, int64_t *erased);
 
 #endif

@@ -37,16 +37,18 @@ static int find(ctl *c, const char *who, gh_company *co)
 
 static void print_one(const gh_company *co)
 {
-    char created[32], off[32], erase[32];
+    char created[32], off[32], erase[32], erased[32];
     char *settings = company_settings_json(&co->settings);
 
     ctl_time(co->created_at, created, sizeof created);
     ctl_time(co->deactivated_at, off, sizeof off);
     ctl_time(co->erase_after, erase, sizeof erase);
+    ctl_time(co->erased_at, erased, sizeof erased);
     printf("id:             %s\nslug:           %s\nname:           %s\nroot:           %s\n"
            "active:         %s\ncreated:        %s\ndeactivated:    %s\nerase after:    %s\n"
-           "settings:       %s\n", co->id, co->slug, co->name, co->is_root ? "yes" : "no",
-           co->is_active ? "yes" : "no", created, off, erase, settings ? settings : "?");
+           "erased:         %s\nsettings:       %s\n", co->id, co->slug, co->name,
+           co->is_root ? "yes" : "no", co->is_active ? "yes" : "no", created, off, erase, erased,
+           settings ? settings : "?");
     free(settings);
 }
 

@@ -487,25 +487,28 @@ static const char v4_mysql[] =
 
 /* Companies (the tenants table): their settings as a JSON object (NULL:
  * every default; auth/companies.c reads and writes it), when one was
- * deactivated, and when its personal data is due to be erased; and the
- * index that finds a deactivated company's sessions to revoke. */
+ * deactivated, when its personal data is due to be erased and when it
+ * was; and the index that finds a deactivated company's sessions. */
 static const char v5_sqlite[] =
     "ALTER TABLE tenants ADD COLUMN settings TEXT;\n"
     "ALTER TABLE tenants ADD COLUMN deactivated_at INTEGER;\n"
     "ALTER TABLE tenants ADD COLUMN erase_after INTEGER;\n"
+    "ALTER TABLE tenants ADD COLUMN erased_at INTEGER;\n"
     "CREATE INDEX sessions_tenant ON sessions (tenant_id);\n";
 static const char v5_postgres[] =
     "ALTER TABLE tenants ADD COLUMN settings TEXT;\n"
     "ALTER TABLE tenants ADD COLUMN deactivated_at BIGINT;\n"
     "ALTER TABLE tenants ADD COLUMN erase_after BIGINT;\n"
+    "ALTER TABLE tenants ADD COLUMN erased_at BIGINT;\n"
     "CREATE INDEX sessions_tenant ON sessions (tenant_id);\n";
 static const char v5_mysql[] =
     MYSQL_ADD_COLUMN("tenants", "settings", "TEXT")
     MYSQL_ADD_COLUMN("tenants", "deactivated_at", "BIGINT")
     MYSQL_ADD_COLUMN("tenants", "erase_after", "BIGINT")
+    MYSQL_ADD_COLUMN("tenants", "erased_at", "BIGINT")
     MYSQL_IF_MISSING("sessions", "statistics", "index_name = 'sessions_tenant'",
                      "CREATE INDEX sessions_tenant ON sessions (tenant_id)")
-    "SELECT tenants.settings, tenants.deactivated_at, tenants.erase_after\n"
+    "SELECT tenants.settings, tenants.deactivated_at, tenants.erase_after, tenants.erased_at\n"
     "       FROM tenants LIMIT 0;\n";
 
 /* Append only. A dialect without a script (NULL) is refused by

@@ -22,6 +22,8 @@
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, sfx_setup, sfx_teardown)
 #define DAY (24 * 3600 * 1000LL)
+/* a well-formed argon2id hash (users_create checks the shape, not the password) */
+#define HASH "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 
 static gh_company make(fx *f, const char *slug, const char *name)
 {
@@ -222,6 +224,67 @@ static void test_deactivate(void **state)
     user_clear(&ub);
 }
 
+static int count_of(fx *f, const char *sql, const char *arg)
+{
+    int64_t n = -1;
+    gh_param p = { NULL, GH_T_STR, arg, strlen(arg) };
+
+    assert_int_equal(store_exec(f->c, &f->call, sql, &p, 1, int_row, &n, NULL), GH_OK);
+    return (int)n;
+}
+
+/* After the delay, a deactivated company's personal data goes; the rows
+ * stay, another company's data stays, and nothing happens twice. */
+static void test_erase_due(void **state)
+{
+    fx *f = *state;
+    gh_company a = make(f, "acme", "Acme"), b = make(f, "beta", "Beta"), got;
+    gh_user ua = { .is_active = 1 }, ub = { .is_active = 1 };
+    gh_session sa;
+    char ra[GH_SECRET_LEN];
+    int64_t revoked, erased = -1, now = gh_now_ms();
+
+    strcpy(ua.tenant_id, a.id);
+    ua.email = strdup("ann@acme.example");
+    ua.full_name = strdup("Ann Example");
+    strcpy(ub.tenant_id, b.id);
+    ub.email = strdup("bea@beta.example");
+    assert_int_equal(users_create(f->c, &f->call, &ua, HASH), GH_OK);
+    assert_int_equal(users_create(f->c, &f->call, &ub, HASH), GH_OK);
+    assert_int_equal(session_create(f->c, &f->call, a.id, ua.id, "agent", "192.0.2.1", DAY, &sa,
+                                    ra), GH_OK);
+    assert_int_equal(companies_deactivate(f->c, &f->call, a.id, now + DAY, 900000, &revoked),
+                     GH_OK);
+
+    /* not yet due */
+    assert_int_equal(companies_erase_due(f->c, &f->call, now, &erased), GH_OK);
+    assert_int_equal(erased, 0);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND email "
+                                 "IS NOT NULL", a.id), 1);
+    /* due */
+    assert_int_equal(companies_erase_due(f->c, &f->call, now + DAY, &erased), GH_OK);
+    assert_int_equal(erased, 1);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND (email IS "
+                                 "NOT NULL OR full_name IS NOT NULL OR deleted_at IS NULL)",
+                              a.id), 0);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM users WHERE tenant_id = ?", a.id), 1);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM credentials WHERE user_id = ?", ua.id), 0);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM sessions WHERE tenant_id = ?", a.id), 0);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM audit_events WHERE tenant_id = ? AND "
+                                 "action = 'company.erase'", a.id), 1);
+    assert_int_equal(companies_get(f->c, &f->call, a.id, &got), GH_OK);
+    assert_true(got.erased_at > 0);
+    /* the other company keeps everything */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND email "
+                                 "IS NOT NULL", b.id), 1);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM credentials WHERE user_id = ?", ub.id), 1);
+    /* once only */
+    assert_int_equal(companies_erase_due(f->c, &f->call, now + 2 * DAY, &erased), GH_OK);
+    assert_int_equal(erased, 0);
+    user_clear(&ua);
+    user_clear(&ub);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -229,6 +292,7 @@ int main(void)
         T(test_create_find_update),
         T(test_list),
         T(test_deactivate),
+        T(test_erase_due),
     };
     static const struct CMUnitTest pure[] = {
         cmocka_unit_test(test_slugs),
