@@ -21,9 +21,6 @@
 #include "auth/sessions.h"
 #include "auth/users.h"
 
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 200
-#define OFFSET_MAX 1000000000
 
 /* Sessions of an account that was just switched off: end them now. */
 static gh_result end_sessions(api_job *j, gh_conn *c, const char *why)
@@ -100,25 +97,13 @@ static void list_work(api_job *j, gh_conn *c)
                              : NULL);
 }
 
-/* limit and offset from the query, checked and put back as integers. */
-static int page_args(gh_req *req, json_t *q)
-{
-    int64_t limit, offset;
-    if (input_int(req, q, "limit", PAGE_DEFAULT, 1, PAGE_MAX, &limit) < 0 ||
-        input_int(req, q, "offset", 0, 0, OFFSET_MAX, &offset) < 0)
-        return -1;
-    json_object_set_new(q, "limit", json_integer(limit));
-    json_object_set_new(q, "offset", json_integer(offset));
-    return 0;
-}
-
 static void list(gh_req *req)
 {
     api_job *j = api_job_new(req, API_ADMIN);
     const char *email, *external;
     if (!j)
         return;
-    if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0 ||
         input_string(req, j->in, "email", INPUT_OPTIONAL, 254, &email) < 0 ||
         input_string(req, j->in, "external_id", INPUT_OPTIONAL, 255, &external) < 0) {
         api_job_free(j);
@@ -311,7 +296,7 @@ static void audit(gh_req *req)
     const char *subject, *action;
     if (!j)
         return;
-    if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0 ||
         input_string(req, j->in, "subject_id", INPUT_OPTIONAL, 64, &subject) < 0 ||
         input_string(req, j->in, "action", INPUT_OPTIONAL, 64, &action) < 0) {
         api_job_free(j);

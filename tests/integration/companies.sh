@@ -64,6 +64,10 @@ ctl user create --email admin@acme.example --tenant acme --password-stdin <<<"$P
 equals "user create takes a company slug" "$RC" 0
 ctl user list --tenant acme
 contains "... and the user is listed in it" "$OUT" "admin@acme.example"
+ctl user create --email root@example.com --admin --password-stdin <<<"$PW"
+equals "a root admin (a superuser)" "$RC" 0
+ctl user create --email boss@acme.example --tenant acme --admin --password-stdin <<<"$PW"
+equals "an admin of acme" "$RC" 0
 ctl user list --tenant nosuch
 equals "an unknown company is refused" "$RC $ERR" "1 gatehousectl: no company nosuch"
 
@@ -119,6 +123,64 @@ req POST /oauth2/token -H 'Content-Type: application/x-www-form-urlencoded' \
 equals "... and refuses an unknown one the OAuth way" "$CODE $(j .error)" "400 invalid_grant"
 req GET /api/v1/users/me -H "$(bearer "$ACME_AT")"
 equals "acme's token works" "$CODE $(j .email)" "200 ann@example.com"
+
+# ---------------------------------------------------------------- the API
+login root@example.com
+SUPER=$AT
+login boss@acme.example ',"company":"acme"'
+BOSS=$AT
+req GET /api/v1/companies -H "$(bearer "$SUPER")"
+equals "a superuser lists the companies" "$CODE $(j '.total') $(j '[.items[].slug] | join(",")')" \
+    "200 4 root,acme,beta,strict"
+equals "... with their settings" "$(j '.items[2].settings.signup_allowed')" false
+req GET '/api/v1/companies/?limit=1&offset=1' -H "$(bearer "$SUPER")"
+equals "... a page of them (and a trailing slash)" "$CODE $(j '.items[0].slug') $(j .limit) $(j .offset)" \
+    "200 acme 1 1"
+req GET /api/v1/companies -H "$(bearer "$BOSS")"
+equals "another company's admin may not" "$CODE $(j .code)" "403 forbidden"
+req GET /api/v1/companies -H "$(bearer "$ACME_AT")"
+equals "nor may a user" "$CODE" 403
+req GET /api/v1/companies
+equals "nor anyone without a token" "$CODE" 401
+post_json /api/v1/companies '{"slug":"gamma","name":"Gamma GmbH","settings":{"password_min_length":"20"}}' \
+    -H "$(bearer "$SUPER")"
+equals "a superuser creates a company" "$CODE $(j .slug) $(j .settings.password_min_length) $(j .is_active)" \
+    "201 gamma 20 true"
+GAMMA=$(j .id)
+post_json /api/v1/companies '{"slug":"gamma","name":"Again"}' -H "$(bearer "$SUPER")"
+equals "... not twice" "$CODE $(j .code)" "409 slug_taken"
+post_json /api/v1/companies '{"slug":"-bad","name":"X"}' -H "$(bearer "$SUPER")"
+equals "... nor with a bad slug" "$CODE $(j .code)" "422 invalid_field"
+post_json /api/v1/companies '{"slug":"delta","name":"X","owner":"me"}' -H "$(bearer "$SUPER")"
+equals "... nor with a field it does not know" "$CODE $(j .code)" "422 unknown_field"
+post_json /api/v1/companies '{"slug":"delta","name":"X","settings":{"signup_allowed":"yes"}}' -H "$(bearer "$SUPER")"
+equals "... nor with an ill-typed setting" "$CODE" 422
+post_json /api/v1/companies '{"slug":"delta","name":"X","settings":{"colour":"red"}}' -H "$(bearer "$SUPER")"
+equals "... nor an unknown setting" "$CODE $(j .code)" "422 unknown_field"
+req GET "/api/v1/companies/$GAMMA" -H "$(bearer "$SUPER")"
+equals "get one" "$CODE $(j .name)" "200 Gamma GmbH"
+req GET /api/v1/companies/00000000-0000-4000-8000-00000000ffff -H "$(bearer "$SUPER")"
+equals "an unknown id" "$CODE" 404
+req GET /api/v1/companies/gamma -H "$(bearer "$SUPER")"
+equals "a slug is no id" "$CODE" 404
+req PUT "/api/v1/companies/$GAMMA" -H "$(bearer "$SUPER")" -H 'Content-Type: application/json' \
+    --data-binary '{"name":"Gamma AG","settings":{"signup_allowed":false}}'
+equals "update name and a setting" "$CODE $(j .name) $(j .settings.signup_allowed) $(j .settings.password_min_length)" \
+    "200 Gamma AG false 20"
+signup gus@example.com ',"company":"gamma"'
+equals "... which sign-up follows at once" "$CODE $(j .code)" "403 signup_disabled"
+req DELETE /api/v1/companies/00000000-0000-4000-8000-000000000000 -H "$(bearer "$SUPER")"
+equals "the root company cannot be deleted" "$CODE $(j .code)" "409 root_company"
+req DELETE "/api/v1/companies/$GAMMA" -H "$(bearer "$SUPER")"
+equals "delete deactivates" "$CODE" 204
+req GET "/api/v1/companies/$GAMMA" -H "$(bearer "$SUPER")"
+equals "... at once, with its erasure date" "$(j .is_active) $(j '.erase_after != null')" "false true"
+audit_gamma=$(case $BACKEND in
+    sqlite) sqlite3 "$TMP/state/gatehouse.db" "SELECT details FROM audit_events WHERE action = 'company.update' AND tenant_id = '$GAMMA'" ;;
+    *) server_sql "$DBNAME" "SELECT details FROM audit_events WHERE action = 'company.update' AND tenant_id = '$GAMMA'" ;;
+    esac)
+equals "the update is audited in gamma, before and after" \
+    "$(printf '%s' "$audit_gamma" | jq -r '.before.name + " > " + .after.name')" "Gamma GmbH > Gamma AG"
 
 # ---------------------------------------------------------------- deactivation
 ctl company deactivate acme
