@@ -6,11 +6,15 @@
  *   PUT    /api/v1/users/{id}                     profile, email, is_active, is_admin
  *   DELETE /api/v1/users/{id}                     erase: 204
  *   POST   /api/v1/users/{id}/activate|deactivate user
+ *   GET    /api/v1/sessions?user_id=&limit=&offset= {items, total, limit, offset}:
+ *          the company's live sessions, newest first
+ *   DELETE /api/v1/sessions/{id}                  204; 404 if not the company's
  *   GET    /api/v1/audit-events?subject_id=&action=&limit=&offset=
  * Every change is audited with the admin as the actor. Taking an account's
  * activity away (deactivate, erase) also ends its sessions at once.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "api/api.h"
 #include "api/input.h"
 #include "api/job.h"
@@ -270,6 +274,76 @@ static void deactivate(gh_req *req)
         api_job_run(req, j, deactivate_work);
 }
 
+/* ---------------------------------------------------------------- sessions */
+
+static void sessions_work(api_job *j, gh_conn *c)
+{
+    int limit = (int)json_integer_value(json_object_get(j->in, "limit"));
+    int offset = (int)json_integer_value(json_object_get(j->in, "offset"));
+    gh_session *v = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    gh_result r = session_list_tenant(c, &j->call, j->claims.tenant, api_in(j, "user_id"), limit,
+                                      offset, &v, &n, &total);
+    json_t *items = r == GH_OK ? json_array() : NULL;
+    for (size_t i = 0; items && i < n; i++) {
+        json_t *s = present_session(&v[i], j->claims.sid);
+        json_object_set_new(s, "user_id", json_string(v[i].user_id));
+        json_array_append_new(items, s);
+    }
+    free(v);
+    if (r != GH_OK)
+        api_store_fail(j, r, "session list");
+    else
+        api_ok(j, 200, json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
+                                 (json_int_t)total, "limit", limit, "offset", offset));
+}
+
+static void sessions(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN | API_READ);
+    const char *user_id;
+    if (!j)
+        return;
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0 ||
+        input_string(req, j->in, "user_id", INPUT_OPTIONAL, 36, &user_id) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, sessions_work);
+}
+
+/* A session of another company is as unknown as one that never was. */
+static void session_delete_work(api_job *j, gh_conn *c)
+{
+    gh_session s;
+    gh_result r = session_get(c, &j->call, j->target, &s);
+    if (r == GH_OK && strcmp(s.tenant_id, j->claims.tenant) != 0)
+        r = GH_ERR_NOT_FOUND;
+    if (r == GH_OK)
+        r = session_revoke(c, &j->call, NULL, j->target, "revoked by admin", j->cfg->access_ttl_ms);
+    if (r == GH_OK) {
+        api_audit(j, c, "admin.session.revoke", "success", s.user_id,
+                  json_pack("{s:s}", "session_id", j->target));
+        api_empty(j, 204);
+    } else if (r == GH_ERR_NOT_FOUND) {
+        api_fail(j, 404, "not_found", "No such live session.");
+    } else {
+        api_store_fail(j, r, "session revoke");
+    }
+}
+
+static void session_delete(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN);
+    if (j && input_path_id(req, "id", j->target) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (j)
+        api_job_run(req, j, session_delete_work);
+}
+
 /* ---------------------------------------------------------------- audit */
 
 static void audit_work(api_job *j, gh_conn *c)
@@ -313,5 +387,7 @@ int admin_register(gh_router *r)
            router_add(r, GH_DELETE, "/api/v1/users/{id}", delete) |
            router_add(r, GH_POST, "/api/v1/users/{id}/activate", activate) |
            router_add(r, GH_POST, "/api/v1/users/{id}/deactivate", deactivate) |
+           router_add(r, GH_GET, "/api/v1/sessions", sessions) |
+           router_add(r, GH_DELETE, "/api/v1/sessions/{id}", session_delete) |
            router_add(r, GH_GET, "/api/v1/audit-events", audit);
 }

@@ -10,6 +10,7 @@
  *   GET    /api/v1/users/me/login-history                        sessions.c
  *   GET    /api/v1/users, GET PUT DELETE /api/v1/users/{id},
  *   POST   /api/v1/users/{id}/{activate,deactivate},
+ *   GET    /api/v1/sessions, DELETE /api/v1/sessions/{id},
  *   GET    /api/v1/audit-events                                  admin.c
  *   GET POST /api/v1/companies, GET PUT DELETE .../companies/{id}  companies.c
  *   POST   /oauth2/{token,introspect,revoke}                     oauth2.c

@@ -650,6 +650,53 @@ gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_sessio
     return GH_OK;
 }
 
+static int count_row(void *ud, const gh_param *cols, uint32_t n)
+{
+    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
+    return 1;
+}
+
+gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                              int limit, int offset, gh_session **out, size_t *n, int64_t *total)
+{
+    int64_t now = gh_now_ms(), lim = limit > 0 ? limit : 1, off = offset > 0 ? offset : 0;
+    list_ud ud = { NULL, 0, 0, GH_OK };
+    gh_param args[5];
+    size_t k = 0;
+    const char *by_user = user_id != NULL ? " AND s.user_id = ?" : "";
+    char count_sql[192], page_sql[512];
+    gh_result r;
+
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    if (tenant == NULL)
+        return GH_ERR_INVALID;
+    args[k++] = p_str(tenant);
+    args[k++] = p_int(&now);
+    if (user_id != NULL)
+        args[k++] = p_str(user_id);
+    args[k] = p_int(&lim);
+    args[k + 1] = p_int(&off);
+    snprintf(count_sql, sizeof count_sql, "SELECT COUNT(*) FROM sessions s WHERE s.tenant_id = ? "
+             "AND s.revoked_at IS NULL AND s.expires_at > ?%s", by_user);
+    snprintf(page_sql, sizeof page_sql, "SELECT " SESSION_COLS " FROM sessions s "
+             "WHERE s.tenant_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?%s "
+             "ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?", by_user);
+    r = store_exec(c, call, count_sql, args, k, count_row, total, NULL);
+    if (r == GH_OK)
+        r = store_exec(c, call, page_sql, args, k + 2, list_row, &ud, NULL);
+    if (r == GH_OK && ud.r != GH_OK)
+        r = call_fail(call, ud.r, "sessions: out of memory");
+    if (r != GH_OK) {
+        free(ud.v);
+        return r;
+    }
+    *out = ud.v;
+    *n = ud.n;
+    return GH_OK;
+}
+
 /* ---------------------------------------------------------------- purge */
 
 int64_t session_purge(gh_conn *c, gh_call *call, int64_t keep_ms)

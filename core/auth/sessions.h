@@ -72,6 +72,10 @@ gh_result session_revoke_tenant(gh_conn *c, gh_call *call, const char *tenant_id
 /* Live sessions of a user, newest first, at most GH_SESSION_LIST_MAX;
  * *out malloc'd (NULL for none). */
 gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_session **out, size_t *n);
+/* Live sessions of a company (of one of its users, user_id not NULL),
+ * newest first, a page of limit from offset; *total all of them. */
+gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                              int limit, int offset, gh_session **out, size_t *n, int64_t *total);
 
 /* Delete sessions that ended (expired or revoked) more than keep_ms ago,
  * with their refresh tokens (a used token is kept only so that its reuse is

@@ -182,6 +182,41 @@ audit_gamma=$(case $BACKEND in
 equals "the update is audited in gamma, before and after" \
     "$(printf '%s' "$audit_gamma" | jq -r '.before.name + " > " + .after.name')" "Gamma GmbH > Gamma AG"
 
+# ---------------------------------------------------------------- isolation
+# acme's admin against root's ann: every id of another company is as
+# unknown as one that never was
+AT=$ROOT_AT
+ROOT_ANN=$(claim sub) ROOT_SID=$(claim sid)
+for route in "GET /api/v1/users/$ROOT_ANN" "DELETE /api/v1/users/$ROOT_ANN" \
+    "POST /api/v1/users/$ROOT_ANN/deactivate" "POST /api/v1/users/$ROOT_ANN/activate" \
+    "DELETE /api/v1/sessions/$ROOT_SID"; do
+    req ${route% *} "${route#* }" -H "$(bearer "$BOSS")"
+    equals "another company's id: $route" "$CODE" 404
+done
+req PUT "/api/v1/users/$ROOT_ANN" -H "$(bearer "$BOSS")" -H 'Content-Type: application/json' \
+    --data-binary '{"full_name":"Taken Over"}'
+equals "another company's id: PUT /api/v1/users/{id}" "$CODE" 404
+req GET /api/v1/users/me -H "$(bearer "$ROOT_AT")"
+equals "... and root's ann is untouched, signed in, her name hers" "$CODE $(j .full_name)" "200 null"
+req GET /api/v1/users -H "$(bearer "$BOSS")"
+equals "acme's admin lists acme's users only" "$(j '[.items[].email] | sort | join(",")')" \
+    "admin@acme.example,ann@example.com,boss@acme.example"
+req GET /api/v1/sessions -H "$(bearer "$BOSS")"
+equals "... and acme's sessions only" \
+    "$(j '[.items[] | select(.id == "'"$ROOT_SID"'")] | length') $(j '.total > 0')" "0 true"
+req GET /api/v1/audit-events -H "$(bearer "$BOSS")"
+equals "... and acme's audit trail only" "$(j '[.items[] | select(.subject_id == "'"$ROOT_ANN"'")] | length')" 0
+req GET "/api/v1/sessions?limit=1" -H "$(bearer "$SUPER")"
+equals "root's admin sees root's sessions" "$CODE $(j '.items | length')" "200 1"
+login ann@example.com ',"company":"acme"'
+SPARE_AT=$AT ACME_SID=$(claim sid)
+req DELETE "/api/v1/sessions/$ACME_SID" -H "$(bearer "$BOSS")"
+equals "acme's admin ends an acme session" "$CODE" 204
+req GET /api/v1/users/me -H "$(bearer "$SPARE_AT")"
+equals "... whose token stops at once" "$CODE" 401
+req DELETE "/api/v1/sessions/$ACME_SID" -H "$(bearer "$BOSS")"
+equals "... once" "$CODE" 404
+
 # ---------------------------------------------------------------- deactivation
 ctl company deactivate acme
 equals "deactivate acme" "$RC" 0
