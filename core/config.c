@@ -904,8 +904,10 @@ static const field mail_fields[] = {
     { .key = "templates_dir", .set = set_string, .off = OFF(mail_templates_dir), .restart = 1 },
     { .key = "verify_path", .set = set_link_path, .off = OFF(mail_verify_path), .def = "/verify-email" },
     { .key = "reset_path", .set = set_link_path, .off = OFF(mail_reset_path), .def = "/reset-password" },
+    { .key = "invitation_path", .set = set_link_path, .off = OFF(mail_invite_path), .def = "/accept-invitation" },
     { .key = "verification_ttl", .set = set_ms, .off = OFF(mail_verify_ttl_ms), .min = SECOND, .max = 30 * DAY, .def = "24h" },
     { .key = "reset_ttl", .set = set_ms, .off = OFF(mail_reset_ttl_ms), .min = SECOND, .max = 7 * DAY, .def = "1h" },
+    { .key = "invitation_ttl", .set = set_ms, .off = OFF(mail_invite_ttl_ms), .min = SECOND, .max = 30 * DAY, .def = "7d" },
     { .key = "queue_size", .set = set_int, .off = OFF(mail_outbox.capacity), .min = 1, .max = 1000000, .def = "1000", .restart = 1 },
     { .key = "max_attempts", .set = set_int, .off = OFF(mail_outbox.max_attempts), .min = 1, .max = 100, .def = "8", .restart = 1 },
     { .key = "retry_delay", .set = set_ms, .off = OFF(mail_outbox.retry_delay_ms), .min = 10, .max = DAY, .def = "5s", .restart = 1 },
@@ -1266,6 +1268,7 @@ void config_free(gh_config *cfg)
     free(cfg->mail_templates_dir);
     free(cfg->mail_verify_path);
     free(cfg->mail_reset_path);
+    free(cfg->mail_invite_path);
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         free(cfg->plugins[i].name);
         free(cfg->plugins[i].plugin);

@@ -135,8 +135,10 @@ typedef struct gh_config {
     char *mail_templates_dir;  /* NULL: the installed templates */
     char *mail_verify_path;    /* "/verify-email" */
     char *mail_reset_path;     /* "/reset-password" */
+    char *mail_invite_path;    /* "/accept-invitation" */
     int64_t mail_verify_ttl_ms;  /* default 24h */
     int64_t mail_reset_ttl_ms;   /* default 1h */
+    int64_t mail_invite_ttl_ms;  /* default 7d */
     gh_outbox_conf mail_outbox;  /* queue_size, max_attempts, retry delays */
     int mail_address_limit;      /* requests per address and window; 5 */
     int mail_ip_limit;           /* requests per client address; 50 */

@@ -2,6 +2,9 @@
  * admin.c - account administration, for active admins of the tenant:
  *   GET    /api/v1/users?limit=&offset=&email=    {items, total, limit, offset}
  *   GET    /api/v1/users?external_id=             the same, the one imported with it
+ *   POST   /api/v1/users {email, password | invite: true, is_admin?, profile}
+ *          201 user (+ invitation_sent): an account in the admin's company,
+ *          with a password, or invited by mail to choose one
  *   GET    /api/v1/users/{id}                     user
  *   PUT    /api/v1/users/{id}                     profile, email, is_active, is_admin
  *   DELETE /api/v1/users/{id}                     erase: 204
@@ -15,12 +18,16 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include "api/api.h"
 #include "api/input.h"
 #include "api/job.h"
+#include "api/mailflow.h"
+#include "api/outcome.h"
 #include "api/present.h"
 #include "api/profile.h"
 #include "auth/audit.h"
+#include "auth/credentials.h"
 #include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
@@ -128,6 +135,100 @@ static void list(gh_req *req)
         return;
     }
     api_job_run(req, j, list_work);
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* Which of email and username another account of the company has. */
+static void create_taken(api_job *j, gh_conn *c, const char *email)
+{
+    gh_user u = { 0 };
+    gh_result r = users_find_login(c, &j->call, j->claims.tenant, email, &u, NULL);
+    user_clear(&u);
+    if (r == GH_OK)
+        api_fail(j, 409, "email_taken", "An account with this email address exists.");
+    else
+        api_fail(j, 409, "username_taken", "This username is taken.");
+}
+
+/* The account with its password (the policy and the company's floor
+ * apply), or without one and an invitation to choose it. */
+static void create_work(api_job *j, gh_conn *c)
+{
+    const char *pw = api_in(j, "password");
+    int invite = json_is_true(json_object_get(j->in, "invite"));
+    char hash[GH_PW_HASH_MAX] = "";
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result ar = { 0 };
+    auth_outcome o = pw ? credentials_new(&ax, pw, api_in(j, "email"), api_in(j, "username"),
+                                          hash, &ar)
+                        : AUTH_OK;
+    if (o != AUTH_OK) {
+        api_outcome_fail(j, o, &ar);
+        auth_clear(&ar);
+        return;
+    }
+    gh_user u = { .is_active = 1,
+                  .is_admin = json_is_true(json_object_get(j->in, "is_admin")) };
+    snprintf(u.tenant_id, sizeof u.tenant_id, "%.36s", j->claims.tenant);
+    const char *username = api_in(j, "username");
+    u.email = strdup(api_in(j, "email"));
+    u.username = username && *username ? strdup(username) : NULL;
+    gh_result r = !u.email || profile_fill(j, &u) < 0 ? GH_ERR_NOMEM : store_begin(c, &j->call);
+    if (r == GH_OK && (r = users_create(c, &j->call, &u, pw ? hash : NULL)) == GH_OK)
+        api_audit(j, c, "admin.user.create", "success", u.id,
+                  json_pack("{s:b, s:b}", "invite", invite, "admin", u.is_admin));
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (r == GH_OK)
+        r = store_commit(c, &j->call);
+    else
+        store_rollback(c, &j->call);
+    if (r == GH_ERR_CONFLICT) {
+        create_taken(j, c, u.email);
+    } else if (r != GH_OK) {
+        api_store_fail(j, r, "user create");
+    } else {
+        json_t *body = present_user(&u);
+        if (invite && body)
+            json_object_set_new(body, "invitation_sent",
+                                json_boolean(mailflow_invite(j, c, &u) == 1));
+        api_ok(j, 201, body);
+    }
+    auth_clear(&ar);
+    user_clear(&u);
+}
+
+static void create(gh_req *req)
+{
+    static const char *const known[] = { "email", "password", "invite", "is_admin",
+                                         PROFILE_FIELDS, NULL };
+    api_job *j = api_job_new(req, API_ADMIN | API_HASH);
+    const char *email, *pw;
+    int invite, admin;
+    if (!j)
+        return;
+    if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
+        input_string(req, j->in, "email", INPUT_REQUIRED, 320, &email) < 0 ||
+        input_string(req, j->in, "password", INPUT_OPTIONAL, 16384, &pw) < 0 ||
+        input_bool(req, j->in, "invite", &invite) < 0 ||
+        input_bool(req, j->in, "is_admin", &admin) < 0 ||
+        profile_check(req, j->in, 1) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (!pw == (invite != 1)) {
+        input_reject(req, "invalid_field", "password",
+                     "or \"invite\": true is required, and not both: the user chooses the "
+                     "password from the invitation.");
+        api_job_free(j);
+        return;
+    }
+    if (invite == 1 && mailflow_ready(req) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, create_work);
 }
 
 /* ---------------------------------------------------------------- one user */
@@ -382,6 +483,7 @@ static void audit(gh_req *req)
 int admin_register(gh_router *r)
 {
     return router_add(r, GH_GET, "/api/v1/users", list) |
+           router_add(r, GH_POST, "/api/v1/users", create) |
            router_add(r, GH_GET, "/api/v1/users/{id}", get) |
            router_add(r, GH_PUT, "/api/v1/users/{id}", put) |
            router_add(r, GH_DELETE, "/api/v1/users/{id}", delete) |

@@ -90,23 +90,6 @@ static void signup_answer(api_job *j, const gh_user *u, const auth_result *sr)
     api_ok(j, 201, body);
 }
 
-/* The optional profile fields profile_check let through; "" is none. */
-static int profile_fields(api_job *j, gh_user *u)
-{
-    struct {
-        const char *key;
-        char **to;
-    } f[] = { { "full_name", &u->full_name },     { "given_name", &u->given_name },
-              { "family_name", &u->family_name }, { "phone", &u->phone },
-              { "country_code", &u->country_code } };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        const char *v = api_in(j, f[i].key);
-        if (v && *v && !(*f[i].to = strdup(v)))
-            return -1;
-    }
-    return 0;
-}
-
 static void signup_work(api_job *j, gh_conn *c)
 {
     const char *email = api_in(j, "email"), *pw = api_in(j, "password");
@@ -129,7 +112,7 @@ static void signup_work(api_job *j, gh_conn *c)
     snprintf(u.tenant_id, sizeof u.tenant_id, "%s", api_tenant(j));
     u.email = strdup(email);
     u.username = username && *username ? strdup(username) : NULL; /* "" is none */
-    if (!u.email || profile_fields(j, &u) < 0)
+    if (!u.email || profile_fill(j, &u) < 0)
         api_store_fail(j, GH_ERR_INTERNAL, "signup");
     else if (signup_store(j, &ax, &u, hash, &sr) == 0) {
         signup_answer(j, &u, &sr);
