@@ -103,9 +103,7 @@ static void list_work(api_job *j, gh_conn *c)
     if (r != GH_OK)
         api_store_fail(j, r, "user list");
     else
-        api_ok(j, 200, items ? json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
-                                         (json_int_t)total, "limit", limit, "offset", offset)
-                             : NULL);
+        api_ok_page(j, items, total);
 }
 
 static void list(gh_req *req)
@@ -396,8 +394,7 @@ static void sessions_work(api_job *j, gh_conn *c)
     if (r != GH_OK)
         api_store_fail(j, r, "session list");
     else
-        api_ok(j, 200, json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
-                                 (json_int_t)total, "limit", limit, "offset", offset));
+        api_ok_page(j, items, total);
 }
 
 static void sessions(gh_req *req)

@@ -142,8 +142,7 @@ static void list_work(api_job *j, gh_conn *c)
     if (r != GH_OK)
         api_store_fail(j, r, "company list");
     else
-        api_ok(j, 200, json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
-                                 (json_int_t)total, "limit", limit, "offset", offset));
+        api_ok_page(j, items, total);
 }
 
 static void list(gh_req *req)

@@ -341,6 +341,14 @@ void api_job_run(gh_req *req, api_job *j, api_work work)
         api_job_free(j);
 }
 
+void api_ok_page(api_job *j, json_t *items, int64_t total)
+{
+    api_ok(j, 200, items ? json_pack("{s:o, s:I, s:O, s:O}", "items", items, "total",
+                                     (json_int_t)total, "limit", json_object_get(j->in, "limit"),
+                                     "offset", json_object_get(j->in, "offset"))
+                         : NULL);
+}
+
 void api_ok(api_job *j, int status, json_t *body)
 {
     if (!body && status != 204) {

@@ -621,6 +621,20 @@ static int list_row(void *vud, const gh_param *cols, uint32_t n)
     return 0;
 }
 
+/* The end of a list query: the rows to the caller, or freed on failure. */
+static gh_result list_done(gh_call *call, list_ud *ud, gh_result r, gh_session **out, size_t *n)
+{
+    if (r == GH_OK && ud->r != GH_OK)
+        r = call_fail(call, ud->r, "sessions: out of memory");
+    if (r != GH_OK) {
+        free(ud->v);
+        return r;
+    }
+    *out = ud->v;
+    *n = ud->n;
+    return GH_OK;
+}
+
 gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_session **out, size_t *n)
 {
     int64_t now = gh_now_ms();
@@ -639,15 +653,7 @@ gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_sessio
                    "AND s.revoked_at IS NULL AND s.expires_at > ? "
                    "ORDER BY s.created_at DESC, s.id DESC LIMIT " STR(GH_SESSION_LIST_MAX),
                    args, 2, list_row, &ud, NULL);
-    if (r == GH_OK && ud.r != GH_OK)
-        r = call_fail(call, ud.r, "sessions: out of memory");
-    if (r != GH_OK) {
-        free(ud.v);
-        return r;
-    }
-    *out = ud.v;
-    *n = ud.n;
-    return GH_OK;
+    return list_done(call, &ud, r, out, n);
 }
 
 static int count_row(void *ud, const gh_param *cols, uint32_t n)
@@ -686,15 +692,7 @@ gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, con
     r = store_exec(c, call, count_sql, args, k, count_row, total, NULL);
     if (r == GH_OK)
         r = store_exec(c, call, page_sql, args, k + 2, list_row, &ud, NULL);
-    if (r == GH_OK && ud.r != GH_OK)
-        r = call_fail(call, ud.r, "sessions: out of memory");
-    if (r != GH_OK) {
-        free(ud.v);
-        return r;
-    }
-    *out = ud.v;
-    *n = ud.n;
-    return GH_OK;
+    return list_done(call, &ud, r, out, n);
 }
 
 /* ---------------------------------------------------------------- purge */
