@@ -254,6 +254,74 @@ void cfg_tree_free(gh_node *n)
     }
 }
 
+/* n's children and what is under them, into the empty copy c, whose
+ * positions name file. */
+static int copy_children(gh_node *c, const gh_node *n, const char *file)
+{
+    gh_node **tail = &c->child;
+
+    for (const gh_node *m = n->child; m; m = m->next) {
+        gh_node *k = calloc(1, sizeof *k);
+        if (!k)
+            return -1;
+        *tail = k;
+        tail = &k->next;
+        c->n++;
+        *k = (gh_node){ .type = m->type, .quoted = m->quoted, .file = file, .line = m->line,
+                        .col = m->col, .key_line = m->key_line, .key_col = m->key_col };
+        if ((m->key && !(k->key = strdup(m->key))) || (m->value && !(k->value = strdup(m->value))) ||
+            copy_children(k, m, file) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+gh_node *cfg_tree_copy(const gh_node *n, const gh_node *at)
+{
+    const gh_node *from = n ? n : at;
+    const char *file = from && from->file ? from->file : "";
+    size_t flen = strlen(file);
+    gh_node *c = calloc(1, sizeof *c + flen + 1);
+
+    if (!c)
+        return NULL;
+    c->file = memcpy((char *)(c + 1), file, flen + 1);
+    c->type = n ? n->type : GH_NODE_MAP;
+    c->line = from ? from->line : 0;
+    c->col = from ? from->col : 0;
+    if (n) {
+        c->quoted = n->quoted;
+        c->key_line = n->key_line;
+        c->key_col = n->key_col;
+        if ((n->key && !(c->key = strdup(n->key))) || (n->value && !(c->value = strdup(n->value))) ||
+            copy_children(c, n, c->file) < 0) {
+            cfg_tree_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+int cfg_map_add(gh_node *map, const char *key, const char *value, const gh_node *at)
+{
+    gh_node *k = calloc(1, sizeof *k), **tail = &map->child;
+
+    if (!k || !(k->key = strdup(key)) || !(k->value = strdup(value))) {
+        cfg_tree_free(k);
+        return -1;
+    }
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = k;
+    map->n++;
+    k->type = GH_NODE_SCALAR;
+    k->quoted = 1; /* a default is a value, never YAML's null */
+    k->file = map->file;
+    k->line = k->key_line = at ? at->line : map->line;
+    k->col = k->key_col = at ? at->col : map->col;
+    return 0;
+}
+
 typedef struct builder {
     yaml_parser_t parser;
     const char *file;          /* lives in the root node */

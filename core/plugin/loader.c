@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
+#include "yaml_tree.h"
 
 #ifndef GH_PLUGIN_DIR
 #error "GH_PLUGIN_DIR must be defined by the build (see Makefile.am)"
@@ -403,6 +405,139 @@ int plugin_check_options(const gh_option *opts, const gh_node *options,
     return 0;
 }
 
+/* ------------------------------------------------------------- option rules */
+
+/* A descriptor's option rules: none for one older than them. */
+static const gh_option_rule *desc_rules(const gh_plugin *d)
+{
+    return d->size >= offsetof(gh_plugin, option_rules) + sizeof d->option_rules
+               ? d->option_rules : NULL;
+}
+
+/* A scalar of option o's type as a number, for its range; -1 if it is not one. */
+static int rule_number(const gh_option *o, const char *s, double *out)
+{
+    int64_t i;
+
+    if (o->type == GH_T_DOUBLE)
+        return parse_double(s, out);
+    if ((o->type == GH_T_INT ? cfg_parse_int(s, &i) : cfg_parse_duration(s, &i)) != 0)
+        return -1;
+    *out = (double)i;
+    return 0;
+}
+
+/* "MIN..MAX" into *lo and *hi (an end left out: +-infinity). 0 or -1. */
+static int rule_range(const gh_option *o, const char *range, double *lo, double *hi)
+{
+    const char *dots = strstr(range, "..");
+    char lo_text[64];
+
+    *lo = -HUGE_VAL;
+    *hi = HUGE_VAL;
+    if (!dots || (size_t)(dots - range) >= sizeof lo_text)
+        return -1;
+    memcpy(lo_text, range, (size_t)(dots - range));
+    lo_text[dots - range] = '\0';
+    if ((lo_text[0] && rule_number(o, lo_text, lo) != 0) ||
+        (dots[2] && rule_number(o, dots + 2, hi) != 0))
+        return -1;
+    return *lo <= *hi ? 0 : -1;
+}
+
+/* Why value breaks rule (of option o), or NULL when it keeps it; into buf. */
+static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, const char *value,
+                               char *buf, size_t len)
+{
+    double v, lo, hi;
+    size_t used;
+
+    if (rule->range && (rule_range(o, rule->range, &lo, &hi) != 0 ||
+                        rule_number(o, value, &v) != 0 || v < lo || v > hi)) {
+        const char *dots = strstr(rule->range, "..");
+        int lo_len = dots ? (int)(dots - rule->range) : 0;
+
+        if (lo_len && dots[2])
+            snprintf(buf, len, "from %.*s to %s", lo_len, rule->range, dots + 2);
+        else if (lo_len)
+            snprintf(buf, len, "at least %.*s", lo_len, rule->range);
+        else
+            snprintf(buf, len, "at most %s", dots ? dots + 2 : "?");
+        return buf;
+    }
+    if (!rule->choices)
+        return NULL;
+    for (const char *const *c = rule->choices; *c; c++)
+        if (strcmp(*c, value) == 0)
+            return NULL;
+    used = (size_t)snprintf(buf, len, "one of ");
+    for (const char *const *c = rule->choices; *c && used < len; c++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", c == rule->choices ? "" : ", ",
+                                 *c);
+    return buf;
+}
+
+/* A rule the plugin got wrong: not the admin's to fix, so no position. */
+static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, const gh_option **o)
+{
+    double lo, hi;
+    gh_node v = { .type = GH_NODE_SCALAR };
+    char why[256];
+
+    if (!rule->key || !(*o = find_option(d->options, rule->key, strlen(rule->key))))
+        return "names no option of the plugin";
+    if (rule->range && (((*o)->type != GH_T_INT && (*o)->type != GH_T_DURATION &&
+                         (*o)->type != GH_T_DOUBLE) ||
+                        rule_range(*o, rule->range, &lo, &hi) != 0))
+        return "has a range its type cannot have, or one that does not read as MIN..MAX";
+    if (rule->choices && (*o)->type != GH_T_STR)
+        return "has choices, but only a string option can";
+    if (!rule->dflt)
+        return NULL;
+    if ((*o)->required)
+        return "gives a default to a required option";
+    v.value = (char *)rule->dflt;
+    if (type_mismatch(*o, &v, 0) || rule_broken(rule, *o, rule->dflt, why, sizeof why))
+        return "has a default its own type or rule refuses";
+    return NULL;
+}
+
+/* The plugin's own copy of its options, checked against its rules, with
+ * their defaults added where the config says nothing (or null). */
+static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
+{
+    const gh_option_rule *rules = desc_rules(p->desc);
+    char why[512];
+
+    if (!(p->options = cfg_tree_copy(pc->options, pc->where)))
+        return fail(err, errlen, "plugin '%s': out of memory", p->name);
+    for (const gh_option_rule *rule = rules; rule && rule->key; rule++) {
+        const gh_option *o = NULL;
+        const char *fault = rule_fault(p->desc, rule, &o);
+        gh_node *v;
+
+        if (fault)
+            return fail(err, errlen, "plugin '%s': its option rule for '%s' %s (a bug in the "
+                        "plugin: tell its authors)", p->name, rule->key ? rule->key : "(null)",
+                        fault);
+        v = (gh_node *)cfg_get(p->options, rule->key);
+        if (v && !host_cfg_is_null(v) && is_scalar(v) &&
+            rule_broken(rule, o, v->value, why, sizeof why))
+            return opt_fail(err, errlen, v, p->name, "option '%s' must be %s", rule->key, why);
+        if (!rule->dflt || (v && !host_cfg_is_null(v)))
+            continue;
+        if (v) { /* `key: ~` is unset: it takes the default, where it stands */
+            free(v->value);
+            if (!(v->value = strdup(rule->dflt)))
+                return fail(err, errlen, "plugin '%s': out of memory", p->name);
+            v->quoted = 1;
+        } else if (cfg_map_add(p->options, rule->key, rule->dflt, pc->where) != 0) {
+            return fail(err, errlen, "plugin '%s': out of memory", p->name);
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ loading */
 
 static void unload_one(gh_loaded *p)
@@ -416,6 +551,7 @@ static void unload_one(gh_loaded *p)
     }
     if (p->handle)
         lt_dlclose(p->handle);
+    cfg_tree_free(p->options);
     free(p->name);
     free(p->file);
     memset(p, 0, sizeof *p);
@@ -504,7 +640,6 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
 
     memset(p, 0, sizeof *p);
     p->slot = ps->n;
-    p->options = pc->options;
     p->name = strdup(pc->name);
     p->file = strdup(path);
     if (!p->name || !p->file) {
@@ -528,6 +663,7 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
         check_http(p, pc, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
+        own_options(p, pc, err, errlen) != 0 ||
         instantiate(p, err, errlen) != 0)
         goto fail;
 

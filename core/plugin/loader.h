@@ -23,7 +23,9 @@ typedef struct gh_loaded {
     const gh_plugin *desc;
     void *inst;               /* desc->inst_size bytes, zeroed, ours */
     void *handle;             /* lt_dlhandle */
-    const gh_node *options;   /* its options subtree (may be NULL) */
+    gh_node *options;         /* its options: a copy of the config's that it
+                                 owns (a reload frees the config), with the
+                                 defaults of its option rules added */
     size_t slot;              /* index into each thread's instance array */
     _Atomic uint64_t errors;  /* non-OK results of its ops, for /metrics */
 } gh_loaded;

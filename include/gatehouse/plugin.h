@@ -158,6 +158,29 @@ typedef struct gh_option {
     const char *help;   /* one line, shown in errors and docs */
 } gh_option;
 
+/* 1.1: what an option may hold, beyond its type (gh_plugin.option_rules).
+ * The host checks every rule when it loads the plugin: a rule that names
+ * no option, a range or choices its type cannot have, a bad range text,
+ * or a default its own rule refuses, is the plugin's fault and stops it
+ * loading; a value in the config outside the range or the choices is the
+ * admin's, refused with the config's file:line:col. A default reaches the
+ * plugin through the getters like a written value (cfg_str, cfg_int...
+ * on its options see it), and `gatehoused -t` shows the same errors.
+ * This record does not grow: a later minor adds an array of its own. */
+typedef struct gh_option_rule {
+    const char *key;            /* an option of gh_plugin.options */
+    const char *dflt;           /* YAML text used when the option is absent
+                                   or null ("30s", "10", "true", "safe");
+                                   NULL: none (the getter's dflt applies).
+                                   Not for a required option. */
+    const char *range;          /* INT, DURATION, DOUBLE: "MIN..MAX" in the
+                                   option's own syntax ("1..65535",
+                                   "1s..1h", "0.5.."), either end may be
+                                   left out; NULL: any */
+    const char *const *choices; /* STR: the values allowed, ends at NULL;
+                                   NULL: any */
+} gh_option_rule;
+
 /* Flags for kv_set. Must-understand: a kv plugin answers a flag it does not
  * know with GH_ERR_UNSUPPORTED, since ignoring NX would break the locks and
  * one-time codes built on it. */
@@ -607,6 +630,7 @@ typedef struct gh_plugin {
 
     /* 1.1: errors and options. */
     uint32_t flags; /* GH_PLUGIN_*; bits the host does not know are ignored */
+    const gh_option_rule *option_rules; /* ends at key == NULL; NULL: none */
 } gh_plugin;
 
 /* Flags of a plugin (gh_plugin.flags). */

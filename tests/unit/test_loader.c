@@ -563,6 +563,122 @@ static void test_option_errors(void **state)
     }
 }
 
+/* tests/plugins/ruled.c: its options' values as deliver reports them. */
+typedef struct ruled_values {
+    int64_t port, timeout, retries;
+    double ratio;
+    char mode[16];
+} ruled_values;
+
+static void ruled_load(const char *options, ruled_values *v)
+{
+    char yaml[512];
+    gh_param in[] = {TO("x"), END};
+    const gh_param *p;
+    gh_call call;
+    gh_out *out;
+    fx f;
+
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: ruled\n%s", options);
+    if (fx_load(&f, 0, yaml) != 0)
+        fail_msg("%s", f.err);
+    assert_int_equal(plugins_thread_init(&f.ps, f.err, sizeof f.err), 0);
+    out = h->out_new();
+    assert_int_equal(deliver(f.ps.v, in, out, &call), GH_OK);
+    v->port = out_int(out, "port");
+    v->timeout = out_int(out, "timeout");
+    v->retries = out_int(out, "retries");
+    p = h->out_get(out, "ratio", 0);
+    memcpy(&v->ratio, p->data, sizeof v->ratio);
+    snprintf(v->mode, sizeof v->mode, "%s", out_str(out, "mode", 0));
+    h->out_free(out);
+    plugins_thread_fini(&f.ps);
+    fx_free(&f);
+}
+
+static void expect_rule_error(const char *options, int line, int col, const char *want)
+{
+    char yaml[512], pos[512];
+    fx f;
+
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: ruled\n    options:\n%s", options);
+    assert_int_equal(fx_load(&f, 0, yaml), -1);
+    snprintf(pos, sizeof pos, "%s:%d:%d: plugin 'ruled': ", f.path, line, col);
+    if (strncmp(f.err, pos, strlen(pos)) != 0)
+        fail_msg("\"%s\" does not start with \"%s\"", f.err, pos);
+    assert_contains(f.err, want);
+    fx_free(&f);
+}
+
+/* Option rules (1.1): defaults through the getters, ranges and choices
+ * refused at the value, and a plugin's wrong rule refused as its fault. */
+static void test_option_rules(void **state)
+{
+    static const struct {
+        const char *variant, *want;
+    } faults[] = {
+        {"unknown-key", "its option rule for 'colour' names no option of the plugin"},
+        {"bad-range", "its option rule for 'port' has a range its type cannot have"},
+        {"bad-default", "its option rule for 'port' has a default its own type or rule refuses"},
+        {"required-default", "its option rule for 'secret' gives a default to a required option"},
+        {"choices-on-int", "its option rule for 'port' has choices"},
+    };
+    ruled_values v;
+    fx f;
+
+    (void)state;
+    /* no options block at all, an empty one, and nulls: the defaults */
+    ruled_load("", &v);
+    assert_int_equal(v.port, 8080);
+    assert_int_equal(v.timeout, 30000);
+    assert_int_equal(v.retries, 2);
+    assert_string_equal(v.mode, "safe");
+    assert_true(v.ratio == -1); /* no default: the getter's own */
+    ruled_load("    options: {}\n", &v);
+    assert_int_equal(v.port, 8080);
+    ruled_load("    options: { port: ~, mode: }\n", &v);
+    assert_int_equal(v.port, 8080);
+    assert_string_equal(v.mode, "safe");
+
+    /* written values, the bounds included */
+    ruled_load("    options: { port: 1, timeout: 1h, ratio: 0.25, mode: fast, retries: 5 }\n", &v);
+    assert_int_equal(v.port, 1);
+    assert_int_equal(v.timeout, 3600000);
+    assert_true(v.ratio == 0.25);
+    assert_string_equal(v.mode, "fast");
+    assert_int_equal(v.retries, 5);
+    ruled_load("    options: { port: 65535, timeout: 1s, ratio: 1, retries: -3 }\n", &v);
+    assert_int_equal(v.port, 65535);
+    assert_int_equal(v.timeout, 1000);
+    assert_int_equal(v.retries, -3);
+
+    /* outside: refused at the value, saying what is allowed */
+    expect_rule_error("      port: 0\n", 6, 13, "option 'port' must be from 1 to 65535");
+    expect_rule_error("      label: x\n      port: 65536\n", 7, 13,
+                      "option 'port' must be from 1 to 65535");
+    expect_rule_error("      timeout: 500ms\n", 6, 16, "option 'timeout' must be from 1s to 1h");
+    expect_rule_error("      timeout: 2h\n", 6, 16, "option 'timeout' must be from 1s to 1h");
+    expect_rule_error("      ratio: 1.5\n", 6, 14, "option 'ratio' must be from 0 to 1");
+    expect_rule_error("      retries: 6\n", 6, 16, "option 'retries' must be at most 5");
+    expect_rule_error("      mode: slow\n", 6, 13, "option 'mode' must be one of fast, safe");
+
+    /* the plugin's own mistakes: its fault, not the config's */
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        int required = strcmp(faults[i].variant, "required-default") == 0;
+
+        setenv("GH_TEST_RULED", faults[i].variant, 1);
+        assert_int_equal(fx_load(&f, 0, required ? "plugins:\n  - name: ruled\n    options: "
+                                                   "{ secret: s }\n"
+                                                 : "plugins:\n  - name: ruled\n"),
+                         -1);
+        assert_contains(f.err, faults[i].want);
+        assert_contains(f.err, "a bug in the plugin");
+        assert_null(strstr(f.err, f.path)); /* no position: nothing to fix there */
+        fx_free(&f);
+    }
+    unsetenv("GH_TEST_RULED");
+}
+
 /* Every option type, straight through plugin_check_options. */
 static void test_option_types(void **state)
 {
@@ -1017,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_instantiate_failure),
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_option_types),
+        cmocka_unit_test(test_option_rules),
         cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_host_table),
