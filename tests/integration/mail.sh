@@ -388,7 +388,7 @@ contains "gatehoused -t checks the templates" "$OUT" "mail templates: $TMP/no-te
 write_config "$TMP/gh-bad.yaml"
 sed -i 's/starttls: off/starttls: maybe/' "$TMP/gh-bad.yaml"
 OUT=$("$GATEHOUSED" -t -c "$TMP/gh-bad.yaml" 2>&1)
-contains "the smtp plugin checks its options" "$OUT" "option 'starttls' must be required, optional or off"
+contains "the smtp plugin checks its options" "$OUT" "option 'starttls' must be one of required, optional, off"
 sed -i 's/starttls: maybe/starttls: off/; s|url: smtp://|url: http://|' "$TMP/gh-bad.yaml"
 OUT=$("$GATEHOUSED" -t -c "$TMP/gh-bad.yaml" 2>&1)
 contains "and refuses a URL that is not smtp:// or smtps://" "$OUT" "option 'url' must be smtp://"
