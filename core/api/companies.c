@@ -114,8 +114,7 @@ static void commit_audited(api_job *j, gh_conn *c, const char *action, const gh_
     gh_auth_ctx ax;
     api_auth_ctx(j, c, &ax);
     ax.tenant = after ? after->id : before->id; /* in the company it changes */
-    auth_audit(&ax, action, "success", ax.tenant, d);
-    json_decref(d);
+    auth_audit(&ax, action, "success", ax.tenant, d); /* takes d */
     gh_result r = store_commit(c, &j->call);
     if (r != GH_OK)
         api_store_fail(j, r, action);
