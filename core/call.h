@@ -34,7 +34,7 @@ struct gh_call {
     const char *user_agent;
     const char *locale;
     const char *public_url;
-    int attempt;               /* 1 for a first try; 0 when not counted */
+    int64_t attempt;           /* 1 for a first try; 0 when not counted */
 };
 
 /* A call for plugin p (or NULL) that must end within timeout_ms; every

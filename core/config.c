@@ -16,8 +16,10 @@
 #include <gatehouse/plugin.h> /* GH_LOG_* */
 #include "auth/tokens.h"      /* GH_ALG_* */
 #include "auth/pii.h"         /* key ids and key text */
+#include "auth/companies.h"   /* what a company slug is */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -711,7 +713,47 @@ static int set_enc_keys(checker *ck, const gh_node *v, const field *f, void *bas
     return 0;
 }
 
+static int set_company_slug(checker *ck, const gh_node *v, const field *f, void *base,
+                            const char *name)
+{
+    if (v->type != GH_NODE_SCALAR || !company_slug_valid(v->value))
+        return bad_value(ck, v, name, "a company slug (a-z, 0-9 and '-')");
+    return set_string(ck, v, f, base, name);
+}
+
+/* companies.hosts: { "auth.acme.example": acme, ... } */
+static int set_company_hosts(checker *ck, const gh_node *v, const field *f, void *base,
+                             const char *name)
+{
+    gh_config *cfg = ck->cfg;
+    (void)f, (void)base;
+    if (v->type != GH_NODE_MAP)
+        return bad_value(ck, v, name, "a mapping of host names to company slugs");
+    if (v->n && !(cfg->company_hosts = calloc(v->n, sizeof *cfg->company_hosts)))
+        return nomem(ck);
+    for (const gh_node *item = v->child; item; item = item->next) {
+        if (!*item->key || strpbrk(item->key, ":/ ") || strlen(item->key) > 253)
+            return cfg_error(ck->err, ck->errlen, item, "%s: '%.64s' is not a host name "
+                             "(no port, no scheme)", name, item->key);
+        if (item->type != GH_NODE_SCALAR || !company_slug_valid(item->value))
+            return bad_value(ck, item, name, "a company slug (a-z, 0-9 and '-')");
+        gh_company_host *h = &cfg->company_hosts[cfg->n_company_hosts++];
+        if (!(h->host = strdup(item->key)) || !(h->slug = strdup(item->value)))
+            return nomem(ck);
+        for (char *p = h->host; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    return 0;
+}
+
 #define OFF(m) offsetof(gh_config, m)
+
+static const field companies_fields[] = {
+    { .key = "default", .set = set_company_slug, .off = OFF(company_default), .def = "root" },
+    { .key = "hosts", .set = set_company_hosts },
+    { .key = "erasure_delay", .set = set_ms, .off = OFF(company_erasure_delay_ms), .min = 0, .max = 365 * DAY, .def = "30d" },
+    { 0 },
+};
 
 static const field cors_fields[] = {
     { .key = "allowed_origins", .set = set_origins },
@@ -862,8 +904,10 @@ static const field mail_fields[] = {
     { .key = "templates_dir", .set = set_string, .off = OFF(mail_templates_dir), .restart = 1 },
     { .key = "verify_path", .set = set_link_path, .off = OFF(mail_verify_path), .def = "/verify-email" },
     { .key = "reset_path", .set = set_link_path, .off = OFF(mail_reset_path), .def = "/reset-password" },
+    { .key = "invitation_path", .set = set_link_path, .off = OFF(mail_invite_path), .def = "/accept-invitation" },
     { .key = "verification_ttl", .set = set_ms, .off = OFF(mail_verify_ttl_ms), .min = SECOND, .max = 30 * DAY, .def = "24h" },
     { .key = "reset_ttl", .set = set_ms, .off = OFF(mail_reset_ttl_ms), .min = SECOND, .max = 7 * DAY, .def = "1h" },
+    { .key = "invitation_ttl", .set = set_ms, .off = OFF(mail_invite_ttl_ms), .min = SECOND, .max = 30 * DAY, .def = "7d" },
     { .key = "queue_size", .set = set_int, .off = OFF(mail_outbox.capacity), .min = 1, .max = 1000000, .def = "1000", .restart = 1 },
     { .key = "max_attempts", .set = set_int, .off = OFF(mail_outbox.max_attempts), .min = 1, .max = 100, .def = "8", .restart = 1 },
     { .key = "retry_delay", .set = set_ms, .off = OFF(mail_outbox.retry_delay_ms), .min = 10, .max = DAY, .def = "5s", .restart = 1 },
@@ -900,6 +944,7 @@ static const field top_fields[] = {
     { .key = "kv", .set = set_block, .off = OFF(kv), .required = 1, .restart = 1 },
     { .key = "plugins", .set = set_plugins, .restart = 1 },
     { .key = "mail", .set = set_section, .sub = mail_fields },
+    { .key = "companies", .set = set_section, .sub = companies_fields },
     { 0 },
 };
 
@@ -1190,6 +1235,12 @@ void config_free(gh_config *cfg)
     for (size_t i = 0; i < cfg->n_cors_origins; i++)
         free(cfg->cors_origins[i]);
     free(cfg->cors_origins);
+    free(cfg->company_default);
+    for (size_t i = 0; i < cfg->n_company_hosts; i++) {
+        free(cfg->company_hosts[i].host);
+        free(cfg->company_hosts[i].slug);
+    }
+    free(cfg->company_hosts);
     free(cfg->cors_methods);
     free(cfg->cors_headers);
     free(cfg->public_url);
@@ -1217,6 +1268,7 @@ void config_free(gh_config *cfg)
     free(cfg->mail_templates_dir);
     free(cfg->mail_verify_path);
     free(cfg->mail_reset_path);
+    free(cfg->mail_invite_path);
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         free(cfg->plugins[i].name);
         free(cfg->plugins[i].plugin);

@@ -45,6 +45,12 @@ typedef struct gh_enc_key {
     const gh_node *where;    /* the list item, for error positions */
 } gh_enc_key;
 
+/* One `companies.hosts` entry: requests to this Host sign in to that company. */
+typedef struct gh_company_host {
+    char *host;              /* lower case, without a port */
+    char *slug;
+} gh_company_host;
+
 typedef struct gh_config {
     char *path;
     gh_node *root;
@@ -67,6 +73,13 @@ typedef struct gh_config {
     int hsts;                  /* derived: public_url is https */
 
     /* server.cors: */
+    /* companies: which one a request without a token is for (a
+     * `company` in its body wins over both) */
+    char *company_default;     /* slug; "root" by default */
+    gh_company_host *company_hosts;
+    size_t n_company_hosts;
+    int64_t company_erasure_delay_ms; /* a deactivated company's data is kept this long */
+
     char **cors_origins;       /* exact origins, or "*" */
     size_t n_cors_origins;
     char *cors_methods;        /* "GET, POST, ..." */
@@ -122,8 +135,10 @@ typedef struct gh_config {
     char *mail_templates_dir;  /* NULL: the installed templates */
     char *mail_verify_path;    /* "/verify-email" */
     char *mail_reset_path;     /* "/reset-password" */
+    char *mail_invite_path;    /* "/accept-invitation" */
     int64_t mail_verify_ttl_ms;  /* default 24h */
     int64_t mail_reset_ttl_ms;   /* default 1h */
+    int64_t mail_invite_ttl_ms;  /* default 7d */
     gh_outbox_conf mail_outbox;  /* queue_size, max_attempts, retry delays */
     int mail_address_limit;      /* requests per address and window; 5 */
     int mail_ip_limit;           /* requests per client address; 50 */

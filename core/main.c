@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "api/present.h"
 #include "app.h"
+#include "auth/companies.h"
 #include "auth/password.h"
 #include "auth/pii.h"
 #include "auth/sessions.h"
@@ -333,9 +334,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(base);
 }
 
-/* Housekeeping on a worker: expired kv rows (SQL kv only), and sessions
+/* Housekeeping on a worker: expired kv rows (SQL kv only), sessions
  * that ended a week ago with their spent refresh tokens (kept that long so
- * users and admins can still see recent devices). */
+ * users and admins can still see recent devices), and the personal data of
+ * companies deactivated longer ago than companies.erasure_delay. */
 #define SESSION_KEEP_MS (7LL * 24 * 3600 * 1000)
 static void purge_work(void *arg)
 {
@@ -348,6 +350,12 @@ static void purge_work(void *arg)
     n = session_purge(store_current(), &call, SESSION_KEEP_MS);
     if (n > 0)
         gh_log(GH_LOG_DEBUG, "sessions: purged %lld ended sessions", (long long)n);
+    call_init(&call, app.plugins.storage, NULL, 10000);
+    if (companies_erase_due(store_current(), &call, gh_now_ms(), &n) != GH_OK)
+        gh_log(GH_LOG_ERROR, "companies: erasing a deactivated company failed: %s", call.message);
+    else if (n > 0)
+        gh_log(GH_LOG_NOTICE, "companies: erased the personal data of %lld deactivated "
+               "compan%s", (long long)n, n == 1 ? "y" : "ies");
 }
 
 /* argon2 needs 19 MiB of working memory a hash. Each hashing thread keeps
@@ -402,7 +410,6 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "state directory %s: %s", cfg->state_dir, strerror(errno));
         return -1;
     }
-    host_set_module_dir(plugins_dir(cfg));
     if (plugins_load(&app.plugins, cfg, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;

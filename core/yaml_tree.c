@@ -254,38 +254,23 @@ void cfg_tree_free(gh_node *n)
     }
 }
 
-/* A copy of n's key, value, flags and positions, naming file. */
-static gh_node *copy_node(const gh_node *n, const char *file)
-{
-    gh_node *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->type = n->type;
-    c->quoted = n->quoted;
-    c->file = file;
-    c->line = n->line;
-    c->col = n->col;
-    c->key_line = n->key_line;
-    c->key_col = n->key_col;
-    if ((n->key && !(c->key = strdup(n->key))) || (n->value && !(c->value = strdup(n->value)))) {
-        cfg_tree_free(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* Copies n's children under c. Depth is that of a read tree: bounded. */
-static int copy_children(gh_node *c, const gh_node *n)
+/* n's children and what is under them, into the empty copy c, whose
+ * positions name file. */
+static int copy_children(gh_node *c, const gh_node *n, const char *file)
 {
     gh_node **tail = &c->child;
+
     for (const gh_node *m = n->child; m; m = m->next) {
-        gh_node *k = copy_node(m, c->file);
+        gh_node *k = calloc(1, sizeof *k);
         if (!k)
             return -1;
         *tail = k;
         tail = &k->next;
         c->n++;
-        if (copy_children(k, m) < 0)
+        *k = (gh_node){ .type = m->type, .quoted = m->quoted, .file = file, .line = m->line,
+                        .col = m->col, .key_line = m->key_line, .key_col = m->key_col };
+        if ((m->key && !(k->key = strdup(m->key))) || (m->value && !(k->value = strdup(m->value))) ||
+            copy_children(k, m, file) < 0)
             return -1;
     }
     return 0;
@@ -296,55 +281,44 @@ gh_node *cfg_tree_copy(const gh_node *n, const gh_node *at)
     const gh_node *from = n ? n : at;
     const char *file = from && from->file ? from->file : "";
     size_t flen = strlen(file);
-    gh_node *root = calloc(1, sizeof *root + flen + 1);
-    if (!root)
+    gh_node *c = calloc(1, sizeof *c + flen + 1);
+
+    if (!c)
         return NULL;
-    root->file = memcpy((char *)(root + 1), file, flen + 1);
-    if (!from || !from->file)
-        root->file = NULL; /* a hand-built config (tests): no position */
+    c->file = memcpy((char *)(c + 1), file, flen + 1);
+    c->type = n ? n->type : GH_NODE_MAP;
+    c->line = from ? from->line : 0;
+    c->col = from ? from->col : 0;
     if (n) {
-        root->type = n->type;
-        root->quoted = n->quoted;
-        root->line = n->line;
-        root->col = n->col;
-        root->key_line = n->key_line;
-        root->key_col = n->key_col;
-        if ((n->key && !(root->key = strdup(n->key))) ||
-            (n->value && !(root->value = strdup(n->value))) || copy_children(root, n) < 0) {
-            cfg_tree_free(root);
+        c->quoted = n->quoted;
+        c->key_line = n->key_line;
+        c->key_col = n->key_col;
+        if ((n->key && !(c->key = strdup(n->key))) || (n->value && !(c->value = strdup(n->value))) ||
+            copy_children(c, n, c->file) < 0) {
+            cfg_tree_free(c);
             return NULL;
         }
-    } else {
-        root->type = GH_NODE_MAP;
-        if (at) {
-            root->line = at->line;
-            root->col = at->col;
-        }
     }
-    return root;
+    return c;
 }
 
 int cfg_map_add(gh_node *map, const char *key, const char *value, const gh_node *at)
 {
-    gh_node **tail = &map->child;
-    gh_node *c = calloc(1, sizeof *c);
-    if (!c)
-        return -1;
-    c->type = GH_NODE_SCALAR;
-    c->quoted = 1; /* a default is a value, never YAML's null */
-    c->file = map->file;
-    if (at) {
-        c->line = c->key_line = at->line;
-        c->col = c->key_col = at->col;
-    }
-    if (!(c->key = strdup(key)) || !(c->value = strdup(value))) {
-        cfg_tree_free(c);
+    gh_node *k = calloc(1, sizeof *k), **tail = &map->child;
+
+    if (!k || !(k->key = strdup(key)) || !(k->value = strdup(value))) {
+        cfg_tree_free(k);
         return -1;
     }
     while (*tail)
         tail = &(*tail)->next;
-    *tail = c;
+    *tail = k;
     map->n++;
+    k->type = GH_NODE_SCALAR;
+    k->quoted = 1; /* a default is a value, never YAML's null */
+    k->file = map->file;
+    k->line = k->key_line = at ? at->line : map->line;
+    k->col = k->key_col = at ? at->col : map->col;
     return 0;
 }
 

@@ -37,13 +37,13 @@ gh_node *cfg_tree_read(const char *path, char *err, size_t errlen);
 void cfg_tree_free(gh_node *root);
 
 /* A tree of its own holding a copy of n and what is under it (not n's
- * siblings), with n's key and positions; for n NULL, an empty mapping placed
- * where `at` is. Free with cfg_tree_free; NULL when out of memory. The
+ * siblings), with n's key and positions; at NULL: an empty mapping placed
+ * where `at` is. Free with cfg_tree_free. NULL when out of memory. The
  * plugin loader keeps each plugin's options this way: they outlive the
- * config they came from, and take the plugin's defaults. */
+ * config they came from (a reload frees it), and defaults are added. */
 gh_node *cfg_tree_copy(const gh_node *n, const gh_node *at);
-/* Append the scalar member key: value to map (a cfg_tree_copy root),
- * placed where `at` is for errors about it. 0, or -1 out of memory. */
+/* Append the scalar member key: value to map (one made by cfg_tree_copy),
+ * placed where `at` is, for errors about it. 0, or -1 out of memory. */
 int cfg_map_add(gh_node *map, const char *key, const char *value, const gh_node *at);
 
 /* Tree helpers, for the schema, the plugin loader and the host table. */

@@ -2,28 +2,36 @@
  * admin.c - account administration, for active admins of the tenant:
  *   GET    /api/v1/users?limit=&offset=&email=    {items, total, limit, offset}
  *   GET    /api/v1/users?external_id=             the same, the one imported with it
+ *   POST   /api/v1/users {email, password | invite: true, is_admin?, profile}
+ *          201 user (+ invitation_sent): an account in the admin's company,
+ *          with a password, or invited by mail to choose one
  *   GET    /api/v1/users/{id}                     user
  *   PUT    /api/v1/users/{id}                     profile, email, is_active, is_admin
  *   DELETE /api/v1/users/{id}                     erase: 204
  *   POST   /api/v1/users/{id}/activate|deactivate user
+ *   GET    /api/v1/sessions?user_id=&limit=&offset= {items, total, limit, offset}:
+ *          the company's live sessions, newest first
+ *   DELETE /api/v1/sessions/{id}                  204; 404 if not the company's
  *   GET    /api/v1/audit-events?subject_id=&action=&limit=&offset=
  * Every change is audited with the admin as the actor. Taking an account's
  * activity away (deactivate, erase) also ends its sessions at once.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
 #include "api/api.h"
 #include "api/input.h"
 #include "api/job.h"
+#include "api/mailflow.h"
+#include "api/outcome.h"
 #include "api/present.h"
 #include "api/profile.h"
 #include "auth/audit.h"
+#include "auth/credentials.h"
 #include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
 
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 200
-#define OFFSET_MAX 1000000000
 
 /* Sessions of an account that was just switched off: end them now. */
 static gh_result end_sessions(api_job *j, gh_conn *c, const char *why)
@@ -95,21 +103,7 @@ static void list_work(api_job *j, gh_conn *c)
     if (r != GH_OK)
         api_store_fail(j, r, "user list");
     else
-        api_ok(j, 200, items ? json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
-                                         (json_int_t)total, "limit", limit, "offset", offset)
-                             : NULL);
-}
-
-/* limit and offset from the query, checked and put back as integers. */
-static int page_args(gh_req *req, json_t *q)
-{
-    int64_t limit, offset;
-    if (input_int(req, q, "limit", PAGE_DEFAULT, 1, PAGE_MAX, &limit) < 0 ||
-        input_int(req, q, "offset", 0, 0, OFFSET_MAX, &offset) < 0)
-        return -1;
-    json_object_set_new(q, "limit", json_integer(limit));
-    json_object_set_new(q, "offset", json_integer(offset));
-    return 0;
+        api_ok_page(j, items, total);
 }
 
 static void list(gh_req *req)
@@ -118,7 +112,7 @@ static void list(gh_req *req)
     const char *email, *external;
     if (!j)
         return;
-    if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0 ||
         input_string(req, j->in, "email", INPUT_OPTIONAL, 254, &email) < 0 ||
         input_string(req, j->in, "external_id", INPUT_OPTIONAL, 255, &external) < 0) {
         api_job_free(j);
@@ -139,6 +133,100 @@ static void list(gh_req *req)
         return;
     }
     api_job_run(req, j, list_work);
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* Which of email and username another account of the company has. */
+static void create_taken(api_job *j, gh_conn *c, const char *email)
+{
+    gh_user u = { 0 };
+    gh_result r = users_find_login(c, &j->call, j->claims.tenant, email, &u, NULL);
+    user_clear(&u);
+    if (r == GH_OK)
+        api_fail(j, 409, "email_taken", "An account with this email address exists.");
+    else
+        api_fail(j, 409, "username_taken", "This username is taken.");
+}
+
+/* The account with its password (the policy and the company's floor
+ * apply), or without one and an invitation to choose it. */
+static void create_work(api_job *j, gh_conn *c)
+{
+    const char *pw = api_in(j, "password");
+    int invite = json_is_true(json_object_get(j->in, "invite"));
+    char hash[GH_PW_HASH_MAX] = "";
+    gh_auth_ctx ax;
+    api_auth_ctx(j, c, &ax);
+    auth_result ar = { 0 };
+    auth_outcome o = pw ? credentials_new(&ax, pw, api_in(j, "email"), api_in(j, "username"),
+                                          hash, &ar)
+                        : AUTH_OK;
+    if (o != AUTH_OK) {
+        api_outcome_fail(j, o, &ar);
+        auth_clear(&ar);
+        return;
+    }
+    gh_user u = { .is_active = 1,
+                  .is_admin = json_is_true(json_object_get(j->in, "is_admin")) };
+    snprintf(u.tenant_id, sizeof u.tenant_id, "%.36s", j->claims.tenant);
+    const char *username = api_in(j, "username");
+    u.email = strdup(api_in(j, "email"));
+    u.username = username && *username ? strdup(username) : NULL;
+    gh_result r = !u.email || profile_fill(j, &u) < 0 ? GH_ERR_NOMEM : store_begin(c, &j->call);
+    if (r == GH_OK && (r = users_create(c, &j->call, &u, pw ? hash : NULL)) == GH_OK)
+        api_audit(j, c, "admin.user.create", "success", u.id,
+                  json_pack("{s:b, s:b}", "invite", invite, "admin", u.is_admin));
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (r == GH_OK)
+        r = store_commit(c, &j->call);
+    else
+        store_rollback(c, &j->call);
+    if (r == GH_ERR_CONFLICT) {
+        create_taken(j, c, u.email);
+    } else if (r != GH_OK) {
+        api_store_fail(j, r, "user create");
+    } else {
+        json_t *body = present_user(&u);
+        if (invite && body)
+            json_object_set_new(body, "invitation_sent",
+                                json_boolean(mailflow_invite(j, c, &u) == 1));
+        api_ok(j, 201, body);
+    }
+    auth_clear(&ar);
+    user_clear(&u);
+}
+
+static void create(gh_req *req)
+{
+    static const char *const known[] = { "email", "password", "invite", "is_admin",
+                                         PROFILE_FIELDS, NULL };
+    api_job *j = api_job_new(req, API_ADMIN | API_HASH);
+    const char *email, *pw;
+    int invite, admin;
+    if (!j)
+        return;
+    if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
+        input_string(req, j->in, "email", INPUT_REQUIRED, 320, &email) < 0 ||
+        input_string(req, j->in, "password", INPUT_OPTIONAL, 16384, &pw) < 0 ||
+        input_bool(req, j->in, "invite", &invite) < 0 ||
+        input_bool(req, j->in, "is_admin", &admin) < 0 ||
+        profile_check(req, j->in, 1) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (!pw == (invite != 1)) {
+        input_reject(req, "invalid_field", "password",
+                     "or \"invite\": true is required, and not both: the user chooses the "
+                     "password from the invitation.");
+        api_job_free(j);
+        return;
+    }
+    if (invite == 1 && mailflow_ready(req) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, create_work);
 }
 
 /* ---------------------------------------------------------------- one user */
@@ -285,6 +373,75 @@ static void deactivate(gh_req *req)
         api_job_run(req, j, deactivate_work);
 }
 
+/* ---------------------------------------------------------------- sessions */
+
+static void sessions_work(api_job *j, gh_conn *c)
+{
+    int limit = (int)json_integer_value(json_object_get(j->in, "limit"));
+    int offset = (int)json_integer_value(json_object_get(j->in, "offset"));
+    gh_session *v = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    gh_result r = session_list_tenant(c, &j->call, j->claims.tenant, api_in(j, "user_id"), limit,
+                                      offset, &v, &n, &total);
+    json_t *items = r == GH_OK ? json_array() : NULL;
+    for (size_t i = 0; items && i < n; i++) {
+        json_t *s = present_session(&v[i], j->claims.sid);
+        json_object_set_new(s, "user_id", json_string(v[i].user_id));
+        json_array_append_new(items, s);
+    }
+    free(v);
+    if (r != GH_OK)
+        api_store_fail(j, r, "session list");
+    else
+        api_ok_page(j, items, total);
+}
+
+static void sessions(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN | API_READ);
+    const char *user_id;
+    if (!j)
+        return;
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0 ||
+        input_string(req, j->in, "user_id", INPUT_OPTIONAL, 36, &user_id) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, sessions_work);
+}
+
+/* A session of another company is as unknown as one that never was. */
+static void session_delete_work(api_job *j, gh_conn *c)
+{
+    gh_session s;
+    gh_result r = session_get(c, &j->call, j->target, &s);
+    if (r == GH_OK && strcmp(s.tenant_id, j->claims.tenant) != 0)
+        r = GH_ERR_NOT_FOUND;
+    if (r == GH_OK)
+        r = session_revoke(c, &j->call, NULL, j->target, "revoked by admin", j->cfg->access_ttl_ms);
+    if (r == GH_OK) {
+        api_audit(j, c, "admin.session.revoke", "success", s.user_id,
+                  json_pack("{s:s}", "session_id", j->target));
+        api_empty(j, 204);
+    } else if (r == GH_ERR_NOT_FOUND) {
+        api_fail(j, 404, "not_found", "No such live session.");
+    } else {
+        api_store_fail(j, r, "session revoke");
+    }
+}
+
+static void session_delete(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN);
+    if (j && input_path_id(req, "id", j->target) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (j)
+        api_job_run(req, j, session_delete_work);
+}
+
 /* ---------------------------------------------------------------- audit */
 
 static void audit_work(api_job *j, gh_conn *c)
@@ -311,7 +468,7 @@ static void audit(gh_req *req)
     const char *subject, *action;
     if (!j)
         return;
-    if (!(j->in = input_query(req)) || page_args(req, j->in) < 0 ||
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0 ||
         input_string(req, j->in, "subject_id", INPUT_OPTIONAL, 64, &subject) < 0 ||
         input_string(req, j->in, "action", INPUT_OPTIONAL, 64, &action) < 0) {
         api_job_free(j);
@@ -323,10 +480,13 @@ static void audit(gh_req *req)
 int admin_register(gh_router *r)
 {
     return router_add(r, GH_GET, "/api/v1/users", list) |
+           router_add(r, GH_POST, "/api/v1/users", create) |
            router_add(r, GH_GET, "/api/v1/users/{id}", get) |
            router_add(r, GH_PUT, "/api/v1/users/{id}", put) |
            router_add(r, GH_DELETE, "/api/v1/users/{id}", delete) |
            router_add(r, GH_POST, "/api/v1/users/{id}/activate", activate) |
            router_add(r, GH_POST, "/api/v1/users/{id}/deactivate", deactivate) |
+           router_add(r, GH_GET, "/api/v1/sessions", sessions) |
+           router_add(r, GH_DELETE, "/api/v1/sessions/{id}", session_delete) |
            router_add(r, GH_GET, "/api/v1/audit-events", audit);
 }

@@ -15,6 +15,7 @@ int auth_register(gh_router *r);      /* auth.c: /api/v1/auth/... */
 int users_register(gh_router *r);     /* users.c: /api/v1/users/me */
 int sessions_register(gh_router *r);  /* sessions.c: /api/v1/users/me/sessions, login history */
 int admin_register(gh_router *r);     /* admin.c: /api/v1/users, /api/v1/audit-events */
+int companies_register(gh_router *r); /* companies.c: /api/v1/companies */
 int oauth2_register(gh_router *r);    /* oauth2.c: /oauth2/token, introspect, revoke */
 int wellknown_register(gh_router *r); /* wellknown.c: /.well-known/... */
 int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-reset */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/company.h"
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
@@ -89,27 +90,14 @@ static void signup_answer(api_job *j, const gh_user *u, const auth_result *sr)
     api_ok(j, 201, body);
 }
 
-/* The optional profile fields profile_check let through; "" is none. */
-static int profile_fields(api_job *j, gh_user *u)
-{
-    struct {
-        const char *key;
-        char **to;
-    } f[] = { { "full_name", &u->full_name },     { "given_name", &u->given_name },
-              { "family_name", &u->family_name }, { "phone", &u->phone },
-              { "country_code", &u->country_code } };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        const char *v = api_in(j, f[i].key);
-        if (v && *v && !(*f[i].to = strdup(v)))
-            return -1;
-    }
-    return 0;
-}
-
 static void signup_work(api_job *j, gh_conn *c)
 {
     const char *email = api_in(j, "email"), *pw = api_in(j, "password");
     const char *username = api_in(j, "username");
+    if (!j->company.settings.signup_allowed) {
+        api_fail(j, 403, "signup_disabled", "Sign-up is closed in this company.");
+        return;
+    }
     gh_auth_ctx ax;
     api_auth_ctx(j, c, &ax);
     char hash[GH_PW_HASH_MAX];
@@ -124,7 +112,7 @@ static void signup_work(api_job *j, gh_conn *c)
     snprintf(u.tenant_id, sizeof u.tenant_id, "%s", api_tenant(j));
     u.email = strdup(email);
     u.username = username && *username ? strdup(username) : NULL; /* "" is none */
-    if (!u.email || profile_fields(j, &u) < 0)
+    if (!u.email || profile_fill(j, &u) < 0)
         api_store_fail(j, GH_ERR_INTERNAL, "signup");
     else if (signup_store(j, &ax, &u, hash, &sr) == 0) {
         signup_answer(j, &u, &sr);
@@ -145,7 +133,7 @@ static void signup(gh_req *req)
         api_job_free(j);
         return;
     }
-    static const char *const known[] = { "email", "password", PROFILE_FIELDS, NULL };
+    static const char *const known[] = { "email", "password", "company", PROFILE_FIELDS, NULL };
     const char *email, *pw;
     if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
         input_string(req, j->in, "email", INPUT_REQUIRED, LOGIN_MAX, &email) < 0 ||
@@ -154,7 +142,8 @@ static void signup(gh_req *req)
         api_job_free(j);
         return;
     }
-    api_job_run(req, j, signup_work);
+    if (api_company_pick(req, j) == 0)
+        api_job_run(req, j, signup_work);
 }
 
 /* ---------------------------------------------------------------- login */
@@ -202,7 +191,8 @@ static void login(gh_req *req)
         api_job_free(j);
         return;
     }
-    api_job_run(req, j, login_work);
+    if (api_company_pick(req, j) == 0)
+        api_job_run(req, j, login_work);
 }
 
 /* ---------------------------------------------------------------- refresh */

@@ -259,3 +259,14 @@ int input_path_id(gh_req *req, const char *name, char out[37])
         out[i] = (char)tolower((unsigned char)v[i]);
     return 0;
 }
+
+int input_page(gh_req *req, json_t *q)
+{
+    int64_t limit, offset;
+    if (input_int(req, q, "limit", INPUT_PAGE_DEFAULT, 1, INPUT_PAGE_MAX, &limit) < 0 ||
+        input_int(req, q, "offset", 0, 0, INPUT_OFFSET_MAX, &offset) < 0)
+        return -1;
+    json_object_set_new(q, "limit", json_integer(limit));
+    json_object_set_new(q, "offset", json_integer(offset));
+    return 0;
+}

@@ -50,6 +50,13 @@ int input_bool(gh_req *req, json_t *in, const char *key, int *out);
 /* The path parameter `name` as a UUID; anything else is 404 (no such id). */
 int input_path_id(gh_req *req, const char *name, char out[37]);
 
+/* The paging of a list, the same everywhere: "limit" (1 to 200, default
+ * 50) and "offset" (from 0) of query q, checked and put back as integers. */
+#define INPUT_PAGE_DEFAULT 50
+#define INPUT_PAGE_MAX 200
+#define INPUT_OFFSET_MAX 1000000000
+int input_page(gh_req *req, json_t *q);
+
 /* Every member of `in` is one of known (NULL-terminated): 0, or -1 with
  * 422 unknown_field naming the first that is not. */
 int input_only(gh_req *req, const json_t *in, const char *const *known);

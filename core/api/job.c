@@ -2,11 +2,13 @@
  * job.c - the life of an API job: made and authenticated on the loop, run
  * on a worker, answered and freed back on the loop. See job.h.
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "api/company.h"
 #include "api/guard.h"
 #include "api/job.h"
 #include "auth/sessions.h"
@@ -75,6 +77,27 @@ static void job_release(api_job *j)
         free(j);
 }
 
+/* The first language tag of an Accept-Language header ("de-CH" from
+ * "de-CH, de;q=0.9, en;q=0.5"), for plugins that word messages (call
+ * context "locale"); "" when there is none or it is not a plain tag.
+ * Clients list their choices in order, so the first is the preferred. */
+static void first_language(char *out, size_t len, const char *header)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!header)
+        return;
+    header += strspn(header, " \t");
+    for (; header[n] && !strchr(",; \t", header[n]); n++)
+        if (!isalnum((unsigned char)header[n]) && header[n] != '-')
+            return; /* "*", or not a language tag */
+    if (n == 0 || n >= len)
+        return;
+    memcpy(out, header, n);
+    out[n] = '\0';
+}
+
 api_job *api_job_new(gh_req *req, unsigned flags)
 {
     api_job *j = job_alloc();
@@ -91,6 +114,7 @@ api_job *api_job_new(gh_req *req, unsigned flags)
     snprintf(j->ip, sizeof j->ip, "%s", req->peer);
     /* stored, listed and put in JSON: clipped to valid, printable UTF-8 */
     device_text_clip(j->ua, sizeof j->ua, req_header(req, "User-Agent"));
+    first_language(j->locale, sizeof j->locale, req_header(req, "Accept-Language"));
     if (((j->flags & API_BEARER) && guard_bearer(req, j) < 0) ||
         ((j->flags & API_ADMIN) && guard_admin(req, j) < 0)) {
         api_job_free(j);
@@ -218,6 +242,8 @@ static gh_conn *job_conn(api_job *j)
     call_init(&j->call, NULL, j->request_id, j->on_loop ? 0 : j->cfg->request_timeout_ms);
     j->call.client_ip = j->ip;
     j->call.user_agent = j->ua[0] ? j->ua : NULL;
+    j->call.locale = j->locale[0] ? j->locale : NULL;
+    j->call.public_url = j->cfg->public_url;
     if (j->flags & API_BEARER) {
         j->call.tenant = j->claims.tenant;
         j->call.user_id = j->claims.sub;
@@ -234,6 +260,8 @@ static gh_conn *job_conn(api_job *j)
     if (j->flags & API_READ)
         store_read_begin(c, &j->call);
     if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
+        return NULL;
+    if (api_company_resolve(j, c) < 0)
         return NULL;
     return c;
 }
@@ -313,6 +341,14 @@ void api_job_run(gh_req *req, api_job *j, api_work work)
         api_job_free(j);
 }
 
+void api_ok_page(api_job *j, json_t *items, int64_t total)
+{
+    api_ok(j, 200, items ? json_pack("{s:o, s:I, s:O, s:O}", "items", items, "total",
+                                     (json_int_t)total, "limit", json_object_get(j->in, "limit"),
+                                     "offset", json_object_get(j->in, "offset"))
+                         : NULL);
+}
+
 void api_ok(api_job *j, int status, json_t *body)
 {
     if (!body && status != 204) {
@@ -389,7 +425,9 @@ int64_t api_now_s(void)
 
 const char *api_tenant(const api_job *j)
 {
-    return (j->flags & API_BEARER) ? j->claims.tenant : GH_ROOT_TENANT;
+    if (j->flags & API_BEARER)
+        return j->claims.tenant;
+    return j->company.id[0] ? j->company.id : GH_ROOT_TENANT;
 }
 
 void api_auth_ctx(api_job *j, gh_conn *c, gh_auth_ctx *ax)

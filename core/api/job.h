@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "app.h"
 #include "auth/audit.h"
+#include "auth/companies.h"
 #include "auth/context.h"
 #include "auth/tokens.h"
 #include "http/request.h"
@@ -61,6 +62,9 @@ struct api_job {
     void *data;                 /* the handler's own, free()d with the job */
     char ip[64];
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
+    char locale[36];            /* Accept-Language's first tag, or "" */
+    char company_slug[COMPANY_SLUG_MAX + 1]; /* api_company_pick's, or "" */
+    gh_company company;         /* ... resolved in the worker: api_tenant() */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
     api_work work;              /* the handler's work function */
@@ -94,6 +98,10 @@ void api_ok(api_job *j, int status, json_t *body);
 /* The same with a body already in JSON text (malloc'd, stolen; NULL is a
  * 500), such as present_user_json's. */
 void api_ok_text(api_job *j, int status, char *text, size_t len);
+/* 200 with a page of a list, the one envelope of every list:
+ * {items, total, limit, offset}, limit and offset as input_page left them
+ * in j->in. Steals items (NULL: a 500). */
+void api_ok_page(api_job *j, json_t *items, int64_t total);
 /* An answer without a body (200 for RFC 7009, 204 ...). */
 void api_empty(api_job *j, int status);
 void api_fail(api_job *j, int status, const char *code, const char *detail);

@@ -5,8 +5,10 @@
  *   POST /api/v1/auth/verify-email/resend   {email}  -> 202
  *   POST /api/v1/auth/password-reset-request {email} -> 202
  *   POST /api/v1/auth/password-reset        {token, new_password} -> 204
+ *   POST /api/v1/auth/accept-invitation     {token, new_password} -> 204
  *
- * and the verification mail sent at signup (mailflow_signup).
+ * and the verification mail sent at signup (mailflow_signup) and the
+ * invitation an admin's new account gets (mailflow_invite).
  *
  * Tokens are auth/onetime.h's; mail goes through core/notify's outbox, so
  * no request waits on a mail server. The two requests that take an
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/company.h"
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
@@ -51,7 +54,7 @@
 
 /* Mail is on and the outbox has room, or the answer is sent: the same for
  * every address, before any look-up. */
-static int mail_ready(gh_req *req)
+int mailflow_ready(gh_req *req)
 {
     gh_mailer *m = req->app->mailer;
     if (!m) {
@@ -74,7 +77,7 @@ static api_job *job_with_email(gh_req *req)
 {
     const char *email;
     char norm[EMAIL_MAX];
-    if (mail_ready(req) < 0)
+    if (mailflow_ready(req) < 0)
         return NULL;
     api_job *j = api_job_new(req, 0);
     if (!j)
@@ -89,7 +92,7 @@ static api_job *job_with_email(gh_req *req)
         api_job_free(j);
         return NULL;
     }
-    return j;
+    return api_company_pick(req, j) == 0 ? j : NULL; /* the address is unique per company */
 }
 
 /* ---------------------------------------------------------------- in the worker */
@@ -132,15 +135,36 @@ static void ttl_text(int64_t ms, char *out, size_t len)
         snprintf(out, len, "%lld seconds", (long long)s);
 }
 
+/* What each kind of mail carries: its token's purpose, its link's page
+ * and how long the link works. */
+static gh_ot_purpose kind_purpose(gh_mail_kind kind)
+{
+    return kind == GH_MAIL_VERIFY ? GH_OT_VERIFY : kind == GH_MAIL_RESET ? GH_OT_RESET
+                                                                          : GH_OT_INVITE;
+}
+
+static const char *kind_path(const gh_config *cfg, gh_mail_kind kind)
+{
+    return kind == GH_MAIL_VERIFY ? cfg->mail_verify_path
+           : kind == GH_MAIL_RESET ? cfg->mail_reset_path
+                                   : cfg->mail_invite_path;
+}
+
+static int64_t kind_ttl(const gh_config *cfg, gh_mail_kind kind)
+{
+    return kind == GH_MAIL_VERIFY ? cfg->mail_verify_ttl_ms
+           : kind == GH_MAIL_RESET ? cfg->mail_reset_ttl_ms
+                                   : cfg->mail_invite_ttl_ms;
+}
+
 /* Render and queue the kind's mail for u with this token. 0 or -1. */
 static int queue_mail(api_job *j, const gh_user *u, gh_mail_kind kind, const char *secret)
 {
     const gh_config *cfg = j->cfg;
-    int verify = kind == GH_MAIL_VERIFY;
     char link[2048], expires[32];
-    snprintf(link, sizeof link, "%s%s?token=%s", cfg->mail_frontend_url,
-             verify ? cfg->mail_verify_path : cfg->mail_reset_path, secret);
-    ttl_text(verify ? cfg->mail_verify_ttl_ms : cfg->mail_reset_ttl_ms, expires, sizeof expires);
+    snprintf(link, sizeof link, "%s%s?token=%s", cfg->mail_frontend_url, kind_path(cfg, kind),
+             secret);
+    ttl_text(kind_ttl(cfg, kind), expires, sizeof expires);
     const char *name = u->full_name ? u->full_name : u->username ? u->username : "";
     gh_tvar vars[] = {
         { "product", cfg->mail_product_name }, { "link", link },   { "token", secret },
@@ -157,10 +181,9 @@ static int queue_mail(api_job *j, const gh_user *u, gh_mail_kind kind, const cha
 static int send_token_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind kind,
                            int answer)
 {
-    gh_ot_purpose p = kind == GH_MAIL_VERIFY ? GH_OT_VERIFY : GH_OT_RESET;
-    int64_t ttl = p == GH_OT_VERIFY ? j->cfg->mail_verify_ttl_ms : j->cfg->mail_reset_ttl_ms;
+    gh_ot_purpose p = kind_purpose(kind);
     char secret[GH_SECRET_LEN];
-    gh_result r = onetime_issue(c, &j->call, p, u->id, u->email, ttl, secret);
+    gh_result r = onetime_issue(c, &j->call, p, u->id, u->email, kind_ttl(j->cfg, kind), secret);
     if (r != GH_OK) {
         if (answer)
             api_store_fail(j, r, "mail token");
@@ -170,7 +193,8 @@ static int send_token_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kin
     if (rc < 0) {
         onetime_forget(c, &j->call, p, secret);
         gh_log_tagged(GH_LOG_WARNING, "mail", j->request_id,
-                      "mail queue full: no %s mail for user %s", kind == GH_MAIL_VERIFY ? "verification" : "password-reset", u->id);
+                      "mail queue full: no %s mail for user %s", kind_path(j->cfg, kind) + 1,
+                      u->id);
         if (answer) {
             j->retry_after_s = QUEUE_RETRY_S;
             api_fail(j, 503, "mail_queue_full", "Too much mail is waiting; try again shortly.");
@@ -278,6 +302,10 @@ static int token_user(api_job *j, gh_conn *c, gh_ot_purpose p, const char *actio
         r = users_get(c, &j->call, NULL, cl.user_id, u);
     if (r == GH_OK && (!u->is_active || !onetime_address_is(&cl, u->email)))
         r = GH_ERR_NOT_FOUND;
+    /* the request is for the user's company (api_tenant), which must be active */
+    if (r == GH_OK && (r = companies_get(c, &j->call, u->tenant_id, &j->company)) == GH_OK &&
+        !j->company.is_active)
+        r = GH_ERR_NOT_FOUND;
     if (r == GH_ERR_NOT_FOUND)
         invalid_token(j, c, action, cl.user_id[0] ? cl.user_id : NULL);
     else if (r != GH_OK)
@@ -345,10 +373,12 @@ static void verify(gh_req *req)
 
 /* The new password is checked and hashed before the token is spent: a
  * refused one leaves the link usable. */
-static void reset_work(api_job *j, gh_conn *c)
+/* A new password from a link: a reset, or an invitation accepted (which
+ * also proves the address, the link having gone there). */
+static void set_password_work(api_job *j, gh_conn *c, gh_ot_purpose p, const char *action)
 {
     gh_user u = { 0 };
-    if (token_user(j, c, GH_OT_RESET, "password.reset", &u) < 0) {
+    if (token_user(j, c, p, action, &u) < 0) {
         user_clear(&u);
         return;
     }
@@ -358,9 +388,15 @@ static void reset_work(api_job *j, gh_conn *c)
     auth_result r = { 0 };
     auth_outcome o = credentials_new(&ax, api_in(j, "new_password"), u.email, u.username, hash,
                                      &r);
-    if (o == AUTH_OK && spend(j, c, GH_OT_RESET, "password.reset", &u) == 0) {
-        o = credentials_replace(&ax, u.id, NULL, "password reset", "password.reset", hash, &r);
-        if (o == AUTH_OK)
+    if (o == AUTH_OK && spend(j, c, p, action, &u) == 0) {
+        o = credentials_replace(&ax, u.id, NULL, p == GH_OT_RESET ? "password reset" : "invited",
+                                action, hash, &r);
+        gh_result res = GH_OK;
+        if (o == AUTH_OK && p == GH_OT_INVITE && u.email_verified_at <= 0)
+            res = users_mark_verified(c, &j->call, u.id, gh_now_ms());
+        if (res != GH_OK)
+            api_store_fail(j, res, "mark verified");
+        else if (o == AUTH_OK)
             api_ok(j, 204, NULL);
     }
     if (o != AUTH_OK)
@@ -370,7 +406,17 @@ static void reset_work(api_job *j, gh_conn *c)
     user_clear(&u);
 }
 
-static void reset(gh_req *req)
+static void reset_work(api_job *j, gh_conn *c)
+{
+    set_password_work(j, c, GH_OT_RESET, "password.reset");
+}
+
+static void accept_work(api_job *j, gh_conn *c)
+{
+    set_password_work(j, c, GH_OT_INVITE, "user.invitation.accept");
+}
+
+static void new_password(gh_req *req, api_work work)
 {
     const char *pw;
     api_job *j = job_with_token(req, API_HASH);
@@ -379,7 +425,17 @@ static void reset(gh_req *req)
         return;
     }
     if (j)
-        api_job_run(req, j, reset_work);
+        api_job_run(req, j, work);
+}
+
+static void reset(gh_req *req)
+{
+    new_password(req, reset_work);
+}
+
+static void accept_invitation(gh_req *req)
+{
+    new_password(req, accept_work);
 }
 
 /* ---------------------------------------------------------------- signup */
@@ -395,10 +451,18 @@ int mailflow_signup(api_job *j, gh_conn *c, const gh_user *u)
     return rc;
 }
 
+int mailflow_invite(api_job *j, gh_conn *c, const gh_user *u)
+{
+    if (!j->app->mailer || !u->email)
+        return -1;
+    return send_token_mail(j, c, u, GH_MAIL_INVITE, 0) == 0 ? 1 : -1;
+}
+
 int mailflow_register(gh_router *r)
 {
     return router_add(r, GH_POST, "/api/v1/auth/verify-email", verify) |
            router_add(r, GH_POST, "/api/v1/auth/verify-email/resend", resend) |
            router_add(r, GH_POST, "/api/v1/auth/password-reset-request", reset_request) |
-           router_add(r, GH_POST, "/api/v1/auth/password-reset", reset);
+           router_add(r, GH_POST, "/api/v1/auth/password-reset", reset) |
+           router_add(r, GH_POST, "/api/v1/auth/accept-invitation", accept_invitation);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/api.h"
+#include "api/company.h"
 #include "api/input.h"
 #include "api/job.h"
 #include "api/present.h"
@@ -122,12 +123,28 @@ static api_work grant_work(gh_req *req, json_t *in)
     return NULL;
 }
 
+/* The password grant signs in to a company, as /auth/login does; a bad
+ * "company" is an OAuth error here, not a problem document. */
+static int grant_company(gh_req *req, api_job *j)
+{
+    json_t *v = json_object_get(j->in, "company");
+    if (v && (!json_is_string(v) || !company_slug_valid(json_string_value(v)))) {
+        oauth_error(req, 400, "invalid_request", "'company' is not a company slug.");
+        api_job_free(j);
+        return -1;
+    }
+    return api_company_pick(req, j);
+}
+
 static void token(gh_req *req)
 {
     api_job *j = oauth_job(req, 0);
     api_work work = j ? grant_work(req, j->in) : NULL;
-    if (work == password_grant_work)
+    if (work == password_grant_work) {
         j->flags |= API_HASH;
+        if (grant_company(req, j) < 0)
+            return;
+    }
     if (work)
         api_job_run(req, j, work);
     else

@@ -168,3 +168,19 @@ void profile_answer(api_job *j, gh_conn *c, const char *tenant, const char *id, 
         api_store_fail(j, r, "user lookup");
     user_clear(&u);
 }
+
+int profile_fill(const api_job *j, gh_user *u)
+{
+    struct {
+        const char *key;
+        char **to;
+    } f[] = { { "full_name", &u->full_name },     { "given_name", &u->given_name },
+              { "family_name", &u->family_name }, { "phone", &u->phone },
+              { "country_code", &u->country_code } };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        const char *v = api_in(j, f[i].key);
+        if (v && *v && !(*f[i].to = strdup(v)))
+            return -1;
+    }
+    return 0;
+}

@@ -28,6 +28,10 @@
 /* On the loop: check the fields in `in` (email only with allow_email).
  * 0, or -1 with the 422 sent. */
 int profile_check(gh_req *req, json_t *in, int allow_email);
+/* A new account's optional profile fields from j->in (checked by
+ * profile_check; "" is none) into u: malloc'd strings. 0, or -1 when out
+ * of memory. */
+int profile_fill(const api_job *j, gh_user *u);
 /* In the worker: apply j->in to the user `id`. 0, or -1 with the answer set. */
 int profile_apply(api_job *j, gh_conn *c, const char *tenant, const char *id);
 /* In the worker: answer with the user `id` (status), or 404 not_found. */

@@ -2,6 +2,7 @@
  * routes.c - every HTTP route the daemon serves, in one table, so what the
  * API exposes is visible at a glance.
  *
+ *   (each path may also end in one "/": router.c)
  *   GET    /health  /health/ready  /metrics                     health.c
  *   POST   /api/v1/auth/{signup,login,refresh,logout,change-password}  auth.c
  *   GET PUT DELETE /api/v1/users/me                              users.c
@@ -9,7 +10,9 @@
  *   GET    /api/v1/users/me/login-history                        sessions.c
  *   GET    /api/v1/users, GET PUT DELETE /api/v1/users/{id},
  *   POST   /api/v1/users/{id}/{activate,deactivate},
+ *   GET    /api/v1/sessions, DELETE /api/v1/sessions/{id},
  *   GET    /api/v1/audit-events                                  admin.c
+ *   GET POST /api/v1/companies, GET PUT DELETE .../companies/{id}  companies.c
  *   POST   /oauth2/{token,introspect,revoke}                     oauth2.c
  *   GET    /.well-known/{jwks.json,openid-configuration}         wellknown.c
  *   POST   /api/v1/auth/{verify-email,verify-email/resend,
@@ -21,7 +24,8 @@ int api_register(gh_router *r)
 {
     int (*const parts[])(gh_router *) = {
         health_register, auth_register, users_register, sessions_register,
-        admin_register, oauth2_register, wellknown_register, mailflow_register,
+        admin_register, companies_register, oauth2_register, wellknown_register,
+        mailflow_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

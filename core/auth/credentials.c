@@ -4,6 +4,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "auth/credentials.h"
+#include "auth/companies.h"
 
 const char *credentials_policy(const gh_pw_policy *pol, const char *pw, size_t len,
                                const char *email, const char *username, const char **detail)
@@ -20,8 +21,14 @@ const char *credentials_policy(const gh_pw_policy *pol, const char *pw, size_t l
 auth_outcome credentials_new(const gh_auth_ctx *ax, const char *pw, const char *email,
                              const char *username, char hash[GH_PW_HASH_MAX], auth_result *r)
 {
+    gh_pw_policy policy = ax->cfg->pw;
+    gh_company co;
     r->detail = NULL;
-    if ((r->refusal = credentials_policy(&ax->cfg->pw, pw, strlen(pw), email, username, &r->detail)))
+    /* a company may ask for longer passwords than the server, never shorter */
+    if (ax->conn && companies_get(ax->conn, ax->call, ax->tenant, &co) == GH_OK &&
+        co.settings.pw_min_length > policy.min_length)
+        policy.min_length = (int)co.settings.pw_min_length;
+    if ((r->refusal = credentials_policy(&policy, pw, strlen(pw), email, username, &r->detail)))
         return AUTH_REFUSED;
     if (password_hash(pw, strlen(pw), &ax->cfg->argon2, hash) != 0)
         return auth_failed(r, GH_ERR_INTERNAL, "password hash");

@@ -12,7 +12,7 @@
 #define KEY_MAX 160
 #define VALUE_MAX (37 + GH_DIGEST_LEN + 8)
 
-static const char *const purposes[] = { "verify", "reset" };
+static const char *const purposes[] = { "verify", "reset", "invite" };
 
 static void token_key(char key[KEY_MAX], gh_ot_purpose p, const char *digest)
 {

@@ -19,7 +19,7 @@
 #include "auth/tokens.h"
 #include "store/store.h"
 
-typedef enum gh_ot_purpose { GH_OT_VERIFY = 0, GH_OT_RESET = 1 } gh_ot_purpose;
+typedef enum gh_ot_purpose { GH_OT_VERIFY = 0, GH_OT_RESET = 1, GH_OT_INVITE = 2 } gh_ot_purpose;
 
 /* What a live token says. */
 typedef struct gh_ot_claim {

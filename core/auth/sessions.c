@@ -263,40 +263,49 @@ gh_result session_revoke(gh_conn *c, gh_call *call, const char *user_id, const c
     return finish_tx(c, call, r);
 }
 
-/* A session that expired less than an access-token life ago may still have
- * live access tokens (issued just before it ended): it is revoked and
- * deny-listed too, and counted. */
-gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, const char *except,
-                             const char *reason, int64_t deny_ttl_ms, int64_t *count)
+/* Revoke every live session whose `col` (user_id or tenant_id: ours, never
+ * input) is value, but except. A session that expired less than an
+ * access-token life ago may still have live access tokens (issued just
+ * before it ended): it is revoked and deny-listed too, and counted. */
+static gh_result revoke_where(gh_conn *c, gh_call *call, const char *col, const char *value,
+                              const char *except, const char *reason, int64_t deny_ttl_ms,
+                              int64_t *count)
 {
     int64_t ttl = deny_ttl_ms > 0 && deny_ttl_ms < GH_ACCESS_TTL_MAX_MS ? deny_ttl_ms
                                                                        : GH_ACCESS_TTL_MAX_MS;
     /* ended within a token life and the leeway: its tokens may be live */
     int64_t since = gh_now_ms() - ttl - GH_DENY_GRACE_MS;
     gh_param args[3];
+    char sql[160];
     gh_result r;
 
     if (count != NULL)
         *count = 0;
-    if (user_id == NULL)
+    if (value == NULL)
         return GH_ERR_INVALID;
-    if (reason == NULL)
-        reason = "revoked";
-    args[0] = p_str(user_id);
+    args[0] = p_str(value);
     args[1] = p_int(&since);
     if (except != NULL)
         args[2] = p_str(except);
+    snprintf(sql, sizeof sql, "SELECT id FROM sessions WHERE %s = ? AND revoked_at IS NULL "
+             "AND expires_at > ?%s", col, except != NULL ? " AND id <> ?" : "");
     if ((r = store_begin(c, call)) != GH_OK)
         return r;
-    if (except != NULL)
-        r = revoke_selected(c, call,
-                            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
-                            "AND expires_at > ? AND id <> ?", args, 3, reason, ttl, count);
-    else
-        r = revoke_selected(c, call,
-                            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
-                            "AND expires_at > ?", args, 2, reason, ttl, count);
+    r = revoke_selected(c, call, sql, args, except != NULL ? 3 : 2,
+                        reason != NULL ? reason : "revoked", ttl, count);
     return finish_tx(c, call, r);
+}
+
+gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, const char *except,
+                             const char *reason, int64_t deny_ttl_ms, int64_t *count)
+{
+    return revoke_where(c, call, "user_id", user_id, except, reason, deny_ttl_ms, count);
+}
+
+gh_result session_revoke_tenant(gh_conn *c, gh_call *call, const char *tenant_id,
+                                const char *reason, int64_t deny_ttl_ms, int64_t *count)
+{
+    return revoke_where(c, call, "tenant_id", tenant_id, NULL, reason, deny_ttl_ms, count);
 }
 
 /* -------------------------------------------------------------- create */
@@ -612,6 +621,20 @@ static int list_row(void *vud, const gh_param *cols, uint32_t n)
     return 0;
 }
 
+/* The end of a list query: the rows to the caller, or freed on failure. */
+static gh_result list_done(gh_call *call, list_ud *ud, gh_result r, gh_session **out, size_t *n)
+{
+    if (r == GH_OK && ud->r != GH_OK)
+        r = call_fail(call, ud->r, "sessions: out of memory");
+    if (r != GH_OK) {
+        free(ud->v);
+        return r;
+    }
+    *out = ud->v;
+    *n = ud->n;
+    return GH_OK;
+}
+
 gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_session **out, size_t *n)
 {
     int64_t now = gh_now_ms();
@@ -630,15 +653,46 @@ gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_sessio
                    "AND s.revoked_at IS NULL AND s.expires_at > ? "
                    "ORDER BY s.created_at DESC, s.id DESC LIMIT " STR(GH_SESSION_LIST_MAX),
                    args, 2, list_row, &ud, NULL);
-    if (r == GH_OK && ud.r != GH_OK)
-        r = call_fail(call, ud.r, "sessions: out of memory");
-    if (r != GH_OK) {
-        free(ud.v);
-        return r;
-    }
-    *out = ud.v;
-    *n = ud.n;
-    return GH_OK;
+    return list_done(call, &ud, r, out, n);
+}
+
+static int count_row(void *ud, const gh_param *cols, uint32_t n)
+{
+    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
+    return 1;
+}
+
+gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                              int limit, int offset, gh_session **out, size_t *n, int64_t *total)
+{
+    int64_t now = gh_now_ms(), lim = limit > 0 ? limit : 1, off = offset > 0 ? offset : 0;
+    list_ud ud = { NULL, 0, 0, GH_OK };
+    gh_param args[5];
+    size_t k = 0;
+    const char *by_user = user_id != NULL ? " AND s.user_id = ?" : "";
+    char count_sql[192], page_sql[512];
+    gh_result r;
+
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    if (tenant == NULL)
+        return GH_ERR_INVALID;
+    args[k++] = p_str(tenant);
+    args[k++] = p_int(&now);
+    if (user_id != NULL)
+        args[k++] = p_str(user_id);
+    args[k] = p_int(&lim);
+    args[k + 1] = p_int(&off);
+    snprintf(count_sql, sizeof count_sql, "SELECT COUNT(*) FROM sessions s WHERE s.tenant_id = ? "
+             "AND s.revoked_at IS NULL AND s.expires_at > ?%s", by_user);
+    snprintf(page_sql, sizeof page_sql, "SELECT " SESSION_COLS " FROM sessions s "
+             "WHERE s.tenant_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?%s "
+             "ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?", by_user);
+    r = store_exec(c, call, count_sql, args, k, count_row, total, NULL);
+    if (r == GH_OK)
+        r = store_exec(c, call, page_sql, args, k + 2, list_row, &ud, NULL);
+    return list_done(call, &ud, r, out, n);
 }
 
 /* ---------------------------------------------------------------- purge */

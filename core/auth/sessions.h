@@ -66,9 +66,16 @@ gh_result session_revoke(gh_conn *c, gh_call *call, const char *user_id, const c
  * still live); *count (may be NULL) gets how many. One transaction. */
 gh_result session_revoke_all(gh_conn *c, gh_call *call, const char *user_id, const char *except,
                              const char *reason, int64_t deny_ttl_ms, int64_t *count);
+/* The same for every user of a company (a deactivated one). */
+gh_result session_revoke_tenant(gh_conn *c, gh_call *call, const char *tenant_id,
+                                const char *reason, int64_t deny_ttl_ms, int64_t *count);
 /* Live sessions of a user, newest first, at most GH_SESSION_LIST_MAX;
  * *out malloc'd (NULL for none). */
 gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_session **out, size_t *n);
+/* Live sessions of a company (of one of its users, user_id not NULL),
+ * newest first, a page of limit from offset; *total all of them. */
+gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                              int limit, int offset, gh_session **out, size_t *n, int64_t *total);
 
 /* Delete sessions that ended (expired or revoked) more than keep_ms ago,
  * with their refresh tokens (a used token is kept only so that its reuse is

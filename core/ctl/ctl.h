@@ -25,7 +25,7 @@
 #define CTL_PW_MAX 4096
 
 /* The help line of the --tenant option every user command takes. */
-#define CTL_TENANT_HELP "  -t, --tenant ID    the user's tenant (default: the root tenant)\n"
+#define CTL_TENANT_HELP "  -t, --tenant ID    the user's company, by id or slug (default: root)\n"
 
 /* Exit codes, as in most Unix tools: 2 is the caller's mistake. */
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
@@ -45,6 +45,7 @@ typedef struct ctl {
     gh_conn *conn;
     int verbose;
     int make_state;           /* create state_dir if missing (migrate up) */
+    char tenant[37];          /* the company ctl_open_tenant found */
 } ctl;
 
 /* One subcommand: `name` runs fn(ctl, argc, argv) with argv[0] its full
@@ -64,6 +65,7 @@ int ctl_dispatch(ctl *c, const ctl_cmd *cmds, int argc, char **argv);
 int ctl_user(ctl *c, int argc, char **argv);
 int ctl_keys(ctl *c, int argc, char **argv);
 int ctl_migrate(ctl *c, int argc, char **argv);
+int ctl_company(ctl *c, int argc, char **argv);
 /* `reencrypt` (reencrypt.c): personal data to the newest key. */
 int ctl_reencrypt(ctl *c, int argc, char **argv);
 
@@ -84,8 +86,9 @@ int ctl_open_config(ctl *c);
 /* ctl_open_config, then plugins and a store connection on this thread.
  * check_schema: refuse a database whose schema is not the latest. */
 int ctl_open_store(ctl *c, int check_schema);
-/* ctl_open_store(c, 1), and the tenant must exist. */
-int ctl_open_tenant(ctl *c, const char *tenant);
+/* ctl_open_store(c, 1), and the company *tenant names (an id or a slug)
+ * must exist; *tenant then points at its id. */
+int ctl_open_tenant(ctl *c, const char **tenant);
 void ctl_close(ctl *c);
 
 /* A password from file, "-" (stdin) or, file NULL, the terminal; into buf

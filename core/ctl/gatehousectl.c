@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "auth/audit.h"
+#include "auth/companies.h"
 #include "ctl/ctl.h"
 #include "log.h"
 #include "privileges.h"
@@ -30,6 +31,7 @@
 static const ctl_cmd groups[] = {
     { "user", ctl_user, "create|list|import|set-admin|activate|deactivate ...",
       "manage accounts" },
+    { "company", ctl_company, "create|list|show|deactivate ...", "manage companies (tenants)" },
     { "keys", ctl_keys, "rotate|list", "manage the token signing keys" },
     { "migrate", ctl_migrate, "status|up", "show or apply database schema migrations" },
     { "reencrypt", ctl_reencrypt, "[--status] [--batch N] [--limit N] [--decrypt]",
@@ -276,31 +278,25 @@ int ctl_open_store(ctl *c, int check_schema)
     return check_schema ? check_schema_version(c) : 0;
 }
 
-static int tenant_row(void *ud, const gh_param *cols, uint32_t n)
+/* The store, and a company that exists, named by id or slug: otherwise a
+ * typo in --tenant would come back as "already exists" (a foreign key
+ * conflict) on every user. *tenant then points at its id (in c). */
+int ctl_open_tenant(ctl *c, const char **tenant)
 {
-    (void)cols;
-    *(int *)ud = n > 0;
-    return 1;
-}
-
-/* The store, and a tenant that exists: otherwise a typo in --tenant would
- * come back as "already exists" (a foreign key conflict) on every user.
- * The query lives here until tenancy/ has a lookup. */
-int ctl_open_tenant(ctl *c, const char *tenant)
-{
-    const gh_param arg = { "id", GH_T_STR, tenant, strlen(tenant) };
-    int found = 0;
+    gh_company co;
     gh_call call;
+    gh_result r;
 
     if (ctl_open_store(c, 1) < 0)
         return -1;
     ctl_call(&call);
-    gh_result r = store_exec(c->conn, &call, "SELECT 1 FROM tenants WHERE id = ?", &arg, 1,
-                             tenant_row, &found, NULL);
+    r = companies_find(c->conn, &call, *tenant, &co);
+    if (r == GH_ERR_NOT_FOUND)
+        return ctl_fail("no company %.64s", *tenant), -1;
     if (r != GH_OK)
-        return ctl_fail("looking up tenant %.64s: %s", tenant, ctl_why(&call, r)), -1;
-    if (!found)
-        return ctl_fail("no tenant %.64s", tenant), -1;
+        return ctl_fail("looking up company %.64s: %s", *tenant, ctl_why(&call, r)), -1;
+    snprintf(c->tenant, sizeof c->tenant, "%s", co.id);
+    *tenant = c->tenant;
     return 0;
 }
 

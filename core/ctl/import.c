@@ -645,7 +645,7 @@ int ctl_import_users(ctl *c, const char *tenant, const char *path)
     long line = 0;
     int ch, rc;
 
-    if (ctl_open_tenant(c, tenant) < 0)
+    if (ctl_open_tenant(c, &run.tenant) < 0)
         return CTL_FAIL;
     if (!(f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r")))
         return ctl_fail("%s: %s", path, strerror(errno));

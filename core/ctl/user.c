@@ -83,7 +83,7 @@ static int do_create(ctl *c, const create_args *a)
 {
     static char pw[CTL_PW_MAX + 1];
     char email_n[256], user_n[80], hash[GH_PW_HASH_MAX];
-    const char *code, *detail = NULL;
+    const char *code, *detail = NULL, *tenant = a->tenant;
     gh_user u = { 0 };
     gh_call call;
     size_t len;
@@ -96,7 +96,7 @@ static int do_create(ctl *c, const create_args *a)
                         a->username);
     /* the store before the password: no typing a password only to learn
      * the config or the database is wrong */
-    if (ctl_open_tenant(c, a->tenant) < 0)
+    if (ctl_open_tenant(c, &tenant) < 0)
         return CTL_FAIL;
     if (ctl_read_password(a->pw_file, pw, sizeof pw, &len) < 0)
         goto out;
@@ -108,7 +108,7 @@ static int do_create(ctl *c, const create_args *a)
         ctl_fail("hashing the password failed (argon2id: out of memory or bad parameters)");
         goto out;
     }
-    snprintf(u.tenant_id, sizeof u.tenant_id, "%s", a->tenant);
+    snprintf(u.tenant_id, sizeof u.tenant_id, "%s", tenant);
     u.email = strdup(a->email);
     u.username = a->username ? strdup(a->username) : NULL;
     u.full_name = a->full_name ? strdup(a->full_name) : NULL;
@@ -310,7 +310,7 @@ static int user_list(ctl *c, int argc, char **argv)
     }
     if (optind < argc)
         return ctl_usage_error(argv[0], "unexpected argument '%.64s'", argv[optind]);
-    if (ctl_open_tenant(c, tenant) < 0)
+    if (ctl_open_tenant(c, &tenant) < 0)
         return CTL_FAIL;
     return list_users(c, tenant, filter, limit, offset);
 }
@@ -407,7 +407,7 @@ static int flag_command(ctl *c, int argc, char **argv, flag_op op)
         return ctl_usage_error(argv[0], "expected %s", args);
     if (op == SET_ADMIN && cfg_parse_bool(argv[optind + 1], &on) < 0)
         return ctl_usage_error(argv[0], "'%.16s' is neither on nor off", argv[optind + 1]);
-    if (ctl_open_tenant(c, tenant) < 0 || find_user(c, tenant, argv[optind], &u) < 0) {
+    if (ctl_open_tenant(c, &tenant) < 0 || find_user(c, tenant, argv[optind], &u) < 0) {
         user_clear(&u);
         return CTL_FAIL;
     }

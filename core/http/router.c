@@ -4,7 +4,7 @@
  * Routes are few (tens) and matched segment by segment, so a linear scan is
  * both the simplest and, at this size, the fastest structure. Among the
  * patterns that match a path, the most specific wins: at the first segment
- * where two differ, a literal beats a {param}.
+ * where two differ, a literal beats a {param}. A path may end in one '/'.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -224,6 +224,10 @@ int router_match(const gh_router *r, unsigned method, const char *path, gh_match
     int n = split(path, seg, len);
     if (n < 0)
         return 404;
+    /* one trailing slash names the same resource: clients written for
+     * other servers call "/api/v1/users/" */
+    if (n > 0 && len[n - 1] == 0)
+        n--;
     const gh_route *best = NULL;
     unsigned long best_score = 0;
     for (size_t i = 0; i < r->n; i++) {

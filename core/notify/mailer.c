@@ -15,7 +15,8 @@
 /* The send deadline of one message: generous, the sender has time. */
 #define SEND_TIMEOUT_MS 60000
 
-static const char *const names[GH_MAIL_KINDS] = { "verify-email", "password-reset" };
+static const char *const names[GH_MAIL_KINDS] = { "verify-email", "password-reset",
+                                                   "invitation" };
 
 static gh_mailer *fail(gh_mailer *m, char *err, size_t errlen, const char *what, const char *s)
 {
@@ -40,7 +41,12 @@ static gh_loaded *check(const gh_config *cfg, const gh_plugins *ps, gh_mail_temp
         return NULL;
     }
     for (int k = 0; k < GH_MAIL_KINDS; k++) {
-        if (template_load(&tpl[k], templates_dir(cfg), names[k], why, sizeof why) < 0) {
+        int rc = template_load(&tpl[k], templates_dir(cfg), names[k], why, sizeof why);
+        /* a templates_dir copied before invitations existed lacks theirs:
+         * the installed one serves, rather than no mail at all */
+        if (rc < 0 && k == GH_MAIL_INVITE && cfg->mail_templates_dir)
+            rc = template_load(&tpl[k], GH_TEMPLATES_DIR, names[k], why, sizeof why);
+        if (rc < 0) {
             snprintf(err, errlen, "mail templates: %s", why);
             return NULL;
         }

@@ -1,6 +1,6 @@
 /*
- * mailer.h - the mail the core sends: the verification and password-reset
- * messages, rendered from their templates and put in the outbox.
+ * mailer.h - the mail the core sends: the verification, password-reset and
+ * invitation messages, rendered from their templates and put in the outbox.
  *
  * Built at start-up when the config names a mail plugin (mail.plugin): it
  * loads the templates (a missing or malformed one stops start-up) and
@@ -15,7 +15,12 @@
 #include "notify/template.h"
 #include "plugin/loader.h"
 
-typedef enum gh_mail_kind { GH_MAIL_VERIFY = 0, GH_MAIL_RESET, GH_MAIL_KINDS } gh_mail_kind;
+typedef enum gh_mail_kind {
+    GH_MAIL_VERIFY = 0,
+    GH_MAIL_RESET,
+    GH_MAIL_INVITE,  /* an admin made the account: choose a password */
+    GH_MAIL_KINDS
+} gh_mail_kind;
 
 typedef struct gh_mailer {
     gh_outbox *outbox;

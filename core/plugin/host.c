@@ -63,6 +63,40 @@ static const char *host_call_tenant(const gh_call *call)
     return call ? call->tenant : NULL;
 }
 
+static gh_result host_call_get(const gh_call *call, const char *key, gh_param *out)
+{
+    static const struct { const char *key; size_t off; } strs[] = {
+        {"request_id", offsetof(gh_call, request_id)},
+        {"tenant", offsetof(gh_call, tenant)},
+        {"user_id", offsetof(gh_call, user_id)},
+        {"client_ip", offsetof(gh_call, client_ip)},
+        {"user_agent", offsetof(gh_call, user_agent)},
+        {"locale", offsetof(gh_call, locale)},
+        {"public_url", offsetof(gh_call, public_url)},
+    };
+
+    if (!call || !key || !out)
+        return GH_ERR_NOT_FOUND;
+    if (strcmp(key, "attempt") == 0) {
+        if (call->attempt <= 0)
+            return GH_ERR_NOT_FOUND;
+        *out = (gh_param){"attempt", GH_T_INT, &call->attempt, sizeof call->attempt};
+        return GH_OK;
+    }
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const char *v;
+
+        if (strcmp(key, strs[i].key) != 0)
+            continue;
+        memcpy(&v, (const char *)call + strs[i].off, sizeof v);
+        if (!v || !*v)
+            return GH_ERR_NOT_FOUND;
+        *out = (gh_param){strs[i].key, GH_T_STR, v, strlen(v)};
+        return GH_OK;
+    }
+    return GH_ERR_NOT_FOUND;
+}
+
 /* ---------------------------------------------------------------- options */
 
 /* Whose options cfg_*(NULL, ...) means, on this thread. */
@@ -451,13 +485,25 @@ static void http_load(void)
     gh_log(GH_LOG_ERROR, "outbound HTTP is unavailable: %s", http_error);
 }
 
+int host_http_ready(char *err, size_t errlen)
+{
+    pthread_once(&http_once, http_load);
+    if (http_client)
+        return 0;
+    snprintf(err, errlen, "%s", http_error);
+    return -1;
+}
+
 static gh_result host_http(gh_call *call, const gh_param *req, gh_out *resp)
 {
+    const gh_plugin *d = call && call->plugin ? call->plugin->desc : NULL;
+
     pthread_once(&http_once, http_load);
     if (!http_client)
         return call_fail(call, GH_ERR_UNAVAILABLE, "outbound HTTP is unavailable: %s",
                          http_error);
-    return http_client->request(call, req, resp);
+    /* a plugin built against 1.0 keeps the rules it was written for */
+    return http_client->request(call, req, d && d->abi_minor == 0, resp);
 }
 
 /* ----------------------------------------------------------------- global */
@@ -556,4 +602,6 @@ const gh_host gh_host_table = {
     /* 1.1: errors and options */
     .fail_retry = call_fail_retry,
     .cfg_fail = host_cfg_fail,
+    /* 1.1: the call's context */
+    .call_get = host_call_get,
 };

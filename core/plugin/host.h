@@ -26,9 +26,12 @@ const gh_node *host_cfg_scope(const gh_node *options);
 /* An option written as YAML null (`key: ~`, `key:`) counts as not set. */
 int host_cfg_is_null(const gh_node *n);
 
-/* Where gatehouse-http.so is: the plugin directory (plugins_dir), set at
- * start-up before anything can make a request. */
+/* Where gatehouse-http.so is: the plugin directory (plugins_dir), set by
+ * plugins_load before anything can make a request. */
 void host_set_module_dir(const char *dir);
+/* Load the HTTP module now (for a plugin with GH_PLUGIN_NEEDS_HTTP): 0, or
+ * -1 with the reason in err. */
+int host_http_ready(char *err, size_t errlen);
 
 /* Members of the host table in host_json.c, the JSON helpers (jansson) */
 gh_result host_json_decode(gh_call *call, const char *text, size_t len, gh_json **out);

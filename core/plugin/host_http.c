@@ -1,6 +1,6 @@
 /*
  * host_http.c - host->http: the blocking HTTP client plugins use to reach
- * OAuth providers, SMS gateways and cloud APIs, over a libcurl easy handle.
+ * OAuth providers, SMS gateways and cloud APIs, over libcurl.
  *
  * The client is deliberately narrow: http and https only, no redirects
  * (a redirect is the caller's decision, and following one to an internal
@@ -9,18 +9,36 @@
  * method and the origin only: URLs carry tokens in their queries and bodies
  * carry credentials, so neither is ever logged.
  *
- * One easy handle per request: simple and correct. A per-thread handle
- * (connection reuse) can come later behind the same function.
+ * Policy (ABI 1.1): https only, and only to public addresses, unless the
+ * request allows http or private addresses. The address is checked in
+ * curl's open-socket callback, so it is the address about to be connected
+ * to, after DNS: a name that resolves to 127.0.0.1, or to a cloud's
+ * metadata address, is refused like the address itself, and a DNS answer
+ * that changes between a check and the connect cannot slip through.
+ * Environment proxies are not used: through one, the address connected to
+ * would be the proxy's, and the guard would check nothing.
+ *
+ * Each thread keeps two easy handles, so connections (and TLS sessions and
+ * DNS answers) are reused across requests: one for requests that may reach
+ * private addresses, one for those that may not. curl reuses a connection
+ * without opening a socket, so a connection opened under the looser policy
+ * must never be offered to a request under the stricter one.
  *
  * Built as its own module (gatehouse-http.so, next to the plugins), which
- * the host loads the first time a plugin asks for HTTP (host.c): libcurl
- * brings in some thirty libraries (TLS, Kerberos, LDAP, SSH...) and their
- * start-up allocations, resident memory that a server without outbound
- * HTTP never needs. Like a plugin, it sees the host only through gh_host.
+ * the host loads the first time a plugin asks for HTTP, or at start-up for
+ * a plugin that declares GH_PLUGIN_NEEDS_HTTP (host.c): libcurl brings in
+ * some thirty libraries (TLS, Kerberos, LDAP, SSH...) and their start-up
+ * allocations, resident memory that a server without outbound HTTP never
+ * needs. Like a plugin, it sees the host only through gh_host.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -35,9 +53,11 @@ static const gh_host *gh; /* set by gatehouse_http_client_v1 */
 
 typedef struct http_req {
     const char *method, *url, *user, *password;
+    const char *ca_file, *client_cert, *client_key;
     const char *body;
     size_t body_len;
     int has_body;
+    int allow_http, allow_private;
     int64_t timeout_ms;
     struct curl_slist *headers;
 } http_req;
@@ -46,6 +66,8 @@ typedef struct http_resp {
     char *body;
     size_t len, cap;
     int too_big;
+    int allow_private;           /* the request's policy, for open_socket */
+    char refused[INET6_ADDRSTRLEN]; /* an address open_socket refused */
     char *hdr[MAX_HEADERS]; /* the final response's header lines, trimmed */
     size_t n_hdr;
 } http_resp;
@@ -93,17 +115,56 @@ static void req_free(http_req *rq, char **owned, size_t n_owned)
 
 #define MAX_OWNED 8
 
-/* Read the request params. Unknown keys are ignored, as the ABI promises. */
-static gh_result req_parse(gh_call *call, const gh_param *req, http_req *rq,
+/* A BOOL param's value into *out; -1 when it is not a BOOL. */
+static int bool_param(const gh_param *p, int *out)
+{
+    int32_t v;
+
+    if (p->type != GH_T_BOOL || !p->data)
+        return -1;
+    memcpy(&v, p->data, sizeof v);
+    *out = v != 0;
+    return 0;
+}
+
+/* The request's string keys, copied NUL-terminated into http_req. */
+static const struct {
+    const char *key;
+    size_t off;
+} str_keys[] = {
+    {"method", offsetof(http_req, method)},
+    {"url", offsetof(http_req, url)},
+    {"user", offsetof(http_req, user)},
+    {"password", offsetof(http_req, password)},
+    {"ca_file", offsetof(http_req, ca_file)},
+    {"client_cert", offsetof(http_req, client_cert)},
+    {"client_key", offsetof(http_req, client_key)},
+};
+
+/* Read the request params. A 1.0 caller keeps 1.0's rules (unknown keys
+ * ignored, http and any address allowed); for the others every key is
+ * must-understand and the policy starts strict. */
+static gh_result req_parse(gh_call *call, const gh_param *req, int v1_0, http_req *rq,
                            char **owned, size_t *n_owned)
 {
     const gh_host *h = gh;
 
     memset(rq, 0, sizeof *rq);
+    rq->allow_http = rq->allow_private = v1_0;
     for (const gh_param *p = req; p && p->key; p++) {
         const char **slot = NULL;
+        int *flag = NULL;
         char *s;
 
+        if (strcmp(p->key, "allow_http") == 0)
+            flag = &rq->allow_http;
+        else if (strcmp(p->key, "allow_private") == 0)
+            flag = &rq->allow_private;
+        if (flag) {
+            if (bool_param(p, flag) != 0)
+                return h->fail(call, GH_ERR_INVALID, "http: %s must be a BOOL", p->key);
+            continue;
+        }
         if (strcmp(p->key, "timeout_ms") == 0) {
             if (p->type != GH_T_INT || !p->data)
                 return h->fail(call, GH_ERR_INVALID, "http: timeout_ms must be an INT");
@@ -135,16 +196,14 @@ static gh_result req_parse(gh_call *call, const gh_param *req, http_req *rq,
             rq->headers = l;
             continue;
         }
-        if (strcmp(p->key, "method") == 0)
-            slot = &rq->method;
-        else if (strcmp(p->key, "url") == 0)
-            slot = &rq->url;
-        else if (strcmp(p->key, "user") == 0)
-            slot = &rq->user;
-        else if (strcmp(p->key, "password") == 0)
-            slot = &rq->password;
-        if (!slot)
+        for (size_t i = 0; !slot && i < sizeof str_keys / sizeof str_keys[0]; i++)
+            if (strcmp(p->key, str_keys[i].key) == 0)
+                slot = (const char **)((char *)rq + str_keys[i].off);
+        if (!slot && v1_0)
             continue;
+        if (!slot) /* a newer plugin's key: ignoring it could weaken the request */
+            return h->fail(call, GH_ERR_UNSUPPORTED, "http: unknown request key '%.64s'",
+                           p->key);
         if (*n_owned == MAX_OWNED)
             return h->fail(call, GH_ERR_INVALID, "http: '%s' given more than once", p->key);
         if (!(s = str_param(p)))
@@ -154,6 +213,10 @@ static gh_result req_parse(gh_call *call, const gh_param *req, http_req *rq,
     }
     if (!rq->url || (strncmp(rq->url, "http://", 7) != 0 && strncmp(rq->url, "https://", 8) != 0))
         return h->fail(call, GH_ERR_INVALID, "http: url must start with http:// or https://");
+    if (!rq->allow_http && strncmp(rq->url, "https://", 8) != 0)
+        return h->fail(call, GH_ERR_INVALID, "http: url must be https:// (allow_http not set)");
+    if (!rq->client_cert != !rq->client_key)
+        return h->fail(call, GH_ERR_INVALID, "http: client_cert and client_key go together");
     if (!rq->method)
         rq->method = rq->has_body ? "POST" : "GET";
     if (!safe_method(rq->method))
@@ -221,6 +284,84 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* ---------------------------------------------------------- the SSRF guard */
+
+/* 1 for an IPv4 address (host order) that is not on the public Internet:
+ * "this network", private (RFC 1918), shared (CGNAT), loopback,
+ * link-local (cloud metadata lives at 169.254.169.254), IETF and
+ * documentation blocks, benchmarking, multicast, reserved, broadcast. */
+static int v4_private(uint32_t a)
+{
+    static const struct { uint32_t net; int bits; } blocks[] = {
+        {0x00000000, 8},  {0x0a000000, 8},  {0x64400000, 10}, {0x7f000000, 8},
+        {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
+        {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
+        {0xe0000000, 4},  {0xf0000000, 4},
+    };
+
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
+        if ((a >> (32 - blocks[i].bits)) == (blocks[i].net >> (32 - blocks[i].bits)))
+            return 1;
+    return 0;
+}
+
+static uint32_t v4_at(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* The same for IPv6; addresses that carry an IPv4 address (mapped,
+ * compatible, NAT64, 6to4) are judged by it. */
+static int v6_private(const unsigned char *b)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+    static const unsigned char zero[12] = {0};
+
+    if (memcmp(b, zero, 12) == 0) /* ::, ::1 and the retired IPv4-compatible block */
+        return 1;
+    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+        return v4_private(v4_at(b + 12));
+    if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 */
+        return v4_private(v4_at(b + 2));
+    return (b[0] & 0xfe) == 0xfc ||                      /* unique local fc00::/7 */
+           (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||   /* link/site-local fe80::/9 */
+           b[0] == 0xff ||                               /* multicast */
+           (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* docs */
+           (b[0] == 0x01 && b[1] == 0 && !b[2] && !b[3] && !b[4] && !b[5] &&
+            !b[6] && !b[7]);                             /* discard 100::/64 */
+}
+
+/* curl's socket opener: refuse an address the request may not reach,
+ * before any packet is sent to it; curl then tries the name's other
+ * addresses, if it has any. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+    http_resp *rs = ud;
+    const void *ip = NULL;
+    int private = 0;
+
+    if (sa->family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&sa->addr;
+
+        ip = &in->sin_addr;
+        private = v4_private(ntohl(in->sin_addr.s_addr));
+    } else if (sa->family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&sa->addr;
+
+        ip = &in6->sin6_addr;
+        private = v6_private(in6->sin6_addr.s6_addr);
+    } else {
+        private = 1; /* unix sockets and the like: never public */
+    }
+    if (purpose == CURLSOCKTYPE_IPCXN && private && !rs->allow_private) {
+        if (!ip || !inet_ntop(sa->family, ip, rs->refused, sizeof rs->refused))
+            snprintf(rs->refused, sizeof rs->refused, "a non-IP address");
+        return CURL_SOCKET_BAD;
+    }
+    return socket(sa->family, sa->socktype, sa->protocol);
+}
+
 /* "POST https://api.example.com" - the origin only: no path, no query. */
 static void describe(char *buf, size_t len, const char *method, const char *url)
 {
@@ -246,7 +387,15 @@ static gh_result map_error(gh_call *call, CURLcode rc, const http_resp *rs, cons
     const gh_host *h = gh;
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
+    if (rs->refused[0])
+        return h->fail(call, GH_ERR_INVALID,
+                       "%s: refused: %s is not a public address (allow_private not set)",
+                       what, rs->refused);
     switch (rc) {
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        return h->fail(call, GH_ERR_INVALID, "%s: ca_file, client_cert or client_key: %s",
+                       what, why);
     case CURLE_OPERATION_TIMEDOUT:
         return h->fail(call, GH_ERR_TIMEOUT, "%s: no answer within %ld ms", what, timeout_ms);
     case CURLE_WRITE_ERROR:
@@ -301,7 +450,44 @@ static int set_method(CURL *c, const http_req *rq)
     return rc;
 }
 
-static gh_result http_request(gh_call *call, const gh_param *req, gh_out *resp)
+/* ------------------------------------------------------ per-thread handles */
+
+typedef struct thread_handles {
+    CURL *easy[2]; /* [allow_private]: see the top of the file */
+} thread_handles;
+
+static pthread_key_t handles_key;
+
+static void handles_free(void *p)
+{
+    thread_handles *th = p;
+
+    for (size_t i = 0; i < 2; i++)
+        curl_easy_cleanup(th->easy[i]);
+    free(th);
+}
+
+/* This thread's handle for the policy, without options: each request
+ * resets its handle when done, keeping its connections, TLS sessions and
+ * DNS answers. NULL when out of memory. */
+static CURL *thread_handle(int allow_private)
+{
+    thread_handles *th = pthread_getspecific(handles_key);
+
+    if (!th) {
+        if (!(th = calloc(1, sizeof *th)))
+            return NULL;
+        if (pthread_setspecific(handles_key, th) != 0) {
+            free(th);
+            return NULL;
+        }
+    }
+    if (!th->easy[allow_private])
+        th->easy[allow_private] = curl_easy_init();
+    return th->easy[allow_private];
+}
+
+static gh_result http_request(gh_call *call, const gh_param *req, int v1_0, gh_out *resp)
 {
     const gh_host *h = gh;
     char *owned[MAX_OWNED], errbuf[CURL_ERROR_SIZE] = "", what[300];
@@ -314,7 +500,7 @@ static gh_result http_request(gh_call *call, const gh_param *req, gh_out *resp)
     CURLcode rc;
     int bad = 0;
 
-    r = req_parse(call, req, &rq, owned, &n_owned);
+    r = req_parse(call, req, v1_0, &rq, owned, &n_owned);
     if (r != GH_OK)
         goto done;
     describe(what, sizeof what, rq.method, rq.url);
@@ -330,10 +516,11 @@ static gh_result http_request(gh_call *call, const gh_param *req, gh_out *resp)
         goto done;
     }
 
-    if (!(c = curl_easy_init())) {
+    if (!(c = thread_handle(rq.allow_private))) {
         r = h->fail(call, GH_ERR_NOMEM, "%s: cannot create a curl handle", what);
         goto done;
     }
+    rs.allow_private = rq.allow_private;
     bad |= curl_easy_setopt(c, CURLOPT_URL, rq.url);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string form; the bitmask is deprecated */
     bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -341,6 +528,15 @@ static gh_result http_request(gh_call *call, const gh_param *req, gh_out *resp)
     bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    bad |= curl_easy_setopt(c, CURLOPT_PROXY, ""); /* not the environment's: see the top */
+    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &rs);
+    if (rq.ca_file)
+        bad |= curl_easy_setopt(c, CURLOPT_CAINFO, rq.ca_file);
+    if (rq.client_cert) {
+        bad |= curl_easy_setopt(c, CURLOPT_SSLCERT, rq.client_cert);
+        bad |= curl_easy_setopt(c, CURLOPT_SSLKEY, rq.client_key);
+    }
     bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we are on a worker thread */
@@ -374,7 +570,8 @@ static gh_result http_request(gh_call *call, const gh_param *req, gh_out *resp)
     else
         r = put_response(call, c, &rs, resp);
 done:
-    curl_easy_cleanup(c);
+    if (c) /* the handle stays with the thread; what pointed into this call goes */
+        curl_easy_reset(c);
     req_free(&rq, owned, n_owned);
     clear_headers(&rs);
     free(rs.body);
@@ -383,6 +580,12 @@ done:
 
 static void http_cleanup(void)
 {
+    thread_handles *th = pthread_getspecific(handles_key);
+
+    /* other threads freed theirs as they ended; this one (main) is ending */
+    if (th)
+        handles_free(th);
+    pthread_key_delete(handles_key);
     curl_global_cleanup();
 }
 
@@ -395,6 +598,16 @@ GH_EXPORT const gh_http_client *gatehouse_http_client_v1(const gh_host *h, char 
 
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "curl_global_init: %s", curl_easy_strerror(rc));
+        return NULL;
+    }
+    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
+        snprintf(err, errlen, "libcurl was built without TLS: https is impossible");
+        curl_global_cleanup();
+        return NULL;
+    }
+    if (pthread_key_create(&handles_key, handles_free) != 0) {
+        snprintf(err, errlen, "pthread_key_create failed");
+        curl_global_cleanup();
         return NULL;
     }
     gh = h;

@@ -257,8 +257,10 @@ static jwks_set *fetch(gh_call *call, const gh_jwt_policy *pol, int64_t *ttl_ms)
                     {"url", GH_T_STR, pol->jwks_uri, strlen(pol->jwks_uri)},
                     {"header", GH_T_STR, "Accept: application/json", 24},
                     {"timeout_ms", GH_T_INT, &timeout, sizeof timeout},
-                    /* the SSRF guard's opt-in; when not given, the list ends here */
-                    {pol->allow_loopback ? "allow_loopback" : NULL, GH_T_BOOL, &yes, sizeof yes},
+                    /* the policy's opt-in to http:// and private addresses;
+                       without it the list ends here */
+                    {pol->allow_private ? "allow_private" : NULL, GH_T_BOOL, &yes, sizeof yes},
+                    {"allow_http", GH_T_BOOL, &yes, sizeof yes},
                     {NULL, 0, NULL, 0}},
                 resp) != GH_OK) {
         h->fail(call, GH_ERR_UNAVAILABLE, "jwt_verify: key set %s: %s", pol->jwks_uri,
@@ -535,12 +537,12 @@ gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy 
     if (!claims)
         return h->fail(call, GH_ERR_INVALID, "jwt_verify: no output");
     *claims = NULL;
-    if (!pol || pol->size < offsetof(gh_jwt_policy, allow_loopback) + sizeof pol->allow_loopback ||
+    if (!pol || pol->size < offsetof(gh_jwt_policy, allow_private) + sizeof pol->allow_private ||
         !pol->jwks_uri || !pol->issuer || !*pol->issuer || !pol->audience || !*pol->audience)
         return h->fail(call, GH_ERR_INVALID, "jwt_verify: a policy needs jwks_uri, issuer "
                        "and audience");
     if (strncmp(pol->jwks_uri, "https://", 8) != 0 &&
-        !(pol->allow_loopback && strncmp(pol->jwks_uri, "http://", 7) == 0))
+        !(pol->allow_private && strncmp(pol->jwks_uri, "http://", 7) == 0))
         return h->fail(call, GH_ERR_INVALID, "jwt_verify: jwks_uri must be https://");
     len = token ? strnlen(token, JWT_MAX + 1) : 0;
     dot1 = len ? memchr(token, '.', len) : NULL;

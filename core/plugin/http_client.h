@@ -14,8 +14,10 @@
 #define GH_HTTP_ENTRY "gatehouse_http_client_v1"
 
 typedef struct gh_http_client {
-    /* host->http, with the same contract (include/gatehouse/plugin.h) */
-    gh_result (*request)(gh_call *call, const gh_param *req, gh_out *resp);
+    /* host->http, with the same contract (include/gatehouse/plugin.h);
+     * v1_0: the caller is a plugin built against ABI 1.0, which keeps
+     * 1.0's rules */
+    gh_result (*request)(gh_call *call, const gh_param *req, int v1_0, gh_out *resp);
     void (*cleanup)(void); /* once, at exit */
 } gh_http_client;
 

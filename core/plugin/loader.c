@@ -5,8 +5,7 @@
  * each configured plugin (storage, then kv, then the `plugins:` list) we open
  * the file, call its entry with the host table, check every field of the
  * descriptor we are about to trust, check the YAML options against the
- * plugin's option list and rules, give it its own copy of them with the
- * rules' defaults added, then allocate and instantiate it. Any refusal is one
+ * plugin's option list, then allocate and instantiate it. Any refusal is one
  * message naming the plugin and the cause, and unloads everything: start-up
  * either gets every plugin it asked for or none.
  *
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
+#include "yaml_tree.h"
 
 #ifndef GH_PLUGIN_DIR
 #error "GH_PLUGIN_DIR must be defined by the build (see Makefile.am)"
@@ -405,41 +405,36 @@ int plugin_check_options(const gh_option *opts, const gh_node *options,
     return 0;
 }
 
-/* ------------------------------------------------------------ option rules */
+/* ------------------------------------------------------------- option rules */
 
-/* A descriptor's option rules: none before 1.1, which has no such member. */
+/* A descriptor's option rules: none for one older than them. */
 static const gh_option_rule *desc_rules(const gh_plugin *d)
 {
-    return d->size >= SIZE_TO(gh_plugin, option_rules) ? d->option_rules : NULL;
+    return d->size >= offsetof(gh_plugin, option_rules) + sizeof d->option_rules
+               ? d->option_rules : NULL;
 }
 
-/* text in option o's own syntax as a number (durations in ms); long double
- * holds every int64 exactly. 0, or -1 if it does not read. */
-static int rule_number(const gh_option *o, const char *text, long double *out)
+/* A scalar of option o's type as a number, for its range; -1 if it is not one. */
+static int rule_number(const gh_option *o, const char *s, double *out)
 {
     int64_t i;
-    double d;
 
-    if (o->type == GH_T_INT && cfg_parse_int(text, &i) == 0)
-        *out = (long double)i;
-    else if (o->type == GH_T_DURATION && cfg_parse_duration(text, &i) == 0)
-        *out = (long double)i;
-    else if (o->type == GH_T_DOUBLE && parse_double(text, &d) == 0 && !isnan(d))
-        *out = d;
-    else
+    if (o->type == GH_T_DOUBLE)
+        return parse_double(s, out);
+    if ((o->type == GH_T_INT ? cfg_parse_int(s, &i) : cfg_parse_duration(s, &i)) != 0)
         return -1;
+    *out = (double)i;
     return 0;
 }
 
-/* "MIN..MAX" into *lo and *hi (an end left out: +-infinity). 0, or -1 when
- * it does not read or MIN > MAX. */
-static int rule_range(const gh_option *o, const char *range, long double *lo, long double *hi)
+/* "MIN..MAX" into *lo and *hi (an end left out: +-infinity). 0 or -1. */
+static int rule_range(const gh_option *o, const char *range, double *lo, double *hi)
 {
     const char *dots = strstr(range, "..");
     char lo_text[64];
 
-    *lo = -HUGE_VALL;
-    *hi = HUGE_VALL;
+    *lo = -HUGE_VAL;
+    *hi = HUGE_VAL;
     if (!dots || (size_t)(dots - range) >= sizeof lo_text)
         return -1;
     memcpy(lo_text, range, (size_t)(dots - range));
@@ -450,12 +445,11 @@ static int rule_range(const gh_option *o, const char *range, long double *lo, lo
     return *lo <= *hi ? 0 : -1;
 }
 
-/* What value (already of o's type) must be to keep rule, into buf; NULL
- * when it keeps it. Never quotes the value. */
+/* Why value breaks rule (of option o), or NULL when it keeps it; into buf. */
 static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, const char *value,
                                char *buf, size_t len)
 {
-    long double v, lo, hi;
+    double v, lo, hi;
     size_t used;
 
     if (rule->range && (rule_range(o, rule->range, &lo, &hi) != 0 ||
@@ -468,7 +462,7 @@ static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, c
         else if (lo_len)
             snprintf(buf, len, "at least %.*s", lo_len, rule->range);
         else
-            snprintf(buf, len, "at most %s", dots ? dots + 2 : rule->range);
+            snprintf(buf, len, "at most %s", dots ? dots + 2 : "?");
         return buf;
     }
     if (!rule->choices)
@@ -478,80 +472,65 @@ static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, c
             return NULL;
     used = (size_t)snprintf(buf, len, "one of ");
     for (const char *const *c = rule->choices; *c && used < len; c++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s",
-                                 c == rule->choices ? "" : ", ", *c);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", c == rule->choices ? "" : ", ",
+                                 *c);
     return buf;
 }
 
-/* What is wrong with a rule itself (the plugin's fault), or NULL; *o is
- * set to the option it names. */
+/* A rule the plugin got wrong: not the admin's to fix, so no position. */
 static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, const gh_option **o)
 {
-    gh_node v = { .type = GH_NODE_SCALAR, .quoted = 1 };
-    long double lo, hi;
+    double lo, hi;
+    gh_node v = { .type = GH_NODE_SCALAR };
     char why[256];
 
-    if (!(*o = find_option(d->options, rule->key, strlen(rule->key))))
+    if (!rule->key || !(*o = find_option(d->options, rule->key, strlen(rule->key))))
         return "names no option of the plugin";
-    if (rule->range && (*o)->type != GH_T_INT && (*o)->type != GH_T_DURATION &&
-        (*o)->type != GH_T_DOUBLE)
-        return "has a range, which only an integer, duration or number option can have";
-    if (rule->range && rule_range(*o, rule->range, &lo, &hi) != 0)
-        return "has a range that does not read as MIN..MAX in the option's syntax";
+    if (rule->range && (((*o)->type != GH_T_INT && (*o)->type != GH_T_DURATION &&
+                         (*o)->type != GH_T_DOUBLE) ||
+                        rule_range(*o, rule->range, &lo, &hi) != 0))
+        return "has a range its type cannot have, or one that does not read as MIN..MAX";
     if (rule->choices && (*o)->type != GH_T_STR)
-        return "has choices, which only a string option can have";
+        return "has choices, but only a string option can";
     if (!rule->dflt)
         return NULL;
     if ((*o)->required)
         return "gives a default to a required option";
     v.value = (char *)rule->dflt;
-    if ((*o)->type == GH_T_SECRET || (*o)->type == GH_T_LIST || (*o)->type == GH_T_MAP ||
-        type_mismatch(*o, &v, 0) || rule_broken(rule, *o, rule->dflt, why, sizeof why))
-        return "has a default that its option's type or rule refuses";
+    if (type_mismatch(*o, &v, 0) || rule_broken(rule, *o, rule->dflt, why, sizeof why))
+        return "has a default its own type or rule refuses";
     return NULL;
 }
 
-/* A plugin whose rules are wrong is refused whatever the config says. */
-static int check_rules(const gh_loaded *p, char *err, size_t errlen)
-{
-    for (const gh_option_rule *rule = desc_rules(p->desc); rule && rule->key; rule++) {
-        const gh_option *o;
-        const char *fault = rule_fault(p->desc, rule, &o);
-
-        if (fault)
-            return fail(err, errlen, "plugin '%s': its rule for option '%s' %s (a bug in the "
-                        "plugin, not in the config)", p->name, rule->key, fault);
-    }
-    return 0;
-}
-
-/* p's own copy of its options, whose names and types are checked already,
- * held to its rules, with each rule's default put where the config leaves
- * the option out or null. The copy outlives the config it came from, which
- * a reload frees. */
+/* The plugin's own copy of its options, checked against its rules, with
+ * their defaults added where the config says nothing (or null). */
 static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
 {
+    const gh_option_rule *rules = desc_rules(p->desc);
     char why[512];
 
     if (!(p->options = cfg_tree_copy(pc->options, pc->where)))
         return fail(err, errlen, "plugin '%s': out of memory", p->name);
-    for (const gh_option_rule *rule = desc_rules(p->desc); rule && rule->key; rule++) {
-        const gh_option *o = find_option(p->desc->options, rule->key, strlen(rule->key));
-        gh_node *v = (gh_node *)cfg_get(p->options, rule->key);
+    for (const gh_option_rule *rule = rules; rule && rule->key; rule++) {
+        const gh_option *o = NULL;
+        const char *fault = rule_fault(p->desc, rule, &o);
+        gh_node *v;
 
-        if (v && !host_cfg_is_null(v)) {
-            if (rule_broken(rule, o, v->value, why, sizeof why))
-                return opt_fail(err, errlen, v, p->name, "option '%s' must be %s",
-                                rule->key, why);
+        if (fault)
+            return fail(err, errlen, "plugin '%s': its option rule for '%s' %s (a bug in the "
+                        "plugin: tell its authors)", p->name, rule->key ? rule->key : "(null)",
+                        fault);
+        v = (gh_node *)cfg_get(p->options, rule->key);
+        if (v && !host_cfg_is_null(v) && is_scalar(v) &&
+            rule_broken(rule, o, v->value, why, sizeof why))
+            return opt_fail(err, errlen, v, p->name, "option '%s' must be %s", rule->key, why);
+        if (!rule->dflt || (v && !host_cfg_is_null(v)))
             continue;
-        }
-        if (!rule->dflt)
-            continue;
-        if (v) { /* `key: ~` leaves it unset: the default takes its place */
+        if (v) { /* `key: ~` is unset: it takes the default, where it stands */
             free(v->value);
-            v->quoted = 1;
             if (!(v->value = strdup(rule->dflt)))
                 return fail(err, errlen, "plugin '%s': out of memory", p->name);
+            v->quoted = 1;
         } else if (cfg_map_add(p->options, rule->key, rule->dflt, pc->where) != 0) {
             return fail(err, errlen, "plugin '%s': out of memory", p->name);
         }
@@ -606,15 +585,19 @@ static int instantiate(gh_loaded *p, char *err, size_t errlen)
                 gh_result_str(r));
 }
 
-/* Load one configured plugin into ps->v[ps->n]; on failure leave nothing. */
+/* A descriptor's GH_PLUGIN_* flags: none for a 1.0 one, which has no such member. */
+static uint32_t desc_flags(const gh_plugin *d)
+{
+    return d->size >= offsetof(gh_plugin, flags) + sizeof d->flags ? d->flags : 0;
+}
+
 /* A plugin loaded as p's before (the same descriptor) must allow several
  * instances: one that did not declare it may keep state in statics. */
 static int check_second_instance(const gh_plugins *ps, const gh_loaded *p,
                                  const gh_plugin_conf *pc, char *err, size_t errlen)
 {
     const gh_plugin *d = p->desc;
-    int multi = d->size >= offsetof(gh_plugin, flags) + sizeof d->flags &&
-                (d->flags & GH_PLUGIN_MULTI_INSTANCE);
+    int multi = (desc_flags(d) & GH_PLUGIN_MULTI_INSTANCE) != 0;
 
     for (size_t i = 0; i < ps->n && !multi; i++)
         if (ps->v[i].desc == d)
@@ -624,6 +607,19 @@ static int check_second_instance(const gh_plugins *ps, const gh_loaded *p,
     return 0;
 }
 
+/* A plugin that cannot work without outbound HTTP fails here, at start-up
+ * (and under -t), rather than at its first request. */
+static int check_http(const gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
+{
+    char why[512];
+
+    if (!(desc_flags(p->desc) & GH_PLUGIN_NEEDS_HTTP) || host_http_ready(why, sizeof why) == 0)
+        return 0;
+    return opt_fail(err, errlen, pc->where, pc->name, "needs outbound HTTP, which is "
+                    "unavailable: %s", why);
+}
+
+/* Load one configured plugin into ps->v[ps->n]; on failure leave nothing. */
 static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
                     uint32_t want, char *err, size_t errlen)
 {
@@ -664,7 +660,7 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
     p->desc = entry(&gh_host_table);
     if (check_desc(p->desc, plugin, path, want, err, errlen) != 0 ||
         check_second_instance(ps, p, pc, err, errlen) != 0 ||
-        check_rules(p, err, errlen) != 0 ||
+        check_http(p, pc, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
         own_options(p, pc, err, errlen) != 0 ||
@@ -686,6 +682,7 @@ int plugins_load(gh_plugins *ps, const gh_config *cfg, char *err, size_t errlen)
     const char *dir = plugins_dir(cfg);
 
     memset(ps, 0, sizeof *ps);
+    host_set_module_dir(dir); /* gatehouse-http.so lives with the plugins */
     /* sized once, so gh_loaded pointers (storage, kv, calls) never move */
     ps->v = calloc(2 + cfg->n_plugins, sizeof *ps->v);
     if (!ps->v)

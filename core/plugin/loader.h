@@ -5,8 +5,8 @@
  * exports gatehouse_plugin_v1 (GH_ENTRY_SYMBOL). The loader refuses, with one
  * message naming the plugin and the cause: a missing file, a missing symbol,
  * an ABI major other than ours, a kind other than the one its config slot
- * needs, option rules the plugin got wrong, options that fail the plugin's
- * option list or rules (file:line:col), or an instantiate() that fails.
+ * needs, options that fail the plugin's option list (file:line:col), or an
+ * instantiate() that fails.
  */
 #ifndef GH_LOADER_H
 #define GH_LOADER_H
@@ -23,7 +23,9 @@ typedef struct gh_loaded {
     const gh_plugin *desc;
     void *inst;               /* desc->inst_size bytes, zeroed, ours */
     void *handle;             /* lt_dlhandle */
-    gh_node *options;         /* its own copy of its options, defaults added */
+    gh_node *options;         /* its options: a copy of the config's that it
+                                 owns (a reload frees the config), with the
+                                 defaults of its option rules added */
     size_t slot;              /* index into each thread's instance array */
     _Atomic uint64_t errors;  /* non-OK results of its ops, for /metrics */
 } gh_loaded;

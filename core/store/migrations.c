@@ -465,25 +465,51 @@ static const char v4_postgres[] =
     "ALTER TABLE users ADD COLUMN country_code TEXT;\n"
     "ALTER TABLE users ADD COLUMN external_id TEXT;\n"
     "CREATE UNIQUE INDEX users_tenant_external ON users (tenant_id, external_id);\n";
-#define MYSQL_IF_MISSING(what, cond, ddl)                                     \
+#define MYSQL_IF_MISSING(table, what, cond, ddl)                              \
     "SET @gh_ddl = IF((SELECT COUNT(*) FROM information_schema." what "\n"    \
-    "                  WHERE table_schema = DATABASE() AND table_name = 'users'\n" \
+    "                  WHERE table_schema = DATABASE() AND table_name = '" table "'\n" \
     "                  AND " cond ") = 0, '" ddl "', 'DO 0');\n"               \
     "PREPARE gh_ddl FROM @gh_ddl;\n"                                          \
     "EXECUTE gh_ddl;\n"                                                       \
     "DEALLOCATE PREPARE gh_ddl;\n"
-#define MYSQL_ADD_COLUMN(col, type)                                           \
-    MYSQL_IF_MISSING("columns", "column_name = '" col "'",                    \
-                     "ALTER TABLE users ADD COLUMN " col " " type)
+#define MYSQL_ADD_COLUMN(table, col, type)                                    \
+    MYSQL_IF_MISSING(table, "columns", "column_name = '" col "'",             \
+                     "ALTER TABLE " table " ADD COLUMN " col " " type)
 static const char v4_mysql[] =
-    MYSQL_ADD_COLUMN("given_name", "TEXT")
-    MYSQL_ADD_COLUMN("family_name", "TEXT")
-    MYSQL_ADD_COLUMN("country_code", "TEXT")
-    MYSQL_ADD_COLUMN("external_id", "VARCHAR(255)")
-    MYSQL_IF_MISSING("statistics", "index_name = 'users_tenant_external'",
+    MYSQL_ADD_COLUMN("users", "given_name", "TEXT")
+    MYSQL_ADD_COLUMN("users", "family_name", "TEXT")
+    MYSQL_ADD_COLUMN("users", "country_code", "TEXT")
+    MYSQL_ADD_COLUMN("users", "external_id", "VARCHAR(255)")
+    MYSQL_IF_MISSING("users", "statistics", "index_name = 'users_tenant_external'",
                      "CREATE UNIQUE INDEX users_tenant_external ON users (tenant_id, external_id)")
     "SELECT users.given_name, users.family_name, users.country_code, users.external_id\n"
     "       FROM users LIMIT 0;\n";
+
+/* Companies (the tenants table): their settings as a JSON object (NULL:
+ * every default; auth/companies.c reads and writes it), when one was
+ * deactivated, when its personal data is due to be erased and when it
+ * was; and the index that finds a deactivated company's sessions. */
+static const char v5_sqlite[] =
+    "ALTER TABLE tenants ADD COLUMN settings TEXT;\n"
+    "ALTER TABLE tenants ADD COLUMN deactivated_at INTEGER;\n"
+    "ALTER TABLE tenants ADD COLUMN erase_after INTEGER;\n"
+    "ALTER TABLE tenants ADD COLUMN erased_at INTEGER;\n"
+    "CREATE INDEX sessions_tenant ON sessions (tenant_id);\n";
+static const char v5_postgres[] =
+    "ALTER TABLE tenants ADD COLUMN settings TEXT;\n"
+    "ALTER TABLE tenants ADD COLUMN deactivated_at BIGINT;\n"
+    "ALTER TABLE tenants ADD COLUMN erase_after BIGINT;\n"
+    "ALTER TABLE tenants ADD COLUMN erased_at BIGINT;\n"
+    "CREATE INDEX sessions_tenant ON sessions (tenant_id);\n";
+static const char v5_mysql[] =
+    MYSQL_ADD_COLUMN("tenants", "settings", "TEXT")
+    MYSQL_ADD_COLUMN("tenants", "deactivated_at", "BIGINT")
+    MYSQL_ADD_COLUMN("tenants", "erase_after", "BIGINT")
+    MYSQL_ADD_COLUMN("tenants", "erased_at", "BIGINT")
+    MYSQL_IF_MISSING("sessions", "statistics", "index_name = 'sessions_tenant'",
+                     "CREATE INDEX sessions_tenant ON sessions (tenant_id)")
+    "SELECT tenants.settings, tenants.deactivated_at, tenants.erase_after, tenants.erased_at\n"
+    "       FROM tenants LIMIT 0;\n";
 
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
@@ -492,6 +518,7 @@ const gh_migration gh_migrations[] = {
     { 2, "refresh_tokens", v2_sqlite, v2_postgres, v2_mysql },
     { 3, "pii_at_rest", v3_sqlite, v3_postgres, v3_mysql },
     { 4, "profile_names_external_id", v4_sqlite, v4_postgres, v4_mysql },
+    { 5, "company_settings", v5_sqlite, v5_postgres, v5_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

@@ -158,23 +158,25 @@ typedef struct gh_option {
     const char *help;   /* one line, shown in errors and docs */
 } gh_option;
 
-/* 1.1: the schema of one option beyond its type, in gh_plugin.option_rules.
- * gh_option is compiled into 1.0 plugins' arrays and cannot grow, so rules
- * travel in an array of their own; a later minor that needs more adds a new
- * array rather than growing this record. The host refuses the plugin at
- * load when a rule names no option, a range does not read as MIN..MAX in
- * the option's syntax, or a default fails its own type or rule or is given
- * to a required option. A configured value outside the rule is refused with
- * the config's file:line:col. */
+/* 1.1: what an option may hold, beyond its type (gh_plugin.option_rules).
+ * The host checks every rule when it loads the plugin: a rule that names
+ * no option, a range or choices its type cannot have, a bad range text,
+ * or a default its own rule refuses, is the plugin's fault and stops it
+ * loading; a value in the config outside the range or the choices is the
+ * admin's, refused with the config's file:line:col. A default reaches the
+ * plugin through the getters like a written value (cfg_str, cfg_int...
+ * on its options see it), and `gatehoused -t` shows the same errors.
+ * This record does not grow: a later minor adds an array of its own. */
 typedef struct gh_option_rule {
-    const char *key;     /* an option of gh_plugin.options */
-    const char *dflt;    /* YAML text used when the option is absent or null
-                            ("30s", "10", "true", "smtp.example"), checked
-                            like a written value; the getters return it.
-                            NULL: none */
-    const char *range;   /* INT, DURATION, DOUBLE: "MIN..MAX" in the option's
-                            own syntax ("1..65535", "1s..1h", "0.5.."); either
-                            end may be empty. NULL: none */
+    const char *key;            /* an option of gh_plugin.options */
+    const char *dflt;           /* YAML text used when the option is absent
+                                   or null ("30s", "10", "true", "safe");
+                                   NULL: none (the getter's dflt applies).
+                                   Not for a required option. */
+    const char *range;          /* INT, DURATION, DOUBLE: "MIN..MAX" in the
+                                   option's own syntax ("1..65535",
+                                   "1s..1h", "0.5.."), either end may be
+                                   left out; NULL: any */
     const char *const *choices; /* STR: the values allowed, ends at NULL;
                                    NULL: any */
 } gh_option_rule;
@@ -239,8 +241,9 @@ typedef struct gh_jwt_policy {
     int64_t leeway_s;        /* clock skew allowed on exp/nbf/iat; < 0: 30 */
     int64_t max_age_s;       /* > 0: "auth_time" is required and no older
                                 (OpenID Connect max_age) */
-    int32_t allow_loopback;  /* 1: jwks_uri may be a loopback or private
-                                address (tests, in-house IdPs); default 0 */
+    int32_t allow_private;   /* 1: jwks_uri may be http:// and a loopback
+                                or private address (tests, in-house IdPs),
+                                as host->http's keys of that name; default 0 */
 } gh_jwt_policy;
 
 /* Placeholder styles of a SQL dialect. */
@@ -304,9 +307,26 @@ typedef struct gh_host {
     /* outbound HTTP (blocking, bounded by the call's deadline and timeout_ms).
      * req keys: "method", "url", "header" (repeatable, "Name: value"),
      *           "body", "timeout_ms" (INT), "user" + "password" (basic auth)
+     *   1.1:    "ca_file" (PEM bundle trusted instead of the system's),
+     *           "client_cert" + "client_key" (PEM files: TLS client
+     *           authentication; the key unencrypted), "allow_http" (BOOL:
+     *           http:// URLs too), "allow_private" (BOOL: loopback, private,
+     *           link-local and other non-public addresses too)
      * resp keys: "status" (INT), "header" (repeatable), "body" (BYTES)
-     * A req key the host does not know is ignored; a plugin ignores resp
-     * keys it does not know. */
+     * A plugin ignores resp keys it does not know.
+     * Policy for a plugin built against 1.1 or later (and for the core):
+     * https only and public addresses only unless the keys above allow
+     * more (let the admin decide, through your options); the address is
+     * checked where the connection is made, after DNS, so a name that
+     * resolves to 127.0.0.1 is refused like the address. A refused request
+     * is GH_ERR_INVALID, naming the key that would allow it. req keys are
+     * must-understand: one the host does not know is GH_ERR_UNSUPPORTED
+     * (check abi_minor before using a key newer than your host). Redirects
+     * are never followed; environment proxies are not used. A plugin built
+     * against 1.0 keeps 1.0's rules: any scheme of the two, any address,
+     * unknown keys ignored.
+     * Connections are kept per thread and reused while the far side keeps
+     * them open. */
     gh_result (*http)(gh_call *call, const gh_param *req, gh_out *resp);
 
     /* JSON */
@@ -412,6 +432,16 @@ typedef struct gh_host {
      * GH_ERR_INVALID. */
     gh_result (*cfg_fail)(gh_call *call, const gh_cfg *node, const char *fmt, ...)
         GH_PRINTF(3, 4);
+
+    /* 1.1: the call's context. One value of what the call serves into *out
+     * (borrowed for the call): STR "request_id", "tenant", "user_id"
+     * (signed-in user), "client_ip", "user_agent", "locale" (the first
+     * tag of the client's Accept-Language, "de-CH"), "public_url" (the
+     * server's external base URL, no trailing '/'); INT "attempt" (1 for a
+     * first try, more on a retry: mail deliveries). GH_ERR_NOT_FOUND when
+     * the call has no such value (a start-up call has no user, a request
+     * without Accept-Language no locale) or the key is unknown. */
+    gh_result (*call_get)(const gh_call *call, const char *key, gh_param *out);
 } gh_host;
 
 #define GH_HAS(h, m) \
@@ -608,6 +638,10 @@ typedef struct gh_plugin {
  * than once (`- name: okta` with `plugin: oidc`); without it a second
  * instance is refused, since a 1.0 plugin may keep statics. */
 #define GH_PLUGIN_MULTI_INSTANCE 0x1u
+/* It cannot work without host->http: the host makes sure outbound HTTP is
+ * there (its module loads, libcurl has TLS) when it loads the plugin, so
+ * start-up and `gatehoused -t` fail, not the plugin's first request. */
+#define GH_PLUGIN_NEEDS_HTTP 0x2u
 
 /* The one symbol a plugin exports. The host pointer stays valid for the
  * life of the plugin; keep it in a static. */

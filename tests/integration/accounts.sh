@@ -196,6 +196,8 @@ equals "GET /users/me shows the phone" "$(j .phone)" "+1234567890"
 equals "... the given and family names" "$(j '.given_name + " " + .family_name')" "John Doe"
 equals "... the country" "$(j .country_code)" "US"
 equals "... and no external id" "$(j .external_id)" "null"
+req GET /api/v1/users/me/ -H "$(bearer "$JOHN_AT")"
+equals "a trailing slash reaches the same route" "$CODE $(j .phone)" "200 +1234567890"
 req PUT /api/v1/users/me -H "$(bearer "$JOHN_AT")" -H 'Content-Type: application/json' \
     --data-binary '{"given_name":"Johnny","last_name":"Dough","country_code":"GB","phone":"+44 20 7946 0001"}'
 equals "PUT /users/me sets the names and country" \

@@ -184,7 +184,7 @@ write_config "$TMP/extra.yaml" $'plugins:\n  - name: nosuchplugin'
 equals "plugins other than storage and kv are not loaded by the CLI" "$?" "0"
 ctl user list --tenant 00000000-0000-4000-8000-0000000000ff
 equals "an unknown tenant is an error" "$RC" "1"
-contains "named as such" "$ERR" "no tenant 00000000-0000-4000-8000-0000000000ff"
+contains "named as such" "$ERR" "no company 00000000-0000-4000-8000-0000000000ff"
 
 # ---------------------------------------------------------------- user import
 HASH=$(bcrypt 'legacy-pass-1')

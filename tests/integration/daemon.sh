@@ -48,6 +48,28 @@ out=$("$GATEHOUSED" -t -c "$TMP/badopt.yaml" 2>&1)
 equals "a bad plugin option is refused" "$?" "1"
 contains "the option error has file:line:col" "$out" "$TMP/badopt.yaml:18:7:"
 
+write_config "$TMP/rule.yaml" $'plugins:\n  - name: ruled\n    options:\n      mode: slow'
+out=$("$GATEHOUSED" -t -c "$TMP/rule.yaml" 2>&1)
+equals "-t refuses a value outside a plugin's option rules" "$?" "1"
+contains "... at its position, saying what is allowed" "$out" \
+    "$TMP/rule.yaml:18:13: plugin 'ruled': option 'mode' must be one of fast, safe"
+
+# a plugin that needs outbound HTTP: -t loads the HTTP module for it, and
+# refuses it where the module is not installed
+write_config "$TMP/fetch.yaml" $'plugins:\n  - name: fetch'
+out=$("$GATEHOUSED" -t -c "$TMP/fetch.yaml" 2>&1)
+equals "-t accepts a plugin that needs HTTP where HTTP works" "$?" "0"
+NOHTTP="$TMP/nohttp"
+mkdir -p "$NOHTTP"
+for so in "$PLUGINS"/*.so; do
+    [ "$(basename "$so")" = gatehouse-http.so ] || ln -s "$(readlink "$so")" "$NOHTTP"/
+done
+sed "s|$PLUGINS|$NOHTTP|" "$TMP/fetch.yaml" >"$TMP/nohttp.yaml"
+out=$("$GATEHOUSED" -t -c "$TMP/nohttp.yaml" 2>&1)
+equals "-t refuses a plugin that needs HTTP where HTTP is missing" "$?" "1"
+contains "the refusal names the plugin and the cause" "$out" \
+    "plugin 'fetch': needs outbound HTTP, which is unavailable"
+
 # -t checks the signing keys, and makes none
 write_config "$TMP/keys.yaml"
 out=$("$GATEHOUSED" -t -c "$TMP/keys.yaml" 2>&1)

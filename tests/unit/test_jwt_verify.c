@@ -123,7 +123,7 @@ static gh_result verify(const char *tok, const char *nonce)
 {
     gh_jwt_policy pol = {
         .size = sizeof pol, .jwks_uri = jwks_url, .issuer = ISS, .audience = AUD,
-        .nonce = nonce, .leeway_s = 30, .allow_loopback = 1,
+        .nonce = nonce, .leeway_s = 30, .allow_private = 1,
     };
     gh_json *claims = NULL;
     gh_call call;
@@ -280,7 +280,7 @@ static void test_policy_refused(void **state)
     call_init(&call, NULL, "test", 5000);
     /* a key set over plain http on loopback needs the policy to allow it */
     assert_int_equal(h->jwt_verify(&call, t, &pol, &claims), GH_ERR_INVALID);
-    pol.allow_loopback = 1;
+    pol.allow_private = 1;
     pol.audience = NULL;
     assert_int_equal(h->jwt_verify(&call, t, &pol, &claims), GH_ERR_INVALID);
     free(t);

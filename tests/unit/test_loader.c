@@ -5,12 +5,8 @@
  * Configs are real YAML files read by config_load, so option errors carry
  * the positions an admin would see. Plugins come from
  * $GATEHOUSE_TEST_PLUGIN_DIR (tests/plugins/.libs; `make check` sets it).
- * The HTTP client runs against a tiny listener on 127.0.0.1 in a thread.
+ * host->http has its own test (test_http.c).
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -359,7 +354,6 @@ static void test_newer_minor_loads(void **state)
     if (fx_load(&f, 0, echo_yaml) != 0)
         fail_msg("%s", f.err);
     unsetenv("GH_TEST_ECHO");
-    unsetenv("GH_TEST_RULES");
     p = f.ps.v;
     assert_true(p->desc->size > sizeof(gh_plugin));
     assert_int_equal(p->desc->abi_minor, GH_ABI_MINOR + 1);
@@ -569,159 +563,120 @@ static void test_option_errors(void **state)
     }
 }
 
-/* ------------------------------------------------------------- option rules */
+/* tests/plugins/ruled.c: its options' values as deliver reports them. */
+typedef struct ruled_values {
+    int64_t port, timeout, retries;
+    double ratio;
+    char mode[16];
+} ruled_values;
 
-/* What rules' instantiate read, loaded with these options lines (or no
- * options block when NULL); "" and the error in f->err when refused. */
-static const char *rules_seen(fx *f, const char *options)
+static void ruled_load(const char *options, ruled_values *v)
 {
-    static char seen[256];
-    char yaml[1024];
-    const gh_loaded *p;
+    char yaml[512];
+    gh_param in[] = {TO("x"), END};
+    const gh_param *p;
     gh_call call;
     gh_out *out;
-
-    snprintf(yaml, sizeof yaml, "plugins:\n  - name: rules\n%s%s", options ? "    options:\n" : "",
-             options ? options : "");
-    seen[0] = '\0';
-    if (fx_load(f, 0, yaml) != 0)
-        return seen;
-    p = plugins_find(&f->ps, GH_KIND_NOTIFY, "rules");
-    assert_non_null(p);
-    out = h->out_new();
-    assert_int_equal(deliver(p, NULL, out, &call), GH_OK);
-    snprintf(seen, sizeof seen, "%s", out_str(out, "seen", 0));
-    h->out_free(out);
-    return seen;
-}
-
-static void expect_rules(const char *options, const char *want)
-{
     fx f;
-    const char *seen = rules_seen(&f, options);
 
-    if (strcmp(seen, want) != 0)
-        fail_msg("read \"%s\", expected \"%s\" (%s)", seen, want, f.err);
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: ruled\n%s", options);
+    if (fx_load(&f, 0, yaml) != 0)
+        fail_msg("%s", f.err);
+    assert_int_equal(plugins_thread_init(&f.ps, f.err, sizeof f.err), 0);
+    out = h->out_new();
+    assert_int_equal(deliver(f.ps.v, in, out, &call), GH_OK);
+    v->port = out_int(out, "port");
+    v->timeout = out_int(out, "timeout");
+    v->retries = out_int(out, "retries");
+    p = h->out_get(out, "ratio", 0);
+    memcpy(&v->ratio, p->data, sizeof v->ratio);
+    snprintf(v->mode, sizeof v->mode, "%s", out_str(out, "mode", 0));
+    h->out_free(out);
+    plugins_thread_fini(&f.ps);
     fx_free(&f);
 }
 
-/* Refused at options' line:col (1-2 paths, 3 plugins, 4 name, 5 options). */
 static void expect_rule_error(const char *options, int line, int col, const char *want)
 {
-    char pos[512];
+    char yaml[512], pos[512];
     fx f;
 
-    assert_string_equal(rules_seen(&f, options), "");
-    snprintf(pos, sizeof pos, "%s:%d:%d: plugin 'rules': ", f.path, line, col);
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: ruled\n    options:\n%s", options);
+    assert_int_equal(fx_load(&f, 0, yaml), -1);
+    snprintf(pos, sizeof pos, "%s:%d:%d: plugin 'ruled': ", f.path, line, col);
     if (strncmp(f.err, pos, strlen(pos)) != 0)
         fail_msg("\"%s\" does not start with \"%s\"", f.err, pos);
     assert_contains(f.err, want);
     fx_free(&f);
 }
 
-#define DEFAULTS "port=8080 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe"
-
-static void test_rule_defaults(void **state)
-{
-    const gh_loaded *p;
-    const gh_cfg *o;
-    fx f;
-
-    (void)state;
-    expect_rules(NULL, DEFAULTS);                  /* no options block */
-    expect_rules("      limit: 3\n", DEFAULTS);    /* a block without them */
-    expect_rules("      port: ~\n      mode:\n", DEFAULTS); /* null: unset */
-    expect_rules("      port: 1\n      timeout: 2s\n      ratio: 0.5\n      mode: fast\n"
-                 "      loud: no\n",
-                 "port=1 timeout=2000 ratio=0.5 mode=fast loud=0 child=fast");
-
-    /* read later, through each getter, and with cfg NULL in scope; the
-     * options are the plugin's own: they outlive the config, as after a
-     * reload freed it */
-    assert_string_equal(rules_seen(&f, "      port: 443\n"),
-                        "port=443 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe");
-    config_free(f.cfg);
-    f.cfg = NULL;
-    p = plugins_find(&f.ps, GH_KIND_NOTIFY, "rules");
-    o = (const gh_cfg *)p->options;
-    assert_int_equal(h->cfg_int(o, "port", -1), 443);
-    assert_int_equal(h->cfg_int(o, "timeout", -1), 30000);
-    assert_true(h->cfg_double(o, "ratio", -1) == 1.5);
-    assert_string_equal(h->cfg_str(o, "mode", NULL), "safe");
-    assert_int_equal(h->cfg_bool(o, "loud", 0), 1);
-    assert_string_equal(h->cfg_value(h->cfg_child(o, "mode")), "safe");
-    assert_int_equal(h->cfg_int(o, "limit", -1), -1); /* a rule without a default */
-    assert_null(host_cfg_scope(p->options));
-    assert_int_equal(h->cfg_int(NULL, "timeout", -1), 30000);
-    assert_null(h->cfg_str(NULL, "token", NULL));
-    host_cfg_scope(NULL);
-    /* a written value keeps its position; a default is placed at the
-     * plugin's stanza, for errors about it */
-    assert_int_equal(p->options->child->line, 6);
-    assert_int_equal(p->options->child->next->line, 4);
-    fx_free(&f);
-}
-
-static void test_rule_bounds(void **state)
-{
-    (void)state;
-    /* INT 1..65535 */
-    expect_rules("      port: 1\n", "port=1 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe");
-    expect_rules("      port: 65535\n",
-                 "port=65535 timeout=30000 ratio=1.5 mode=safe loud=1 child=safe");
-    expect_rule_error("      port: 0\n", 6, 13, "option 'port' must be from 1 to 65535");
-    expect_rule_error("      port: 65536\n", 6, 13, "option 'port' must be from 1 to 65535");
-    /* DURATION 1s..1h, in the option's own syntax */
-    expect_rules("      timeout: 1000\n",
-                 "port=8080 timeout=1000 ratio=1.5 mode=safe loud=1 child=safe");
-    expect_rules("      timeout: 1h\n",
-                 "port=8080 timeout=3600000 ratio=1.5 mode=safe loud=1 child=safe");
-    expect_rule_error("      timeout: 999ms\n", 6, 16, "option 'timeout' must be from 1s to 1h");
-    expect_rule_error("      timeout: 61m\n", 6, 16, "option 'timeout' must be from 1s to 1h");
-    /* DOUBLE 0.5.. (no upper end) */
-    expect_rules("      ratio: 0.5\n", "port=8080 timeout=30000 ratio=0.5 mode=safe loud=1 child=safe");
-    expect_rules("      ratio: 1e300\n",
-                 "port=8080 timeout=30000 ratio=1e+300 mode=safe loud=1 child=safe");
-    expect_rule_error("      ratio: 0.49\n", 6, 14, "option 'ratio' must be at least 0.5");
-    expect_rule_error("      ratio: nan\n", 6, 14, "option 'ratio' must be at least 0.5");
-    /* INT ..100 (no lower end) */
-    expect_rules("      limit: -5\n", DEFAULTS);
-    expect_rules("      limit: 100\n", DEFAULTS);
-    expect_rule_error("      limit: 101\n", 6, 14, "option 'limit' must be at most 100");
-    /* choices */
-    expect_rule_error("      mode: Fast\n", 6, 13, "option 'mode' must be one of fast, safe");
-    /* the type check still comes first */
-    expect_rule_error("      port: many\n", 6, 13, "option 'port' must be an integer");
-}
-
-static void test_rule_faults(void **state)
+/* Option rules (1.1): defaults through the getters, ranges and choices
+ * refused at the value, and a plugin's wrong rule refused as its fault. */
+static void test_option_rules(void **state)
 {
     static const struct {
         const char *variant, *want;
-    } cases[] = {
-        {"nokey", "its rule for option 'nosuch' names no option of the plugin"},
-        {"badrange", "rule for option 'port' has a range that does not read as MIN..MAX"},
-        {"rangetype", "rule for option 'mode' has a range, which only an integer"},
-        {"choicetype", "rule for option 'port' has choices, which only a string option"},
-        {"baddefault", "rule for option 'timeout' has a default that its option's type"},
-        {"outdefault", "rule for option 'mode' has a default that its option's type or rule"},
-        {"required", "rule for option 'must' gives a default to a required option"},
+    } faults[] = {
+        {"unknown-key", "its option rule for 'colour' names no option of the plugin"},
+        {"bad-range", "its option rule for 'port' has a range its type cannot have"},
+        {"bad-default", "its option rule for 'port' has a default its own type or rule refuses"},
+        {"required-default", "its option rule for 'secret' gives a default to a required option"},
+        {"choices-on-int", "its option rule for 'port' has choices"},
     };
+    ruled_values v;
     fx f;
 
     (void)state;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        setenv("GH_TEST_RULES", cases[i].variant, 1);
-        /* whatever the config says, and with no position: not the admin's fault */
-        assert_string_equal(rules_seen(&f, "      must: x\n"), "");
-        if (strncmp(f.err, "plugin 'rules': ", 16) != 0)
-            fail_msg("\"%s\" has a position or no plugin name", f.err);
-        assert_contains(f.err, cases[i].want);
+    /* no options block at all, an empty one, and nulls: the defaults */
+    ruled_load("", &v);
+    assert_int_equal(v.port, 8080);
+    assert_int_equal(v.timeout, 30000);
+    assert_int_equal(v.retries, 2);
+    assert_string_equal(v.mode, "safe");
+    assert_true(v.ratio == -1); /* no default: the getter's own */
+    ruled_load("    options: {}\n", &v);
+    assert_int_equal(v.port, 8080);
+    ruled_load("    options: { port: ~, mode: }\n", &v);
+    assert_int_equal(v.port, 8080);
+    assert_string_equal(v.mode, "safe");
+
+    /* written values, the bounds included */
+    ruled_load("    options: { port: 1, timeout: 1h, ratio: 0.25, mode: fast, retries: 5 }\n", &v);
+    assert_int_equal(v.port, 1);
+    assert_int_equal(v.timeout, 3600000);
+    assert_true(v.ratio == 0.25);
+    assert_string_equal(v.mode, "fast");
+    assert_int_equal(v.retries, 5);
+    ruled_load("    options: { port: 65535, timeout: 1s, ratio: 1, retries: -3 }\n", &v);
+    assert_int_equal(v.port, 65535);
+    assert_int_equal(v.timeout, 1000);
+    assert_int_equal(v.retries, -3);
+
+    /* outside: refused at the value, saying what is allowed */
+    expect_rule_error("      port: 0\n", 6, 13, "option 'port' must be from 1 to 65535");
+    expect_rule_error("      label: x\n      port: 65536\n", 7, 13,
+                      "option 'port' must be from 1 to 65535");
+    expect_rule_error("      timeout: 500ms\n", 6, 16, "option 'timeout' must be from 1s to 1h");
+    expect_rule_error("      timeout: 2h\n", 6, 16, "option 'timeout' must be from 1s to 1h");
+    expect_rule_error("      ratio: 1.5\n", 6, 14, "option 'ratio' must be from 0 to 1");
+    expect_rule_error("      retries: 6\n", 6, 16, "option 'retries' must be at most 5");
+    expect_rule_error("      mode: slow\n", 6, 13, "option 'mode' must be one of fast, safe");
+
+    /* the plugin's own mistakes: its fault, not the config's */
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        int required = strcmp(faults[i].variant, "required-default") == 0;
+
+        setenv("GH_TEST_RULED", faults[i].variant, 1);
+        assert_int_equal(fx_load(&f, 0, required ? "plugins:\n  - name: ruled\n    options: "
+                                                   "{ secret: s }\n"
+                                                 : "plugins:\n  - name: ruled\n"),
+                         -1);
+        assert_contains(f.err, faults[i].want);
         assert_contains(f.err, "a bug in the plugin");
-        assert_null(f.ps.v);
+        assert_null(strstr(f.err, f.path)); /* no position: nothing to fix there */
         fx_free(&f);
     }
-    unsetenv("GH_TEST_RULES");
+    unsetenv("GH_TEST_RULED");
 }
 
 /* Every option type, straight through plugin_check_options. */
@@ -1134,360 +1089,6 @@ static void test_kv_outside_worker(void **state)
     h->out_free(out);
 }
 
-/* ------------------------------------------------------------------ http */
-
-/* A one-connection-at-a-time HTTP/1.1 responder. Paths:
- *   /hello     200 with a header and "hi there"
- *   /echo      201 with the request body
- *   /redirect  302 to /hello
- *   /big       5 MiB without a Content-Length
- *   /slow      never answers (the connection is held until the end)
- * The last request's head and body are kept for assertions. */
-typedef struct server {
-    int fd, stop[2];
-    uint16_t port;
-    pthread_t th;
-    pthread_mutex_t lock;
-    char last[16384];
-    int held[16];
-    size_t n_held;
-} server;
-
-static server srv;
-
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Read a request head and its Content-Length body into buf. */
-static size_t read_request(int fd, char *buf, size_t cap)
-{
-    size_t len = 0, want = 0;
-    char *end;
-
-    while (len + 1 < cap) {
-        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
-
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        if ((end = strstr(buf, "\r\n\r\n")) != NULL) {
-            const char *cl = strcasestr(buf, "\r\ncontent-length:");
-            size_t head = (size_t)(end + 4 - buf);
-
-            want = head + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
-            if (len >= want)
-                break;
-        }
-    }
-    buf[len] = '\0';
-    return len;
-}
-
-static void respond(server *s, int fd)
-{
-    static const char hello[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                                "X-Test:  yes  \r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
-                                "hi there";
-    static const char redirect[] = "HTTP/1.1 302 Found\r\nLocation: /hello\r\n"
-                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-    static const char big_head[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
-    char req[sizeof s->last], head[256], *body;
-    struct timeval tv = {2, 0};
-
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    read_request(fd, req, sizeof req);
-    pthread_mutex_lock(&s->lock);
-    memcpy(s->last, req, sizeof req);
-    pthread_mutex_unlock(&s->lock);
-    body = strstr(req, "\r\n\r\n");
-    body = body ? body + 4 : req + strlen(req);
-
-    if (strncmp(strchr(req, ' ') ? strchr(req, ' ') + 1 : "", "/slow", 5) == 0 &&
-        s->n_held < sizeof s->held / sizeof s->held[0]) {
-        s->held[s->n_held++] = fd;
-        return;
-    }
-    if (strstr(req, " /hello "))
-        send_all(fd, hello, sizeof hello - 1);
-    else if (strstr(req, " /redirect "))
-        send_all(fd, redirect, sizeof redirect - 1);
-    else if (strstr(req, " /echo ")) {
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                 strlen(body));
-        send_all(fd, head, strlen(head));
-        send_all(fd, body, strlen(body));
-    } else if (strstr(req, " /big ")) {
-        static char chunk[65536];
-
-        memset(chunk, 'b', sizeof chunk);
-        send_all(fd, big_head, sizeof big_head - 1);
-        for (int i = 0; i < 80; i++) /* 5 MiB */
-            send_all(fd, chunk, sizeof chunk);
-    } else {
-        static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-
-        send_all(fd, nf, sizeof nf - 1);
-    }
-    close(fd);
-}
-
-static void *serve(void *arg)
-{
-    server *s = arg;
-
-    for (;;) {
-        struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
-        int fd;
-
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
-            break;
-        if (p[1].revents)
-            break;
-        if (p[0].revents && (fd = accept(s->fd, NULL, NULL)) >= 0)
-            respond(s, fd);
-    }
-    return NULL;
-}
-
-static void server_start(server *s)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-
-    memset(s, 0, sizeof *s);
-    pthread_mutex_init(&s->lock, NULL);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->fd, 16), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pipe(s->stop), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
-}
-
-static void server_stop(server *s)
-{
-    assert_int_equal(write(s->stop[1], "x", 1), 1);
-    pthread_join(s->th, NULL);
-    for (size_t i = 0; i < s->n_held; i++)
-        close(s->held[i]);
-    close(s->fd);
-    close(s->stop[0]);
-    close(s->stop[1]);
-    pthread_mutex_destroy(&s->lock);
-}
-
-static char *url(const char *path)
-{
-    static char buf[128];
-
-    snprintf(buf, sizeof buf, "http://127.0.0.1:%u%s", srv.port, path);
-    return buf;
-}
-
-#define STR(k, v) {(k), GH_T_STR, (v), strlen(v)}
-
-static int has_header(const gh_out *out, const char *line)
-{
-    const gh_param *p;
-
-    for (size_t i = 0; (p = h->out_get(out, "header", i)) != NULL; i++)
-        if (strcmp(p->data, line) == 0)
-            return 1;
-    return 0;
-}
-
-static void test_http_get(void **state)
-{
-    gh_call call;
-    gh_out *out = h->out_new();
-    const gh_param *body;
-
-    (void)state;
-    call_init(&call, NULL, NULL, 5000);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/hello")), END}, out), GH_OK);
-    assert_int_equal(out_int(out, "status"), 200);
-    assert_true(has_header(out, "X-Test:  yes")); /* trimmed at the end only */
-    assert_true(has_header(out, "Content-Type: text/plain"));
-    body = h->out_get(out, "body", 0);
-    assert_int_equal(body->type, GH_T_BYTES);
-    assert_int_equal(body->len, 8);
-    assert_string_equal(body->data, "hi there");
-    pthread_mutex_lock(&srv.lock);
-    assert_contains(srv.last, "GET /hello HTTP/1.1");
-    pthread_mutex_unlock(&srv.lock);
-    h->out_free(out);
-}
-
-static void test_http_post(void **state)
-{
-    const char json[] = "{\"a\":1}";
-    int64_t timeout = 3000;
-    gh_call call;
-    gh_out *out = h->out_new();
-
-    (void)state;
-    call_init(&call, NULL, NULL, 5000);
-    assert_int_equal(h->http(&call, (gh_param[]){
-                                 STR("method", "POST"),
-                                 STR("url", url("/echo")),
-                                 STR("header", "Content-Type: application/json"),
-                                 STR("header", "X-Custom: 1"),
-                                 {"body", GH_T_STR, json, sizeof json - 1},
-                                 {"timeout_ms", GH_T_INT, &timeout, sizeof timeout},
-                                 STR("user", "u"),
-                                 STR("password", "p"),
-                                 {"unknown_key", GH_T_STR, "ignored", 7},
-                                 END,
-                             }, out),
-                     GH_OK);
-    assert_int_equal(out_int(out, "status"), 201);
-    assert_string_equal(h->out_get(out, "body", 0)->data, json);
-    pthread_mutex_lock(&srv.lock);
-    assert_contains(srv.last, "POST /echo HTTP/1.1");
-    assert_contains(srv.last, "X-Custom: 1");
-    assert_contains(srv.last, "Authorization: Basic dTpw");
-    pthread_mutex_unlock(&srv.lock);
-    h->out_free(out);
-
-    /* other methods, with and without a body */
-    out = h->out_new();
-    assert_int_equal(h->http(&call, (gh_param[]){STR("method", "DELETE"), STR("url", url("/echo")),
-                                                 END}, out), GH_OK);
-    pthread_mutex_lock(&srv.lock);
-    assert_contains(srv.last, "DELETE /echo HTTP/1.1");
-    pthread_mutex_unlock(&srv.lock);
-    h->out_free(out);
-}
-
-static void test_http_no_redirects(void **state)
-{
-    gh_call call;
-    gh_out *out = h->out_new();
-
-    (void)state;
-    call_init(&call, NULL, NULL, 5000);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/redirect")), END}, out), GH_OK);
-    assert_int_equal(out_int(out, "status"), 302);
-    assert_true(has_header(out, "Location: /hello"));
-    assert_int_equal(h->out_get(out, "body", 0)->len, 0);
-    h->out_free(out);
-}
-
-static void test_http_timeout(void **state)
-{
-    int64_t timeout = 300, start = gh_monotonic_ms();
-    char want[128];
-    gh_call call;
-    gh_out *out = h->out_new();
-
-    (void)state;
-    call_init(&call, NULL, NULL, 5000);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/slow?token=abc")),
-                                                 {"timeout_ms", GH_T_INT, &timeout, sizeof timeout},
-                                                 END}, out),
-                     GH_ERR_TIMEOUT);
-    snprintf(want, sizeof want, "GET http://127.0.0.1:%u: no answer within 300 ms", srv.port);
-    assert_string_equal(call.message, want); /* the origin only: no path, no query */
-    assert_true(gh_monotonic_ms() - start < 2000);
-    assert_null(h->out_get(out, "status", 0));
-
-    /* the call's deadline is shorter than timeout_ms: it wins */
-    start = gh_monotonic_ms();
-    call_init(&call, NULL, NULL, 200);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/slow")), END}, out),
-                     GH_ERR_TIMEOUT);
-    assert_true(gh_monotonic_ms() - start < 1500);
-
-    /* a deadline already past: nothing is sent */
-    call_init(&call, NULL, NULL, 0);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/hello")), END}, out),
-                     GH_ERR_TIMEOUT);
-    assert_contains(call.message, "deadline");
-    h->out_free(out);
-}
-
-static void test_http_refused(void **state)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    char u[128];
-    gh_call call;
-    gh_out *out = h->out_new();
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    (void)state;
-    /* a port that was just free: nobody listens there */
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-    close(fd);
-    snprintf(u, sizeof u, "http://127.0.0.1:%u/private/path?token=abc", ntohs(a.sin_port));
-    call_init(&call, NULL, NULL, 5000);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", u), STR("user", "admin"),
-                                                 STR("password", "p4ssw0rd"),
-                                                 STR("body", "secret-body"), END}, out),
-                     GH_ERR_UNAVAILABLE);
-    assert_contains(call.message, "POST http://127.0.0.1:");
-    assert_null(strstr(call.message, "token=abc"));
-    assert_null(strstr(call.message, "private"));
-    assert_null(strstr(call.message, "p4ssw0rd"));
-    assert_null(strstr(call.message, "secret-body"));
-    h->out_free(out);
-}
-
-static void test_http_limits(void **state)
-{
-    gh_call call;
-    gh_out *out = h->out_new();
-
-    (void)state;
-    call_init(&call, NULL, NULL, 10000);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/big")), END}, out),
-                     GH_ERR_INVALID);
-    assert_contains(call.message, "response body over 4 MiB");
-
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", "ftp://127.0.0.1/x"), END}, out),
-                     GH_ERR_INVALID);
-    assert_contains(call.message, "http:// or https://");
-    assert_int_equal(h->http(&call, (gh_param[]){END}, out), GH_ERR_INVALID);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/hello")),
-                                                 STR("header", "X-A: 1\r\nX-Injected: 2"), END},
-                             out),
-                     GH_ERR_INVALID);
-    assert_int_equal(h->http(&call, (gh_param[]){STR("url", url("/hello")),
-                                                 STR("method", "GET /x HTTP/1.0\r\n"), END},
-                             out),
-                     GH_ERR_INVALID);
-    assert_null(h->out_get(out, "status", 0));
-    h->out_free(out);
-}
-
-static int http_setup(void **state)
-{
-    (void)state;
-    server_start(&srv);
-    return 0;
-}
-
-static int http_teardown(void **state)
-{
-    (void)state;
-    server_stop(&srv);
-    return 0;
-}
-
 /* ----------------------------------------------------------------- main */
 
 static int group_setup(void **state)
@@ -1532,9 +1133,7 @@ int main(void)
         cmocka_unit_test(test_instantiate_failure),
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_option_types),
-        cmocka_unit_test(test_rule_defaults),
-        cmocka_unit_test(test_rule_bounds),
-        cmocka_unit_test(test_rule_faults),
+        cmocka_unit_test(test_option_rules),
         cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_host_table),
@@ -1546,31 +1145,15 @@ int main(void)
         cmocka_unit_test(test_count),
         cmocka_unit_test(test_cfg_getters),
         cmocka_unit_test(test_kv_outside_worker),
-        cmocka_unit_test_setup_teardown(test_http_get, http_setup, http_teardown),
-        cmocka_unit_test_setup_teardown(test_http_post, http_setup, http_teardown),
-        cmocka_unit_test_setup_teardown(test_http_no_redirects, http_setup, http_teardown),
-        cmocka_unit_test_setup_teardown(test_http_timeout, http_setup, http_teardown),
-        cmocka_unit_test(test_http_refused),
-        cmocka_unit_test_setup_teardown(test_http_limits, http_setup, http_teardown),
     };
     gh_log_conf quiet = {.level = GH_LOG_ERROR};
     int failed;
 
-    /* host->http's module is built with the real plugins */
-    if (getenv("GATEHOUSE_PLUGIN_DIR"))
-        host_set_module_dir(getenv("GATEHOUSE_PLUGIN_DIR"));
     plugin_dir = getenv("GATEHOUSE_TEST_PLUGIN_DIR");
     if (!plugin_dir || !*plugin_dir) {
         fprintf(stderr, "test_loader: set GATEHOUSE_TEST_PLUGIN_DIR (tests/plugins/.libs)\n");
         return 1;
     }
-    /* the local listener must be reached directly */
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("https_proxy");
-    unsetenv("HTTPS_PROXY");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
     unsetenv("GH_TEST_ECHO");
     log_configure(&quiet);
     failed = cmocka_run_group_tests(tests, group_setup, group_teardown);

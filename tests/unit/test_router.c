@@ -83,8 +83,26 @@ static void not_found(void **state)
     assert_null(m.route);
     assert_int_equal(router_match(*state, GH_GET, "/health/extra", &m), 404);
     assert_int_equal(router_match(*state, GH_GET, "/api/v1/users", &m), 404);
-    assert_int_equal(router_match(*state, GH_GET, "/api/v1/users/", &m), 404); /* empty id */
+    /* "users/" is "users", which is not a route here; an empty id is none */
+    assert_int_equal(router_match(*state, GH_GET, "/api/v1/users/", &m), 404);
+    assert_int_equal(router_match(*state, GH_GET, "/api/v1/users//", &m), 404);
+    assert_int_equal(router_match(*state, GH_GET, "/api/v1//me", &m), 404);
     assert_int_equal(router_match(*state, GH_GET, "health", &m), 404);
+}
+
+/* One trailing slash reaches the same route, with the same parameters. */
+static void trailing_slash(void **state)
+{
+    gh_match m;
+    assert_int_equal(router_match(*state, GH_GET, "/health/", &m), 200);
+    assert_ptr_equal(m.route->handler, h_a);
+    match_clear(&m);
+    assert_int_equal(router_match(*state, GH_PUT, "/api/v1/users/42/", &m), 200);
+    assert_ptr_equal(m.route->handler, h_b);
+    assert_int_equal(m.nparams, 1);
+    assert_string_equal(m.params[0].value, "42");
+    match_clear(&m);
+    assert_int_equal(router_match(*state, GH_POST, "/api/v1/users/me/", &m), 405);
 }
 
 static void method_not_allowed(void **state)
@@ -147,6 +165,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(literal_beats_param, setup, teardown),
         cmocka_unit_test_setup_teardown(two_params, setup, teardown),
         cmocka_unit_test_setup_teardown(not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(trailing_slash, setup, teardown),
         cmocka_unit_test_setup_teardown(method_not_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(percent_decoding, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_patterns, setup, teardown),

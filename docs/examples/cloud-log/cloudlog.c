@@ -17,8 +17,6 @@ typedef struct cloudlog { char prefix[32]; } cloudlog; /* read-only after instan
 
 static const gh_option cloudlog_options[] = {
     {"prefix", GH_T_STR, 0, "prepended to the names of buckets (default \"gh\")"}, {NULL, 0, 0, NULL}};
-/* 1.1: the host supplies the default; the "gh" in instantiate serves a 1.0 gatehoused */
-static const gh_option_rule cloudlog_rules[] = {{"prefix", "gh", NULL, NULL}, {NULL, NULL, NULL, NULL}};
 
 static gh_result cloudlog_instantiate(void *inst, const gh_cfg *options, gh_call *call)
 {
@@ -95,5 +93,5 @@ static const gh_plugin cloudlog_plugin = { /* the file cloudlog.so, the YAML nam
     .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .abi_minor = GH_ABI_MINOR,
     .name = "cloudlog", .version = "1.0.0", .description = "logs the resources it would provision",
     .kind = GH_KIND_CLOUD, .options = cloudlog_options, .inst_size = sizeof(cloudlog),
-    .instantiate = cloudlog_instantiate, .ops = &cloudlog_ops, .option_rules = cloudlog_rules};
+    .instantiate = cloudlog_instantiate, .ops = &cloudlog_ops};
 const gh_plugin *gatehouse_plugin_v1(const gh_host *h) { return host = h, &cloudlog_plugin; }

@@ -12,13 +12,16 @@
 #include <gatehouse/plugin.h>
 
 static const gh_host *host;
-typedef struct webhook { char url[512]; char *secret; } webhook; /* read-only after instantiate */
+typedef struct webhook { char url[512]; char *secret; int64_t timeout_ms; } webhook; /* read-only after instantiate */
 
 static const gh_option webhook_options[] = {
     {"url", GH_T_STR, 1, "the https URL messages are POSTed to"},
     {"secret", GH_T_SECRET, 1, "the HMAC-SHA256 key the receiver checks X-Signature with"},
+    {"timeout", GH_T_DURATION, 0, "how long the receiver may take to answer"},
     {NULL, 0, 0, NULL},
 };
+/* The host checks the bounds at load (file:line:col) and fills in the default (1.1). */
+static const gh_option_rule webhook_rules[] = {{"timeout", "5s", "100ms..30s", NULL}, {NULL, NULL, NULL, NULL}};
 
 static gh_result webhook_instantiate(void *inst, const gh_cfg *options, gh_call *call)
 {
@@ -30,6 +33,7 @@ static gh_result webhook_instantiate(void *inst, const gh_cfg *options, gh_call 
     if (strncmp(url, "https://", 8) != 0 || strlen(url) >= sizeof w->url) /* never sign in clear text */
         return host->fail(call, GH_ERR_INVALID, "option 'url' must be an https URL under %zu bytes", sizeof w->url);
     strcpy(w->url, url);
+    w->timeout_ms = host->cfg_int(options, "timeout", 0); /* never 0: the rule's default */
     if (!(w->secret = host->cfg_secret(options, "secret")))
         return host->fail(call, GH_ERR_INVALID, "option 'secret' is empty");
     return GH_OK;
@@ -68,7 +72,8 @@ static gh_result webhook_deliver(const void *inst, void *tinst, gh_call *call, c
     gh_param req[] = {
         {"method", GH_T_STR, "POST", 4}, {"url", GH_T_STR, w->url, strlen(w->url)},
         {"header", GH_T_STR, "Content-Type: application/json", 30}, {"header", GH_T_STR, sig, strlen(sig)},
-        {"body", GH_T_STR, body, strlen(body)}, {NULL, 0, NULL, 0},
+        {"body", GH_T_STR, body, strlen(body)}, {"timeout_ms", GH_T_INT, &w->timeout_ms, sizeof w->timeout_ms},
+        {NULL, 0, NULL, 0},
     };
     gh_out *resp = host->out_new();
     if (!resp)
@@ -89,5 +94,6 @@ static const gh_plugin webhook_plugin = { /* the file webhook.so, the YAML name 
     .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .abi_minor = GH_ABI_MINOR,
     .name = "webhook", .version = "1.0.0", .description = "signed JSON POSTs to an https URL",
     .kind = GH_KIND_NOTIFY, .options = webhook_options, .inst_size = sizeof(webhook),
-    .instantiate = webhook_instantiate, .detach = webhook_detach, .ops = &webhook_ops};
+    .instantiate = webhook_instantiate, .detach = webhook_detach, .ops = &webhook_ops,
+    .flags = GH_PLUGIN_NEEDS_HTTP, .option_rules = webhook_rules};
 const gh_plugin *gatehouse_plugin_v1(const gh_host *h) { return host = h, &webhook_plugin; }

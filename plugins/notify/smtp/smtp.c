@@ -58,24 +58,23 @@ typedef struct smtp {
 
 static const gh_option smtp_options[] = {
     {"url", GH_T_STR, 1, "smtp://host[:port] (STARTTLS or plain) or smtps://host[:port] (TLS)"},
-    {"starttls", GH_T_STR, 0, "smtp:// only: required (default), optional or off"},
+    {"starttls", GH_T_STR, 0, "smtp:// only: required, optional or off"},
     {"username", GH_T_STR, 0, "AUTH user name (no AUTH without it)"},
     {"password", GH_T_SECRET, 0, "AUTH password (or password_file)"},
     {"from", GH_T_STR, 1, "the sender address, e.g. no-reply@example.com"},
     {"from_name", GH_T_STR, 0, "the sender's display name"},
     {"ca_file", GH_T_STR, 0, "CA certificates to verify the server (default: the system's)"},
-    {"connect_timeout", GH_T_DURATION, 0, "connecting and the TLS handshake (default 10s)"},
-    {"timeout", GH_T_DURATION, 0, "one whole delivery (default 30s)"},
+    {"connect_timeout", GH_T_DURATION, 0, "connecting and the TLS handshake"},
+    {"timeout", GH_T_DURATION, 0, "one whole delivery"},
     {NULL, 0, 0, NULL},
 };
 
-/* The host holds the options to these, with file:line:col, and supplies
- * the defaults: instantiate reads values that keep them. */
-static const char *const starttls_modes[] = {"required", "optional", "off", NULL};
+/* Checked and defaulted by the host before instantiate (ABI 1.1). */
+static const char *const tls_modes[] = {"required", "optional", "off", NULL};
 static const gh_option_rule smtp_rules[] = {
-    {"starttls", "required", NULL, starttls_modes},
-    {"connect_timeout", "10s", "1ms..", NULL},
-    {"timeout", "30s", "1ms..", NULL},
+    {"starttls", "required", NULL, tls_modes},
+    {"connect_timeout", "10s", "1ms..1h", NULL},
+    {"timeout", "30s", "1ms..1h", NULL},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -126,10 +125,10 @@ static gh_result read_url(smtp *s, const char *url, gh_call *call)
 
 static gh_result read_tls(smtp *s, const gh_cfg *o, gh_call *call)
 {
-    const char *t = host->cfg_str(o, "starttls", "required"); /* one of starttls_modes */
-    s->starttls = strcmp(t, "optional") == 0 ? TLS_OPTIONAL
-                  : strcmp(t, "off") == 0    ? TLS_OFF
-                                             : TLS_REQUIRED;
+    const char *t = host->cfg_str(o, "starttls", "required"); /* one of tls_modes */
+    s->starttls = strcmp(t, "required") == 0   ? TLS_REQUIRED
+                  : strcmp(t, "optional") == 0 ? TLS_OPTIONAL
+                                               : TLS_OFF;
     const char *ca = host->cfg_str(o, "ca_file", "");
     if (copy_opt(s->ca_file, sizeof s->ca_file, ca) < 0)
         return host->fail(call, GH_ERR_INVALID, "option 'ca_file' is too long");
@@ -178,7 +177,7 @@ static gh_result smtp_instantiate(void *inst, const gh_cfg *o, gh_call *call)
         r = read_sender(s, o, call);
     if (r != GH_OK)
         return r;
-    s->connect_timeout_ms = host->cfg_int(o, "connect_timeout", 0); /* smtp_rules: set, > 0 */
+    s->connect_timeout_ms = host->cfg_int(o, "connect_timeout", 0); /* the rules' defaults */
     s->timeout_ms = host->cfg_int(o, "timeout", 0);
     /* on the main thread, before any delivery: curl_global_init is not
      * safe to race with other threads on every libcurl build */
@@ -496,11 +495,11 @@ static const gh_plugin smtp_plugin = {
     .description = "mail through an SMTP server (libcurl)",
     .kind = GH_KIND_NOTIFY,
     .options = smtp_options,
+    .option_rules = smtp_rules,
     .inst_size = sizeof(smtp),
     .instantiate = smtp_instantiate,
     .detach = smtp_detach,
     .ops = &smtp_ops,
-    .option_rules = smtp_rules,
 };
 
 const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
