@@ -419,8 +419,9 @@ static int rule_number(const gh_option *o, const char *s, double *out)
 {
     int64_t i;
 
+    /* NaN compares false with both ends, so it would pass any range */
     if (o->type == GH_T_DOUBLE)
-        return parse_double(s, out);
+        return parse_double(s, out) == 0 && !isnan(*out) ? 0 : -1;
     if ((o->type == GH_T_INT ? cfg_parse_int(s, &i) : cfg_parse_duration(s, &i)) != 0)
         return -1;
     *out = (double)i;
@@ -484,7 +485,7 @@ static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, co
     gh_node v = { .type = GH_NODE_SCALAR };
     char why[256];
 
-    if (!rule->key || !(*o = find_option(d->options, rule->key, strlen(rule->key))))
+    if (!(*o = find_option(d->options, rule->key, strlen(rule->key))))
         return "names no option of the plugin";
     if (rule->range && (((*o)->type != GH_T_INT && (*o)->type != GH_T_DURATION &&
                          (*o)->type != GH_T_DOUBLE) ||
@@ -502,8 +503,25 @@ static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, co
     return NULL;
 }
 
-/* The plugin's own copy of its options, checked against its rules, with
- * their defaults added where the config says nothing (or null). */
+/* The plugin's own mistakes in its rules, before the config is looked at:
+ * they are refused whatever the config says, and no config error hides
+ * them. */
+static int check_rules(const gh_loaded *p, char *err, size_t errlen)
+{
+    for (const gh_option_rule *rule = desc_rules(p->desc); rule && rule->key; rule++) {
+        const gh_option *o;
+        const char *fault = rule_fault(p->desc, rule, &o);
+
+        if (fault)
+            return fail(err, errlen, "plugin '%s': its option rule for '%s' %s (a bug in the "
+                        "plugin: tell its authors)", p->name, rule->key, fault);
+    }
+    return 0;
+}
+
+/* The plugin's own copy of its options, checked against its rules (each
+ * sound: check_rules), with their defaults added where the config says
+ * nothing (or null). */
 static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
 {
     const gh_option_rule *rules = desc_rules(p->desc);
@@ -512,15 +530,9 @@ static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t
     if (!(p->options = cfg_tree_copy(pc->options, pc->where)))
         return fail(err, errlen, "plugin '%s': out of memory", p->name);
     for (const gh_option_rule *rule = rules; rule && rule->key; rule++) {
-        const gh_option *o = NULL;
-        const char *fault = rule_fault(p->desc, rule, &o);
-        gh_node *v;
+        const gh_option *o = find_option(p->desc->options, rule->key, strlen(rule->key));
+        gh_node *v = (gh_node *)cfg_get(p->options, rule->key);
 
-        if (fault)
-            return fail(err, errlen, "plugin '%s': its option rule for '%s' %s (a bug in the "
-                        "plugin: tell its authors)", p->name, rule->key ? rule->key : "(null)",
-                        fault);
-        v = (gh_node *)cfg_get(p->options, rule->key);
         if (v && !host_cfg_is_null(v) && is_scalar(v) &&
             rule_broken(rule, o, v->value, why, sizeof why))
             return opt_fail(err, errlen, v, p->name, "option '%s' must be %s", rule->key, why);
@@ -661,6 +673,7 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
     if (check_desc(p->desc, plugin, path, want, err, errlen) != 0 ||
         check_second_instance(ps, p, pc, err, errlen) != 0 ||
         check_http(p, pc, err, errlen) != 0 ||
+        check_rules(p, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
         own_options(p, pc, err, errlen) != 0 ||

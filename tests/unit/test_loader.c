@@ -659,6 +659,7 @@ static void test_option_rules(void **state)
     expect_rule_error("      timeout: 500ms\n", 6, 16, "option 'timeout' must be from 1s to 1h");
     expect_rule_error("      timeout: 2h\n", 6, 16, "option 'timeout' must be from 1s to 1h");
     expect_rule_error("      ratio: 1.5\n", 6, 14, "option 'ratio' must be from 0 to 1");
+    expect_rule_error("      ratio: nan\n", 6, 14, "option 'ratio' must be from 0 to 1");
     expect_rule_error("      retries: 6\n", 6, 16, "option 'retries' must be at most 5");
     expect_rule_error("      mode: slow\n", 6, 13, "option 'mode' must be one of fast, safe");
 
@@ -676,6 +677,12 @@ static void test_option_rules(void **state)
         assert_null(strstr(f.err, f.path)); /* no position: nothing to fix there */
         fx_free(&f);
     }
+    /* and whatever the config says: its own error does not hide the plugin's */
+    setenv("GH_TEST_RULED", "bad-range", 1);
+    assert_int_equal(fx_load(&f, 0, "plugins:\n  - name: ruled\n    options: { port: 0, x: 1 }\n"),
+                     -1);
+    assert_contains(f.err, "a bug in the plugin");
+    fx_free(&f);
     unsetenv("GH_TEST_RULED");
 }
 
