@@ -414,28 +414,35 @@ static const gh_option_rule *desc_rules(const gh_plugin *d)
                ? d->option_rules : NULL;
 }
 
-/* A scalar of option o's type as a number, for its range; -1 if it is not one. */
-static int rule_number(const gh_option *o, const char *s, double *out)
-{
+/* A number in an option's range: integers and durations (ms) compared as
+ * int64, exactly (a double skips integers past 2^53 and would let one just
+ * past a bound through), numbers as doubles. */
+typedef struct rule_num {
     int64_t i;
+    double d;
+} rule_num;
 
-    /* NaN compares false with both ends, so it would pass any range */
-    if (o->type == GH_T_DOUBLE)
-        return parse_double(s, out) == 0 && !isnan(*out) ? 0 : -1;
-    if ((o->type == GH_T_INT ? cfg_parse_int(s, &i) : cfg_parse_duration(s, &i)) != 0)
-        return -1;
-    *out = (double)i;
-    return 0;
+static int num_le(const gh_option *o, const rule_num *a, const rule_num *b)
+{
+    return o->type == GH_T_DOUBLE ? a->d <= b->d : a->i <= b->i;
 }
 
-/* "MIN..MAX" into *lo and *hi (an end left out: +-infinity). 0 or -1. */
-static int rule_range(const gh_option *o, const char *range, double *lo, double *hi)
+/* A scalar of option o's type as a number, for its range; -1 if it is not one. */
+static int rule_number(const gh_option *o, const char *s, rule_num *out)
+{
+    if (o->type == GH_T_DOUBLE) /* NaN compares false with both ends: it would pass any range */
+        return parse_double(s, &out->d) == 0 && !isnan(out->d) ? 0 : -1;
+    return o->type == GH_T_INT ? cfg_parse_int(s, &out->i) : cfg_parse_duration(s, &out->i);
+}
+
+/* "MIN..MAX" into *lo and *hi (an end left out: the type's extreme). 0 or -1. */
+static int rule_range(const gh_option *o, const char *range, rule_num *lo, rule_num *hi)
 {
     const char *dots = strstr(range, "..");
     char lo_text[64];
 
-    *lo = -HUGE_VAL;
-    *hi = HUGE_VAL;
+    *lo = (rule_num){INT64_MIN, -HUGE_VAL};
+    *hi = (rule_num){INT64_MAX, HUGE_VAL};
     if (!dots || (size_t)(dots - range) >= sizeof lo_text)
         return -1;
     memcpy(lo_text, range, (size_t)(dots - range));
@@ -443,18 +450,19 @@ static int rule_range(const gh_option *o, const char *range, double *lo, double 
     if ((lo_text[0] && rule_number(o, lo_text, lo) != 0) ||
         (dots[2] && rule_number(o, dots + 2, hi) != 0))
         return -1;
-    return *lo <= *hi ? 0 : -1;
+    return num_le(o, lo, hi) ? 0 : -1;
 }
 
 /* Why value breaks rule (of option o), or NULL when it keeps it; into buf. */
 static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, const char *value,
                                char *buf, size_t len)
 {
-    double v, lo, hi;
+    rule_num v, lo, hi;
     size_t used;
 
     if (rule->range && (rule_range(o, rule->range, &lo, &hi) != 0 ||
-                        rule_number(o, value, &v) != 0 || v < lo || v > hi)) {
+                        rule_number(o, value, &v) != 0 || !num_le(o, &lo, &v) ||
+                        !num_le(o, &v, &hi))) {
         const char *dots = strstr(rule->range, "..");
         int lo_len = dots ? (int)(dots - rule->range) : 0;
 
@@ -481,7 +489,7 @@ static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, c
 /* A rule the plugin got wrong: not the admin's to fix, so no position. */
 static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, const gh_option **o)
 {
-    double lo, hi;
+    rule_num lo, hi;
     gh_node v = { .type = GH_NODE_SCALAR };
     char why[256];
 
