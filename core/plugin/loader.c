@@ -414,27 +414,35 @@ static const gh_option_rule *desc_rules(const gh_plugin *d)
                ? d->option_rules : NULL;
 }
 
-/* A scalar of option o's type as a number, for its range; -1 if it is not one. */
-static int rule_number(const gh_option *o, const char *s, double *out)
-{
+/* A number in an option's range: integers and durations (ms) compared as
+ * int64, exactly (a double skips integers past 2^53 and would let one just
+ * past a bound through), numbers as doubles. */
+typedef struct rule_num {
     int64_t i;
+    double d;
+} rule_num;
 
-    if (o->type == GH_T_DOUBLE)
-        return parse_double(s, out);
-    if ((o->type == GH_T_INT ? cfg_parse_int(s, &i) : cfg_parse_duration(s, &i)) != 0)
-        return -1;
-    *out = (double)i;
-    return 0;
+static int num_le(const gh_option *o, const rule_num *a, const rule_num *b)
+{
+    return o->type == GH_T_DOUBLE ? a->d <= b->d : a->i <= b->i;
 }
 
-/* "MIN..MAX" into *lo and *hi (an end left out: +-infinity). 0 or -1. */
-static int rule_range(const gh_option *o, const char *range, double *lo, double *hi)
+/* A scalar of option o's type as a number, for its range; -1 if it is not one. */
+static int rule_number(const gh_option *o, const char *s, rule_num *out)
+{
+    if (o->type == GH_T_DOUBLE) /* NaN compares false with both ends: it would pass any range */
+        return parse_double(s, &out->d) == 0 && !isnan(out->d) ? 0 : -1;
+    return o->type == GH_T_INT ? cfg_parse_int(s, &out->i) : cfg_parse_duration(s, &out->i);
+}
+
+/* "MIN..MAX" into *lo and *hi (an end left out: the type's extreme). 0 or -1. */
+static int rule_range(const gh_option *o, const char *range, rule_num *lo, rule_num *hi)
 {
     const char *dots = strstr(range, "..");
     char lo_text[64];
 
-    *lo = -HUGE_VAL;
-    *hi = HUGE_VAL;
+    *lo = (rule_num){INT64_MIN, -HUGE_VAL};
+    *hi = (rule_num){INT64_MAX, HUGE_VAL};
     if (!dots || (size_t)(dots - range) >= sizeof lo_text)
         return -1;
     memcpy(lo_text, range, (size_t)(dots - range));
@@ -442,18 +450,19 @@ static int rule_range(const gh_option *o, const char *range, double *lo, double 
     if ((lo_text[0] && rule_number(o, lo_text, lo) != 0) ||
         (dots[2] && rule_number(o, dots + 2, hi) != 0))
         return -1;
-    return *lo <= *hi ? 0 : -1;
+    return num_le(o, lo, hi) ? 0 : -1;
 }
 
 /* Why value breaks rule (of option o), or NULL when it keeps it; into buf. */
 static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, const char *value,
                                char *buf, size_t len)
 {
-    double v, lo, hi;
+    rule_num v, lo, hi;
     size_t used;
 
     if (rule->range && (rule_range(o, rule->range, &lo, &hi) != 0 ||
-                        rule_number(o, value, &v) != 0 || v < lo || v > hi)) {
+                        rule_number(o, value, &v) != 0 || !num_le(o, &lo, &v) ||
+                        !num_le(o, &v, &hi))) {
         const char *dots = strstr(rule->range, "..");
         int lo_len = dots ? (int)(dots - rule->range) : 0;
 
@@ -480,11 +489,11 @@ static const char *rule_broken(const gh_option_rule *rule, const gh_option *o, c
 /* A rule the plugin got wrong: not the admin's to fix, so no position. */
 static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, const gh_option **o)
 {
-    double lo, hi;
+    rule_num lo, hi;
     gh_node v = { .type = GH_NODE_SCALAR };
     char why[256];
 
-    if (!rule->key || !(*o = find_option(d->options, rule->key, strlen(rule->key))))
+    if (!(*o = find_option(d->options, rule->key, strlen(rule->key))))
         return "names no option of the plugin";
     if (rule->range && (((*o)->type != GH_T_INT && (*o)->type != GH_T_DURATION &&
                          (*o)->type != GH_T_DOUBLE) ||
@@ -502,8 +511,25 @@ static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, co
     return NULL;
 }
 
-/* The plugin's own copy of its options, checked against its rules, with
- * their defaults added where the config says nothing (or null). */
+/* The plugin's own mistakes in its rules, before the config is looked at:
+ * they are refused whatever the config says, and no config error hides
+ * them. */
+static int check_rules(const gh_loaded *p, char *err, size_t errlen)
+{
+    for (const gh_option_rule *rule = desc_rules(p->desc); rule && rule->key; rule++) {
+        const gh_option *o;
+        const char *fault = rule_fault(p->desc, rule, &o);
+
+        if (fault)
+            return fail(err, errlen, "plugin '%s': its option rule for '%s' %s (a bug in the "
+                        "plugin: tell its authors)", p->name, rule->key, fault);
+    }
+    return 0;
+}
+
+/* The plugin's own copy of its options, checked against its rules (each
+ * sound: check_rules), with their defaults added where the config says
+ * nothing (or null). */
 static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t errlen)
 {
     const gh_option_rule *rules = desc_rules(p->desc);
@@ -512,15 +538,9 @@ static int own_options(gh_loaded *p, const gh_plugin_conf *pc, char *err, size_t
     if (!(p->options = cfg_tree_copy(pc->options, pc->where)))
         return fail(err, errlen, "plugin '%s': out of memory", p->name);
     for (const gh_option_rule *rule = rules; rule && rule->key; rule++) {
-        const gh_option *o = NULL;
-        const char *fault = rule_fault(p->desc, rule, &o);
-        gh_node *v;
+        const gh_option *o = find_option(p->desc->options, rule->key, strlen(rule->key));
+        gh_node *v = (gh_node *)cfg_get(p->options, rule->key);
 
-        if (fault)
-            return fail(err, errlen, "plugin '%s': its option rule for '%s' %s (a bug in the "
-                        "plugin: tell its authors)", p->name, rule->key ? rule->key : "(null)",
-                        fault);
-        v = (gh_node *)cfg_get(p->options, rule->key);
         if (v && !host_cfg_is_null(v) && is_scalar(v) &&
             rule_broken(rule, o, v->value, why, sizeof why))
             return opt_fail(err, errlen, v, p->name, "option '%s' must be %s", rule->key, why);
@@ -661,6 +681,7 @@ static int load_one(gh_plugins *ps, const char *dir, const gh_plugin_conf *pc,
     if (check_desc(p->desc, plugin, path, want, err, errlen) != 0 ||
         check_second_instance(ps, p, pc, err, errlen) != 0 ||
         check_http(p, pc, err, errlen) != 0 ||
+        check_rules(p, err, errlen) != 0 ||
         plugin_check_options(p->desc->options, pc->options, pc->where, p->name,
                              err, errlen) != 0 ||
         own_options(p, pc, err, errlen) != 0 ||

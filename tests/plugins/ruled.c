@@ -10,6 +10,9 @@
  *   mode    STR, "fast" or "safe", default safe
  *   retries INT, ..5 (at most 5), default 2
  *   label   STR, no rule
+ *   loud    BOOL, default true; scale DOUBLE, 0.5.., default 1.5 (read
+ *           only by the tests, through the getters, after instantiate)
+ *   big     INT, ..9007199254740992 (2^53: past it doubles skip integers)
  *
  * GH_TEST_RULED, read when the plugin is loaded, picks a descriptor whose
  * rules are wrong in one way (the plugin's fault): unknown-key, bad-range,
@@ -34,6 +37,9 @@ static const gh_option options[] = {
     {"mode", GH_T_STR, 0, "fast or safe"},
     {"retries", GH_T_INT, 0, "how often to try again"},
     {"label", GH_T_STR, 0, "any text"},
+    {"loud", GH_T_BOOL, 0, "log more"},
+    {"scale", GH_T_DOUBLE, 0, "a factor"},
+    {"big", GH_T_INT, 0, "a large count"},
     {NULL, 0, 0, NULL},
 };
 /* for required-default: a required option cannot have a default */
@@ -50,6 +56,9 @@ static const gh_option_rule rules[] = {
     {"ratio", NULL, "0..1", NULL},
     {"mode", "safe", NULL, modes},
     {"retries", "2", "..5", NULL},
+    {"loud", "true", NULL, NULL},
+    {"scale", "1.5", "0.5..", NULL},
+    {"big", NULL, "..9007199254740992", NULL},
     {NULL, NULL, NULL, NULL},
 };
 

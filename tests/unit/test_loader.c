@@ -659,6 +659,9 @@ static void test_option_rules(void **state)
     expect_rule_error("      timeout: 500ms\n", 6, 16, "option 'timeout' must be from 1s to 1h");
     expect_rule_error("      timeout: 2h\n", 6, 16, "option 'timeout' must be from 1s to 1h");
     expect_rule_error("      ratio: 1.5\n", 6, 14, "option 'ratio' must be from 0 to 1");
+    expect_rule_error("      ratio: nan\n", 6, 14, "option 'ratio' must be from 0 to 1");
+    expect_rule_error("      big: 9007199254740993\n", 6, 12,
+                      "option 'big' must be at most 9007199254740992");
     expect_rule_error("      retries: 6\n", 6, 16, "option 'retries' must be at most 5");
     expect_rule_error("      mode: slow\n", 6, 13, "option 'mode' must be one of fast, safe");
 
@@ -676,7 +679,41 @@ static void test_option_rules(void **state)
         assert_null(strstr(f.err, f.path)); /* no position: nothing to fix there */
         fx_free(&f);
     }
+    /* and whatever the config says: its own error does not hide the plugin's */
+    setenv("GH_TEST_RULED", "bad-range", 1);
+    assert_int_equal(fx_load(&f, 0, "plugins:\n  - name: ruled\n    options: { port: 0, x: 1 }\n"),
+                     -1);
+    assert_contains(f.err, "a bug in the plugin");
+    fx_free(&f);
     unsetenv("GH_TEST_RULED");
+}
+
+/* Defaults read after instantiate, through each getter: the options are
+ * the plugin's own copy, which outlives the config (as after a reload). */
+static void test_option_rules_later(void **state)
+{
+    const gh_loaded *p;
+    const gh_cfg *o;
+    fx f;
+
+    (void)state;
+    if (fx_load(&f, 0, "plugins:\n  - name: ruled\n    options: { port: 443 }\n") != 0)
+        fail_msg("%s", f.err);
+    config_free(f.cfg);
+    f.cfg = NULL;
+    p = &f.ps.v[0];
+    o = (const gh_cfg *)p->options;
+    assert_int_equal(h->cfg_int(o, "port", -1), 443);
+    assert_int_equal(h->cfg_int(o, "timeout", -1), 30000);
+    assert_int_equal(h->cfg_bool(o, "loud", 0), 1);
+    assert_true(h->cfg_double(o, "scale", -1) == 1.5);
+    assert_string_equal(h->cfg_str(o, "mode", NULL), "safe");
+    assert_string_equal(h->cfg_value(h->cfg_child(o, "mode")), "safe");
+    assert_null(h->cfg_child(o, "label")); /* no rule, no default */
+    assert_null(host_cfg_scope(p->options));
+    assert_int_equal(h->cfg_bool(NULL, "loud", 0), 1);
+    host_cfg_scope(NULL);
+    fx_free(&f);
 }
 
 /* Every option type, straight through plugin_check_options. */
@@ -1134,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_option_types),
         cmocka_unit_test(test_option_rules),
+        cmocka_unit_test(test_option_rules_later),
         cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_second_instance_refused),
         cmocka_unit_test(test_host_table),
