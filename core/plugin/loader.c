@@ -505,6 +505,8 @@ static const char *rule_fault(const gh_plugin *d, const gh_option_rule *rule, co
         return NULL;
     if ((*o)->required)
         return "gives a default to a required option";
+    if ((*o)->type == GH_T_SECRET) /* it would sit in the plugin's binary, for anyone to read */
+        return "gives a default to a secret";
     v.value = (char *)rule->dflt;
     if (type_mismatch(*o, &v, 0) || rule_broken(rule, *o, rule->dflt, why, sizeof why))
         return "has a default its own type or rule refuses";

@@ -172,7 +172,8 @@ typedef struct gh_option_rule {
     const char *dflt;           /* YAML text used when the option is absent
                                    or null ("30s", "10", "true", "safe");
                                    NULL: none (the getter's dflt applies).
-                                   Not for a required option. */
+                                   Not for a required option, nor for a
+                                   secret (it would be in the binary). */
     const char *range;          /* INT, DURATION, DOUBLE: "MIN..MAX" in the
                                    option's own syntax ("1..65535",
                                    "1s..1h", "0.5.."), either end may be

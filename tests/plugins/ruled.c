@@ -16,7 +16,8 @@
  *
  * GH_TEST_RULED, read when the plugin is loaded, picks a descriptor whose
  * rules are wrong in one way (the plugin's fault): unknown-key, bad-range,
- * bad-default, required-default (with options of its own), choices-on-int.
+ * bad-default, required-default and secret-default (with options of their
+ * own), choices-on-int.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,11 @@ static const gh_option options[] = {
     {"big", GH_T_INT, 0, "a large count"},
     {NULL, 0, 0, NULL},
 };
-/* for required-default: a required option cannot have a default */
+/* for required-default and secret-default: neither a required option
+ * nor a secret can have a default */
 static const gh_option required_options[] = {
     {"secret", GH_T_SECRET, 1, "required"},
+    {"token", GH_T_SECRET, 0, "optional"},
     {NULL, 0, 0, NULL},
 };
 
@@ -67,6 +70,7 @@ static const gh_option_rule unknown_key[] = {{"colour", "red", NULL, NULL}, {0}}
 static const gh_option_rule bad_range[] = {{"port", NULL, "10", NULL}, {0}};
 static const gh_option_rule bad_default[] = {{"port", "70000", "1..65535", NULL}, {0}};
 static const gh_option_rule required_default[] = {{"secret", "x", NULL, NULL}, {0}};
+static const gh_option_rule secret_default[] = {{"token", "s3cret", NULL, NULL}, {0}};
 static const gh_option_rule choices_on_int[] = {{"port", NULL, NULL, modes}, {0}};
 
 static gh_result ruled_instantiate(void *inst, const gh_cfg *cfg, gh_call *call)
@@ -129,7 +133,7 @@ GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
     } variants[] = {
         {"unknown-key", unknown_key},       {"bad-range", bad_range},
         {"bad-default", bad_default},       {"required-default", required_default},
-        {"choices-on-int", choices_on_int},
+        {"choices-on-int", choices_on_int}, {"secret-default", secret_default},
     };
     const char *v = getenv("GH_TEST_RULED");
 
@@ -139,7 +143,7 @@ GH_EXPORT const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
     for (size_t i = 0; v && i < sizeof variants / sizeof variants[0]; i++)
         if (strcmp(v, variants[i].name) == 0)
             plugin.option_rules = variants[i].rules;
-    if (v && strcmp(v, "required-default") == 0)
+    if (v && (strcmp(v, "required-default") == 0 || strcmp(v, "secret-default") == 0))
         plugin.options = required_options;
     return &plugin;
 }

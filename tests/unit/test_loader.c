@@ -621,6 +621,7 @@ static void test_option_rules(void **state)
         {"bad-range", "its option rule for 'port' has a range its type cannot have"},
         {"bad-default", "its option rule for 'port' has a default its own type or rule refuses"},
         {"required-default", "its option rule for 'secret' gives a default to a required option"},
+        {"secret-default", "its option rule for 'token' gives a default to a secret"},
         {"choices-on-int", "its option rule for 'port' has choices"},
     };
     ruled_values v;
