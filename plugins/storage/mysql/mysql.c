@@ -172,12 +172,22 @@ struct gh_stmt {
 static const gh_option my_options[] = {
     { "url", GH_T_STR, 1, "mysql://user@host:port/database (password: an option)" },
     { "password", GH_T_SECRET, 0, "the account's password (or password_file)" },
-    { "connect_timeout", GH_T_DURATION, 0, "give up connecting after this long (default 5s)" },
-    { "read_timeout", GH_T_DURATION, 0, "give up waiting for the server after this long (default 30s)" },
-    { "write_timeout", GH_T_DURATION, 0, "give up sending to the server after this long (default 30s)" },
-    { "tls", GH_T_STR, 0, "off, prefer (default), require or verify" },
+    { "connect_timeout", GH_T_DURATION, 0, "give up connecting after this long" },
+    { "read_timeout", GH_T_DURATION, 0, "give up waiting for the server after this long" },
+    { "write_timeout", GH_T_DURATION, 0, "give up sending to the server after this long" },
+    { "tls", GH_T_STR, 0, "off, prefer, require or verify" },
     { "ca_file", GH_T_STR, 0, "CA certificates to verify the server with (tls: verify)" },
     { NULL, 0, 0, NULL }
+};
+
+/* Checked and defaulted by the host before instantiate (ABI 1.1). */
+static const char *const my_tls_modes[] = { "off", "prefer", "require", "verify", NULL };
+static const gh_option_rule my_rules[] = {
+    { "connect_timeout", "5s", "1ms..24h", NULL },
+    { "read_timeout", "30s", "1ms..24h", NULL },
+    { "write_timeout", "30s", "1ms..24h", NULL },
+    { "tls", "prefer", NULL, my_tls_modes },
+    { NULL, NULL, NULL, NULL }
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -405,17 +415,11 @@ out:
     return r;
 }
 
-/* A duration option in whole seconds (what the library takes), rounded
- * up; 0 would mean "no timeout" to the library, so it is refused. */
-static gh_result seconds(const gh_cfg *cfg, const char *key, int64_t dflt_ms, unsigned *out,
-                         gh_call *call)
+/* A duration option (1ms to 24h: my_rules) in whole seconds, what the
+ * library takes, rounded up: 0 would mean "no timeout" to it. */
+static unsigned seconds(const gh_cfg *cfg, const char *key)
 {
-    int64_t ms = host->cfg_int(cfg, key, dflt_ms);
-
-    if (ms < 1 || ms > 24 * 3600 * 1000)
-        return host->fail(call, GH_ERR_INVALID, "%s: must be between 1ms and 24h", key);
-    *out = (unsigned)((ms + 999) / 1000);
-    return GH_OK;
+    return (unsigned)((host->cfg_int(cfg, key, 0) + 999) / 1000);
 }
 
 static void my_release(my_inst *in)
@@ -458,23 +462,13 @@ static gh_result my_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     }
     in->password = opt_pw ? opt_pw : url_pw;
     opt_pw = url_pw = NULL;
-    if ((r = seconds(cfg, "connect_timeout", 5000, &in->connect_s, call)) != GH_OK ||
-        (r = seconds(cfg, "read_timeout", 30000, &in->read_s, call)) != GH_OK ||
-        (r = seconds(cfg, "write_timeout", 30000, &in->write_s, call)) != GH_OK)
-        goto fail;
-    if (strcmp(tls, "off") == 0)
-        in->tls = TLS_OFF;
-    else if (strcmp(tls, "prefer") == 0)
-        in->tls = TLS_PREFER;
-    else if (strcmp(tls, "require") == 0)
-        in->tls = TLS_REQUIRE;
-    else if (strcmp(tls, "verify") == 0)
-        in->tls = TLS_VERIFY;
-    else {
-        r = host->fail(call, GH_ERR_INVALID,
-                       "tls: expected off, prefer, require or verify, got '%s'", tls);
-        goto fail;
-    }
+    in->connect_s = seconds(cfg, "connect_timeout");
+    in->read_s = seconds(cfg, "read_timeout");
+    in->write_s = seconds(cfg, "write_timeout");
+    in->tls = strcmp(tls, "off") == 0       ? TLS_OFF
+              : strcmp(tls, "prefer") == 0  ? TLS_PREFER
+              : strcmp(tls, "require") == 0 ? TLS_REQUIRE
+                                            : TLS_VERIFY; /* one of my_tls_modes */
     if (ca != NULL && *ca != '\0') {
         if (strlen(ca) >= sizeof(in->ca_file)) {
             r = host->fail(call, GH_ERR_INVALID, "ca_file: longer than %zu bytes",
@@ -1245,6 +1239,7 @@ static const gh_plugin my_plugin = {
     .description = "MySQL / MariaDB storage (libmysqlclient)",
     .kind = GH_KIND_STORAGE,
     .options = my_options,
+    .option_rules = my_rules,
     .inst_size = sizeof(my_inst),
     .thread_size = sizeof(my_thread),
     .instantiate = my_instantiate,

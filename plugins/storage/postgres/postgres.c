@@ -133,13 +133,27 @@ struct gh_stmt {
 static const gh_option pg_options[] = {
     { "url", GH_T_STR, 1, "postgresql:// URL or libpq connection string" },
     { "password", GH_T_SECRET, 0, "password (or password_file); overrides the URL's" },
-    { "connect_timeout", GH_T_DURATION, 0, "limit for each connection attempt (default 5s)" },
-    { "statement_timeout", GH_T_DURATION, 0, "server-side limit per statement (default none)" },
+    { "connect_timeout", GH_T_DURATION, 0, "limit for each connection attempt" },
+    { "statement_timeout", GH_T_DURATION, 0, "server-side limit per statement (0: none)" },
     { "query_timeout", GH_T_DURATION, 0,
-      "wait for one statement's answer at most this long (default: the call's deadline)" },
+      "wait for one statement's answer at most this long (0: the call's deadline)" },
     { "sslmode", GH_T_STR, 0, "disable, allow, prefer, require, verify-ca or verify-full" },
     { "sslrootcert", GH_T_STR, 0, "CA certificates for verify-ca and verify-full" },
     { NULL, 0, 0, NULL }
+};
+
+/* Checked and defaulted by the host before instantiate (ABI 1.1); the
+ * statement timeouts go to the server and libpq as ints of ms. No default
+ * sslmode: libpq's, or the URL's, applies. */
+static const char *const pg_sslmodes[] = {
+    "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL,
+};
+static const gh_option_rule pg_rules[] = {
+    { "connect_timeout", "5s", "1ms..1h", NULL },
+    { "statement_timeout", "0", "0..2147483647", NULL },
+    { "query_timeout", "0", "0..2147483647", NULL },
+    { "sslmode", NULL, NULL, pg_sslmodes },
+    { NULL, NULL, NULL, NULL }
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -611,9 +625,6 @@ static gh_result pg_check_url(pg_inst *in, gh_call *call)
 
 static gh_result pg_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
 {
-    static const char *const modes[] = {
-        "disable", "allow", "prefer", "require", "verify-ca", "verify-full",
-    };
     pg_inst *in = vinst;
     const char *url = host->cfg_str(cfg, "url", NULL);
     const char *sslmode = host->cfg_str(cfg, "sslmode", NULL);
@@ -622,27 +633,11 @@ static gh_result pg_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     int64_t statement_ms = host->cfg_int(cfg, "statement_timeout", 0);
     int64_t query_ms = host->cfg_int(cfg, "query_timeout", 0);
     gh_result r;
-    size_t i;
 
     if (!PQisthreadsafe())
         return host->fail(call, GH_ERR_UNSUPPORTED, "libpq was built without thread support");
     if (url == NULL || url[0] == '\0')
         return host->fail(call, GH_ERR_INVALID, "url: must not be empty");
-    if (connect_ms <= 0 || connect_ms > 3600000)
-        return host->fail(call, GH_ERR_INVALID, "connect_timeout: must be between 1ms and 1h");
-    if (statement_ms < 0 || statement_ms > INT_MAX)
-        return host->fail(call, GH_ERR_INVALID,
-                          "statement_timeout: must be between 0 and %d ms", INT_MAX);
-    if (query_ms < 0 || query_ms > INT_MAX)
-        return host->fail(call, GH_ERR_INVALID,
-                          "query_timeout: must be between 0 and %d ms", INT_MAX);
-    for (i = 0; sslmode && i < sizeof(modes) / sizeof(modes[0]); i++)
-        if (strcmp(sslmode, modes[i]) == 0)
-            break;
-    if (sslmode && i == sizeof(modes) / sizeof(modes[0]))
-        return host->fail(call, GH_ERR_INVALID,
-                          "sslmode: expected disable, allow, prefer, require, verify-ca or "
-                          "verify-full, got '%s'", sslmode);
     if (ca && access(ca, R_OK) != 0)
         return host->fail(call, GH_ERR_INVALID, "sslrootcert: cannot read %s: %s", ca,
                           strerror(errno));
@@ -1237,6 +1232,7 @@ static const gh_plugin pg_plugin = {
     .description = "PostgreSQL storage (libpq)",
     .kind = GH_KIND_STORAGE,
     .options = pg_options,
+    .option_rules = pg_rules,
     .inst_size = sizeof(pg_inst),
     .thread_size = sizeof(pg_thread),
     .instantiate = pg_instantiate,

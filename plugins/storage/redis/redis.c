@@ -58,8 +58,6 @@
 #endif
 
 #define DEFAULT_PORT 6379
-#define DEFAULT_TIMEOUT_MS 1000
-#define MAX_TIMEOUT_MS (10 * 60 * 1000)
 /* Redis refuses an expiry past LLONG_MAX ms from now; the SQL kv saturates.
  * A thousand years is "never" for every key we keep. */
 #define MAX_TTL_MS (1000LL * 365 * 24 * 3600 * 1000)
@@ -94,11 +92,18 @@ static const gh_option rd_options[] = {
     { "url", GH_T_STR, 1,
       "redis://[user[:password]@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]" },
     { "password", GH_T_SECRET, 0, "overrides a password in the url" },
-    { "connect_timeout", GH_T_DURATION, 0, "connect, AUTH and SELECT (default 1s)" },
-    { "command_timeout", GH_T_DURATION, 0, "one command and its reply (default 1s)" },
+    { "connect_timeout", GH_T_DURATION, 0, "connect, AUTH and SELECT" },
+    { "command_timeout", GH_T_DURATION, 0, "one command and its reply" },
     { "key_prefix", GH_T_STR, 0, "put before every key (default \"gatehouse:\")" },
     { "tls", GH_T_BOOL, 0, "TLS to Redis (needs hiredis >= 1.0; not in this build)" },
     { NULL, 0, 0, NULL }
+};
+
+/* Checked and defaulted by the host before instantiate (ABI 1.1). */
+static const gh_option_rule rd_rules[] = {
+    { "connect_timeout", "1s", "1ms..10m", NULL },
+    { "command_timeout", "1s", "1ms..10m", NULL },
+    { NULL, NULL, NULL, NULL }
 };
 
 /* ------------------------------------------------------------------ time */
@@ -185,16 +190,6 @@ static gh_result parse_url(rd_inst *in, gh_call *call, const char *url)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static gh_result timeout_opt(gh_call *call, const char *key, int64_t *out)
-{
-    int64_t v = host->cfg_int(NULL, key, DEFAULT_TIMEOUT_MS);
-
-    if (v < 1 || v > MAX_TIMEOUT_MS)
-        return host->fail(call, GH_ERR_INVALID, "%s: must be between 1ms and 10m", key);
-    *out = v;
-    return GH_OK;
-}
-
 static gh_result rd_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
 {
     rd_inst *in = vinst;
@@ -212,9 +207,8 @@ static gh_result rd_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
         return host->fail(call, GH_ERR_INVALID, "url: required (" URL_FORM ")");
     if ((r = parse_url(in, call, url)) != GH_OK)
         return r;
-    if ((r = timeout_opt(call, "connect_timeout", &in->connect_ms)) != GH_OK ||
-        (r = timeout_opt(call, "command_timeout", &in->command_ms)) != GH_OK)
-        return r;
+    in->connect_ms = host->cfg_int(cfg, "connect_timeout", 0); /* rd_rules' default */
+    in->command_ms = host->cfg_int(cfg, "command_timeout", 0);
     if (prefix == NULL)
         prefix = "";
     if (strlen(prefix) >= sizeof(in->prefix))
@@ -802,6 +796,7 @@ static const gh_plugin rd_plugin = {
     .description = "Redis key-value store (hiredis)",
     .kind = GH_KIND_KV,
     .options = rd_options,
+    .option_rules = rd_rules,
     .inst_size = sizeof(rd_inst),
     .thread_size = sizeof(rd_thread),
     .instantiate = rd_instantiate,

@@ -113,11 +113,22 @@ struct gh_stmt {
 
 static const gh_option sq_options[] = {
     { "path", GH_T_STR, 0, "database file (default gatehouse.db in the state directory)" },
-    { "busy_timeout", GH_T_DURATION, 0, "wait this long for a lock (default 5s)" },
-    { "synchronous", GH_T_STR, 0, "normal (default) or full" },
-    { "journal", GH_T_STR, 0, "wal (default) or delete (no shared memory)" },
-    { "checkpoint_pages", GH_T_INT, 0, "WAL pages before a checkpoint (default 4000)" },
+    { "busy_timeout", GH_T_DURATION, 0, "wait this long for a lock" },
+    { "synchronous", GH_T_STR, 0, "normal or full" },
+    { "journal", GH_T_STR, 0, "wal or delete (no shared memory)" },
+    { "checkpoint_pages", GH_T_INT, 0, "WAL pages before a checkpoint" },
     { NULL, 0, 0, NULL }
+};
+
+/* Checked and defaulted by the host before instantiate (ABI 1.1). */
+static const char *const sq_syncs[] = { "normal", "full", NULL };
+static const char *const sq_journals[] = { "wal", "delete", NULL };
+static const gh_option_rule sq_rules[] = {
+    { "busy_timeout", "5s", "0..2147483647", NULL }, /* SQLite takes an int of ms */
+    { "synchronous", "normal", NULL, sq_syncs },
+    { "journal", "wal", NULL, sq_journals },
+    { "checkpoint_pages", "4000", "100..1000000", NULL },
+    { NULL, NULL, NULL, NULL }
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -212,18 +223,6 @@ static gh_result sq_instantiate(void *vinst, const gh_cfg *cfg, gh_call *call)
     if (strlen(path) >= sizeof(in->path))
         return host->fail(call, GH_ERR_INVALID, "path: longer than %zu bytes",
                           sizeof(in->path) - 1);
-    if (busy < 0 || busy > INT_MAX)
-        return host->fail(call, GH_ERR_INVALID,
-                          "busy_timeout: must be between 0 and %d ms", INT_MAX);
-    if (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0)
-        return host->fail(call, GH_ERR_INVALID,
-                          "synchronous: expected normal or full, got '%s'", sync);
-    if (strcmp(journal, "wal") != 0 && strcmp(journal, "delete") != 0)
-        return host->fail(call, GH_ERR_INVALID,
-                          "journal: expected wal or delete, got '%s'", journal);
-    if (ckpt < 100 || ckpt > 1000000)
-        return host->fail(call, GH_ERR_INVALID,
-                          "checkpoint_pages: must be between 100 and 1000000");
 
     if ((in->sh = sq_shared_new(in)) == NULL)
         return host->fail(call, GH_ERR_INTERNAL, "cannot create the writer and checkpoint locks");
@@ -797,6 +796,7 @@ static const gh_plugin sq_plugin = {
     .description = "SQLite storage (embedded, WAL)",
     .kind = GH_KIND_STORAGE,
     .options = sq_options,
+    .option_rules = sq_rules,
     .inst_size = sizeof(sq_inst),
     .thread_size = sizeof(sq_thread),
     .instantiate = sq_instantiate,
