@@ -209,6 +209,7 @@ faults_two_instances() {
     "$hook" revoked
 
     post_json /api/v1/auth/signup '{"email":"bob@example.com","password":"Bob-faults-pw-4821"}'
+    equals "bob signs up on A" "$CODE" "201"
     for _ in 1 2 3; do
         post_json /api/v1/auth/login '{"email":"bob@example.com","password":"Wrong-pass-000"}'
     done
