@@ -16,6 +16,7 @@ int users_register(gh_router *r);     /* users.c: /api/v1/users/me */
 int sessions_register(gh_router *r);  /* sessions.c: /api/v1/users/me/sessions, login history */
 int admin_register(gh_router *r);     /* admin.c: /api/v1/users, /api/v1/audit-events */
 int companies_register(gh_router *r); /* companies.c: /api/v1/companies */
+int rbac_register(gh_router *r);      /* rbac.c: roles, permissions, resources, authz/check */
 int oauth2_register(gh_router *r);    /* oauth2.c: /oauth2/token, introspect, revoke */
 int wellknown_register(gh_router *r); /* wellknown.c: /.well-known/... */
 int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-reset */

@@ -59,6 +59,7 @@ struct api_job {
     gh_claims claims;           /* API_BEARER: the caller's access token */
     json_t *in;                 /* validated input, owned; wiped when freed */
     char target[64];            /* a path parameter, when the route has one */
+    char target2[37];           /* a second one: /roles/{id}/permissions/{id} */
     void *data;                 /* the handler's own, free()d with the job */
     char ip[64];
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */

@@ -13,6 +13,8 @@
  *   GET    /api/v1/sessions, DELETE /api/v1/sessions/{id},
  *   GET    /api/v1/audit-events                                  admin.c
  *   GET POST /api/v1/companies, GET PUT DELETE .../companies/{id}  companies.c
+ *   GET POST /api/v1/{resources,permissions,roles}, .../{id}, grants,
+ *   users' roles and permissions, POST /api/v1/authz/check         rbac.c
  *   POST   /oauth2/{token,introspect,revoke}                     oauth2.c
  *   GET    /.well-known/{jwks.json,openid-configuration}         wellknown.c
  *   POST   /api/v1/auth/{verify-email,verify-email/resend,
@@ -24,7 +26,7 @@ int api_register(gh_router *r)
 {
     int (*const parts[])(gh_router *) = {
         health_register, auth_register, users_register, sessions_register,
-        admin_register, companies_register, oauth2_register, wellknown_register,
+        admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
         mailflow_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)

@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth/rbac.h"
 #include "auth/users.h"
 #include "auth/pii.h"
 #include "auth/sessions.h"
@@ -535,6 +536,21 @@ static int hash_ok(const char *hash)
     return hash != NULL && *hash != '\0' && strlen(hash) < GH_PW_HASH_MAX;
 }
 
+/* is_admin and the admin role (auth/rbac.h) say the same: the flag is
+ * what tokens and the admin routes read until they read permissions. */
+static gh_result admin_role(gh_conn *c, gh_call *call, const char *id, int on)
+{
+    int64_t now = gh_now_ms();
+    gh_param args[3] = { p_str(id), p_str(RBAC_ROLE_ADMIN), p_int(&now) };
+    gh_result r = store_exec(c, call, "DELETE FROM user_roles WHERE user_id = ? AND role_id = ?",
+                             args, 2, NULL, NULL, NULL);
+
+    if (r == GH_OK && on)
+        r = store_exec(c, call, "INSERT INTO user_roles (user_id, role_id, created_at) "
+                       "VALUES (?, ?, ?)", args, 3, NULL, NULL, NULL);
+    return r;
+}
+
 gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *password_hash)
 {
     at_rest a;
@@ -564,6 +580,8 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
     at_rest_free(&a);
     if (r == GH_OK && password_hash != NULL)
         r = insert_password(c, call, u->id, password_hash, u->created_at);
+    if (r == GH_OK && u->is_admin)
+        r = admin_role(c, call, u->id, 1);
     if (r == GH_OK)
         return store_commit(c, call);
     store_rollback(c, call);
@@ -856,13 +874,22 @@ gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const c
     args[4] = p_int(&now);
     args[5] = p_str(id);
     args[6] = p_str(tenant);
+    if ((r = store_begin(c, call)) != GH_OK)
+        return r;
     r = store_exec(c, call,
                    "UPDATE users SET "
                    "is_active = CASE WHEN ? < 0 THEN is_active ELSE ? END, "
                    "is_admin = CASE WHEN ? < 0 THEN is_admin ELSE ? END, "
                    "updated_at = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL",
                    args, 7, NULL, NULL, &changed);
-    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+    if (r == GH_OK && changed == 0)
+        r = GH_ERR_NOT_FOUND;
+    if (r == GH_OK && admin >= 0)
+        r = admin_role(c, call, id, (int)admin);
+    if (r == GH_OK)
+        return store_commit(c, call);
+    store_rollback(c, call);
+    return r;
 }
 
 gh_result users_mark_verified(gh_conn *c, gh_call *call, const char *id, int64_t at_ms)

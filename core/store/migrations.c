@@ -511,6 +511,156 @@ static const char v5_mysql[] =
     "SELECT tenants.settings, tenants.deactivated_at, tenants.erase_after, tenants.erased_at\n"
     "       FROM tenants LIMIT 0;\n";
 
+/* Roles and permissions (auth/rbac.h). Resource types, permissions and
+ * roles belong to a company, or to none: the system's own, the same in
+ * every company, with fixed ids (RBAC_* in auth/rbac.h) so code and
+ * migrations can name them. A permission is a resource type and an
+ * action ("invoice:read"); a role has permissions and parent roles (it
+ * holds its parents' permissions too); users hold roles. The built-in
+ * role `admin` holds every permission of its holder's company and
+ * `superuser`, for the root company, every company's: both by their
+ * builtin mark, not by rows, so a new permission needs no grant. The
+ * users' is_admin flag becomes the admin role (and superuser in the root
+ * company, whose admins managed every company until now). */
+#define RBAC_CATALOG(NOW, INSERT)                                                             \
+    INSERT " INTO resource_types (id, tenant_id, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8001-000000000001', NULL, 'users', 'accounts', " NOW ", " NOW "),\n" \
+    "('00000000-0000-4000-8001-000000000002', NULL, 'roles', 'roles and their grants', " NOW ", " NOW "),\n" \
+    "('00000000-0000-4000-8001-000000000003', NULL, 'permissions', 'permissions', " NOW ", " NOW "),\n" \
+    "('00000000-0000-4000-8001-000000000004', NULL, 'resources', 'resource types', " NOW ", " NOW "),\n" \
+    "('00000000-0000-4000-8001-000000000005', NULL, 'sessions', 'sign-in sessions', " NOW ", " NOW "),\n" \
+    "('00000000-0000-4000-8001-000000000006', NULL, 'audit', 'the audit trail', " NOW ", " NOW "),\n" \
+    "('00000000-0000-4000-8001-000000000007', NULL, 'companies', 'companies', " NOW ", " NOW ");\n" \
+    INSERT " INTO permissions (id, tenant_id, resource_type_id, action, name, description, created_at, updated_at) VALUES\n" \
+    RBAC_PERM("01", "1", "read", "users:read", "list and read accounts", NOW)                 \
+    RBAC_PERM("02", "1", "write", "users:write", "create, change and erase accounts", NOW)    \
+    RBAC_PERM("03", "2", "read", "roles:read", "list roles and who holds them", NOW)          \
+    RBAC_PERM("04", "2", "write", "roles:write", "create roles, grant and revoke them", NOW)  \
+    RBAC_PERM("05", "3", "read", "permissions:read", "list permissions", NOW)                 \
+    RBAC_PERM("06", "3", "write", "permissions:write", "create and delete permissions", NOW)  \
+    RBAC_PERM("07", "4", "read", "resources:read", "list resource types", NOW)                \
+    RBAC_PERM("08", "4", "write", "resources:write", "create and delete resource types", NOW) \
+    RBAC_PERM("09", "5", "read", "sessions:read", "list the company sessions", NOW)           \
+    RBAC_PERM("10", "5", "revoke", "sessions:revoke", "end sessions", NOW)                    \
+    RBAC_PERM("11", "6", "read", "audit:read", "read the audit trail", NOW)                   \
+    RBAC_PERM("12", "7", "read", "companies:read", "list and read companies", NOW)            \
+    "('00000000-0000-4000-8002-000000000013', NULL, '00000000-0000-4000-8001-000000000007', " \
+    "'write', 'companies:write', 'create, change and deactivate companies', " NOW ", " NOW ");\n" \
+    INSERT " INTO roles (id, tenant_id, name, description, builtin, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8003-000000000001', NULL, 'admin', 'every permission in its company', " \
+    "'admin', " NOW ", " NOW "),\n"                                                           \
+    "('00000000-0000-4000-8003-000000000002', NULL, 'superuser', 'every permission in every " \
+    "company (the root company only)', 'superuser', " NOW ", " NOW ");\n"                     \
+    INSERT " INTO user_roles (user_id, role_id, created_at)\n"                                \
+    "SELECT id, '00000000-0000-4000-8003-000000000001', " NOW " FROM users WHERE is_admin = 1;\n" \
+    INSERT " INTO user_roles (user_id, role_id, created_at)\n"                                \
+    "SELECT id, '00000000-0000-4000-8003-000000000002', " NOW " FROM users WHERE is_admin = 1 " \
+    "AND tenant_id = '00000000-0000-4000-8000-000000000000';\n"
+#define RBAC_PERM(n, rt, action, name, what, NOW)                                             \
+    "('00000000-0000-4000-8002-0000000000" n "', NULL, '00000000-0000-4000-8001-00000000000" rt \
+    "', '" action "', '" name "', '" what "', " NOW ", " NOW "),\n"
+#define RBAC_TABLES(TIME)                                                                     \
+    "CREATE TABLE resource_types (\n"                                                         \
+    "    id          TEXT PRIMARY KEY NOT NULL,\n"                                            \
+    "    tenant_id   TEXT REFERENCES tenants (id) ON DELETE CASCADE,\n"                       \
+    "    name        TEXT NOT NULL,\n"                                                        \
+    "    description TEXT,\n"                                                                 \
+    "    created_at  " TIME " NOT NULL,\n"                                                    \
+    "    updated_at  " TIME " NOT NULL,\n"                                                    \
+    "    UNIQUE (tenant_id, name)\n"                                                          \
+    ");\n"                                                                                    \
+    "CREATE TABLE permissions (\n"                                                            \
+    "    id               TEXT PRIMARY KEY NOT NULL,\n"                                       \
+    "    tenant_id        TEXT REFERENCES tenants (id) ON DELETE CASCADE,\n"                  \
+    "    resource_type_id TEXT NOT NULL REFERENCES resource_types (id) ON DELETE CASCADE,\n"  \
+    "    action           TEXT NOT NULL,\n"                                                   \
+    "    name             TEXT NOT NULL,\n"                                                   \
+    "    description      TEXT,\n"                                                            \
+    "    created_at       " TIME " NOT NULL,\n"                                               \
+    "    updated_at       " TIME " NOT NULL,\n"                                               \
+    "    UNIQUE (tenant_id, name)\n"                                                          \
+    ");\n"                                                                                    \
+    "CREATE TABLE roles (\n"                                                                  \
+    "    id          TEXT PRIMARY KEY NOT NULL,\n"                                            \
+    "    tenant_id   TEXT REFERENCES tenants (id) ON DELETE CASCADE,\n"                       \
+    "    name        TEXT NOT NULL,\n"                                                        \
+    "    description TEXT,\n"                                                                 \
+    "    builtin     TEXT,\n"                                                                 \
+    "    created_at  " TIME " NOT NULL,\n"                                                    \
+    "    updated_at  " TIME " NOT NULL,\n"                                                    \
+    "    UNIQUE (tenant_id, name)\n"                                                          \
+    ");\n"                                                                                    \
+    "CREATE TABLE role_parents (\n"                                                           \
+    "    role_id   TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,\n"                  \
+    "    parent_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,\n"                  \
+    "    PRIMARY KEY (role_id, parent_id)\n"                                                  \
+    ");\n"                                                                                    \
+    "CREATE TABLE role_permissions (\n"                                                       \
+    "    role_id       TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,\n"              \
+    "    permission_id TEXT NOT NULL REFERENCES permissions (id) ON DELETE CASCADE,\n"        \
+    "    PRIMARY KEY (role_id, permission_id)\n"                                              \
+    ");\n"                                                                                    \
+    "CREATE TABLE user_roles (\n"                                                             \
+    "    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"                 \
+    "    role_id    TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,\n"                 \
+    "    created_at " TIME " NOT NULL,\n"                                                     \
+    "    PRIMARY KEY (user_id, role_id)\n"                                                    \
+    ");\n"                                                                                    \
+    "CREATE INDEX user_roles_role ON user_roles (role_id);\n"
+#define SQLITE_NOW "CAST(strftime('%s', 'now') AS INTEGER) * 1000"
+#define POSTGRES_NOW "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT) * 1000"
+#define MYSQL_NOW "CAST(UNIX_TIMESTAMP() AS SIGNED) * 1000"
+static const char v6_sqlite[] =
+    RBAC_TABLES("INTEGER")
+    RBAC_CATALOG(SQLITE_NOW, "INSERT");
+static const char v6_postgres[] =
+    RBAC_TABLES("BIGINT")
+    RBAC_CATALOG(POSTGRES_NOW, "INSERT");
+/* MySQL: the same, with its foreign keys as clauses (InnoDB ignores a
+ * REFERENCES written on a column). DDL commits as it goes, so a failed
+ * run leaves tables behind: IF NOT EXISTS and INSERT IGNORE make running
+ * it again complete the rest. */
+#define MYSQL_FK(col, table) \
+    ",\n    FOREIGN KEY (" col ") REFERENCES " table " (id) ON DELETE CASCADE"
+static const char v6_mysql[] =
+    "CREATE TABLE IF NOT EXISTS resource_types (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36), name VARCHAR(255) NOT NULL,\n"
+    "    description TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
+    "    UNIQUE KEY resource_types_name (tenant_id, name)" MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    "CREATE TABLE IF NOT EXISTS permissions (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36),\n"
+    "    resource_type_id VARCHAR(36) NOT NULL, action VARCHAR(255) NOT NULL,\n"
+    "    name VARCHAR(255) NOT NULL, description TEXT, created_at BIGINT NOT NULL,\n"
+    "    updated_at BIGINT NOT NULL, UNIQUE KEY permissions_name (tenant_id, name)"
+    MYSQL_FK("tenant_id", "tenants") MYSQL_FK("resource_type_id", "resource_types") "\n"
+    ")" MYSQL_TABLE
+    "CREATE TABLE IF NOT EXISTS roles (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36), name VARCHAR(255) NOT NULL,\n"
+    "    description TEXT, builtin VARCHAR(255), created_at BIGINT NOT NULL,\n"
+    "    updated_at BIGINT NOT NULL, UNIQUE KEY roles_name (tenant_id, name)"
+    MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    "CREATE TABLE IF NOT EXISTS role_parents (\n"
+    "    role_id VARCHAR(36) NOT NULL, parent_id VARCHAR(36) NOT NULL,\n"
+    "    PRIMARY KEY (role_id, parent_id)" MYSQL_FK("role_id", "roles")
+    MYSQL_FK("parent_id", "roles") "\n"
+    ")" MYSQL_TABLE
+    "CREATE TABLE IF NOT EXISTS role_permissions (\n"
+    "    role_id VARCHAR(36) NOT NULL, permission_id VARCHAR(36) NOT NULL,\n"
+    "    PRIMARY KEY (role_id, permission_id)" MYSQL_FK("role_id", "roles")
+    MYSQL_FK("permission_id", "permissions") "\n"
+    ")" MYSQL_TABLE
+    "CREATE TABLE IF NOT EXISTS user_roles (\n"
+    "    user_id VARCHAR(36) NOT NULL, role_id VARCHAR(36) NOT NULL, created_at BIGINT NOT NULL,\n"
+    "    PRIMARY KEY (user_id, role_id), KEY user_roles_role (role_id)"
+    MYSQL_FK("user_id", "users") MYSQL_FK("role_id", "roles") "\n"
+    ")" MYSQL_TABLE
+    RBAC_CATALOG(MYSQL_NOW, "INSERT IGNORE")
+    "SELECT roles.builtin, user_roles.role_id, role_parents.parent_id,\n"
+    "       role_permissions.permission_id, permissions.resource_type_id\n"
+    "       FROM roles, user_roles, role_parents, role_permissions, permissions LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -519,6 +669,7 @@ const gh_migration gh_migrations[] = {
     { 3, "pii_at_rest", v3_sqlite, v3_postgres, v3_mysql },
     { 4, "profile_names_external_id", v4_sqlite, v4_postgres, v4_mysql },
     { 5, "company_settings", v5_sqlite, v5_postgres, v5_mysql },
+    { 6, "roles_permissions", v6_sqlite, v6_postgres, v6_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

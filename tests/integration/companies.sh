@@ -240,4 +240,5 @@ audit=$(case $BACKEND in
 equals "the deactivation is audited in acme" "$audit" 1
 
 stop_daemon
+equals "it exits 0" "$STATUS" 0
 finish

@@ -1,0 +1,662 @@
+/*
+ * rbac.c - roles and permissions over HTTP, in the caller's company:
+ *   GET POST /api/v1/resources        GET DELETE /api/v1/resources/{id}
+ *   GET POST /api/v1/permissions      GET DELETE /api/v1/permissions/{id}
+ *   GET POST /api/v1/roles            GET PUT DELETE /api/v1/roles/{id}
+ *   POST DELETE /api/v1/roles/{id}/permissions/{permission_id}
+ *   POST DELETE /api/v1/users/{id}/roles/{role_id}
+ *   GET  /api/v1/users/{id}/permissions   {items: [{permission, role, via}]}
+ *   POST /api/v1/authz/check  {permission | permissions: [...], user_id?}
+ *        -> {allowed} | {results: {permission: allowed}}
+ * Management is for admins (the admin role); a check is for anyone about
+ * themselves, and for admins about any user of their company. A row of
+ * another company answers 404 like a missing one; the system's rows and
+ * the built-in roles cannot change (403 read_only). Nobody grants a
+ * permission they do not hold. Every change is audited.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "api/api.h"
+#include "api/input.h"
+#include "api/job.h"
+#include "api/present.h"
+#include "auth/rbac.h"
+#include "auth/users.h"
+
+#define CHECK_MAX 100 /* permissions one check may ask about */
+
+/* ---------------------------------------------------------------- shapes */
+
+static json_t *opt_str(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *present_resource(const gh_resource_type *rt)
+{
+    return json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "id", rt->id, "name", rt->name,
+                     "description", opt_str(rt->description), "system", !rt->tenant_id[0],
+                     "created_at", present_time(rt->created_at), "updated_at",
+                     present_time(rt->updated_at));
+}
+
+static json_t *present_permission(const gh_permission *p)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o}", "id", p->id, "name", p->name,
+                     "resource_type_id", p->resource_type_id, "action", p->action, "description",
+                     opt_str(p->description), "system", !p->tenant_id[0], "created_at",
+                     present_time(p->created_at));
+}
+
+static json_t *present_role(const gh_role *r)
+{
+    json_t *parents = json_array();
+    for (size_t i = 0; parents && i < r->n_parents; i++)
+        json_array_append_new(parents, json_string(r->parents[i]));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "name", r->name,
+                     "description", opt_str(r->description), "builtin", opt_str(r->builtin),
+                     "parent_ids", parents, "created_at", present_time(r->created_at),
+                     "updated_at", present_time(r->updated_at));
+}
+
+/* What auth/rbac.c said, for a client: its message without the prefix,
+ * or dflt. */
+static const char *why(const api_job *j, const char *dflt)
+{
+    return strncmp(j->call.message, "rbac: ", 6) == 0 ? j->call.message + 6 : dflt;
+}
+
+/* The answer for a store call that failed on one row. */
+static void rbac_fail(api_job *j, gh_result r, const char *what)
+{
+    switch (r) {
+    case GH_ERR_NOT_FOUND: api_fail(j, 404, "not_found", "No such resource."); break;
+    case GH_ERR_CONFLICT: api_fail(j, 409, "conflict", why(j, "The name is taken.")); break;
+    case GH_ERR_DENIED: api_fail(j, 403, "read_only", why(j, "Built in: it cannot change.")); break;
+    case GH_ERR_INVALID: api_fail(j, 422, "invalid_field", why(j, "Invalid.")); break;
+    default: api_store_fail(j, r, what);
+    }
+}
+
+/* A page of n rows of size `size` at v, shaped by present, answered. */
+static void answer_page(api_job *j, const void *v, size_t n, size_t size,
+                        json_t *(*present)(const void *))
+{
+    size_t limit = (size_t)json_integer_value(json_object_get(j->in, "limit"));
+    size_t offset = (size_t)json_integer_value(json_object_get(j->in, "offset"));
+    json_t *items = json_array();
+    for (size_t i = offset; items && i < n && i < offset + limit; i++)
+        json_array_append_new(items, present((const char *)v + i * size));
+    api_ok_page(j, items, (int64_t)n);
+}
+
+static json_t *present_resource_v(const void *p) { return present_resource(p); }
+static json_t *present_permission_v(const void *p) { return present_permission(p); }
+static json_t *present_role_v(const void *p) { return present_role(p); }
+
+/* The write ends: commit with an audit record, or roll back and answer. */
+static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,
+                   json_t *body, int status)
+{
+    if (r == GH_OK) {
+        api_audit(j, c, action, "success", subject, json_pack("{s:O*}", "after", body));
+        r = store_commit(c, &j->call);
+    } else {
+        store_rollback(c, &j->call);
+    }
+    if (r != GH_OK) {
+        json_decref(body);
+        rbac_fail(j, r, action);
+    } else if (status == 204) {
+        json_decref(body);
+        api_empty(j, 204);
+    } else {
+        api_ok(j, status, body);
+    }
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+static api_job *list_job(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_ADMIN | API_READ);
+    if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* /{id}, and /{id}/.../{second} when second names a parameter. */
+static api_job *id_job(gh_req *req, const char *second, unsigned flags)
+{
+    api_job *j = api_job_new(req, API_ADMIN | flags);
+    if (j && (input_path_id(req, "id", j->target) < 0 ||
+              (second && input_path_id(req, second, j->target2) < 0))) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static api_job *body_job(gh_req *req, const char *const *known, const char *path_id)
+{
+    api_job *j = path_id ? id_job(req, NULL, 0) : api_job_new(req, API_ADMIN);
+    if (j && (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0)) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* ------------------------------------------------------------ resources */
+
+static void resources_work(api_job *j, gh_conn *c)
+{
+    gh_resource_type *v;
+    size_t n;
+    gh_result r = rbac_resource_list(c, &j->call, j->claims.tenant, &v, &n);
+    if (r != GH_OK)
+        api_store_fail(j, r, "resource list");
+    else
+        answer_page(j, v, n, sizeof *v, present_resource_v);
+    free(v);
+}
+
+static void resources(gh_req *req)
+{
+    api_job *j = list_job(req);
+    if (j)
+        api_job_run(req, j, resources_work);
+}
+
+static void resource_create_work(api_job *j, gh_conn *c)
+{
+    gh_resource_type rt = { 0 };
+    snprintf(rt.name, sizeof rt.name, "%s", api_in(j, "name"));
+    snprintf(rt.description, sizeof rt.description, "%s",
+             api_in(j, "description") ? api_in(j, "description") : "");
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_resource_create(c, &j->call, j->claims.tenant, &rt);
+    finish(j, c, r, "rbac.resource.create", rt.id, present_resource(&rt), 201);
+}
+
+static void resource_create(gh_req *req)
+{
+    static const char *const known[] = { "name", "description", NULL };
+    const char *name, *desc;
+    api_job *j = body_job(req, known, NULL);
+    if (!j)
+        return;
+    if (input_string(req, j->in, "name", INPUT_REQUIRED, RBAC_NAME_MAX + 64, &name) < 0 ||
+        input_string(req, j->in, "description", INPUT_OPTIONAL, 255, &desc) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, resource_create_work);
+}
+
+static void resource_get_work(api_job *j, gh_conn *c)
+{
+    gh_resource_type rt;
+    gh_result r = rbac_resource_get(c, &j->call, j->claims.tenant, j->target, &rt);
+    if (r == GH_OK)
+        api_ok(j, 200, present_resource(&rt));
+    else
+        rbac_fail(j, r, "resource get");
+}
+
+static void resource_get(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, API_READ);
+    if (j)
+        api_job_run(req, j, resource_get_work);
+}
+
+static void resource_delete_work(api_job *j, gh_conn *c)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_resource_delete(c, &j->call, j->claims.tenant, j->target);
+    finish(j, c, r, "rbac.resource.delete", j->target, NULL, 204);
+}
+
+static void resource_delete(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, 0);
+    if (j)
+        api_job_run(req, j, resource_delete_work);
+}
+
+/* ----------------------------------------------------------- permissions */
+
+static void permissions_work(api_job *j, gh_conn *c)
+{
+    gh_permission *v;
+    size_t n;
+    gh_result r = rbac_permission_list(c, &j->call, j->claims.tenant, &v, &n);
+    if (r != GH_OK)
+        api_store_fail(j, r, "permission list");
+    else
+        answer_page(j, v, n, sizeof *v, present_permission_v);
+    free(v);
+}
+
+static void permissions(gh_req *req)
+{
+    api_job *j = list_job(req);
+    if (j)
+        api_job_run(req, j, permissions_work);
+}
+
+static void permission_create_work(api_job *j, gh_conn *c)
+{
+    gh_permission p = { 0 };
+    snprintf(p.resource_type_id, sizeof p.resource_type_id, "%s", api_in(j, "resource_type_id"));
+    snprintf(p.action, sizeof p.action, "%s", api_in(j, "action"));
+    snprintf(p.description, sizeof p.description, "%s",
+             api_in(j, "description") ? api_in(j, "description") : "");
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_permission_create(c, &j->call, j->claims.tenant, &p);
+    finish(j, c, r, "rbac.permission.create", p.id, present_permission(&p), 201);
+}
+
+static void permission_create(gh_req *req)
+{
+    static const char *const known[] = { "resource_type_id", "action", "description", NULL };
+    const char *rt, *action, *desc;
+    api_job *j = body_job(req, known, NULL);
+    if (!j)
+        return;
+    if (input_string(req, j->in, "resource_type_id", INPUT_REQUIRED, 36, &rt) < 0 ||
+        input_string(req, j->in, "action", INPUT_REQUIRED, RBAC_NAME_MAX + 64, &action) < 0 ||
+        input_string(req, j->in, "description", INPUT_OPTIONAL, 255, &desc) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, permission_create_work);
+}
+
+static void permission_get_work(api_job *j, gh_conn *c)
+{
+    gh_permission p;
+    gh_result r = rbac_permission_get(c, &j->call, j->claims.tenant, j->target, &p);
+    if (r == GH_OK)
+        api_ok(j, 200, present_permission(&p));
+    else
+        rbac_fail(j, r, "permission get");
+}
+
+static void permission_get(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, API_READ);
+    if (j)
+        api_job_run(req, j, permission_get_work);
+}
+
+static void permission_delete_work(api_job *j, gh_conn *c)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_permission_delete(c, &j->call, j->claims.tenant, j->target);
+    finish(j, c, r, "rbac.permission.delete", j->target, NULL, 204);
+}
+
+static void permission_delete(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, 0);
+    if (j)
+        api_job_run(req, j, permission_delete_work);
+}
+
+/* ----------------------------------------------------------------- roles */
+
+static void roles_work(api_job *j, gh_conn *c)
+{
+    gh_role *v;
+    size_t n;
+    gh_result r = rbac_role_list(c, &j->call, j->claims.tenant, &v, &n);
+    if (r != GH_OK)
+        api_store_fail(j, r, "role list");
+    else
+        answer_page(j, v, n, sizeof *v, present_role_v);
+    free(v);
+}
+
+static void roles(gh_req *req)
+{
+    api_job *j = list_job(req);
+    if (j)
+        api_job_run(req, j, roles_work);
+}
+
+/* name, description and parent_ids of a role body into r (checked on
+ * the loop: role_input). */
+static void role_from(const api_job *j, gh_role *r)
+{
+    const json_t *parents = json_object_get(j->in, "parent_ids"), *v;
+    size_t i;
+    if (api_in(j, "name"))
+        snprintf(r->name, sizeof r->name, "%s", api_in(j, "name"));
+    if (api_in(j, "description"))
+        snprintf(r->description, sizeof r->description, "%s", api_in(j, "description"));
+    if (!parents)
+        return;
+    r->n_parents = 0;
+    json_array_foreach(parents, i, v)
+        snprintf(r->parents[r->n_parents++], sizeof r->parents[0], "%s", json_string_value(v));
+}
+
+static int role_input(gh_req *req, api_job *j, int name_required)
+{
+    const char *name, *desc;
+    const json_t *parents = json_object_get(j->in, "parent_ids"), *v;
+    size_t i;
+    if (input_string(req, j->in, "name", name_required, RBAC_NAME_MAX + 64, &name) < 0 ||
+        input_string(req, j->in, "description", INPUT_OPTIONAL, 255, &desc) < 0)
+        return -1;
+    if (parents && (!json_is_array(parents) || json_array_size(parents) > RBAC_PARENTS_MAX)) {
+        input_reject(req, "invalid_field", "parent_ids", "must be a list of at most 16 role ids.");
+        return -1;
+    }
+    json_array_foreach(parents, i, v) {
+        if (!json_is_string(v) || !uuid_valid(json_string_value(v))) {
+            input_reject(req, "invalid_field", "parent_ids", "must hold role ids.");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void role_create_work(api_job *j, gh_conn *c)
+{
+    gh_role r = { 0 };
+    role_from(j, &r);
+    gh_result res = store_begin(c, &j->call);
+    if (res == GH_OK)
+        res = rbac_role_create(c, &j->call, j->claims.tenant, &r);
+    finish(j, c, res, "rbac.role.create", r.id, present_role(&r), 201);
+}
+
+static void role_create(gh_req *req)
+{
+    static const char *const known[] = { "name", "description", "parent_ids", NULL };
+    api_job *j = body_job(req, known, NULL);
+    if (!j)
+        return;
+    if (role_input(req, j, INPUT_REQUIRED) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, role_create_work);
+}
+
+static void role_get_work(api_job *j, gh_conn *c)
+{
+    gh_role r;
+    gh_result res = rbac_role_get(c, &j->call, j->claims.tenant, j->target, &r);
+    if (res == GH_OK)
+        api_ok(j, 200, present_role(&r));
+    else
+        rbac_fail(j, res, "role get");
+}
+
+static void role_get(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, API_READ);
+    if (j)
+        api_job_run(req, j, role_get_work);
+}
+
+static void role_put_work(api_job *j, gh_conn *c)
+{
+    gh_role r;
+    gh_result res = store_begin(c, &j->call);
+    if (res == GH_OK && (res = rbac_role_get(c, &j->call, j->claims.tenant, j->target, &r)) ==
+                            GH_OK) {
+        role_from(j, &r);
+        res = rbac_role_update(c, &j->call, j->claims.tenant, &r);
+    }
+    finish(j, c, res, "rbac.role.update", j->target, res == GH_OK ? present_role(&r) : NULL, 200);
+}
+
+static void role_put(gh_req *req)
+{
+    static const char *const known[] = { "name", "description", "parent_ids", NULL };
+    api_job *j = body_job(req, known, "id");
+    if (!j)
+        return;
+    if (role_input(req, j, INPUT_OPTIONAL) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, role_put_work);
+}
+
+static void role_delete_work(api_job *j, gh_conn *c)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_role_delete(c, &j->call, j->claims.tenant, j->target);
+    finish(j, c, r, "rbac.role.delete", j->target, NULL, 204);
+}
+
+static void role_delete(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, 0);
+    if (j)
+        api_job_run(req, j, role_delete_work);
+}
+
+/* Nobody grants what they do not hold. */
+static void grant_work(api_job *j, gh_conn *c)
+{
+    gh_permission p;
+    gh_result r = store_begin(c, &j->call);
+    int held = 0;
+    if (r == GH_OK)
+        r = rbac_permission_get(c, &j->call, j->claims.tenant, j->target2, &p);
+    if (r == GH_OK && (held = rbac_holds(c, &j->call, j->claims.tenant, j->claims.sub,
+                                         p.name)) != 1) {
+        store_rollback(c, &j->call);
+        if (held < 0)
+            api_store_fail(j, GH_ERR_UNAVAILABLE, "grant check");
+        else
+            api_fail(j, 403, "not_held", "You cannot grant a permission you do not hold.");
+        return;
+    }
+    if (r == GH_OK)
+        r = rbac_role_grant(c, &j->call, j->claims.tenant, j->target, j->target2);
+    finish(j, c, r, "rbac.role.grant", j->target,
+           json_pack("{s:s, s:s}", "role_id", j->target, "permission", p.name), 204);
+}
+
+static void revoke_work(api_job *j, gh_conn *c)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_role_revoke(c, &j->call, j->claims.tenant, j->target, j->target2);
+    finish(j, c, r, "rbac.role.revoke", j->target,
+           json_pack("{s:s, s:s}", "role_id", j->target, "permission_id", j->target2), 204);
+}
+
+static void role_grant(gh_req *req)
+{
+    api_job *j = id_job(req, "permission_id", 0);
+    if (j)
+        api_job_run(req, j, grant_work);
+}
+
+static void role_revoke(gh_req *req)
+{
+    api_job *j = id_job(req, "permission_id", 0);
+    if (j)
+        api_job_run(req, j, revoke_work);
+}
+
+/* ----------------------------------------------------------- users' roles */
+
+static void assign_work(api_job *j, gh_conn *c)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_user_assign(c, &j->call, j->claims.tenant, j->target, j->target2);
+    finish(j, c, r, "rbac.user.assign", j->target, json_pack("{s:s}", "role_id", j->target2),
+           204);
+}
+
+static void unassign_work(api_job *j, gh_conn *c)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK)
+        r = rbac_user_unassign(c, &j->call, j->claims.tenant, j->target, j->target2);
+    finish(j, c, r, "rbac.user.unassign", j->target, json_pack("{s:s}", "role_id", j->target2),
+           204);
+}
+
+static void user_assign(gh_req *req)
+{
+    api_job *j = id_job(req, "role_id", 0);
+    if (j)
+        api_job_run(req, j, assign_work);
+}
+
+static void user_unassign(gh_req *req)
+{
+    api_job *j = id_job(req, "role_id", 0);
+    if (j)
+        api_job_run(req, j, unassign_work);
+}
+
+static json_t *grants_json(const gh_grant *g, size_t n)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        json_array_append_new(items, json_pack("{s:s, s:{s:s, s:s}, s:s}", "permission",
+                                               g[i].permission, "role", "id", g[i].role_id,
+                                               "name", g[i].role_name, "via", g[i].via_role_name));
+    return items;
+}
+
+static void user_permissions_work(api_job *j, gh_conn *c)
+{
+    gh_user u = { 0 };
+    gh_grant *g = NULL;
+    size_t n = 0;
+    gh_result r = users_get(c, &j->call, j->claims.tenant, j->target, &u);
+    user_clear(&u);
+    if (r == GH_OK)
+        r = rbac_effective(c, &j->call, j->claims.tenant, j->target, &g, &n);
+    if (r == GH_OK)
+        api_ok(j, 200, json_pack("{s:o}", "items", grants_json(g, n)));
+    else
+        rbac_fail(j, r, "effective permissions");
+    free(g);
+}
+
+static void user_permissions(gh_req *req)
+{
+    api_job *j = id_job(req, NULL, API_READ);
+    if (j)
+        api_job_run(req, j, user_permissions_work);
+}
+
+/* ----------------------------------------------------------------- check */
+
+static void check_work(api_job *j, gh_conn *c)
+{
+    const char *who = api_in(j, "user_id") ? api_in(j, "user_id") : j->claims.sub;
+    const json_t *list = json_object_get(j->in, "permissions"), *v;
+    gh_grant *g = NULL;
+    size_t n = 0, i;
+    gh_result r = rbac_effective(c, &j->call, j->claims.tenant, who, &g, &n);
+    if (r != GH_OK) {
+        api_store_fail(j, r, "authz check");
+        return;
+    }
+    /* held: in the sorted grants */
+    json_t *results = json_object();
+    if (list) {
+        json_array_foreach(list, i, v) {
+            const char *want = json_string_value(v);
+            int held = 0;
+            for (size_t k = 0; k < n && !held; k++)
+                held = strcmp(g[k].permission, want) == 0;
+            json_object_set_new(results, want, json_boolean(held));
+        }
+        api_ok(j, 200, json_pack("{s:o}", "results", results));
+    } else {
+        const char *want = api_in(j, "permission");
+        int held = 0;
+        for (size_t k = 0; k < n && !held; k++)
+            held = strcmp(g[k].permission, want) == 0;
+        json_decref(results);
+        api_ok(j, 200, json_pack("{s:b}", "allowed", held));
+    }
+    free(g);
+}
+
+static void check(gh_req *req)
+{
+    static const char *const known[] = { "permission", "permissions", "user_id", NULL };
+    api_job *j = api_job_new(req, API_BEARER | API_READ);
+    const char *perm, *user;
+    const json_t *list, *v;
+    size_t i;
+    if (!j)
+        return;
+    if (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
+        input_string(req, j->in, "permission", INPUT_OPTIONAL, RBAC_PERMISSION_MAX, &perm) < 0 ||
+        input_string(req, j->in, "user_id", INPUT_OPTIONAL, 36, &user) < 0) {
+        api_job_free(j);
+        return;
+    }
+    list = json_object_get(j->in, "permissions");
+    if (!perm == !list || (list && (!json_is_array(list) || json_array_size(list) == 0 ||
+                                    json_array_size(list) > CHECK_MAX))) {
+        input_reject(req, "invalid_field", "permission",
+                     "or \"permissions\" (a list of 1 to 100) is required, and not both.");
+        api_job_free(j);
+        return;
+    }
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v) || json_string_length(v) > RBAC_PERMISSION_MAX) {
+            input_reject(req, "invalid_field", "permissions", "must hold permission names.");
+            api_job_free(j);
+            return;
+        }
+    }
+    /* another user's permissions are an admin's to ask about */
+    if (user && strcmp(user, j->claims.sub) != 0 && !j->claims.admin) {
+        req_problem(req, 403, "forbidden", "Only an admin checks another user.");
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, check_work);
+}
+
+int rbac_register(gh_router *r)
+{
+    return router_add(r, GH_GET, "/api/v1/resources", resources) |
+           router_add(r, GH_POST, "/api/v1/resources", resource_create) |
+           router_add(r, GH_GET, "/api/v1/resources/{id}", resource_get) |
+           router_add(r, GH_DELETE, "/api/v1/resources/{id}", resource_delete) |
+           router_add(r, GH_GET, "/api/v1/permissions", permissions) |
+           router_add(r, GH_POST, "/api/v1/permissions", permission_create) |
+           router_add(r, GH_GET, "/api/v1/permissions/{id}", permission_get) |
+           router_add(r, GH_DELETE, "/api/v1/permissions/{id}", permission_delete) |
+           router_add(r, GH_GET, "/api/v1/roles", roles) |
+           router_add(r, GH_POST, "/api/v1/roles", role_create) |
+           router_add(r, GH_GET, "/api/v1/roles/{id}", role_get) |
+           router_add(r, GH_PUT, "/api/v1/roles/{id}", role_put) |
+           router_add(r, GH_DELETE, "/api/v1/roles/{id}", role_delete) |
+           router_add(r, GH_POST, "/api/v1/roles/{id}/permissions/{permission_id}", role_grant) |
+           router_add(r, GH_DELETE, "/api/v1/roles/{id}/permissions/{permission_id}",
+                      role_revoke) |
+           router_add(r, GH_POST, "/api/v1/users/{id}/roles/{role_id}", user_assign) |
+           router_add(r, GH_DELETE, "/api/v1/users/{id}/roles/{role_id}", user_unassign) |
+           router_add(r, GH_GET, "/api/v1/users/{id}/permissions", user_permissions) |
+           router_add(r, GH_POST, "/api/v1/authz/check", check);
+}
