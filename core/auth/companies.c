@@ -188,12 +188,6 @@ gh_result companies_find(gh_conn *c, gh_call *call, const char *id_or_slug, gh_c
     return r == GH_ERR_NOT_FOUND ? companies_find_slug(c, call, id_or_slug, out) : r;
 }
 
-static int count_row(void *ud, const gh_param *cols, uint32_t n)
-{
-    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
-    return 1;
-}
-
 gh_result companies_list(gh_conn *c, gh_call *call, int limit, int offset, gh_company **out,
                          size_t *n, int64_t *total)
 {
@@ -206,7 +200,7 @@ gh_result companies_list(gh_conn *c, gh_call *call, int limit, int offset, gh_co
     *out = NULL;
     *n = 0;
     *total = 0;
-    r = store_exec(c, call, "SELECT COUNT(*) FROM tenants", NULL, 0, count_row, total, NULL);
+    r = store_exec(c, call, "SELECT COUNT(*) FROM tenants", NULL, 0, row_count, total, NULL);
     if (r == GH_OK)
         r = store_exec(c, call,
                        "SELECT " COMPANY_COLS " FROM tenants ORDER BY created_at, id "

@@ -73,17 +73,11 @@ static gh_result rows_query(gh_conn *c, gh_call *call, rows *rs, const char *sql
     return r;
 }
 
-static int count_row(void *ud, const gh_param *cols, uint32_t n)
-{
-    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
-    return 1;
-}
-
 static gh_result count(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
                        size_t nargs, int64_t *out)
 {
     *out = 0;
-    return store_exec(c, call, sql, args, nargs, count_row, out, NULL);
+    return store_exec(c, call, sql, args, nargs, row_count, out, NULL);
 }
 
 /* One row's text column into a fixed buffer, or "" for NULL. */

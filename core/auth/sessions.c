@@ -656,12 +656,6 @@ gh_result session_list(gh_conn *c, gh_call *call, const char *user_id, gh_sessio
     return list_done(call, &ud, r, out, n);
 }
 
-static int count_row(void *ud, const gh_param *cols, uint32_t n)
-{
-    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
-    return 1;
-}
-
 gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
                               int limit, int offset, gh_session **out, size_t *n, int64_t *total)
 {
@@ -689,7 +683,7 @@ gh_result session_list_tenant(gh_conn *c, gh_call *call, const char *tenant, con
     snprintf(page_sql, sizeof page_sql, "SELECT " SESSION_COLS " FROM sessions s "
              "WHERE s.tenant_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?%s "
              "ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?", by_user);
-    r = store_exec(c, call, count_sql, args, k, count_row, total, NULL);
+    r = store_exec(c, call, count_sql, args, k, row_count, total, NULL);
     if (r == GH_OK)
         r = store_exec(c, call, page_sql, args, k + 2, list_row, &ud, NULL);
     return list_done(call, &ud, r, out, n);

@@ -988,12 +988,6 @@ static int list_row(void *vud, const gh_param *cols, uint32_t n)
     return 0;
 }
 
-static int count_row(void *ud, const gh_param *cols, uint32_t n)
-{
-    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
-    return 1;
-}
-
 /* "%<filter, lower-cased, with LIKE's wildcards escaped by '!'>%": '!'
  * because a backslash means something else in MySQL string literals. */
 static char *like_pattern(const char *filter)
@@ -1032,7 +1026,7 @@ static gh_result list_page(gh_conn *c, gh_call *call, const char *where, const g
              "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ? "
              "AND u.deleted_at IS NULL%s ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
              where);
-    r = store_exec(c, call, count_sql, args, nargs, count_row, total, NULL);
+    r = store_exec(c, call, count_sql, args, nargs, row_count, total, NULL);
     if (r == GH_OK)
         r = store_exec(c, call, page_sql, args, nargs + 2, list_row, ud, NULL);
     return r;
@@ -1114,7 +1108,7 @@ gh_result users_count_admins(gh_conn *c, gh_call *call, const char *tenant, int6
     return store_exec(c, call,
                       "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND is_admin = 1 "
                       "AND is_active = 1 AND deleted_at IS NULL",
-                      &arg, 1, count_row, n, NULL);
+                      &arg, 1, row_count, n, NULL);
 }
 
 int uuid_valid(const char *s)

@@ -47,6 +47,14 @@ static inline int64_t col_int(const gh_param *p)
     return p->type == GH_T_INT ? *(const int64_t *)p->data : 0;
 }
 
+/* A row callback for "SELECT COUNT(*) ...": the first column into the
+ * int64_t at ud (0 without one); the first row ends the query. */
+static inline int row_count(void *ud, const gh_param *cols, uint32_t n)
+{
+    *(int64_t *)ud = n > 0 ? col_int(&cols[0]) : 0;
+    return 1;
+}
+
 /* Into a fixed buffer, cut to fit (ids always fit theirs). */
 static inline void col_copy(const gh_param *p, char *buf, size_t size)
 {
