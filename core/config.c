@@ -816,6 +816,7 @@ static const field tokens_fields[] = {
     { .key = "keys_dir", .set = set_string, .off = OFF(keys_dir), .def = "keys" },
     { .key = "hs256_secret", .set = set_secret, .off = OFF(hs256_secret) },
     { .key = "hs256_secret_file", .set = set_secret_file, .off = OFF(hs256_secret) },
+    { .key = "permissions_claim", .set = set_bool, .off = OFF(tokens.permissions_claim), .def = "false" },
     { 0 },
 };
 

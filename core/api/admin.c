@@ -1,8 +1,10 @@
 /*
- * admin.c - account administration, for active admins of the tenant:
+ * admin.c - account administration in a company, for holders of the
+ * permission each route names (users:read, users:write, sessions:read,
+ * sessions:revoke, audit:read; the admin role holds them all):
  *   GET    /api/v1/users?limit=&offset=&email=    {items, total, limit, offset}
  *   GET    /api/v1/users?external_id=             the same, the one imported with it
- *   POST   /api/v1/users {email, password | invite: true, is_admin?, profile}
+ *   POST   /api/v1/users {email, password | invite: true, is_admin?, roles?, profile}
  *          201 user (+ invitation_sent): an account in the admin's company,
  *          with a password, or invited by mail to choose one
  *   GET    /api/v1/users/{id}                     user
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/guard.h"
 #include "api/input.h"
 #include "api/job.h"
 #include "api/mailflow.h"
@@ -27,8 +30,10 @@
 #include "api/present.h"
 #include "api/profile.h"
 #include "auth/audit.h"
+#include "auth/authz.h"
 #include "auth/credentials.h"
 #include "auth/pii.h"
+#include "auth/rbac.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
 
@@ -62,7 +67,7 @@ static int finish(api_job *j, gh_conn *c, gh_result r, const char *what)
 static void list_external(api_job *j, gh_conn *c)
 {
     gh_user u = { 0 };
-    gh_result r = users_find_key(c, &j->call, j->claims.tenant, NULL, api_in(j, "external_id"), 0,
+    gh_result r = users_find_key(c, &j->call, api_tenant(j), NULL, api_in(j, "external_id"), 0,
                                  &u);
     json_t *items = r == GH_OK || r == GH_ERR_NOT_FOUND ? json_array() : NULL;
     if (items && r == GH_OK)
@@ -89,7 +94,7 @@ static void list_work(api_job *j, gh_conn *c)
     gh_user *v = NULL;
     size_t n = 0;
     int64_t total = 0;
-    gh_result r = users_list(c, &j->call, j->claims.tenant, api_in(j, "email"), limit, offset, &v,
+    gh_result r = users_list(c, &j->call, api_tenant(j), api_in(j, "email"), limit, offset, &v,
                              &n, &total);
     json_t *items = r == GH_OK ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
@@ -108,7 +113,7 @@ static void list_work(api_job *j, gh_conn *c)
 
 static void list(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_ADMIN);
+    api_job *j = api_job_perm(req, 0, "users:read");
     const char *email, *external;
     if (!j)
         return;
@@ -141,7 +146,7 @@ static void list(gh_req *req)
 static void create_taken(api_job *j, gh_conn *c, const char *email)
 {
     gh_user u = { 0 };
-    gh_result r = users_find_login(c, &j->call, j->claims.tenant, email, &u, NULL);
+    gh_result r = users_find_login(c, &j->call, api_tenant(j), email, &u, NULL);
     user_clear(&u);
     if (r == GH_OK)
         api_fail(j, 409, "email_taken", "An account with this email address exists.");
@@ -149,10 +154,56 @@ static void create_taken(api_job *j, gh_conn *c, const char *email)
         api_fail(j, 409, "username_taken", "This username is taken.");
 }
 
+#define CREATE_ROLES_MAX 16
+
+/* The ids of the new user's "roles" (each a role's id or name) into ids,
+ * with the admin role for is_admin: each one the caller may hand out
+ * (guard_role_allowed). 0, or -1 with the answer set. */
+static int create_roles(api_job *j, gh_conn *c, char (*ids)[37], size_t *n)
+{
+    const json_t *want = json_object_get(j->in, "roles"), *v;
+    gh_role *all = NULL;
+    size_t na = 0, i, k;
+    gh_result r = rbac_role_list(c, &j->call, api_tenant(j), &all, &na);
+
+    *n = 0;
+    if (r != GH_OK) {
+        api_store_fail(j, r, "role list");
+        return -1;
+    }
+    if (json_is_true(json_object_get(j->in, "is_admin")))
+        snprintf(ids[(*n)++], 37, "%s", RBAC_ROLE_ADMIN);
+    json_array_foreach(want, i, v) {
+        const char *name = json_string_value(v);
+        for (k = 0; k < na && strcmp(all[k].id, name) != 0 && strcmp(all[k].name, name) != 0; k++)
+            ;
+        if (k == na) {
+            free(all);
+            api_fail(j, 422, "unknown_role", "A role in \"roles\" does not exist.");
+            return -1;
+        }
+        snprintf(ids[(*n)++], 37, "%s", all[k].id);
+    }
+    free(all);
+    for (i = 0; i < *n; i++) {
+        int ok = guard_role_allowed(j, c, ids[i]);
+        if (ok == 0)
+            api_fail(j, 403, "not_held", "You cannot give a role with permissions you do not "
+                     "hold.");
+        if (ok <= 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The account with its password (the policy and the company's floor
- * apply), or without one and an invitation to choose it. */
+ * apply), or without one and an invitation to choose it; with its roles. */
 static void create_work(api_job *j, gh_conn *c)
 {
+    char roles[CREATE_ROLES_MAX + 1][37];
+    size_t n_roles;
+    if (create_roles(j, c, roles, &n_roles) < 0)
+        return;
     const char *pw = api_in(j, "password");
     int invite = json_is_true(json_object_get(j->in, "invite"));
     char hash[GH_PW_HASH_MAX] = "";
@@ -169,14 +220,19 @@ static void create_work(api_job *j, gh_conn *c)
     }
     gh_user u = { .is_active = 1,
                   .is_admin = json_is_true(json_object_get(j->in, "is_admin")) };
-    snprintf(u.tenant_id, sizeof u.tenant_id, "%.36s", j->claims.tenant);
+    snprintf(u.tenant_id, sizeof u.tenant_id, "%.36s", api_tenant(j));
     const char *username = api_in(j, "username");
     u.email = strdup(api_in(j, "email"));
     u.username = username && *username ? strdup(username) : NULL;
     gh_result r = !u.email || profile_fill(j, &u) < 0 ? GH_ERR_NOMEM : store_begin(c, &j->call);
-    if (r == GH_OK && (r = users_create(c, &j->call, &u, pw ? hash : NULL)) == GH_OK)
+    if (r == GH_OK)
+        r = users_create(c, &j->call, &u, pw ? hash : NULL);
+    for (size_t i = 0; r == GH_OK && i < n_roles; i++)
+        r = rbac_user_assign(c, &j->call, api_tenant(j), u.id, roles[i]);
+    if (r == GH_OK)
         api_audit(j, c, "admin.user.create", "success", u.id,
-                  json_pack("{s:b, s:b}", "invite", invite, "admin", u.is_admin));
+                  json_pack("{s:b, s:b, s:O*}", "invite", invite, "admin", u.is_admin, "roles",
+                            json_object_get(j->in, "roles")));
     OPENSSL_cleanse(hash, sizeof hash);
     if (r == GH_OK)
         r = store_commit(c, &j->call);
@@ -184,9 +240,13 @@ static void create_work(api_job *j, gh_conn *c)
         store_rollback(c, &j->call);
     if (r == GH_ERR_CONFLICT) {
         create_taken(j, c, u.email);
+    } else if (r == GH_ERR_DENIED) {
+        api_fail(j, 422, "invalid_role", "The superuser role is for the root company only.");
     } else if (r != GH_OK) {
         api_store_fail(j, r, "user create");
     } else {
+        if (n_roles)
+            authz_changed(c, &j->call, api_tenant(j));
         json_t *body = present_user(&u);
         if (invite && body)
             json_object_set_new(body, "invitation_sent",
@@ -197,11 +257,33 @@ static void create_work(api_job *j, gh_conn *c)
     user_clear(&u);
 }
 
+/* "roles": absent, or a list of up to CREATE_ROLES_MAX role ids or names.
+ * 0, or -1 with the 422 sent. */
+static int roles_input(gh_req *req, const json_t *in)
+{
+    const json_t *roles = json_object_get(in, "roles"), *v;
+    size_t i;
+    if (!roles || json_is_null(roles))
+        return 0;
+    if (!json_is_array(roles) || json_array_size(roles) > CREATE_ROLES_MAX) {
+        input_reject(req, "invalid_field", "roles", "must be a list of at most 16 roles.");
+        return -1;
+    }
+    json_array_foreach(roles, i, v) {
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            json_string_length(v) > RBAC_NAME_MAX) {
+            input_reject(req, "invalid_field", "roles", "must hold role ids or names.");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void create(gh_req *req)
 {
-    static const char *const known[] = { "email", "password", "invite", "is_admin",
+    static const char *const known[] = { "email", "password", "invite", "is_admin", "roles",
                                          PROFILE_FIELDS, NULL };
-    api_job *j = api_job_new(req, API_ADMIN | API_HASH);
+    api_job *j = api_job_perm(req, API_HASH, "users:write");
     const char *email, *pw;
     int invite, admin;
     if (!j)
@@ -211,7 +293,7 @@ static void create(gh_req *req)
         input_string(req, j->in, "password", INPUT_OPTIONAL, 16384, &pw) < 0 ||
         input_bool(req, j->in, "invite", &invite) < 0 ||
         input_bool(req, j->in, "is_admin", &admin) < 0 ||
-        profile_check(req, j->in, 1) < 0) {
+        profile_check(req, j->in, 1) < 0 || roles_input(req, j->in) < 0) {
         api_job_free(j);
         return;
     }
@@ -231,10 +313,10 @@ static void create(gh_req *req)
 
 /* ---------------------------------------------------------------- one user */
 
-/* A job for /users/{id}: admin, and the id checked (404 otherwise). */
-static api_job *user_job(gh_req *req)
+/* A job for /users/{id} needing perm, the id checked (404 otherwise). */
+static api_job *user_job(gh_req *req, const char *perm)
 {
-    api_job *j = api_job_new(req, API_ADMIN);
+    api_job *j = api_job_perm(req, 0, perm);
     if (j && input_path_id(req, "id", j->target) < 0) {
         api_job_free(j);
         return NULL;
@@ -244,12 +326,12 @@ static api_job *user_job(gh_req *req)
 
 static void get_work(api_job *j, gh_conn *c)
 {
-    profile_answer(j, c, j->claims.tenant, j->target, 200);
+    profile_answer(j, c, api_tenant(j), j->target, 200);
 }
 
 static void get(gh_req *req)
 {
-    api_job *j = user_job(req);
+    api_job *j = user_job(req, "users:read");
     if (j)
         api_job_run(req, j, get_work);
 }
@@ -269,22 +351,32 @@ static json_t *changed_fields(const json_t *in)
 
 static int put_store(api_job *j, gh_conn *c, int active, int admin)
 {
+    int allowed = admin < 0 ? 1 : guard_role_allowed(j, c, RBAC_ROLE_ADMIN);
+    if (allowed <= 0) {
+        if (allowed == 0)
+            api_fail(j, 403, "not_held", "Only an admin makes or unmakes an admin.");
+        return -1;
+    }
     gh_result r = store_begin(c, &j->call);
     if (r != GH_OK) {
         api_store_fail(j, r, "user update");
         return -1;
     }
-    if (profile_apply(j, c, j->claims.tenant, j->target) < 0) {
+    if (profile_apply(j, c, api_tenant(j), j->target) < 0) {
         store_rollback(c, &j->call); /* the answer is set */
         return -1;
     }
     if (active >= 0 || admin >= 0)
-        r = users_set_flags(c, &j->call, j->claims.tenant, j->target, active, admin);
+        r = users_set_flags(c, &j->call, api_tenant(j), j->target, active, admin);
     if (r == GH_OK && active == 0)
         r = end_sessions(j, c, "deactivated by admin");
     if (r == GH_OK)
         api_audit(j, c, "admin.user.update", "success", j->target, changed_fields(j->in));
-    return finish(j, c, r, "user update");
+    if (finish(j, c, r, "user update") < 0)
+        return -1;
+    if (active >= 0 || admin >= 0)
+        authz_changed(c, &j->call, api_tenant(j));
+    return 0;
 }
 
 static void put_work(api_job *j, gh_conn *c)
@@ -293,12 +385,12 @@ static void put_work(api_job *j, gh_conn *c)
     int active = json_is_boolean(a) ? json_is_true(a) : -1;
     int admin = json_is_boolean(ad) ? json_is_true(ad) : -1;
     if (put_store(j, c, active, admin) == 0)
-        profile_answer(j, c, j->claims.tenant, j->target, 200);
+        profile_answer(j, c, api_tenant(j), j->target, 200);
 }
 
 static void put(gh_req *req)
 {
-    api_job *j = user_job(req);
+    api_job *j = user_job(req, "users:write");
     int active, admin;
     if (!j)
         return;
@@ -319,16 +411,18 @@ static void delete_work(api_job *j, gh_conn *c)
     if (r == GH_OK)
         r = end_sessions(j, c, "erased by admin");
     if (r == GH_OK)
-        r = users_erase(c, &j->call, j->claims.tenant, j->target);
+        r = users_erase(c, &j->call, api_tenant(j), j->target);
     if (r == GH_OK)
         api_audit(j, c, "admin.user.erase", "success", j->target, NULL);
-    if (finish(j, c, r, "user erase") == 0)
+    if (finish(j, c, r, "user erase") == 0) {
+        authz_changed(c, &j->call, api_tenant(j));
         api_ok(j, 204, NULL);
+    }
 }
 
 static void delete(gh_req *req)
 {
-    api_job *j = user_job(req);
+    api_job *j = user_job(req, "users:write");
     if (j)
         api_job_run(req, j, delete_work);
 }
@@ -339,14 +433,16 @@ static void set_active_work(api_job *j, gh_conn *c, int active)
 {
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = users_set_flags(c, &j->call, j->claims.tenant, j->target, active, -1);
+        r = users_set_flags(c, &j->call, api_tenant(j), j->target, active, -1);
     if (r == GH_OK && !active)
         r = end_sessions(j, c, "deactivated by admin");
     if (r == GH_OK)
         api_audit(j, c, active ? "admin.user.activate" : "admin.user.deactivate", "success",
                   j->target, NULL);
-    if (finish(j, c, r, "user activation") == 0)
-        profile_answer(j, c, j->claims.tenant, j->target, 200);
+    if (finish(j, c, r, "user activation") == 0) {
+        authz_changed(c, &j->call, api_tenant(j));
+        profile_answer(j, c, api_tenant(j), j->target, 200);
+    }
 }
 
 static void activate_work(api_job *j, gh_conn *c)
@@ -361,14 +457,14 @@ static void deactivate_work(api_job *j, gh_conn *c)
 
 static void activate(gh_req *req)
 {
-    api_job *j = user_job(req);
+    api_job *j = user_job(req, "users:write");
     if (j)
         api_job_run(req, j, activate_work);
 }
 
 static void deactivate(gh_req *req)
 {
-    api_job *j = user_job(req);
+    api_job *j = user_job(req, "users:write");
     if (j)
         api_job_run(req, j, deactivate_work);
 }
@@ -382,7 +478,7 @@ static void sessions_work(api_job *j, gh_conn *c)
     gh_session *v = NULL;
     size_t n = 0;
     int64_t total = 0;
-    gh_result r = session_list_tenant(c, &j->call, j->claims.tenant, api_in(j, "user_id"), limit,
+    gh_result r = session_list_tenant(c, &j->call, api_tenant(j), api_in(j, "user_id"), limit,
                                       offset, &v, &n, &total);
     json_t *items = r == GH_OK ? json_array() : NULL;
     for (size_t i = 0; items && i < n; i++) {
@@ -399,7 +495,7 @@ static void sessions_work(api_job *j, gh_conn *c)
 
 static void sessions(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_ADMIN | API_READ);
+    api_job *j = api_job_perm(req, API_READ, "sessions:read");
     const char *user_id;
     if (!j)
         return;
@@ -416,7 +512,7 @@ static void session_delete_work(api_job *j, gh_conn *c)
 {
     gh_session s;
     gh_result r = session_get(c, &j->call, j->target, &s);
-    if (r == GH_OK && strcmp(s.tenant_id, j->claims.tenant) != 0)
+    if (r == GH_OK && strcmp(s.tenant_id, api_tenant(j)) != 0)
         r = GH_ERR_NOT_FOUND;
     if (r == GH_OK)
         r = session_revoke(c, &j->call, NULL, j->target, "revoked by admin", j->cfg->access_ttl_ms);
@@ -433,7 +529,7 @@ static void session_delete_work(api_job *j, gh_conn *c)
 
 static void session_delete(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_ADMIN);
+    api_job *j = api_job_perm(req, 0, "sessions:revoke");
     if (j && input_path_id(req, "id", j->target) < 0) {
         api_job_free(j);
         return;
@@ -447,7 +543,7 @@ static void session_delete(gh_req *req)
 static void audit_work(api_job *j, gh_conn *c)
 {
     gh_audit_filter f = {
-        .tenant_id = j->claims.tenant,
+        .tenant_id = api_tenant(j),
         .subject_id = api_in(j, "subject_id"),
         .action_prefix = api_in(j, "action"),
         .limit = (int)json_integer_value(json_object_get(j->in, "limit")),
@@ -464,7 +560,7 @@ static void audit_work(api_job *j, gh_conn *c)
 
 static void audit(gh_req *req)
 {
-    api_job *j = api_job_new(req, API_ADMIN);
+    api_job *j = api_job_perm(req, API_READ, "audit:read");
     const char *subject, *action;
     if (!j)
         return;

@@ -1,5 +1,6 @@
 /*
- * companies.c - companies, for superusers (active admins of the root company):
+ * companies.c - companies, for users of the root company who hold
+ * companies:read or companies:write (the superuser and admin roles do):
  *   GET    /api/v1/companies?limit=&offset=       {items, total, limit, offset}
  *   POST   /api/v1/companies {slug, name, settings?}   201 company
  *   GET    /api/v1/companies/{id}                 company
@@ -42,11 +43,13 @@ static json_t *present_company(const gh_company *co)
                      time_or_null(co->erase_after), "erased_at", time_or_null(co->erased_at));
 }
 
-/* A job for a superuser: an admin of the root company. Another company's
- * admin is told 403, as for any admin route he may not use. */
-static api_job *super_job(gh_req *req)
+/* A job for a user of the root company who holds perm (checked in the
+ * worker). Another company's user is told 403 at once: companies:read is
+ * a system permission every company sees, but it reaches other companies
+ * only from the root. */
+static api_job *super_job(gh_req *req, const char *perm)
 {
-    api_job *j = api_job_new(req, API_ADMIN);
+    api_job *j = api_job_perm(req, 0, perm);
     if (j && strcmp(j->claims.tenant, GH_ROOT_TENANT) != 0) {
         req_problem(req, 403, "forbidden", "This resource is for the root company's admins.");
         api_job_free(j);
@@ -146,7 +149,7 @@ static void list_work(api_job *j, gh_conn *c)
 
 static void list(gh_req *req)
 {
-    api_job *j = super_job(req);
+    api_job *j = super_job(req, "companies:read");
     if (!j)
         return;
     if (!(j->in = input_query(req)) || input_page(req, j->in) < 0) {
@@ -173,7 +176,7 @@ static void create_work(api_job *j, gh_conn *c)
 static void create(gh_req *req)
 {
     static const char *const known[] = { "slug", "name", "settings", NULL };
-    api_job *j = super_job(req);
+    api_job *j = super_job(req, "companies:write");
     const char *slug, *name;
     gh_company *co;
     if (!j)
@@ -205,9 +208,9 @@ static void create(gh_req *req)
 
 /* ---------------------------------------------------------------- one */
 
-static api_job *one_job(gh_req *req)
+static api_job *one_job(gh_req *req, const char *perm)
 {
-    api_job *j = super_job(req);
+    api_job *j = super_job(req, perm);
     if (j && input_path_id(req, "id", j->target) < 0) {
         api_job_free(j);
         return NULL;
@@ -227,7 +230,7 @@ static void get_work(api_job *j, gh_conn *c)
 
 static void get(gh_req *req)
 {
-    api_job *j = one_job(req);
+    api_job *j = one_job(req, "companies:read");
     if (j)
         api_job_run(req, j, get_work);
 }
@@ -258,7 +261,7 @@ static void put_work(api_job *j, gh_conn *c)
 static void put(gh_req *req)
 {
     static const char *const known[] = { "name", "settings", NULL };
-    api_job *j = one_job(req);
+    api_job *j = one_job(req, "companies:write");
     const char *name;
     if (!j)
         return;
@@ -299,7 +302,7 @@ static void delete_work(api_job *j, gh_conn *c)
 
 static void delete(gh_req *req)
 {
-    api_job *j = one_job(req);
+    api_job *j = one_job(req, "companies:write");
     if (j)
         api_job_run(req, j, delete_work);
 }

@@ -50,7 +50,7 @@ int api_company_resolve(api_job *j, gh_conn *c)
 
     if (!j->company_slug[0])
         return 0;
-    r = companies_find_slug(c, &j->call, j->company_slug, &j->company);
+    r = companies_find(c, &j->call, j->company_slug, &j->company);
     if (r == GH_OK && j->company.is_active) {
         j->call.tenant = j->company.id;
         return 0;

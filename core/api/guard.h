@@ -10,7 +10,9 @@
  *   bad/expired token   401 "invalid_token"  WWW-Authenticate: Bearer error="invalid_token"
  *   revoked             401 "invalid_token"  (the same)
  *   kv unreachable      503 "unavailable"    Retry-After: 1 (never "valid")
- *   admin route, not an active admin   403 "forbidden"
+ *   a route's permission not held      403 "forbidden" (checked on the
+ *                                      worker, every request: a role
+ *                                      change counts at once)
  */
 #ifndef GH_GUARD_H
 #define GH_GUARD_H
@@ -21,11 +23,17 @@
 /* On the loop: fill j->claims from the Authorization header. 0, or -1 with
  * the 401 sent. */
 int guard_bearer(gh_req *req, api_job *j);
-/* On the loop: the token says admin, or -1 with the 403 sent. */
-int guard_admin(gh_req *req, const api_job *j);
-/* In the worker: 0 when the token is still live (and for API_ADMIN jobs
- * the caller is still an active admin), or -1 with the answer set. */
+/* In the worker: 0 when the token is still live (and for a route with a
+ * permission, api_job_perm, the caller holds it), or -1 with the answer
+ * set. */
 int guard_live(api_job *j, gh_conn *c);
+
+/* Nobody hands out more than they hold: 1 when the caller may give or
+ * take role_id (of the company the request acts in), because they hold
+ * every permission it carries (superuser: only a superuser), 0 when not,
+ * -1 with the answer set when the store failed. A missing role is 1: the
+ * change itself then answers 404. In the worker. */
+int guard_role_allowed(api_job *j, gh_conn *c, const char *role_id);
 
 /* The token in "Authorization: Bearer <token>", or NULL. */
 const char *guard_token(gh_req *req);

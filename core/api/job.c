@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include "api/company.h"
 #include "api/guard.h"
+#include "api/input.h"
 #include "api/job.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
@@ -109,17 +110,41 @@ api_job *api_job_new(gh_req *req, unsigned flags)
     j->cycle = cycle_ref(req->cycle);
     j->cfg = j->cycle->cfg;
     j->kr = j->cycle->kr;
-    j->flags = flags | (flags & API_ADMIN ? API_BEARER : 0);
+    j->flags = flags;
     j->request_id = req->request_id;
     snprintf(j->ip, sizeof j->ip, "%s", req->peer);
     /* stored, listed and put in JSON: clipped to valid, printable UTF-8 */
     device_text_clip(j->ua, sizeof j->ua, req_header(req, "User-Agent"));
     first_language(j->locale, sizeof j->locale, req_header(req, "Accept-Language"));
-    if (((j->flags & API_BEARER) && guard_bearer(req, j) < 0) ||
-        ((j->flags & API_ADMIN) && guard_admin(req, j) < 0)) {
+    if ((j->flags & API_BEARER) && guard_bearer(req, j) < 0) {
         api_job_free(j);
         return NULL;
     }
+    return j;
+}
+
+api_job *api_job_perm(gh_req *req, unsigned flags, const char *perm)
+{
+    api_job *j = api_job_new(req, flags | API_BEARER);
+    json_t *q = j ? input_query(req) : NULL;
+    const char *company = NULL;
+
+    if (j && (!q || input_string(req, q, "company", INPUT_OPTIONAL, 64, &company) < 0)) {
+        json_decref(q);
+        api_job_free(j);
+        return NULL;
+    }
+    if (company && !company_slug_valid(company) && !uuid_valid(company)) {
+        input_reject(req, "invalid_company", "company", "is not a company slug or id.");
+        json_decref(q);
+        api_job_free(j);
+        return NULL;
+    }
+    if (j) {
+        j->perm = perm;
+        snprintf(j->company_slug, sizeof j->company_slug, "%s", company ? company : "");
+    }
+    json_decref(q);
     return j;
 }
 
@@ -152,6 +177,7 @@ void api_job_free(api_job *j)
         json_decref(j->in);
     }
     drop_out(j);
+    json_decref(j->access_permissions);
     free(j->data);
     cycle_unref(j->cycle); /* perhaps the last user of a reloaded config */
     OPENSSL_cleanse(j, sizeof *j); /* zeroes: what job_alloc hands out */
@@ -170,16 +196,19 @@ static void send_oauth_error(gh_req *req, const api_job *j)
     req_json(req, j->status, e);
 }
 
-void api_sign_later(api_job *j, const gh_claims *cl)
+void api_sign_later(api_job *j, const gh_claims *cl, json_t *permissions)
 {
     j->access = *cl;
+    json_decref(j->access_permissions);
+    j->access_permissions = json_incref(permissions);
     j->access_pending = 1;
 }
 
 /* On the loop: the pending access token into the answer (api_sign_later). */
 static void sign_access(api_job *j)
 {
-    char *t = j->kr ? token_issue(j->kr, &j->cfg->tokens, &j->access, api_now_s()) : NULL;
+    char *t = j->kr ? token_issue(j->kr, &j->cfg->tokens, &j->access, j->access_permissions,
+                                    api_now_s()) : NULL;
     /* the answer takes a copy; a NULL value makes the set fail */
     if (json_object_set_new(j->out, "access_token", t ? json_string(t) : NULL) != 0) {
         gh_log_tagged(GH_LOG_ERROR, "tokens", j->request_id, "cannot sign an access token");
@@ -259,9 +288,8 @@ static gh_conn *job_conn(api_job *j)
     /* a failed BEGIN costs the snapshot, not the answer */
     if (j->flags & API_READ)
         store_read_begin(c, &j->call);
-    if ((j->flags & API_BEARER) && guard_live(j, c) < 0)
-        return NULL;
-    if (api_company_resolve(j, c) < 0)
+    /* a bearer's company: the token's, or one guard_live resolves */
+    if ((j->flags & API_BEARER) ? guard_live(j, c) < 0 : api_company_resolve(j, c) < 0)
         return NULL;
     return c;
 }
@@ -425,9 +453,9 @@ int64_t api_now_s(void)
 
 const char *api_tenant(const api_job *j)
 {
-    if (j->flags & API_BEARER)
-        return j->claims.tenant;
-    return j->company.id[0] ? j->company.id : GH_ROOT_TENANT;
+    if (j->company.id[0])
+        return j->company.id;
+    return (j->flags & API_BEARER) ? j->claims.tenant : GH_ROOT_TENANT;
 }
 
 void api_auth_ctx(api_job *j, gh_conn *c, gh_auth_ctx *ax)

@@ -29,7 +29,6 @@
 
 enum {
     API_BEARER = 1 << 0,  /* a valid access token is required */
-    API_ADMIN = 1 << 1,   /* ... of an active admin (implies API_BEARER) */
     API_OAUTH = 1 << 2,   /* errors in RFC 6749 shape, not problem+json;
                              Pragma: no-cache as RFC 6749 5.1 asks */
     API_HASH = 1 << 3,    /* the work hashes a password: run it on the
@@ -57,6 +56,7 @@ struct api_job {
     const gh_keyring *kr;       /* cycle->kr: the keyring likewise */
     unsigned flags;
     gh_claims claims;           /* API_BEARER: the caller's access token */
+    const char *perm;           /* the permission the route needs, or NULL */
     json_t *in;                 /* validated input, owned; wiped when freed */
     char target[64];            /* a path parameter, when the route has one */
     char target2[37];           /* a second one: /roles/{id}/permissions/{id} */
@@ -64,7 +64,8 @@ struct api_job {
     char ip[64];
     char ua[API_UA_MAX];        /* User-Agent, printable ASCII, truncated */
     char locale[36];            /* Accept-Language's first tag, or "" */
-    char company_slug[COMPANY_SLUG_MAX + 1]; /* api_company_pick's, or "" */
+    char company_slug[COMPANY_SLUG_MAX + 1]; /* api_company_pick's, or the
+                                   ?company= (slug or id) of api_job_perm */
     gh_company company;         /* ... resolved in the worker: api_tenant() */
     const char *request_id;
     gh_call call;               /* the worker's store calls */
@@ -82,12 +83,18 @@ struct api_job {
     int64_t retry_after_s;      /* > 0: Retry-After */
     const char *www_auth;       /* WWW-Authenticate value, static */
     gh_claims access;           /* access_pending: the token to sign ... */
+    json_t *access_permissions; /* ... with this claim, or NULL ... */
     int access_pending;         /* ... into out's "access_token" (api_sign_later) */
 };
 
 /* A job for req, authenticated as flags ask (the 401/403 is sent on
  * failure). NULL when the request has been answered. */
 api_job *api_job_new(gh_req *req, unsigned flags);
+/* The same for a route that needs a permission ("users:read", a static
+ * string): a bearer token whose user holds it, checked in the worker
+ * (guard_live). The request acts in the caller's company; a superuser may
+ * name another with ?company=<slug or id> (api_tenant). */
+api_job *api_job_perm(gh_req *req, unsigned flags, const char *perm);
 void api_job_free(api_job *j);
 /* Queue work; api_job_done answers. On a full queue the 503 has been sent
  * and the job freed. */
@@ -117,14 +124,18 @@ void api_store_fail(api_job *j, gh_result r, const char *what);
  * for cl back on the loop, just before the answer is sent. Signing needs no
  * store, yet it is three quarters of a refresh grant's work: on a worker,
  * and on SQLite the one worker is the only writer, it capped refresh
- * grants at the rate one thread can sign. A failure to sign becomes a 500. */
-void api_sign_later(api_job *j, const gh_claims *cl);
+ * grants at the rate one thread can sign. A failure to sign becomes a 500.
+ * permissions (may be NULL) becomes the token's "permissions" claim; the
+ * job takes a reference. */
+void api_sign_later(api_job *j, const gh_claims *cl, json_t *permissions);
 
 /* The input field key as a string, or NULL when absent or null. */
 const char *api_in(const api_job *j, const char *key);
 
 int64_t api_now_s(void);
-/* The tenant the request acts in: the caller's, else the root tenant. */
+/* The company the request acts in: for a bearer, the one a superuser
+ * named (api_job_perm) or else the caller's; without one, the company the
+ * request picked (api/company.h) or else the root company. */
 const char *api_tenant(const api_job *j);
 
 /* The request as auth/ sees it (context.h), on c with the job's call. */

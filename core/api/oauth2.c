@@ -17,6 +17,7 @@
 #include "api/job.h"
 #include "api/present.h"
 #include "api/outcome.h"
+#include "auth/authz.h"
 #include "auth/sessions.h"
 #include "auth/signin.h"
 #include "auth/users.h"
@@ -168,9 +169,7 @@ static void classify(api_job *j, const char *token)
 
 static json_t *active_access(const api_job *j, const gh_claims *cl)
 {
-    json_t *roles = json_array();
-    if (roles && cl->admin)
-        json_array_append_new(roles, json_string("admin"));
+    json_t *roles = claims_roles_json(cl);
     return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:o*}",
                      "active", 1, "token_type", "access_token", "sub", cl->sub, "sid", cl->sid,
                      "jti", cl->jti, "exp", (json_int_t)cl->exp, "iat", (json_int_t)cl->iat,
@@ -188,28 +187,25 @@ static json_t *active_refresh(const api_job *j, const gh_session *s)
 }
 
 /*
- * Whose tokens the caller may introspect: its own, or, for an active admin,
- * any of its tenant. Any other token is answered {"active": false}, as RFC
- * 7662 2.2 asks for a token the caller may not see: one user's bearer
- * token must not reveal another user's sessions. The admin flag in the
- * caller's token is checked against the account, as on admin routes.
+ * Whose tokens the caller may introspect: its own, or, for a holder of
+ * sessions:read, any of its company. Any other token is answered
+ * {"active": false}, as RFC 7662 2.2 asks for a token the caller may not
+ * see: one user's bearer token must not reveal another user's sessions.
  * 1 may, 0 may not, -1 the store failed (the answer is set).
  */
 static int may_introspect(api_job *j, gh_conn *c, const char *sub, const char *tenant)
 {
+    const authz_set *s;
     if (strcmp(sub, j->claims.sub) == 0)
         return 1;
-    if (!j->claims.admin || strcmp(tenant, j->claims.tenant) != 0)
+    if (strcmp(tenant, j->claims.tenant) != 0)
         return 0;
-    gh_user u = { 0 };
-    gh_result r = users_get(c, &j->call, j->claims.tenant, j->claims.sub, &u);
-    int ok = r == GH_OK && u.is_admin && u.is_active;
-    user_clear(&u);
-    if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
+    gh_result r = authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
+    if (r != GH_OK) {
         api_store_fail(j, r, "introspect");
         return -1;
     }
-    return ok;
+    return authz_has(s, "sessions:read");
 }
 
 static void inactive(api_job *j)

@@ -134,7 +134,7 @@ static void taken(api_job *j, gh_conn *c, const char *tenant, const char *id, co
 
 int profile_apply(api_job *j, gh_conn *c, const char *tenant, const char *id)
 {
-    const char *email = (j->flags & API_ADMIN) ? api_in(j, "email") : NULL;
+    const char *email = j->perm ? api_in(j, "email") : NULL; /* an admin route */
     const gh_profile p = { email,
                            api_in(j, "username"),
                            api_in(j, "full_name"),

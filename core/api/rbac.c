@@ -8,18 +8,23 @@
  *   GET  /api/v1/users/{id}/permissions   {items: [{permission, role, via}]}
  *   POST /api/v1/authz/check  {permission | permissions: [...], user_id?}
  *        -> {allowed} | {results: {permission: allowed}}
- * Management is for admins (the admin role); a check is for anyone about
- * themselves, and for admins about any user of their company. A row of
+ * Each route needs its permission (resources:read|write, permissions:read|
+ * write, roles:read|write, users:read), which the admin role holds; a check
+ * is for anyone about themselves, and for users:read about any user of the
+ * company. A superuser acts in another company by naming it (?company=). A row of
  * another company answers 404 like a missing one; the system's rows and
  * the built-in roles cannot change (403 read_only). Nobody grants a
- * permission they do not hold. Every change is audited.
+ * permission they do not hold, nor gives, takes or inherits a role that
+ * carries one (403 not_held). Every change is audited.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "api/api.h"
 #include "api/input.h"
 #include "api/job.h"
+#include "api/guard.h"
 #include "api/present.h"
+#include "auth/authz.h"
 #include "auth/rbac.h"
 #include "auth/users.h"
 
@@ -104,6 +109,8 @@ static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, cons
     } else {
         store_rollback(c, &j->call);
     }
+    if (r == GH_OK)
+        authz_changed(c, &j->call, api_tenant(j)); /* every instance checks anew */
     if (r != GH_OK) {
         json_decref(body);
         rbac_fail(j, r, action);
@@ -117,9 +124,9 @@ static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, cons
 
 /* ---------------------------------------------------------------- jobs */
 
-static api_job *list_job(gh_req *req)
+static api_job *list_job(gh_req *req, const char *perm)
 {
-    api_job *j = api_job_new(req, API_ADMIN | API_READ);
+    api_job *j = api_job_perm(req, API_READ, perm);
     if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
         api_job_free(j);
         return NULL;
@@ -128,9 +135,9 @@ static api_job *list_job(gh_req *req)
 }
 
 /* /{id}, and /{id}/.../{second} when second names a parameter. */
-static api_job *id_job(gh_req *req, const char *second, unsigned flags)
+static api_job *id_job(gh_req *req, const char *second, unsigned flags, const char *perm)
 {
-    api_job *j = api_job_new(req, API_ADMIN | flags);
+    api_job *j = api_job_perm(req, flags, perm);
     if (j && (input_path_id(req, "id", j->target) < 0 ||
               (second && input_path_id(req, second, j->target2) < 0))) {
         api_job_free(j);
@@ -139,9 +146,10 @@ static api_job *id_job(gh_req *req, const char *second, unsigned flags)
     return j;
 }
 
-static api_job *body_job(gh_req *req, const char *const *known, const char *path_id)
+static api_job *body_job(gh_req *req, const char *const *known, const char *path_id,
+                         const char *perm)
 {
-    api_job *j = path_id ? id_job(req, NULL, 0) : api_job_new(req, API_ADMIN);
+    api_job *j = path_id ? id_job(req, NULL, 0, perm) : api_job_perm(req, 0, perm);
     if (j && (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0)) {
         api_job_free(j);
         return NULL;
@@ -155,7 +163,7 @@ static void resources_work(api_job *j, gh_conn *c)
 {
     gh_resource_type *v;
     size_t n;
-    gh_result r = rbac_resource_list(c, &j->call, j->claims.tenant, &v, &n);
+    gh_result r = rbac_resource_list(c, &j->call, api_tenant(j), &v, &n);
     if (r != GH_OK)
         api_store_fail(j, r, "resource list");
     else
@@ -165,7 +173,7 @@ static void resources_work(api_job *j, gh_conn *c)
 
 static void resources(gh_req *req)
 {
-    api_job *j = list_job(req);
+    api_job *j = list_job(req, "resources:read");
     if (j)
         api_job_run(req, j, resources_work);
 }
@@ -178,7 +186,7 @@ static void resource_create_work(api_job *j, gh_conn *c)
              api_in(j, "description") ? api_in(j, "description") : "");
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_resource_create(c, &j->call, j->claims.tenant, &rt);
+        r = rbac_resource_create(c, &j->call, api_tenant(j), &rt);
     finish(j, c, r, "rbac.resource.create", rt.id, present_resource(&rt), 201);
 }
 
@@ -186,7 +194,7 @@ static void resource_create(gh_req *req)
 {
     static const char *const known[] = { "name", "description", NULL };
     const char *name, *desc;
-    api_job *j = body_job(req, known, NULL);
+    api_job *j = body_job(req, known, NULL, "resources:write");
     if (!j)
         return;
     if (input_string(req, j->in, "name", INPUT_REQUIRED, RBAC_NAME_MAX + 64, &name) < 0 ||
@@ -200,7 +208,7 @@ static void resource_create(gh_req *req)
 static void resource_get_work(api_job *j, gh_conn *c)
 {
     gh_resource_type rt;
-    gh_result r = rbac_resource_get(c, &j->call, j->claims.tenant, j->target, &rt);
+    gh_result r = rbac_resource_get(c, &j->call, api_tenant(j), j->target, &rt);
     if (r == GH_OK)
         api_ok(j, 200, present_resource(&rt));
     else
@@ -209,7 +217,7 @@ static void resource_get_work(api_job *j, gh_conn *c)
 
 static void resource_get(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, API_READ);
+    api_job *j = id_job(req, NULL, API_READ, "resources:read");
     if (j)
         api_job_run(req, j, resource_get_work);
 }
@@ -218,13 +226,13 @@ static void resource_delete_work(api_job *j, gh_conn *c)
 {
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_resource_delete(c, &j->call, j->claims.tenant, j->target);
+        r = rbac_resource_delete(c, &j->call, api_tenant(j), j->target);
     finish(j, c, r, "rbac.resource.delete", j->target, NULL, 204);
 }
 
 static void resource_delete(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, 0);
+    api_job *j = id_job(req, NULL, 0, "resources:write");
     if (j)
         api_job_run(req, j, resource_delete_work);
 }
@@ -235,7 +243,7 @@ static void permissions_work(api_job *j, gh_conn *c)
 {
     gh_permission *v;
     size_t n;
-    gh_result r = rbac_permission_list(c, &j->call, j->claims.tenant, &v, &n);
+    gh_result r = rbac_permission_list(c, &j->call, api_tenant(j), &v, &n);
     if (r != GH_OK)
         api_store_fail(j, r, "permission list");
     else
@@ -245,7 +253,7 @@ static void permissions_work(api_job *j, gh_conn *c)
 
 static void permissions(gh_req *req)
 {
-    api_job *j = list_job(req);
+    api_job *j = list_job(req, "permissions:read");
     if (j)
         api_job_run(req, j, permissions_work);
 }
@@ -259,7 +267,7 @@ static void permission_create_work(api_job *j, gh_conn *c)
              api_in(j, "description") ? api_in(j, "description") : "");
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_permission_create(c, &j->call, j->claims.tenant, &p);
+        r = rbac_permission_create(c, &j->call, api_tenant(j), &p);
     finish(j, c, r, "rbac.permission.create", p.id, present_permission(&p), 201);
 }
 
@@ -267,7 +275,7 @@ static void permission_create(gh_req *req)
 {
     static const char *const known[] = { "resource_type_id", "action", "description", NULL };
     const char *rt, *action, *desc;
-    api_job *j = body_job(req, known, NULL);
+    api_job *j = body_job(req, known, NULL, "permissions:write");
     if (!j)
         return;
     if (input_string(req, j->in, "resource_type_id", INPUT_REQUIRED, 36, &rt) < 0 ||
@@ -282,7 +290,7 @@ static void permission_create(gh_req *req)
 static void permission_get_work(api_job *j, gh_conn *c)
 {
     gh_permission p;
-    gh_result r = rbac_permission_get(c, &j->call, j->claims.tenant, j->target, &p);
+    gh_result r = rbac_permission_get(c, &j->call, api_tenant(j), j->target, &p);
     if (r == GH_OK)
         api_ok(j, 200, present_permission(&p));
     else
@@ -291,7 +299,7 @@ static void permission_get_work(api_job *j, gh_conn *c)
 
 static void permission_get(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, API_READ);
+    api_job *j = id_job(req, NULL, API_READ, "permissions:read");
     if (j)
         api_job_run(req, j, permission_get_work);
 }
@@ -300,13 +308,13 @@ static void permission_delete_work(api_job *j, gh_conn *c)
 {
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_permission_delete(c, &j->call, j->claims.tenant, j->target);
+        r = rbac_permission_delete(c, &j->call, api_tenant(j), j->target);
     finish(j, c, r, "rbac.permission.delete", j->target, NULL, 204);
 }
 
 static void permission_delete(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, 0);
+    api_job *j = id_job(req, NULL, 0, "permissions:write");
     if (j)
         api_job_run(req, j, permission_delete_work);
 }
@@ -317,7 +325,7 @@ static void roles_work(api_job *j, gh_conn *c)
 {
     gh_role *v;
     size_t n;
-    gh_result r = rbac_role_list(c, &j->call, j->claims.tenant, &v, &n);
+    gh_result r = rbac_role_list(c, &j->call, api_tenant(j), &v, &n);
     if (r != GH_OK)
         api_store_fail(j, r, "role list");
     else
@@ -327,7 +335,7 @@ static void roles_work(api_job *j, gh_conn *c)
 
 static void roles(gh_req *req)
 {
-    api_job *j = list_job(req);
+    api_job *j = list_job(req, "roles:read");
     if (j)
         api_job_run(req, j, roles_work);
 }
@@ -370,20 +378,45 @@ static int role_input(gh_req *req, api_job *j, int name_required)
     return 0;
 }
 
+/* A role is given or taken only by who holds all it carries. 0, or -1
+ * with the answer set. */
+static int within_reach(api_job *j, gh_conn *c, const char *role_id)
+{
+    int ok = guard_role_allowed(j, c, role_id);
+    if (ok == 0)
+        api_fail(j, 403, "not_held", "You cannot give or take a role with permissions you do "
+                 "not hold.");
+    return ok == 1 ? 0 : -1;
+}
+
+/* Every parent of the body within reach: a role made a child of one
+ * would carry what the caller does not hold. 0, or -1 with the answer. */
+static int parents_within_reach(api_job *j, gh_conn *c)
+{
+    const json_t *parents = json_object_get(j->in, "parent_ids"), *v;
+    size_t i;
+    json_array_foreach(parents, i, v)
+        if (within_reach(j, c, json_string_value(v)) < 0)
+            return -1;
+    return 0;
+}
+
 static void role_create_work(api_job *j, gh_conn *c)
 {
     gh_role r = { 0 };
+    if (parents_within_reach(j, c) < 0)
+        return;
     role_from(j, &r);
     gh_result res = store_begin(c, &j->call);
     if (res == GH_OK)
-        res = rbac_role_create(c, &j->call, j->claims.tenant, &r);
+        res = rbac_role_create(c, &j->call, api_tenant(j), &r);
     finish(j, c, res, "rbac.role.create", r.id, present_role(&r), 201);
 }
 
 static void role_create(gh_req *req)
 {
     static const char *const known[] = { "name", "description", "parent_ids", NULL };
-    api_job *j = body_job(req, known, NULL);
+    api_job *j = body_job(req, known, NULL, "roles:write");
     if (!j)
         return;
     if (role_input(req, j, INPUT_REQUIRED) < 0) {
@@ -396,7 +429,7 @@ static void role_create(gh_req *req)
 static void role_get_work(api_job *j, gh_conn *c)
 {
     gh_role r;
-    gh_result res = rbac_role_get(c, &j->call, j->claims.tenant, j->target, &r);
+    gh_result res = rbac_role_get(c, &j->call, api_tenant(j), j->target, &r);
     if (res == GH_OK)
         api_ok(j, 200, present_role(&r));
     else
@@ -405,7 +438,7 @@ static void role_get_work(api_job *j, gh_conn *c)
 
 static void role_get(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, API_READ);
+    api_job *j = id_job(req, NULL, API_READ, "roles:read");
     if (j)
         api_job_run(req, j, role_get_work);
 }
@@ -413,11 +446,13 @@ static void role_get(gh_req *req)
 static void role_put_work(api_job *j, gh_conn *c)
 {
     gh_role r;
+    if (parents_within_reach(j, c) < 0)
+        return;
     gh_result res = store_begin(c, &j->call);
-    if (res == GH_OK && (res = rbac_role_get(c, &j->call, j->claims.tenant, j->target, &r)) ==
+    if (res == GH_OK && (res = rbac_role_get(c, &j->call, api_tenant(j), j->target, &r)) ==
                             GH_OK) {
         role_from(j, &r);
-        res = rbac_role_update(c, &j->call, j->claims.tenant, &r);
+        res = rbac_role_update(c, &j->call, api_tenant(j), &r);
     }
     finish(j, c, res, "rbac.role.update", j->target, res == GH_OK ? present_role(&r) : NULL, 200);
 }
@@ -425,7 +460,7 @@ static void role_put_work(api_job *j, gh_conn *c)
 static void role_put(gh_req *req)
 {
     static const char *const known[] = { "name", "description", "parent_ids", NULL };
-    api_job *j = body_job(req, known, "id");
+    api_job *j = body_job(req, known, "id", "roles:write");
     if (!j)
         return;
     if (role_input(req, j, INPUT_OPTIONAL) < 0) {
@@ -439,13 +474,13 @@ static void role_delete_work(api_job *j, gh_conn *c)
 {
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_role_delete(c, &j->call, j->claims.tenant, j->target);
+        r = rbac_role_delete(c, &j->call, api_tenant(j), j->target);
     finish(j, c, r, "rbac.role.delete", j->target, NULL, 204);
 }
 
 static void role_delete(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, 0);
+    api_job *j = id_job(req, NULL, 0, "roles:write");
     if (j)
         api_job_run(req, j, role_delete_work);
 }
@@ -454,21 +489,19 @@ static void role_delete(gh_req *req)
 static void grant_work(api_job *j, gh_conn *c)
 {
     gh_permission p;
-    gh_result r = store_begin(c, &j->call);
-    int held = 0;
-    if (r == GH_OK)
-        r = rbac_permission_get(c, &j->call, j->claims.tenant, j->target2, &p);
-    if (r == GH_OK && (held = rbac_holds(c, &j->call, j->claims.tenant, j->claims.sub,
-                                         p.name)) != 1) {
-        store_rollback(c, &j->call);
-        if (held < 0)
-            api_store_fail(j, GH_ERR_UNAVAILABLE, "grant check");
-        else
-            api_fail(j, 403, "not_held", "You cannot grant a permission you do not hold.");
+    const authz_set *held;
+    gh_result r = rbac_permission_get(c, &j->call, api_tenant(j), j->target2, &p);
+    if (r == GH_OK && (r = authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &held)) ==
+                          GH_OK && !authz_superuser(held) && !authz_has(held, p.name)) {
+        api_fail(j, 403, "not_held", "You cannot grant a permission you do not hold.");
         return;
     }
-    if (r == GH_OK)
-        r = rbac_role_grant(c, &j->call, j->claims.tenant, j->target, j->target2);
+    if (r != GH_OK) {
+        rbac_fail(j, r, "grant");
+        return;
+    }
+    if ((r = store_begin(c, &j->call)) == GH_OK)
+        r = rbac_role_grant(c, &j->call, api_tenant(j), j->target, j->target2);
     finish(j, c, r, "rbac.role.grant", j->target,
            json_pack("{s:s, s:s}", "role_id", j->target, "permission", p.name), 204);
 }
@@ -477,21 +510,21 @@ static void revoke_work(api_job *j, gh_conn *c)
 {
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_role_revoke(c, &j->call, j->claims.tenant, j->target, j->target2);
+        r = rbac_role_revoke(c, &j->call, api_tenant(j), j->target, j->target2);
     finish(j, c, r, "rbac.role.revoke", j->target,
            json_pack("{s:s, s:s}", "role_id", j->target, "permission_id", j->target2), 204);
 }
 
 static void role_grant(gh_req *req)
 {
-    api_job *j = id_job(req, "permission_id", 0);
+    api_job *j = id_job(req, "permission_id", 0, "roles:write");
     if (j)
         api_job_run(req, j, grant_work);
 }
 
 static void role_revoke(gh_req *req)
 {
-    api_job *j = id_job(req, "permission_id", 0);
+    api_job *j = id_job(req, "permission_id", 0, "roles:write");
     if (j)
         api_job_run(req, j, revoke_work);
 }
@@ -500,32 +533,36 @@ static void role_revoke(gh_req *req)
 
 static void assign_work(api_job *j, gh_conn *c)
 {
+    if (within_reach(j, c, j->target2) < 0)
+        return;
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_user_assign(c, &j->call, j->claims.tenant, j->target, j->target2);
+        r = rbac_user_assign(c, &j->call, api_tenant(j), j->target, j->target2);
     finish(j, c, r, "rbac.user.assign", j->target, json_pack("{s:s}", "role_id", j->target2),
            204);
 }
 
 static void unassign_work(api_job *j, gh_conn *c)
 {
+    if (within_reach(j, c, j->target2) < 0)
+        return;
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
-        r = rbac_user_unassign(c, &j->call, j->claims.tenant, j->target, j->target2);
+        r = rbac_user_unassign(c, &j->call, api_tenant(j), j->target, j->target2);
     finish(j, c, r, "rbac.user.unassign", j->target, json_pack("{s:s}", "role_id", j->target2),
            204);
 }
 
 static void user_assign(gh_req *req)
 {
-    api_job *j = id_job(req, "role_id", 0);
+    api_job *j = id_job(req, "role_id", 0, "roles:write");
     if (j)
         api_job_run(req, j, assign_work);
 }
 
 static void user_unassign(gh_req *req)
 {
-    api_job *j = id_job(req, "role_id", 0);
+    api_job *j = id_job(req, "role_id", 0, "roles:write");
     if (j)
         api_job_run(req, j, unassign_work);
 }
@@ -545,10 +582,10 @@ static void user_permissions_work(api_job *j, gh_conn *c)
     gh_user u = { 0 };
     gh_grant *g = NULL;
     size_t n = 0;
-    gh_result r = users_get(c, &j->call, j->claims.tenant, j->target, &u);
+    gh_result r = users_get(c, &j->call, api_tenant(j), j->target, &u);
     user_clear(&u);
     if (r == GH_OK)
-        r = rbac_effective(c, &j->call, j->claims.tenant, j->target, &g, &n);
+        r = rbac_effective(c, &j->call, api_tenant(j), j->target, &g, &n);
     if (r == GH_OK)
         api_ok(j, 200, json_pack("{s:o}", "items", grants_json(g, n)));
     else
@@ -558,7 +595,7 @@ static void user_permissions_work(api_job *j, gh_conn *c)
 
 static void user_permissions(gh_req *req)
 {
-    api_job *j = id_job(req, NULL, API_READ);
+    api_job *j = id_job(req, NULL, API_READ, "users:read");
     if (j)
         api_job_run(req, j, user_permissions_work);
 }
@@ -569,39 +606,30 @@ static void check_work(api_job *j, gh_conn *c)
 {
     const char *who = api_in(j, "user_id") ? api_in(j, "user_id") : j->claims.sub;
     const json_t *list = json_object_get(j->in, "permissions"), *v;
-    gh_grant *g = NULL;
-    size_t n = 0, i;
-    gh_result r = rbac_effective(c, &j->call, j->claims.tenant, who, &g, &n);
+    const authz_set *s;
+    size_t i;
+    gh_result r = authz_get(c, &j->call, api_tenant(j), who, &s);
     if (r != GH_OK) {
         api_store_fail(j, r, "authz check");
         return;
     }
-    /* held: in the sorted grants */
-    json_t *results = json_object();
-    if (list) {
-        json_array_foreach(list, i, v) {
-            const char *want = json_string_value(v);
-            int held = 0;
-            for (size_t k = 0; k < n && !held; k++)
-                held = strcmp(g[k].permission, want) == 0;
-            json_object_set_new(results, want, json_boolean(held));
-        }
-        api_ok(j, 200, json_pack("{s:o}", "results", results));
-    } else {
-        const char *want = api_in(j, "permission");
-        int held = 0;
-        for (size_t k = 0; k < n && !held; k++)
-            held = strcmp(g[k].permission, want) == 0;
-        json_decref(results);
-        api_ok(j, 200, json_pack("{s:b}", "allowed", held));
+    if (!list) {
+        api_ok(j, 200, json_pack("{s:b}", "allowed", authz_has(s, api_in(j, "permission"))));
+        return;
     }
-    free(g);
+    json_t *results = json_object();
+    json_array_foreach(list, i, v)
+        json_object_set_new(results, json_string_value(v),
+                            json_boolean(authz_has(s, json_string_value(v))));
+    api_ok(j, 200, json_pack("{s:o}", "results", results));
 }
 
+/* Another user's permissions are for who may read users (users:read);
+ * about oneself anyone may ask. */
 static void check(gh_req *req)
 {
     static const char *const known[] = { "permission", "permissions", "user_id", NULL };
-    api_job *j = api_job_new(req, API_BEARER | API_READ);
+    api_job *j = api_job_perm(req, API_READ, "users:read");
     const char *perm, *user;
     const json_t *list, *v;
     size_t i;
@@ -628,11 +656,9 @@ static void check(gh_req *req)
             return;
         }
     }
-    /* another user's permissions are an admin's to ask about */
-    if (user && strcmp(user, j->claims.sub) != 0 && !j->claims.admin) {
-        req_problem(req, 403, "forbidden", "Only an admin checks another user.");
-        api_job_free(j);
-        return;
+    if (!user || strcmp(user, j->claims.sub) == 0) { /* about oneself, in one's company */
+        j->perm = NULL;
+        j->company_slug[0] = '\0';
     }
     api_job_run(req, j, check_work);
 }

@@ -50,7 +50,9 @@ typedef struct auth_result {
     char refresh[GH_SECRET_LEN];   /* OK (sign-in, refresh) */
     gh_claims access;              /* OK (sign-in, refresh): the access
                                       token to sign, which api/ does on the
-                                      loop (api_sign_later) */
+                                      loop (api_sign_later) ... */
+    json_t *permissions;           /* ... and its permissions claim, or
+                                      NULL (tokens.permissions_claim) */
     char mfa_token[GH_SECRET_LEN]; /* MFA */
     json_t *methods;               /* MFA */
     int64_t retry_after_s;         /* LOCKED */

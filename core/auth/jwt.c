@@ -134,16 +134,31 @@ static char *header_json(const gh_keyring *kr, const gh_key *k)
     return out;
 }
 
-static char *payload_json(const gh_token_conf *tc, const gh_claims *c)
+json_t *claims_roles_json(const gh_claims *c)
+{
+    json_t *a = json_array();
+    for (const char *p = c->roles; a && *p;) {
+        size_t n = strcspn(p, " ");
+        if (json_array_append_new(a, json_stringn(p, n)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+        p += n + (p[n] == ' ');
+    }
+    return a;
+}
+
+static char *payload_json(const gh_token_conf *tc, const gh_claims *c, const json_t *permissions)
 {
     json_t *pl = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "iss", tc->issuer,
                            "aud", tc->audience, "sub", c->sub, "sid", c->sid, "tenant",
                            c->tenant, "jti", c->jti, "iat", (json_int_t)c->iat, "nbf",
                            (json_int_t)c->nbf, "exp", (json_int_t)c->exp);
-    json_t *roles = c->admin ? json_pack("[s]", "admin") : json_array();
+    json_t *roles = claims_roles_json(c);
     char *out = NULL;
 
-    if (pl && roles && json_object_set(pl, "roles", roles) == 0)
+    if (pl && roles && json_object_set(pl, "roles", roles) == 0 &&
+        (!permissions || json_object_set(pl, "permissions", (json_t *)permissions) == 0))
         out = json_dumps(pl, JSON_COMPACT);
     json_decref(roles);
     json_decref(pl);
@@ -166,7 +181,8 @@ static int put_b64(char *out, size_t size, size_t *pos, const void *in, size_t l
     return 0;
 }
 
-char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c, int64_t now_s)
+char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c,
+                  const json_t *permissions, int64_t now_s)
 {
     const gh_key *k = keyring_signer(kr);
     unsigned char sig[SIG_MAX];
@@ -178,7 +194,7 @@ char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c, i
     uuid_new(c->jti);
     c->iat = c->nbf = now_s;
     c->exp = now_s + tc->ttl_s;
-    if (!(header = header_json(kr, k)) || !(payload = payload_json(tc, c)))
+    if (!(header = header_json(kr, k)) || !(payload = payload_json(tc, c, permissions)))
         goto done;
     hlen = strlen(header);
     plen = strlen(payload);
@@ -363,22 +379,25 @@ int jwt_audience_has(const json_t *aud, const char *want)
     return 0;
 }
 
-/* roles: an array of strings; absent means none */
-static int roles_admin(const json_t *roles, int *admin)
+/* roles: an array of strings (absent means none) into text, space-separated,
+ * as many as fit */
+static int roles_text(const json_t *roles, char *text, size_t size)
 {
-    size_t i;
+    size_t i, len = 0;
     const json_t *v;
 
-    *admin = 0;
+    text[0] = '\0';
     if (!roles)
         return 0;
     if (!json_is_array(roles))
         return -1;
     json_array_foreach(roles, i, v) {
-        if (!json_is_string(v))
+        const char *name = json_string_value(v);
+        size_t n = name ? strlen(name) : 0;
+        if (!name)
             return -1;
-        if (strcmp(json_string_value(v), "admin") == 0)
-            *admin = 1;
+        if (n && !strchr(name, ' ') && len + n + 2 <= size)
+            len += (size_t)snprintf(text + len, size - len, "%s%s", len ? " " : "", name);
     }
     return 0;
 }
@@ -406,7 +425,7 @@ static int check_claims(const json_t *pl, const gh_token_conf *tc, int64_t now_s
              claim_str(pl, "jti", c->jti, sizeof(c->jti)) ||
              claim_str(pl, "tenant", c->tenant, sizeof(c->tenant)))
         *why = "missing or oversized claim";
-    else if (roles_admin(json_object_get(pl, "roles"), &c->admin) != 0)
+    else if (roles_text(json_object_get(pl, "roles"), c->roles, sizeof c->roles) != 0)
         *why = "malformed roles";
     else
         return 0;

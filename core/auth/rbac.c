@@ -671,11 +671,12 @@ static int by_permission(const void *a, const void *b)
     return strcmp(((const gh_grant *)a)->permission, ((const gh_grant *)b)->permission);
 }
 
-gh_result rbac_effective(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
-                         gh_grant **out, size_t *n)
+/* Every permission the roles `direct` lead to, by name, into *out. */
+static gh_result walk(gh_conn *c, gh_call *call, const char *tenant, const gh_role *direct,
+                      size_t nd, gh_grant **out, size_t *n)
 {
-    gh_role *direct = NULL, *all = NULL;
-    size_t nd = 0, na = 0, ne = 0, cap = 0;
+    gh_role *all = NULL;
+    size_t na = 0, ne = 0, cap = 0;
     edge *e = NULL;
     rows grants = { .size = sizeof(held), .fill = h_fill, .ncols = 2 };
     rows every = { .size = sizeof(held), .fill = h_fill, .ncols = 2 };
@@ -684,9 +685,8 @@ gh_result rbac_effective(gh_conn *c, gh_call *call, const char *tenant, const ch
 
     *out = NULL;
     *n = 0;
-    /* the roles, the graph and the grants: four reads, then memory */
-    if ((r = rbac_user_roles(c, call, tenant, user_id, &direct, &nd)) != GH_OK ||
-        (r = rbac_role_list(c, call, tenant, &all, &na)) != GH_OK ||
+    /* the graph and the grants: three reads, then memory */
+    if ((r = rbac_role_list(c, call, tenant, &all, &na)) != GH_OK ||
         (r = edges(c, call, tenant, &e, &ne)) != GH_OK ||
         (r = rows_query(c, call, &grants, "SELECT rp.role_id, p.name FROM role_permissions rp "
                         "JOIN permissions p ON p.id = rp.permission_id JOIN roles r ON "
@@ -718,7 +718,6 @@ gh_result rbac_effective(gh_conn *c, gh_call *call, const char *tenant, const ch
     if (r == GH_OK && *n > 1)
         qsort(*out, *n, sizeof **out, by_permission);
 done:
-    free(direct);
     free(all);
     free(e);
     free(grants.v);
@@ -731,17 +730,28 @@ done:
     return r;
 }
 
-int rbac_holds(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
-               const char *permission)
+gh_result rbac_effective(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                         gh_grant **out, size_t *n)
 {
-    gh_grant *g;
-    size_t n;
-    int found = 0;
+    gh_role *direct = NULL;
+    size_t nd = 0;
+    gh_result r = rbac_user_roles(c, call, tenant, user_id, &direct, &nd);
 
-    if (rbac_effective(c, call, tenant, user_id, &g, &n) != GH_OK)
-        return -1;
-    for (size_t i = 0; i < n && !found; i++)
-        found = strcmp(g[i].permission, permission) == 0;
-    free(g);
-    return found;
+    *out = NULL;
+    *n = 0;
+    if (r == GH_OK)
+        r = walk(c, call, tenant, direct, nd, out, n);
+    free(direct);
+    return r;
+}
+
+gh_result rbac_role_effective(gh_conn *c, gh_call *call, const char *tenant, const char *role_id,
+                              gh_grant **out, size_t *n)
+{
+    gh_role ro;
+    gh_result r = rbac_role_get(c, call, tenant, role_id, &ro);
+
+    *out = NULL;
+    *n = 0;
+    return r == GH_OK ? walk(c, call, tenant, &ro, 1, out, n) : r;
 }

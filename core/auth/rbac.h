@@ -126,9 +126,9 @@ gh_result rbac_user_roles(gh_conn *c, gh_call *call, const char *tenant, const c
  * company sees, superuser too. */
 gh_result rbac_effective(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
                          gh_grant **out, size_t *n);
-/* 1 if the user holds `permission` ("invoice:read") in the company, 0 if
- * not, -1 when the store failed (callers refuse, never allow). */
-int rbac_holds(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
-               const char *permission);
+/* The same for a role: its own permissions and its parents', as a user
+ * holding only it would have them. */
+gh_result rbac_role_effective(gh_conn *c, gh_call *call, const char *tenant, const char *role_id,
+                              gh_grant **out, size_t *n);
 
 #endif

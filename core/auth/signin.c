@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "auth/authz.h"
 #include "auth/lockout.h"
 #include "auth/mfa.h"
 #include "auth/signin.h"
@@ -68,13 +69,21 @@ static auth_outcome prove(const gh_auth_ctx *ax, signin_attempt *a, const gh_use
 
 /* ---------------------------------------------------------------- issue */
 
-/* The claims of u's access token for session r->session. */
-static auth_outcome grant_access(const gh_user *u, auth_result *r)
+/* The claims of u's access token for session r->session: its roles, and
+ * its permissions when the config asks for them. */
+static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, auth_result *r)
 {
+    const authz_set *s;
+    gh_result res = authz_get(ax->conn, ax->call, u->tenant_id, u->id, &s);
+
+    if (res != GH_OK)
+        return auth_failed(r, res, "roles");
     snprintf(r->access.sub, sizeof r->access.sub, "%s", u->id);
     snprintf(r->access.sid, sizeof r->access.sid, "%s", r->session.id);
     snprintf(r->access.tenant, sizeof r->access.tenant, "%s", u->tenant_id);
-    r->access.admin = u->is_admin;
+    authz_roles_text(s, r->access.roles, sizeof r->access.roles);
+    if (ax->cfg->tokens.permissions_claim && !(r->permissions = authz_permissions_json(s)))
+        return auth_failed(r, GH_ERR_NOMEM, "permissions claim");
     return AUTH_OK;
 }
 
@@ -84,7 +93,8 @@ auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *
                                    ax->cfg->refresh_ttl_ms, &r->session, r->refresh);
     if (res != GH_OK)
         return auth_failed(r, res, "session create");
-    return grant_access(u, r);
+    authz_ensure(ax->conn, ax->call, u->tenant_id); /* so that checks may cache */
+    return grant_access(ax, u, r);
 }
 
 /* Step 6 and 7 of signin.h, once the proof is known to be right. */
@@ -278,5 +288,5 @@ auth_outcome signin_refresh(const gh_auth_ctx *ax, const char *refresh, auth_res
         return reused(ax, r);
     if (oc != GH_REFRESH_OK || disabled)
         return AUTH_INVALID_REFRESH;
-    return grant_access(&r->user, r);
+    return grant_access(ax, &r->user, r);
 }

@@ -13,6 +13,8 @@ typedef struct gh_token_conf {
     char *issuer;       /* `iss`; default: server.public_url */
     char *audience;     /* `aud`; default "gatehouse" */
     int64_t ttl_s;      /* derived: tokens.access_ttl in seconds */
+    int permissions_claim; /* tokens.permissions_claim: the effective
+                              permissions in every access token */
 } gh_token_conf;
 
 #endif

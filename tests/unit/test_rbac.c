@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/authz.h"
 #include "auth/companies.h"
 #include "auth/rbac.h"
 #include "auth/users.h"
@@ -91,6 +92,26 @@ static char *effective(fx *f, const char *tenant, const char *uid, char *buf, si
                                  g[i].permission, g[i].role_name, g[i].via_role_name);
     free(g);
     return buf;
+}
+
+/* authz.h's answer, fresh: the test changes the graph itself, so it
+ * announces each change as the API does. */
+static int holds(fx *f, const char *tenant, const char *uid, const char *perm)
+{
+    const authz_set *s;
+
+    authz_changed(f->c, &f->call, tenant);
+    assert_int_equal(authz_get(f->c, &f->call, tenant, uid, &s), GH_OK);
+    return authz_has(s, perm);
+}
+
+/* The same, as the cache has it now: no change announced. */
+static int cached_holds(fx *f, const char *tenant, const char *uid, const char *perm)
+{
+    const authz_set *s;
+
+    assert_int_equal(authz_get(f->c, &f->call, tenant, uid, &s), GH_OK);
+    return authz_has(s, perm);
 }
 
 static void test_catalog(void **state)
@@ -194,21 +215,21 @@ static void test_roles_and_holds(void **state)
     assert_int_equal(rbac_user_assign(f->c, &f->call, a.id, ann.id, boss.id), GH_OK);
     assert_string_equal(effective(f, a.id, ann.id, buf, sizeof buf),
                         "invoice:pay<boss<boss,invoice:read<viewer<boss,users:read<clerk<boss");
-    assert_int_equal(rbac_holds(f->c, &f->call, a.id, ann.id, "invoice:read"), 1);
-    assert_int_equal(rbac_holds(f->c, &f->call, a.id, ann.id, "users:write"), 0);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:read"), 1);
+    assert_int_equal(holds(f, a.id, ann.id, "users:write"), 0);
     /* a change in the graph changes it at once */
     assert_int_equal(rbac_role_revoke(f->c, &f->call, a.id, viewer.id, read.id), GH_OK);
     assert_int_equal(rbac_role_revoke(f->c, &f->call, a.id, viewer.id, read.id), GH_ERR_NOT_FOUND);
-    assert_int_equal(rbac_holds(f->c, &f->call, a.id, ann.id, "invoice:read"), 0);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:read"), 0);
 
     /* another company's user or role: as missing ones */
     assert_int_equal(rbac_user_assign(f->c, &f->call, a.id, bob.id, boss.id), GH_ERR_NOT_FOUND);
     assert_int_equal(rbac_user_assign(f->c, &f->call, b.id, bob.id, boss.id), GH_ERR_NOT_FOUND);
-    assert_int_equal(rbac_holds(f->c, &f->call, b.id, ann.id, "invoice:pay"), 0);
+    assert_int_equal(holds(f, b.id, ann.id, "invoice:pay"), 0);
 
     /* admin: every permission its company sees, none of another's */
     assert_int_equal(rbac_user_assign(f->c, &f->call, b.id, bob.id, RBAC_ROLE_ADMIN), GH_OK);
-    assert_int_equal(rbac_holds(f->c, &f->call, b.id, bob.id, "users:write"), 1);
+    assert_int_equal(holds(f, b.id, bob.id, "users:write"), 1);
     {   /* the admin role and the is_admin flag say the same, either way round */
         gh_user u = { 0 };
         gh_role *rs;
@@ -227,23 +248,88 @@ static void test_roles_and_holds(void **state)
         assert_int_equal(nr, 1);
         free(rs);
     }
-    assert_int_equal(rbac_holds(f->c, &f->call, b.id, bob.id, "invoice:pay"), 0);
+    assert_int_equal(holds(f, b.id, bob.id, "invoice:pay"), 0);
     assert_int_equal(rbac_user_assign(f->c, &f->call, a.id, ann.id, RBAC_ROLE_ADMIN), GH_OK);
-    assert_int_equal(rbac_holds(f->c, &f->call, a.id, ann.id, "invoice:read"), 1);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:read"), 1);
     /* superuser: the root company's alone */
     assert_int_equal(rbac_user_assign(f->c, &f->call, b.id, bob.id, RBAC_ROLE_SUPERUSER),
                      GH_ERR_DENIED);
     /* the last admin stays one */
     assert_int_equal(rbac_user_unassign(f->c, &f->call, b.id, bob.id, RBAC_ROLE_ADMIN),
                      GH_ERR_CONFLICT);
-    assert_int_equal(rbac_holds(f->c, &f->call, b.id, bob.id, "users:write"), 1);
+    assert_int_equal(holds(f, b.id, bob.id, "users:write"), 1);
     /* a deleted role leaves its holders */
     assert_int_equal(rbac_role_delete(f->c, &f->call, a.id, boss.id), GH_OK);
-    assert_int_equal(rbac_holds(f->c, &f->call, a.id, ann.id, "invoice:pay"), 1); /* still admin */
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:pay"), 1); /* still admin */
     assert_int_equal(rbac_user_unassign(f->c, &f->call, a.id, ann.id, RBAC_ROLE_ADMIN),
                      GH_ERR_CONFLICT);
     user_clear(&ann);
     user_clear(&bob);
+}
+
+/* The cache (auth/authz.h): an answer lasts until the company's version
+ * changes; without a version nothing is cached; a deactivated user holds
+ * nothing; the token's roles and permissions come from the same set. */
+static void test_cache(void **state)
+{
+    fx *f = *state;
+    gh_company a = company(f, "cache-a");
+    gh_user ann = user(f, a.id, "ann@cache.example");
+    gh_resource_type inv = resource(f, a.id, "invoice");
+    gh_permission read = permission(f, a.id, inv.id, "read");
+    gh_role viewer = role(f, a.id, "viewer", NULL);
+    const authz_set *s;
+    char roles[64], key[128];
+    json_t *perms;
+
+    assert_int_equal(rbac_role_grant(f->c, &f->call, a.id, viewer.id, read.id), GH_OK);
+    assert_int_equal(rbac_user_assign(f->c, &f->call, a.id, ann.id, viewer.id), GH_OK);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:read"), 1);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:write"), 0);
+
+    /* a change not announced is not seen: the answer is cached ... */
+    assert_int_equal(rbac_role_revoke(f->c, &f->call, a.id, viewer.id, read.id), GH_OK);
+    assert_int_equal(cached_holds(f, a.id, ann.id, "invoice:read"), 1);
+    /* ... until the version changes, as every API change does */
+    authz_changed(f->c, &f->call, a.id);
+    assert_int_equal(cached_holds(f, a.id, ann.id, "invoice:read"), 0);
+
+    /* kv lost the version: every check computes, nothing stale */
+    snprintf(key, sizeof key, "rbac:ver:%s", a.id);
+    assert_int_equal(store_kv_del(f->c, &f->call, key), GH_OK);
+    assert_int_equal(rbac_role_grant(f->c, &f->call, a.id, viewer.id, read.id), GH_OK);
+    assert_int_equal(cached_holds(f, a.id, ann.id, "invoice:read"), 1);
+    assert_int_equal(rbac_role_revoke(f->c, &f->call, a.id, viewer.id, read.id), GH_OK);
+    assert_int_equal(cached_holds(f, a.id, ann.id, "invoice:read"), 0);
+    /* a sign-in puts it back; an existing one is kept */
+    authz_ensure(f->c, &f->call, a.id);
+    assert_int_equal(store_kv_get(f->c, &f->call, key, NULL), GH_OK);
+    assert_int_equal(rbac_role_grant(f->c, &f->call, a.id, viewer.id, read.id), GH_OK);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:read"), 1);
+    authz_ensure(f->c, &f->call, a.id);
+    assert_int_equal(cached_holds(f, a.id, ann.id, "invoice:read"), 1);
+
+    /* the token's claims (amy: another admin, so that ann may go) */
+    gh_user amy = user(f, a.id, "amy@cache.example");
+    assert_int_equal(rbac_user_assign(f->c, &f->call, a.id, amy.id, RBAC_ROLE_ADMIN), GH_OK);
+    user_clear(&amy);
+    assert_int_equal(rbac_user_assign(f->c, &f->call, a.id, ann.id, RBAC_ROLE_ADMIN), GH_OK);
+    authz_changed(f->c, &f->call, a.id);
+    assert_int_equal(authz_get(f->c, &f->call, a.id, ann.id, &s), GH_OK);
+    authz_roles_text(s, roles, sizeof roles);
+    assert_string_equal(roles, "admin viewer");
+    assert_int_equal(authz_superuser(s), 0);
+    assert_non_null(perms = authz_permissions_json(s));
+    assert_true(json_array_size(perms) > 10); /* the system's and invoice:read */
+    json_decref(perms);
+    authz_roles_text(s, roles, 8); /* what does not fit is left out whole */
+    assert_string_equal(roles, "admin");
+
+    /* a deactivated user, or one of another company, holds nothing */
+    assert_int_equal(users_set_flags(f->c, &f->call, a.id, ann.id, 0, -1), GH_OK);
+    assert_int_equal(holds(f, a.id, ann.id, "invoice:read"), 0);
+    assert_int_equal(holds(f, GH_ROOT_TENANT, ann.id, "invoice:read"), 0);
+    user_clear(&ann);
 }
 
 /* Migration 6 turns is_admin into the admin role (and superuser in root). */
@@ -282,6 +368,7 @@ int main(void)
         T(test_catalog),
         T(test_definitions),
         T(test_roles_and_holds),
+        T(test_cache),
         T_RAW(test_migrate_admins),
     };
     static const sfx_group groups[] = {

@@ -43,7 +43,7 @@
 #define SESSION_ID "5f9c2d1e-8a7b-4c6d-9e0f-1a2b3c4d5e6f"
 #define TENANT_ID "00000000-0000-4000-8000-000000000000"
 
-static const gh_token_conf tc = { ISSUER, AUDIENCE, 900 };
+static const gh_token_conf tc = { .issuer = ISSUER, .audience = AUDIENCE, .ttl_s = 900 };
 
 /* One keyring per algorithm, made once for the whole run. */
 typedef struct ring {
@@ -157,7 +157,7 @@ static gh_claims claims_for(int admin)
     strcpy(c.sub, USER_ID);
     strcpy(c.sid, SESSION_ID);
     strcpy(c.tenant, TENANT_ID);
-    c.admin = admin;
+    strcpy(c.roles, admin ? "admin editor" : "");
     return c;
 }
 
@@ -310,7 +310,8 @@ static void round_trip(const ring *r)
     int64_t now = time(NULL);
     gh_claims c = claims_for(1), back;
     const char *why = NULL;
-    char *t = token_issue(r->kr, &tc, &c, now);
+    json_t *perms = json_pack("[s,s]", "invoice:read", "users:read");
+    char *t = token_issue(r->kr, &tc, &c, perms, now);
     json_t *h;
 
     assert_non_null(t);
@@ -327,7 +328,11 @@ static void round_trip(const ring *r)
     assert_int_equal(back.iat, now);
     assert_int_equal(back.nbf, now);
     assert_int_equal(back.exp, now + 900);
-    assert_int_equal(back.admin, 1);
+    assert_string_equal(back.roles, "admin editor");
+    h = segment_json(t, 1);
+    assert_true(json_equal(json_object_get(h, "permissions"), perms));
+    json_decref(h);
+    json_decref(perms);
     h = segment_json(t, 0);
     assert_string_equal(json_string_value(json_object_get(h, "alg")), keyring_alg_name(r->kr));
     /* "JWT", not RFC 9068's "at+jwt": libjwt 1.x refuses any other typ */
@@ -338,11 +343,12 @@ static void round_trip(const ring *r)
     free(t);
 
     c = claims_for(0);
-    t = token_issue(r->kr, &tc, &c, now);
+    t = token_issue(r->kr, &tc, &c, NULL, now);
     assert_int_equal(token_verify(r->kr, &tc, t, now, &back, &why), 0);
-    assert_int_equal(back.admin, 0);
+    assert_string_equal(back.roles, "");
     h = segment_json(t, 1);
     assert_int_equal(json_array_size(json_object_get(h, "roles")), 0);
+    assert_null(json_object_get(h, "permissions"));
     json_decref(h);
     free(t);
 }
@@ -425,8 +431,8 @@ static char *libjwt_issue(gh_alg alg, const char *key, size_t key_len, const cha
     assert_int_equal(jwt_add_grant_int(jwt, "iat", (long)c->iat), 0);
     assert_int_equal(jwt_add_grant_int(jwt, "nbf", (long)c->nbf), 0);
     assert_int_equal(jwt_add_grant_int(jwt, "exp", (long)c->exp), 0);
-    assert_int_equal(jwt_add_grants_json(jwt, c->admin ? "{\"roles\":[\"admin\"]}"
-                                                       : "{\"roles\":[]}"), 0);
+    assert_int_equal(jwt_add_grants_json(jwt, c->roles[0] ? "{\"roles\":[\"admin\",\"editor\"]}"
+                                                          : "{\"roles\":[]}"), 0);
     t = jwt_encode_str(jwt);
     jwt_free(jwt);
     assert_non_null(t);
@@ -447,7 +453,7 @@ static void libjwt_reads_ours(const ring *r, int admin)
 {
     int64_t now = time(NULL);
     gh_claims c = claims_for(admin);
-    char *t = token_issue(r->kr, &tc, &c, now), *roles_text;
+    char *t = token_issue(r->kr, &tc, &c, NULL, now), *roles_text;
     BIO *bio;
     int key_len, rc;
     const unsigned char *key = verifying_key(r, &bio, &key_len);
@@ -476,9 +482,11 @@ static void libjwt_reads_ours(const ring *r, int admin)
     assert_non_null(roles_text);
     roles = json_loads(roles_text, 0, NULL);
     assert_true(json_is_array(roles));
-    assert_int_equal(json_array_size(roles), admin ? 1 : 0);
-    if (admin)
+    assert_int_equal(json_array_size(roles), admin ? 2 : 0);
+    if (admin) {
         assert_string_equal(json_string_value(json_array_get(roles, 0)), "admin");
+        assert_string_equal(json_string_value(json_array_get(roles, 1)), "editor");
+    }
     json_decref(roles);
     free(roles_text);
     jwt_free(jwt);
@@ -539,7 +547,7 @@ static void ours_reads_libjwt(const ring *r, int admin)
     assert_int_equal(back.iat, now - 5);
     assert_int_equal(back.nbf, now - 5);
     assert_int_equal(back.exp, now + 600);
-    assert_int_equal(back.admin, admin);
+    assert_string_equal(back.roles, admin ? "admin editor" : "");
     h = segment_json(t, 0);
     assert_string_equal(json_string_value(json_object_get(h, "alg")), keyring_alg_name(r->kr));
     assert_string_equal(json_string_value(json_object_get(h, "kid")),
@@ -577,7 +585,7 @@ static void reload_keeps_kid(const ring *r)
     assert_int_equal(strlen(kid), 16);
     assert_string_equal(keyring_signing_kid(again), kid);
     /* a token from one load verifies with the other */
-    t = token_issue(again, &tc, &c, time(NULL));
+    t = token_issue(again, &tc, &c, NULL, time(NULL));
     assert_int_equal(token_verify(r->kr, &tc, t, time(NULL), &back, NULL), 0);
     free(t);
     keyring_free(again);
@@ -641,7 +649,7 @@ static void hs256_round_trip(void **state)
     /* a token from another secret does not verify */
     other = keyring_load(NULL, GH_ALG_HS256, HS_SECRET "-other", err, sizeof(err));
     assert_non_null(other);
-    t = token_issue(other, &tc, &c, time(NULL));
+    t = token_issue(other, &tc, &c, NULL, time(NULL));
     expect_refused(&hs, t, time(NULL), "bad signature");
     free(t);
     keyring_free(other);
@@ -799,7 +807,7 @@ static void refuses_tampering(void **state)
 {
     int64_t now = time(NULL);
     gh_claims c = claims_for(0);
-    char *t = token_issue(es.kr, &tc, &c, now), *forged, *pl_b64, *dot1, *dot2;
+    char *t = token_issue(es.kr, &tc, &c, NULL, now), *forged, *pl_b64, *dot1, *dot2;
     json_t *pl = segment_json(t, 1);
     char *payload;
     size_t i;
@@ -831,11 +839,11 @@ static void refuses_tampering(void **state)
     free(forged);
     /* the same for RSA and HMAC rings */
     free(t);
-    t = token_issue(rs.kr, &tc, &c, now);
+    t = token_issue(rs.kr, &tc, &c, NULL, now);
     t[strlen(t) - 10] = t[strlen(t) - 10] == 'A' ? 'B' : 'A';
     expect_refused(&rs, t, now, "bad signature");
     free(t);
-    t = token_issue(hs.kr, &tc, &c, now);
+    t = token_issue(hs.kr, &tc, &c, NULL, now);
     t[strlen(t) - 10] = t[strlen(t) - 10] == 'A' ? 'B' : 'A';
     expect_refused(&hs, t, now, "bad signature");
     free(t);
@@ -850,7 +858,7 @@ static void refuses_expired_and_early(void **state)
 {
     int64_t now = 1700000000;
     gh_claims c = claims_for(0);
-    char *t = token_issue(es.kr, &tc, &c, now);
+    char *t = token_issue(es.kr, &tc, &c, NULL, now);
     const char *why = NULL;
 
     (void)state;
@@ -875,17 +883,17 @@ static void refuses_expired_and_early(void **state)
 static void refuses_wrong_issuer_audience(void **state)
 {
     int64_t now = time(NULL);
-    gh_token_conf other_iss = { "https://evil.example.com", AUDIENCE, 900 };
-    gh_token_conf other_aud = { ISSUER, "billing", 900 };
+    gh_token_conf other_iss = { .issuer = "https://evil.example.com", .audience = AUDIENCE, .ttl_s = 900 };
+    gh_token_conf other_aud = { .issuer = ISSUER, .audience = "billing", .ttl_s = 900 };
     gh_claims c = claims_for(0), back;
     const char *why = NULL;
-    char *t = token_issue(es.kr, &other_iss, &c, now);
+    char *t = token_issue(es.kr, &other_iss, &c, NULL, now);
     json_t *pl;
 
     (void)state;
     expect_refused(&es, t, now, "wrong issuer");
     free(t);
-    t = token_issue(es.kr, &other_aud, &c, now);
+    t = token_issue(es.kr, &other_aud, &c, NULL, now);
     expect_refused(&es, t, now, "wrong audience");
     assert_int_equal(token_verify(es.kr, &other_aud, t, now, &back, &why), 0);
     free(t);
@@ -983,7 +991,7 @@ static void refuses_garbage(void **state)
     free(big);
     /* a valid token made invalid base64url in each segment */
     c = claims_for(0);
-    t = token_issue(es.kr, &tc, &c, now);
+    t = token_issue(es.kr, &tc, &c, NULL, now);
     assert_int_equal(verify_at(&es, t, now, &why), 0);
     mangled = malloc(strlen(t) + 4);
     for (int seg = 0; seg < 3; seg++) {
@@ -1180,7 +1188,7 @@ static void rotation(void **state)
     kr1 = keyring_load(dir, GH_ALG_ES256, NULL, err, sizeof(err));
     assert_non_null(kr1);
     snprintf(kid1, sizeof(kid1), "%s", keyring_signing_kid(kr1));
-    t1 = token_issue(kr1, &tc, &c, now);
+    t1 = token_issue(kr1, &tc, &c, NULL, now);
     assert_int_equal(keyring_rotate(dir, GH_ALG_ES256, kid2, sizeof(kid2), err, sizeof(err)), 0);
     assert_int_equal(strlen(kid2), 16);
     assert_string_not_equal(kid1, kid2);
@@ -1195,7 +1203,7 @@ static void rotation(void **state)
     assert_non_null(key_pkey(keyring_signer(kr2)));
     assert_null(key_private(keyring_find(kr2, kid1, strlen(kid1))));
     assert_non_null(key_pkey(keyring_find(kr2, kid1, strlen(kid1))));
-    t2 = token_issue(kr2, &tc, &c, now);
+    t2 = token_issue(kr2, &tc, &c, NULL, now);
     h = segment_json(t2, 0);
     assert_string_equal(json_string_value(json_object_get(h, "kid")), kid2);
     json_decref(h);
@@ -1272,7 +1280,7 @@ static void threads_verify(void **state)
 {
     gh_claims c = claims_for(1);
     int64_t now = time(NULL);
-    char *t = token_issue(es.kr, &tc, &c, now);
+    char *t = token_issue(es.kr, &tc, &c, NULL, now);
     verifier v[4];
     pthread_t th[4];
     struct timespec t0;
@@ -1307,7 +1315,7 @@ static void *issue_loop(void *arg)
 
     for (int i = 0; i < is->n; i++) {
         is->claims[i] = claims_for(i & 1);
-        is->tokens[i] = token_issue(is->r->kr, &tc, &is->claims[i], time(NULL));
+        is->tokens[i] = token_issue(is->r->kr, &tc, &is->claims[i], NULL, time(NULL));
     }
     return NULL;
 }
@@ -1342,7 +1350,7 @@ static void threads_issue(void **state)
                     fail_msg("%s token from thread %d refused: %s",
                              keyring_alg_name(rings[r]->kr), i, why);
                 assert_string_equal(back.jti, is[i].claims[j].jti);
-                assert_int_equal(back.admin, j & 1);
+                assert_string_equal(back.roles, (j & 1) ? "admin editor" : "");
                 free(is[i].tokens[j]);
             }
             free(is[i].tokens);
@@ -1364,7 +1372,7 @@ static void es256_padding(void **state)
 
     (void)state;
     for (int i = 0; i < 1000; i++) {
-        char *t = token_issue(es.kr, &tc, &c, now);
+        char *t = token_issue(es.kr, &tc, &c, NULL, now);
         const char *sig_b64 = strrchr(t, '.') + 1;
         unsigned char sig[64];
         size_t n = 0;
@@ -1424,7 +1432,7 @@ static void issue_rates(void **state)
 
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         for (int i = 0; i < n; i++) {
-            char *t = token_issue(rings[r]->kr, &tc, &c, time(NULL));
+            char *t = token_issue(rings[r]->kr, &tc, &c, NULL, time(NULL));
             assert_non_null(t);
             free(t);
         }
@@ -1452,7 +1460,7 @@ static void verify_rates(void **state)
 
     (void)state;
     for (int r = 0; r < 3; r++) {
-        char *t = token_issue(rings[r]->kr, &tc, &c, now);
+        char *t = token_issue(rings[r]->kr, &tc, &c, NULL, now);
         verifier v = { rings[r], t, now, 2000, 0 };
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         verify_loop(&v);
