@@ -29,6 +29,7 @@
 #include "auth/companies.h"
 #include "auth/password.h"
 #include "auth/pii.h"
+#include "auth/rbac.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
@@ -224,6 +225,8 @@ static int bootstrap_create(gh_conn *c, const gh_config *cfg, const char *hash, 
     gh_result r = u.email ? store_begin(c, NULL) : GH_ERR_INTERNAL;
     if (r == GH_OK && (r = users_create(c, NULL, &u, hash)) == GH_OK)
         r = users_mark_verified(c, NULL, u.id, gh_now_ms());
+    if (r == GH_OK)
+        r = rbac_operator_grant(c, NULL, &u);
     if (r == GH_OK)
         r = store_commit(c, NULL);
     else

@@ -755,3 +755,10 @@ gh_result rbac_role_effective(gh_conn *c, gh_call *call, const char *tenant, con
     *n = 0;
     return r == GH_OK ? walk(c, call, tenant, &ro, 1, out, n) : r;
 }
+
+gh_result rbac_operator_grant(gh_conn *c, gh_call *call, const gh_user *u)
+{
+    if (!u->is_admin || strcmp(u->tenant_id, GH_ROOT_TENANT) != 0)
+        return GH_OK;
+    return rbac_user_assign(c, call, GH_ROOT_TENANT, u->id, RBAC_ROLE_SUPERUSER);
+}

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "auth/users.h"
 #include "store/store.h"
 
 #define RBAC_ROLE_ADMIN "00000000-0000-4000-8003-000000000001"
@@ -130,5 +131,11 @@ gh_result rbac_effective(gh_conn *c, gh_call *call, const char *tenant, const ch
  * holding only it would have them. */
 gh_result rbac_role_effective(gh_conn *c, gh_call *call, const char *tenant, const char *role_id,
                               gh_grant **out, size_t *n);
+
+/* An admin the operator made (the bootstrap admin, gatehousectl's): in
+ * the root company also a superuser, as migration 6 made the root
+ * company's admins; an admin made through the API is given superuser only
+ * by name. GH_OK and nothing done for anyone else. */
+gh_result rbac_operator_grant(gh_conn *c, gh_call *call, const gh_user *u);
 
 #endif

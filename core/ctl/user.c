@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "auth/credentials.h"
 #include "auth/password.h"
+#include "auth/rbac.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
 #include "clock.h"
@@ -68,6 +69,8 @@ static gh_result create_in_store(ctl *c, gh_call *call, gh_user *u, const char *
         return r;
     if ((r = users_create(c->conn, call, u, hash)) == GH_OK && verified)
         r = users_mark_verified(c->conn, call, u->id, gh_now_ms());
+    if (r == GH_OK)
+        r = rbac_operator_grant(c->conn, call, u);
     if (r == GH_OK) {
         json_t *d = json_pack("{s:b, s:b}", "admin", u->is_admin, "email_verified", verified);
         r = ctl_audit(c, call, u->tenant_id, "user.create", u->id, d);
