@@ -1,7 +1,7 @@
 /*
  * rbac.c - roles and permissions over HTTP, in the caller's company:
- *   GET POST /api/v1/resources        GET DELETE /api/v1/resources/{id}
- *   GET POST /api/v1/permissions      GET DELETE /api/v1/permissions/{id}
+ *   GET POST /api/v1/resources        GET PUT DELETE /api/v1/resources/{id}
+ *   GET POST /api/v1/permissions      GET PUT DELETE /api/v1/permissions/{id}
  *   GET POST /api/v1/roles            GET PUT DELETE /api/v1/roles/{id}
  *   POST DELETE /api/v1/roles/{id}/permissions/{permission_id}
  *   POST DELETE /api/v1/users/{id}/roles/{role_id}
@@ -99,16 +99,20 @@ static json_t *present_resource_v(const void *p) { return present_resource(p); }
 static json_t *present_permission_v(const void *p) { return present_permission(p); }
 static json_t *present_role_v(const void *p) { return present_role(p); }
 
-/* The write ends: commit with an audit record, or roll back and answer. */
+/* The write ends: commit with an audit record (the row before, stolen,
+ * and after: body), or roll back and answer. */
 static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,
-                   json_t *body, int status)
+                   json_t *before, json_t *body, int status)
 {
     if (r == GH_OK) {
-        api_audit(j, c, action, "success", subject, json_pack("{s:O*}", "after", body));
+        api_audit(j, c, action, "success", subject,
+                  json_pack("{s:o*, s:O*}", "before", before, "after", body));
+        before = NULL;
         r = store_commit(c, &j->call);
     } else {
         store_rollback(c, &j->call);
     }
+    json_decref(before);
     if (r == GH_OK)
         authz_changed(c, &j->call, api_tenant(j)); /* every instance checks anew */
     if (r != GH_OK) {
@@ -187,7 +191,7 @@ static void resource_create_work(api_job *j, gh_conn *c)
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = rbac_resource_create(c, &j->call, api_tenant(j), &rt);
-    finish(j, c, r, "rbac.resource.create", rt.id, present_resource(&rt), 201);
+    finish(j, c, r, "rbac.resource.create", rt.id, NULL, present_resource(&rt), 201);
 }
 
 static void resource_create(gh_req *req)
@@ -222,12 +226,54 @@ static void resource_get(gh_req *req)
         api_job_run(req, j, resource_get_work);
 }
 
+/* name and description of a body into rt, over what it had */
+static void resource_from(const api_job *j, gh_resource_type *rt)
+{
+    if (api_in(j, "name"))
+        snprintf(rt->name, sizeof rt->name, "%s", api_in(j, "name"));
+    if (api_in(j, "description"))
+        snprintf(rt->description, sizeof rt->description, "%s", api_in(j, "description"));
+}
+
+static void resource_put_work(api_job *j, gh_conn *c)
+{
+    gh_resource_type rt;
+    json_t *before = NULL;
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK && (r = rbac_resource_get(c, &j->call, api_tenant(j), j->target, &rt)) == GH_OK) {
+        before = present_resource(&rt);
+        resource_from(j, &rt);
+        r = rbac_resource_update(c, &j->call, api_tenant(j), &rt);
+    }
+    finish(j, c, r, "rbac.resource.update", j->target, before,
+           r == GH_OK ? present_resource(&rt) : NULL, 200);
+}
+
+static void resource_put(gh_req *req)
+{
+    static const char *const known[] = { "name", "description", NULL };
+    const char *name, *desc;
+    api_job *j = body_job(req, known, "id", "resources:write");
+    if (!j)
+        return;
+    if (input_string(req, j->in, "name", INPUT_OPTIONAL, RBAC_NAME_MAX + 64, &name) < 0 ||
+        input_string(req, j->in, "description", INPUT_OPTIONAL, 255, &desc) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, resource_put_work);
+}
+
 static void resource_delete_work(api_job *j, gh_conn *c)
 {
+    gh_resource_type rt;
+    json_t *before = NULL;
     gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK)
+    if (r == GH_OK && (r = rbac_resource_get(c, &j->call, api_tenant(j), j->target, &rt)) == GH_OK) {
+        before = present_resource(&rt);
         r = rbac_resource_delete(c, &j->call, api_tenant(j), j->target);
-    finish(j, c, r, "rbac.resource.delete", j->target, NULL, 204);
+    }
+    finish(j, c, r, "rbac.resource.delete", j->target, before, NULL, 204);
 }
 
 static void resource_delete(gh_req *req)
@@ -268,7 +314,7 @@ static void permission_create_work(api_job *j, gh_conn *c)
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = rbac_permission_create(c, &j->call, api_tenant(j), &p);
-    finish(j, c, r, "rbac.permission.create", p.id, present_permission(&p), 201);
+    finish(j, c, r, "rbac.permission.create", p.id, NULL, present_permission(&p), 201);
 }
 
 static void permission_create(gh_req *req)
@@ -304,12 +350,48 @@ static void permission_get(gh_req *req)
         api_job_run(req, j, permission_get_work);
 }
 
+static void permission_put_work(api_job *j, gh_conn *c)
+{
+    gh_permission p;
+    json_t *before = NULL;
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK && (r = rbac_permission_get(c, &j->call, api_tenant(j), j->target, &p)) == GH_OK) {
+        before = present_permission(&p);
+        if (api_in(j, "action"))
+            snprintf(p.action, sizeof p.action, "%s", api_in(j, "action"));
+        if (api_in(j, "description"))
+            snprintf(p.description, sizeof p.description, "%s", api_in(j, "description"));
+        r = rbac_permission_update(c, &j->call, api_tenant(j), &p);
+    }
+    finish(j, c, r, "rbac.permission.update", j->target, before,
+           r == GH_OK ? present_permission(&p) : NULL, 200);
+}
+
+static void permission_put(gh_req *req)
+{
+    static const char *const known[] = { "action", "description", NULL };
+    const char *action, *desc;
+    api_job *j = body_job(req, known, "id", "permissions:write");
+    if (!j)
+        return;
+    if (input_string(req, j->in, "action", INPUT_OPTIONAL, RBAC_NAME_MAX + 64, &action) < 0 ||
+        input_string(req, j->in, "description", INPUT_OPTIONAL, 255, &desc) < 0) {
+        api_job_free(j);
+        return;
+    }
+    api_job_run(req, j, permission_put_work);
+}
+
 static void permission_delete_work(api_job *j, gh_conn *c)
 {
+    gh_permission p;
+    json_t *before = NULL;
     gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK)
+    if (r == GH_OK && (r = rbac_permission_get(c, &j->call, api_tenant(j), j->target, &p)) == GH_OK) {
+        before = present_permission(&p);
         r = rbac_permission_delete(c, &j->call, api_tenant(j), j->target);
-    finish(j, c, r, "rbac.permission.delete", j->target, NULL, 204);
+    }
+    finish(j, c, r, "rbac.permission.delete", j->target, before, NULL, 204);
 }
 
 static void permission_delete(gh_req *req)
@@ -410,7 +492,7 @@ static void role_create_work(api_job *j, gh_conn *c)
     gh_result res = store_begin(c, &j->call);
     if (res == GH_OK)
         res = rbac_role_create(c, &j->call, api_tenant(j), &r);
-    finish(j, c, res, "rbac.role.create", r.id, present_role(&r), 201);
+    finish(j, c, res, "rbac.role.create", r.id, NULL, present_role(&r), 201);
 }
 
 static void role_create(gh_req *req)
@@ -448,13 +530,16 @@ static void role_put_work(api_job *j, gh_conn *c)
     gh_role r;
     if (parents_within_reach(j, c) < 0)
         return;
+    json_t *before = NULL;
     gh_result res = store_begin(c, &j->call);
     if (res == GH_OK && (res = rbac_role_get(c, &j->call, api_tenant(j), j->target, &r)) ==
                             GH_OK) {
+        before = present_role(&r);
         role_from(j, &r);
         res = rbac_role_update(c, &j->call, api_tenant(j), &r);
     }
-    finish(j, c, res, "rbac.role.update", j->target, res == GH_OK ? present_role(&r) : NULL, 200);
+    finish(j, c, res, "rbac.role.update", j->target, before,
+           res == GH_OK ? present_role(&r) : NULL, 200);
 }
 
 static void role_put(gh_req *req)
@@ -472,10 +557,14 @@ static void role_put(gh_req *req)
 
 static void role_delete_work(api_job *j, gh_conn *c)
 {
+    gh_role ro;
+    json_t *before = NULL;
     gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK)
+    if (r == GH_OK && (r = rbac_role_get(c, &j->call, api_tenant(j), j->target, &ro)) == GH_OK) {
+        before = present_role(&ro);
         r = rbac_role_delete(c, &j->call, api_tenant(j), j->target);
-    finish(j, c, r, "rbac.role.delete", j->target, NULL, 204);
+    }
+    finish(j, c, r, "rbac.role.delete", j->target, before, NULL, 204);
 }
 
 static void role_delete(gh_req *req)
@@ -502,7 +591,7 @@ static void grant_work(api_job *j, gh_conn *c)
     }
     if ((r = store_begin(c, &j->call)) == GH_OK)
         r = rbac_role_grant(c, &j->call, api_tenant(j), j->target, j->target2);
-    finish(j, c, r, "rbac.role.grant", j->target,
+    finish(j, c, r, "rbac.role.grant", j->target, NULL,
            json_pack("{s:s, s:s}", "role_id", j->target, "permission", p.name), 204);
 }
 
@@ -511,7 +600,7 @@ static void revoke_work(api_job *j, gh_conn *c)
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = rbac_role_revoke(c, &j->call, api_tenant(j), j->target, j->target2);
-    finish(j, c, r, "rbac.role.revoke", j->target,
+    finish(j, c, r, "rbac.role.revoke", j->target, NULL,
            json_pack("{s:s, s:s}", "role_id", j->target, "permission_id", j->target2), 204);
 }
 
@@ -538,7 +627,7 @@ static void assign_work(api_job *j, gh_conn *c)
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = rbac_user_assign(c, &j->call, api_tenant(j), j->target, j->target2);
-    finish(j, c, r, "rbac.user.assign", j->target, json_pack("{s:s}", "role_id", j->target2),
+    finish(j, c, r, "rbac.user.assign", j->target, NULL, json_pack("{s:s}", "role_id", j->target2),
            204);
 }
 
@@ -549,7 +638,7 @@ static void unassign_work(api_job *j, gh_conn *c)
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = rbac_user_unassign(c, &j->call, api_tenant(j), j->target, j->target2);
-    finish(j, c, r, "rbac.user.unassign", j->target, json_pack("{s:s}", "role_id", j->target2),
+    finish(j, c, r, "rbac.user.unassign", j->target, NULL, json_pack("{s:s}", "role_id", j->target2),
            204);
 }
 
@@ -668,10 +757,12 @@ int rbac_register(gh_router *r)
     return router_add(r, GH_GET, "/api/v1/resources", resources) |
            router_add(r, GH_POST, "/api/v1/resources", resource_create) |
            router_add(r, GH_GET, "/api/v1/resources/{id}", resource_get) |
+           router_add(r, GH_PUT, "/api/v1/resources/{id}", resource_put) |
            router_add(r, GH_DELETE, "/api/v1/resources/{id}", resource_delete) |
            router_add(r, GH_GET, "/api/v1/permissions", permissions) |
            router_add(r, GH_POST, "/api/v1/permissions", permission_create) |
            router_add(r, GH_GET, "/api/v1/permissions/{id}", permission_get) |
+           router_add(r, GH_PUT, "/api/v1/permissions/{id}", permission_put) |
            router_add(r, GH_DELETE, "/api/v1/permissions/{id}", permission_delete) |
            router_add(r, GH_GET, "/api/v1/roles", roles) |
            router_add(r, GH_POST, "/api/v1/roles", role_create) |

@@ -174,6 +174,50 @@ gh_result rbac_resource_create(gh_conn *c, gh_call *call, const char *tenant,
                       NULL);
 }
 
+gh_result rbac_resource_update(gh_conn *c, gh_call *call, const char *tenant,
+                               gh_resource_type *rt)
+{
+    gh_resource_type was;
+    gh_permission *p = NULL;
+    size_t n = 0;
+    int64_t now = gh_now_ms();
+    gh_result r;
+
+    if (!rbac_name_valid(rt->name))
+        return call_fail(call, GH_ERR_INVALID, "rbac: a name is 1 to %d of a-z, 0-9, _ - .",
+                         RBAC_NAME_MAX);
+    if ((r = rbac_resource_get(c, call, tenant, rt->id, &was)) != GH_OK)
+        return r;
+    if (!was.tenant_id[0])
+        return call_fail(call, GH_ERR_DENIED, "rbac: the system's own cannot change");
+    int renamed = strcmp(was.name, rt->name) != 0;
+    if (renamed && (r = name_free(c, call, "resource_types", tenant, rt->name)) != GH_OK)
+        return r;
+    /* its permissions' names follow: "<type>:<action>" */
+    if (renamed && (r = rbac_permission_list(c, call, tenant, &p, &n)) != GH_OK)
+        return r;
+    for (size_t i = 0; r == GH_OK && i < n; i++) {
+        if (strcmp(p[i].resource_type_id, rt->id) != 0)
+            continue;
+        char name[RBAC_PERMISSION_MAX + 1];
+        snprintf(name, sizeof name, "%s:%s", rt->name, p[i].action);
+        gh_param args[3] = { p_str(name), p_int(&now), p_str(p[i].id) };
+        if ((r = name_free(c, call, "permissions", tenant, name)) == GH_OK)
+            r = store_exec(c, call, "UPDATE permissions SET name = ?, updated_at = ? WHERE id = ?",
+                           args, 3, NULL, NULL, NULL);
+    }
+    free(p);
+    if (r != GH_OK)
+        return r;
+    gh_param args[5] = { p_str(rt->name), p_opt_empty(rt->description), p_int(&now),
+                         p_str(rt->id), p_str(tenant) };
+    snprintf(rt->tenant_id, sizeof rt->tenant_id, "%s", tenant);
+    rt->created_at = was.created_at;
+    rt->updated_at = now;
+    return store_exec(c, call, "UPDATE resource_types SET name = ?, description = ?, "
+                      "updated_at = ? WHERE id = ? AND tenant_id = ?", args, 5, NULL, NULL, NULL);
+}
+
 /* Delete the company's own row of table; DENIED for the system's. */
 static gh_result delete_own(gh_conn *c, gh_call *call, const char *table, const char *tenant,
                             const char *id)
@@ -279,6 +323,36 @@ gh_result rbac_permission_create(gh_conn *c, gh_call *call, const char *tenant, 
     return store_exec(c, call, "INSERT INTO permissions (id, tenant_id, resource_type_id, action, "
                       "name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                       args, 8, NULL, NULL, NULL);
+}
+
+gh_result rbac_permission_update(gh_conn *c, gh_call *call, const char *tenant, gh_permission *p)
+{
+    gh_permission was;
+    gh_resource_type rt;
+    int64_t now = gh_now_ms();
+    gh_result r;
+
+    if (!rbac_name_valid(p->action))
+        return call_fail(call, GH_ERR_INVALID, "rbac: an action is 1 to %d of a-z, 0-9, _ - .",
+                         RBAC_NAME_MAX);
+    if ((r = rbac_permission_get(c, call, tenant, p->id, &was)) != GH_OK)
+        return r;
+    if (!was.tenant_id[0])
+        return call_fail(call, GH_ERR_DENIED, "rbac: the system's own cannot change");
+    if ((r = rbac_resource_get(c, call, tenant, was.resource_type_id, &rt)) != GH_OK)
+        return r;
+    snprintf(p->name, sizeof p->name, "%s:%s", rt.name, p->action);
+    if (strcmp(p->name, was.name) != 0 &&
+        (r = name_free(c, call, "permissions", tenant, p->name)) != GH_OK)
+        return r;
+    snprintf(p->tenant_id, sizeof p->tenant_id, "%s", tenant);
+    snprintf(p->resource_type_id, sizeof p->resource_type_id, "%s", was.resource_type_id);
+    p->created_at = was.created_at;
+    p->updated_at = now;
+    gh_param args[6] = { p_str(p->action), p_str(p->name), p_opt_empty(p->description),
+                         p_int(&now), p_str(p->id), p_str(tenant) };
+    return store_exec(c, call, "UPDATE permissions SET action = ?, name = ?, description = ?, "
+                      "updated_at = ? WHERE id = ? AND tenant_id = ?", args, 6, NULL, NULL, NULL);
 }
 
 gh_result rbac_permission_delete(gh_conn *c, gh_call *call, const char *tenant, const char *id)

@@ -81,6 +81,9 @@ gh_result rbac_resource_get(gh_conn *c, gh_call *call, const char *tenant, const
                             gh_resource_type *out);
 gh_result rbac_resource_list(gh_conn *c, gh_call *call, const char *tenant,
                              gh_resource_type **out, size_t *n);
+/* Name and description of rt->id; its permissions are renamed with it. */
+gh_result rbac_resource_update(gh_conn *c, gh_call *call, const char *tenant,
+                               gh_resource_type *rt);
 gh_result rbac_resource_delete(gh_conn *c, gh_call *call, const char *tenant, const char *id);
 
 /* Permissions likewise; create takes resource_type_id and action and
@@ -91,6 +94,8 @@ gh_result rbac_permission_get(gh_conn *c, gh_call *call, const char *tenant, con
                               gh_permission *out);
 gh_result rbac_permission_list(gh_conn *c, gh_call *call, const char *tenant, gh_permission **out,
                                size_t *n);
+/* Action (and so name) and description of p->id; roles keep it. */
+gh_result rbac_permission_update(gh_conn *c, gh_call *call, const char *tenant, gh_permission *p);
 gh_result rbac_permission_delete(gh_conn *c, gh_call *call, const char *tenant, const char *id);
 
 /* Roles likewise, with their parents (ids of roles the company sees);
