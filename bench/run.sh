@@ -3,9 +3,10 @@
 #
 # One command, one table: requests/s and p50/p99 latency of gatehoused's
 # hot paths next to a bare evhttp server on the same machine (the ceiling),
-# the login rate next to what the cores can hash, /users/me latency during
-# a login flood, and the daemon's resident memory. bench/README.md says
-# what each figure means and which goal it answers.
+# permission checks (issue 12), the login rate next to what the cores can
+# hash, /users/me latency during a login flood, and the daemon's resident
+# memory. bench/README.md says what each figure means and which goal it
+# answers.
 #
 # Usage: bench/run.sh [BUILDDIR]      (default ./build/check)
 # BUILDDIR holds a built gatehoused and plugins/.libs. Needs wrk, curl, a C
@@ -32,6 +33,9 @@ CORES=$(nproc)
 BACKEND=${BENCH_BACKEND:-sqlite}
 # what etc/gatehouse.yaml configures, and so what the config below keeps
 ARGON2_M=19456 ARGON2_T=2 ARGON2_P=1
+# the custom role's permissions: invoice:<action>; a single check asks for
+# the first, the batch for all of them
+AUTHZ_ACTIONS=(read write pay approve export)
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -175,8 +179,20 @@ auth:
     ip_failures: 1000000
 $STORAGE
 YAML
-GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs" "$BUILD/gatehoused" -c "$TMP/gatehouse.yaml" \
-    2>"$TMP/gatehoused.log" &
+export GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs"
+# the admin that sets up the role for /authz/check, from gatehousectl and
+# not the config's bootstrap block: that would hash a password in
+# gatehoused at start-up, and its argon2 memory would still be resident
+# when the start-up RSS is read
+ctl() {
+    "$BUILD/gatehousectl" -c "$TMP/gatehouse.yaml" "$@" >"$TMP/ctl.log" 2>&1 ||
+        { cat "$TMP/ctl.log" >&2; die "gatehousectl $1 $2 failed"; }
+}
+ADMIN_EMAIL="bench-admin-$$-$RANDOM@example.com"
+ADMIN_PASSWORD="Bench-admin-$RANDOM-correct-horse-battery-staple"
+ctl migrate up
+ctl user create --email "$ADMIN_EMAIL" --admin --password-stdin <<<"$ADMIN_PASSWORD"
+"$BUILD/gatehoused" -c "$TMP/gatehouse.yaml" 2>"$TMP/gatehoused.log" &
 GH_PID=$!
 PIDS+=("$GH_PID")
 wait_up "$URL/health" "$GH_PID" "$TMP/gatehoused.log"
@@ -188,12 +204,15 @@ EMAIL="bench-$$-$RANDOM@example.com"
 PASSWORD="Bench-$RANDOM-correct-horse-battery-staple"
 export BENCH_EMAIL=$EMAIL BENCH_PASSWORD=$PASSWORD
 
-# post PATH JSON: the body of a successful answer, or die with the answer
+# post PATH JSON [curl options...]: the body of a successful answer, or die
+# with the answer
 post() {
-    local code
+    local path=$1 data=$2 code
+    shift 2
     code=$(curl -sS -o "$TMP/answer" -w '%{http_code}' --max-time 30 -X POST \
-        -H 'Content-Type: application/json' --data "$2" "$URL$1") || die "POST $1 failed"
-    case $code in 2??) cat "$TMP/answer" ;; *) die "POST $1: HTTP $code: $(head -c 500 "$TMP/answer")" ;; esac
+        -H 'Content-Type: application/json' "$@" --data "$data" "$URL$path") ||
+        die "POST $path failed"
+    case $code in 2??) cat "$TMP/answer" ;; *) die "POST $path: HTTP $code: $(head -c 500 "$TMP/answer")" ;; esac
 }
 field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"; }
 
@@ -213,6 +232,29 @@ for _ in $(seq 1 "$REFRESH_TOKENS"); do
 done
 export BENCH_REFRESH_FILE="$TMP/refresh-tokens" BENCH_PER_THREAD=$((REFRESH_TOKENS / WRK_THREADS))
 
+# ------------------------------------------------------------------ 4: a role to check
+# A second user, so that the first one's token and profile stay as they
+# were before roles: it holds a custom role, set up by the admin, that
+# grants invoice:<each of AUTHZ_ACTIONS>.
+echo "bench: a role with ${#AUTHZ_ACTIONS[@]} permissions for a second user" >&2
+AS_ADMIN=(-H "Authorization: Bearer $(post /api/v1/auth/login \
+    "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | field access_token)")
+RESOURCE=$(post /api/v1/resources '{"name":"invoice"}' "${AS_ADMIN[@]}" | field id)
+ROLE=$(post /api/v1/roles '{"name":"bench"}' "${AS_ADMIN[@]}" | field id)
+CHECK_ALL=()
+for action in "${AUTHZ_ACTIONS[@]}"; do
+    PERMISSION=$(post /api/v1/permissions "{\"resource_type_id\":\"$RESOURCE\",\"action\":\"$action\"}" \
+        "${AS_ADMIN[@]}" | field id)
+    post "/api/v1/roles/$ROLE/permissions/$PERMISSION" '' "${AS_ADMIN[@]}" >/dev/null
+    CHECK_ALL+=("invoice:$action")
+done
+AUTHZ_LOGIN="{\"email\":\"authz-$EMAIL\",\"password\":\"$PASSWORD\"}"
+AUTHZ_USER=$(post /api/v1/auth/signup "$AUTHZ_LOGIN" | field id)
+post "/api/v1/users/$AUTHZ_USER/roles/$ROLE" '' "${AS_ADMIN[@]}" >/dev/null
+AUTHZ_TOKEN=$(post /api/v1/auth/login "$AUTHZ_LOGIN" | field access_token)
+[ -n "$AUTHZ_TOKEN" ] || die "login returned no access_token"
+export BENCH_AUTHZ_TOKEN=$AUTHZ_TOKEN
+
 # ------------------------------------------------------------------ 5: the runs
 echo "bench: GET /api/v1/users/me" >&2
 bench me "$URL/api/v1/users/me" get.lua
@@ -220,6 +262,11 @@ echo "bench: bare evhttp again" >&2
 bench bare2 "http://127.0.0.1:$BARE_PORT/" get.lua
 kill "$BARE_PID"
 wait "$BARE_PID" 2>/dev/null || true
+echo "bench: POST /api/v1/authz/check, 1 and ${#CHECK_ALL[@]} permissions" >&2
+export BENCH_CHECK=${CHECK_ALL[0]}
+bench authz "$URL/api/v1/authz/check" authz.lua
+export BENCH_CHECK="${CHECK_ALL[*]}"
+bench authz_batch "$URL/api/v1/authz/check" authz.lua
 echo "bench: POST /oauth2/introspect" >&2
 bench introspect "$URL/oauth2/introspect" introspect.lua
 
@@ -286,13 +333,15 @@ row() {
     if [ $# -ge 4 ]; then
         goal="$3: $(verdict "$4" -v rps="$rps" -v pct="$pct")"
     fi
-    if [ "$bad" -gt 0 ]; then note="  !! $bad non-2xx answers"; fi
+    if [ "$bad" -gt 0 ]; then note="  !! $bad non-2xx or wrong answers"; fi
     if [ "$err" -gt 0 ]; then note="$note  !! $err socket errors"; fi
     printf '%-30s %9s %9s %9s %7s%%   %s%s\n' "$1" "$rps" "$p50" "$p99" "$pct" "$goal" "$note"
 }
 row "bare evhttp, before" "$R_bare1"
 row "GET  /api/v1/users/me" "$R_me" ">= 70% of bare" "pct >= 70"
 row "bare evhttp, after" "$R_bare2"
+row "POST /api/v1/authz/check" "$R_authz" ">= 60% of bare" "pct >= 60"
+row "POST /api/v1/authz/check x${#CHECK_ALL[@]}" "$R_authz_batch" ">= 60% of bare" "pct >= 60"
 row "POST /oauth2/introspect" "$R_introspect"
 row "POST /oauth2/token refresh" "$R_refresh" ">= 5000/s" "rps >= 5000"
 row "POST /api/v1/auth/login" "$R_login"
@@ -319,6 +368,6 @@ printf 'gatehoused RSS: %s MB after start-up, %s MB idle after the runs (goal <=
     "$RSS_START" "$RSS_END" "$(verdict "s <= 16 && e <= 16" -v s="$RSS_START" -v e="$RSS_END")"
 
 # one line for bench/backends.sh
-printf 'summary %s bare=%s me=%s introspect=%s refresh=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
-    "$BACKEND" "$BARE_RPS" "${R_me%% *}" "${R_introspect%% *}" "${R_refresh%% *}" "$LOGIN_RPS" \
-    "$RATIO" "$RSS_START" "$RSS_END"
+printf 'summary %s bare=%s me=%s authz=%s introspect=%s refresh=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
+    "$BACKEND" "$BARE_RPS" "${R_me%% *}" "${R_authz%% *}" "${R_introspect%% *}" "${R_refresh%% *}" \
+    "$LOGIN_RPS" "$RATIO" "$RSS_START" "$RSS_END"
