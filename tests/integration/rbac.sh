@@ -82,6 +82,40 @@ as "$BEA" req POST "/api/v1/users/$ANN_ID/roles/$CLERK"
 equals "... and so is its user" "$CODE" 404
 as "$BEA" req GET /api/v1/roles
 equals "beta sees the built-in roles only" "$(j '[.items[].name] | join(",")')" "admin,superuser"
+
+# renames: a resource type carries its permissions' names along
+as "$BOSS" req PUT "/api/v1/resources/$INV" -H 'Content-Type: application/json' \
+    --data-binary '{"name":"bill","description":"bills, renamed"}'
+equals "a resource type renamed" "$CODE $(j .name) $(j .description)" "200 bill bills, renamed"
+as "$BOSS" req GET "/api/v1/permissions/$PAY"
+equals "... renames its permissions" "$CODE $(j .name)" "200 bill:pay"
+as "$BOSS" req PUT "/api/v1/permissions/$PAY" -H 'Content-Type: application/json' \
+    --data-binary '{"action":"settle"}'
+equals "a permission's action changes its name" "$CODE $(j .name) $(j .action)" "200 bill:settle settle"
+as "$ANN" post_json /api/v1/authz/check '{"permissions":["bill:settle","invoice:pay"]}'
+equals "... and its holders hold the new name at once" \
+    "$(j '.results["bill:settle"]') $(j '.results["invoice:pay"]')" "true false"
+as "$BOSS" req PUT "/api/v1/permissions/$PAY" -H 'Content-Type: application/json' \
+    --data-binary '{"action":"read"}'
+equals "... not onto a name taken" "$CODE" 409
+as "$BOSS" req PUT "/api/v1/resources/$INV" -H 'Content-Type: application/json' \
+    --data-binary '{"name":"users"}'
+equals "a type cannot take a system name" "$CODE" 409
+as "$BOSS" req PUT /api/v1/resources/00000000-0000-4000-8001-000000000001 \
+    -H 'Content-Type: application/json' --data-binary '{"description":"mine"}'
+equals "the system's types cannot change" "$CODE $(j .code)" "403 read_only"
+as "$BOSS" req PUT /api/v1/permissions/00000000-0000-4000-8002-000000000001 \
+    -H 'Content-Type: application/json' --data-binary '{"description":"mine"}'
+equals "... nor its permissions" "$CODE $(j .code)" "403 read_only"
+as "$BEA" req PUT "/api/v1/permissions/$PAY" -H 'Content-Type: application/json' \
+    --data-binary '{"description":"mine"}'
+equals "another company's permission is unknown to PUT" "$CODE" 404
+as "$BOSS" req GET "/api/v1/audit-events?action=rbac.permission.update&limit=1"
+equals "the audit trail has before and after" \
+    "$(j '.items[0].details.before.name') $(j '.items[0].details.after.name')" "bill:pay bill:settle"
+as "$BOSS" req DELETE "/api/v1/roles/$CLERK"
+as "$BOSS" req GET "/api/v1/audit-events?action=rbac.role.delete&limit=1"
+equals "... and a deletion what was deleted" "$(j '.items[0].details.before.name')" clerk
 stop_daemon
 equals "it exits 0" "$STATUS" 0
 finish
