@@ -187,10 +187,11 @@ faults_idle_restart() {
 }
 
 # faults_two_instances NAME SHARED HOOK: a second gatehoused, B, on the
-# same SHARED as A: a session revoked on A is refused by B at once, and a
-# lockout reached through A holds on B, because both keep that state in
-# the backend, not in memory. "HOOK revoked" and "HOOK locked" then check
-# where the backend keeps it (HOOK may be :). Stops both daemons; PID_B is
+# same SHARED as A: a session revoked on A is refused by B at once, a
+# lockout reached through A holds on B, and a role taken on A closes its
+# route on B at once, because both keep that state (or the version of
+# their caches) in the backend, not in memory. "HOOK revoked", "HOOK
+# locked" and "HOOK roles" then check where the backend keeps it. Stops both daemons; PID_B is
 # set while B runs, for the test's EXIT trap.
 faults_two_instances() {
     local name=$1 shared=$2 hook=$3 pid_a=$PID port_a=$PORT port_b at_a f
@@ -217,6 +218,26 @@ faults_two_instances() {
     on "$port_b" login bob@example.com 'Bob-faults-pw-4821'
     equals "the lockout reached through A holds on B" "$CODE" "429"
     "$hook" locked
+
+    # a role taken on A closes its routes on B at once, both caches warm
+    "$top_builddir/gatehousectl" -c "$TMP/gh.yaml" user create --email root@example.com \
+        --admin --password-stdin <<<"$ALICE_PW" >/dev/null
+    login root@example.com "$ALICE_PW"
+    root_at=$AT
+    login alice@example.com "$ALICE_PW"
+    at_a=$AT alice_id=$(j .user.id)
+    post_json /api/v1/roles '{"name":"reader"}' -H "$(bearer "$root_at")"
+    f=$(j .id)
+    req POST "/api/v1/roles/$f/permissions/00000000-0000-4000-8002-000000000001" \
+        -H "$(bearer "$root_at")"
+    req POST "/api/v1/users/$alice_id/roles/$f" -H "$(bearer "$root_at")"
+    on "$port_b" req GET /api/v1/users -H "$(bearer "$at_a")"
+    equals "a role given on A opens its route on B" "$CODE" "200"
+    req DELETE "/api/v1/users/$alice_id/roles/$f" -H "$(bearer "$root_at")"
+    equals "the role is taken on A" "$CODE" "204"
+    on "$port_b" req GET /api/v1/users -H "$(bearer "$at_a")"
+    equals "... and B refuses at once" "$CODE" "403"
+    "$hook" roles
 
     kill -TERM "$PID_B"
     wait "$PID_B" 2>/dev/null

@@ -82,13 +82,16 @@ check "requests succeed again once it answers" until_ok "$ALICE_AT"
 faults_idle_restart database pg_stop pg_start
 
 # ---------------------------------------------------------------- two instances
-# the revocation and the lock are kv writes: in the same database's kv table
+# the revocation, the lock and the roles' version are kv writes: in the
+# same database's kv table
 pg_kv_holds() {
     case $1 in
     revoked) check "the revocation is in the kv table" \
         test "$(psql_db gatehouse "SELECT count(*) FROM kv WHERE key LIKE 'deny:%'")" -ge 1 ;;
     locked) check "the lock is in the kv table" \
         test "$(psql_db gatehouse "SELECT count(*) FROM kv WHERE key LIKE 'lock:acct%'")" -ge 1 ;;
+    roles) check "the roles' version is in the kv table" \
+        test "$(psql_db gatehouse "SELECT count(*) FROM kv WHERE key LIKE 'rbac:ver:%'")" -ge 1 ;;
     esac
 }
 faults_two_instances database database pg_kv_holds

@@ -87,6 +87,20 @@ redis_holds() {
                 "$(sqlite3 "$TMP/state/gatehouse.db" 'SELECT count(*) FROM kv')" "0"
         fi
         ;;
+    roles) # the caches' version, and Redis losing it: never a stale allow
+        check "the roles' version is in redis" \
+            test "$(rcli --scan --pattern "${PREFIX}rbac:ver:*" | wc -l)" -ge 1
+        req POST "/api/v1/users/$alice_id/roles/$f" -H "$(bearer "$root_at")"
+        on "$port_b" req GET /api/v1/users -H "$(bearer "$at_a")"
+        equals "given back on A, B opens at once" "$CODE" "200"
+        rcli --scan --pattern "${PREFIX}rbac:ver:*" | xargs -r redis-cli -p "$REDIS_PORT" \
+            --no-auth-warning -a "$SERVERS_PASSWORD" -n 1 del >/dev/null
+        on "$port_b" req GET /api/v1/users -H "$(bearer "$at_a")"
+        equals "with the version lost, B still answers from the store" "$CODE" "200"
+        req DELETE "/api/v1/users/$alice_id/roles/$f" -H "$(bearer "$root_at")"
+        on "$port_b" req GET /api/v1/users -H "$(bearer "$at_a")"
+        equals "... and a role taken then counts on B at once" "$CODE" "403"
+        ;;
     esac
 }
 faults_two_instances redis "redis and database" redis_holds
