@@ -66,6 +66,11 @@ int ctl_user(ctl *c, int argc, char **argv);
 int ctl_keys(ctl *c, int argc, char **argv);
 int ctl_migrate(ctl *c, int argc, char **argv);
 int ctl_company(ctl *c, int argc, char **argv);
+/* `role`, `permission` and `resource` (rbac.c): a company's roles and
+ * permissions. */
+int ctl_role(ctl *c, int argc, char **argv);
+int ctl_permission(ctl *c, int argc, char **argv);
+int ctl_resource(ctl *c, int argc, char **argv);
 /* `reencrypt` (reencrypt.c): personal data to the newest key. */
 int ctl_reencrypt(ctl *c, int argc, char **argv);
 
@@ -98,6 +103,11 @@ int ctl_read_password(const char *file, char *buf, size_t cap, size_t *len);
 /* `user import` (import.c). */
 int ctl_import_usage(const char *cmd);
 int ctl_import_users(ctl *c, const char *tenant, const char *path);
+
+/* The company's user named by id, email address or username, into *u
+ * (user_clear it); -1 said why (user.c). */
+struct gh_user;
+int ctl_find_user(ctl *c, const char *tenant, const char *who, struct gh_user *u);
 
 /* A call for one store operation, and why it failed, for messages. */
 void ctl_call(gh_call *call);

@@ -32,6 +32,10 @@ static const ctl_cmd groups[] = {
     { "user", ctl_user, "create|list|import|set-admin|activate|deactivate ...",
       "manage accounts" },
     { "company", ctl_company, "create|list|show|deactivate ...", "manage companies (tenants)" },
+    { "role", ctl_role, "list|show|create|update|delete|grant|revoke|assign|unassign ...",
+      "manage a company's roles and users' roles" },
+    { "permission", ctl_permission, "list|create|delete ...", "manage a company's permissions" },
+    { "resource", ctl_resource, "list|create|delete ...", "manage a company's resource types" },
     { "keys", ctl_keys, "rotate|list", "manage the token signing keys" },
     { "migrate", ctl_migrate, "status|up", "show or apply database schema migrations" },
     { "reencrypt", ctl_reencrypt, "[--status] [--batch N] [--limit N] [--decrypt]",
@@ -50,7 +54,7 @@ static void usage(FILE *out)
             "\nCommands:\n",
             GH_CONFIG_FILE);
     for (const ctl_cmd *g = groups; g->name; g++)
-        fprintf(out, "  %-8s %s\n           %s\n", g->name, g->args, g->help);
+        fprintf(out, "  %-10s %s\n             %s\n", g->name, g->args, g->help);
     fprintf(out, "\nRun 'gatehousectl COMMAND --help' for a command's options.\n");
 }
 

@@ -322,7 +322,7 @@ static int user_list(ctl *c, int argc, char **argv)
 
 /* A user named by id, email address or username: whatever the operator
  * has at hand (an id from `user list`, an address from a support ticket). */
-static int find_user(ctl *c, const char *tenant, const char *who, gh_user *u)
+int ctl_find_user(ctl *c, const char *tenant, const char *who, gh_user *u)
 {
     gh_call call;
     gh_result r;
@@ -410,7 +410,7 @@ static int flag_command(ctl *c, int argc, char **argv, flag_op op)
         return ctl_usage_error(argv[0], "expected %s", args);
     if (op == SET_ADMIN && cfg_parse_bool(argv[optind + 1], &on) < 0)
         return ctl_usage_error(argv[0], "'%.16s' is neither on nor off", argv[optind + 1]);
-    if (ctl_open_tenant(c, &tenant) < 0 || find_user(c, tenant, argv[optind], &u) < 0) {
+    if (ctl_open_tenant(c, &tenant) < 0 || ctl_find_user(c, tenant, argv[optind], &u) < 0) {
         user_clear(&u);
         return CTL_FAIL;
     }
