@@ -164,28 +164,6 @@ static int change_failed(const char *what, const gh_call *call, gh_result r)
     return ctl_fail("%s: %s", what, ctl_why(call, r));
 }
 
-/* The options of a command that takes only --tenant and `want` arguments:
- * GO_ON with *tenant set, or the exit code (help shown, or a usage error). */
-static int parse_plain(int argc, char **argv, const char *args, const char *text, int want,
-                       const char **tenant)
-{
-    static const struct option longopts[] = { TENANT_OPTION, HELP_OPTION, { NULL, 0, NULL, 0 } };
-    int first = 1, o;
-
-    *tenant = GH_ROOT_TENANT;
-    while ((o = ctl_getopt(argc, argv, "t:h", longopts, &first)) != -1) {
-        switch (o) {
-        case 't': *tenant = optarg; break;
-        case 'h': printf("Usage: %s %s\n%s" TENANT_HELP, argv[0], args, text); return CTL_OK;
-        default: return CTL_USAGE;
-        }
-    }
-    if (argc - optind != want)
-        return want ? ctl_usage_error(argv[0], "expected %s", args)
-                    : ctl_usage_error(argv[0], "unexpected argument '%.64s'", argv[optind]);
-    return GO_ON;
-}
-
 static int check_name(const char *cmd, const char *what, const char *name)
 {
     if (rbac_name_valid(name))
@@ -201,6 +179,41 @@ static int check_description(const char *cmd, const char *d)
     return ctl_usage_error(cmd, "the description is longer than %d bytes", DESCRIPTION_MAX);
 }
 
+/* The options of most commands: --tenant, and --description when
+ * description is not NULL; then `want` arguments. GO_ON with *tenant (and
+ * *description) set, or the exit code (help shown, or a usage error). */
+static int parse_common(int argc, char **argv, const char *args, const char *text, int want,
+                        const char **tenant, const char **description)
+{
+    static const struct option longopts[] = {
+        DESCRIPTION_OPTION, TENANT_OPTION, HELP_OPTION, { NULL, 0, NULL, 0 },
+    };
+    int first = 1, o;
+
+    *tenant = GH_ROOT_TENANT;
+    while ((o = ctl_getopt(argc, argv, description ? "d:t:h" : "t:h",
+                           description ? longopts : longopts + 1, &first)) != -1) {
+        switch (o) {
+        case 'd':
+            if (check_description(argv[0], optarg) != GO_ON)
+                return CTL_USAGE;
+            *description = optarg;
+            break;
+        case 't': *tenant = optarg; break;
+        case 'h':
+            printf("Usage: %s %s%s\n%s%s" TENANT_HELP, argv[0], args,
+                   description ? " [OPTIONS]" : "", text,
+                   description ? "  -d, --description TEXT\n" : "");
+            return CTL_OK;
+        default: return CTL_USAGE;
+        }
+    }
+    if (argc - optind != want)
+        return want ? ctl_usage_error(argv[0], "expected %s", args)
+                    : ctl_usage_error(argv[0], "unexpected argument '%.64s'", argv[optind]);
+    return GO_ON;
+}
+
 static const char *or_dash(const char *s)
 {
     return *s ? s : "-";
@@ -212,7 +225,7 @@ static int delete_command(ctl *c, int argc, char **argv, const kind *k, const ch
     union { gh_resource_type rt; gh_permission p; gh_role ro; } row;
     char what[160];
     const char *tenant;
-    int rc = parse_plain(argc, argv, "ID|NAME", text, 1, &tenant);
+    int rc = parse_common(argc, argv, "ID|NAME", text, 1, &tenant, NULL);
     gh_call call;
     gh_result r;
 
@@ -240,8 +253,8 @@ static int delete_command(ctl *c, int argc, char **argv, const kind *k, const ch
 static int resource_list(ctl *c, int argc, char **argv)
 {
     const char *tenant;
-    int rc = parse_plain(argc, argv, "", "List the company's resource types and the system's, "
-                         "by name.\n", 0, &tenant);
+    int rc = parse_common(argc, argv, "", "List the company's resource types and the system's, "
+                         "by name.\n", 0, &tenant, NULL);
     gh_resource_type *v;
     size_t n;
     gh_call call;
@@ -264,37 +277,20 @@ static int resource_list(ctl *c, int argc, char **argv)
 
 static int resource_create(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        DESCRIPTION_OPTION, TENANT_OPTION, HELP_OPTION, { NULL, 0, NULL, 0 },
-    };
-    const char *tenant = GH_ROOT_TENANT;
+    const char *tenant, *description = "";
+    int rc = parse_common(argc, argv, "NAME", "Create a resource type (a kind of thing "
+                          "permissions are about: \"invoice\");\nprints its id.\n", 1,
+                          &tenant, &description);
     gh_resource_type rt = { 0 };
-    int first = 1, o;
     gh_call call;
     gh_result r;
 
-    while ((o = ctl_getopt(argc, argv, "d:t:h", longopts, &first)) != -1) {
-        switch (o) {
-        case 'd':
-            if (check_description(argv[0], optarg) != GO_ON)
-                return CTL_USAGE;
-            snprintf(rt.description, sizeof rt.description, "%s", optarg);
-            break;
-        case 't': tenant = optarg; break;
-        case 'h':
-            printf("Usage: %s NAME [OPTIONS]\n"
-                   "Create a resource type (a kind of thing permissions are about: \"invoice\").\n"
-                   "  -d, --description TEXT\n" TENANT_HELP
-                   "Prints its id.\n", argv[0]);
-            return CTL_OK;
-        default: return CTL_USAGE;
-        }
-    }
-    if (argc - optind != 1)
-        return ctl_usage_error(argv[0], "expected NAME");
+    if (rc != GO_ON)
+        return rc;
     if (check_name(argv[0], "resource type name", argv[optind]) != GO_ON)
         return CTL_USAGE;
     snprintf(rt.name, sizeof rt.name, "%s", argv[optind]);
+    snprintf(rt.description, sizeof rt.description, "%s", description);
     if (ctl_open_tenant(c, &tenant) < 0)
         return CTL_FAIL;
     ctl_call(&call);
@@ -340,8 +336,8 @@ static void print_permissions(const gh_permission *v, size_t n)
 static int permission_list(ctl *c, int argc, char **argv)
 {
     const char *tenant;
-    int rc = parse_plain(argc, argv, "", "List the company's permissions and the system's, "
-                         "by name.\n", 0, &tenant);
+    int rc = parse_common(argc, argv, "", "List the company's permissions and the system's, "
+                         "by name.\n", 0, &tenant, NULL);
     gh_permission *v;
     size_t n;
     gh_call call;
@@ -361,40 +357,22 @@ static int permission_list(ctl *c, int argc, char **argv)
 
 static int permission_create(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        DESCRIPTION_OPTION, TENANT_OPTION, HELP_OPTION, { NULL, 0, NULL, 0 },
-    };
-    const char *tenant = GH_ROOT_TENANT;
+    const char *tenant, *description = "";
+    int rc = parse_common(argc, argv, "RESOURCE_TYPE ACTION", "Create the permission "
+                          "RESOURCE_TYPE:ACTION (\"invoice:read\"), the resource type\nnamed "
+                          "by id or name; prints its id.\n", 2, &tenant, &description);
     gh_permission p = { 0 };
     gh_resource_type rt;
-    int first = 1, o;
     gh_call call;
     gh_result r;
 
-    while ((o = ctl_getopt(argc, argv, "d:t:h", longopts, &first)) != -1) {
-        switch (o) {
-        case 'd':
-            if (check_description(argv[0], optarg) != GO_ON)
-                return CTL_USAGE;
-            snprintf(p.description, sizeof p.description, "%s", optarg);
-            break;
-        case 't': tenant = optarg; break;
-        case 'h':
-            printf("Usage: %s RESOURCE_TYPE ACTION [OPTIONS]\n"
-                   "Create the permission RESOURCE_TYPE:ACTION (\"invoice:read\"); the resource\n"
-                   "type is named by id or name.\n"
-                   "  -d, --description TEXT\n" TENANT_HELP
-                   "Prints its id.\n", argv[0]);
-            return CTL_OK;
-        default: return CTL_USAGE;
-        }
-    }
-    if (argc - optind != 2)
-        return ctl_usage_error(argv[0], "expected RESOURCE_TYPE ACTION");
+    if (rc != GO_ON)
+        return rc;
     if (check_name(argv[0], "action", argv[optind + 1]) != GO_ON)
         return CTL_USAGE;
     if (ctl_open_tenant(c, &tenant) < 0 || find(c, tenant, &RESOURCE, argv[optind], &rt) < 0)
         return CTL_FAIL;
+    snprintf(p.description, sizeof p.description, "%s", description);
     snprintf(p.resource_type_id, sizeof p.resource_type_id, "%s", rt.id);
     snprintf(p.action, sizeof p.action, "%s", argv[optind + 1]);
     ctl_call(&call);
@@ -460,8 +438,8 @@ static int load_roles(ctl *c, const char *tenant, gh_role **v, size_t *n)
 static int role_list(ctl *c, int argc, char **argv)
 {
     const char *tenant;
-    int rc = parse_plain(argc, argv, "", "List the company's roles, the built-in ones too, by "
-                         "name, with their parents.\n", 0, &tenant);
+    int rc = parse_common(argc, argv, "", "List the company's roles, the built-in ones too, by "
+                         "name, with their parents.\n", 0, &tenant, NULL);
     char parents[RBAC_PARENTS_MAX * (RBAC_NAME_MAX + 2)];
     gh_role *v;
     size_t n;
@@ -482,8 +460,8 @@ static int role_list(ctl *c, int argc, char **argv)
 static int role_show(ctl *c, int argc, char **argv)
 {
     const char *tenant;
-    int rc = parse_plain(argc, argv, "ID|NAME", "Show a role: its parents and the permissions it "
-                         "grants itself\n(it has its parents' too).\n", 1, &tenant);
+    int rc = parse_common(argc, argv, "ID|NAME", "Show a role: its parents and the permissions it "
+                         "grants itself\n(it has its parents' too).\n", 1, &tenant, NULL);
     char parents[RBAC_PARENTS_MAX * (RBAC_NAME_MAX + 2)], created[32], updated[32];
     gh_permission *p = NULL;
     gh_role *v = NULL;
@@ -686,9 +664,9 @@ static int role_delete(ctl *c, int argc, char **argv)
 static int grant_command(ctl *c, int argc, char **argv, int grant)
 {
     const char *tenant;
-    int rc = parse_plain(argc, argv, "ROLE PERMISSION",
+    int rc = parse_common(argc, argv, "ROLE PERMISSION",
                          grant ? "Give a role a permission of its own (named by id or \"type:action\").\n"
-                               : "Take a permission of its own from a role.\n", 2, &tenant);
+                               : "Take a permission of its own from a role.\n", 2, &tenant, NULL);
     char what[256];
     gh_permission p;
     gh_role ro;
@@ -731,12 +709,12 @@ static int role_revoke(ctl *c, int argc, char **argv)
 static int assign_command(ctl *c, int argc, char **argv, int assign)
 {
     const char *tenant;
-    int rc = parse_plain(argc, argv, "USER ROLE",
+    int rc = parse_common(argc, argv, "USER ROLE",
                          assign ? "Give a user a role. The user is named by id, email address or "
                                   "username.\n"
                                 : "Take a role from a user; the company's last admin stays one.\n"
                                   "The user is named by id, email address or username.\n",
-                         2, &tenant);
+                         2, &tenant, NULL);
     char what[256];
     gh_user u = { 0 };
     gh_role ro;

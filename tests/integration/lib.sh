@@ -135,3 +135,25 @@ json_client() {
     j() { printf '%s' "$BODY" | jq -r "$1" 2>/dev/null; }
     hdr() { printf '%s' "$OUT" | tr -d '\r' | sed -n "s/^$1: //Ip" | head -n 1; }
 }
+
+# ctl_client: ctl and ctl_sanitizer_check for tests that run gatehousectl
+# ($CTL) on their config ($CFG), defined when a test calls it, as
+# json_client's are.
+# shellcheck disable=SC2317 # called by the tests
+ctl_client() {
+    # ctl ARGS...: sets OUT, ERR and RC
+    ctl() {
+        "$CTL" -c "$CFG" "$@" >"$TMP/out" 2>"$TMP/err"
+        RC=$?
+        OUT=$(cat "$TMP/out")
+        ERR=$(cat "$TMP/err")
+        # in a sanitizer build, a report anywhere fails the run at the end
+        if grep -q -e 'Sanitizer' -e 'runtime error:' "$TMP/err"; then
+            { echo "--- gatehousectl $*"; cat "$TMP/err"; } >>"$TMP/sanitizer"
+        fi
+    }
+    ctl_sanitizer_check() {
+        check "no sanitizer report from gatehousectl" test ! -s "$TMP/sanitizer"
+        [ -s "$TMP/sanitizer" ] && head -n 40 "$TMP/sanitizer"
+    }
+}
