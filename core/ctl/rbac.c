@@ -36,6 +36,7 @@ typedef struct kind {
     gh_result (*list)(ctl *c, gh_call *call, const char *tenant, void **v, size_t *n);
     gh_result (*del)(gh_conn *c, gh_call *call, const char *tenant, const char *id);
     json_t *(*json)(const void *row); /* the audit's before and after */
+    void (*print)(const void *v, size_t n); /* the list command's table */
 } kind;
 
 static gh_result list_resources(ctl *c, gh_call *call, const char *tenant, void **v, size_t *n)
@@ -65,6 +66,11 @@ static gh_result list_roles(ctl *c, gh_call *call, const char *tenant, void **v,
     return r;
 }
 
+static const char *or_dash(const char *s)
+{
+    return *s ? s : "-";
+}
+
 static json_t *resource_json(const void *row)
 {
     const gh_resource_type *rt = row;
@@ -92,17 +98,65 @@ static json_t *role_json(const void *row)
                      ro->description, "parent_ids", parents);
 }
 
+static void print_resources(const void *rows, size_t n)
+{
+    const gh_resource_type *v = rows;
+
+    printf("%-36s  %-24s  %-6s  %s\n", "ID", "NAME", "SYSTEM", "DESCRIPTION");
+    for (size_t i = 0; i < n; i++)
+        printf("%-36s  %-24s  %-6s  %s\n", v[i].id, v[i].name, v[i].tenant_id[0] ? "no" : "yes",
+               or_dash(v[i].description));
+}
+
+static void print_permissions(const void *rows, size_t n)
+{
+    const gh_permission *v = rows;
+
+    printf("%-36s  %-32s  %-6s  %s\n", "ID", "NAME", "SYSTEM", "DESCRIPTION");
+    for (size_t i = 0; i < n; i++)
+        printf("%-36s  %-32s  %-6s  %s\n", v[i].id, v[i].name, v[i].tenant_id[0] ? "no" : "yes",
+               or_dash(v[i].description));
+}
+
+/* ro's parents by name (they are roles of all), ", " between; "-": none. */
+static void parent_names(const gh_role *all, size_t n, const gh_role *ro, char *out, size_t len)
+{
+    size_t used = 0;
+
+    snprintf(out, len, "-");
+    for (size_t i = 0; i < ro->n_parents && used < len; i++) {
+        const char *name = ro->parents[i];
+
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(all[k].id, ro->parents[i]) == 0)
+                name = all[k].name;
+        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", name);
+    }
+}
+
+static void print_roles(const void *rows, size_t n)
+{
+    const gh_role *v = rows;
+    char parents[RBAC_PARENTS_MAX * (RBAC_NAME_MAX + 2)];
+
+    printf("%-36s  %-24s  %-9s  %s\n", "ID", "NAME", "BUILTIN", "PARENTS");
+    for (size_t i = 0; i < n; i++) {
+        parent_names(v, n, &v[i], parents, sizeof parents);
+        printf("%-36s  %-24s  %-9s  %s\n", v[i].id, v[i].name, or_dash(v[i].builtin), parents);
+    }
+}
+
 static const kind RESOURCE = {
     "resource type", "rbac.resource.delete", sizeof(gh_resource_type),
-    offsetof(gh_resource_type, name), list_resources, rbac_resource_delete, resource_json,
+    offsetof(gh_resource_type, name), list_resources, rbac_resource_delete, resource_json, print_resources,
 };
 static const kind PERMISSION = {
     "permission", "rbac.permission.delete", sizeof(gh_permission), offsetof(gh_permission, name),
-    list_permissions, rbac_permission_delete, permission_json,
+    list_permissions, rbac_permission_delete, permission_json, print_permissions,
 };
 static const kind ROLE = {
     "role", "rbac.role.delete", sizeof(gh_role), offsetof(gh_role, name), list_roles,
-    rbac_role_delete, role_json,
+    rbac_role_delete, role_json, print_roles,
 };
 
 /* The row of v (n of kind k) whose id, else whose name, is who. An id
@@ -214,11 +268,6 @@ static int parse_common(int argc, char **argv, const char *args, const char *tex
     return GO_ON;
 }
 
-static const char *or_dash(const char *s)
-{
-    return *s ? s : "-";
-}
-
 /* `delete` of any kind: the row as it was goes into the audit. */
 static int delete_command(ctl *c, int argc, char **argv, const kind *k, const char *text)
 {
@@ -248,14 +297,12 @@ static int delete_command(ctl *c, int argc, char **argv, const kind *k, const ch
     return CTL_OK;
 }
 
-/* ------------------------------------------------------------ resource */
-
-static int resource_list(ctl *c, int argc, char **argv)
+/* `list` of any kind: the company's rows and the system's, by name. */
+static int list_command(ctl *c, int argc, char **argv, const kind *k, const char *text)
 {
     const char *tenant;
-    int rc = parse_common(argc, argv, "", "List the company's resource types and the system's, "
-                         "by name.\n", 0, &tenant, NULL);
-    gh_resource_type *v;
+    int rc = parse_common(argc, argv, "", text, 0, &tenant, NULL);
+    void *v;
     size_t n;
     gh_call call;
     gh_result r;
@@ -265,14 +312,19 @@ static int resource_list(ctl *c, int argc, char **argv)
     if (ctl_open_tenant(c, &tenant) < 0)
         return CTL_FAIL;
     ctl_call(&call);
-    if ((r = rbac_resource_list(c->conn, &call, tenant, &v, &n)) != GH_OK)
-        return ctl_fail("listing resource types failed: %s", ctl_why(&call, r));
-    printf("%-36s  %-24s  %-6s  %s\n", "ID", "NAME", "SYSTEM", "DESCRIPTION");
-    for (size_t i = 0; i < n; i++)
-        printf("%-36s  %-24s  %-6s  %s\n", v[i].id, v[i].name, v[i].tenant_id[0] ? "no" : "yes",
-               or_dash(v[i].description));
+    if ((r = k->list(c, &call, tenant, &v, &n)) != GH_OK)
+        return ctl_fail("listing %ss failed: %s", k->noun, ctl_why(&call, r));
+    k->print(v, n);
     free(v);
     return CTL_OK;
+}
+
+/* ------------------------------------------------------------ resource */
+
+static int resource_list(ctl *c, int argc, char **argv)
+{
+    return list_command(c, argc, argv, &RESOURCE,
+                        "List the company's resource types and the system's, by name.\n");
 }
 
 static int resource_create(ctl *c, int argc, char **argv)
@@ -325,34 +377,10 @@ int ctl_resource(ctl *c, int argc, char **argv)
 
 /* ------------------------------------------------------------ permission */
 
-static void print_permissions(const gh_permission *v, size_t n)
-{
-    printf("%-36s  %-32s  %-6s  %s\n", "ID", "NAME", "SYSTEM", "DESCRIPTION");
-    for (size_t i = 0; i < n; i++)
-        printf("%-36s  %-32s  %-6s  %s\n", v[i].id, v[i].name, v[i].tenant_id[0] ? "no" : "yes",
-               or_dash(v[i].description));
-}
-
 static int permission_list(ctl *c, int argc, char **argv)
 {
-    const char *tenant;
-    int rc = parse_common(argc, argv, "", "List the company's permissions and the system's, "
-                         "by name.\n", 0, &tenant, NULL);
-    gh_permission *v;
-    size_t n;
-    gh_call call;
-    gh_result r;
-
-    if (rc != GO_ON)
-        return rc;
-    if (ctl_open_tenant(c, &tenant) < 0)
-        return CTL_FAIL;
-    ctl_call(&call);
-    if ((r = rbac_permission_list(c->conn, &call, tenant, &v, &n)) != GH_OK)
-        return ctl_fail("listing permissions failed: %s", ctl_why(&call, r));
-    print_permissions(v, n);
-    free(v);
-    return CTL_OK;
+    return list_command(c, argc, argv, &PERMISSION,
+                        "List the company's permissions and the system's, by name.\n");
 }
 
 static int permission_create(ctl *c, int argc, char **argv)
@@ -409,20 +437,6 @@ int ctl_permission(ctl *c, int argc, char **argv)
 
 /* ------------------------------------------------------------ role: reading */
 
-/* ro's parents by name (they are roles of all), ", " between; "-": none. */
-static void parent_names(const gh_role *all, size_t n, const gh_role *ro, char *out, size_t len)
-{
-    size_t used = 0;
-
-    snprintf(out, len, "-");
-    for (size_t i = 0; i < ro->n_parents && used < len; i++) {
-        const gh_role *p = pick(&ROLE, all, n, ro->parents[i]);
-
-        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "",
-                                 p ? p->name : ro->parents[i]);
-    }
-}
-
 /* The company's roles, built in ones too; *v malloc'd. -1 said why. */
 static int load_roles(ctl *c, const char *tenant, gh_role **v, size_t *n)
 {
@@ -437,24 +451,8 @@ static int load_roles(ctl *c, const char *tenant, gh_role **v, size_t *n)
 
 static int role_list(ctl *c, int argc, char **argv)
 {
-    const char *tenant;
-    int rc = parse_common(argc, argv, "", "List the company's roles, the built-in ones too, by "
-                         "name, with their parents.\n", 0, &tenant, NULL);
-    char parents[RBAC_PARENTS_MAX * (RBAC_NAME_MAX + 2)];
-    gh_role *v;
-    size_t n;
-
-    if (rc != GO_ON)
-        return rc;
-    if (ctl_open_tenant(c, &tenant) < 0 || load_roles(c, tenant, &v, &n) < 0)
-        return CTL_FAIL;
-    printf("%-36s  %-24s  %-9s  %s\n", "ID", "NAME", "BUILTIN", "PARENTS");
-    for (size_t i = 0; i < n; i++) {
-        parent_names(v, n, &v[i], parents, sizeof parents);
-        printf("%-36s  %-24s  %-9s  %s\n", v[i].id, v[i].name, or_dash(v[i].builtin), parents);
-    }
-    free(v);
-    return CTL_OK;
+    return list_command(c, argc, argv, &ROLE, "List the company's roles, the built-in ones too, "
+                        "by name, with their parents.\n");
 }
 
 static int role_show(ctl *c, int argc, char **argv)
