@@ -622,28 +622,6 @@ gh_result rbac_role_revoke(gh_conn *c, gh_call *call, const char *tenant, const 
     return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
 }
 
-gh_result rbac_role_permissions(gh_conn *c, gh_call *call, const char *tenant, const char *role_id,
-                                gh_permission **out, size_t *n)
-{
-    rows rs = { .size = sizeof **out, .fill = p_fill, .ncols = 8 };
-    gh_param args[2] = { p_str(role_id), p_str(tenant) };
-    gh_role ro;
-    gh_result r;
-
-    *out = NULL;
-    *n = 0;
-    /* the role must be one the company sees: another's is NOT_FOUND */
-    if ((r = rbac_role_get(c, call, tenant, role_id, &ro)) != GH_OK)
-        return r;
-    r = rows_query(c, call, &rs, "SELECT p.id, p.tenant_id, p.resource_type_id, p.action, p.name, "
-                   "p.description, p.created_at, p.updated_at FROM role_permissions rp "
-                   "JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id = ? AND "
-                   "(p.tenant_id = ? OR p.tenant_id IS NULL) ORDER BY p.name, p.id", args, 2);
-    *out = rs.v;
-    *n = rs.n;
-    return r;
-}
-
 /* ------------------------------------------------------------ user roles */
 
 gh_result rbac_user_roles(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,

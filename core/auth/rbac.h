@@ -115,10 +115,6 @@ gh_result rbac_role_grant(gh_conn *c, gh_call *call, const char *tenant, const c
                           const char *permission_id);
 gh_result rbac_role_revoke(gh_conn *c, gh_call *call, const char *tenant, const char *role_id,
                            const char *permission_id);
-/* A role's own permissions, by name; *out malloc'd. A built-in role has
- * none of its own: its permissions come from its mark (above). */
-gh_result rbac_role_permissions(gh_conn *c, gh_call *call, const char *tenant, const char *role_id,
-                                gh_permission **out, size_t *n);
 
 /* A user's roles: the user must be of the company; superuser only in the
  * root company (GH_ERR_DENIED). Removing the admin role from the last

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth/authz.h"
 #include "auth/rbac.h"
 #include "auth/users.h"
 #include "ctl/ctl.h"
@@ -196,16 +197,21 @@ static int find(ctl *c, const char *tenant, const kind *k, const char *who, void
 /* ------------------------------------------------------------ shared */
 
 /* The end of a change in the transaction the caller began: its audit
- * record, then commit; or roll back. details (may be NULL) is ours. */
+ * record, then commit, then a new RBAC version so that running daemons'
+ * permission caches drop what they hold of the company; or roll back.
+ * details (may be NULL) is ours. */
 static gh_result finish(ctl *c, gh_call *call, gh_result r, const char *tenant,
                         const char *action, const char *subject, json_t *details)
 {
     if (r == GH_OK)
         r = ctl_audit(c, call, tenant, action, subject, details);
     json_decref(details);
-    if (r == GH_OK)
-        return store_commit(c->conn, call);
-    store_rollback(c->conn, call);
+    if (r != GH_OK) {
+        store_rollback(c->conn, call);
+        return r;
+    }
+    if ((r = store_commit(c->conn, call)) == GH_OK)
+        authz_changed(c->conn, call, tenant);
     return r;
 }
 
@@ -455,16 +461,35 @@ static int role_list(ctl *c, int argc, char **argv)
                         "by name, with their parents.\n");
 }
 
+/* One line of role show: the permissions of g (n) the role grants itself
+ * (own), or those it has from its ancestors, each with the one it comes
+ * from; "-": none. */
+static void print_grants(const char *label, const gh_grant *g, size_t n, const gh_role *ro,
+                         int own)
+{
+    size_t shown = 0;
+
+    printf("%-15s", label);
+    for (size_t i = 0; i < n; i++) {
+        if ((strcmp(g[i].role_id, ro->id) == 0) != own)
+            continue;
+        printf("%s%s", shown++ ? ", " : " ", g[i].permission);
+        if (!own)
+            printf(" (from %s)", g[i].role_name);
+    }
+    printf("%s\n", shown ? "" : " -");
+}
+
 static int role_show(ctl *c, int argc, char **argv)
 {
     const char *tenant;
-    int rc = parse_common(argc, argv, "ID|NAME", "Show a role: its parents and the permissions it "
-                         "grants itself\n(it has its parents' too).\n", 1, &tenant, NULL);
+    int rc = parse_common(argc, argv, "ID|NAME", "Show a role: its parents, the permissions it "
+                         "grants itself and those\nit has from its parents.\n", 1, &tenant, NULL);
     char parents[RBAC_PARENTS_MAX * (RBAC_NAME_MAX + 2)], created[32], updated[32];
-    gh_permission *p = NULL;
+    gh_grant *g = NULL;
     gh_role *v = NULL;
     const gh_role *ro;
-    size_t n, np = 0;
+    size_t n, ng = 0;
     gh_call call;
     gh_result r;
 
@@ -477,7 +502,8 @@ static int role_show(ctl *c, int argc, char **argv)
         return ctl_fail("no role '%.64s' in company %s", argv[optind], tenant);
     }
     ctl_call(&call);
-    if ((r = rbac_role_permissions(c->conn, &call, tenant, ro->id, &p, &np)) != GH_OK) {
+    if (!ro->builtin[0] &&
+        (r = rbac_role_effective(c->conn, &call, tenant, ro->id, &g, &ng)) != GH_OK) {
         free(v);
         return ctl_fail("reading the role's permissions failed: %s", ctl_why(&call, r));
     }
@@ -485,20 +511,19 @@ static int role_show(ctl *c, int argc, char **argv)
     ctl_time(ro->created_at, created, sizeof created);
     ctl_time(ro->updated_at, updated, sizeof updated);
     printf("id:             %s\nname:           %s\ndescription:    %s\nbuilt in:       %s\n"
-           "parents:        %s\ncreated:        %s\nupdated:        %s\npermissions:   ",
+           "parents:        %s\ncreated:        %s\nupdated:        %s\n",
            ro->id, ro->name, or_dash(ro->description), ro->builtin[0] ? ro->builtin : "no",
            parents, created, updated);
-    /* a built-in role has no rows: its mark gives what it holds */
+    /* a built-in role holds by its mark, not by rows: no list to show */
     if (strcmp(ro->builtin, "superuser") == 0)
-        printf(" (every permission, in every company)");
+        printf("permissions:    (every permission, in every company)\n");
     else if (ro->builtin[0])
-        printf(" (every permission of the company)");
-    else if (np == 0)
-        printf(" -");
-    for (size_t i = 0; i < np; i++)
-        printf("%s%s", i ? ", " : " ", p[i].name);
-    printf("\n");
-    free(p);
+        printf("permissions:    (every permission of the company)\n");
+    else {
+        print_grants("permissions:", g, ng, ro, 1);
+        print_grants("inherited:", g, ng, ro, 0);
+    }
+    free(g);
     free(v);
     return CTL_OK;
 }

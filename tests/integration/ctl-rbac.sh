@@ -17,6 +17,9 @@ base_config threads=1 state_dir="$STATE" >"$CFG"
 
 ctl_client
 db() { sqlite3 "$STATE/gatehouse.db" "$@"; }
+ROOT_CO=00000000-0000-4000-8000-000000000000
+# version COMPANY: its RBAC version in kv, which running daemons' caches check
+version() { db "SELECT CAST(value AS TEXT) FROM kv WHERE key = 'rbac:ver:$1'"; }
 audits() { db "SELECT COUNT(*) FROM audit_events WHERE actor_id = 'cli' AND action = '$1'${2:+ AND $2}"; }
 # fails NAME TEXT: the last command exited 1 with one line on stderr holding TEXT
 fails() {
@@ -58,8 +61,12 @@ equals "a user who is not one" "$RC" "0"
 BOB=$OUT
 
 # ---------------------------------------------------------------- definitions
+V0=$(version $ROOT_CO)
 ctl resource create invoice --description "Invoices sent"
 equals "resource create exits 0" "$RC" "0"
+V1=$(version $ROOT_CO)
+check "a change gives the company a new RBAC version, for the daemons' caches" \
+    test -n "$V1" -a "$V1" != "$V0"
 check "and prints the new id" grep -Eq "$UUID_RE" <<<"$OUT"
 INVOICE=$OUT
 ctl resource create invoice
@@ -120,10 +127,12 @@ ctl role show clerk
 equals "role show exits 0" "$RC" "0"
 contains "shows its parent" "$OUT" "parents:        viewer"
 contains "and its own permissions, not its parent's" "$OUT" "permissions:    invoice:pay, users:read"
+contains "and its parent's apart, with where from" "$OUT" "inherited:      invoice:read (from viewer)"
 ctl role show "$VIEWER"
 contains "role show by id" "$OUT" "name:           viewer"
 contains "with its description" "$OUT" "description:    Sees invoices"
 contains "and its permission" "$OUT" "permissions:    invoice:read"
+contains "and nothing inherited" "$OUT" "inherited:      -"
 ctl role show admin
 contains "a built-in role's permissions come from its mark" "$OUT" \
     "permissions:    (every permission of the company)"
@@ -140,8 +149,10 @@ ctl role unassign "$BOB" boss
 fails "a role the user does not hold" "does not hold role 'boss'"
 
 # ---------------------------------------------------------------- refusals
+V1=$(version $ROOT_CO)
 ctl role update viewer --parent boss
 fails "a cycle" "that parent would make a cycle"
+equals "a refused change leaves the version" "$(version $ROOT_CO)" "$V1"
 ctl role show viewer
 contains "viewer's parents are unchanged" "$OUT" "parents:        -"
 ctl role update viewer --parent viewer
@@ -161,8 +172,11 @@ ctl resource delete users
 fails "deleting a system resource type" "resource type 'users' is built in"
 
 # another company's rows are not there, by name or by id
+V1=$(version $ROOT_CO)
 ctl role create auditor --tenant acme
 equals "a role in acme" "$RC" "0"
+check "acme has a version" test -n "$(version "$ACME")"
+equals "the root company's is left" "$(version $ROOT_CO)" "$V1"
 AUDITOR=$OUT
 ctl role show auditor
 fails "acme's role, by name, from the root company" "no role 'auditor'"
@@ -206,7 +220,7 @@ equals "the user no longer holds it" "$(db "SELECT COUNT(*) FROM user_roles WHER
 equals "resource create audited" "$(audits rbac.resource.create "subject_id = '$INVOICE'")" "1"
 equals "permission creates audited" "$(audits rbac.permission.create)" "2"
 equals "role creates audited, in their company" \
-    "$(audits rbac.role.create "tenant_id = '00000000-0000-4000-8000-000000000000'") $(audits rbac.role.create "tenant_id = '$ACME'")" "3 1"
+    "$(audits rbac.role.create "tenant_id = '$ROOT_CO'") $(audits rbac.role.create "tenant_id = '$ACME'")" "3 1"
 equals "grants audited (refused ones not)" "$(audits rbac.role.grant)" "3"
 equals "two updates audited, the cycles not" "$(audits rbac.role.update)" "2"
 equals "the update has before and after" \

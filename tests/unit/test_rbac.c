@@ -195,22 +195,6 @@ static void test_roles_and_holds(void **state)
     assert_int_equal(rbac_role_grant(f->c, &f->call, a.id, viewer.id, read.id), GH_OK); /* again */
     assert_int_equal(rbac_role_grant(f->c, &f->call, a.id, boss.id, pay.id), GH_OK);
     assert_int_equal(rbac_role_grant(f->c, &f->call, a.id, clerk.id, USERS_READ), GH_OK);
-    {   /* a role's own permissions, the system's among them; none of its parents' */
-        gh_permission *ps;
-        size_t np;
-
-        assert_int_equal(rbac_role_permissions(f->c, &f->call, a.id, clerk.id, &ps, &np), GH_OK);
-        assert_int_equal(np, 1);
-        assert_string_equal(ps[0].name, "users:read");
-        free(ps);
-        assert_int_equal(rbac_role_permissions(f->c, &f->call, a.id, viewer.id, &ps, &np), GH_OK);
-        assert_int_equal(np, 1);
-        assert_string_equal(ps[0].name, "invoice:read");
-        free(ps);
-        assert_int_equal(rbac_role_permissions(f->c, &f->call, b.id, viewer.id, &ps, &np),
-                         GH_ERR_NOT_FOUND);
-        assert_null(ps);
-    }
 
     /* a cycle, a built-in parent, another company's role: refused */
     got = viewer;
