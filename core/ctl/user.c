@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "auth/authz.h"
 #include "auth/credentials.h"
 #include "auth/password.h"
 #include "auth/rbac.h"
@@ -375,9 +376,12 @@ static gh_result apply_flag(ctl *c, gh_call *call, const gh_user *u, flag_op op,
     if (r == GH_OK)
         r = ctl_audit(c, call, u->tenant_id, action, u->id, d);
     json_decref(d);
-    if (r == GH_OK)
-        return store_commit(c->conn, call);
-    store_rollback(c->conn, call);
+    if (r != GH_OK) {
+        store_rollback(c->conn, call);
+        return r;
+    }
+    if ((r = store_commit(c->conn, call)) == GH_OK) /* the daemons' caches learn of it */
+        authz_changed(c->conn, call, u->tenant_id);
     return r;
 }
 
