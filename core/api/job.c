@@ -177,7 +177,7 @@ void api_job_free(api_job *j)
         json_decref(j->in);
     }
     drop_out(j);
-    json_decref(j->access_permissions);
+    json_decref(j->access_claims);
     free(j->data);
     cycle_unref(j->cycle); /* perhaps the last user of a reloaded config */
     OPENSSL_cleanse(j, sizeof *j); /* zeroes: what job_alloc hands out */
@@ -196,18 +196,18 @@ static void send_oauth_error(gh_req *req, const api_job *j)
     req_json(req, j->status, e);
 }
 
-void api_sign_later(api_job *j, const gh_claims *cl, json_t *permissions)
+void api_sign_later(api_job *j, const gh_claims *cl, json_t *claims)
 {
     j->access = *cl;
-    json_decref(j->access_permissions);
-    j->access_permissions = json_incref(permissions);
+    json_decref(j->access_claims);
+    j->access_claims = json_incref(claims);
     j->access_pending = 1;
 }
 
 /* On the loop: the pending access token into the answer (api_sign_later). */
 static void sign_access(api_job *j)
 {
-    char *t = j->kr ? token_issue(j->kr, &j->cfg->tokens, &j->access, j->access_permissions,
+    char *t = j->kr ? token_issue(j->kr, &j->cfg->tokens, &j->access, j->access_claims,
                                     api_now_s()) : NULL;
     /* the answer takes a copy; a NULL value makes the set fail */
     if (json_object_set_new(j->out, "access_token", t ? json_string(t) : NULL) != 0) {

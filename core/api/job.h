@@ -83,7 +83,7 @@ struct api_job {
     int64_t retry_after_s;      /* > 0: Retry-After */
     const char *www_auth;       /* WWW-Authenticate value, static */
     gh_claims access;           /* access_pending: the token to sign ... */
-    json_t *access_permissions; /* ... with this claim, or NULL ... */
+    json_t *access_claims;      /* ... with these claims besides, or NULL ... */
     int access_pending;         /* ... into out's "access_token" (api_sign_later) */
 };
 
@@ -125,9 +125,9 @@ void api_store_fail(api_job *j, gh_result r, const char *what);
  * store, yet it is three quarters of a refresh grant's work: on a worker,
  * and on SQLite the one worker is the only writer, it capped refresh
  * grants at the rate one thread can sign. A failure to sign becomes a 500.
- * permissions (may be NULL) becomes the token's "permissions" claim; the
+ * claims (may be NULL: roles, permissions) go into the token besides; the
  * job takes a reference. */
-void api_sign_later(api_job *j, const gh_claims *cl, json_t *permissions);
+void api_sign_later(api_job *j, const gh_claims *cl, json_t *claims);
 
 /* The input field key as a string, or NULL when absent or null. */
 const char *api_in(const api_job *j, const char *key);

@@ -167,14 +167,20 @@ static void classify(api_job *j, const char *token)
         free(cl);
 }
 
+/* RFC 7662's answer for an access token, with the roles (and permissions)
+ * it carries. */
 static json_t *active_access(const api_job *j, const gh_claims *cl)
 {
-    json_t *roles = claims_roles_json(cl);
-    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:o*}",
+    json_t *pl = token_payload(api_in(j, "token"));
+    json_t *roles = json_incref(json_object_get(pl, "roles"));
+    json_t *perms = json_incref(json_object_get(pl, "permissions"));
+    json_decref(pl);
+    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:o*, s:o*}",
                      "active", 1, "token_type", "access_token", "sub", cl->sub, "sid", cl->sid,
                      "jti", cl->jti, "exp", (json_int_t)cl->exp, "iat", (json_int_t)cl->iat,
                      "nbf", (json_int_t)cl->nbf, "iss", j->cfg->tokens.issuer, "aud", j->cfg->tokens.audience,
-                     "tenant", cl->tenant, "roles", roles);
+                     "tenant", cl->tenant, "roles", roles ? roles : json_array(), "permissions",
+                     perms);
 }
 
 static json_t *active_refresh(const api_job *j, const gh_session *s)

@@ -44,6 +44,6 @@ void api_outcome_fail(api_job *j, auth_outcome o, const auth_result *r)
 
 json_t *api_outcome_tokens(api_job *j, const auth_result *r)
 {
-    api_sign_later(j, &r->access, r->permissions);
+    api_sign_later(j, &r->access, r->claims);
     return present_tokens(r->refresh, j->cfg->access_ttl_ms / 1000);
 }

@@ -214,17 +214,18 @@ json_t *authz_permissions_json(const authz_set *s)
     return a;
 }
 
-void authz_roles_text(const authz_set *s, char *buf, size_t size)
+json_t *authz_roles_json(const authz_set *s)
 {
+    json_t *a = json_array();
     const char *p = s->names;
-    size_t len = 0;
-
-    buf[0] = '\0';
     for (size_t i = 0; i < s->n; i++)
         p += strlen(p) + 1;
-    for (size_t i = 0; i < s->n_roles; i++, p += strlen(p) + 1)
-        if (len + strlen(p) + 2 <= size)
-            len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " " : "", p);
+    for (size_t i = 0; a && i < s->n_roles; i++, p += strlen(p) + 1)
+        if (json_array_append_new(a, json_string(p)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
 static gh_result version_write(gh_conn *c, gh_call *call, const char *tenant, uint32_t flags)

@@ -46,11 +46,11 @@ gh_result authz_get(gh_conn *c, gh_call *call, const char *tenant, const char *u
 int authz_has(const authz_set *s, const char *permission);
 /* 1 when the user holds the superuser role (root company only). */
 int authz_superuser(const authz_set *s);
-/* For the access token's claims: the permissions (sorted) as a new JSON
- * array of strings (NULL without memory), and the roles the user holds
- * directly, by name, space-separated into buf, as many as fit. */
+/* For the access token's claims, as new JSON arrays of strings (NULL
+ * without memory): the permissions (sorted), and the roles the user holds
+ * directly, by name. */
 json_t *authz_permissions_json(const authz_set *s);
-void authz_roles_text(const authz_set *s, char *buf, size_t size);
+json_t *authz_roles_json(const authz_set *s);
 
 /* After a committed change to tenant's roles, grants, permissions,
  * resource types or members: a new version, so every instance computes

@@ -11,7 +11,7 @@ void auth_clear(auth_result *r)
 {
     user_clear(&r->user);
     json_decref(r->methods);
-    json_decref(r->permissions);
+    json_decref(r->claims);
     OPENSSL_cleanse(r, sizeof *r);
 }
 

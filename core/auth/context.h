@@ -51,8 +51,8 @@ typedef struct auth_result {
     gh_claims access;              /* OK (sign-in, refresh): the access
                                       token to sign, which api/ does on the
                                       loop (api_sign_later) ... */
-    json_t *permissions;           /* ... and its permissions claim, or
-                                      NULL (tokens.permissions_claim) */
+    json_t *claims;                /* ... with these claims: roles, and
+                                      permissions (tokens.permissions_claim) */
     char mfa_token[GH_SECRET_LEN]; /* MFA */
     json_t *methods;               /* MFA */
     int64_t retry_after_s;         /* LOCKED */

@@ -134,33 +134,17 @@ static char *header_json(const gh_keyring *kr, const gh_key *k)
     return out;
 }
 
-json_t *claims_roles_json(const gh_claims *c)
-{
-    json_t *a = json_array();
-    for (const char *p = c->roles; a && *p;) {
-        size_t n = strcspn(p, " ");
-        if (json_array_append_new(a, json_stringn(p, n)) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-        p += n + (p[n] == ' ');
-    }
-    return a;
-}
-
-static char *payload_json(const gh_token_conf *tc, const gh_claims *c, const json_t *permissions)
+static char *payload_json(const gh_token_conf *tc, const gh_claims *c, const json_t *extra)
 {
     json_t *pl = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "iss", tc->issuer,
                            "aud", tc->audience, "sub", c->sub, "sid", c->sid, "tenant",
                            c->tenant, "jti", c->jti, "iat", (json_int_t)c->iat, "nbf",
                            (json_int_t)c->nbf, "exp", (json_int_t)c->exp);
-    json_t *roles = claims_roles_json(c);
     char *out = NULL;
 
-    if (pl && roles && json_object_set(pl, "roles", roles) == 0 &&
-        (!permissions || json_object_set(pl, "permissions", (json_t *)permissions) == 0))
+    if (pl && json_object_set_new(pl, "roles", json_array()) == 0 &&
+        (!extra || json_object_update(pl, (json_t *)extra) == 0))
         out = json_dumps(pl, JSON_COMPACT);
-    json_decref(roles);
     json_decref(pl);
     return out;
 }
@@ -182,7 +166,7 @@ static int put_b64(char *out, size_t size, size_t *pos, const void *in, size_t l
 }
 
 char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c,
-                  const json_t *permissions, int64_t now_s)
+                  const json_t *extra, int64_t now_s)
 {
     const gh_key *k = keyring_signer(kr);
     unsigned char sig[SIG_MAX];
@@ -194,7 +178,7 @@ char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c,
     uuid_new(c->jti);
     c->iat = c->nbf = now_s;
     c->exp = now_s + tc->ttl_s;
-    if (!(header = header_json(kr, k)) || !(payload = payload_json(tc, c, permissions)))
+    if (!(header = header_json(kr, k)) || !(payload = payload_json(tc, c, extra)))
         goto done;
     hlen = strlen(header);
     plen = strlen(payload);
@@ -379,27 +363,20 @@ int jwt_audience_has(const json_t *aud, const char *want)
     return 0;
 }
 
-/* roles: an array of strings (absent means none) into text, space-separated,
- * as many as fit */
-static int roles_text(const json_t *roles, char *text, size_t size)
+/* roles: an array of strings; absent means none */
+static int roles_valid(const json_t *roles)
 {
-    size_t i, len = 0;
+    size_t i;
     const json_t *v;
 
-    text[0] = '\0';
     if (!roles)
-        return 0;
+        return 1;
     if (!json_is_array(roles))
-        return -1;
-    json_array_foreach(roles, i, v) {
-        const char *name = json_string_value(v);
-        size_t n = name ? strlen(name) : 0;
-        if (!name)
-            return -1;
-        if (n && !strchr(name, ' ') && len + n + 2 <= size)
-            len += (size_t)snprintf(text + len, size - len, "%s%s", len ? " " : "", name);
-    }
-    return 0;
+        return 0;
+    json_array_foreach(roles, i, v)
+        if (!json_is_string(v))
+            return 0;
+    return 1;
 }
 
 static int check_claims(const json_t *pl, const gh_token_conf *tc, int64_t now_s, gh_claims *c,
@@ -425,7 +402,7 @@ static int check_claims(const json_t *pl, const gh_token_conf *tc, int64_t now_s
              claim_str(pl, "jti", c->jti, sizeof(c->jti)) ||
              claim_str(pl, "tenant", c->tenant, sizeof(c->tenant)))
         *why = "missing or oversized claim";
-    else if (roles_text(json_object_get(pl, "roles"), c->roles, sizeof c->roles) != 0)
+    else if (!roles_valid(json_object_get(pl, "roles")))
         *why = "malformed roles";
     else
         return 0;
@@ -491,4 +468,13 @@ int token_verify(const gh_keyring *kr, const gh_token_conf *tc, const char *toke
     rc = check_claims(pl, tc, now_s, out, why);
     json_decref(pl);
     return rc == 0 ? 0 : refuse(out, why, *why);
+}
+
+json_t *token_payload(const char *token)
+{
+    unsigned char buf[PAYLOAD_MAX];
+    const char *dot1 = token ? strchr(token, '.') : NULL;
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+
+    return dot2 ? decode_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), buf, sizeof buf) : NULL;
 }

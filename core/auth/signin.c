@@ -81,9 +81,16 @@ static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, auth_r
     snprintf(r->access.sub, sizeof r->access.sub, "%s", u->id);
     snprintf(r->access.sid, sizeof r->access.sid, "%s", r->session.id);
     snprintf(r->access.tenant, sizeof r->access.tenant, "%s", u->tenant_id);
-    authz_roles_text(s, r->access.roles, sizeof r->access.roles);
-    if (ax->cfg->tokens.permissions_claim && !(r->permissions = authz_permissions_json(s)))
-        return auth_failed(r, GH_ERR_NOMEM, "permissions claim");
+    json_t *claims = json_pack("{s:o}", "roles", authz_roles_json(s));
+    if (claims && ax->cfg->tokens.permissions_claim &&
+        json_object_set_new(claims, "permissions", authz_permissions_json(s)) != 0) {
+        json_decref(claims);
+        claims = NULL;
+    }
+    if (!claims)
+        return auth_failed(r, GH_ERR_NOMEM, "token claims");
+    json_decref(r->claims);
+    r->claims = claims;
     return AUTH_OK;
 }
 

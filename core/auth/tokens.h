@@ -77,12 +77,6 @@ int jws_verify_ecdsa(EVP_PKEY *pk, const EVP_MD *md, size_t half, const unsigned
 /* 1 when a JWT "aud" (a string, or an array of strings) names want. */
 int jwt_audience_has(const json_t *aud, const char *want);
 
-/* Room for the roles claim's names: role names are at most 64 bytes of
- * [a-z0-9_.-], so a space separates them; a user with more roles than fit
- * carries the first in name order (every check asks the store, never the
- * token). */
-#define GH_ROLES_TEXT 512
-
 /* What an access token says. Strings are owned by the struct. */
 typedef struct gh_claims {
     char sub[64];          /* user id */
@@ -90,7 +84,6 @@ typedef struct gh_claims {
     char jti[64];          /* token id */
     char tenant[64];       /* tenant id */
     int64_t iat, nbf, exp; /* seconds since the epoch */
-    char roles[GH_ROLES_TEXT]; /* the roles claim: names, space-separated */
 } gh_claims;
 
 
@@ -100,19 +93,20 @@ typedef struct gh_claims {
  * and a second more since exp counts whole seconds. */
 #define GH_DENY_GRACE_MS ((GH_TOKEN_LEEWAY_S + 1) * 1000LL)
 
-/* c's roles as a JSON array of strings (NULL without memory). */
-json_t *claims_roles_json(const gh_claims *c);
-
 /* Sign an access token for c (iat/nbf/exp/jti are filled in here from now_s
- * and ttl), with a "permissions" claim when permissions (a JSON array of
- * strings) is not NULL; malloc'd string or NULL. */
+ * and ttl), with the claims of `extra` besides ("roles", "permissions": the
+ * caller's; NULL: "roles" empty); malloc'd string or NULL. The server
+ * never reads them back to decide anything: checks ask auth/authz.h. */
 char *token_issue(const gh_keyring *kr, const gh_token_conf *tc, gh_claims *c,
-                  const json_t *permissions, int64_t now_s);
+                  const json_t *extra, int64_t now_s);
 
 /* 0 valid (claims filled), -1 refused with *why a short reason for the log
  * ("bad signature", "expired", "unknown kid", ...). Never logs the token. */
 int token_verify(const gh_keyring *kr, const gh_token_conf *tc, const char *token, int64_t now_s,
                  gh_claims *out, const char **why);
+/* The payload of a token token_verify accepted, as JSON (introspection
+ * shows its roles), or NULL. */
+json_t *token_payload(const char *token);
 /* 1 when token_verify's *why says the token is forged (a bad signature, a
  * key, algorithm, type, issuer or audience not ours): an attack signal,
  * unlike an expired or garbled one. */

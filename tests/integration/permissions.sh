@@ -186,6 +186,10 @@ equals "B's tokens carry the permissions" "$(payload "$AT" | jq -r '.permissions
     "roles:read,roles:write,users:read,users:write"
 on_b post_json /api/v1/auth/refresh "{\"refresh_token\":\"$(j .refresh_token)\"}"
 equals "... refreshed too" "$(payload "$(j .access_token)" | jq -r '.permissions | length')" 4
+B_AT=$(j .access_token)
+req POST /oauth2/introspect -H "$(bearer "$B_AT")" --data-urlencode "token=$B_AT"
+equals "introspection shows the token's roles and permissions" \
+    "$(j .active) $(j '.roles | join(",")') $(j '.permissions | length')" "true manager,viewer 4"
 
 # ------------------------------------------------ every RBAC route, across companies
 # beta's admin against root's rows: each as unknown as one that never was
