@@ -203,7 +203,10 @@ gh_result companies_list(gh_conn *c, gh_call *call, int limit, int offset, gh_co
     r = store_exec(c, call, "SELECT COUNT(*) FROM tenants", NULL, 0, row_count, total, NULL);
     if (r == GH_OK)
         r = store_exec(c, call,
-                       "SELECT " COMPANY_COLS " FROM tenants ORDER BY created_at, id "
+                       /* root first: PostgreSQL's migration 1 rounded its
+                        * creation time to the second, perhaps upwards */
+                       "SELECT " COMPANY_COLS " FROM tenants ORDER BY is_root DESC, "
+                       "created_at, id "
                        "LIMIT ? OFFSET ?", args, 2, list_row, &ud, NULL);
     if (r == GH_OK && ud.r != GH_OK)
         r = call_fail(call, ud.r, "companies: reading the list failed");

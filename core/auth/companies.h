@@ -60,7 +60,8 @@ gh_result companies_get(gh_conn *c, gh_call *call, const char *id, gh_company *o
 gh_result companies_find_slug(gh_conn *c, gh_call *call, const char *slug, gh_company *out);
 /* By id, or by slug (the CLI takes either): an id is tried first. */
 gh_result companies_find(gh_conn *c, gh_call *call, const char *id_or_slug, gh_company *out);
-/* A page ordered by creation; *out malloc'd (free), *total all of them. */
+/* A page, the root company first, then by creation; *out malloc'd (free),
+ * *total all of them. */
 gh_result companies_list(gh_conn *c, gh_call *call, int limit, int offset, gh_company **out,
                          size_t *n, int64_t *total);
 /* Name and settings of co->id. */

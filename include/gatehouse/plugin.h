@@ -565,19 +565,34 @@ typedef struct gh_oauth_ops {
 } gh_oauth_ops;
 
 /* ------------------------------------------------------------------------
- * Second factors.
- *  enroll     in: user_id, account_name, destination? (phone)
- *             out: secret (BYTES, stored encrypted by the core), uri?, ...
- *  challenge  in: user_id, secret?, destination?  (send a code, if the
- *             factor sends codes) out: expires_in (INT)?
- *  verify     in: user_id, secret?, code, last_counter? (INT)
+ * Second factors. A factor that computes codes (TOTP) enrolls and
+ * verifies; one that sends them (SMS) only sends: the core makes the
+ * code, stores its hash, counts tries and limits sends, so another
+ * provider needs only its sending part.
+ *  enroll     in: user_id, account_name, issuer?
+ *             out: secret (BYTES, stored encrypted by the core), uri?,
+ *                  qr_svg? (an SVG image of uri)
+ *  challenge  in: destination (E.164), text (the whole message), code
+ *             out: message_id?; INVALID: a number that cannot receive,
+ *             DENIED: the recipient opted out, UNAVAILABLE or
+ *             RATE_LIMITED (retry_after): the provider, TIMEOUT
+ *  verify     in: secret, code, last_counter? (INT)
  *             out: counter (INT) to refuse replays; DENIED when wrong
+ *             or not past last_counter
+ *  inbound    (1.1) a request to the plugin's own route, POST
+ *             /api/v1/mfa/{name}/callback (delivery reports):
+ *             in: url (the full public URL it was sent to), header
+ *             (repeatable, "Name: value"), param (repeatable, "name=value"
+ *             of the form body, decoded)
+ *             out: status (INT, the HTTP answer; 204 when absent);
+ *             DENIED: not from the provider (403)
  * ------------------------------------------------------------------------ */
 typedef struct gh_mfa_ops {
     uint32_t size;
     gh_op enroll;
     gh_op challenge;
     gh_op verify;
+    gh_op inbound;      /* 1.1; NULL: no route */
 } gh_mfa_ops;
 
 /* ------------------------------------------------------------------------
