@@ -550,12 +550,12 @@ static void audit_work(api_job *j, gh_conn *c)
         .offset = (int)json_integer_value(json_object_get(j->in, "offset")),
     };
     json_t *items = NULL;
-    gh_result r = audit_query(c, &j->call, &f, &items);
+    int64_t total = 0;
+    gh_result r = audit_query(c, &j->call, &f, &items, &total);
     if (r != GH_OK)
         api_store_fail(j, r, "audit query");
     else
-        api_ok(j, 200, json_pack("{s:o, s:i, s:i}", "items", items, "limit", f.limit, "offset",
-                                 f.offset));
+        api_ok_page(j, items, total);
 }
 
 static void audit(gh_req *req)

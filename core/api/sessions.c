@@ -3,7 +3,7 @@
  *   GET    /api/v1/users/me/sessions           {items: [session]}
  *   DELETE /api/v1/users/me/sessions/{id}      204; 404 if not one of yours
  *   DELETE /api/v1/users/me/sessions           every other one: {revoked: n}
- *   GET    /api/v1/users/me/login-history      {items: [audit event login.*]}
+ *   GET    /api/v1/users/me/login-history      {items: [audit event login.*], total, limit, offset}
  * A revoked session's access tokens stop at once (deny-listed in kv).
  */
 #include <stdlib.h>
@@ -14,8 +14,6 @@
 #include "auth/audit.h"
 #include "auth/sessions.h"
 
-#define HISTORY_DEFAULT 20
-#define HISTORY_MAX 100
 
 static void list_work(api_job *j, gh_conn *c)
 {
@@ -93,28 +91,27 @@ static void revoke_others(gh_req *req)
 static void history_work(api_job *j, gh_conn *c)
 {
     json_t *items = NULL;
+    int64_t total = 0;
     gh_audit_filter f = { .tenant_id = j->claims.tenant, .subject_id = j->claims.sub,
                           .action_prefix = "login.",
-                          .limit = (int)json_integer_value(json_object_get(j->in, "limit")) };
-    gh_result r = audit_query(c, &j->call, &f, &items);
+                          .limit = (int)json_integer_value(json_object_get(j->in, "limit")),
+                          .offset = (int)json_integer_value(json_object_get(j->in, "offset")) };
+    gh_result r = audit_query(c, &j->call, &f, &items, &total);
     if (r != GH_OK)
         api_store_fail(j, r, "login history");
     else
-        api_ok(j, 200, json_pack("{s:o}", "items", items));
+        api_ok_page(j, items, total);
 }
 
 static void history(gh_req *req)
 {
     api_job *j = api_job_new(req, API_BEARER | API_READ);
-    int64_t limit;
     if (!j)
         return;
-    if (!(j->in = input_query(req)) ||
-        input_int(req, j->in, "limit", HISTORY_DEFAULT, 1, HISTORY_MAX, &limit) < 0) {
+    if (!(j->in = input_query(req)) || input_page(req, j->in) < 0) {
         api_job_free(j);
         return;
     }
-    json_object_set_new(j->in, "limit", json_integer(limit));
     api_job_run(req, j, history_work);
 }
 

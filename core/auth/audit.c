@@ -23,6 +23,7 @@
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "clock.h"
+#include "store/row.h"
 #include "log.h"
 #include "store/row.h"
 
@@ -280,7 +281,33 @@ static int audit_row(void *vud, const gh_param *cols, uint32_t n)
     return 0;
 }
 
-gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_t **out)
+/* f's conditions onto q, after its "WHERE 1 = 1" (prefix: f's action
+ * prefix made a LIKE pattern). */
+static void filter_where(query *q, const gh_audit_filter *f, const char *prefix)
+{
+    if (f->tenant_id != NULL)
+        q_add(q, " AND tenant_id = ?", p_str(f->tenant_id));
+    if (f->subject_id != NULL)
+        q_add(q, " AND subject_id = ?", p_str(f->subject_id));
+    if (f->actor_id != NULL)
+        q_add(q, " AND actor_id = ?", p_str(f->actor_id));
+    if (f->action_prefix != NULL && *f->action_prefix != '\0')
+        q_add(q, " AND action LIKE ? ESCAPE '!'", p_str(prefix));
+    if (f->since_ms > 0)
+        q_add(q, " AND created_at >= ?", p_int(&f->since_ms));
+    if (f->until_ms > 0)
+        q_add(q, " AND created_at < ?", p_int(&f->until_ms));
+}
+
+static void query_start(query *q, const char *select)
+{
+    memset(q, 0, sizeof(*q));
+    snprintf(q->sql, sizeof q->sql, "%s FROM audit_events WHERE 1 = 1", select);
+    q->len = strlen(q->sql);
+}
+
+gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_t **out,
+                      int64_t *total)
 {
     int64_t limit, offset;
     char prefix[2 * PREFIX_MAX + 2];
@@ -298,21 +325,14 @@ gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_
     limit = f->limit <= 0 ? QUERY_DEFAULT : f->limit > QUERY_MAX ? QUERY_MAX : f->limit;
     offset = f->offset < 0 ? 0 : f->offset;
 
-    memset(&q, 0, sizeof(q));
-    strcpy(q.sql, "SELECT " AUDIT_COLS " FROM audit_events WHERE 1 = 1");
-    q.len = strlen(q.sql);
-    if (f->tenant_id != NULL)
-        q_add(&q, " AND tenant_id = ?", p_str(f->tenant_id));
-    if (f->subject_id != NULL)
-        q_add(&q, " AND subject_id = ?", p_str(f->subject_id));
-    if (f->actor_id != NULL)
-        q_add(&q, " AND actor_id = ?", p_str(f->actor_id));
-    if (f->action_prefix != NULL && *f->action_prefix != '\0')
-        q_add(&q, " AND action LIKE ? ESCAPE '!'", p_str(prefix));
-    if (f->since_ms > 0)
-        q_add(&q, " AND created_at >= ?", p_int(&f->since_ms));
-    if (f->until_ms > 0)
-        q_add(&q, " AND created_at < ?", p_int(&f->until_ms));
+    if (total) {
+        query_start(&q, "SELECT COUNT(*)");
+        filter_where(&q, f, prefix);
+        if ((r = store_exec(c, call, q.sql, q.args, q.n, row_count, total, NULL)) != GH_OK)
+            return r;
+    }
+    query_start(&q, "SELECT " AUDIT_COLS);
+    filter_where(&q, f, prefix);
     q_add(&q, " ORDER BY created_at DESC, id DESC LIMIT ?", p_int(&limit));
     q_add(&q, " OFFSET ?", p_int(&offset));
 

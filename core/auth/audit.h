@@ -37,7 +37,9 @@ typedef struct gh_audit_filter {
 
 /* Newest first, as a JSON array of objects (id, tenant_id, action, outcome,
  * actor_id, subject_id, ip, user_agent, details, created_at as RFC 3339
- * UTC with milliseconds); absent values are null. */
-gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_t **out);
+ * UTC with milliseconds); absent values are null. With total, also how
+ * many the filter matches in all (for a page's envelope). */
+gh_result audit_query(gh_conn *c, gh_call *call, const gh_audit_filter *f, json_t **out,
+                      int64_t *total);
 
 #endif

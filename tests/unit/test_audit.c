@@ -48,7 +48,7 @@ static json_t *query(fx *f, const gh_audit_filter *flt)
 {
     json_t *arr = NULL;
 
-    assert_int_equal(audit_query(f->c, &f->call, flt, &arr), GH_OK);
+    assert_int_equal(audit_query(f->c, &f->call, flt, &arr, NULL), GH_OK);
     assert_non_null(arr);
     return arr;
 }
