@@ -452,6 +452,7 @@ static void check_uri(const gh_loaded *p, const enrolled *e, const char *issuer,
                                sizeof secret, &n), GH_OK);
     assert_int_equal(n, e->secret_len);
     assert_memory_equal(secret, e->secret, n);
+    set_step(56666666); /* November 2023, 15 s before the next step */
     code_now(gh_alg, secret, n, digits, 30, code);
     assert_int_equal(verify(p, secret, n, code, -1, &counter), GH_OK);
     assert_int_equal(counter, gh_now_ms() / 1000 / 30);
@@ -473,7 +474,6 @@ static void test_enroll_uri(void **state)
     gh_out *out = h->out_new();
 
     (void)state;
-    set_time_ms(1700000000000);
     enroll(p, in, &e);
     assert_int_equal(e.secret_len, 20);
     assert_int_equal(strncmp(e.uri, "otpauth://totp/Gatehouse:ann%40example.org?secret=",
@@ -671,14 +671,19 @@ static void test_options_refused(void **state)
 /* period changes the step: 60 s steps, the URI says so, codes follow */
 static void test_period_option(void **state)
 {
+    gh_param in[] = {STR("user_id", "u-1"), STR("account_name", "ann"), END};
     fx *f = load("plugins:\n  - {name: totp, options: {period: 60}}\n");
     const gh_loaded *p = instance(f, "totp");
+    enrolled e;
 
     (void)state;
     set_time_ms(7 * 60000 + 59000); /* step 7 of 60 s: HOTP(7) */
     accepts(p, seed20, 20, hotp[7], -1, 7);
     accepts(p, seed20, 20, hotp[8], -1, 8);
     refuses(p, seed20, 20, hotp[9], -1);
+    enroll(p, in, &e);
+    assert_non_null(strstr(e.uri, "&digits=6&period=60"));
+    free_enrolled(&e);
     fx_close(f);
 }
 
