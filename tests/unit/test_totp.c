@@ -474,6 +474,9 @@ static void test_enroll_uri(void **state)
     gh_out *out = h->out_new();
 
     (void)state;
+    /* TOTP sends nothing and has no route of its own */
+    assert_null(((const gh_mfa_ops *)p->desc->ops)->challenge);
+    assert_null(((const gh_mfa_ops *)p->desc->ops)->inbound);
     enroll(p, in, &e);
     assert_int_equal(e.secret_len, 20);
     assert_int_equal(strncmp(e.uri, "otpauth://totp/Gatehouse:ann%40example.org?secret=",
