@@ -5,9 +5,10 @@ set -e
 pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
       libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
       libargon2-dev libcrypt-dev libpq-dev default-libmysqlclient-dev
-      libhiredis-dev libzxcvbn-dev"
+      libhiredis-dev libzxcvbn-dev liboath-dev libqrencode-dev"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev libjwt-dev curl sqlite3 jq python3 wrk
-      postgresql mariadb-server redis-server python3-aiosmtpd"
+      postgresql mariadb-server redis-server python3-aiosmtpd
+      librsvg2-bin zbar-tools"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
