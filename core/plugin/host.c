@@ -77,6 +77,12 @@ static gh_result host_call_get(const gh_call *call, const char *key, gh_param *o
 
     if (!call || !key || !out)
         return GH_ERR_NOT_FOUND;
+    if (strcmp(key, "instance") == 0 && call_plugin_name(call)) {
+        const char *name = call_plugin_name(call);
+
+        *out = (gh_param){"instance", GH_T_STR, name, strlen(name)};
+        return GH_OK;
+    }
     if (strcmp(key, "attempt") == 0) {
         if (call->attempt <= 0)
             return GH_ERR_NOT_FOUND;

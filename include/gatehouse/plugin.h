@@ -438,7 +438,9 @@ typedef struct gh_host {
      * (borrowed for the call): STR "request_id", "tenant", "user_id"
      * (signed-in user), "client_ip", "user_agent", "locale" (the first
      * tag of the client's Accept-Language, "de-CH"), "public_url" (the
-     * server's external base URL, no trailing '/'); INT "attempt" (1 for a
+     * server's external base URL, no trailing '/'), "instance" (the
+     * configured name of the plugin instance the call runs, as in its
+     * log lines and its /api/v1/mfa/{name}/callback route); INT "attempt" (1 for a
      * first try, more on a retry: mail deliveries). GH_ERR_NOT_FOUND when
      * the call has no such value (a start-up call has no user, a request
      * without Accept-Language no locale) or the key is unknown. */

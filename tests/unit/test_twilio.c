@@ -1,0 +1,632 @@
+/*
+ * test_twilio.c - the twilio mfa plugin (plugins/mfa/twilio), loaded by the
+ * real loader from the YAML the daemon would read, against the Twilio
+ * stand-in (tests/integration/twilio_standin.py) on 127.0.0.1, started here
+ * for the group and stopped at its end.
+ *
+ * What it shows: a code goes out as Twilio's Messages resource wants it
+ * (the form fields, basic auth with the auth token or an API key, a
+ * Messaging Service, the StatusCallback built from the public URL and the
+ * instance's name); each Twilio error answer becomes the op contract's
+ * code, with the number masked and no secret in the log; a malformed
+ * number never leaves; the options are checked at load; and delivery
+ * reports are taken only with Twilio's signature, checked against the
+ * stand-in's reports and the example of Twilio's documentation.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "call.h"
+#include "clock.h"
+#include "fixture.h"
+#include "log.h"
+
+#define ACCOUNT "AC0123456789abcdef0123456789abcdef"
+#define TOKEN "tw-auth-token-0123456789abcdef"
+#define KEY_SID "SK00112233445566778899aabbccddeeff"
+#define KEY_SECRET "tw-key-secret-fedcba9876543210"
+#define SERVICE "MG0123456789abcdef0123456789abcdef"
+#define FROM "+15005550006"
+/* nobody listens there: the stand-in's reports are read from its record */
+#define PUBLIC_URL "http://127.0.0.1:9"
+#define RECORD "standin.jsonl"
+#define READY "standin.port"
+
+static const gh_host *const h = &gh_host_table;
+static pid_t standin;
+static unsigned port;
+
+#define assert_contains(hay, needle)                                                   \
+    do {                                                                               \
+        const char *hay_ = (hay), *needle_ = (needle);                                 \
+        if (!hay_ || !strstr(hay_, needle_))                                           \
+            fail_msg("\"%s\" does not contain \"%s\"", hay_ ? hay_ : "(null)", needle_); \
+    } while (0)
+
+/* ------------------------------------------------------------ the stand-in */
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = calloc(1, (size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return buf;
+}
+
+/* Lines of the stand-in's record: how many there are now. */
+static int record_lines(void)
+{
+    char *s = read_file(RECORD);
+    int n = 0;
+
+    for (char *p = s; (p = strchr(p, '\n')) != NULL; p++)
+        n++;
+    free(s);
+    return n;
+}
+
+/* Line i (from 0) of the record, waiting up to 5 s for it to be written. */
+static char *record_line(int i)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        char *s = read_file(RECORD), *p = s;
+
+        for (int k = 0; k < i && p; k++)
+            p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+        if (p && strchr(p, '\n')) {
+            char *line = strndup(p, (size_t)(strchr(p, '\n') - p));
+
+            free(s);
+            return line;
+        }
+        free(s);
+        usleep(10000);
+    }
+    fail_msg("no line %d in the stand-in's record", i);
+    return NULL;
+}
+
+/* The JSON string value of "key" in a record line, into buf (no escapes
+ * beyond \" and \\ and \u002b are expected in what the tests read). */
+static const char *json_field(const char *line, const char *key, char *buf, size_t len)
+{
+    gh_json *doc = NULL;
+    const gh_json *v = NULL;
+    char path[64];
+    const char *dot;
+
+    buf[0] = '\0';
+    assert_int_equal(h->json_decode(NULL, line, strlen(line), &doc), GH_OK);
+    /* "a.b": member b of object a */
+    snprintf(path, sizeof path, "%s", key);
+    if ((dot = strchr(path, '.')) != NULL) {
+        path[dot - path] = '\0';
+        v = h->json_get(h->json_get(doc, path), dot + 1);
+    } else {
+        v = h->json_get(doc, key);
+    }
+    if (h->json_str(v))
+        snprintf(buf, len, "%s", h->json_str(v));
+    else if (h->json_type(v) == GH_T_INT)
+        snprintf(buf, len, "%lld", (long long)h->json_int(v, 0));
+    else if (h->json_type(v) == GH_T_NULL || !v)
+        snprintf(buf, len, "(null)");
+    h->json_free(doc);
+    return buf;
+}
+
+static int group_setup(void **state)
+{
+    char script[1024], *ready = NULL;
+
+    if (fx_group_setup(state) != 0 || !getenv("top_srcdir"))
+        return -1;
+    snprintf(script, sizeof script, "%s/tests/integration/twilio_standin.py",
+             getenv("top_srcdir"));
+    if ((standin = fork()) == 0) {
+        execlp("python3", "python3", script, "serve", READY, RECORD, ACCOUNT, TOKEN, KEY_SID,
+               KEY_SECRET, (char *)NULL);
+        _exit(127);
+    }
+    for (int tries = 0; standin > 0 && tries < 1000 && access(READY, R_OK) != 0; tries++)
+        usleep(10000);
+    ready = read_file(READY);
+    port = (unsigned)strtoul(ready, NULL, 10);
+    free(ready);
+    if (port == 0)
+        fprintf(stderr, "test_twilio: the stand-in did not start\n");
+    return port ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    if (standin > 0) {
+        kill(standin, SIGTERM);
+        waitpid(standin, NULL, 0);
+    }
+    return fx_group_teardown(state);
+}
+
+/* ------------------------------------------------------------ the plugin */
+
+/* The plugin as instance "sms" with the account's options and extra
+ * (YAML lines of more options, indented 6); NULL with err on a refusal. */
+static fx *load(const char *extra, int with_token, char *err, size_t errlen)
+{
+    char yaml[2048];
+
+    int own_sender = extra && (strstr(extra, "from:") || strstr(extra, "messaging_service_sid"));
+
+    snprintf(yaml, sizeof yaml,
+             "plugins:\n"
+             "  - name: sms\n"
+             "    plugin: twilio\n"
+             "    options:\n"
+             "      account_sid: %s\n"
+             "      api_base: http://127.0.0.1:%u/\n"
+             "%s%s%s",
+             ACCOUNT, port, with_token ? "      auth_token: " TOKEN "\n" : "", extra ? extra : "",
+             own_sender ? "" : "      from: \"" FROM "\"\n");
+    return fx_load(yaml, err, errlen);
+}
+
+static fx *load_ok(const char *extra)
+{
+    char err[512];
+    fx *f = load(extra, 1, err, sizeof err);
+
+    if (!f)
+        fail_msg("%s", err);
+    return f;
+}
+
+static gh_loaded *sms(fx *f)
+{
+    gh_loaded *p = plugins_find(&f->ps, GH_KIND_MFA, "sms");
+
+    assert_non_null(p);
+    return p;
+}
+
+/* challenge to dest, with a call that knows the public URL; the result,
+ * with call and out left for the test. */
+static gh_result challenge(fx *f, const char *dest, gh_call *call, gh_out *out, int64_t ms)
+{
+    gh_loaded *p = sms(f);
+    const gh_mfa_ops *ops = p->desc->ops;
+    char text[64];
+
+    call_init(call, p, "req-tw", ms);
+    call->public_url = PUBLIC_URL;
+    snprintf(text, sizeof text, "Your Example code is 493817");
+    return ops->challenge(p->inst, plugin_tinst(p), call,
+                          (gh_param[]){{"destination", GH_T_STR, dest, strlen(dest)},
+                                       {"text", GH_T_STR, text, strlen(text)},
+                                       {"code", GH_T_STR, "493817", 6},
+                                       {NULL, 0, NULL, 0}},
+                          out);
+}
+
+/* ------------------------------------------------------------ log capture */
+
+static int saved_stderr = -1;
+
+static void capture_start(void)
+{
+    gh_log_conf all = {.level = GH_LOG_DEBUG};
+    FILE *f = fopen("stderr.log", "w");
+
+    assert_non_null(f);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    assert_true(dup2(fileno(f), 2) >= 0);
+    fclose(f);
+    log_configure(&all);
+}
+
+static char *capture_stop(void)
+{
+    gh_log_conf quiet = {.level = GH_LOG_ERROR};
+
+    fflush(stderr);
+    log_configure(&quiet);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    return read_file("stderr.log");
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void test_send_with_auth_token(void **state)
+{
+    fx *f = load_ok(NULL);
+    int before = record_lines();
+    char *line, buf[256], sid[64];
+    gh_call call;
+    gh_out *out = h->out_new();
+    const gh_param *id;
+
+    (void)state;
+    assert_int_equal(challenge(f, "+14155550123", &call, out, 5000), GH_OK);
+    id = h->out_get(out, "message_id", 0);
+    assert_non_null(id);
+    assert_int_equal(id->len, 34);
+    assert_memory_equal(id->data, "SM", 2);
+
+    line = record_line(before);
+    assert_string_equal(json_field(line, "status", buf, sizeof buf), "201");
+    assert_string_equal(json_field(line, "sid", sid, sizeof sid), id->data);
+    assert_string_equal(json_field(line, "auth_user", buf, sizeof buf), ACCOUNT);
+    assert_string_equal(json_field(line, "path", buf, sizeof buf),
+                        "/2010-04-01/Accounts/" ACCOUNT "/Messages.json");
+    assert_string_equal(json_field(line, "form.To", buf, sizeof buf), "+14155550123");
+    assert_string_equal(json_field(line, "form.From", buf, sizeof buf), FROM);
+    assert_string_equal(json_field(line, "form.Body", buf, sizeof buf),
+                        "Your Example code is 493817");
+    assert_string_equal(json_field(line, "form.MessagingServiceSid", buf, sizeof buf), "(null)");
+    /* status_callback is off by default */
+    assert_string_equal(json_field(line, "form.StatusCallback", buf, sizeof buf), "(null)");
+    free(line);
+    h->out_free(out);
+    fx_close(f);
+}
+
+static void test_send_with_api_key_and_service(void **state)
+{
+    fx *f;
+    char err[512], *line, buf[128];
+    gh_call call;
+    gh_out *out = h->out_new();
+    int before = record_lines();
+
+    (void)state;
+    f = load("      api_key_sid: " KEY_SID "\n      api_key_secret: " KEY_SECRET "\n"
+             "      messaging_service_sid: " SERVICE "\n", 0, err, sizeof err);
+    if (!f)
+        fail_msg("%s", err);
+    assert_int_equal(challenge(f, "+447700900123", &call, out, 5000), GH_OK);
+    line = record_line(before);
+    assert_string_equal(json_field(line, "status", buf, sizeof buf), "201");
+    assert_string_equal(json_field(line, "auth_user", buf, sizeof buf), KEY_SID);
+    assert_string_equal(json_field(line, "form.MessagingServiceSid", buf, sizeof buf), SERVICE);
+    assert_string_equal(json_field(line, "form.From", buf, sizeof buf), "(null)");
+    free(line);
+    h->out_free(out);
+    fx_close(f);
+}
+
+static void test_malformed_numbers_never_leave(void **state)
+{
+    static const char *const bad[] = {"14155550123", "+0415555012", "+1415555", "+1234567890123456",
+                                      "+1415555012a", "+", "", "+1 415 555 0123"};
+    fx *f = load_ok(NULL);
+    int before = record_lines();
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (challenge(f, bad[i], &call, out, 5000) != GH_ERR_INVALID)
+            fail_msg("'%s' was not refused", bad[i]);
+        assert_contains(call.message, "not an E.164 number");
+    }
+    usleep(100000); /* a request in flight would be recorded by now */
+    assert_int_equal(record_lines(), before);
+    assert_null(h->out_get(out, "message_id", 0));
+    h->out_free(out);
+    fx_close(f);
+}
+
+/* Twilio's magic numbers, and the stand-in's own for 429 and 500. */
+static void test_twilio_errors_mapped(void **state)
+{
+    static const struct {
+        const char *to;
+        gh_result want;
+        const char *says;
+    } cases[] = {
+        {"+15005550001", GH_ERR_INVALID, "21211"}, {"+15005550002", GH_ERR_INVALID, "21612"},
+        {"+15005550003", GH_ERR_INVALID, "21408"}, {"+15005550009", GH_ERR_INVALID, "21614"},
+        {"+15005550004", GH_ERR_DENIED, "21610"},  {"+15005550500", GH_ERR_UNAVAILABLE, "500"},
+    };
+    fx *f = load_ok(NULL);
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gh_result r = challenge(f, cases[i].to, &call, out, 5000);
+
+        if (r != cases[i].want)
+            fail_msg("%s: %s, not %s (%s)", cases[i].to, gh_result_str(r),
+                     gh_result_str(cases[i].want), call.message);
+        assert_contains(call.message, cases[i].says);
+        /* the number only masked, even where Twilio's text quotes it */
+        assert_null(strstr(call.message, cases[i].to + 1));
+        assert_null(strstr(call.message, "493817"));
+    }
+    assert_contains(call.message, "HTTP 500");
+    assert_null(h->out_get(out, "message_id", 0));
+
+    assert_int_equal(challenge(f, "+15005550001", &call, out, 5000), GH_ERR_INVALID);
+    assert_contains(call.message, "+*********01"); /* 11 digits, 2 shown */
+
+    /* 429: rate limited, with Twilio's Retry-After */
+    assert_int_equal(challenge(f, "+15005550429", &call, out, 5000), GH_ERR_RATE_LIMITED);
+    assert_int_equal(call.retry_after_ms, 7000);
+    assert_contains(call.message, "rate limited");
+    h->out_free(out);
+    fx_close(f);
+}
+
+static void test_bad_credentials(void **state)
+{
+    fx *f;
+    char err[512], *log;
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    f = load("      auth_token: wrong-token-for-this-test\n", 0, err, sizeof err);
+    assert_non_null(f);
+    capture_start();
+    assert_int_equal(challenge(f, "+14155550123", &call, out, 5000), GH_ERR_UNAVAILABLE);
+    log = capture_stop();
+    assert_contains(call.message, "authentication failed (HTTP 401)");
+    assert_contains(log, "'auth_token'");
+    assert_contains(log, "20003");
+    assert_null(strstr(log, "wrong-token-for-this-test"));
+    assert_null(strstr(log, "493817"));
+    assert_null(strstr(log, "+14155550123"));
+    free(log);
+    fx_close(f);
+
+    f = load("      api_key_sid: " KEY_SID "\n      api_key_secret: not-the-key-secret\n", 0, err,
+             sizeof err);
+    assert_non_null(f);
+    capture_start();
+    assert_int_equal(challenge(f, "+14155550123", &call, out, 5000), GH_ERR_UNAVAILABLE);
+    log = capture_stop();
+    assert_contains(log, "'api_key_secret'");
+    assert_null(strstr(log, "not-the-key-secret"));
+    free(log);
+    h->out_free(out);
+    fx_close(f);
+}
+
+static void test_timeout(void **state)
+{
+    fx *f = load_ok(NULL);
+    int64_t start = gh_monotonic_ms();
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    /* the stand-in answers that number after 3 s; the call has 500 ms */
+    assert_int_equal(challenge(f, "+15005550504", &call, out, 500), GH_ERR_TIMEOUT);
+    assert_true(gh_monotonic_ms() - start < 2500);
+    h->out_free(out);
+    fx_close(f);
+}
+
+static void test_options_checked_at_load(void **state)
+{
+    static const struct {
+        const char *yaml;
+        int token;
+        const char *says;
+    } cases[] = {
+        {"      from: \"+0123\"\n", 1, "option 'from' must be a phone number in E.164"},
+        {"      messaging_service_sid: MG123\n", 1, "'messaging_service_sid' must be MG"},
+        {"      from: \"" FROM "\"\n      messaging_service_sid: " SERVICE "\n", 1,
+         "exactly one of options 'from' and 'messaging_service_sid'"},
+        {NULL, 0, "option 'auth_token' is required"},
+        {"      api_key_sid: " KEY_SID "\n", 0, "'api_key_sid' and 'api_key_secret' go together"},
+        {"      api_key_sid: SK1\n      api_key_secret: x\n", 0, "'api_key_sid' must be SK"},
+        {"      api_key_sid: " KEY_SID "\n      api_key_secret: s\n      status_callback: on\n",
+         0, "'status_callback' needs 'auth_token'"},
+        {"      timeout: 500ms\n", 1, "option 'timeout' must be from 1s to 60s"},
+    };
+    char err[512], yaml[512];
+    fx *f;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        err[0] = '\0';
+        if ((f = load(cases[i].yaml, cases[i].token, err, sizeof err)) != NULL) {
+            fx_close(f);
+            fail_msg("case %zu loaded", i);
+        }
+        assert_contains(err, cases[i].says);
+    }
+    /* a bad account SID, and http:// anywhere but on this machine */
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: twilio\n    options:\n"
+             "      account_sid: AC12\n      auth_token: t\n      from: \"" FROM "\"\n");
+    assert_null(fx_load(yaml, err, sizeof err));
+    assert_contains(err, "option 'account_sid' must be AC and 32 hex digits");
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: twilio\n    options:\n"
+             "      account_sid: " ACCOUNT "\n      auth_token: t\n      from: \"" FROM "\"\n"
+             "      api_base: http://api.twilio.com\n");
+    assert_null(fx_load(yaml, err, sizeof err));
+    assert_contains(err, "http:// only on a loopback address");
+    assert_null(strstr(err, TOKEN));
+}
+
+/* ------------------------------------------------------------ reports */
+
+/* inbound with url, the given signature header (NULL: none) and the
+ * params of a record line's "params" object. */
+static gh_result inbound(fx *f, const char *url, const char *signature, const char *const *params,
+                         size_t n, gh_call *call, gh_out *out)
+{
+    gh_loaded *p = sms(f);
+    const gh_mfa_ops *ops = p->desc->ops;
+    static const char form_type[] = "Content-Type: application/x-www-form-urlencoded";
+    gh_param in[32];
+    char header[128];
+    size_t k = 0;
+
+    assert_true(n + 3 < sizeof in / sizeof in[0]);
+    in[k++] = (gh_param){"url", GH_T_STR, url, strlen(url)};
+    if (signature) {
+        snprintf(header, sizeof header, "x-twilio-signature: %s", signature);
+        in[k++] = (gh_param){"header", GH_T_STR, header, strlen(header)};
+    }
+    in[k++] = (gh_param){"header", GH_T_STR, form_type, sizeof form_type - 1};
+    for (size_t i = 0; i < n; i++)
+        in[k++] = (gh_param){"param", GH_T_STR, params[i], strlen(params[i])};
+    in[k] = (gh_param){NULL, 0, NULL, 0};
+    call_init(call, p, "req-cb", 5000);
+    return ops->inbound(p->inst, plugin_tinst(p), call, in, out);
+}
+
+/* The example of Twilio's documentation of X-Twilio-Signature. */
+static void test_signature_vector(void **state)
+{
+    static const char *const params[] = {"To=+18005551212", "Caller=+12349013030",
+                                         "From=+12349013030", "Digits=1234",
+                                         "CallSid=CA1234567890ABCDE"};
+    static const char url[] = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    char yaml[512], err[512];
+    fx *f;
+    gh_call call;
+    gh_out *out = h->out_new();
+    const gh_param *st;
+
+    (void)state;
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: sms\n    plugin: twilio\n    options:\n"
+             "      account_sid: " ACCOUNT "\n      auth_token: \"12345\"\n"
+             "      from: \"" FROM "\"\n");
+    if (!(f = fx_load(yaml, err, sizeof err)))
+        fail_msg("%s", err);
+    assert_int_equal(inbound(f, url, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", params, 5, &call, out), GH_OK);
+    st = h->out_get(out, "status", 0);
+    assert_non_null(st);
+    assert_int_equal(*(const int64_t *)st->data, 204);
+    /* one byte off anywhere: refused */
+    assert_int_equal(inbound(f, url, "0/KCTR6DLpKmkAf8muzZqo1nDgQ", params, 5, &call, out),
+                     GH_ERR_DENIED);
+    assert_int_equal(inbound(f, url, "1/KCTR6DLpKmkAf8muzZqo1nDgQ=", params, 5, &call, out),
+                     GH_ERR_DENIED);
+    assert_int_equal(inbound(f, "https://mycompany.com/myapp.php?foo=1&bar=3",
+                             "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", params, 5, &call, out),
+                     GH_ERR_DENIED);
+    assert_int_equal(inbound(f, url, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", params, 4, &call, out),
+                     GH_ERR_DENIED);
+    assert_int_equal(inbound(f, url, NULL, params, 5, &call, out), GH_ERR_DENIED);
+    assert_contains(call.message, "without X-Twilio-Signature");
+    h->out_free(out);
+    fx_close(f);
+}
+
+/* The params of a callback record line as "name=value" strings. */
+static size_t callback_params(const char *line, char store[][96], const char **params, size_t max)
+{
+    gh_json *doc = NULL;
+    const gh_json *obj, *v;
+    const char *key;
+    size_t n = 0;
+
+    assert_int_equal(h->json_decode(NULL, line, strlen(line), &doc), GH_OK);
+    obj = h->json_get(doc, "params");
+    for (size_t i = 0; n < max && (key = h->json_key_at(obj, i, &v)) != NULL; i++, n++) {
+        snprintf(store[n], sizeof store[n], "%s=%s", key, h->json_str(v));
+        params[n] = store[n];
+    }
+    h->json_free(doc);
+    return n;
+}
+
+/* With status_callback on: the StatusCallback is the daemon's public URL
+ * and the instance's route; the stand-in's signed reports pass, altered
+ * ones do not. */
+static void test_status_callbacks(void **state)
+{
+    fx *f = load_ok("      status_callback: on\n");
+    int before = record_lines();
+    char *line, buf[256], sig[64], store[16][96], *log;
+    const char *params[16];
+    size_t n;
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    assert_int_equal(challenge(f, "+15005550030", &call, out, 5000), GH_OK);
+    line = record_line(before);
+    assert_string_equal(json_field(line, "form.StatusCallback", buf, sizeof buf),
+                        PUBLIC_URL "/api/v1/mfa/sms/callback");
+    free(line);
+
+    /* "sent", then "undelivered" with an ErrorCode */
+    line = record_line(before + 2);
+    assert_string_equal(json_field(line, "type", buf, sizeof buf), "callback");
+    assert_string_equal(json_field(line, "url", buf, sizeof buf),
+                        PUBLIC_URL "/api/v1/mfa/sms/callback");
+    json_field(line, "signature", sig, sizeof sig);
+    n = callback_params(line, store, params, 16);
+    assert_true(n >= 8);
+    capture_start();
+    assert_int_equal(inbound(f, PUBLIC_URL "/api/v1/mfa/sms/callback", sig, params, n, &call, out),
+                     GH_OK);
+    log = capture_stop();
+    assert_contains(log, "undelivered, error 30003");
+    assert_contains(log, "message SM");
+    assert_null(strstr(log, "+15005550030"));
+    free(log);
+
+    /* a changed status, or another URL, breaks the signature */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(params[i], "MessageStatus=undelivered") == 0)
+            params[i] = "MessageStatus=delivered";
+    assert_int_equal(inbound(f, PUBLIC_URL "/api/v1/mfa/sms/callback", sig, params, n, &call, out),
+                     GH_ERR_DENIED);
+    assert_contains(call.message, "wrong X-Twilio-Signature");
+    callback_params(line, store, params, 16);
+    assert_int_equal(inbound(f, PUBLIC_URL "/api/v1/mfa/other/callback", sig, params, n, &call,
+                             out),
+                     GH_ERR_DENIED);
+    assert_int_equal(inbound(f, PUBLIC_URL "/api/v1/mfa/sms/callback", NULL, params, n, &call,
+                             out),
+                     GH_ERR_DENIED);
+    free(line);
+    h->out_free(out);
+    fx_close(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_send_with_auth_token),
+        cmocka_unit_test(test_send_with_api_key_and_service),
+        cmocka_unit_test(test_malformed_numbers_never_leave),
+        cmocka_unit_test(test_twilio_errors_mapped),
+        cmocka_unit_test(test_bad_credentials),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_options_checked_at_load),
+        cmocka_unit_test(test_signature_vector),
+        cmocka_unit_test(test_status_callbacks),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
