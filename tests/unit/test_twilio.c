@@ -47,13 +47,6 @@ static const gh_host *const h = &gh_host_table;
 static pid_t standin;
 static unsigned port;
 
-#define assert_contains(hay, needle)                                                   \
-    do {                                                                               \
-        const char *hay_ = (hay), *needle_ = (needle);                                 \
-        if (!hay_ || !strstr(hay_, needle_))                                           \
-            fail_msg("\"%s\" does not contain \"%s\"", hay_ ? hay_ : "(null)", needle_); \
-    } while (0)
-
 /* ------------------------------------------------------------ the stand-in */
 
 static char *read_file(const char *path)
