@@ -183,13 +183,16 @@ static gh_result read_api_base(twilio *t, const gh_cfg *o, gh_call *call)
     const gh_cfg *node = host->cfg_child(o, "api_base");
     size_t n = strlen(base);
     gh_url u = {.size = sizeof u};
+    gh_result r;
 
     while (n > 0 && base[n - 1] == '/')
         n--;
-    if (host->url_parse(call, base, &u) != GH_OK || !u.host[0] || u.user[0] || u.query[0] ||
+    r = host->url_parse(call, base, &u);
+    host->wipe(u.password, sizeof u.password); /* credentials go in their own options */
+    if (r != GH_OK || !u.host[0] || u.user[0] || u.query[0] ||
         (strcmp(u.scheme, "https") != 0 && strcmp(u.scheme, "http") != 0))
-        return host->cfg_fail(call, node, "option 'api_base' must be an https:// URL");
-    host->wipe(u.password, sizeof u.password);
+        return host->cfg_fail(call, node, "option 'api_base' must be an https:// URL "
+                              "without credentials or a query");
     t->loopback = is_loopback(u.host);
     t->plain_http = strcmp(u.scheme, "http") == 0;
     if (t->plain_http && !t->loopback)
