@@ -30,6 +30,7 @@ Twilio's magic test numbers answer as Twilio answers them:
 and numbers of this stand-in's own, for what Twilio has no number for:
   To   +15005550429  429 20429 with Retry-After: 7
   To   +15005550500  500 20500
+  To   +15005550503  503 20503 with Retry-After: 3
   To   +15005550504  answers only after 3 s
   To   +15005550030  delivery reports end in "undelivered", ErrorCode 30003
 
@@ -71,6 +72,7 @@ TO_ERRORS = {
     "+15005550009": (400, 21614, "'To' number %s is not a valid mobile number"),
     "+15005550429": (429, 20429, "Too Many Requests"),
     "+15005550500": (500, 20500, "An internal server error has occurred"),
+    "+15005550503": (503, 20503, "Service Unavailable"),
 }
 FROM_ERRORS = {
     "+15005550001": (400, 21212, "The 'From' number %s is not a valid phone number, "
@@ -208,7 +210,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(status, code, text.replace("%s", frm))
         if to in TO_ERRORS:
             status, code, text = TO_ERRORS[to]
-            extra = [("Retry-After", "7")] if status == 429 else []
+            extra = {429: [("Retry-After", "7")], 503: [("Retry-After", "3")]}.get(status, [])
             return self.error(status, code, text.replace("%s", to), extra)
         if to == SLOW_TO:
             time.sleep(3)

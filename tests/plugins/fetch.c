@@ -35,7 +35,8 @@ static gh_result fetch_deliver(const void *inst, void *tinst, gh_call *call,
                                const gh_param *in, gh_out *out)
 {
     static const char *const context[] = {"request_id", "tenant", "user_id", "client_ip",
-                                          "user_agent", "locale", "public_url", "attempt"};
+                                          "user_agent", "locale", "public_url", "instance",
+                                          "attempt"};
     const fetch *f = inst;
     const gh_param *to = in;
     gh_param req[4] = {{NULL, 0, NULL, 0}}, v;

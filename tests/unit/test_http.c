@@ -679,6 +679,7 @@ static void test_plugin_policy_and_context(void **state)
     assert_string_equal(h->out_get(out, "client_ip", 0)->data, "203.0.113.9");
     assert_string_equal(h->out_get(out, "locale", 0)->data, "de-CH");
     assert_string_equal(h->out_get(out, "public_url", 0)->data, "https://id.example.com");
+    assert_string_equal(h->out_get(out, "instance", 0)->data, "open"); /* not "fetch" */
     assert_null(h->out_get(out, "tenant", 0)); /* not set: not there */
     assert_null(h->out_get(out, "user_agent", 0));
     h->out_free(out);

@@ -369,6 +369,11 @@ static void test_twilio_errors_mapped(void **state)
     assert_int_equal(challenge(f, "+15005550429", &call, out, 5000), GH_ERR_RATE_LIMITED);
     assert_int_equal(call.retry_after_ms, 7000);
     assert_contains(call.message, "rate limited");
+    /* 5xx: unavailable, with Retry-After when Twilio sends one */
+    assert_int_equal(challenge(f, "+15005550503", &call, out, 5000), GH_ERR_UNAVAILABLE);
+    assert_int_equal(call.retry_after_ms, 3000);
+    assert_int_equal(challenge(f, "+15005550500", &call, out, 5000), GH_ERR_UNAVAILABLE);
+    assert_int_equal(call.retry_after_ms, 0);
     h->out_free(out);
     fx_close(f);
 }
@@ -418,6 +423,14 @@ static void test_timeout(void **state)
     (void)state;
     /* the stand-in answers that number after 3 s; the call has 500 ms */
     assert_int_equal(challenge(f, "+15005550504", &call, out, 500), GH_ERR_TIMEOUT);
+    assert_true(gh_monotonic_ms() - start < 2500);
+    fx_close(f);
+
+    /* the option's timeout, when the call has longer */
+    f = load_ok("      timeout: 1s\n");
+    start = gh_monotonic_ms();
+    assert_int_equal(challenge(f, "+15005550504", &call, out, 10000), GH_ERR_TIMEOUT);
+    assert_true(gh_monotonic_ms() - start >= 900);
     assert_true(gh_monotonic_ms() - start < 2500);
     h->out_free(out);
     fx_close(f);
