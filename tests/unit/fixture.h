@@ -74,12 +74,4 @@ const char *fx_query_text(fx *f, const char *sql, const char *arg, char *buf, si
 int fx_block(char *out, size_t len, const char *section, const char *plugin, ...);
 int fx_block_v(char *out, size_t len, const char *section, const char *plugin, va_list ap);
 
-/* Fail the test unless the string hay holds needle. */
-#define assert_contains(hay, needle)                                                   \
-    do {                                                                               \
-        const char *hay_ = (hay), *needle_ = (needle);                                 \
-        if (!hay_ || !strstr(hay_, needle_))                                           \
-            fail_msg("\"%s\" does not contain \"%s\"", hay_ ? hay_ : "(null)", needle_); \
-    } while (0)
-
 #endif

@@ -33,6 +33,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "asserts.h"
 #include "call.h"
 #include "clock.h"
 #include "log.h"
@@ -49,13 +50,6 @@ static char *tmp_file(char *buf, size_t len, const char *name)
     snprintf(buf, len, "%s/%s", tmp_dir, name);
     return buf;
 }
-
-#define assert_contains(hay, needle)                                                   \
-    do {                                                                               \
-        const char *hay_ = (hay), *needle_ = (needle);                                 \
-        if (!hay_ || !strstr(hay_, needle_))                                           \
-            fail_msg("\"%s\" does not contain \"%s\"", hay_ ? hay_ : "(null)", needle_); \
-    } while (0)
 
 static int64_t out_int(const gh_out *out, const char *key)
 {

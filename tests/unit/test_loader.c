@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "asserts.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -30,13 +31,6 @@ static const gh_host *const h = &gh_host_table;
 static const char *plugin_dir;
 static char tmp_dir[64];
 static int n_files;
-
-#define assert_contains(hay, needle)                                                   \
-    do {                                                                               \
-        const char *hay_ = (hay), *needle_ = (needle);                                 \
-        if (!hay_ || !strstr(hay_, needle_))                                           \
-            fail_msg("\"%s\" does not contain \"%s\"", hay_ ? hay_ : "(null)", needle_); \
-    } while (0)
 
 /* ------------------------------------------------------------- fixtures */
 

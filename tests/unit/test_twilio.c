@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "asserts.h"
 #include "call.h"
 #include "clock.h"
 #include "fixture.h"
