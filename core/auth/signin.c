@@ -101,7 +101,14 @@ auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *
     if (res != GH_OK)
         return auth_failed(r, res, "session create");
     authz_ensure(ax->conn, ax->call, u->tenant_id); /* so that checks may cache */
-    return grant_access(ax, u, r);
+    auth_outcome o = grant_access(ax, u, r);
+    if (o != AUTH_OK)
+        return o;
+    /* a refreshed token does not repeat it: the refresh grant proves neither */
+    json_t *amr = r->amr ? json_pack("[s, s]", "pwd", r->amr) : json_pack("[s]", "pwd");
+    if (!amr || json_object_set_new(r->claims, "amr", amr) != 0)
+        return auth_failed(r, GH_ERR_NOMEM, "token claims");
+    return AUTH_OK;
 }
 
 /* Step 6 and 7 of signin.h, once the proof is known to be right. */
@@ -147,7 +154,7 @@ auth_outcome signin_run(const gh_auth_ctx *ax, signin_attempt *a, auth_result *r
     const gh_user *u = fr == GH_OK ? &r->user : NULL;
     char account[384];
     account_key(u, ax->tenant, a->login, account, sizeof account);
-    auth_outcome o = prove(ax, a, u, account, "login.failure", r);
+    auth_outcome o = prove(ax, a, u, account, m->failure ? m->failure : "login.failure", r);
     if (o != AUTH_OK)
         return o;
     if (a->upgrade && m->upgrade)

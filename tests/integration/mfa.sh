@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# mfa.sh - second factors over HTTP against the real daemon, on SQLite
+# unless GH_TEST_BACKEND says otherwise (backend.sh): TOTP enrolment
+# (pending until confirmed, recovery codes once), sign-in with password +
+# TOTP and + a recovery code, amr in the token, replays, wrong codes, an
+# exhausted mfa_token and the account lockout, removal and new recovery
+# codes behind the password, and the audit trail. The test computes the
+# TOTP codes itself (RFC 6238, python3). MFA_TOTP_PLUGIN names the TOTP
+# plugin to load (default: the test one, tests/plugins/mfa_totp.c).
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/backend.sh"
+for tool in jq curl python3 "$DB_TOOL"; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
+done
+json_client
+CTL="$top_builddir/gatehousectl"
+CFG="$TMP/gatehouse.yaml"
+PW='Mfa-Pass-word-4242'
+TOTP_PLUGIN=${MFA_TOTP_PLUGIN:-mfa_totp}
+
+PLUGINS="$TMP/plugins"   # the built plugins plus the test ones, side by side
+mkdir -p "$PLUGINS"
+ln -s "$GATEHOUSE_PLUGIN_DIR"/*.so "$GATEHOUSE_TEST_PLUGIN_DIR"/*.so "$PLUGINS"/ 2>/dev/null
+
+new_database gh_mfa
+{
+    base_config plugin_dir="$PLUGINS"
+    printf '%s\n' "$STORAGE_YAML"
+    printf 'plugins:\n  - name: %s\n' "$TOTP_PLUGIN"
+} >"$CFG"
+ctl() { "$CTL" -c "$CFG" "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; OUT=$(cat "$TMP/out"); }
+ctl migrate up
+for who in ann bob cy; do
+    ctl user create --email "$who@example.com" --password-stdin <<<"$PW"
+done
+ctl user create --email boss@example.com --admin --password-stdin <<<"$PW"
+equals "the users exist" "$RC" 0
+check "the daemon starts" start_daemon "$CFG" "$TMP/log"
+
+# totp SECRET [STEPS]: the RFC 6238 code (SHA-1, 6 digits, 30 s) of now + STEPS
+totp() {
+    python3 -c 'import sys, hmac, hashlib, base64, struct, time
+s = sys.argv[1] + "=" * (-len(sys.argv[1]) % 8)
+h = hmac.new(base64.b32decode(s), struct.pack(">Q", int(time.time()) // 30 + int(sys.argv[2])),
+             hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))' "$1" "${2:-0}"
+}
+# the claims of an access token
+claims() { cut -d. -f2 <<<"$1" | tr '_-' '/+' | base64 -d 2>/dev/null; printf '\n'; }
+login() { post_json /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"$PW\"}"; AT=$(j .access_token); }
+verify() { post_json /api/v1/auth/mfa/verify "{\"mfa_token\":\"$1\",\"method\":\"$2\",\"code\":\"$3\"}"; }
+as() { local who=$1; shift; "$@" -H "$(bearer "$who")"; }
+wrong() { local c; c=$(( (10#$1 + 1) % 1000000 )); printf '%06d' "$c"; }
+
+# ---------------------------------------------------------------- enrolment
+login ann@example.com
+ANN=$AT ANN_ID=$(j .user.id)
+equals "a password login is amr pwd" "$(claims "$ANN" | jq -c .amr)" '["pwd"]'
+as "$ANN" req GET /api/v1/users/me/mfa
+equals "no factors yet" "$CODE $(j '.items | length')" "200 0"
+as "$ANN" post_json /api/v1/users/me/mfa/totp '{"label":"phone app"}'
+equals "a TOTP enrolment" "$CODE" 201
+FID=$(j .factor_id) SECRET=$(j .secret) URI=$(j .otpauth_uri)
+contains "its URI holds the secret" "$URI" "otpauth://totp/"
+contains "... the same one" "$URI" "secret=$SECRET"
+as "$ANN" req GET /api/v1/users/me/mfa
+equals "listed, pending, with its label" "$(j '.items[0] | [.id, .type, .label, .pending] | @csv')" \
+    "\"$FID\",\"totp\",\"phone app\",true"
+login ann@example.com
+equals "a pending factor asks for no second step" "$CODE $(j .mfa_required)" "200 null"
+as "$ANN" post_json "/api/v1/users/me/mfa/$FID/confirm" "{\"code\":\"$(wrong "$(totp "$SECRET")")\"}"
+equals "a wrong code does not confirm" "$CODE $(j .code)" "422 invalid_code"
+CONFIRM_CODE=$(totp "$SECRET")
+as "$ANN" post_json "/api/v1/users/me/mfa/$FID/confirm" "{\"code\":\"$CONFIRM_CODE\"}"
+equals "the right one does" "$CODE $(j .confirmed)" "200 true"
+equals "... with 10 recovery codes" "$(j '.recovery_codes | length')" 10
+RC1=$(j '.recovery_codes[0]') RC2=$(j '.recovery_codes[1]') RC3=$(j '.recovery_codes[2]')
+as "$ANN" post_json "/api/v1/users/me/mfa/$FID/confirm" "{\"code\":\"$(totp "$SECRET")\"}"
+equals "... once" "$CODE $(j .code)" "409 already_confirmed"
+as "$ANN" req GET /api/v1/users/me/mfa
+equals "no longer pending" "$(j '.items[0].pending')" false
+
+# ---------------------------------------------------------------- sign-in
+login ann@example.com
+equals "the login asks for the second factor" "$CODE $(j .mfa_required) $(j '.methods[0].type')" \
+    "200 true totp"
+lacks "... and gives no token" "$BODY" access_token
+MT=$(j .mfa_token)
+# the steps are taken once: a step boundary passing mid-test must not turn
+# a replay into a fresh code
+PREV_CODE=$(totp "$SECRET" -1) NEXT_CODE=$(totp "$SECRET" 1)
+verify "$MT" totp "$CONFIRM_CODE"
+equals "the code used to confirm is a replay" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" totp "$NEXT_CODE"
+equals "the next step's code signs in" "$CODE $(j '.user.id')" "200 $ANN_ID"
+AT=$(j .access_token)
+equals "... amr pwd, otp" "$(claims "$AT" | jq -c .amr)" '["pwd","otp"]'
+as "$AT" req GET /api/v1/users/me
+equals "... and the token works" "$CODE" 200
+as "$AT" req GET /api/v1/users/me/mfa
+check "... and the factor shows its use" test "$(j '.items[0].last_used_at')" != null
+verify "$MT" totp "$NEXT_CODE"
+equals "the mfa_token is spent" "$CODE $(j .code)" "401 invalid_mfa_token"
+
+login ann@example.com
+MT=$(j .mfa_token)
+verify "$MT" totp "$NEXT_CODE"
+equals "a code already used is refused" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" totp "$PREV_CODE"
+equals "... and so is any earlier step" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" recovery_code "$RC1"
+equals "a recovery code signs in" "$CODE $(j '.user.id')" "200 $ANN_ID"
+equals "... amr pwd, mfa" "$(claims "$(j .access_token)" | jq -c .amr)" '["pwd","mfa"]'
+login ann@example.com
+MT=$(j .mfa_token)
+verify "$MT" recovery_code "$RC1"
+equals "... once" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" recovery_code "$(tr 'a-z' 'A-Z' <<<"$RC2" | tr -d -)"
+equals "case and dashes do not matter" "$CODE" 200
+verify "nonsense" totp 123456
+equals "an unknown mfa_token" "$CODE $(j .code)" "401 invalid_mfa_token"
+verify "$MT" sms 123456
+equals "an unknown method" "$CODE $(j .code)" "422 invalid_method"
+
+# ---------------------------------------------------------------- tries and lockout
+login cy@example.com
+CY=$AT
+as "$CY" post_json /api/v1/users/me/mfa/totp '{}'
+CY_FID=$(j .factor_id) CY_SECRET=$(j .secret)
+as "$CY" post_json "/api/v1/users/me/mfa/$CY_FID/confirm" "{\"code\":\"$(totp "$CY_SECRET")\"}"
+login cy@example.com
+MT=$(j .mfa_token)
+bad=$(wrong "$(totp "$CY_SECRET" 1)")
+for i in 1 2 3 4; do verify "$MT" totp "$bad"; done
+equals "four wrong codes" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" totp "$bad"
+equals "the fifth" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" totp "$(totp "$CY_SECRET" 1)"
+equals "then even the right code needs a new sign-in" "$CODE $(j .code)" "401 invalid_mfa_token"
+login cy@example.com
+equals "wrong codes count toward the account lockout" "$CODE $(j .code)" "429 too_many_attempts"
+
+# ---------------------------------------------------------------- removal, new codes
+as "$ANN" post_json /api/v1/users/me/mfa/recovery-codes '{"password":"wrong"}'
+equals "new recovery codes need the password" "$CODE" 401
+as "$ANN" post_json /api/v1/users/me/mfa/recovery-codes "{\"password\":\"$PW\"}"
+equals "new recovery codes" "$CODE $(j '.recovery_codes | length')" "200 10"
+NEW=$(j '.recovery_codes[0]')
+login ann@example.com
+MT=$(j .mfa_token)
+verify "$MT" recovery_code "$RC3"
+equals "the old ones are gone" "$CODE" 401
+verify "$MT" recovery_code "$NEW"
+equals "the new ones work" "$CODE" 200
+as "$ANN" req DELETE "/api/v1/users/me/mfa/$FID" -H 'Content-Type: application/json' \
+    --data-binary '{"password":"wrong"}'
+equals "removal needs the password" "$CODE" 401
+as "$ANN" req DELETE "/api/v1/users/me/mfa/$CY_FID" -H 'Content-Type: application/json' \
+    --data-binary "{\"password\":\"$PW\"}"
+equals "another user's factor is not found" "$CODE" 404
+as "$ANN" req DELETE "/api/v1/users/me/mfa/$FID" -H 'Content-Type: application/json' \
+    --data-binary "{\"password\":\"$PW\"}"
+equals "removal" "$CODE" 204
+login ann@example.com
+equals "without a factor the password is enough again" "$CODE $(j .mfa_required)" "200 null"
+
+# ---------------------------------------------------------------- password grant, audit
+login bob@example.com
+BOB=$AT
+as "$BOB" post_json /api/v1/users/me/mfa/totp '{}'
+B_FID=$(j .factor_id) B_SECRET=$(j .secret)
+as "$BOB" post_json "/api/v1/users/me/mfa/$B_FID/confirm" "{\"code\":\"$(totp "$B_SECRET")\"}"
+req POST /oauth2/token --data-urlencode grant_type=password \
+    --data-urlencode username=bob@example.com --data-urlencode "password=$PW"
+equals "the password grant answers mfa_required" "$CODE $(j .error)" "403 mfa_required"
+check "... with an mfa_token" test -n "$(j .mfa_token)"
+
+login boss@example.com
+as "$AT" req GET "/api/v1/audit-events?limit=200"
+for action in mfa.enroll mfa.confirm mfa.success mfa.failure mfa.remove mfa.recovery_codes; do
+    check "audited: $action" test "$(j "[.items[] | select(.action == \"$action\")] | length")" -gt 0
+done
+equals "a failed confirmation is audited" \
+    "$(j '[.items[] | select(.action == "mfa.confirm" and .outcome == "failure")] | length')" 1
+lacks "no secret in the log" "$(cat "$TMP/log")" "$SECRET"
+
+stop_daemon
+equals "clean shutdown" "$STATUS" 0
+finish
