@@ -13,6 +13,8 @@
  *   POST   /api/v1/users/me/mfa/recovery-codes {password} -> new codes
  *   POST   /api/v1/auth/mfa/verify {mfa_token, method: "totp" |
  *          "recovery_code", code} -> the tokens, as a login answers
+ *   DELETE /api/v1/users/{id}/mfa            (users:write) every factor and
+ *          recovery code of a user of the caller's company
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,6 +370,42 @@ static void verify(gh_req *req)
         api_job_run(req, j, verify_work);
 }
 
+/* ---------------------------------------------------------------- admin reset */
+
+static void reset_work(api_job *j, gh_conn *c)
+{
+    gh_user u = { 0 };
+    int64_t left = 0;
+    /* the user must be of the company acted in: another's id is not found */
+    gh_result r = users_get(c, &j->call, api_tenant(j), j->target, &u);
+    if (r == GH_OK) {
+        r = factors_delete(c, &j->call, u.id, NULL, &left);
+        int had = r == GH_OK;
+        if (r == GH_ERR_NOT_FOUND) /* nothing to reset is reset */
+            r = GH_OK;
+        if (r == GH_OK)
+            api_audit(j, c, "mfa.reset", "success", u.id, json_pack("{s:b}", "removed", had));
+    }
+    if (r == GH_ERR_NOT_FOUND)
+        api_fail(j, 404, "not_found", "No such user.");
+    else if (r != GH_OK)
+        api_store_fail(j, r, "mfa reset");
+    else
+        api_ok(j, 204, NULL);
+    user_clear(&u);
+}
+
+static void reset(gh_req *req)
+{
+    api_job *j = api_job_perm(req, 0, "users:write");
+    if (j && input_path_id(req, "id", j->target) < 0) {
+        api_job_free(j);
+        return;
+    }
+    if (j)
+        api_job_run(req, j, reset_work);
+}
+
 int mfa_register(gh_router *r)
 {
     return router_add(r, GH_GET, "/api/v1/users/me/mfa", list) |
@@ -375,5 +413,6 @@ int mfa_register(gh_router *r)
            router_add(r, GH_POST, "/api/v1/users/me/mfa/recovery-codes", codes) |
            router_add(r, GH_POST, "/api/v1/users/me/mfa/{id}/confirm", confirm) |
            router_add(r, GH_DELETE, "/api/v1/users/me/mfa/{id}", remove_factor) |
-           router_add(r, GH_POST, "/api/v1/auth/mfa/verify", verify);
+           router_add(r, GH_POST, "/api/v1/auth/mfa/verify", verify) |
+           router_add(r, GH_DELETE, "/api/v1/users/{id}/mfa", reset);
 }

@@ -21,7 +21,7 @@
  *                        password-reset-request,password-reset}  mailflow.c
  *   GET    /api/v1/users/me/mfa, POST .../mfa/{totp,recovery-codes},
  *   POST   .../mfa/{id}/confirm, DELETE .../mfa/{id},
- *   POST   /api/v1/auth/mfa/verify                               mfa.c
+ *   POST   /api/v1/auth/mfa/verify, DELETE /api/v1/users/{id}/mfa  mfa.c
  */
 #include "api/api.h"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth/companies.h"
 #include "auth/mfa.h"
 #include "clock.h"
 #include "out.h"
@@ -48,6 +49,21 @@ gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **m
         json_decref(*methods);
         *methods = NULL;
     }
+    return r;
+}
+
+gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char *tenant_id,
+                            const char *user_id, int *due)
+{
+    gh_company co;
+    json_t *methods = NULL;
+    gh_result r = GH_OK;
+    *due = 0;
+    if (!required && (r = companies_get(c, call, tenant_id, &co)) == GH_OK)
+        required = co.settings.mfa_required;
+    if (r == GH_OK && required && (r = mfa_methods(c, call, user_id, &methods)) == GH_OK)
+        *due = json_array_size(methods) == 0;
+    json_decref(methods);
     return r;
 }
 

@@ -47,6 +47,12 @@ gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
  * above). GH_ERR_NOT_FOUND: unknown, expired or already taken. */
 gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_t **ctx);
 
+/* *due = 1 when user_id must enrol a second factor before anything else:
+ * required (by `required`, the config's auth.mfa_required, or by its
+ * company's settings) and it has no confirmed factor. */
+gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char *tenant_id,
+                            const char *user_id, int *due);
+
 /* Read the challenge of token into *ctx without taking it. NOT_FOUND:
  * unknown, expired or already taken. */
 gh_result mfa_challenge_peek(gh_conn *c, gh_call *call, const char *token, json_t **ctx);

@@ -4,7 +4,8 @@
 # (pending until confirmed, recovery codes once), sign-in with password +
 # TOTP and + a recovery code, amr in the token, replays, wrong codes, an
 # exhausted mfa_token and the account lockout, removal and new recovery
-# codes behind the password, and the audit trail. The test computes the
+# codes behind the password, an admin's reset, a company that requires a
+# second factor (a token that can only enrol one), and the audit trail. The test computes the
 # TOTP codes itself (RFC 6238, python3). MFA_TOTP_PLUGIN names the TOTP
 # plugin to load (default: the test one, tests/plugins/mfa_totp.c).
 set -u
@@ -35,6 +36,9 @@ for who in ann bob cy; do
     ctl user create --email "$who@example.com" --password-stdin <<<"$PW"
 done
 ctl user create --email boss@example.com --admin --password-stdin <<<"$PW"
+ctl company create beta "Beta"
+ctl user create --email bea@beta.example --tenant beta --admin --password-stdin <<<"$PW"
+ctl user create --email ben@beta.example --tenant beta --password-stdin <<<"$PW"
 equals "the users exist" "$RC" 0
 check "the daemon starts" start_daemon "$CFG" "$TMP/log"
 
@@ -177,9 +181,53 @@ req POST /oauth2/token --data-urlencode grant_type=password \
 equals "the password grant answers mfa_required" "$CODE $(j .error)" "403 mfa_required"
 check "... with an mfa_token" test -n "$(j .mfa_token)"
 
+# ---------------------------------------------------------------- admin reset
+BOB_ID=$(claims "$BOB" | jq -r .sub)
+post_json /api/v1/auth/login "{\"email\":\"bea@beta.example\",\"password\":\"$PW\",\"company\":\"beta\"}"
+BEA=$(j .access_token)
+as "$BEA" req DELETE "/api/v1/users/$BOB_ID/mfa"
+equals "another company's admin does not find the user" "$CODE" 404
+as "$ANN" req DELETE "/api/v1/users/$BOB_ID/mfa"
+equals "a user without users:write may not reset" "$CODE" 403
 login boss@example.com
-as "$AT" req GET "/api/v1/audit-events?limit=200"
-for action in mfa.enroll mfa.confirm mfa.success mfa.failure mfa.remove mfa.recovery_codes; do
+BOSS=$AT
+as "$BOSS" req DELETE "/api/v1/users/$BOB_ID/mfa"
+equals "an admin resets a user's factors" "$CODE" 204
+login bob@example.com
+equals "... and the password is enough again" "$CODE $(j .mfa_required)" "200 null"
+
+# ---------------------------------------------------------------- a company that requires MFA
+as "$BOSS" req GET "/api/v1/companies?limit=100"
+BETA=$(j '.items[] | select(.slug == "beta") | .id')
+as "$BOSS" req PUT "/api/v1/companies/$BETA" -H 'Content-Type: application/json' \
+    --data-binary '{"settings":{"mfa_required":true}}'
+equals "beta requires a second factor" "$CODE $(j .settings.mfa_required)" "200 true"
+post_json /api/v1/auth/login "{\"email\":\"ben@beta.example\",\"password\":\"$PW\",\"company\":\"beta\"}"
+equals "a user without one still signs in" "$CODE" 200
+BEN=$(j .access_token) BEN_REFRESH=$(j .refresh_token)
+equals "... to a token that says so" "$(claims "$BEN" | jq -c .mfa_enroll)" true
+as "$BEN" req GET /api/v1/users/me
+equals "... which opens nothing else" "$CODE $(j .code)" "403 mfa_enrollment_required"
+post_json /api/v1/auth/refresh "{\"refresh_token\":\"$BEN_REFRESH\"}"
+BEN_REFRESH=$(j .refresh_token)
+equals "... not even once refreshed" "$(claims "$(j .access_token)" | jq -c .mfa_enroll)" true
+as "$BEN" req GET /api/v1/users/me/mfa
+equals "... but lists the factors" "$CODE" 200
+as "$BEN" post_json /api/v1/users/me/mfa/totp '{}'
+equals "... and enrols one" "$CODE" 201
+BEN_FID=$(j .factor_id) BEN_SECRET=$(j .secret)
+as "$BEN" post_json "/api/v1/users/me/mfa/$BEN_FID/confirm" "{\"code\":\"$(totp "$BEN_SECRET")\"}"
+equals "... and confirms it" "$CODE $(j '.recovery_codes | length')" "200 10"
+post_json /api/v1/auth/refresh "{\"refresh_token\":\"$BEN_REFRESH\"}"
+equals "then a refresh gives a full token" "$CODE $(claims "$(j .access_token)" | jq -c .mfa_enroll)" "200 null"
+post_json /api/v1/auth/login "{\"email\":\"ben@beta.example\",\"password\":\"$PW\",\"company\":\"beta\"}"
+equals "... and the sign-in asks for the factor" "$CODE $(j .mfa_required)" "200 true"
+login ann@example.com
+equals "the root company does not require one" "$(claims "$AT" | jq -c .mfa_enroll)" null
+
+as "$BOSS" req GET "/api/v1/audit-events?limit=200"
+for action in mfa.enroll mfa.confirm mfa.success mfa.failure mfa.remove mfa.recovery_codes \
+    mfa.reset; do
     check "audited: $action" test "$(j "[.items[] | select(.action == \"$action\")] | length")" -gt 0
 done
 equals "a failed confirmation is audited" \
