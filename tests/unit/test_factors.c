@@ -57,6 +57,7 @@ static void test_secret_sealed(void **state)
     factor_clear(&g);
     assert_int_equal(factors_get(f->c, &f->call, "someone-else", id, &g), GH_ERR_NOT_FOUND);
     pii_install(NULL);
+    pii_free(p);
     user_clear(&u);
 }
 
