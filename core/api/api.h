@@ -21,5 +21,6 @@ int oauth2_register(gh_router *r);    /* oauth2.c: /oauth2/token, introspect, re
 int wellknown_register(gh_router *r); /* wellknown.c: /.well-known/... */
 int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-reset */
 int mfa_register(gh_router *r);       /* mfa.c: second factors, /auth/mfa/verify */
+int mfa_sms_register(gh_router *r);   /* mfa_sms.c: SMS codes, plugin callbacks */
 
 #endif

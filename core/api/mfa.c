@@ -11,7 +11,7 @@
  *          recovery_codes (the first confirmed factor only, shown once)}
  *   DELETE /api/v1/users/me/mfa/{id} {password}
  *   POST   /api/v1/users/me/mfa/recovery-codes {password} -> new codes
- *   POST   /api/v1/auth/mfa/verify {mfa_token, method: "totp" |
+ *   POST   /api/v1/auth/mfa/verify {mfa_token, method: "totp" | "sms" |
  *          "recovery_code", code} -> the tokens, as a login answers
  *   DELETE /api/v1/users/{id}/mfa            (users:write) every factor and
  *          recovery code of a user of the caller's company
@@ -23,6 +23,7 @@
 #include "api/api.h"
 #include "api/input.h"
 #include "api/job.h"
+#include "api/mfa_sms.h"
 #include "api/outcome.h"
 #include "api/present.h"
 #include "auth/factors.h"
@@ -30,6 +31,7 @@
 #include "auth/mfa_plugin.h"
 #include "auth/mfa_signin.h"
 #include "auth/signin.h"
+#include "clock.h"
 #include "plugin/host.h"
 
 #define LABEL_MAX 64
@@ -171,10 +173,17 @@ static void confirm_work(api_job *j, gh_conn *c)
         factor_clear(&f);
         return;
     }
-    if (r == GH_OK)
-        r = p && strcmp(f.type, "totp") == 0
-                ? mfa_plugin_verify(p, &j->call, &f, api_in(j, "code"), &counter)
-                : GH_ERR_DENIED;
+    int answered = 0;
+    if (r == GH_OK && strcmp(f.type, "sms") == 0) {
+        r = mfa_sms_confirm(j, c, &f, api_in(j, "code"), &answered);
+        counter = gh_now_ms(); /* an SMS factor has no steps: its last use */
+    } else if (r == GH_OK) {
+        r = p ? mfa_plugin_verify(p, &j->call, &f, api_in(j, "code"), &counter) : GH_ERR_DENIED;
+    }
+    if (answered) {
+        factor_clear(&f);
+        return;
+    }
     if (r == GH_OK)
         r = confirm_store(j, c, &f, counter, &codes);
     if (r == GH_ERR_NOT_FOUND) {
@@ -333,7 +342,10 @@ static void verify_work(api_job *j, gh_conn *c)
     gh_auth_ctx ax;
     api_auth_ctx(j, c, &ax);
     auth_result r = { 0 };
-    mfa_kind kind = strcmp(api_in(j, "method"), "totp") == 0 ? MFA_TOTP : MFA_RECOVERY;
+    const char *method = api_in(j, "method");
+    mfa_kind kind = strcmp(method, "totp") == 0 ? MFA_TOTP
+                    : strcmp(method, "sms") == 0 ? MFA_SMS
+                                                 : MFA_RECOVERY;
     auth_outcome o = mfa_signin(&ax, mfa_plugin_totp(&j->app->plugins), api_in(j, "mfa_token"),
                                 kind, api_in(j, "code"), &r);
     if (o == AUTH_OK) {
@@ -361,8 +373,10 @@ static void verify(gh_req *req)
         api_job_free(j);
         return;
     }
-    if (j && strcmp(method, "totp") != 0 && strcmp(method, "recovery_code") != 0) {
-        input_reject(req, "invalid_method", "method", "must be \"totp\" or \"recovery_code\".");
+    if (j && strcmp(method, "totp") != 0 && strcmp(method, "recovery_code") != 0 &&
+        strcmp(method, "sms") != 0) {
+        input_reject(req, "invalid_method", "method",
+                     "must be \"totp\", \"sms\" or \"recovery_code\".");
         api_job_free(j);
         return;
     }

@@ -18,6 +18,25 @@ const gh_loaded *mfa_plugin_totp(const gh_plugins *ps)
     return NULL;
 }
 
+const gh_loaded *mfa_plugin_sms(const gh_plugins *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const gh_loaded *p = &ps->v[i];
+        const gh_mfa_ops *ops = p->desc->ops;
+        if (p->desc->kind == GH_KIND_MFA && ops->challenge &&
+            !(GH_OPS_HAS(gh_mfa_ops, ops, verify) && ops->verify))
+            return p;
+    }
+    return NULL;
+}
+
+const gh_loaded *mfa_plugin_inbound_of(const gh_plugins *ps, const char *name)
+{
+    const gh_loaded *p = plugins_find(ps, GH_KIND_MFA, name);
+    const gh_mfa_ops *ops = p ? p->desc->ops : NULL;
+    return ops && GH_OPS_HAS(gh_mfa_ops, ops, inbound) && ops->inbound ? p : NULL;
+}
+
 /* A call for p within the caller's deadline, serving the same request. */
 static void plugin_call(gh_call *call, const gh_loaded *p, const gh_call *caller)
 {
@@ -73,6 +92,38 @@ gh_result mfa_plugin_enroll(const gh_loaded *p, gh_call *caller, const char *use
         *uri = *qr_svg = NULL;
     }
     return plugin_done(&call, caller, r);
+}
+
+gh_result mfa_plugin_challenge(const gh_loaded *p, gh_call *caller, const char *destination,
+                               const char *text, const char *code)
+{
+    const gh_mfa_ops *ops = p->desc->ops;
+    gh_param in[] = { { "destination", GH_T_STR, destination, strlen(destination) },
+                      { "text", GH_T_STR, text, strlen(text) },
+                      { "code", GH_T_STR, code, strlen(code) },
+                      { NULL, 0, NULL, 0 } };
+    gh_call call;
+    plugin_call(&call, p, caller);
+    gh_out *out = out_new();
+    gh_result r = out ? ops->challenge(p->inst, plugin_tinst(p), &call, in, out) : GH_ERR_NOMEM;
+    out_free(out);
+    return plugin_done(&call, caller, r);
+}
+
+gh_result mfa_plugin_inbound(const gh_loaded *p, gh_call *caller, const gh_param *in,
+                             int *status)
+{
+    const gh_mfa_ops *ops = p->desc->ops;
+    gh_call call;
+    plugin_call(&call, p, caller);
+    gh_out *out = out_new();
+    gh_result r = out ? ops->inbound(p->inst, plugin_tinst(p), &call, in, out) : GH_ERR_NOMEM;
+    const gh_param *s = r == GH_OK ? out_get(out, "status", 0) : NULL;
+    int64_t v = s && s->type == GH_T_INT ? *(const int64_t *)s->data : 204;
+    *status = v >= 200 && v <= 599 ? (int)v : 204;
+    out_free(out);
+    /* a request that is not the provider's is the sender's failure */
+    return r == GH_ERR_DENIED ? r : plugin_done(&call, caller, r);
 }
 
 gh_result mfa_plugin_verify(const gh_loaded *p, gh_call *caller, const gh_factor *f,

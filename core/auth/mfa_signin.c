@@ -8,6 +8,8 @@
 #include "auth/mfa.h"
 #include "auth/mfa_plugin.h"
 #include "auth/mfa_signin.h"
+#include "auth/ratelimit.h"
+#include "auth/sms_codes.h"
 #include "auth/signin.h"
 #include "log.h"
 
@@ -58,8 +60,17 @@ static int mfa_check(const gh_auth_ctx *ax, signin_attempt *a, const gh_user *u)
     mfa_attempt *m = (mfa_attempt *)a;
     if (!u)
         return 0;
-    gh_result r = m->kind == MFA_TOTP ? totp_check(ax, m, u)
-                                      : recovery_code_use(ax->conn, ax->call, u->id, a->secret);
+    char digest[GH_DIGEST_LEN];
+    gh_result r;
+    if (m->kind == MFA_SMS) {
+        secret_digest(m->token, digest);
+        r = sms_code_check(ax->conn, ax->call, "signin", digest, a->secret);
+        if (r == GH_ERR_NOT_FOUND) /* none sent, expired or out of tries: wrong */
+            r = GH_ERR_DENIED;
+    } else {
+        r = m->kind == MFA_TOTP ? totp_check(ax, m, u)
+                                : recovery_code_use(ax->conn, ax->call, u->id, a->secret);
+    }
     if (r == GH_OK) {
         json_t *ctx = NULL;
         r = mfa_challenge_take(ax->conn, ax->call, m->token, &ctx);
@@ -104,13 +115,27 @@ auth_outcome mfa_signin(const gh_auth_ctx *ax, const gh_loaded *totp, const char
     in_tenant.tenant = tenant;
     mfa_attempt m = { .a = { .method = &mfa_method, .secret = code },
                       .totp = totp, .token = mfa_token, .user_id = user_id, .kind = kind };
-    r->amr = kind == MFA_TOTP ? "otp" : "mfa";
+    static const char *const amr[] = { [MFA_TOTP] = "otp", [MFA_RECOVERY] = "mfa",
+                                       [MFA_SMS] = "sms" };
+    static const char *const names[] = { [MFA_TOTP] = "totp",
+                                         [MFA_RECOVERY] = "recovery_code", [MFA_SMS] = "sms" };
+    int64_t wait = kind == MFA_SMS ? ratelimit_hit(ax->conn, ax->call, "sms-verify", user_id,
+                                                   MFA_SMS_VERIFY_LIMIT, 60000)
+                                   : 0;
+    if (wait != 0) {
+        json_decref(ctx);
+        if (wait < 0)
+            return auth_failed(r, GH_ERR_UNAVAILABLE, "sms verify limit");
+        r->retry_after_s = (wait + 999) / 1000;
+        return AUTH_LOCKED;
+    }
+    r->amr = amr[kind];
     auth_outcome o = signin_run(&in_tenant, &m.a, r);
     if (o == AUTH_BAD && m.error != GH_OK)
         o = auth_failed(r, m.error, "mfa check");
     if (o == AUTH_OK)
         auth_audit(&in_tenant, "mfa.success", "success", r->user.id,
-                   json_pack("{s:s}", "method", kind == MFA_TOTP ? "totp" : "recovery_code"));
+                   json_pack("{s:s}", "method", names[kind]));
     json_decref(ctx);
     return o;
 }

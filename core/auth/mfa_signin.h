@@ -9,10 +9,13 @@
  *   - a TOTP code is checked by the TOTP plugin past the factor's last
  *     accepted step, and its step recorded in the same UPDATE that checks
  *     it (factors_use), so no code works twice, even in parallel;
- *   - a recovery code is spent by deleting it;
+ *   - a recovery code is spent by deleting it; an SMS code (sms_codes.h,
+ *     purpose "signin", subject the mfa_token's digest) likewise, after
+ *     the per-user verify limit (MFA_SMS_VERIFY_LIMIT a minute: LOCKED);
  *   - then the challenge is taken: of two right answers racing, one wins.
  *
- * The access token says how: amr ["pwd","otp"] for TOTP; for a recovery
+ * The access token says how: amr ["pwd","otp"] for TOTP, ["pwd","sms"]
+ * for an SMS code; for a recovery
  * code ["pwd","mfa"], RFC 8176's "multiple-factor authentication", since
  * a recovery code is a second factor but none of the kinds it lists.
  */
@@ -22,7 +25,10 @@
 #include "auth/context.h"
 #include "plugin/loader.h"
 
-typedef enum mfa_kind { MFA_TOTP, MFA_RECOVERY } mfa_kind;
+#define MFA_SMS_SEND_LIMIT 3   /* SMS codes sent a minute, per user and per phone */
+#define MFA_SMS_VERIFY_LIMIT 5 /* SMS codes tried a minute, likewise */
+
+typedef enum mfa_kind { MFA_TOTP, MFA_RECOVERY, MFA_SMS } mfa_kind;
 
 /* OK (r as signin_run's), MFA_TOKEN, BAD (wrong code), LOCKED, DISABLED,
  * UNVERIFIED or FAILED. totp: the TOTP plugin (NULL: none loaded, so no

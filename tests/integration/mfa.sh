@@ -5,9 +5,13 @@
 # TOTP and + a recovery code, amr in the token, replays, wrong codes, an
 # exhausted mfa_token and the account lockout, removal and new recovery
 # codes behind the password, an admin's reset, a company that requires a
-# second factor (a token that can only enrol one), and the audit trail. The test computes the
+# second factor (a token that can only enrol one), SMS codes (enrolment,
+# sign-in, the provider's failures, send limits, the plugin's callback
+# route), and the audit trail. The test computes the
 # TOTP codes itself (RFC 6238, python3). MFA_TOTP_PLUGIN names the TOTP
-# plugin to load (default: the test one, tests/plugins/mfa_totp.c).
+# plugin to load (default: the test one, tests/plugins/mfa_totp.c); the
+# SMS plugin is tests/plugins/mfa_sms_sink.c, which writes each message to
+# a file the test reads the codes from.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/backend.sh"
@@ -29,10 +33,11 @@ new_database gh_mfa
     base_config plugin_dir="$PLUGINS"
     printf '%s\n' "$STORAGE_YAML"
     printf 'plugins:\n  - name: %s\n' "$TOTP_PLUGIN"
+    printf '  - name: mfa_sms_sink\n    options: { file: %s }\n' "$TMP/sms.jsonl"
 } >"$CFG"
 ctl() { "$CTL" -c "$CFG" "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; OUT=$(cat "$TMP/out"); }
 ctl migrate up
-for who in ann bob cy; do
+for who in ann bob cy dee err1 err2; do
     ctl user create --email "$who@example.com" --password-stdin <<<"$PW"
 done
 ctl user create --email boss@example.com --admin --password-stdin <<<"$PW"
@@ -125,7 +130,7 @@ verify "$MT" recovery_code "$(tr 'a-z' 'A-Z' <<<"$RC2" | tr -d -)"
 equals "case and dashes do not matter" "$CODE" 200
 verify "nonsense" totp 123456
 equals "an unknown mfa_token" "$CODE $(j .code)" "401 invalid_mfa_token"
-verify "$MT" sms 123456
+verify "$MT" email 123456
 equals "an unknown method" "$CODE $(j .code)" "422 invalid_method"
 
 # ---------------------------------------------------------------- tries and lockout
@@ -225,13 +230,84 @@ equals "... and the sign-in asks for the factor" "$CODE $(j .mfa_required)" "200
 login ann@example.com
 equals "the root company does not require one" "$(claims "$AT" | jq -c .mfa_enroll)" null
 
+# ---------------------------------------------------------------- SMS
+last_sms() { tail -n 1 "$TMP/sms.jsonl" | jq -r ".$1"; }
+login dee@example.com
+DEE=$AT
+as "$DEE" post_json /api/v1/users/me/mfa/sms '{"phone":"555-1234"}'
+equals "a number not in E.164 is refused" "$CODE $(j .code)" "422 invalid_phone"
+as "$DEE" post_json /api/v1/users/me/mfa/sms '{"phone":"+15551230000"}'
+equals "an SMS enrolment" "$CODE $(j .label)" "201 ***0000"
+D_FID=$(j .factor_id)
+equals "... sends a code to the number" "$(last_sms destination)" "+15551230000"
+D_CODE=$(last_sms code)
+contains "... in the text the core wrote" "$(last_sms text)" "$D_CODE"
+as "$DEE" post_json "/api/v1/users/me/mfa/$D_FID/confirm" '{"code":"000000"}'
+equals "a wrong SMS code does not confirm" "$CODE $(j .code)" "422 invalid_code"
+as "$DEE" post_json "/api/v1/users/me/mfa/$D_FID/confirm" "{\"code\":\"$D_CODE\"}"
+equals "the sent one does" "$CODE $(j '.recovery_codes | length')" "200 10"
+login dee@example.com
+equals "the login offers SMS" "$(j '.methods[0].type')" sms
+MT=$(j .mfa_token)
+post_json /api/v1/auth/mfa/challenge "{\"mfa_token\":\"$MT\",\"method\":\"sms\"}"
+equals "a challenge sends a code" "$CODE $(j .sent)" "200 true"
+S_CODE=$(last_sms code)
+verify "$MT" sms "$D_CODE"
+equals "the enrolment's code is not this one" "$CODE $(j .code)" "401 invalid_code"
+verify "$MT" sms "$S_CODE"
+equals "the sent code signs in" "$CODE" 200
+equals "... amr pwd, sms" "$(claims "$(j .access_token)" | jq -c .amr)" '["pwd","sms"]'
+verify "$MT" sms "$S_CODE"
+equals "... once" "$CODE $(j .code)" "401 invalid_mfa_token"
+login dee@example.com
+MT=$(j .mfa_token)
+post_json /api/v1/auth/mfa/challenge "{\"mfa_token\":\"$MT\",\"method\":\"sms\"}"
+equals "a third send in a minute" "$CODE" 200
+post_json /api/v1/auth/mfa/challenge "{\"mfa_token\":\"$MT\",\"method\":\"sms\"}"
+equals "a fourth is refused" "$CODE $(j .code)" "429 too_many_requests"
+check "... with Retry-After" test -n "$(hdr Retry-After)"
+post_json /api/v1/auth/mfa/challenge '{"mfa_token":"nonsense","method":"sms"}'
+equals "a challenge needs a live mfa_token" "$CODE $(j .code)" "401 invalid_mfa_token"
+
+# the provider's failures, as the ABI maps them (two users: three sends a minute each)
+login err1@example.com
+E1=$AT
+sms_enrol() { as "$1" post_json /api/v1/users/me/mfa/sms "{\"phone\":\"$2\"}"; }
+sms_enrol "$E1" +15551230001
+equals "a number that cannot receive" "$CODE $(j .code)" "422 invalid_phone"
+sms_enrol "$E1" +15551230002
+equals "an opted-out number" "$CODE $(j .code)" "422 phone_unsubscribed"
+sms_enrol "$E1" +15551230003
+equals "a provider that rate-limits" "$CODE $(hdr Retry-After)" "503 7"
+login err2@example.com
+E2=$AT
+sms_enrol "$E2" +15551230004
+equals "a provider that is down" "$CODE $(j .code)" "503 unavailable"
+sms_enrol "$E2" +15551230005
+equals "a provider that times out" "$CODE $(j .code)" "504 sms_timeout"
+as "$E1" req GET /api/v1/users/me/mfa
+equals "no factor is left of a send that failed" "$(j '.items | length')" 0
+
+# the plugin's own route
+req POST /api/v1/mfa/mfa_sms_sink/callback -H 'X-Sink-Signature: good' \
+    --data-urlencode MessageSid=SM1 --data-urlencode 'MessageStatus=delivered'
+equals "a delivery report reaches the plugin" "$CODE" 200
+equals "... with the public URL" "$(last_sms url)" "http://127.0.0.1:8080/api/v1/mfa/mfa_sms_sink/callback"
+equals "... and the form" "$(last_sms params)" "MessageSid=SM1&MessageStatus=delivered"
+req POST /api/v1/mfa/mfa_sms_sink/callback -H 'X-Sink-Signature: forged' --data-urlencode a=b
+equals "one the plugin refuses is 403" "$CODE" 403
+req POST "/api/v1/mfa/$TOTP_PLUGIN/callback" --data-urlencode a=b
+equals "a plugin without inbound has no route" "$CODE" 404
+req POST /api/v1/mfa/nobody/callback --data-urlencode a=b
+equals "... nor does an unknown one" "$CODE" 404
+
 as "$BOSS" req GET "/api/v1/audit-events?limit=200"
 for action in mfa.enroll mfa.confirm mfa.success mfa.failure mfa.remove mfa.recovery_codes \
-    mfa.reset; do
+    mfa.reset mfa.challenge; do
     check "audited: $action" test "$(j "[.items[] | select(.action == \"$action\")] | length")" -gt 0
 done
-equals "a failed confirmation is audited" \
-    "$(j '[.items[] | select(.action == "mfa.confirm" and .outcome == "failure")] | length')" 1
+equals "each failed confirmation is audited (ann's TOTP, dee's SMS)" \
+    "$(j '[.items[] | select(.action == "mfa.confirm" and .outcome == "failure")] | length')" 2
 lacks "no secret in the log" "$(cat "$TMP/log")" "$SECRET"
 
 stop_daemon
