@@ -11,7 +11,8 @@
 # TOTP codes itself (RFC 6238, python3). MFA_TOTP_PLUGIN names the TOTP
 # plugin to load (default: the test one, tests/plugins/mfa_totp.c); the
 # SMS plugin is tests/plugins/mfa_sms_sink.c, which writes each message to
-# a file the test reads the codes from.
+# a file the test reads the codes from. GH_TEST_KV=redis keeps the kv
+# (challenges, tries, SMS codes, limits) in Redis (GH_TEST_REDIS_URL).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/backend.sh"
@@ -28,10 +29,21 @@ PLUGINS="$TMP/plugins"   # the built plugins plus the test ones, side by side
 mkdir -p "$PLUGINS"
 ln -s "$GATEHOUSE_PLUGIN_DIR"/*.so "$GATEHOUSE_TEST_PLUGIN_DIR"/*.so "$PLUGINS"/ 2>/dev/null
 
+KV_YAML=
+if [ "${GH_TEST_KV:-}" = redis ]; then
+    if [ -z "${GH_TEST_REDIS_URL:-}" ]; then
+        [ "${GH_TEST_REQUIRE_SERVERS:-0}" = 1 ] && { echo "GH_TEST_REDIS_URL is required" >&2; exit 1; }
+        echo "SKIP: GH_TEST_REDIS_URL is not set"; exit 77
+    fi
+    KV_YAML=$(printf 'kv:\n  plugin: redis\n  options:\n    url: "%s"\n    key_prefix: "gh-mfa-%s:"' \
+        "$GH_TEST_REDIS_URL" "$$")
+fi
+
 new_database gh_mfa
 {
     base_config plugin_dir="$PLUGINS"
     printf '%s\n' "$STORAGE_YAML"
+    [ -n "$KV_YAML" ] && printf '%s\n' "$KV_YAML"
     printf 'plugins:\n  - name: %s\n' "$TOTP_PLUGIN"
     printf '  - name: mfa_sms_sink\n    options: { file: %s }\n' "$TMP/sms.jsonl"
 } >"$CFG"
