@@ -7,6 +7,9 @@
  *        SMS factor, confirmed by .../mfa/{id}/confirm {code} (mfa.c)
  *   POST /api/v1/auth/mfa/challenge {mfa_token, method: "sms"} -> 200
  *        {sent: true}: a code for /auth/mfa/verify {method: "sms"}
+ *   POST /api/v1/users/me/phone/verify      -> 200 {sent: true}: a code to
+ *        the profile's phone; POST .../phone/confirm {code} -> 204, and
+ *        the user's phone_verified is true until the number changes
  *   POST /api/v1/mfa/{name}/callback        the named plugin's inbound op
  *        (delivery reports), 404 when it has none
  *
@@ -28,6 +31,8 @@
 #include "auth/mfa_signin.h"
 #include "auth/ratelimit.h"
 #include "auth/sms_codes.h"
+#include "auth/users.h"
+#include "clock.h"
 
 #define PHONE_MAX 16 /* "+" and at most 15 digits (E.164) */
 #define WINDOW_MS 60000
@@ -237,6 +242,84 @@ static void challenge(gh_req *req)
         api_job_run(req, j, challenge_work);
 }
 
+/* ---------------------------------------------------------------- phone */
+
+/* The code proves the number it was sent to only while that is still the
+ * profile's: its subject is the user and the number together. */
+static void phone_subject(const gh_user *u, char *out, size_t len)
+{
+    char digest[GH_DIGEST_LEN];
+    secret_digest(u->phone, digest);
+    snprintf(out, len, "%s:%s", u->id, digest);
+}
+
+static void phone_verify_work(api_job *j, gh_conn *c)
+{
+    char subject[128];
+    const gh_loaded *p = sms_plugin(j);
+    gh_user u = { 0 };
+    if (!p)
+        return;
+    gh_result r = users_get(c, &j->call, api_tenant(j), j->claims.sub, &u);
+    if (r == GH_OK && (!u.phone || !e164(u.phone)))
+        api_fail(j, 409, "no_phone", "Set an E.164 phone number in the profile first.");
+    else if (r != GH_OK)
+        api_store_fail(j, r, "phone verify");
+    else if (phone_subject(&u, subject, sizeof subject),
+             send_code(j, c, p, u.id, u.phone, "phone", subject) == 0)
+        api_ok(j, 200, json_pack("{s:b}", "sent", 1));
+    user_clear(&u);
+}
+
+static void phone_verify(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_BEARER);
+    if (j)
+        api_job_run(req, j, phone_verify_work);
+}
+
+static void phone_confirm_work(api_job *j, gh_conn *c)
+{
+    gh_user u = { 0 };
+    char subject[128];
+    gh_result r = users_get(c, &j->call, api_tenant(j), j->claims.sub, &u);
+    if (r == GH_OK && !u.phone)
+        r = GH_ERR_DENIED;
+    if (r == GH_OK && limited(j, c, "sms-verify", u.id, u.phone, MFA_SMS_VERIFY_LIMIT) < 0) {
+        user_clear(&u);
+        return;
+    }
+    if (r == GH_OK) {
+        phone_subject(&u, subject, sizeof subject);
+        r = sms_code_check(c, &j->call, "phone", subject, api_in(j, "code"));
+    }
+    if (r == GH_OK)
+        r = users_mark_phone_verified(c, &j->call, api_tenant(j), u.id, gh_now_ms());
+    if (r == GH_ERR_DENIED || r == GH_ERR_NOT_FOUND) {
+        api_audit(j, c, "user.phone_verify", "failure", j->claims.sub, NULL);
+        api_fail(j, 422, "invalid_code", "The code is wrong or expired.");
+    } else if (r != GH_OK) {
+        api_store_fail(j, r, "phone confirm");
+    } else {
+        api_audit(j, c, "user.phone_verify", "success", u.id, NULL);
+        api_ok(j, 204, NULL);
+    }
+    user_clear(&u);
+}
+
+static void phone_confirm(gh_req *req)
+{
+    api_job *j = api_job_new(req, API_BEARER);
+    const char *code;
+    if (j && (!(j->in = input_body(req, INPUT_JSON)) ||
+              input_string(req, j->in, "code", INPUT_REQUIRED, 16, &code) < 0)) {
+        api_job_free(j);
+        return;
+    }
+    if (j)
+        api_job_run(req, j, phone_confirm_work);
+}
+
 /* ---------------------------------------------------------------- callback */
 
 static void callback_work(api_job *j, gh_conn *c)
@@ -332,5 +415,7 @@ int mfa_sms_register(gh_router *r)
 {
     return router_add(r, GH_POST, "/api/v1/users/me/mfa/sms", enrol) |
            router_add(r, GH_POST, "/api/v1/auth/mfa/challenge", challenge) |
+           router_add(r, GH_POST, "/api/v1/users/me/phone/verify", phone_verify) |
+           router_add(r, GH_POST, "/api/v1/users/me/phone/confirm", phone_confirm) |
            router_add(r, GH_POST, "/api/v1/mfa/{name}/callback", callback);
 }

@@ -23,6 +23,7 @@
  *   POST   .../mfa/{id}/confirm, DELETE .../mfa/{id},
  *   POST   /api/v1/auth/mfa/verify, DELETE /api/v1/users/{id}/mfa  mfa.c
  *   POST   /api/v1/users/me/mfa/sms, /api/v1/auth/mfa/challenge,
+ *   POST   /api/v1/users/me/phone/{verify,confirm},
  *   POST   /api/v1/mfa/{name}/callback                           mfa_sms.c
  */
 #include "api/api.h"

@@ -664,20 +664,25 @@ static const char v6_mysql[] =
 /* Second factors (auth/factors.h): a factor is pending until its first
  * code confirms it (confirmed_at NULL), and a TOTP factor keeps the last
  * time step a code was accepted for, so no code is accepted twice. Rows
- * from before were confirmed when made. */
+ * from before were confirmed when made. A user's phone number is verified
+ * by a code sent to it (phone_verified_at; a new number clears it). */
 static const char v7_sqlite[] =
     "ALTER TABLE credentials ADD COLUMN confirmed_at INTEGER;\n"
     "ALTER TABLE credentials ADD COLUMN last_counter INTEGER;\n"
-    "UPDATE credentials SET confirmed_at = created_at;\n";
+    "UPDATE credentials SET confirmed_at = created_at;\n"
+    "ALTER TABLE users ADD COLUMN phone_verified_at INTEGER;\n";
 static const char v7_postgres[] =
     "ALTER TABLE credentials ADD COLUMN confirmed_at BIGINT;\n"
     "ALTER TABLE credentials ADD COLUMN last_counter BIGINT;\n"
-    "UPDATE credentials SET confirmed_at = created_at;\n";
+    "UPDATE credentials SET confirmed_at = created_at;\n"
+    "ALTER TABLE users ADD COLUMN phone_verified_at BIGINT;\n";
 static const char v7_mysql[] =
     MYSQL_ADD_COLUMN("credentials", "confirmed_at", "BIGINT")
     MYSQL_ADD_COLUMN("credentials", "last_counter", "BIGINT")
+    MYSQL_ADD_COLUMN("users", "phone_verified_at", "BIGINT")
     "UPDATE credentials SET confirmed_at = created_at WHERE confirmed_at IS NULL;\n"
-    "SELECT credentials.confirmed_at, credentials.last_counter FROM credentials LIMIT 0;\n";
+    "SELECT credentials.confirmed_at, credentials.last_counter FROM credentials LIMIT 0;\n"
+    "SELECT users.phone_verified_at FROM users LIMIT 0;\n";
 
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */

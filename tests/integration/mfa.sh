@@ -281,6 +281,27 @@ check "... with Retry-After" test -n "$(hdr Retry-After)"
 post_json /api/v1/auth/mfa/challenge '{"mfa_token":"nonsense","method":"sms"}'
 equals "a challenge needs a live mfa_token" "$CODE $(j .code)" "401 invalid_mfa_token"
 
+# phone verification (seed 003), bob's: dee has had her sends this minute
+as "$BOB" req POST /api/v1/users/me/phone/verify
+equals "no phone, nothing to verify" "$CODE $(j .code)" "409 no_phone"
+as "$BOB" req PUT /api/v1/users/me -H 'Content-Type: application/json' \
+    --data-binary '{"phone":"+15551239999"}'
+equals "bob sets a phone" "$CODE $(j .phone_verified)" "200 false"
+as "$BOB" req POST /api/v1/users/me/phone/verify
+equals "a code to the profile's phone" "$CODE $(j .sent) $(last_sms destination)" "200 true +15551239999"
+P_CODE=$(last_sms code)
+as "$BOB" post_json /api/v1/users/me/phone/confirm '{"code":"000000"}'
+equals "a wrong one does not verify it" "$CODE $(j .code)" "422 invalid_code"
+as "$BOB" post_json /api/v1/users/me/phone/confirm "{\"code\":\"$P_CODE\"}"
+equals "the sent one does" "$CODE" 204
+as "$BOB" req GET /api/v1/users/me
+equals "... phone_verified" "$(j .phone_verified)" true
+as "$BOB" post_json /api/v1/users/me/phone/confirm "{\"code\":\"$P_CODE\"}"
+equals "... once" "$CODE" 422
+as "$BOB" req PUT /api/v1/users/me -H 'Content-Type: application/json' \
+    --data-binary '{"phone":"+15551238888"}'
+equals "a new number is not verified" "$CODE $(j .phone_verified)" "200 false"
+
 # the provider's failures, as the ABI maps them (two users: three sends a minute each)
 login err1@example.com
 E1=$AT
@@ -315,7 +336,7 @@ equals "... nor does an unknown one" "$CODE" 404
 
 as "$BOSS" req GET "/api/v1/audit-events?limit=200"
 for action in mfa.enroll mfa.confirm mfa.success mfa.failure mfa.remove mfa.recovery_codes \
-    mfa.reset mfa.challenge; do
+    mfa.reset mfa.challenge user.phone_verify; do
     check "audited: $action" test "$(j "[.items[] | select(.action == \"$action\")] | length")" -gt 0
 done
 equals "each failed confirmation is audited (ann's TOTP, dee's SMS)" \
