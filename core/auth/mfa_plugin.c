@@ -47,6 +47,16 @@ static void plugin_call(gh_call *call, const gh_loaded *p, const gh_call *caller
     call->retry_after_ms = 0;
 }
 
+/* Run op of p on in, in a call of its own: its results in *out (NULL when
+ * none could be made), to free with out_free. */
+static gh_result run_op(const gh_loaded *p, gh_call *call, const gh_call *caller, gh_op op,
+                        const gh_param *in, gh_out **out)
+{
+    plugin_call(call, p, caller);
+    *out = out_new();
+    return *out ? op(p->inst, plugin_tinst(p), call, in, *out) : GH_ERR_NOMEM;
+}
+
 /* The op's end: the caller learns what failed, for its own log line. */
 static gh_result plugin_done(gh_call *call, gh_call *caller, gh_result r)
 {
@@ -70,10 +80,9 @@ gh_result mfa_plugin_enroll(const gh_loaded *p, gh_call *caller, const char *use
                       { "account_name", GH_T_STR, account_name, strlen(account_name) },
                       { NULL, 0, NULL, 0 } };
     gh_call call;
-    plugin_call(&call, p, caller);
+    gh_out *out;
     *uri = *qr_svg = NULL;
-    gh_out *out = out_new();
-    gh_result r = out ? ops->enroll(p->inst, plugin_tinst(p), &call, in, out) : GH_ERR_NOMEM;
+    gh_result r = run_op(p, &call, caller, ops->enroll, in, &out);
     const gh_param *s = r == GH_OK ? out_get(out, "secret", 0) : NULL;
     if (r == GH_OK && (!s || s->len == 0 || s->len > sizeof f->secret))
         r = call_fail(&call, GH_ERR_INTERNAL, "enroll gave no usable secret");
@@ -103,9 +112,8 @@ gh_result mfa_plugin_challenge(const gh_loaded *p, gh_call *caller, const char *
                       { "code", GH_T_STR, code, strlen(code) },
                       { NULL, 0, NULL, 0 } };
     gh_call call;
-    plugin_call(&call, p, caller);
-    gh_out *out = out_new();
-    gh_result r = out ? ops->challenge(p->inst, plugin_tinst(p), &call, in, out) : GH_ERR_NOMEM;
+    gh_out *out;
+    gh_result r = run_op(p, &call, caller, ops->challenge, in, &out);
     out_free(out);
     return plugin_done(&call, caller, r);
 }
@@ -115,9 +123,8 @@ gh_result mfa_plugin_inbound(const gh_loaded *p, gh_call *caller, const gh_param
 {
     const gh_mfa_ops *ops = p->desc->ops;
     gh_call call;
-    plugin_call(&call, p, caller);
-    gh_out *out = out_new();
-    gh_result r = out ? ops->inbound(p->inst, plugin_tinst(p), &call, in, out) : GH_ERR_NOMEM;
+    gh_out *out;
+    gh_result r = run_op(p, &call, caller, ops->inbound, in, &out);
     const gh_param *s = r == GH_OK ? out_get(out, "status", 0) : NULL;
     int64_t v = s && s->type == GH_T_INT ? *(const int64_t *)s->data : 204;
     *status = v >= 200 && v <= 599 ? (int)v : 204;
@@ -135,9 +142,8 @@ gh_result mfa_plugin_verify(const gh_loaded *p, gh_call *caller, const gh_factor
     if (f->last_counter >= 0)
         in[2] = (gh_param){ "last_counter", GH_T_INT, &f->last_counter, sizeof f->last_counter };
     gh_call call;
-    plugin_call(&call, p, caller);
-    gh_out *out = out_new();
-    gh_result r = out ? ops->verify(p->inst, plugin_tinst(p), &call, in, out) : GH_ERR_NOMEM;
+    gh_out *out;
+    gh_result r = run_op(p, &call, caller, ops->verify, in, &out);
     const gh_param *c = r == GH_OK ? out_get(out, "counter", 0) : NULL;
     if (r == GH_OK && (!c || c->type != GH_T_INT))
         r = call_fail(&call, GH_ERR_INTERNAL, "verify gave no counter");

@@ -9,7 +9,8 @@
 # sign-in, the provider's failures, send limits, the plugin's callback
 # route), and the audit trail. The test computes the
 # TOTP codes itself (RFC 6238, python3). MFA_TOTP_PLUGIN names the TOTP
-# plugin to load (default: the test one, tests/plugins/mfa_totp.c); the
+# plugin to load (default totp: plugins/mfa/totp once built, else the
+# docs' example, docs/examples/mfa-totp, built into tests/plugins); the
 # SMS plugin is tests/plugins/mfa_sms_sink.c, which writes each message to
 # a file the test reads the codes from. GH_TEST_KV=redis keeps the kv
 # (challenges, tries, SMS codes, limits) in Redis (GH_TEST_REDIS_URL).
@@ -23,11 +24,14 @@ json_client
 CTL="$top_builddir/gatehousectl"
 CFG="$TMP/gatehouse.yaml"
 PW='Mfa-Pass-word-4242'
-TOTP_PLUGIN=${MFA_TOTP_PLUGIN:-mfa_totp}
+TOTP_PLUGIN=${MFA_TOTP_PLUGIN:-totp}
 
-PLUGINS="$TMP/plugins"   # the built plugins plus the test ones, side by side
+PLUGINS="$TMP/plugins"   # the built plugins, then the test ones of other names
 mkdir -p "$PLUGINS"
-ln -s "$GATEHOUSE_PLUGIN_DIR"/*.so "$GATEHOUSE_TEST_PLUGIN_DIR"/*.so "$PLUGINS"/ 2>/dev/null
+ln -s "$GATEHOUSE_PLUGIN_DIR"/*.so "$PLUGINS"/
+for so in "$GATEHOUSE_TEST_PLUGIN_DIR"/*.so; do
+    [ -e "$PLUGINS/${so##*/}" ] || ln -s "$so" "$PLUGINS"/
+done
 
 KV_YAML=
 if [ "${GH_TEST_KV:-}" = redis ]; then
@@ -74,6 +78,13 @@ login() { post_json /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"$PW\"}"
 verify() { post_json /api/v1/auth/mfa/verify "{\"mfa_token\":\"$1\",\"method\":\"$2\",\"code\":\"$3\"}"; }
 as() { local who=$1; shift; "$@" -H "$(bearer "$who")"; }
 wrong() { local c; c=$(( (10#$1 + 1) % 1000000 )); printf '%06d' "$c"; }
+# enrol_totp TOKEN: a confirmed TOTP factor for the token's user, its id in
+# E_FID and its secret in E_SECRET; the confirmation's answer in CODE, BODY
+enrol_totp() {
+    as "$1" post_json /api/v1/users/me/mfa/totp '{}'
+    E_FID=$(j .factor_id) E_SECRET=$(j .secret)
+    as "$1" post_json "/api/v1/users/me/mfa/$E_FID/confirm" "{\"code\":\"$(totp "$E_SECRET")\"}"
+}
 
 # ---------------------------------------------------------------- enrolment
 login ann@example.com
@@ -148,9 +159,8 @@ equals "an unknown method" "$CODE $(j .code)" "422 invalid_method"
 # ---------------------------------------------------------------- tries and lockout
 login cy@example.com
 CY=$AT
-as "$CY" post_json /api/v1/users/me/mfa/totp '{}'
-CY_FID=$(j .factor_id) CY_SECRET=$(j .secret)
-as "$CY" post_json "/api/v1/users/me/mfa/$CY_FID/confirm" "{\"code\":\"$(totp "$CY_SECRET")\"}"
+enrol_totp "$CY"
+CY_FID=$E_FID CY_SECRET=$E_SECRET
 login cy@example.com
 MT=$(j .mfa_token)
 bad=$(wrong "$(totp "$CY_SECRET" 1)")
@@ -190,9 +200,7 @@ equals "without a factor the password is enough again" "$CODE $(j .mfa_required)
 # ---------------------------------------------------------------- password grant, audit
 login bob@example.com
 BOB=$AT
-as "$BOB" post_json /api/v1/users/me/mfa/totp '{}'
-B_FID=$(j .factor_id) B_SECRET=$(j .secret)
-as "$BOB" post_json "/api/v1/users/me/mfa/$B_FID/confirm" "{\"code\":\"$(totp "$B_SECRET")\"}"
+enrol_totp "$BOB"
 req POST /oauth2/token --data-urlencode grant_type=password \
     --data-urlencode username=bob@example.com --data-urlencode "password=$PW"
 equals "the password grant answers mfa_required" "$CODE $(j .error)" "403 mfa_required"
@@ -230,11 +238,8 @@ BEN_REFRESH=$(j .refresh_token)
 equals "... not even once refreshed" "$(claims "$(j .access_token)" | jq -c .mfa_enroll)" true
 as "$BEN" req GET /api/v1/users/me/mfa
 equals "... but lists the factors" "$CODE" 200
-as "$BEN" post_json /api/v1/users/me/mfa/totp '{}'
-equals "... and enrols one" "$CODE" 201
-BEN_FID=$(j .factor_id) BEN_SECRET=$(j .secret)
-as "$BEN" post_json "/api/v1/users/me/mfa/$BEN_FID/confirm" "{\"code\":\"$(totp "$BEN_SECRET")\"}"
-equals "... and confirms it" "$CODE $(j '.recovery_codes | length')" "200 10"
+enrol_totp "$BEN"
+equals "... and enrols and confirms one" "$CODE $(j '.recovery_codes | length')" "200 10"
 post_json /api/v1/auth/refresh "{\"refresh_token\":\"$BEN_REFRESH\"}"
 equals "then a refresh gives a full token" "$CODE $(claims "$(j .access_token)" | jq -c .mfa_enroll)" "200 null"
 post_json /api/v1/auth/login "{\"email\":\"ben@beta.example\",\"password\":\"$PW\",\"company\":\"beta\"}"
