@@ -856,6 +856,7 @@ static const field lockout_fields[] = {
 static const field auth_fields[] = {
     { .key = "allow_signup", .set = set_bool, .off = OFF(allow_signup), .def = "true" },
     { .key = "require_verified_email", .set = set_bool, .off = OFF(require_verified_email), .def = "false" },
+    { .key = "mfa_required", .set = set_bool, .off = OFF(mfa_required), .def = "false" },
     { .key = "password", .set = set_section, .sub = password_fields },
     { .key = "lockout", .set = set_section, .sub = lockout_fields },
     { 0 },

@@ -108,6 +108,8 @@ typedef struct gh_config {
     /* auth: */
     int allow_signup;          /* default true */
     int require_verified_email; /* default false: unverified users may log in */
+    int mfa_required;          /* default false: a second factor is every
+                                  company's choice (its settings) */
     gh_pw_policy pw;           /* auth.password: callers pass &cfg->pw */
     gh_pw_params argon2;       /* auth.password.argon2 */
     gh_lockout_conf lockout;   /* auth.lockout */

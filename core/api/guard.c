@@ -136,6 +136,20 @@ static int audit_forged(gh_req *req, const char *why)
     return 0;
 }
 
+/* A token that may only enrol a second factor (mfa_enroll, see
+ * auth/signin.c) reaches the enrolment routes and logout, nothing else. */
+static int enrolment_only(gh_req *req, const api_job *j)
+{
+    static const char mfa[] = "/api/v1/users/me/mfa";
+    const char *p = req->path;
+    if (!j->claims.mfa_enroll || strcmp(p, "/api/v1/auth/logout") == 0 ||
+        (strncmp(p, mfa, sizeof mfa - 1) == 0 && (p[sizeof mfa - 1] == '\0' || p[sizeof mfa - 1] == '/')))
+        return 0;
+    req_problem(req, 403, "mfa_enrollment_required",
+                "Enrol a second factor (/api/v1/users/me/mfa) before anything else.");
+    return -1;
+}
+
 int guard_bearer(gh_req *req, api_job *j)
 {
     const char *token = guard_token(req);
@@ -149,7 +163,7 @@ int guard_bearer(gh_req *req, api_job *j)
     vslot *v = vcache_slot(token, digest);
     if (vcache_hit(v, digest, j, now)) {
         j->claims = v->claims;
-        return 0;
+        return enrolment_only(req, j);
     }
     const char *why = "refused";
     if (!j->kr || token_verify(j->kr, &j->cfg->tokens, token, now, &j->claims, &why) != 0) {
@@ -166,7 +180,7 @@ int guard_bearer(gh_req *req, api_job *j)
         v->gen = j->cycle->gen;
         v->claims = j->claims;
     }
-    return 0;
+    return enrolment_only(req, j);
 }
 
 /*

@@ -10,6 +10,9 @@
  *   bad/expired token   401 "invalid_token"  WWW-Authenticate: Bearer error="invalid_token"
  *   revoked             401 "invalid_token"  (the same)
  *   kv unreachable      503 "unavailable"    Retry-After: 1 (never "valid")
+ *   a token that may only enrol a second factor (mfa_enroll), on any
+ *   route but /api/v1/users/me/mfa... and logout
+ *                       403 "mfa_enrollment_required"
  *   a route's permission not held      403 "forbidden" (checked on the
  *                                      worker, every request: a role
  *                                      change counts at once)
@@ -21,7 +24,7 @@
 #include "http/request.h"
 
 /* On the loop: fill j->claims from the Authorization header. 0, or -1 with
- * the 401 sent. */
+ * the 401 (or the 403 above) sent. */
 int guard_bearer(gh_req *req, api_job *j);
 /* In the worker: 0 when the token is still live (and for a route with a
  * permission, api_job_perm, the caller holds it), or -1 with the answer

@@ -27,6 +27,10 @@ void api_outcome_fail(api_job *j, auth_outcome o, const auth_result *r)
     case AUTH_INVALID_REFRESH:
         api_fail(j, 401, "invalid_refresh_token", "The refresh token is invalid or expired.");
         break;
+    case AUTH_MFA_TOKEN:
+        api_fail(j, 401, "invalid_mfa_token",
+                 "The sign-in expired or had too many wrong codes; sign in again.");
+        break;
     case AUTH_GONE:
         api_fail(j, 404, "not_found", "The account no longer exists.");
         break;

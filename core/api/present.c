@@ -52,7 +52,7 @@ json_t *present_user(const gh_user *u)
     json_t *roles = json_array();
     if (roles && u->is_admin)
         json_array_append_new(roles, json_string("admin"));
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:o*, s:o, s:o}",
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:o*, s:o, s:o}",
                      "id", u->id,
                      "email", str_or_null(u->email),
                      "username", str_or_null(u->username),
@@ -63,6 +63,7 @@ json_t *present_user(const gh_user *u)
                      "country_code", str_or_null(u->country_code),
                      "external_id", str_or_null(u->external_id),
                      "email_verified", u->email_verified_at > 0,
+                     "phone_verified", u->phone_verified_at > 0,
                      "is_active", u->is_active != 0,
                      "roles", roles,
                      "created_at", present_time(u->created_at),
@@ -142,7 +143,7 @@ static int key_add(char *key, size_t *n, const char *s)
 static int memo_key_of(const gh_user *u, char *key, size_t *n)
 {
     const int64_t flat[] = { u->email_verified_at > 0, u->created_at, u->updated_at,
-                             u->is_active != 0, u->is_admin != 0 };
+                             u->is_active != 0, u->is_admin != 0, u->phone_verified_at > 0 };
     memcpy(key, flat, sizeof flat);
     *n = sizeof flat;
     return key_add(key, n, u->id) < 0 || key_add(key, n, u->email) < 0 ||

@@ -19,6 +19,12 @@
  *   GET    /.well-known/{jwks.json,openid-configuration}         wellknown.c
  *   POST   /api/v1/auth/{verify-email,verify-email/resend,
  *                        password-reset-request,password-reset}  mailflow.c
+ *   GET    /api/v1/users/me/mfa, POST .../mfa/{totp,recovery-codes},
+ *   POST   .../mfa/{id}/confirm, DELETE .../mfa/{id},
+ *   POST   /api/v1/auth/mfa/verify, DELETE /api/v1/users/{id}/mfa  mfa.c
+ *   POST   /api/v1/users/me/mfa/sms, /api/v1/auth/mfa/challenge,
+ *   POST   /api/v1/users/me/phone/{verify,confirm},
+ *   POST   /api/v1/mfa/{name}/callback                           mfa_sms.c
  */
 #include "api/api.h"
 
@@ -27,7 +33,7 @@ int api_register(gh_router *r)
     int (*const parts[])(gh_router *) = {
         health_register, auth_register, users_register, sessions_register,
         admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
-        mailflow_register,
+        mailflow_register, mfa_register, mfa_sms_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

@@ -40,6 +40,7 @@ typedef enum auth_outcome {
     AUTH_REUSED,          /* a rotated refresh token came back: session revoked */
     AUTH_INVALID_REFRESH, /* unknown, expired or revoked refresh token */
     AUTH_GONE,            /* the signed-in account no longer exists */
+    AUTH_MFA_TOKEN,       /* unknown, expired, used or exhausted mfa_token */
     AUTH_REFUSED,         /* a new password fails the policy: refusal, detail */
     AUTH_FAILED           /* store, kv or hashing trouble: error, what */
 } auth_outcome;
@@ -54,6 +55,8 @@ typedef struct auth_result {
     json_t *claims;                /* ... with these claims: roles, and
                                       permissions (tokens.permissions_claim) */
     char mfa_token[GH_SECRET_LEN]; /* MFA */
+    const char *amr;               /* the second factor proved (static), or
+                                      NULL: the token's amr is ["pwd"] */
     json_t *methods;               /* MFA */
     int64_t retry_after_s;         /* LOCKED */
     const char *refusal, *detail;  /* REFUSED: the policy's code and sentence */

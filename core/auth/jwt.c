@@ -404,8 +404,10 @@ static int check_claims(const json_t *pl, const gh_token_conf *tc, int64_t now_s
         *why = "missing or oversized claim";
     else if (!roles_valid(json_object_get(pl, "roles")))
         *why = "malformed roles";
-    else
+    else {
+        c->mfa_enroll = json_is_true(json_object_get(pl, "mfa_enroll"));
         return 0;
+    }
     return -1;
 }
 

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth/companies.h"
 #include "auth/mfa.h"
 #include "clock.h"
 #include "out.h"
 
 #define KEY_PREFIX "mfa:"
+#define TRIES_PREFIX "mfa-tries:"
 
 static json_t *column_json(const gh_param *col)
 {
@@ -36,7 +38,8 @@ gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **m
 {
     static const char sql[] =
         "SELECT id, type, label FROM credentials"
-        " WHERE user_id = ? AND type IN ('totp', 'sms') ORDER BY created_at, id";
+        " WHERE user_id = ? AND type IN ('totp', 'sms') AND confirmed_at IS NOT NULL"
+        " ORDER BY created_at, id";
     gh_param arg = { NULL, GH_T_STR, user_id, strlen(user_id) };
     *methods = json_array();
     if (!*methods)
@@ -46,6 +49,21 @@ gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **m
         json_decref(*methods);
         *methods = NULL;
     }
+    return r;
+}
+
+gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char *tenant_id,
+                            const char *user_id, int *due)
+{
+    gh_company co;
+    json_t *methods = NULL;
+    gh_result r = GH_OK;
+    *due = 0;
+    if (!required && (r = companies_get(c, call, tenant_id, &co)) == GH_OK)
+        required = co.settings.mfa_required;
+    if (r == GH_OK && required && (r = mfa_methods(c, call, user_id, &methods)) == GH_OK)
+        *due = json_array_size(methods) == 0;
+    json_decref(methods);
     return r;
 }
 
@@ -76,7 +94,7 @@ gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
     return r;
 }
 
-gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_t **ctx)
+gh_result mfa_challenge_peek(gh_conn *c, gh_call *call, const char *token, json_t **ctx)
 {
     char key[sizeof KEY_PREFIX + GH_DIGEST_LEN];
     challenge_key(token, key);
@@ -89,14 +107,40 @@ gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_
     if (r == GH_OK && v)
         *ctx = json_loadb(v->data, v->len, 0, NULL);
     out_free(out);
+    if (r == GH_OK && !json_is_object(*ctx)) {
+        json_decref(*ctx);
+        *ctx = NULL;
+        r = GH_ERR_INTERNAL;
+    }
+    return r;
+}
+
+gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_t **ctx)
+{
+    char key[sizeof KEY_PREFIX + GH_DIGEST_LEN];
+    challenge_key(token, key);
+    gh_result r = mfa_challenge_peek(c, call, token, ctx);
     /* the delete decides who took it: two racing takes cannot both win */
     if (r == GH_OK)
         r = store_kv_del(c, call, key);
-    if (r == GH_OK && !*ctx)
-        r = GH_ERR_INTERNAL;
     if (r != GH_OK) {
         json_decref(*ctx);
         *ctx = NULL;
     }
     return r;
+}
+
+gh_result mfa_challenge_fail(gh_conn *c, gh_call *call, const char *token)
+{
+    char digest[GH_DIGEST_LEN], key[sizeof KEY_PREFIX + GH_DIGEST_LEN];
+    char tries[sizeof TRIES_PREFIX + GH_DIGEST_LEN];
+    secret_digest(token, digest);
+    snprintf(tries, sizeof tries, TRIES_PREFIX "%s", digest);
+    int64_t n = 0;
+    gh_result r = store_kv_incr(c, call, tries, 1, GH_MFA_TTL_MS, &n);
+    if (r != GH_OK || n < GH_MFA_TRIES)
+        return r;
+    challenge_key(token, key);
+    r = store_kv_del(c, call, key);
+    return r == GH_ERR_NOT_FOUND ? GH_OK : r;
 }

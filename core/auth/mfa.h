@@ -11,16 +11,18 @@
  *        "mfa_token": "<opaque, 43 chars>",     single use, 5 minutes
  *        "methods": [{"id": "<credential id>", "type": "totp"|"sms",
  *                     "label": "<name or null>"}]}
- *   No session exists yet and no tokens are issued. The MFA issue adds
- *   POST /api/v1/auth/mfa/verify {mfa_token, method_id?, code} which takes
- *   the challenge (mfa_challenge_take), checks the code with the method's
- *   plugin and then creates the session and answers like a login.
+ *   No session exists yet and no tokens are issued.
+ *   POST /api/v1/auth/mfa/verify {mfa_token, method, code} (mfa_signin.h)
+ *   reads the challenge (mfa_challenge_peek), checks the code, and takes
+ *   the challenge (mfa_challenge_take) before it answers like a login; a
+ *   wrong code counts against the token (mfa_challenge_fail).
  *   /oauth2/token's password grant answers 403 {"error": "mfa_required",
  *   "error_description", "mfa_token", "methods"} (as Auth0 does).
  *
  * The challenge lives in kv as "mfa:<sha256 hex of the token>" (the token
  * itself is never stored) holding JSON {"user_id", "tenant_id", "ip",
- * "user_agent", "created_at" (ms)}, with a 5 minute TTL.
+ * "user_agent", "created_at" (ms)}, with a 5 minute TTL; its wrong codes
+ * are counted under "mfa-tries:<same digest>", which lives as long.
  */
 #ifndef GH_MFA_H
 #define GH_MFA_H
@@ -30,9 +32,10 @@
 #include "store/store.h"
 
 #define GH_MFA_TTL_MS (5 * 60 * 1000)
+#define GH_MFA_TRIES 5 /* wrong codes per mfa_token */
 
-/* The user's second factors (credentials of type totp or sms), oldest
- * first, as a JSON array of {id, type, label}; [] when none. */
+/* The user's confirmed second factors (credentials of type totp or sms),
+ * oldest first, as a JSON array of {id, type, label}; [] when none. */
 gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **methods);
 
 /* Leave a pending challenge; its token into token. */
@@ -43,5 +46,19 @@ gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
 /* Take (read and delete, once) the challenge of token into *ctx (the JSON
  * above). GH_ERR_NOT_FOUND: unknown, expired or already taken. */
 gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_t **ctx);
+
+/* *due = 1 when user_id must enrol a second factor before anything else:
+ * required (by `required`, the config's auth.mfa_required, or by its
+ * company's settings) and it has no confirmed factor. */
+gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char *tenant_id,
+                            const char *user_id, int *due);
+
+/* Read the challenge of token into *ctx without taking it. NOT_FOUND:
+ * unknown, expired or already taken. */
+gh_result mfa_challenge_peek(gh_conn *c, gh_call *call, const char *token, json_t **ctx);
+
+/* Count a wrong code against token; the GH_MFA_TRIES'th takes the
+ * challenge, so the sign-in must start again. */
+gh_result mfa_challenge_fail(gh_conn *c, gh_call *call, const char *token);
 
 #endif

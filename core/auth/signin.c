@@ -69,8 +69,10 @@ static auth_outcome prove(const gh_auth_ctx *ax, signin_attempt *a, const gh_use
 
 /* ---------------------------------------------------------------- issue */
 
-/* The claims of u's access token for session r->session: its roles, and
- * its permissions when the config asks for them. */
+/* The claims of u's access token for session r->session: its roles, its
+ * permissions when the config asks for them, and "mfa_enroll" while a
+ * second factor is required and u has none (checked at every refresh too,
+ * so a refresh neither escapes it nor keeps it once a factor exists). */
 static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, auth_result *r)
 {
     const authz_set *s;
@@ -89,6 +91,13 @@ static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, auth_r
     }
     if (!claims)
         return auth_failed(r, GH_ERR_NOMEM, "token claims");
+    int enrol = 0;
+    res = mfa_enrolment_due(ax->conn, ax->call, ax->cfg->mfa_required, u->tenant_id, u->id,
+                            &enrol);
+    if (res != GH_OK || (enrol && json_object_set_new(claims, "mfa_enroll", json_true()) != 0)) {
+        json_decref(claims);
+        return auth_failed(r, res != GH_OK ? res : GH_ERR_NOMEM, "mfa policy");
+    }
     json_decref(r->claims);
     r->claims = claims;
     return AUTH_OK;
@@ -101,7 +110,14 @@ auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *
     if (res != GH_OK)
         return auth_failed(r, res, "session create");
     authz_ensure(ax->conn, ax->call, u->tenant_id); /* so that checks may cache */
-    return grant_access(ax, u, r);
+    auth_outcome o = grant_access(ax, u, r);
+    if (o != AUTH_OK)
+        return o;
+    /* a refreshed token does not repeat it: the refresh grant proves neither */
+    json_t *amr = r->amr ? json_pack("[s, s]", "pwd", r->amr) : json_pack("[s]", "pwd");
+    if (!amr || json_object_set_new(r->claims, "amr", amr) != 0)
+        return auth_failed(r, GH_ERR_NOMEM, "token claims");
+    return AUTH_OK;
 }
 
 /* Step 6 and 7 of signin.h, once the proof is known to be right. */
@@ -147,7 +163,7 @@ auth_outcome signin_run(const gh_auth_ctx *ax, signin_attempt *a, auth_result *r
     const gh_user *u = fr == GH_OK ? &r->user : NULL;
     char account[384];
     account_key(u, ax->tenant, a->login, account, sizeof account);
-    auth_outcome o = prove(ax, a, u, account, "login.failure", r);
+    auth_outcome o = prove(ax, a, u, account, m->failure ? m->failure : "login.failure", r);
     if (o != AUTH_OK)
         return o;
     if (a->upgrade && m->upgrade)

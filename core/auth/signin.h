@@ -50,6 +50,8 @@ typedef struct signin_method {
      * never. Failing is not the user's problem: it logs. */
     void (*upgrade)(const gh_auth_ctx *ax, signin_attempt *a, const gh_user *u);
     unsigned flags;                /* SIGNIN_SECOND_FACTOR */
+    const char *failure;           /* the audit action of a wrong proof;
+                                      NULL: "login.failure" */
 } signin_method;
 
 struct signin_attempt {
@@ -78,7 +80,9 @@ auth_outcome signin_password(const gh_auth_ctx *ax, const char *login, const cha
  * INVALID_REFRESH or FAILED. */
 auth_outcome signin_refresh(const gh_auth_ctx *ax, const char *refresh, auth_result *r);
 
-/* Step 7 alone, for u (sign-up too): OK or FAILED, into r. */
+/* Step 7 alone, for u (sign-up too): OK or FAILED, into r. The token's
+ * "amr" (RFC 8176) is ["pwd"], with r->amr after it when a second factor
+ * was proved. */
 auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *r);
 
 /* "Re-check the password, then act", for every sensitive change a

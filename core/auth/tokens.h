@@ -84,6 +84,8 @@ typedef struct gh_claims {
     char jti[64];          /* token id */
     char tenant[64];       /* tenant id */
     int64_t iat, nbf, exp; /* seconds since the epoch */
+    int mfa_enroll;        /* "mfa_enroll": true: the token may only enrol
+                              a second factor (the guard refuses the rest) */
 } gh_claims;
 
 

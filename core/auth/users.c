@@ -41,10 +41,11 @@
 #define USER_COLS                                                             \
     "u.id, u.tenant_id, u.email, u.username, u.full_name, u.phone, "          \
     "u.given_name, u.family_name, u.country_code, u.external_id, "            \
-    "u.email_verified_at, u.is_active, u.is_admin, u.created_at, u.updated_at"
+    "u.email_verified_at, u.is_active, u.is_admin, u.created_at, u.updated_at, "   \
+    "u.phone_verified_at"
 enum {
     C_ID, C_TENANT, C_EMAIL, C_USERNAME, C_FULL_NAME, C_PHONE, C_GIVEN, C_FAMILY, C_COUNTRY,
-    C_EXTERNAL, C_VERIFIED, C_ACTIVE, C_ADMIN, C_CREATED, C_UPDATED, C_NCOLS
+    C_EXTERNAL, C_VERIFIED, C_ACTIVE, C_ADMIN, C_CREATED, C_UPDATED, C_PHONE_VERIFIED, C_NCOLS
 };
 
 /* the newest password credential of u (there is one; newest is a guard) */
@@ -279,6 +280,7 @@ static gh_result user_from_row(gh_user *u, const gh_param *cols)
     u->is_admin = col_int(&cols[C_ADMIN]) != 0;
     u->created_at = col_int(&cols[C_CREATED]);
     u->updated_at = col_int(&cols[C_UPDATED]);
+    u->phone_verified_at = col_int(&cols[C_PHONE_VERIFIED]);
     if (col_dup(&cols[C_EMAIL], &u->email) < 0 || col_dup(&cols[C_USERNAME], &u->username) < 0 ||
         col_dup(&cols[C_FULL_NAME], &u->full_name) < 0 || col_dup(&cols[C_PHONE], &u->phone) < 0 ||
         col_dup(&cols[C_GIVEN], &u->given_name) < 0 ||
@@ -764,9 +766,12 @@ static void field_args(gh_param *args, int64_t *flag, const char *v)
 /* One statement whatever is set, so the query text stays fixed. A new
  * address is unverified: email_verified_at is cleared when the normalised
  * address changes (it is assigned first, so every backend compares the old
- * value, which may be a blind index or, not yet moved, the clear form). */
+ * value, which may be a blind index or, not yet moved, the clear form). A
+ * phone number set is unverified, even the same one: its stored form may
+ * be a ciphertext, which no statement can compare. */
 static const char update_sql[] =
     "UPDATE users SET "
+    "phone_verified_at = CASE WHEN ? = 1 THEN NULL ELSE phone_verified_at END, "
     "email_verified_at = CASE WHEN ? = 1 AND COALESCE(email_normalized, '') NOT IN (?, ?) "
     "THEN NULL ELSE email_verified_at END, "
     "email = CASE WHEN ? = 1 THEN ? ELSE email END, "
@@ -789,10 +794,11 @@ typedef struct update_vals {
 static gh_result update_row(gh_conn *c, gh_call *call, const char *tenant, const char *id,
                             const update_vals *v)
 {
-    int64_t f[5 + P_COUNT], now = gh_now_ms(), changed = 0;
-    gh_param a[14 + 2 * P_COUNT];
+    int64_t f[5 + P_COUNT], now = gh_now_ms(), changed = 0, phone_set = v->prof[P_PHONE] != NULL;
+    gh_param all[15 + 2 * P_COUNT], *a = all + 1;
     gh_result r;
 
+    all[0] = p_int(&phone_set);
     f[0] = v->email != NULL;
     a[0] = p_int(&f[0]);
     a[1] = p_str(v->email_norm ? v->email_norm : "");
@@ -806,7 +812,18 @@ static gh_result update_row(gh_conn *c, gh_call *call, const char *tenant, const
     a[11 + 2 * P_COUNT] = p_int(&now);
     a[12 + 2 * P_COUNT] = p_str(id);
     a[13 + 2 * P_COUNT] = p_str(tenant);
-    r = store_exec(c, call, update_sql, a, 14 + 2 * P_COUNT, NULL, NULL, &changed);
+    r = store_exec(c, call, update_sql, all, 15 + 2 * P_COUNT, NULL, NULL, &changed);
+    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+}
+
+gh_result users_mark_phone_verified(gh_conn *c, gh_call *call, const char *tenant,
+                                   const char *id, int64_t when)
+{
+    static const char sql[] = "UPDATE users SET phone_verified_at = ?, updated_at = ?"
+                              " WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL";
+    int64_t now = gh_now_ms(), changed = 0;
+    gh_param a[] = { p_int(&when), p_int(&now), p_str(id), p_str(tenant) };
+    gh_result r = store_exec(c, call, sql, a, 4, NULL, NULL, &changed);
     return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
 }
 

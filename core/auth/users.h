@@ -27,6 +27,7 @@ typedef struct gh_user {
     char *country_code;     /* malloc'd or NULL: ISO 3166-1 alpha-2 */
     char *external_id;      /* malloc'd or NULL: its id in the service it was imported from */
     int64_t email_verified_at; /* ms, 0: not verified */
+    int64_t phone_verified_at; /* ms, 0: not verified (or the phone changed) */
     int is_active;
     int is_admin;
     int64_t created_at, updated_at; /* ms */
@@ -82,6 +83,10 @@ gh_result users_update(gh_conn *c, gh_call *call, const char *tenant, const char
 gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const char *id,
                           int is_active /* -1 keep */, int is_admin /* -1 keep */);
 gh_result users_mark_verified(gh_conn *c, gh_call *call, const char *id, int64_t at_ms);
+/* The phone number of user id was proved (a code sent to it) at when.
+ * GH_ERR_NOT_FOUND: no such user. */
+gh_result users_mark_phone_verified(gh_conn *c, gh_call *call, const char *tenant,
+                                   const char *id, int64_t when);
 
 /* Erase personal data (email, names, phone, country, username to NULL;
  * external_id stays, like the id, so an import does not make it again), delete

@@ -87,6 +87,22 @@ const char *req_header(const gh_req *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
 }
 
+json_t *req_headers(const gh_req *req)
+{
+    json_t *all = json_array();
+    for (struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first; all && h;
+         h = h->next.tqe_next) {
+        char *line = NULL;
+        if (asprintf(&line, "%s: %s", h->key, h->value) < 0 ||
+            json_array_append_new(all, json_string(line)) != 0) {
+            json_decref(all);
+            all = NULL;
+        }
+        free(line);
+    }
+    return all;
+}
+
 void req_set_header(gh_req *req, const char *name, const char *value)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);

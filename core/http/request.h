@@ -47,6 +47,9 @@ void req_dispatch(struct evhttp_request *ev, gh_loop *loop, struct gh_app *app);
 
 const char *req_param(const gh_req *req, const char *name);  /* path {name} */
 const char *req_header(const gh_req *req, const char *name);
+/* Every request header as "Name: value", in order: a JSON array (NULL:
+ * out of memory). */
+json_t *req_headers(const gh_req *req);
 
 /* The body as JSON, checked for content type (415), size (413), syntax and
  * depth (400). On failure the problem is already sent and NULL returned. */

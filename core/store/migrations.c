@@ -661,6 +661,29 @@ static const char v6_mysql[] =
     "       role_permissions.permission_id, permissions.resource_type_id\n"
     "       FROM roles, user_roles, role_parents, role_permissions, permissions LIMIT 0;\n";
 
+/* Second factors (auth/factors.h): a factor is pending until its first
+ * code confirms it (confirmed_at NULL), and a TOTP factor keeps the last
+ * time step a code was accepted for, so no code is accepted twice. Rows
+ * from before were confirmed when made. A user's phone number is verified
+ * by a code sent to it (phone_verified_at; a new number clears it). */
+static const char v7_sqlite[] =
+    "ALTER TABLE credentials ADD COLUMN confirmed_at INTEGER;\n"
+    "ALTER TABLE credentials ADD COLUMN last_counter INTEGER;\n"
+    "UPDATE credentials SET confirmed_at = created_at;\n"
+    "ALTER TABLE users ADD COLUMN phone_verified_at INTEGER;\n";
+static const char v7_postgres[] =
+    "ALTER TABLE credentials ADD COLUMN confirmed_at BIGINT;\n"
+    "ALTER TABLE credentials ADD COLUMN last_counter BIGINT;\n"
+    "UPDATE credentials SET confirmed_at = created_at;\n"
+    "ALTER TABLE users ADD COLUMN phone_verified_at BIGINT;\n";
+static const char v7_mysql[] =
+    MYSQL_ADD_COLUMN("credentials", "confirmed_at", "BIGINT")
+    MYSQL_ADD_COLUMN("credentials", "last_counter", "BIGINT")
+    MYSQL_ADD_COLUMN("users", "phone_verified_at", "BIGINT")
+    "UPDATE credentials SET confirmed_at = created_at WHERE confirmed_at IS NULL;\n"
+    "SELECT credentials.confirmed_at, credentials.last_counter FROM credentials LIMIT 0;\n"
+    "SELECT users.phone_verified_at FROM users LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -670,6 +693,7 @@ const gh_migration gh_migrations[] = {
     { 4, "profile_names_external_id", v4_sqlite, v4_postgres, v4_mysql },
     { 5, "company_settings", v5_sqlite, v5_postgres, v5_mysql },
     { 6, "roles_permissions", v6_sqlite, v6_postgres, v6_mysql },
+    { 7, "second_factors", v7_sqlite, v7_postgres, v7_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

@@ -676,7 +676,7 @@ equals "... the signing algorithm" "$(j '.id_token_signing_alg_values_supported 
 # ---------------------------------------------------------------- MFA's first step
 signup ivy@example.com 'Ivy-long-pass-42' >/dev/null
 IVY_ID=$(j .user.id)
-sql "INSERT INTO credentials (id, user_id, type, secret, label, created_at) VALUES ('11111111-1111-4111-8111-111111111111', '$IVY_ID', 'totp', 'ciphertext', 'phone', 0)"
+sql "INSERT INTO credentials (id, user_id, type, secret, label, created_at, confirmed_at) VALUES ('11111111-1111-4111-8111-111111111111', '$IVY_ID', 'totp', 'ciphertext', 'phone', 0, 0)"
 login ivy@example.com 'Ivy-long-pass-42'
 equals "a user with a second factor gets 200" "$CODE" "200"
 equals "... mfa_required" "$(j .mfa_required)" "true"

@@ -162,9 +162,16 @@ static void test_signin_mfa(void **state)
     context(f, &x);
     alice(f, &x, 1, &u);
     char sql[256];
+    /* a factor not yet confirmed asks for nothing */
     snprintf(sql, sizeof sql,
              "INSERT INTO credentials (id, user_id, type, secret, label, created_at) "
-             "VALUES ('c1', '%s', 'totp', 'x', 'phone', 1)", u.id);
+             "VALUES ('c0', '%s', 'totp', 'x', 'pending', 1)", u.id);
+    assert_int_equal(store_exec_script(f->c, &f->call, sql), GH_OK);
+    assert_int_equal(try_login(&x, "alice", PASSWORD, &r), AUTH_OK);
+    auth_clear(&r);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO credentials (id, user_id, type, secret, label, created_at, confirmed_at) "
+             "VALUES ('c1', '%s', 'totp', 'x', 'phone', 1, 1)", u.id);
     assert_int_equal(store_exec_script(f->c, &f->call, sql), GH_OK);
 
     assert_int_equal(try_login(&x, "alice", PASSWORD, &r), AUTH_MFA);
