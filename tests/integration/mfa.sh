@@ -9,9 +9,7 @@
 # sign-in, the provider's failures, send limits, the plugin's callback
 # route), and the audit trail. The test computes the
 # TOTP codes itself (RFC 6238, python3). MFA_TOTP_PLUGIN names the TOTP
-# plugin to load (default totp: plugins/mfa/totp once built, else the
-# docs' example, docs/examples/mfa-totp, built into tests/plugins); the
-# SMS plugin is tests/plugins/mfa_sms_sink.c, which writes each message to
+# plugin to load (default totp: plugins/mfa/totp); the SMS plugin is tests/plugins/mfa_sms_sink.c, which writes each message to
 # a file the test reads the codes from. GH_TEST_KV=redis keeps the kv
 # (challenges, tries, SMS codes, limits) in Redis (GH_TEST_REDIS_URL).
 set -u
