@@ -131,7 +131,7 @@ equals "Twilio's unsubscribed number (21610)" "$CODE $(j .code)" "422 phone_unsu
 equals "... was Twilio's answer" "$(last_req .code)" 21610
 login err3@example.com
 sms_enrol "$AT" +15005550429
-equals "Twilio's 429" "$CODE" 503
+equals "Twilio's 429" "$CODE $(j .code)" "503 unavailable"
 equals "... passes its Retry-After on" "$(hdr Retry-After)" 7
 equals "... was Twilio's answer" "$(last_req .status)" 429
 
@@ -188,7 +188,8 @@ config "$TMP/bad-token" >"$CFG"
 check "the daemon starts with a wrong auth token" start_daemon "$CFG" "$TMP/log"
 login eve@example.com
 sms_enrol "$AT" +15551230007
-equals "Twilio refuses the credentials: the daemon is unavailable" "$CODE" 503
+equals "Twilio refuses the credentials: the daemon is unavailable" "$CODE $(j .code)" \
+    "503 unavailable"
 equals "... Twilio answered 401 20003" "$(last_req .status) $(last_req .code)" "401 20003"
 contains "... and the log names the option" "$(cat "$TMP/log")" "'auth_token'"
 lacks "... without the token" "$(cat "$TMP/log")" "$BAD_TOKEN"
