@@ -125,6 +125,10 @@ equals "Twilio's invalid number (21211)" "$CODE $(j .code)" "422 invalid_phone"
 equals "... was Twilio's answer" "$(last_req .code)" 21211
 as "$AT" req GET /api/v1/users/me/mfa
 equals "... and left no factor" "$(j '.items | length')" 0
+sms_enrol "$AT" +15005550030
+equals "a number Twilio takes but cannot deliver to" "$CODE" 201
+check "... its report 'undelivered' is logged with Twilio's error" \
+    wait_log "$TMP/log" "message $(last_req .sid): undelivered, error 30003"
 login err2@example.com
 sms_enrol "$AT" +15005550004
 equals "Twilio's unsubscribed number (21610)" "$CODE $(j .code)" "422 phone_unsubscribed"
