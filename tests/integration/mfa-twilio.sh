@@ -158,11 +158,15 @@ equals "a report signed with the auth token" "$(python3 "$STANDIN_PY" callback "
 check "... is logged" wait_log "$TMP/log" "message SM00000000000000000000000000000001: delivered"
 equals "one with a wrong signature" "$(python3 "$STANDIN_PY" callback "$CALLBACK" "$TOKEN" \
     --wrong-signature MessageSid=SM00000000000000000000000000000002 MessageStatus=delivered)" 403
+check "... the log says why" wait_log "$TMP/log" \
+    "callback refused: twilio: a callback with a wrong X-Twilio-Signature"
+lacks "... and has no report of it" "$(cat "$TMP/log")" SM00000000000000000000000000000002
 req POST /api/v1/mfa/twilio/callback --data-urlencode MessageSid=SM00000000000000000000000000000003 \
     --data-urlencode MessageStatus=delivered
 equals "one without a signature" "$CODE" 403
-lacks "... is not logged as a report" "$(cat "$TMP/log")" SM00000000000000000000000000000002
-lacks "... nor is this one" "$(cat "$TMP/log")" SM00000000000000000000000000000003
+check "... the log says why" wait_log "$TMP/log" \
+    "callback refused: twilio: a callback without X-Twilio-Signature"
+lacks "... and no report of it" "$(cat "$TMP/log")" SM00000000000000000000000000000003
 
 # ---------------------------------------------------------------- phone verification
 login bob@example.com
