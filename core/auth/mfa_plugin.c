@@ -129,8 +129,14 @@ gh_result mfa_plugin_inbound(const gh_loaded *p, gh_call *caller, const gh_param
     int64_t v = s && s->type == GH_T_INT ? *(const int64_t *)s->data : 204;
     *status = v >= 200 && v <= 599 ? (int)v : 204;
     out_free(out);
-    /* a request that is not the provider's is the sender's failure */
-    return r == GH_ERR_DENIED ? r : plugin_done(&call, caller, r);
+    /* a request that is not the provider's is the sender's failure, not
+     * counted against the plugin; but its reason is logged, since a wrong
+     * server.public_url makes every genuine report one */
+    if (r == GH_ERR_DENIED) {
+        call_log(&call, p->name, GH_LOG_INFO, "callback refused: %s", call.message);
+        return r;
+    }
+    return plugin_done(&call, caller, r);
 }
 
 gh_result mfa_plugin_verify(const gh_loaded *p, gh_call *caller, const gh_factor *f,
