@@ -1,0 +1,78 @@
+-- mfa_verify.lua - sign-ins' second steps: POST /api/v1/auth/mfa/verify
+-- with a TOTP code, each with its own mfa_token and its own user's factor.
+--
+-- A verify consumes its mfa_token and a factor takes each step once, so a
+-- run has as many requests as bench/mfa_users.py made mfa_tokens: each
+-- thread takes a slice of BENCH_MFA_FILE ("<mfa_token> <code>" a line,
+-- BENCH_PER_THREAD lines) and stops when every one of its requests has been
+-- answered, so the run lasts as long as the verifies take, not wrk's -d.
+-- A connection that asks for a request when its thread's slice is dealt
+-- out but not yet all answered gets a GET /health, which is not counted
+-- in the requests (it is in the latencies: a few dozen of thousands).
+-- A right answer is a 200 with an access_token; any other 200 counts with
+-- the non-2xx answers in the RESULT line.
+dofile(os.getenv("BENCH_LUA") .. "/report.lua")
+
+local next_thread = 0
+local all = nil
+local threads = {}
+
+-- main state: deal the lines out, a slice per thread
+function setup(thread)
+   if not all then
+      all = {}
+      for line in io.lines(os.getenv("BENCH_MFA_FILE")) do
+         all[#all + 1] = line
+      end
+   end
+   local per = tonumber(os.getenv("BENCH_PER_THREAD"))
+   local first = next_thread * per
+   thread:set("lines", table.concat(all, "\n", first + 1, math.min(first + per, #all)))
+   next_thread = next_thread + 1
+   threads[#threads + 1] = thread
+end
+
+-- thread state from here on
+local pool = {}
+local dealt, answered = 0, 0
+local headers = { ["Content-Type"] = "application/json" }
+wrong, idle = 0, 0
+
+function init(args)
+   for token, code in string.gmatch(lines or "", "(%S+) (%d+)") do
+      pool[#pool + 1] = string.format('{"mfa_token":"%s","method":"totp","code":"%s"}',
+         token, code)
+   end
+   dealt = #pool
+end
+
+function request()
+   local body = table.remove(pool)
+   if not body then
+      return wrk.format("GET", "/health")
+   end
+   return wrk.format("POST", "/api/v1/auth/mfa/verify", headers, body)
+end
+
+function response(status, hdrs, body)
+   if body == '{"status":"ok"}' or body == '{"status": "ok"}' then
+      idle = idle + 1
+      return
+   end
+   answered = answered + 1
+   if status == 200 and not string.find(body, '"access_token"', 1, true) then
+      wrong = wrong + 1
+   end
+   if answered == dealt then
+      wrk.thread:stop()
+   end
+end
+
+local report = done
+function done(summary, latency, requests)
+   for _, t in ipairs(threads) do
+      summary.errors.status = summary.errors.status + t:get("wrong")
+      summary.requests = summary.requests - t:get("idle")
+   end
+   report(summary, latency, requests)
+end
