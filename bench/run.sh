@@ -17,7 +17,7 @@
 # BENCH_BACKEND=sqlite|postgres|mysql (the SQL store; postgres and mysql
 # need GH_TEST_POSTGRES_URL or GH_TEST_MYSQL_URL, as tests/servers.sh sets
 # them: bench/backends.sh runs all three and puts them side by side),
-# BENCH_MFA_USERS (users with a TOTP factor, one verify each, 2000).
+# BENCH_MFA_USERS (users with a TOTP factor, one verify each, 1000).
 
 # shellcheck disable=SC2154 # the R_<run> results are set by parse() with printf -v
 set -euo pipefail
@@ -38,7 +38,7 @@ ARGON2_M=19456 ARGON2_T=2 ARGON2_P=1
 # the first, the batch for all of them
 AUTHZ_ACTIONS=(read write pay approve export)
 # one mfa/verify request per user: each needs two argon2id hashes to set up
-MFA_USERS=${BENCH_MFA_USERS:-2000}
+MFA_USERS=${BENCH_MFA_USERS:-1000}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
