@@ -17,6 +17,7 @@
 -- A right answer is a 200 with an access_token; any other 200 counts with
 -- the non-2xx answers in the RESULT line.
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
+dofile(os.getenv("BENCH_LUA") .. "/deal.lua")
 local ffi = require("ffi")
 ffi.cdef [[
    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
@@ -28,23 +29,11 @@ local function now_us()
    ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
    return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
 end
-
-local next_thread = 0
-local all = nil
 local threads = {}
 
 -- main state: deal the lines out, a slice per thread
 function setup(thread)
-   if not all then
-      all = {}
-      for line in io.lines(os.getenv("BENCH_MFA_FILE")) do
-         all[#all + 1] = line
-      end
-   end
-   local per = tonumber(os.getenv("BENCH_PER_THREAD"))
-   local first = next_thread * per
-   thread:set("lines", table.concat(all, "\n", first + 1, math.min(first + per, #all)))
-   next_thread = next_thread + 1
+   deal(thread, os.getenv("BENCH_MFA_FILE"))
    threads[#threads + 1] = thread
 end
 
