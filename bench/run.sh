@@ -4,8 +4,8 @@
 # One command, one table: requests/s and p50/p99 latency of gatehoused's
 # hot paths next to a bare evhttp server on the same machine (the ceiling),
 # permission checks (issue 12), the login rate next to what the cores can
-# hash, /users/me latency during a login flood, and the daemon's resident
-# memory. bench/README.md says what each figure means and which goal it
+# hash, sign-ins' TOTP second steps (issue 13), /users/me latency during a
+# login flood, and the daemon's resident memory. bench/README.md says what each figure means and which goal it
 # answers.
 #
 # Usage: bench/run.sh [BUILDDIR]      (default ./build/check)
@@ -16,7 +16,8 @@
 # the temporary directory (config, daemon log, raw wrk output),
 # BENCH_BACKEND=sqlite|postgres|mysql (the SQL store; postgres and mysql
 # need GH_TEST_POSTGRES_URL or GH_TEST_MYSQL_URL, as tests/servers.sh sets
-# them: bench/backends.sh runs all three and puts them side by side).
+# them: bench/backends.sh runs all three and puts them side by side),
+# BENCH_MFA_USERS (users with a TOTP factor, one verify each, 1000).
 
 # shellcheck disable=SC2154 # the R_<run> results are set by parse() with printf -v
 set -euo pipefail
@@ -36,10 +37,12 @@ ARGON2_M=19456 ARGON2_T=2 ARGON2_P=1
 # the custom role's permissions: invoice:<action>; a single check asks for
 # the first, the batch for all of them
 AUTHZ_ACTIONS=(read write pay approve export)
+# one mfa/verify request per user: each needs two argon2id hashes to set up
+MFA_USERS=${BENCH_MFA_USERS:-1000}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for tool in wrk curl cc pkg-config; do
+for tool in wrk curl cc pkg-config python3; do
     command -v "$tool" >/dev/null || case $tool in
         wrk) die "wrk is not installed (Debian/Ubuntu: apt-get install wrk)" ;;
         *) die "$tool is not installed" ;;
@@ -178,6 +181,7 @@ auth:
     account_failures: 1000
     ip_failures: 1000000
 $STORAGE
+plugins: [{name: totp}]
 YAML
 export GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs"
 # the admin that sets up the role for /authz/check, from gatehousectl and
@@ -289,7 +293,18 @@ HASHES=$(awk -v a="$HASHES1" -v b="$HASHES2" 'BEGIN { printf "%.1f", (a + b) / 2
 echo "bench: POST /oauth2/token (refresh grants)" >&2
 bench refresh "$URL/oauth2/token" refresh.lua
 
-# ------------------------------------------------------------------ 7: p99 under a login flood
+# ------------------------------------------------------------------ 7: TOTP second steps
+# Set up through the API (lua/mfa_verify.lua and mfa_users.py say why this
+# way), after the hashing runs and the refreshes: the set-up hashes too.
+echo "bench: $MFA_USERS users with a TOTP factor and an mfa_token each" >&2
+python3 "$SRC/bench/mfa_users.py" "$URL" "$MFA_USERS" "$PASSWORD" "mfa-$$-$RANDOM" \
+    "$TMP/mfa-tokens" || die "the mfa/verify set-up failed"
+sleep 2 # sign-ins still being written must not share the cores
+echo "bench: POST /api/v1/auth/mfa/verify (TOTP)" >&2
+BENCH_MFA_FILE="$TMP/mfa-tokens" BENCH_PER_THREAD=$(((MFA_USERS + WRK_THREADS - 1) / WRK_THREADS)) \
+    bench mfa "$URL/api/v1/auth/mfa/verify" mfa_verify.lua
+
+# ------------------------------------------------------------------ 8: p99 under a login flood
 # The flood starts first and outlasts the measured run, so every /users/me
 # request meets busy hashing workers.
 echo "bench: GET /api/v1/users/me during a login flood" >&2
@@ -302,7 +317,7 @@ bench me_flood "$URL/api/v1/users/me" get.lua
 wait "$FLOOD_PID" || { cat "$TMP/wrk-flood.txt" >&2; die "the login flood failed"; }
 parse flood "$TMP/wrk-flood.txt"
 
-# ------------------------------------------------------------------ 8: memory
+# ------------------------------------------------------------------ 9: memory
 # idle again: threads give back their caches after a second without work
 # and malloc is trimmed at the next idle check after that, so a measure at
 # 2 s sometimes came just before the trim (50 MB instead of 12)
@@ -344,6 +359,7 @@ row "POST /api/v1/authz/check" "$R_authz" ">= 60% of bare" "pct >= 60"
 row "POST /api/v1/authz/check x${#CHECK_ALL[@]}" "$R_authz_batch" ">= 60% of bare" "pct >= 60"
 row "POST /oauth2/introspect" "$R_introspect"
 row "POST /oauth2/token refresh" "$R_refresh" ">= 5000/s" "rps >= 5000"
+row "POST /api/v1/auth/mfa/verify" "$R_mfa" ">= 5000/s" "rps >= 5000"
 row "POST /api/v1/auth/login" "$R_login"
 
 read -r LOGIN_RPS _ <<<"$R_login"
@@ -368,6 +384,6 @@ printf 'gatehoused RSS: %s MB after start-up, %s MB idle after the runs (goal <=
     "$RSS_START" "$RSS_END" "$(verdict "s <= 16 && e <= 16" -v s="$RSS_START" -v e="$RSS_END")"
 
 # one line for bench/backends.sh
-printf 'summary %s bare=%s me=%s authz=%s introspect=%s refresh=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
-    "$BACKEND" "$BARE_RPS" "${R_me%% *}" "${R_authz%% *}" "${R_introspect%% *}" "${R_refresh%% *}" \
+printf 'summary %s bare=%s me=%s authz=%s introspect=%s refresh=%s mfa=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
+    "$BACKEND" "$BARE_RPS" "${R_me%% *}" "${R_authz%% *}" "${R_introspect%% *}" "${R_refresh%% *}" "${R_mfa%% *}" \
     "$LOGIN_RPS" "$RATIO" "$RSS_START" "$RSS_END"

@@ -15,22 +15,11 @@
 -- BENCH_REFRESH_FILE: one refresh token a line; BENCH_PER_THREAD: how many
 -- each thread takes.
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
-
-local next_thread = 0
-local all = nil
+dofile(os.getenv("BENCH_LUA") .. "/deal.lua")
 
 -- main state: deal the tokens out, a slice per thread
 function setup(thread)
-   if not all then
-      all = {}
-      for line in io.lines(os.getenv("BENCH_REFRESH_FILE")) do
-         all[#all + 1] = line
-      end
-   end
-   local per = tonumber(os.getenv("BENCH_PER_THREAD"))
-   local first = next_thread * per
-   thread:set("tokens", table.concat(all, " ", first + 1, math.min(first + per, #all)))
-   next_thread = next_thread + 1
+   deal(thread, os.getenv("BENCH_REFRESH_FILE"))
 end
 
 -- thread state from here on
@@ -38,7 +27,7 @@ local pool = {}
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 
 function init(args)
-   for t in string.gmatch(tokens or "", "%S+") do
+   for t in string.gmatch(lines or "", "%S+") do
       pool[#pool + 1] = t
    end
 end
