@@ -130,12 +130,25 @@ auth_outcome mfa_signin(const gh_auth_ctx *ax, const gh_loaded *totp, const char
         return AUTH_LOCKED;
     }
     r->amr = amr[kind];
+    /* One transaction for the whole step: the factor's counter, the
+     * challenge, the lockout counters, the session and the audit rows
+     * would otherwise commit one by one, and each commit costs more than
+     * the code's check. A wrong code commits too (its try counts); only a
+     * failure of the store rolls back. */
+    if ((res = store_begin(ax->conn, ax->call)) != GH_OK) {
+        json_decref(ctx);
+        return auth_failed(r, res, "mfa begin");
+    }
     auth_outcome o = signin_run(&in_tenant, &m.a, r);
     if (o == AUTH_BAD && m.error != GH_OK)
         o = auth_failed(r, m.error, "mfa check");
     if (o == AUTH_OK)
         auth_audit(&in_tenant, "mfa.success", "success", r->user.id,
                    json_pack("{s:s}", "method", names[kind]));
+    if (o == AUTH_FAILED)
+        store_rollback(ax->conn, ax->call);
+    else if ((res = store_commit(ax->conn, ax->call)) != GH_OK)
+        o = auth_failed(r, res, "mfa commit");
     json_decref(ctx);
     return o;
 }
