@@ -853,12 +853,24 @@ static const field lockout_fields[] = {
     { 0 },
 };
 
+/* Seed 003's limits: 3 codes sent and 5 tried a minute. */
+static const field mfa_fields[] = {
+    { .key = "token_ttl", .set = set_ms, .off = OFF(mfa.token_ttl_ms), .min = MINUTE, .max = HOUR, .def = "5m" },
+    { .key = "token_tries", .set = set_int, .off = OFF(mfa.token_tries), .min = 1, .max = 20, .def = "5" },
+    { .key = "sms_code_ttl", .set = set_ms, .off = OFF(mfa.sms_code_ttl_ms), .min = MINUTE, .max = HOUR, .def = "5m" },
+    { .key = "sms_code_tries", .set = set_int, .off = OFF(mfa.sms_code_tries), .min = 1, .max = 20, .def = "5" },
+    { .key = "sms_send_limit", .set = set_int, .off = OFF(mfa.sms_send_limit), .min = 1, .max = 100, .def = "3" },
+    { .key = "sms_verify_limit", .set = set_int, .off = OFF(mfa.sms_verify_limit), .min = 1, .max = 100, .def = "5" },
+    { 0 },
+};
+
 static const field auth_fields[] = {
     { .key = "allow_signup", .set = set_bool, .off = OFF(allow_signup), .def = "true" },
     { .key = "require_verified_email", .set = set_bool, .off = OFF(require_verified_email), .def = "false" },
     { .key = "mfa_required", .set = set_bool, .off = OFF(mfa_required), .def = "false" },
     { .key = "password", .set = set_section, .sub = password_fields },
     { .key = "lockout", .set = set_section, .sub = lockout_fields },
+    { .key = "mfa", .set = set_section, .sub = mfa_fields },
     { 0 },
 };
 

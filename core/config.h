@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "auth/lockout_conf.h" /* the modules' settings; none includes config.h */
+#include "auth/mfa_conf.h"
 #include "auth/password.h"
 #include "auth/token_conf.h"
 #include "notify/outbox_conf.h"
@@ -113,6 +114,7 @@ typedef struct gh_config {
     gh_pw_policy pw;           /* auth.password: callers pass &cfg->pw */
     gh_pw_params argon2;       /* auth.password.argon2 */
     gh_lockout_conf lockout;   /* auth.lockout */
+    gh_mfa_conf mfa;           /* auth.mfa */
 
     /* bootstrap: the first admin, created at start if no admin exists */
     char *bootstrap_admin_email;

@@ -13,8 +13,8 @@
  *   POST /api/v1/mfa/{name}/callback        the named plugin's inbound op
  *        (delivery reports), 404 when it has none
  *
- * Limits (seed 003's): MFA_SMS_SEND_LIMIT sends and MFA_SMS_VERIFY_LIMIT
- * tries a minute, per user and per phone: 429 too_many_requests with
+ * Limits (auth.mfa, seed 003's by default): sms_send_limit sends and
+ * sms_verify_limit tries a minute, per user and per phone: 429 too_many_requests with
  * Retry-After. The plugin's failures: INVALID 422 invalid_phone, DENIED
  * 422 phone_unsubscribed, UNAVAILABLE or RATE_LIMITED 503 with
  * Retry-After, TIMEOUT 504 sms_timeout.
@@ -29,13 +29,11 @@
 #include "auth/mfa.h"
 #include "auth/mfa_plugin.h"
 #include "auth/mfa_signin.h"
-#include "auth/ratelimit.h"
 #include "auth/sms_codes.h"
 #include "auth/users.h"
 #include "clock.h"
 
 #define PHONE_MAX 16 /* "+" and at most 15 digits (E.164) */
-#define WINDOW_MS 60000
 
 static int e164(const char *s)
 {
@@ -50,11 +48,7 @@ static int e164(const char *s)
 static int limited(api_job *j, gh_conn *c, const char *scope, const char *user_id,
                    const char *phone, int limit)
 {
-    char phone_scope[32];
-    snprintf(phone_scope, sizeof phone_scope, "%s-phone", scope);
-    int64_t w = ratelimit_hit(c, &j->call, scope, user_id, limit, WINDOW_MS);
-    if (w == 0)
-        w = ratelimit_hit(c, &j->call, phone_scope, phone, limit, WINDOW_MS);
+    int64_t w = sms_limit_hit(c, &j->call, scope, user_id, phone, limit);
     if (w < 0) {
         api_store_fail(j, GH_ERR_UNAVAILABLE, "sms rate limit");
         return -1;
@@ -86,15 +80,15 @@ static int send_code(api_job *j, gh_conn *c, const gh_loaded *p, const char *use
                      const char *phone, const char *purpose, const char *subject)
 {
     char code[SMS_CODE_LEN], text[128];
-    if (limited(j, c, "sms-send", user_id, phone, MFA_SMS_SEND_LIMIT) < 0)
+    if (limited(j, c, "sms-send", user_id, phone, j->cfg->mfa.sms_send_limit) < 0)
         return -1;
-    gh_result r = sms_code_new(c, &j->call, purpose, subject, code);
+    gh_result r = sms_code_new(c, &j->call, &j->cfg->mfa, purpose, subject, code);
     if (r != GH_OK) {
         api_store_fail(j, r, "sms code");
         return -1;
     }
     snprintf(text, sizeof text, "Your verification code is %s. It expires in %d minutes.", code,
-             SMS_CODE_TTL_MS / 60000);
+             (int)(j->cfg->mfa.sms_code_ttl_ms / 60000));
     r = mfa_plugin_challenge(p, &j->call, phone, text, code);
     OPENSSL_cleanse(code, sizeof code);
     OPENSSL_cleanse(text, sizeof text);
@@ -163,32 +157,14 @@ gh_result mfa_sms_confirm(api_job *j, gh_conn *c, const gh_factor *f, const char
 {
     char phone[FACTOR_SECRET_MAX + 1];
     snprintf(phone, sizeof phone, "%.*s", (int)f->secret_len, (const char *)f->secret);
-    *answered = limited(j, c, "sms-verify", j->claims.sub, phone, MFA_SMS_VERIFY_LIMIT) < 0;
-    gh_result r = *answered ? GH_OK : sms_code_check(c, &j->call, "factor", f->id, code);
+    *answered = limited(j, c, "sms-verify", j->claims.sub, phone, j->cfg->mfa.sms_verify_limit) < 0;
+    gh_result r = *answered ? GH_OK
+                            : sms_code_check(c, &j->call, &j->cfg->mfa, "factor", f->id, code);
     OPENSSL_cleanse(phone, sizeof phone);
     return r == GH_ERR_NOT_FOUND ? GH_ERR_DENIED : r;
 }
 
 /* ---------------------------------------------------------------- challenge */
-
-/* The phone of the user's first confirmed SMS factor into phone. */
-static gh_result first_phone(api_job *j, gh_conn *c, const char *user_id, char *phone,
-                             size_t len)
-{
-    json_t *ids = NULL;
-    gh_factor f;
-    gh_result r = factors_ids(c, &j->call, user_id, "sms", &ids);
-    if (r == GH_OK && json_array_size(ids) == 0)
-        r = GH_ERR_NOT_FOUND;
-    if (r == GH_OK)
-        r = factors_get(c, &j->call, user_id, json_string_value(json_array_get(ids, 0)), &f);
-    if (r == GH_OK) {
-        snprintf(phone, len, "%.*s", (int)f.secret_len, (const char *)f.secret);
-        factor_clear(&f);
-    }
-    json_decref(ids);
-    return r;
-}
 
 static void challenge_work(api_job *j, gh_conn *c)
 {
@@ -203,7 +179,7 @@ static void challenge_work(api_job *j, gh_conn *c)
     if (r == GH_OK && !user_id)
         r = GH_ERR_INTERNAL;
     if (r == GH_OK)
-        r = first_phone(j, c, user_id, phone, sizeof phone);
+        r = factors_first_phone(c, &j->call, user_id, phone, sizeof phone);
     if (r == GH_ERR_NOT_FOUND && !ctx) {
         api_fail(j, 401, "invalid_mfa_token",
                  "The sign-in expired or had too many wrong codes; sign in again.");
@@ -285,13 +261,13 @@ static void phone_confirm_work(api_job *j, gh_conn *c)
     gh_result r = users_get(c, &j->call, api_tenant(j), j->claims.sub, &u);
     if (r == GH_OK && !u.phone)
         r = GH_ERR_DENIED;
-    if (r == GH_OK && limited(j, c, "sms-verify", u.id, u.phone, MFA_SMS_VERIFY_LIMIT) < 0) {
+    if (r == GH_OK && limited(j, c, "sms-verify", u.id, u.phone, j->cfg->mfa.sms_verify_limit) < 0) {
         user_clear(&u);
         return;
     }
     if (r == GH_OK) {
         phone_subject(&u, subject, sizeof subject);
-        r = sms_code_check(c, &j->call, "phone", subject, api_in(j, "code"));
+        r = sms_code_check(c, &j->call, &j->cfg->mfa, "phone", subject, api_in(j, "code"));
     }
     if (r == GH_OK)
         r = users_mark_phone_verified(c, &j->call, api_tenant(j), u.id, gh_now_ms());

@@ -202,6 +202,24 @@ gh_result factors_ids(gh_conn *c, gh_call *call, const char *user_id, const char
     return r;
 }
 
+gh_result factors_first_phone(gh_conn *c, gh_call *call, const char *user_id, char *phone,
+                              size_t len)
+{
+    json_t *ids = NULL;
+    gh_factor f;
+    gh_result r = factors_ids(c, call, user_id, "sms", &ids);
+    if (r == GH_OK && json_array_size(ids) == 0)
+        r = GH_ERR_NOT_FOUND;
+    if (r == GH_OK)
+        r = factors_get(c, call, user_id, json_string_value(json_array_get(ids, 0)), &f);
+    if (r == GH_OK) {
+        snprintf(phone, len, "%.*s", (int)f.secret_len, (const char *)f.secret);
+        factor_clear(&f);
+    }
+    json_decref(ids);
+    return r;
+}
+
 gh_result factors_use(gh_conn *c, gh_call *call, const char *id, int64_t counter)
 {
     static const char sql[] =

@@ -49,6 +49,11 @@ gh_result factors_get(gh_conn *c, gh_call *call, const char *user_id, const char
 gh_result factors_ids(gh_conn *c, gh_call *call, const char *user_id, const char *type,
                       json_t **ids);
 
+/* The phone of user_id's first confirmed SMS factor (where a sign-in's
+ * codes go) into phone (room len). NOT_FOUND: none. */
+gh_result factors_first_phone(gh_conn *c, gh_call *call, const char *user_id, char *phone,
+                              size_t len);
+
 /* Accept a code of time step counter on factor id: confirms a pending
  * factor, records the use, and only when counter is past the last one
  * accepted (in the same UPDATE, so concurrent sign-ins cannot both use

@@ -74,7 +74,8 @@ static void challenge_key(const char *token, char key[sizeof KEY_PREFIX + GH_DIG
     snprintf(key, sizeof KEY_PREFIX + GH_DIGEST_LEN, KEY_PREFIX "%s", digest);
 }
 
-gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
+gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
+                               const char *tenant_id,
                                const char *user_id, const char *ip, const char *user_agent,
                                char token[GH_SECRET_LEN])
 {
@@ -89,7 +90,7 @@ gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
     json_decref(ctx);
     if (!text)
         return GH_ERR_INTERNAL;
-    gh_result r = store_kv_set(c, call, key, text, strlen(text), GH_MFA_TTL_MS, GH_KV_NX);
+    gh_result r = store_kv_set(c, call, key, text, strlen(text), mc->token_ttl_ms, GH_KV_NX);
     free(text);
     return r;
 }
@@ -130,15 +131,16 @@ gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_
     return r;
 }
 
-gh_result mfa_challenge_fail(gh_conn *c, gh_call *call, const char *token)
+gh_result mfa_challenge_fail(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
+                             const char *token)
 {
     char digest[GH_DIGEST_LEN], key[sizeof KEY_PREFIX + GH_DIGEST_LEN];
     char tries[sizeof TRIES_PREFIX + GH_DIGEST_LEN];
     secret_digest(token, digest);
     snprintf(tries, sizeof tries, TRIES_PREFIX "%s", digest);
     int64_t n = 0;
-    gh_result r = store_kv_incr(c, call, tries, 1, GH_MFA_TTL_MS, &n);
-    if (r != GH_OK || n < GH_MFA_TRIES)
+    gh_result r = store_kv_incr(c, call, tries, 1, mc->token_ttl_ms, &n);
+    if (r != GH_OK || n < mc->token_tries)
         return r;
     challenge_key(token, key);
     r = store_kv_del(c, call, key);

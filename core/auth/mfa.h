@@ -8,7 +8,7 @@
  *
  *   POST /api/v1/auth/login  (password right, user has a factor)
  *   200 {"mfa_required": true,
- *        "mfa_token": "<opaque, 43 chars>",     single use, 5 minutes
+ *        "mfa_token": "<opaque, 43 chars>",     single use, auth.mfa.token_ttl
  *        "methods": [{"id": "<credential id>", "type": "totp"|"sms",
  *                     "label": "<name or null>"}]}
  *   No session exists yet and no tokens are issued.
@@ -21,25 +21,24 @@
  *
  * The challenge lives in kv as "mfa:<sha256 hex of the token>" (the token
  * itself is never stored) holding JSON {"user_id", "tenant_id", "ip",
- * "user_agent", "created_at" (ms)}, with a 5 minute TTL; its wrong codes
+ * "user_agent", "created_at" (ms)}, auth.mfa.token_ttl its TTL; its wrong codes
  * are counted under "mfa-tries:<same digest>", which lives as long.
  */
 #ifndef GH_MFA_H
 #define GH_MFA_H
 
 #include <jansson.h>
+#include "auth/mfa_conf.h"
 #include "auth/tokens.h"
 #include "store/store.h"
-
-#define GH_MFA_TTL_MS (5 * 60 * 1000)
-#define GH_MFA_TRIES 5 /* wrong codes per mfa_token */
 
 /* The user's confirmed second factors (credentials of type totp or sms),
  * oldest first, as a JSON array of {id, type, label}; [] when none. */
 gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **methods);
 
-/* Leave a pending challenge; its token into token. */
-gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const char *tenant_id,
+/* Leave a pending challenge for mc->token_ttl_ms; its token into token. */
+gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
+                               const char *tenant_id,
                                const char *user_id, const char *ip, const char *user_agent,
                                char token[GH_SECRET_LEN]);
 
@@ -57,8 +56,9 @@ gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char 
  * unknown, expired or already taken. */
 gh_result mfa_challenge_peek(gh_conn *c, gh_call *call, const char *token, json_t **ctx);
 
-/* Count a wrong code against token; the GH_MFA_TRIES'th takes the
+/* Count a wrong code against token; the mc->token_tries'th takes the
  * challenge, so the sign-in must start again. */
-gh_result mfa_challenge_fail(gh_conn *c, gh_call *call, const char *token);
+gh_result mfa_challenge_fail(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
+                             const char *token);
 
 #endif

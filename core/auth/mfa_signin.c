@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include "auth/factors.h"
 #include "auth/mfa.h"
 #include "auth/mfa_plugin.h"
@@ -64,7 +65,7 @@ static int mfa_check(const gh_auth_ctx *ax, signin_attempt *a, const gh_user *u)
     gh_result r;
     if (m->kind == MFA_SMS) {
         secret_digest(m->token, digest);
-        r = sms_code_check(ax->conn, ax->call, "signin", digest, a->secret);
+        r = sms_code_check(ax->conn, ax->call, &ax->cfg->mfa, "signin", digest, a->secret);
         if (r == GH_ERR_NOT_FOUND) /* none sent, expired or out of tries: wrong */
             r = GH_ERR_DENIED;
     } else {
@@ -78,7 +79,7 @@ static int mfa_check(const gh_auth_ctx *ax, signin_attempt *a, const gh_user *u)
         if (r == GH_ERR_NOT_FOUND) /* another request won it */
             r = GH_ERR_DENIED;
     } else if (r == GH_ERR_DENIED) {
-        gh_result fr = mfa_challenge_fail(ax->conn, ax->call, m->token);
+        gh_result fr = mfa_challenge_fail(ax->conn, ax->call, &ax->cfg->mfa, m->token);
         if (fr != GH_OK)
             gh_log_tagged(GH_LOG_WARNING, "auth", ax->call->request_id,
                           "cannot count a wrong code of user %s: %s", u->id, gh_result_str(fr));
@@ -86,6 +87,21 @@ static int mfa_check(const gh_auth_ctx *ax, signin_attempt *a, const gh_user *u)
     if (r != GH_OK && r != GH_ERR_DENIED)
         m->error = r;
     return r == GH_OK;
+}
+
+/* A sign-in's SMS code counts against the verify limit of the account
+ * and of the phone the codes go to (none: the account's alone). */
+static int64_t sms_verify_limit(const gh_auth_ctx *ax, const char *user_id)
+{
+    char phone[FACTOR_SECRET_MAX + 1];
+    int limit = ax->cfg->mfa.sms_verify_limit;
+    gh_result r = factors_first_phone(ax->conn, ax->call, user_id, phone, sizeof phone);
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND)
+        return -1;
+    int64_t w = r == GH_OK ? sms_limit_hit(ax->conn, ax->call, "sms-verify", user_id, phone, limit)
+                           : ratelimit_hit(ax->conn, ax->call, "sms-verify", user_id, limit, 60000);
+    OPENSSL_cleanse(phone, sizeof phone);
+    return w;
 }
 
 static const signin_method mfa_method = {
@@ -119,9 +135,7 @@ auth_outcome mfa_signin(const gh_auth_ctx *ax, const gh_loaded *totp, const char
                                        [MFA_SMS] = "sms" };
     static const char *const names[] = { [MFA_TOTP] = "totp",
                                          [MFA_RECOVERY] = "recovery_code", [MFA_SMS] = "sms" };
-    int64_t wait = kind == MFA_SMS ? ratelimit_hit(ax->conn, ax->call, "sms-verify", user_id,
-                                                   MFA_SMS_VERIFY_LIMIT, 60000)
-                                   : 0;
+    int64_t wait = kind == MFA_SMS ? sms_verify_limit(ax, user_id) : 0;
     if (wait != 0) {
         json_decref(ctx);
         if (wait < 0)

@@ -4,14 +4,15 @@
  * password (signin.h), with the code as the proof:
  *
  *   - the challenge is read, not taken, so a typo does not end the
- *     sign-in; each wrong code counts against it (at most GH_MFA_TRIES)
+ *     sign-in; each wrong code counts against it (auth.mfa.token_tries)
  *     and toward the account's lockout, and is audited as mfa.failure;
  *   - a TOTP code is checked by the TOTP plugin past the factor's last
  *     accepted step, and its step recorded in the same UPDATE that checks
  *     it (factors_use), so no code works twice, even in parallel;
  *   - a recovery code is spent by deleting it; an SMS code (sms_codes.h,
  *     purpose "signin", subject the mfa_token's digest) likewise, after
- *     the per-user verify limit (MFA_SMS_VERIFY_LIMIT a minute: LOCKED);
+ *     the verify limit of the account and of its phone (auth.mfa.
+ *     sms_verify_limit a minute: LOCKED);
  *   - then the challenge is taken: of two right answers racing, one wins.
  *
  * The access token says how: amr ["pwd","otp"] for TOTP, ["pwd","sms"]
@@ -24,9 +25,6 @@
 
 #include "auth/context.h"
 #include "plugin/loader.h"
-
-#define MFA_SMS_SEND_LIMIT 3   /* SMS codes sent a minute, per user and per phone */
-#define MFA_SMS_VERIFY_LIMIT 5 /* SMS codes tried a minute, likewise */
 
 typedef enum mfa_kind { MFA_TOTP, MFA_RECOVERY, MFA_SMS } mfa_kind;
 

@@ -135,8 +135,8 @@ static auth_outcome admit(const gh_auth_ctx *ax, const signin_method *m, auth_re
         if (res != GH_OK)
             return auth_failed(r, res, "mfa methods");
         if (json_array_size(r->methods) > 0) {
-            res = mfa_challenge_create(ax->conn, ax->call, u->tenant_id, u->id, ax->ip, ax->ua,
-                                       r->mfa_token);
+            res = mfa_challenge_create(ax->conn, ax->call, &ax->cfg->mfa, u->tenant_id, u->id,
+                                       ax->ip, ax->ua, r->mfa_token);
             if (res != GH_OK)
                 return auth_failed(r, res, "mfa challenge");
             auth_audit(ax, "login.mfa_required", "success", u->id, NULL);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include "auth/ratelimit.h"
 #include "auth/sms_codes.h"
 #include "auth/tokens.h"
 #include "out.h"
@@ -27,8 +28,8 @@ static void digest(const char *key, const char *code, char out[GH_DIGEST_LEN])
     OPENSSL_cleanse(text, sizeof text);
 }
 
-gh_result sms_code_new(gh_conn *c, gh_call *call, const char *purpose, const char *subject,
-                       char code[SMS_CODE_LEN])
+gh_result sms_code_new(gh_conn *c, gh_call *call, const gh_mfa_conf *mc, const char *purpose,
+                       const char *subject, char code[SMS_CODE_LEN])
 {
     char key[KEY_MAX], tries[KEY_MAX], d[GH_DIGEST_LEN];
     uint32_t v;
@@ -41,12 +42,12 @@ gh_result sms_code_new(gh_conn *c, gh_call *call, const char *purpose, const cha
     digest(key, code, d);
     gh_result r = store_kv_del(c, call, tries);
     if (r == GH_OK || r == GH_ERR_NOT_FOUND)
-        r = store_kv_set(c, call, key, d, strlen(d), SMS_CODE_TTL_MS, 0);
+        r = store_kv_set(c, call, key, d, strlen(d), mc->sms_code_ttl_ms, 0);
     return r;
 }
 
-gh_result sms_code_check(gh_conn *c, gh_call *call, const char *purpose, const char *subject,
-                         const char *code)
+gh_result sms_code_check(gh_conn *c, gh_call *call, const gh_mfa_conf *mc, const char *purpose,
+                         const char *subject, const char *code)
 {
     char key[KEY_MAX], tries[KEY_MAX], d[GH_DIGEST_LEN];
     keys(purpose, subject, key, tries);
@@ -66,11 +67,20 @@ gh_result sms_code_check(gh_conn *c, gh_call *call, const char *purpose, const c
     if (right) /* the delete decides: a code is spent once */
         return store_kv_del(c, call, key);
     int64_t n = 0;
-    r = store_kv_incr(c, call, tries, 1, SMS_CODE_TTL_MS, &n);
-    if (r == GH_OK && n >= SMS_CODE_TRIES) {
+    r = store_kv_incr(c, call, tries, 1, mc->sms_code_ttl_ms, &n);
+    if (r == GH_OK && n >= mc->sms_code_tries) {
         r = store_kv_del(c, call, key);
         if (r == GH_ERR_NOT_FOUND)
             r = GH_OK;
     }
     return r == GH_OK ? GH_ERR_DENIED : r;
+}
+
+int64_t sms_limit_hit(gh_conn *c, gh_call *call, const char *scope, const char *user_id,
+                      const char *phone, int limit)
+{
+    char phone_scope[32];
+    snprintf(phone_scope, sizeof phone_scope, "%s-phone", scope);
+    int64_t w = ratelimit_hit(c, call, scope, user_id, limit, 60000);
+    return w != 0 ? w : ratelimit_hit(c, call, phone_scope, phone, limit, 60000);
 }

@@ -157,3 +157,18 @@ ctl_client() {
         [ -s "$TMP/sanitizer" ] && head -n 40 "$TMP/sanitizer"
     }
 }
+
+# kv_config NAME: KV_YAML, the kv: block of GH_TEST_KV (empty: the SQL
+# store's own kv; "redis": the server at GH_TEST_REDIS_URL, keys under a
+# prefix of NAME and this run). Without the server the test is skipped,
+# or fails under GH_TEST_REQUIRE_SERVERS=1.
+kv_config() {
+    KV_YAML=
+    [ "${GH_TEST_KV:-}" = redis ] || return 0
+    if [ -z "${GH_TEST_REDIS_URL:-}" ]; then
+        [ "${GH_TEST_REQUIRE_SERVERS:-0}" = 1 ] && { echo "GH_TEST_REDIS_URL is required" >&2; exit 1; }
+        echo "SKIP: GH_TEST_REDIS_URL is not set"; exit 77
+    fi
+    KV_YAML=$(printf 'kv:\n  plugin: redis\n  options:\n    url: "%s"\n    key_prefix: "gh-%s-%s:"' \
+        "$GH_TEST_REDIS_URL" "$1" "$$")
+}

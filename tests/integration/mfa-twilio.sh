@@ -5,13 +5,16 @@
 # with the codes the stand-in received, Twilio's failures as the daemon
 # answers them, signed delivery reports to the plugin's callback route,
 # phone verification, and a wrong auth token named in the log without the
-# token. On SQLite: the storage is not what this test is about.
+# token. On SQLite: the storage is not what this test is about; the codes
+# and limits live in kv, so GH_TEST_KV=redis runs it with Redis as kv
+# (mfa-twilio-redis.sh).
 set -u
 . "$(dirname "$0")/lib.sh"
 for tool in jq curl python3; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
 json_client
+kv_config mfa-twilio
 CTL="$top_builddir/gatehousectl"
 CFG="$TMP/gatehouse.yaml"
 PW='Twilio-Pass-word-4242'
@@ -39,6 +42,7 @@ DAEMON_PORT=$(free_port)
 # auth token from TOKEN_FILE
 config() {
     base_config listen="127.0.0.1:$DAEMON_PORT" public_url="http://127.0.0.1:$DAEMON_PORT"
+    [ -n "$KV_YAML" ] && printf '%s\n' "$KV_YAML"
     printf 'plugins:\n  - name: totp\n  - name: twilio\n    plugin: twilio\n    options:\n'
     printf '      account_sid: %s\n      auth_token_file: %s\n' "$ACCOUNT" "$1"
     printf '      from: "%s"\n      api_base: http://127.0.0.1:%s\n      status_callback: on\n' \

@@ -31,15 +31,7 @@ for so in "$GATEHOUSE_TEST_PLUGIN_DIR"/*.so; do
     [ -e "$PLUGINS/${so##*/}" ] || ln -s "$so" "$PLUGINS"/
 done
 
-KV_YAML=
-if [ "${GH_TEST_KV:-}" = redis ]; then
-    if [ -z "${GH_TEST_REDIS_URL:-}" ]; then
-        [ "${GH_TEST_REQUIRE_SERVERS:-0}" = 1 ] && { echo "GH_TEST_REDIS_URL is required" >&2; exit 1; }
-        echo "SKIP: GH_TEST_REDIS_URL is not set"; exit 77
-    fi
-    KV_YAML=$(printf 'kv:\n  plugin: redis\n  options:\n    url: "%s"\n    key_prefix: "gh-mfa-%s:"' \
-        "$GH_TEST_REDIS_URL" "$$")
-fi
+kv_config mfa
 
 new_database gh_mfa
 {
@@ -285,6 +277,8 @@ equals "a third send in a minute" "$CODE" 200
 post_json /api/v1/auth/mfa/challenge "{\"mfa_token\":\"$MT\",\"method\":\"sms\"}"
 equals "a fourth is refused" "$CODE $(j .code)" "429 too_many_requests"
 check "... with Retry-After" test -n "$(hdr Retry-After)"
+as "$ANN" post_json /api/v1/users/me/mfa/sms '{"phone":"+15551230000"}'
+equals "the number's own limit holds for another account" "$CODE $(j .code)" "429 too_many_requests"
 post_json /api/v1/auth/mfa/challenge '{"mfa_token":"nonsense","method":"sms"}'
 equals "a challenge needs a live mfa_token" "$CODE $(j .code)" "401 invalid_mfa_token"
 

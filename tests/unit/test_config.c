@@ -152,6 +152,12 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->lockout.window_ms, 12 * 3600 * 1000);
     assert_int_equal(cfg->lockout.ip_failures, 50);
     assert_int_equal(cfg->lockout.ip_window_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->mfa.token_ttl_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->mfa.token_tries, 5);
+    assert_int_equal(cfg->mfa.sms_code_ttl_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->mfa.sms_code_tries, 5);
+    assert_int_equal(cfg->mfa.sms_send_limit, 3);
+    assert_int_equal(cfg->mfa.sms_verify_limit, 5);
 
     assert_null(cfg->bootstrap_admin_email);
     assert_null(cfg->bootstrap_admin_password);
@@ -344,6 +350,12 @@ static void every_key(void **state)
     assert_int_equal(cfg->lockout.window_ms, 86400 * 1000);
     assert_int_equal(cfg->lockout.ip_failures, 500);
     assert_int_equal(cfg->lockout.ip_window_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->mfa.token_ttl_ms, 10 * 60 * 1000);
+    assert_int_equal(cfg->mfa.token_tries, 3);
+    assert_int_equal(cfg->mfa.sms_code_ttl_ms, 2 * 60 * 1000);
+    assert_int_equal(cfg->mfa.sms_code_tries, 4);
+    assert_int_equal(cfg->mfa.sms_send_limit, 2);
+    assert_int_equal(cfg->mfa.sms_verify_limit, 6);
 
     assert_string_equal(cfg->bootstrap_admin_email, "root@example.com");
     assert_string_equal(cfg->bootstrap_admin_password, "correct horse battery staple");
@@ -797,6 +809,10 @@ static void auth_token_errors(void **state)
           "3:18: auth.lockout.ip_failures: 0 is out of range 1..1000000" },
         { "auth:\n  lockout:\n    ip_failures: 1000001\n",
           "3:18: auth.lockout.ip_failures: 1000001 is out of range 1..1000000" },
+        { "auth:\n  mfa:\n    sms_send_limit: 0\n",
+          "3:21: auth.mfa.sms_send_limit: 0 is out of range 1..100" },
+        { "auth:\n  mfa:\n    token_ttl: 2h\n",
+          "3:16: auth.mfa.token_ttl: 2h is out of range 1m..1h" },
         { "auth:\n  lockout:\n    ip_window: 0\n",
           "3:16: auth.lockout.ip_window: 0 is out of range 1s..1d" },
         { "auth:\n  lockout:\n    ip_window: 2d\n",
