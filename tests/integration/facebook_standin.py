@@ -126,6 +126,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def send(self, status, body, ctype, headers=()):
+        # recorded before the answer leaves: a test that has the answer
+        # finds the request in the record
+        self.server.recorder.write(self.rec)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -172,8 +175,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def route(self, method):
         path, params = self.params()
-        rec = {"endpoint": None, "method": method, "path": path, "params": params,
-               "status": 200, "error_code": None, "fbtrace_id": None}
+        rec = self.rec = {"endpoint": None, "method": method, "path": path, "params": params,
+                          "status": 200, "error_code": None, "fbtrace_id": None}
         m = VERSION.match(path)
         rest = m.group(1) if m else path
         if path.startswith("/_standin/") and method == "POST":
@@ -195,7 +198,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.json(404, {"error": {"message": "Unknown path components: %s" % path,
                                       "type": "OAuthException", "code": 2500,
                                       "fbtrace_id": fbtrace_id()}})
-        self.server.recorder.write(rec)
 
     def control(self, rec, what, params):
         if what == "fail" and params.get("endpoint") in ("token", "me"):

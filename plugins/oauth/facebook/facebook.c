@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <gatehouse/plugin.h>
 
@@ -223,31 +222,6 @@ static gh_param str_param(const char *key, const char *value)
     return (gh_param){key, GH_T_STR, value, strlen(value)};
 }
 
-static int64_t resp_status(const gh_out *resp)
-{
-    const gh_param *st = host->out_get(resp, "status", 0);
-
-    return st && st->type == GH_T_INT ? *(const int64_t *)st->data : 0;
-}
-
-/* Retry-After in ms (delta-seconds only; 0 when absent or a date). */
-static int64_t retry_after_ms(const gh_out *resp)
-{
-    const gh_param *hd;
-
-    for (size_t i = 0; (hd = host->out_get(resp, "header", i)) != NULL; i++) {
-        const char *v = hd->data;
-        char *end;
-        long s;
-
-        if (strncasecmp(v, "Retry-After:", 12) != 0)
-            continue;
-        s = strtol(v + 12, &end, 10);
-        return *end == '\0' && s > 0 && s <= 86400 ? (int64_t)s * 1000 : 0;
-    }
-    return 0;
-}
-
 /* s for a log line, at most len - 1 bytes: control characters become
  * spaces, and with ids_only anything but [A-Za-z0-9_-] is dropped. */
 static void log_text(const char *s, int ids_only, char *out, size_t len)
@@ -298,18 +272,20 @@ static gh_result graph_fail(gh_call *call, const char *what, int64_t status, con
     graph_error e;
 
     read_graph_error(call, resp, &e);
+    /* Facebook says how close to its limits the app is (X-App-Usage), not
+     * when it may call again: no Retry-After to pass on */
     switch (e.code) {
     case 4:   /* the app's request limit */
     case 17:  /* the user's request limit */
     case 32:  /* a page's request limit */
     case 613: /* a custom rate limit */
-        return host->fail_retry(call, GH_ERR_RATE_LIMITED, retry_after_ms(resp),
+        return host->fail_retry(call, GH_ERR_RATE_LIMITED, 0,
                                 "facebook %s: rate limited (HTTP %lld, code %lld: %s; "
                                 "fbtrace_id %s)", what, (long long)status, (long long)e.code,
                                 e.message, e.trace);
     }
     if (status >= 500 || e.transient)
-        return host->fail_retry(call, GH_ERR_UNAVAILABLE, retry_after_ms(resp),
+        return host->fail(call, GH_ERR_UNAVAILABLE,
                                 "facebook %s: HTTP %lld (code %lld: %s; fbtrace_id %s)", what,
                                 (long long)status, (long long)e.code, e.message, e.trace);
     /* an authorization code refused (invalid, expired, used, another
@@ -334,7 +310,7 @@ static gh_result graph_call(const facebook *f, gh_call *call, const char *what, 
                             size_t n, gh_json **json)
 {
     gh_out *resp = host->out_new();
-    const gh_param *body;
+    const gh_param *body, *st;
     int64_t status;
     gh_result r;
 
@@ -349,7 +325,8 @@ static gh_result graph_call(const facebook *f, gh_call *call, const char *what, 
         host->out_free(resp);
         return r;
     }
-    status = resp_status(resp);
+    st = host->out_get(resp, "status", 0);
+    status = st && st->type == GH_T_INT ? *(const int64_t *)st->data : 0;
     body = host->out_get(resp, "body", 0);
     if (status != 200)
         r = graph_fail(call, what, status, resp);
