@@ -9,7 +9,16 @@
  *         client_secret_file: /etc/gatehouse/facebook.secret
  *         api_version: v23.0                   # the Graph API version
  *         scopes: email public_profile
- *         trust_email: false                   # see exchange below
+ *         trust_email: false                   # see facebook_instantiate
+ *
+ * Options (defaults in facebook_rules): client_id (required, digits);
+ * client_secret or client_secret_file (required); api_version (v23.0,
+ * "v" and digits.digits); scopes ("email public_profile", the call's
+ * scope wins); dialog_url (https://www.facebook.com) and graph_url
+ * (https://graph.facebook.com): https, no credentials or query, a path
+ * allowed, http:// only with allow_http; allow_http and allow_private
+ * (false: host->http's keys of those names, for a stand-in or a private
+ * proxy); timeout (10s, 1s..60s, each Graph call); trust_email (false).
  *
  * authorize_url: {dialog_url}/{api_version}/dialog/oauth with client_id,
  * redirect_uri, state, response_type=code, scope, code_challenge and
