@@ -57,6 +57,8 @@ import threading
 import time
 import urllib.parse
 
+from standin_record import Recorder
+
 CODE_TTL = 600
 TOKEN_TTL = 5183944  # what Facebook answers for a web login's token
 VERSION = re.compile(r"^/v[0-9]{1,3}\.[0-9]{1,2}(/.*)$")
@@ -106,16 +108,6 @@ def fbtrace_id():
 def s256(verifier):
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-class Recorder:
-    def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-
-    def write(self, rec):
-        with self.lock, open(self.path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -59,6 +59,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from standin_record import Recorder
+
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
@@ -108,16 +110,6 @@ def post_callback(url, token, params, wrong=False):
         return e.code, sig
     except OSError as e:
         return str(e), sig
-
-
-class Recorder:
-    def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-
-    def write(self, rec):
-        with self.lock, open(self.path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
 
 
 def rfc2822_now():

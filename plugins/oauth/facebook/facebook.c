@@ -123,13 +123,10 @@ static gh_result read_url(facebook *f, const gh_cfg *o, gh_call *call, const cha
 {
     const char *base = host->cfg_str(o, key, "");
     const gh_cfg *node = host->cfg_child(o, key);
-    size_t n = strlen(base);
     gh_url u = {.size = sizeof u};
-    gh_result r;
+    gh_result r = host->url_parse(call, base, &u);
+    size_t n;
 
-    while (n > 0 && base[n - 1] == '/')
-        n--;
-    r = host->url_parse(call, base, &u);
     host->wipe(u.password, sizeof u.password);
     if (r != GH_OK || !u.host[0] || u.user[0] || u.query[0] || strchr(base, '#') ||
         (strcmp(u.scheme, "https") != 0 && strcmp(u.scheme, "http") != 0))
@@ -138,6 +135,9 @@ static gh_result read_url(facebook *f, const gh_cfg *o, gh_call *call, const cha
     if (strcmp(u.scheme, "http") == 0 && !f->allow_http)
         return host->cfg_fail(call, node, "option '%s' must be https:// (http:// only with "
                               "allow_http: true)", key);
+    /* path starts with the '/' a base may end with */
+    for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
+        ;
     if ((size_t)snprintf(dst, URL_MAX, "%.*s%s", (int)n, base, path) >= URL_MAX)
         return host->cfg_fail(call, node, "option '%s' is too long", key);
     return GH_OK;
