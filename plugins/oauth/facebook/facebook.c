@@ -55,6 +55,7 @@ static const gh_host *host;
 #define TOKEN_MAX 2048   /* access tokens are a few hundred characters */
 #define TEXT_MAX 200     /* Facebook's error message, as logged */
 #define TRACE_MAX 64
+#define REQ_MAX 10       /* a request's keys, graph_call's four included */
 
 typedef struct facebook {
     char client_id[APP_ID_MAX];
@@ -313,8 +314,9 @@ static gh_result graph_fail(gh_call *call, const char *what, int64_t status, con
                       what, (long long)status, (long long)e.code, e.trace);
 }
 
-/* host->http with the plugin's policy; *json the decoded body of a 200
- * (release with json_free), anything else mapped by graph_fail. */
+/* host->http with the plugin's policy, its keys added after the n of req
+ * (REQ_MAX in all); *json the decoded body of a 200 (release with
+ * json_free), anything else mapped by graph_fail. */
 static gh_result graph_call(const facebook *f, gh_call *call, const char *what, gh_param *req,
                             size_t n, gh_json **json)
 {
@@ -405,7 +407,7 @@ static gh_result fetch_token(const facebook *f, gh_call *call, const gh_param *c
     char *form = NULL;
     gh_json *doc = NULL;
     const char *t;
-    gh_param req[8];
+    gh_param req[REQ_MAX];
     gh_result r;
 
     r = host->form_encode(call, (gh_param[]){
@@ -448,7 +450,7 @@ static gh_result fetch_me(const facebook *f, gh_call *call, const char *token, g
     char proof[2 * GH_DIGEST_MAX + 1], *query = NULL, url[URL_MAX + 256],
          auth[TOKEN_MAX + 32];
     size_t maclen, prooflen;
-    gh_param req[8];
+    gh_param req[REQ_MAX];
     gh_result r;
 
     r = host->hmac(call, GH_SHA256, f->secret, strlen(f->secret), token, strlen(token), mac,
