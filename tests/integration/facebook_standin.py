@@ -48,16 +48,14 @@ import hashlib
 import hmac
 import http.server
 import json
-import os
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
 import urllib.parse
 
-from standin_record import Recorder
+from standin_common import Recorder, serve_announced
 
 CODE_TTL = 600
 TOKEN_TTL = 5183944  # what Facebook answers for a web login's token
@@ -339,12 +337,7 @@ class StandIn(http.server.ThreadingHTTPServer):
 def serve(argv):
     ready, record, app_id, app_secret = argv[:4]
     conf = {"app_id": app_id, "app_secret": app_secret, "redirect_uris": argv[4:]}
-    server = StandIn(conf, Recorder(record))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with open(ready + ".tmp", "w") as f:
-        f.write("%d\n" % server.server_address[1])
-    os.rename(ready + ".tmp", ready)
-    server.serve_forever()
+    serve_announced(StandIn(conf, Recorder(record)), ready)
 
 
 def main():
