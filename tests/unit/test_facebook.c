@@ -192,14 +192,12 @@ static const char *query_value(const char *url, const char *name, char *buf, siz
     return buf;
 }
 
-/* The user signs in at the dialog (extra: stand-in parameters, "" none)
- * and is sent back to REDIRECT with our state: the code, into code. */
-static const char *sign_in(fx *f, const char *scope, const char *extra, char *code, size_t len)
+/* The user signs in at the dialog at url and is sent back to REDIRECT
+ * with our state: the code, into code. */
+static const char *follow_dialog(const char *url, char *code, size_t len)
 {
-    char url[2048], location[2048], state[64];
+    char location[2048], state[64];
 
-    dialog_url(f, scope, url, sizeof url - 64);
-    strcat(url, extra);
     assert_int_equal(browse("GET", url, NULL, location, sizeof location), 302);
     if (strncmp(location, REDIRECT "?", sizeof REDIRECT) != 0)
         fail_msg("sent back to %s", location);
@@ -208,6 +206,17 @@ static const char *sign_in(fx *f, const char *scope, const char *extra, char *co
     query_value(location, "code", code, len);
     assert_true(strlen(code) > 20);
     return code;
+}
+
+/* follow_dialog on the URL authorize_url gives for scope, with extra (the
+ * stand-in's parameters, "" none). */
+static const char *sign_in(fx *f, const char *scope, const char *extra, char *code, size_t len)
+{
+    char url[2048];
+
+    dialog_url(f, scope, url, sizeof url - 64);
+    strcat(url, extra);
+    return follow_dialog(url, code, len);
 }
 
 static gh_result exchange_as(fx *f, const char *code, const char *redirect, const char *verifier,
@@ -309,6 +318,34 @@ static void test_authorize_url(void **state)
     assert_contains(dialog_url(f, NULL, url, sizeof url),
                     "https://www.facebook.com/v21.0/dialog/oauth?client_id=" APP_ID "&");
     assert_contains(url, "&scope=email&");
+    h->out_free(out);
+    fx_close(f);
+}
+
+/* redirect_uri set: the option's URI in both ops, whatever the core's. */
+static void test_redirect_uri_option(void **state)
+{
+    fx *f = load_ok("      redirect_uri: " REDIRECT "\n");
+    gh_loaded *p = fb(f);
+    const gh_oauth_ops *ops = p->desc->ops;
+    gh_param in[] = {STR("redirect_uri", "https://core.example/cb"), STR("state", STATE),
+                     STR("code_challenge", CHALLENGE), END};
+    char url[2048], code[256];
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    call_init(&call, p, "req-fb", 5000);
+    assert_int_equal(ops->authorize_url(p->inst, plugin_tinst(p), &call, in, out), GH_OK);
+    out_str(out, "url", url, sizeof url);
+    assert_contains(url, "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fapi%2Fv1%2Foauth%2Ffb"
+                         "%2Fcallback&");
+    assert_null(strstr(url, "core.example"));
+    h->out_free(out);
+    out = h->out_new();
+    follow_dialog(url, code, sizeof code);
+    if (exchange_as(f, code, "https://core.example/cb", VERIFIER, &call, out, 5000) != GH_OK)
+        fail_msg("exchange: %s", call.message);
     h->out_free(out);
     fx_close(f);
 }
@@ -728,6 +765,8 @@ static void test_options_checked_at_load(void **state)
         {"      timeout: 500ms\n", "option 'timeout' must be from 1s to 60s"},
         {"      trust_email: maybe\n", "option 'trust_email' must be"},
         {"      client_secret: \"\"\n", "option 'client_secret' is empty"},
+        {"      redirect_uri: /api/v1/oauth/fb/callback\n", "option 'redirect_uri' must be"},
+        {"      redirect_uri: \"" REDIRECT "#x\"\n", "option 'redirect_uri' must be"},
     };
     char err[512], code[256];
     FILE *secret;
@@ -757,6 +796,9 @@ static void test_options_checked_at_load(void **state)
                              "      graph_url: https://graph.facebook.com/?x=1\n", err,
                              sizeof err));
     assert_contains(err, "option 'graph_url' must be an https:// URL");
+    assert_null(load_options("      client_id: \"1\"\n      client_secret: s\n"
+                             "      redirect_uri: " REDIRECT "\n", err, sizeof err));
+    assert_contains(err, "(http:// only with allow_http: true)");
     assert_null(load_options("      client_id: \"1\"\n", err, sizeof err));
     assert_contains(err, "missing required option 'client_secret'");
     assert_null(load_options("      client_secret: s\n", err, sizeof err));
@@ -779,6 +821,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_authorize_url),
+        cmocka_unit_test(test_redirect_uri_option),
         cmocka_unit_test(test_dialog_refusals),
         cmocka_unit_test(test_sign_in),
         cmocka_unit_test(test_proof_is_checked),

@@ -14,7 +14,9 @@
  * Options (defaults in facebook_rules): client_id (required, digits);
  * client_secret or client_secret_file (required); api_version (v23.0,
  * "v" and digits.digits); scopes ("email public_profile", the call's
- * scope wins); dialog_url (https://www.facebook.com) and graph_url
+ * scope wins); redirect_uri (the core's: the public URL and
+ * /api/v1/oauth/{name}/callback; set, it replaces the core's in both ops,
+ * and must be one of the app's "Valid OAuth Redirect URIs"); dialog_url (https://www.facebook.com) and graph_url
  * (https://graph.facebook.com): https, no credentials or query, a path
  * allowed, http:// only with allow_http; allow_http and allow_private
  * (false: host->http's keys of those names, for a stand-in or a private
@@ -64,6 +66,7 @@ typedef struct facebook {
     char dialog_url[URL_MAX]; /* {dialog_url}/{version}/dialog/oauth */
     char token_url[URL_MAX];  /* {graph_url}/{version}/oauth/access_token */
     char me_url[URL_MAX];     /* {graph_url}/{version}/me */
+    char redirect_uri[URL_MAX]; /* "": the one the core passes */
     int32_t allow_http, allow_private, trust_email;
     int64_t timeout_ms;
 } facebook;
@@ -73,6 +76,7 @@ static const gh_option facebook_options[] = {
     {"client_secret", GH_T_SECRET, 1, "the app secret (or client_secret_file)"},
     {"api_version", GH_T_STR, 0, "the Graph API version, as vNN.N"},
     {"scopes", GH_T_STR, 0, "the permissions asked for, separated by spaces"},
+    {"redirect_uri", GH_T_STR, 0, "default: server.public_url + /api/v1/oauth/{name}/callback"},
     {"dialog_url", GH_T_STR, 0, "where the login dialog is (https://www.facebook.com)"},
     {"graph_url", GH_T_STR, 0, "where the Graph API is (https://graph.facebook.com)"},
     {"timeout", GH_T_DURATION, 0, "how long each Graph API call may take"},
@@ -144,6 +148,25 @@ static gh_result read_url(facebook *f, const gh_cfg *o, gh_call *call, const cha
     return GH_OK;
 }
 
+/* redirect_uri, when set: an absolute http(s) URL (http:// only with
+ * allow_http) without a fragment, which Facebook would refuse. */
+static gh_result read_redirect_uri(facebook *f, const gh_cfg *o, gh_call *call)
+{
+    const char *v = host->cfg_str(o, "redirect_uri", "");
+    gh_url u = {.size = sizeof u};
+
+    if (!*v)
+        return GH_OK;
+    if (strlen(v) >= sizeof f->redirect_uri || strchr(v, '#') ||
+        host->url_parse(call, v, &u) != GH_OK || !u.host[0] ||
+        (strcmp(u.scheme, "https") != 0 && (strcmp(u.scheme, "http") != 0 || !f->allow_http)))
+        return host->cfg_fail(call, host->cfg_child(o, "redirect_uri"),
+                              "option 'redirect_uri' must be an https:// URL without a fragment "
+                              "(http:// only with allow_http: true)");
+    memcpy(f->redirect_uri, v, strlen(v) + 1);
+    return GH_OK;
+}
+
 static gh_result read_secret(facebook *f, const gh_cfg *o, gh_call *call)
 {
     char *v = host->cfg_secret(o, "client_secret");
@@ -204,7 +227,8 @@ static gh_result facebook_instantiate(void *inst, const gh_cfg *o, gh_call *call
     if ((r = read_url(f, o, call, "graph_url", path, f->token_url)) != GH_OK)
         return r;
     snprintf(path, sizeof path, "/%s/me", version);
-    if ((r = read_url(f, o, call, "graph_url", path, f->me_url)) != GH_OK)
+    if ((r = read_url(f, o, call, "graph_url", path, f->me_url)) != GH_OK ||
+        (r = read_redirect_uri(f, o, call)) != GH_OK)
         return r;
     return read_secret(f, o, call);
 }
@@ -230,6 +254,16 @@ static const gh_param *find(const gh_param *in, const char *key)
 static gh_param str_param(const char *key, const char *value)
 {
     return (gh_param){key, GH_T_STR, value, strlen(value)};
+}
+
+/* The redirect URI of both ops: the option's, else the core's (NULL when
+ * neither is there). */
+static const gh_param *redirect_of(const facebook *f, const gh_param *in, gh_param *own)
+{
+    if (!f->redirect_uri[0])
+        return find(in, "redirect_uri");
+    *own = str_param("redirect_uri", f->redirect_uri);
+    return own;
 }
 
 /* s for a log line, at most len - 1 bytes: control characters become
@@ -362,7 +396,8 @@ static gh_result facebook_authorize_url(const void *inst, void *tinst, gh_call *
                                         const gh_param *in, gh_out *out)
 {
     const facebook *f = inst;
-    const gh_param *redirect = find(in, "redirect_uri"), *state = find(in, "state"),
+    gh_param own;
+    const gh_param *redirect = redirect_of(f, in, &own), *state = find(in, "state"),
                    *challenge = find(in, "code_challenge"), *scope = find(in, "scope");
     char *query = NULL, *url;
     size_t n;
@@ -525,7 +560,8 @@ static gh_result facebook_exchange(const void *inst, void *tinst, gh_call *call,
                                    const gh_param *in, gh_out *out)
 {
     const facebook *f = inst;
-    const gh_param *code = find(in, "code"), *redirect = find(in, "redirect_uri"),
+    gh_param own;
+    const gh_param *code = find(in, "code"), *redirect = redirect_of(f, in, &own),
                    *verifier = find(in, "code_verifier");
     char token[TOKEN_MAX];
     gh_json *me = NULL;
