@@ -590,7 +590,7 @@ static void test_wrong_credentials(void **state)
     free(log);
     fx_close(f);
 
-    /* another app's id (the code is not used up by that) */
+    /* another app's id (the wrong secret left the code unused) */
     f = load_ok("      client_id: \"1234567890123457\"\n");
     assert_int_equal(exchange(f, code, &call, out), GH_ERR_UNAVAILABLE);
     assert_contains(call.message, "(code 101;");

@@ -298,6 +298,7 @@ static void read_graph_error(gh_call *call, const gh_out *resp, graph_error *e)
     const gh_json *err;
 
     memset(e, 0, sizeof *e);
+    snprintf(e->trace, sizeof e->trace, "none"); /* not a Graph error object */
     if (!body || host->json_decode(call, body->data, body->len, &doc) != GH_OK)
         return;
     err = host->json_get(doc, "error");
@@ -306,7 +307,8 @@ static void read_graph_error(gh_call *call, const gh_out *resp, graph_error *e)
     e->transient = host->json_bool(host->json_get(err, "is_transient"), 0);
     log_text(host->json_str(host->json_get(err, "type")), 1, e->type, sizeof e->type);
     log_text(host->json_str(host->json_get(err, "message")), 0, e->message, sizeof e->message);
-    log_text(host->json_str(host->json_get(err, "fbtrace_id")), 1, e->trace, sizeof e->trace);
+    if (host->json_str(host->json_get(err, "fbtrace_id")))
+        log_text(host->json_str(host->json_get(err, "fbtrace_id")), 1, e->trace, sizeof e->trace);
     host->json_free(doc);
 }
 
