@@ -31,9 +31,10 @@ Users: alice (email alice@example.com, a picture) and bob (signed up with a
 phone number: no email, the default silhouette).
 
 Control (the test's switches, not Facebook's):
-  POST /_standin/fail      endpoint=token|me&mode=500|rate_limit|slow|off:
+  POST /_standin/fail      endpoint=token|me&mode=500|rate_limit|html|slow|off:
       answer that endpoint with Graph's 500 (code 2, transient), its
-      application rate limit (code 4), or after 3 s
+      application rate limit (code 4), a 200 that is an HTML page (what a
+      proxy in the way might send), or after 3 s
   POST /_standin/expire    every code issued so far expires
 
 Errors are Graph's: {"error": {"message", "type", "code", "error_subcode"?,
@@ -208,6 +209,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.graph_error(rec, "server")
         elif mode == "rate_limit":
             self.graph_error(rec, "rate_limit")
+        elif mode == "html":
+            rec["status"] = 200
+            self.send(200, b"<!DOCTYPE html><html><body>Sorry</body></html>",
+                      "text/html; charset=utf-8")
         elif mode == "slow":
             time.sleep(3)
         return mode in ("off", "slow")
