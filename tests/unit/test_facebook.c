@@ -238,6 +238,20 @@ static gh_result exchange(fx *f, const char *code, gh_call *call, gh_out *out)
     return exchange_as(f, code, REDIRECT, VERIFIER, call, out, 5000);
 }
 
+/* Alice signs in and her code is exchanged into out: the record's line
+ * number of the token request (the /me request follows it). */
+static int whole_sign_in(fx *f, char *code, size_t len, gh_out *out)
+{
+    gh_call call;
+    int before;
+
+    sign_in(f, NULL, "", code, len);
+    before = record_lines();
+    if (exchange(f, code, &call, out) != GH_OK)
+        fail_msg("exchange: %s", call.message);
+    return before;
+}
+
 /* The STR value key put in out, or "(none)". */
 static const char *out_str(const gh_out *out, const char *key, char *buf, size_t len)
 {
@@ -387,16 +401,12 @@ static void test_sign_in(void **state)
 {
     fx *f = load_ok(NULL);
     char code[256], buf[512], token[512], proof[160], *line;
-    gh_call call;
     gh_out *out = h->out_new();
     const gh_param *claims;
     int before;
 
     (void)state;
-    sign_in(f, NULL, "", code, sizeof code);
-    before = record_lines();
-    if (exchange(f, code, &call, out) != GH_OK)
-        fail_msg("exchange: %s", call.message);
+    before = whole_sign_in(f, code, sizeof code, out);
     assert_string_equal(out_str(out, "subject", buf, sizeof buf), ALICE);
     assert_string_equal(out_str(out, "email", buf, sizeof buf), "alice@example.com");
     assert_false(out_bool(out, "email_verified")); /* Facebook does not say */
@@ -449,15 +459,11 @@ static void test_proof_is_checked(void **state)
 {
     fx *f = load_ok(NULL);
     char code[256], token[512], proof[160], url[1024], *line;
-    gh_call call;
     gh_out *out = h->out_new();
     int before;
 
     (void)state;
-    sign_in(f, NULL, "", code, sizeof code);
-    before = record_lines();
-    assert_int_equal(exchange(f, code, &call, out), GH_OK);
-    line = record_line(before);
+    line = record_line(whole_sign_in(f, code, sizeof code, out));
     json_field(line, "access_token", token, sizeof token);
     free(line);
 
