@@ -770,6 +770,7 @@ static void test_options_checked_at_load(void **state)
         {"      api_version: \"19.0\"\n", "option 'api_version' must be a Graph API version"},
         {"      api_version: v19\n", "option 'api_version' must be a Graph API version"},
         {"      api_version: v19.0/me\n", "option 'api_version' must be a Graph API version"},
+        {"      api_version: \"\"\n", "option 'api_version' must be a Graph API version"},
         {"      client_id: my-app\n", "option 'client_id' must be the app id, digits only"},
         {"      timeout: 500ms\n", "option 'timeout' must be from 1s to 60s"},
         {"      trust_email: maybe\n", "option 'trust_email' must be"},

@@ -16,11 +16,12 @@
  * "v" and digits.digits); scopes ("email public_profile", the call's
  * scope wins); redirect_uri (the core's: the public URL and
  * /api/v1/oauth/{name}/callback; set, it replaces the core's in both ops,
- * and must be one of the app's "Valid OAuth Redirect URIs"); dialog_url (https://www.facebook.com) and graph_url
- * (https://graph.facebook.com): https, no credentials or query, a path
- * allowed, http:// only with allow_http; allow_http and allow_private
- * (false: host->http's keys of those names, for a stand-in or a private
- * proxy); timeout (10s, 1s..60s, each Graph call); trust_email (false).
+ * and must be one of the app's "Valid OAuth Redirect URIs"); dialog_url
+ * (https://www.facebook.com) and graph_url (https://graph.facebook.com):
+ * https, no credentials or query, a path allowed, http:// only with
+ * allow_http; allow_http and allow_private (false: host->http's keys of
+ * those names, for a stand-in or a private proxy); timeout (10s, 1s..60s,
+ * each Graph call); trust_email (false).
  *
  * authorize_url: {dialog_url}/{api_version}/dialog/oauth with client_id,
  * redirect_uri, state, response_type=code, scope, code_challenge and
@@ -51,7 +52,6 @@ static const gh_host *host;
 
 #define APP_ID_MAX 32    /* Facebook app ids are 15 or 16 digits */
 #define SECRET_MAX 128   /* app secrets are 32 hex digits */
-#define VERSION_MAX 16
 #define SCOPES_MAX 512
 #define URL_MAX 1024
 #define TOKEN_MAX 2048   /* access tokens are a few hundred characters */
@@ -113,9 +113,12 @@ static int all_digits(const char *s, size_t min, size_t max)
 /* "v" and a Graph version: 1 to 3 digits, '.', 1 or 2 digits. */
 static int is_version(const char *v)
 {
-    size_t major = strspn(v + 1, "0123456789"), minor;
+    size_t major, minor;
 
-    if (v[0] != 'v' || major < 1 || major > 3 || v[1 + major] != '.')
+    if (v[0] != 'v')
+        return 0;
+    major = strspn(v + 1, "0123456789");
+    if (major < 1 || major > 3 || v[1 + major] != '.')
         return 0;
     minor = strspn(v + 2 + major, "0123456789");
     return minor >= 1 && minor <= 2 && v[2 + major + minor] == '\0';
@@ -149,20 +152,23 @@ static gh_result read_url(facebook *f, const gh_cfg *o, gh_call *call, const cha
 }
 
 /* redirect_uri, when set: an absolute http(s) URL (http:// only with
- * allow_http) without a fragment, which Facebook would refuse. */
+ * allow_http) without credentials or a fragment (Facebook refuses one). */
 static gh_result read_redirect_uri(facebook *f, const gh_cfg *o, gh_call *call)
 {
     const char *v = host->cfg_str(o, "redirect_uri", "");
     gh_url u = {.size = sizeof u};
+    int bad;
 
     if (!*v)
         return GH_OK;
-    if (strlen(v) >= sizeof f->redirect_uri || strchr(v, '#') ||
-        host->url_parse(call, v, &u) != GH_OK || !u.host[0] ||
-        (strcmp(u.scheme, "https") != 0 && (strcmp(u.scheme, "http") != 0 || !f->allow_http)))
+    bad = strlen(v) >= sizeof f->redirect_uri || strchr(v, '#') ||
+          host->url_parse(call, v, &u) != GH_OK || !u.host[0] || u.user[0] ||
+          (strcmp(u.scheme, "https") != 0 && (strcmp(u.scheme, "http") != 0 || !f->allow_http));
+    host->wipe(u.password, sizeof u.password);
+    if (bad)
         return host->cfg_fail(call, host->cfg_child(o, "redirect_uri"),
-                              "option 'redirect_uri' must be an https:// URL without a fragment "
-                              "(http:// only with allow_http: true)");
+                              "option 'redirect_uri' must be an https:// URL without credentials "
+                              "or a fragment (http:// only with allow_http: true)");
     memcpy(f->redirect_uri, v, strlen(v) + 1);
     return GH_OK;
 }
