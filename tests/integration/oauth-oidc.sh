@@ -8,11 +8,13 @@
 # replayed state, a missing cookie, a code injected from another flow
 # (PKCE), wrong nonce, another key, alg none, wrong aud and iss, expired,
 # an unverified address matching an account, redirect_to off the
-# allowlist, the iss of another provider. On SQLite: the storage is not
-# what this test is about.
+# allowlist, the iss of another provider; a second factor after the
+# provider, and a provider that is down. On SQLite unless GH_TEST_BACKEND
+# says otherwise (backend.sh).
 set -u
 . "$(dirname "$0")/lib.sh"
-for tool in jq curl node npm; do
+. "$(dirname "$0")/backend.sh"
+for tool in jq curl node npm python3 "$DB_TOOL"; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
 json_client
@@ -30,6 +32,7 @@ trap '[ -n "$OP1" ] && kill "$OP1" 2>/dev/null; [ -n "$OP2" ] && kill "$OP2" 2>/
 DAEMON_PORT=$(free_port)
 P1=$(free_port)
 P2=$(free_port)
+DOWN=$(free_port) # nothing listens there
 ISS1=http://127.0.0.1:$P1
 ISS2=http://127.0.0.1:$P2
 CB=http://127.0.0.1:$DAEMON_PORT/api/v1/oauth
@@ -53,8 +56,10 @@ check "the two providers listen" grep -q ready "$TMP/op-okta.log" "$TMP/op-googl
 # preset for the Workspace domain example.com
 config() {
     base_config listen="127.0.0.1:$DAEMON_PORT" public_url="http://127.0.0.1:$DAEMON_PORT"
+    printf '%s\n' "$STORAGE_YAML"
     cat <<EOF
 plugins:
+  - name: totp
   - name: okta
     plugin: oidc
     options:
@@ -72,6 +77,14 @@ plugins:
       hosted_domain: example.com
       allow_http: true
       allow_private: true
+  - name: down
+    plugin: oidc
+    options:
+      issuer: http://127.0.0.1:$DOWN
+      client_id: gh-down
+      client_secret: down-secret
+      allow_http: true
+      allow_private: true
 oauth:
   redirect_allowlist: [$APP, "http://app.test/other?tab=1"]
   link_by_verified_email: $1
@@ -80,6 +93,7 @@ bootstrap:
   admin_password: "$PW"
 EOF
 }
+new_database gh_oauth
 config false >"$CFG"
 "$CTL" -c "$CFG" migrate up >/dev/null 2>&1
 "$CTL" -c "$CFG" user create --email carol@example.com --password-stdin <<<"$PW" >/dev/null 2>&1
@@ -356,6 +370,38 @@ req GET /api/v1/users/me/identities -H "$(bearer "$CAROL_AT")"
 equals "... and gone from the list" "$(j '[.items[].provider] | join(",")')" okta
 flow google carol-work
 equals "... so the provider account no longer signs in to carol" "$(j ".user.id == \"$CAROL_ID\"")" false
+
+# ---------------------------------------------------------------- MFA, outage
+# totp SECRET [STEPS]: the RFC 6238 code (SHA-1, 6 digits, 30 s) of now + STEPS
+totp() {
+    python3 -c 'import sys, hmac, hashlib, base64, struct, time
+s = sys.argv[1] + "=" * (-len(sys.argv[1]) % 8)
+h = hmac.new(base64.b32decode(s), struct.pack(">Q", int(time.time()) // 30 + int(sys.argv[2])),
+             hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))' "$1" "${2:-0}"
+}
+post_json /api/v1/users/me/mfa/totp '{}' -H "$(bearer "$ALICE_AT")"
+FID=$(j .factor_id) SECRET=$(j .secret)
+post_json "/api/v1/users/me/mfa/$FID/confirm" "{\"code\":\"$(totp "$SECRET")\"}" \
+    -H "$(bearer "$ALICE_AT")"
+equals "alice enrols a second factor" "$CODE" 200
+flow okta alice
+equals "then the provider alone does not sign her in" "$(j .mfa_required)" true
+lacks "... no token" "$BODY" access_token
+equals "... the second step's method" "$(j '.methods[0].type')" totp
+post_json /api/v1/auth/mfa/verify \
+    "{\"mfa_token\":\"$(j .mfa_token)\",\"method\":\"totp\",\"code\":\"$(totp "$SECRET" 1)\"}"
+equals "... the usual second step does" "$CODE" 200
+equals "... as alice" "$(j .user.id)" "$ALICE_ID"
+flow okta alice "redirect_to=$APP"
+post_json /api/v1/oauth/exchange "{\"code\":\"$(qparam "$(hdr Location)" code)\"}"
+equals "the one-time code of a user with a factor gives the second step too" \
+    "$(j .mfa_required)" true
+
+req GET /api/v1/oauth/down
+equals "a provider that is down: 503, no redirect" "$CODE" 503
+check "... and the daemon says which" wait_log "$TMP/log" "down:"
 
 # ---------------------------------------------------------------- audit, log
 post_json /api/v1/auth/login "{\"email\":\"admin@example.com\",\"password\":\"$PW\"}"
