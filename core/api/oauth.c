@@ -429,6 +429,31 @@ static void link_identity(api_job *j, gh_conn *c, const json_t *rec, const oauth
 
 /* ---------------------------------------------------------------- callback */
 
+/* The provider's user is user_id: without redirect_to the sign-in itself;
+ * with, a one-time code for it, so no token travels in a URL. */
+static void signed_in(api_job *j, gh_conn *c, const char *to, const char *user_id)
+{
+    char one[GH_SECRET_LEN], key[128];
+    if (!to) {
+        sign_in(j, c, user_id);
+        return;
+    }
+    if (secret_new(one) != 0) {
+        api_store_fail(j, GH_ERR_INTERNAL, "oauth code");
+        return;
+    }
+    json_t *grant = json_pack("{s:s, s:s, s:s}", "u", user_id, "t", api_tenant(j), "p",
+                              j->target);
+    kv_key(CODE_KEY, one, key, sizeof key);
+    gh_result r = grant ? kv_put_json(c, &j->call, key, grant, CODE_TTL_MS) : GH_ERR_NOMEM;
+    json_decref(grant);
+    if (r == GH_OK)
+        api_redirect(j, back_to(to, "code", one));
+    else
+        api_store_fail(j, r, "oauth code");
+    OPENSSL_cleanse(one, sizeof one);
+}
+
 /* The flow's end once the state is known good: the provider's answer,
  * the exchange, then the account. */
 static void callback_flow(api_job *j, gh_conn *c, const json_t *rec)
@@ -452,30 +477,13 @@ static void callback_flow(api_job *j, gh_conn *c, const json_t *rec)
         r = oauth_plugin_exchange(p, &j->call, code, redirect_uri, rec_str(rec, "v"),
                                   rec_str(rec, "n"), api_in(j, "iss"), &pr);
     free(redirect_uri);
-    char user_id[37], one[GH_SECRET_LEN], key[128];
-    const char *to = rec_str(rec, "r");
+    char user_id[37];
     if (r != GH_OK)
         exchange_fail(j, c, rec, r);
     else if (rec_str(rec, "u"))
         link_identity(j, c, rec, &pr);
-    else if (account_for(j, c, rec, &pr, user_id) < 0)
-        ;
-    else if (!to)
-        sign_in(j, c, user_id);
-    else if (secret_new(one) != 0)
-        api_store_fail(j, GH_ERR_INTERNAL, "oauth code");
-    else {
-        json_t *grant = json_pack("{s:s, s:s, s:s}", "u", user_id, "t", api_tenant(j), "p",
-                                  j->target);
-        kv_key(CODE_KEY, one, key, sizeof key);
-        r = grant ? kv_put_json(c, &j->call, key, grant, CODE_TTL_MS) : GH_ERR_NOMEM;
-        json_decref(grant);
-        if (r == GH_OK)
-            api_redirect(j, back_to(to, "code", one));
-        else
-            api_store_fail(j, r, "oauth code");
-        OPENSSL_cleanse(one, sizeof one);
-    }
+    else if (account_for(j, c, rec, &pr, user_id) == 0)
+        signed_in(j, c, rec_str(rec, "r"), user_id);
     oauth_profile_clear(&pr);
 }
 
