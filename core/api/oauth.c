@@ -294,20 +294,16 @@ static void sign_in(api_job *j, gh_conn *c, const char *user_id)
     auth_clear(&r);
 }
 
-/* The company of a flow (tenant id) into j->company: 0, or -1 answered. */
-static int flow_company(api_job *j, gh_conn *c, const json_t *rec, const char *tenant)
+/* The company of a flow (its id, which the start recorded) into
+ * j->company, as a request naming it would: 0, or -1 answered. */
+static int flow_company(api_job *j, gh_conn *c, const char *tenant)
 {
-    gh_result r = tenant ? companies_find(c, &j->call, tenant, &j->company) : GH_ERR_NOT_FOUND;
-    if (r == GH_OK && j->company.is_active) {
-        j->call.tenant = j->company.id;
-        return 0;
+    snprintf(j->company_slug, sizeof j->company_slug, "%s", tenant ? tenant : "");
+    if (!j->company_slug[0]) {
+        api_store_fail(j, GH_ERR_INTERNAL, "oauth record without company");
+        return -1;
     }
-    memset(&j->company, 0, sizeof j->company);
-    if (r != GH_OK && r != GH_ERR_NOT_FOUND)
-        api_store_fail(j, r, "company lookup");
-    else
-        flow_fail(j, c, rec, 404, "company_not_found", "No such company.");
-    return -1;
+    return api_company_resolve(j, c);
 }
 
 /* A new account for the provider's profile, with its identity, in one
@@ -509,7 +505,7 @@ static void callback_work(api_job *j, gh_conn *c)
                                strlen(bound) != GH_DIGEST_LEN - 1)) {
         /* the state came back to a browser that did not start the flow */
         flow_fail(j, c, rec, 400, "browser_mismatch", "This sign-in was started elsewhere.");
-    } else if (flow_company(j, c, rec, rec_str(rec, "t")) == 0) {
+    } else if (flow_company(j, c, rec_str(rec, "t")) == 0) {
         callback_flow(j, c, rec);
     }
     if (rec) {
@@ -584,7 +580,7 @@ static void exchange_work(api_job *j, gh_conn *c)
         api_fail(j, 400, "invalid_code", "Unknown, used or expired code.");
     } else if (r != GH_OK) {
         api_store_fail(j, r, "oauth code");
-    } else if (flow_company(j, c, NULL, rec_str(grant, "t")) == 0) {
+    } else if (flow_company(j, c, rec_str(grant, "t")) == 0) {
         sign_in(j, c, user);
     }
     json_decref(grant);

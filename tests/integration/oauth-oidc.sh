@@ -372,15 +372,6 @@ flow google carol-work
 equals "... so the provider account no longer signs in to carol" "$(j ".user.id == \"$CAROL_ID\"")" false
 
 # ---------------------------------------------------------------- MFA, outage
-# totp SECRET [STEPS]: the RFC 6238 code (SHA-1, 6 digits, 30 s) of now + STEPS
-totp() {
-    python3 -c 'import sys, hmac, hashlib, base64, struct, time
-s = sys.argv[1] + "=" * (-len(sys.argv[1]) % 8)
-h = hmac.new(base64.b32decode(s), struct.pack(">Q", int(time.time()) // 30 + int(sys.argv[2])),
-             hashlib.sha1).digest()
-o = h[-1] & 15
-print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))' "$1" "${2:-0}"
-}
 post_json /api/v1/users/me/mfa/totp '{}' -H "$(bearer "$ALICE_AT")"
 FID=$(j .factor_id) SECRET=$(j .secret)
 post_json "/api/v1/users/me/mfa/$FID/confirm" "{\"code\":\"$(totp "$SECRET")\"}" \

@@ -230,11 +230,19 @@ static gh_result call_json(gh_call *call, const gh_param *req, const char *what,
     if (r == GH_OK && status / 100 == 4) {
         gh_json *err = NULL;
         const char *code = NULL;
+        char shown[41] = "";
         if (body && host->json_decode(call, body->data, body->len, &err) == GH_OK)
             code = host->json_str(host->json_get(err, "error"));
-        /* the provider's error code is theirs and short; never the body */
-        r = host->fail(call, GH_ERR_DENIED, "the %s answered %lld %.40s", what, (long long)status,
-                       code ? code : "");
+        /* RFC 6749 5.2's error code, as far as it is one: never the body,
+         * never a byte that could forge a log line */
+        for (size_t i = 0; code && code[i] && i + 1 < sizeof shown; i++) {
+            char ch = code[i];
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+            shown[i] = ok ? ch : '?';
+            shown[i + 1] = '\0';
+        }
+        r = host->fail(call, GH_ERR_DENIED, "the %s answered %lld %s", what, (long long)status,
+                       shown);
         host->json_free(err);
     } else if (r == GH_OK && (status / 100 != 2 || !body)) {
         r = host->fail(call, GH_ERR_UPSTREAM, "the %s answered %lld", what, (long long)status);
