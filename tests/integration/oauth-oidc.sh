@@ -99,6 +99,23 @@ config false >"$CFG"
 "$CTL" -c "$CFG" user create --email carol@example.com --password-stdin <<<"$PW" >/dev/null 2>&1
 check "the daemon starts with both instances" start_daemon "$CFG" "$TMP/log"
 
+# refused OPTIONS: what `gatehoused -t` says of an oidc instance with these
+# option lines besides its client
+refused() {
+    { base_config; printf '%s\n' "$STORAGE_YAML"
+      printf 'plugins:\n  - name: bad\n    plugin: oidc\n    options:\n'
+      printf '      client_id: x\n      client_secret: y\n'; printf '      %s\n' "$@"; } >"$TMP/bad.yaml"
+    "$GATEHOUSED" -t -c "$TMP/bad.yaml" 2>&1
+}
+contains "an http issuer needs allow_http" "$(refused 'issuer: http://idp.example')" \
+    ":15: plugin 'bad': 'issuer' must be an https:// URL"
+contains "scopes without openid are refused" \
+    "$(refused 'issuer: https://idp.example' 'scopes: openidx email')" "must include openid"
+contains "token_auth is one of two" \
+    "$(refused 'issuer: https://idp.example' 'token_auth: private_key_jwt')" \
+    "'token_auth' must be one of client_secret_basic, client_secret_post"
+contains "the oidc plugin needs an issuer" "$(refused)" "issuer"
+
 # the accounts at the providers: account SUB at provider PORT with CLAIMS (JSON members)
 account() { curl -s -X POST --data-binary "{\"sub\":\"$2\",$3}" "http://127.0.0.1:$1/admin/account"; }
 misbehave() { curl -s -X POST --data-binary "{\"mode\":\"$2\"}" "http://127.0.0.1:$1/admin/misbehave"; }

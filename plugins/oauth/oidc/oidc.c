@@ -149,6 +149,16 @@ static gh_result copy_option(oidc *o, gh_call *call, const gh_cfg *opts, const c
     return GH_OK;
 }
 
+/* 1 when the space-separated list names scope. */
+static int has_scope(const char *list, const char *scope)
+{
+    size_t n = strlen(scope);
+    for (const char *p = list; (p = strstr(p, scope)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 static gh_result oidc_instantiate(void *inst, const gh_cfg *opts, gh_call *call)
 {
     oidc *o = inst;
@@ -171,7 +181,7 @@ static gh_result oidc_instantiate(void *inst, const gh_cfg *opts, gh_call *call)
 #endif
     if (!o->issuer[0])
         return host->cfg_fail(call, NULL, "'issuer' is required");
-    if (!strstr(o->scopes, "openid"))
+    if (!has_scope(o->scopes, "openid"))
         return host->cfg_fail(call, host->cfg_child(opts, "scopes"),
                               "'scopes' must include openid: there is no ID token without it");
     int all = 1;
