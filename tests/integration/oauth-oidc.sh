@@ -97,6 +97,8 @@ new_database gh_oauth
 config false >"$CFG"
 "$CTL" -c "$CFG" migrate up >/dev/null 2>&1
 "$CTL" -c "$CFG" user create --email carol@example.com --password-stdin <<<"$PW" >/dev/null 2>&1
+"$CTL" -c "$CFG" company create beta Beta >/dev/null 2>&1
+"$CTL" -c "$CFG" company create closed Closed --no-signup >/dev/null 2>&1
 check "the daemon starts with both instances" start_daemon "$CFG" "$TMP/log"
 
 # refused OPTIONS: what `gatehoused -t` says of an oidc instance with these
@@ -223,6 +225,16 @@ equals "the same provider account signs in again" "$CODE" 200
 equals "... to the same account" "$(j .user.id)" "$ALICE_ID"
 req GET /api/v1/users/me/identities -H "$(bearer "$ALICE_AT")"
 check "... and the identity's last use is recorded" test "$(j '.items[0].last_used_at')" != null
+
+# ---------------------------------------------------------------- companies
+flow okta alice company=beta
+equals "in another company the same provider account is another account" "$CODE" 200
+check "... not alice's of the root company" test "$(j .user.id)" != "$ALICE_ID"
+flow okta alice company=closed
+equals "a company closed to sign-up makes no account" "$CODE" 403
+equals "... signup_disabled" "$(j .code)" signup_disabled
+req GET "/api/v1/oauth/okta?company=nope"
+equals "an unknown company is 404 at the start" "$(j .code)" company_not_found
 
 # ---------------------------------------------------------------- state
 BACK=$FIRST_BACK
