@@ -168,11 +168,14 @@ static void drop_out(api_job *j)
     j->out_len = 0;
 }
 
-/* Forget the answer's headers: a Location may hold a one-time code. */
+/* Forget the answer's headers: a Location may hold a one-time code, a
+ * cookie a secret. */
 static void drop_headers(api_job *j)
 {
     if (j->location)
         OPENSSL_cleanse(j->location, strlen(j->location));
+    if (j->set_cookie)
+        OPENSSL_cleanse(j->set_cookie, strlen(j->set_cookie));
     free(j->location);
     free(j->set_cookie);
     j->location = j->set_cookie = NULL;
