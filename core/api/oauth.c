@@ -12,8 +12,10 @@
  * The start keeps a state record in kv for STATE_TTL_MS under the
  * digest of `state` (random): the PKCE verifier, the nonce, redirect_to,
  * the company, the user being linked, and the digest of a random value
- * set as the cookie COOKIE (Secure, HttpOnly, SameSite=Lax, Path=/). The
- * callback takes the record (kv del: one use, even in a race), and goes on
+ * set as a cookie of the flow's own (COOKIE + part of the state's digest,
+ * so flows started side by side in one browser do not overwrite each
+ * other; Secure, HttpOnly, SameSite=Lax, Path=/). The callback takes the
+ * record (kv del: one use, even in a race), clears the cookie, and goes on
  * only when the cookie's digest matches: a state leaked or forged into
  * another browser is worth nothing there. Then the provider's error, the
  * exchange (the plugin checks RFC 9207's iss, the ID token, userinfo),
@@ -58,7 +60,8 @@
 /* __Host-: the browser takes it only with Secure and Path=/ and no Domain,
  * so no sibling subdomain can plant one for us. Over plain http browsers
  * keep it only for localhost, which they count as secure. */
-#define COOKIE "__Host-gh-oauth"
+#define COOKIE "__Host-gh-oauth-"
+#define COOKIE_ATTRS "Path=/; Secure; HttpOnly; SameSite=Lax"
 #define STATE_KEY "oauth-state:"
 #define CODE_KEY "oauth-code:"
 
@@ -159,6 +162,15 @@ static int redirect_allowed(const gh_config *cfg, const char *to)
 
 /* ---------------------------------------------------------------- start */
 
+/* The name of the flow's cookie: COOKIE and 16 hex digits of the digest
+ * of its state. */
+static void cookie_name(const char *state, char out[64])
+{
+    char digest[GH_DIGEST_LEN];
+    secret_digest(state, digest);
+    snprintf(out, 64, "%s%.16s", COOKIE, digest);
+}
+
 static char *callback_uri(const api_job *j)
 {
     char *uri = NULL;
@@ -182,7 +194,7 @@ static int flow_start(api_job *j, gh_conn *c, const char *user_id, char **url)
 {
     const gh_loaded *p = oauth_plugin_of(&j->app->plugins, j->target);
     char state[GH_SECRET_LEN], verifier[GH_SECRET_LEN], nonce[GH_SECRET_LEN];
-    char browser[GH_SECRET_LEN], bdigest[GH_DIGEST_LEN], key[128];
+    char browser[GH_SECRET_LEN], bdigest[GH_DIGEST_LEN], key[128], name[64];
     char challenge[GH_B64URL_LEN(SHA256_DIGEST_LENGTH)];
     char *redirect_uri = callback_uri(j);
     const char *to = api_in(j, "redirect_to");
@@ -207,8 +219,9 @@ static int flow_start(api_job *j, gh_conn *c, const char *user_id, char **url)
     }
     if (r == GH_OK)
         r = oauth_plugin_authorize(p, &j->call, redirect_uri, state, nonce, challenge, url);
-    if (r == GH_OK && asprintf(&j->set_cookie, "%s=%s; Path=/; Max-Age=%d; Secure; HttpOnly; "
-                                               "SameSite=Lax", COOKIE, browser,
+    if (r == GH_OK)
+        cookie_name(state, name);
+    if (r == GH_OK && asprintf(&j->set_cookie, "%s=%s; Max-Age=%d; " COOKIE_ATTRS, name, browser,
                                STATE_TTL_MS / 1000) < 0) {
         j->set_cookie = NULL;
         r = GH_ERR_NOMEM;
@@ -555,11 +568,18 @@ static void callback(gh_req *req)
         return;
     }
     snprintf(j->target, sizeof j->target, "%s", name);
-    char *cookie = cookie_value(req_header(req, "Cookie"), COOKIE);
-    if (cookie) {
-        json_object_set_new(j->in, "cookie", json_string(cookie));
-        OPENSSL_cleanse(cookie, strlen(cookie));
-        free(cookie);
+    const char *state = api_in(j, "state");
+    if (state) { /* the flow's cookie, which has done its job whatever comes */
+        char cname[64];
+        cookie_name(state, cname);
+        char *cookie = cookie_value(req_header(req, "Cookie"), cname);
+        if (cookie) {
+            json_object_set_new(j->in, "cookie", json_string(cookie));
+            OPENSSL_cleanse(cookie, strlen(cookie));
+            free(cookie);
+        }
+        if (asprintf(&j->set_cookie, "%s=; Max-Age=0; " COOKIE_ATTRS, cname) < 0)
+            j->set_cookie = NULL;
     }
     api_job_run(req, j, callback_work);
 }

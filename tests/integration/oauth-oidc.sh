@@ -185,7 +185,7 @@ equals "... with PKCE S256" "$(qparam "$AUTHZ" code_challenge_method)" S256
 equals "... a 43-character challenge" "$(qparam "$AUTHZ" code_challenge | wc -c)" 44
 check "... a state" test "$(qparam "$AUTHZ" state | wc -c)" -ge 40
 check "... and a nonce" test "$(qparam "$AUTHZ" nonce | wc -c)" -ge 40
-contains "the browser gets the __Host- cookie" "$SETC" "__Host-gh-oauth="
+contains "the browser gets a __Host- cookie of the flow's own" "$SETC" "__Host-gh-oauth-"
 contains "... Secure" "$SETC" "; Secure"
 contains "... HttpOnly" "$SETC" "; HttpOnly"
 contains "... SameSite=Lax" "$SETC" "SameSite=Lax"
@@ -253,8 +253,14 @@ equals "... browser_mismatch" "$(j .code)" browser_mismatch
 back "$COOKIE"
 equals "... and its state is spent: the right cookie comes too late" "$(j .code)" invalid_state
 start okta; login "$AUTHZ" alice
-back "__Host-gh-oauth=someone-elses-cookie-value-0123456789abcdefgh"
+back "${COOKIE%%=*}=someone-elses-cookie-value-0123456789abcdefgh"
 equals "another browser's cookie is refused" "$(j .code)" browser_mismatch
+NAME=okta; start okta; FIRST=$COOKIE; FIRST_AUTHZ=$AUTHZ
+start okta
+login "$FIRST_AUTHZ" alice
+back "$FIRST; $COOKIE"
+equals "two flows started side by side in one browser: the first one signs in" "$CODE" 200
+contains "... and its cookie is cleared" "$(hdr Set-Cookie)" "${FIRST%%=*}=; Max-Age=0;"
 
 # the state of one instance's flow at another instance's callback
 NAME=okta; start okta; login "$AUTHZ" alice
