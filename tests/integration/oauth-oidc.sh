@@ -25,7 +25,7 @@ OKTA_SECRET='okta-client-secret-0123456789'
 GOOGLE_SECRET='google-client-secret-9876543210'
 APP=http://app.test/done
 
-STANDIN_DIR=$("$top_srcdir/tests/standins/oidc/install.sh") ||
+STANDIN_DIR=$("$top_srcdir/tests/npm-install.sh" "$top_srcdir/tests/standins/oidc") ||
     { echo "SKIP: the OIDC stand-in cannot be installed (npm ci)"; exit 77; }
 OP1=; OP2=
 trap '[ -n "$OP1" ] && kill "$OP1" 2>/dev/null; [ -n "$OP2" ] && kill "$OP2" 2>/dev/null; cleanup' EXIT
