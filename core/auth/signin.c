@@ -136,15 +136,17 @@ static auth_outcome admit(const gh_auth_ctx *ax, const signin_method *m, auth_re
         if (res != GH_OK)
             return auth_failed(r, res, "mfa methods");
         if (json_array_size(r->methods) > 0) {
-            res = mfa_challenge_create(ax->conn, ax->call, &ax->cfg->mfa, u->tenant_id, u->id,
-                                       ax->ip, ax->ua, r->mfa_token);
+            res = mfa_challenge_create(ax->conn, ax->call, &ax->cfg->mfa,
+                                       m->amr ? m->amr : "pwd", u->tenant_id, u->id, ax->ip,
+                                       ax->ua, r->mfa_token);
             if (res != GH_OK)
                 return auth_failed(r, res, "mfa challenge");
             auth_audit(ax, "login.mfa_required", "success", u->id, NULL);
             return AUTH_MFA;
         }
     }
-    r->proof_amr = m->amr;
+    if (!(m->flags & SIGNIN_SECOND_FACTOR)) /* a second step's caller set the first's */
+        r->proof_amr = m->amr;
     auth_outcome o = signin_issue(ax, u, r);
     if (o == AUTH_OK)
         auth_audit(ax, "login.success", "success", u->id,

@@ -420,6 +420,8 @@ post_json /api/v1/auth/mfa/verify \
     "{\"mfa_token\":\"$(j .mfa_token)\",\"method\":\"totp\",\"code\":\"$(totp "$SECRET" 1)\"}"
 equals "... the usual second step does" "$CODE" 200
 equals "... as alice" "$(j .user.id)" "$ALICE_ID"
+equals "... amr: the provider, then the code" "$(claims "$(j .access_token)" | jq -c .amr)" \
+    '["ext","otp"]'
 flow okta alice "redirect_to=$APP"
 post_json /api/v1/oauth/exchange "{\"code\":\"$(qparam "$(hdr Location)" code)\"}"
 equals "the one-time code of a user with a factor gives the second step too" \
