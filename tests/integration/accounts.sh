@@ -670,7 +670,7 @@ equals "... issuer matches the tokens'" "$(j .issuer)" "$(jwt_payload "$ALICE_AT
 equals "... jwks_uri" "$(j .jwks_uri)" "http://127.0.0.1:8080/.well-known/jwks.json"
 equals "... endpoints" "$(j '[.token_endpoint, .introspection_endpoint, .revocation_endpoint] | join(" ")')" \
     "http://127.0.0.1:8080/oauth2/token http://127.0.0.1:8080/oauth2/introspect http://127.0.0.1:8080/oauth2/revoke"
-equals "... grants" "$(j '.grant_types_supported | join(",")')" "password,refresh_token"
+equals "... grants" "$(j '.grant_types_supported | join(",")')" "password,refresh_token,client_credentials"
 equals "... the signing algorithm" "$(j '.id_token_signing_alg_values_supported | join(",")')" "ES256"
 
 # ---------------------------------------------------------------- MFA's first step
