@@ -276,6 +276,24 @@ static api_job *id_job(gh_req *req, unsigned flags, const char *perm)
     return j;
 }
 
+/* A change's start: the transaction, and the client as it was (before,
+ * for the audit row). */
+static gh_result load(api_job *j, gh_conn *c, gh_client *cl, json_t **before)
+{
+    gh_result r = store_begin(c, &j->call);
+    if (r == GH_OK && (r = client_get(c, &j->call, api_tenant(j), j->target, cl)) == GH_OK)
+        *before = present_client(cl);
+    return r;
+}
+
+/* A route on /{id} that takes no body. */
+static void id_route(gh_req *req, unsigned flags, const char *perm, api_work work)
+{
+    api_job *j = id_job(req, flags, perm);
+    if (j)
+        api_job_run(req, j, work);
+}
+
 static void get_work(api_job *j, gh_conn *c)
 {
     gh_client cl = { 0 };
@@ -288,9 +306,7 @@ static void get_work(api_job *j, gh_conn *c)
 
 static void get(gh_req *req)
 {
-    api_job *j = id_job(req, API_READ, "clients:read");
-    if (j)
-        api_job_run(req, j, get_work);
+    id_route(req, API_READ, "clients:read", get_work);
 }
 
 /* The body is checked on the loop against an empty client (so a field's
@@ -300,9 +316,8 @@ static void put_work(api_job *j, gh_conn *c)
     gh_client cl = { 0 };
     char secret[CLIENT_SECRET_LEN] = "";
     json_t *before = NULL;
-    gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK && (r = client_get(c, &j->call, api_tenant(j), j->target, &cl)) == GH_OK) {
-        before = present_client(&cl);
+    gh_result r = load(j, c, &cl, &before);
+    if (r == GH_OK) {
         /* checked on the loop already: this cannot fail */
         client_from(NULL, j, &cl);
         if (client_complete(j, &cl) < 0) {
@@ -334,19 +349,15 @@ static void delete_work(api_job *j, gh_conn *c)
 {
     gh_client cl = { 0 };
     json_t *before = NULL;
-    gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK && (r = client_get(c, &j->call, api_tenant(j), j->target, &cl)) == GH_OK) {
-        before = present_client(&cl);
+    gh_result r = load(j, c, &cl, &before);
+    if (r == GH_OK)
         r = client_delete(c, &j->call, api_tenant(j), j->target);
-    }
     finish(j, c, r, "client.delete", &cl, before, NULL, 204);
 }
 
 static void delete(gh_req *req)
 {
-    api_job *j = id_job(req, 0, "clients:write");
-    if (j)
-        api_job_run(req, j, delete_work);
+    id_route(req, 0, "clients:write", delete_work);
 }
 
 static void rotate_work(api_job *j, gh_conn *c)
@@ -354,11 +365,9 @@ static void rotate_work(api_job *j, gh_conn *c)
     gh_client cl = { 0 };
     char secret[CLIENT_SECRET_LEN] = "";
     json_t *before = NULL;
-    gh_result r = store_begin(c, &j->call);
-    if (r == GH_OK && (r = client_get(c, &j->call, api_tenant(j), j->target, &cl)) == GH_OK) {
-        before = present_client(&cl);
+    gh_result r = load(j, c, &cl, &before);
+    if (r == GH_OK)
         r = client_rotate(c, &j->call, api_tenant(j), &cl, j->cfg->client_secret_grace_ms, secret);
-    }
     finish(j, c, r, "client.secret.rotate", &cl, before,
            r == GH_OK ? present_with_secret(&cl, secret) : NULL, 200);
     OPENSSL_cleanse(secret, sizeof secret);
@@ -366,9 +375,7 @@ static void rotate_work(api_job *j, gh_conn *c)
 
 static void rotate(gh_req *req)
 {
-    api_job *j = id_job(req, 0, "clients:write");
-    if (j)
-        api_job_run(req, j, rotate_work);
+    id_route(req, 0, "clients:write", rotate_work);
 }
 
 int clients_register(gh_router *r)

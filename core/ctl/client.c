@@ -202,43 +202,44 @@ static int one_client(ctl *c, int argc, char **argv, const char *what, const cha
     return -1;
 }
 
-static int client_rotate_cmd(ctl *c, int argc, char **argv)
+/* rotate (a new secret, printed) or delete one client, audited. */
+static int change_one(ctl *c, int argc, char **argv, int rotate)
 {
     const char *tenant = "root";
     gh_client cl;
     char secret[CLIENT_SECRET_LEN];
-    int rc = one_client(c, argc, argv, "Give a client a new secret, printed this once; the old "
-                        "one works\nfor oauth2.client_secret_grace more.\n" TENANT_HELP, &tenant, &cl);
+    int rc = one_client(c, argc, argv, rotate
+                        ? "Give a client a new secret, printed this once; the old one works\n"
+                          "for oauth2.client_secret_grace more.\n" TENANT_HELP
+                        : "Delete a client: its tokens stop introspecting as active.\n" TENANT_HELP,
+                        &tenant, &cl);
     if (rc != -1)
         return rc;
     gh_call call;
     ctl_call(&call);
     gh_result r = store_begin(c->conn, &call);
     if (r == GH_OK)
-        r = client_rotate(c->conn, &call, tenant, &cl, c->cfg->client_secret_grace_ms, secret);
-    if ((r = audited(c, &call, tenant, "client.secret.rotate", &cl, r)) != GH_OK)
-        return ctl_fail("rotating the secret failed: %s", ctl_why(&call, r));
-    print_secret(&cl, secret);
+        r = rotate ? client_rotate(c->conn, &call, tenant, &cl, c->cfg->client_secret_grace_ms, secret)
+                   : client_delete(c->conn, &call, tenant, cl.id);
+    r = audited(c, &call, tenant, rotate ? "client.secret.rotate" : "client.delete", &cl, r);
+    if (r != GH_OK)
+        return ctl_fail("%s failed: %s", rotate ? "rotating the secret" : "deleting the client",
+                        ctl_why(&call, r));
+    if (rotate)
+        print_secret(&cl, secret);
+    else
+        printf("deleted %s\n", cl.client_id);
     return CTL_OK;
+}
+
+static int client_rotate_cmd(ctl *c, int argc, char **argv)
+{
+    return change_one(c, argc, argv, 1);
 }
 
 static int client_delete_cmd(ctl *c, int argc, char **argv)
 {
-    const char *tenant = "root";
-    gh_client cl;
-    int rc = one_client(c, argc, argv, "Delete a client: its tokens stop introspecting as "
-                        "active.\n" TENANT_HELP, &tenant, &cl);
-    if (rc != -1)
-        return rc;
-    gh_call call;
-    ctl_call(&call);
-    gh_result r = store_begin(c->conn, &call);
-    if (r == GH_OK)
-        r = client_delete(c->conn, &call, tenant, cl.id);
-    if ((r = audited(c, &call, tenant, "client.delete", &cl, r)) != GH_OK)
-        return ctl_fail("deleting the client failed: %s", ctl_why(&call, r));
-    printf("deleted %s\n", cl.client_id);
-    return CTL_OK;
+    return change_one(c, argc, argv, 0);
 }
 
 int ctl_client(ctl *c, int argc, char **argv)
