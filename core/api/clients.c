@@ -7,7 +7,7 @@
  * client of another company answers 404 like a missing one.
  *
  *   client {id, client_id, name, grant_types: [], scopes: [], audiences: [],
- *           token_ttl (s), token_endpoint_auth_method, jwks_uri, introspect,
+ *           token_ttl (s), token_endpoint_auth_method, jwks_uri, jwks, introspect,
  *           disabled, previous_secret_expires_at, created_at, updated_at}
  * The secret is in the answer ("client_secret") of a creation, of a
  * rotation, and of a change to a secret method from private_key_jwt: only
@@ -27,7 +27,7 @@
 #define TTL_MAX_S 86400
 
 static const char *const known[] = { "name", "grant_types", "scopes", "audiences", "token_ttl",
-                                     "token_endpoint_auth_method", "jwks_uri", "introspect",
+                                     "token_endpoint_auth_method", "jwks_uri", "jwks", "introspect",
                                      "disabled", NULL };
 
 /* ---------------------------------------------------------------- shapes */
@@ -47,13 +47,14 @@ static json_t *list_json(const char *list)
 
 static json_t *present_client(const gh_client *cl)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:b, s:b, s:o, s:o, s:o}",
+    json_t *jwks = cl->jwks[0] ? json_loads(cl->jwks, 0, NULL) : NULL;
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:b, s:b, s:o, s:o, s:o}",
                      "id", cl->id, "client_id", cl->client_id, "name", cl->name,
                      "grant_types", list_json(cl->grant_types), "scopes", list_json(cl->scopes),
                      "audiences", list_json(cl->audiences), "token_ttl",
                      (json_int_t)cl->token_ttl_s, "token_endpoint_auth_method", cl->auth_method,
                      "jwks_uri", cl->jwks_uri[0] ? json_string(cl->jwks_uri) : json_null(),
-                     "introspect", cl->may_introspect, "disabled", cl->disabled,
+                     "jwks", jwks ? jwks : json_null(), "introspect", cl->may_introspect, "disabled", cl->disabled,
                      "previous_secret_expires_at", present_time(cl->old_secret_hash[0]
                                                                 ? cl->old_secret_expires_at : 0),
                      "created_at", present_time(cl->created_at),
@@ -104,6 +105,35 @@ static int input_list(gh_req *req, json_t *in, const char *key, int uris, char *
     return 0;
 }
 
+/* in.jwks, a JWK Set ({"keys": [1 to 32 objects]}), as compact JSON in
+ * out; null clears it, absent leaves it. 0, or -1 answered. The keys
+ * themselves are checked when an assertion is: a key that cannot verify
+ * is skipped then, as in a set at a jwks_uri. */
+static int input_jwks(gh_req *req, json_t *in, char out[CLIENT_JWKS_MAX])
+{
+    json_t *set = json_object_get(in, "jwks"), *keys = json_object_get(set, "keys"), *k;
+    size_t i;
+    if (!set)
+        return 0;
+    if (json_is_null(set)) {
+        out[0] = '\0';
+        return 0;
+    }
+    int ok = json_is_object(set) && json_is_array(keys) && json_array_size(keys) >= 1 &&
+             json_array_size(keys) <= 32;
+    json_array_foreach(keys, i, k)
+        ok = ok && json_is_object(k);
+    char *text = ok ? json_dumps(set, JSON_COMPACT) : NULL;
+    if (!text || strlen(text) >= CLIENT_JWKS_MAX) {
+        input_reject(req, "invalid_field", "jwks", "must be a JWK Set of 1 to 32 keys, under 8 KiB.");
+        free(text);
+        return -1;
+    }
+    memcpy(out, text, strlen(text) + 1);
+    free(text);
+    return 0;
+}
+
 /* A body's settings over cl (creation: over the defaults). 0, or -1
  * answered. */
 static int client_from(gh_req *req, api_job *j, gh_client *cl)
@@ -120,7 +150,8 @@ static int client_from(gh_req *req, api_job *j, gh_client *cl)
         input_bool(req, in, "disabled", &disabled) < 0 ||
         input_list(req, in, "grant_types", 0, cl->grant_types) < 0 ||
         input_list(req, in, "scopes", 0, cl->scopes) < 0 ||
-        input_list(req, in, "audiences", 1, cl->audiences) < 0)
+        input_list(req, in, "audiences", 1, cl->audiences) < 0 ||
+        input_jwks(req, in, cl->jwks) < 0)
         return -1;
     if (cl->grant_types[0] && strcmp(cl->grant_types, CLIENT_GRANT) != 0) {
         input_reject(req, "invalid_field", "grant_types", "may hold client_credentials only.");
@@ -158,8 +189,9 @@ static int client_complete(api_job *j, const gh_client *cl)
         api_fail(j, 422, "missing_field", "name is required.");
         return -1;
     }
-    if (strcmp(cl->auth_method, CLIENT_PRIVATE_KEY_JWT) == 0 && !cl->jwks_uri[0]) {
-        api_fail(j, 422, "missing_field", "private_key_jwt needs a jwks_uri.");
+    if (strcmp(cl->auth_method, CLIENT_PRIVATE_KEY_JWT) == 0 && !cl->jwks_uri[0] == !cl->jwks[0]) {
+        api_fail(j, 422, cl->jwks[0] ? "invalid_field" : "missing_field",
+                 "private_key_jwt needs its keys: a jwks_uri or a jwks, not both.");
         return -1;
     }
     return 0;

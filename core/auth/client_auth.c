@@ -68,17 +68,21 @@ static client_auth_outcome check_assertion(gh_conn *c, gh_call *call, const gh_c
                                            const char *assertion, const char **why)
 {
     gh_jwt_policy pol = {
-        .size = sizeof pol, .jwks_uri = cl->jwks_uri, .issuer = cl->client_id,
+        .size = sizeof pol, .jwks_uri = cl->jwks_uri[0] ? cl->jwks_uri : NULL,
+        .issuer = cl->client_id,
         .audience = client_assertion_audience(assertion, token_endpoint, cfg->tokens.issuer),
         .leeway_s = CLIENT_ASSERTION_LEEWAY_S, .allow_private = cfg->client_jwks_allow_private,
     };
     gh_json *claims = NULL;
     int64_t now_s = gh_now_ms() / 1000;
-    if (!cl->jwks_uri[0]) {
-        *why = "no jwks_uri";
+    /* inline keys win; the API lets a client have one kind only */
+    json_t *keys = cl->jwks[0] ? json_loads(cl->jwks, 0, NULL) : NULL;
+    if (!keys && !cl->jwks_uri[0]) {
+        *why = "no keys";
         return CLIENT_AUTH_FAILED;
     }
-    gh_result r = host_jwt_verify(call, assertion, &pol, &claims);
+    gh_result r = host_jwt_verify_keys(call, assertion, &pol, keys, &claims);
+    json_decref(keys);
     if (r == GH_ERR_DENIED) {
         *why = "assertion refused";
         return CLIENT_AUTH_FAILED;

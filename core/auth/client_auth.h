@@ -10,8 +10,9 @@
  * "client:<client_id>" and the caller's IP (auth/lockout.h), so a secret
  * cannot be guessed at the rate the endpoint answers.
  *
- * An assertion (RFC 7523 3) is a JWT signed by a key of the client's
- * jwks_uri (plugin/host_jwks.c fetches and caches the set): iss and sub
+ * An assertion (RFC 7523 3) is a JWT signed by one of the client's keys,
+ * its inline JWK Set or the one at its jwks_uri (plugin/host_jwks.c
+ * verifies, and fetches and caches a set at a URI): iss and sub
  * the client_id, aud our token endpoint or our issuer, exp and iat
  * present, a lifetime of at most CLIENT_ASSERTION_MAX_S, and a jti never
  * seen before: each jti is kept in kv (shared by every instance) until

@@ -117,8 +117,8 @@ int client_secret_matches(const gh_client *cl, const char *secret, int64_t now_m
 
 #define COLS "id, tenant_id, client_id, name, grant_types, scopes, audiences, token_ttl, " \
              "auth_method, secret_hash, old_secret_hash, old_secret_expires_at, jwks_uri, " \
-             "may_introspect, disabled, created_at, updated_at"
-#define NCOLS 17
+             "jwks, may_introspect, disabled, created_at, updated_at"
+#define NCOLS 18
 
 typedef struct client_rows {
     gh_client *v;
@@ -154,10 +154,11 @@ static int client_row(void *ud, const gh_param *col, uint32_t n)
     col_copy(&col[10], cl->old_secret_hash, sizeof cl->old_secret_hash);
     cl->old_secret_expires_at = col_int(&col[11]);
     col_copy(&col[12], cl->jwks_uri, sizeof cl->jwks_uri);
-    cl->may_introspect = col_int(&col[13]) != 0;
-    cl->disabled = col_int(&col[14]) != 0;
-    cl->created_at = col_int(&col[15]);
-    cl->updated_at = col_int(&col[16]);
+    col_copy(&col[13], cl->jwks, sizeof cl->jwks);
+    cl->may_introspect = col_int(&col[14]) != 0;
+    cl->disabled = col_int(&col[15]) != 0;
+    cl->created_at = col_int(&col[16]);
+    cl->updated_at = col_int(&col[17]);
     return 0;
 }
 
@@ -259,12 +260,13 @@ gh_result client_create(gh_conn *c, gh_call *call, const char *tenant, gh_client
         p_str(cl->id), p_str(tenant), p_str(cl->client_id), p_str(cl->name),
         p_str(cl->grant_types), p_str(cl->scopes), p_str(cl->audiences), p_int(&cl->token_ttl_s),
         p_str(cl->auth_method), p_opt_empty(cl->secret_hash), p_opt_empty(cl->jwks_uri),
-        p_int(&intro), p_int(&disabled), p_int(&cl->created_at), p_int(&cl->updated_at),
+        p_opt_empty(cl->jwks), p_int(&intro), p_int(&disabled), p_int(&cl->created_at),
+        p_int(&cl->updated_at),
     };
     return store_exec(c, call, "INSERT INTO oauth_clients (id, tenant_id, client_id, name, "
                       "grant_types, scopes, audiences, token_ttl, auth_method, secret_hash, "
-                      "jwks_uri, may_introspect, disabled, created_at, updated_at) VALUES "
-                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "jwks_uri, jwks, may_introspect, disabled, created_at, updated_at) VALUES "
+                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       args, sizeof args / sizeof args[0], NULL, NULL, NULL);
 }
 
@@ -277,14 +279,15 @@ static gh_result write_row(gh_conn *c, gh_call *call, const char *tenant, gh_cli
         p_str(cl->name), p_str(cl->grant_types), p_str(cl->scopes), p_str(cl->audiences),
         p_int(&cl->token_ttl_s), p_str(cl->auth_method), p_opt_empty(cl->secret_hash),
         p_opt_empty(cl->old_secret_hash), p_int(&cl->old_secret_expires_at),
-        p_opt_empty(cl->jwks_uri), p_int(&intro), p_int(&disabled), p_int(&cl->updated_at),
-        p_str(cl->id), p_str(tenant),
+        p_opt_empty(cl->jwks_uri), p_opt_empty(cl->jwks), p_int(&intro), p_int(&disabled),
+        p_int(&cl->updated_at), p_str(cl->id), p_str(tenant),
     };
     int64_t changed = 0;
     gh_result r = store_exec(c, call, "UPDATE oauth_clients SET name = ?, grant_types = ?, "
                              "scopes = ?, audiences = ?, token_ttl = ?, auth_method = ?, "
                              "secret_hash = ?, old_secret_hash = ?, old_secret_expires_at = ?, "
-                             "jwks_uri = ?, may_introspect = ?, disabled = ?, updated_at = ? "
+                             "jwks_uri = ?, jwks = ?, may_introspect = ?, disabled = ?, "
+                             "updated_at = ? "
                              "WHERE id = ? AND tenant_id = ?",
                              args, sizeof args / sizeof args[0], NULL, NULL, &changed);
     return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;

@@ -7,7 +7,8 @@
  * and authenticates the one way it was registered with:
  *   client_secret_basic  HTTP Basic, id and secret form-urlencoded (2.3.1)
  *   client_secret_post   client_id and client_secret in the body
- *   private_key_jwt      a JWT signed by a key of its jwks_uri (RFC 7523)
+ *   private_key_jwt      a JWT signed by one of its keys (RFC 7523), given
+ *                        inline (a JWK Set) or at its jwks_uri
  * A secret is generated here, shown once, and stored as its SHA-256: 256
  * random bits need no slow hash, and a grant must not cost an argon2 run.
  * Rotating keeps the previous secret's digest, accepted until its grace
@@ -24,6 +25,7 @@
 #define CLIENT_ID_MAX 48
 #define CLIENT_LIST_MAX 1024
 #define CLIENT_URI_MAX 512
+#define CLIENT_JWKS_MAX 8192 /* a JWK Set given inline, as JSON text */
 /* "ghcs_" and 43 base64url characters: the prefix lets secret scanners
  * recognise a leaked one. */
 #define CLIENT_SECRET_PREFIX "ghcs_"
@@ -47,7 +49,8 @@ typedef struct gh_client {
     char secret_hash[GH_DIGEST_LEN];     /* "" for private_key_jwt */
     char old_secret_hash[GH_DIGEST_LEN]; /* the rotated-out one, or "" */
     int64_t old_secret_expires_at;       /* ms: it works until then */
-    char jwks_uri[CLIENT_URI_MAX]; /* private_key_jwt's keys */
+    char jwks_uri[CLIENT_URI_MAX]; /* private_key_jwt's keys: at a URL ... */
+    char jwks[CLIENT_JWKS_MAX];    /* ... or inline, a JWK Set's JSON */
     int may_introspect;            /* may call /oauth2/introspect */
     int disabled;
     int64_t created_at, updated_at;
@@ -80,7 +83,7 @@ gh_result client_list(gh_conn *c, gh_call *call, const char *tenant, gh_client *
  * and client_id; for a secret method, a new secret into secret (else ""). */
 gh_result client_create(gh_conn *c, gh_call *call, const char *tenant, gh_client *cl,
                         char secret[CLIENT_SECRET_LEN]);
-/* Write cl's settings (name, lists, ttl, method, jwks_uri, flags). A
+/* Write cl's settings (name, lists, ttl, method, keys, flags). A
  * client moved to a secret method without one gets one into secret. */
 gh_result client_update(gh_conn *c, gh_call *call, const char *tenant, gh_client *cl,
                         char secret[CLIENT_SECRET_LEN]);

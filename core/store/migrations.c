@@ -706,7 +706,7 @@ static const char v8_placeholder_mysql[] = "SELECT tenants.id FROM tenants LIMIT
     "    grant_types TEXT NOT NULL, scopes TEXT NOT NULL, audiences TEXT NOT NULL,\n"         \
     "    token_ttl " INT " NOT NULL, auth_method VARCHAR(32) NOT NULL,\n"                     \
     "    secret_hash VARCHAR(64), old_secret_hash VARCHAR(64), old_secret_expires_at " INT ",\n" \
-    "    jwks_uri TEXT, may_introspect " INT " NOT NULL, disabled " INT " NOT NULL,\n"        \
+    "    jwks_uri TEXT, jwks TEXT, may_introspect " INT " NOT NULL, disabled " INT " NOT NULL,\n" \
     "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
     ");\n"                                                                                    \
     "CREATE INDEX oauth_clients_tenant ON oauth_clients (tenant_id);\n"
@@ -730,7 +730,7 @@ static const char v9_mysql[] =
     "    grant_types TEXT NOT NULL, scopes TEXT NOT NULL, audiences TEXT NOT NULL,\n"
     "    token_ttl BIGINT NOT NULL, auth_method VARCHAR(32) NOT NULL,\n"
     "    secret_hash VARCHAR(64), old_secret_hash VARCHAR(64), old_secret_expires_at BIGINT,\n"
-    "    jwks_uri TEXT, may_introspect BIGINT NOT NULL, disabled BIGINT NOT NULL,\n"
+    "    jwks_uri TEXT, jwks TEXT, may_introspect BIGINT NOT NULL, disabled BIGINT NOT NULL,\n"
     "    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
     "    UNIQUE KEY oauth_clients_client_id (client_id), KEY oauth_clients_tenant (tenant_id)"
     MYSQL_FK("tenant_id", "tenants") "\n"

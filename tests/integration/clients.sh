@@ -84,7 +84,7 @@ equals "a scope with a space is refused" "$CODE $(j .code)" "422 invalid_field"
 as "$BOSS" post_json /api/v1/clients '{"name":"bad","audiences":["not a uri"]}'
 equals "an audience that is no absolute URI is refused" "$CODE $(j .code)" "422 invalid_field"
 as "$BOSS" post_json /api/v1/clients '{"name":"bad","token_endpoint_auth_method":"private_key_jwt"}'
-equals "private_key_jwt without jwks_uri is refused" "$CODE $(j .code)" "422 missing_field"
+equals "private_key_jwt without keys is refused" "$CODE $(j .code)" "422 missing_field"
 as "$BOSS" post_json /api/v1/clients '{"name":"bad","grant_types":["password"]}'
 equals "a grant other than client_credentials is refused" "$CODE $(j .code)" "422 invalid_field"
 as "$BOSS" post_json /api/v1/clients '{"name":"bad","color":"red"}'
@@ -190,6 +190,18 @@ equals "sub other than the client: refused" "$CODE $(j .error)" "401 invalid_cli
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/other.pem" 2>/dev/null
 jwt_grant "$(python3 "$ASSERT" sign "$TMP/other.pem" k1 "$JCID" "$JCID" "$TOKEN_URL" 60 jti-7)"
 equals "signed by a key not in its JWKS: refused" "$CODE $(j .error)" "401 invalid_client"
+# the keys given inline rather than at a URL
+as "$BOSS" post_json /api/v1/clients '{"name":"inline","token_endpoint_auth_method":"private_key_jwt","jwks":'"$(cat "$TMP/jwks/keys.json")"'}'
+KCID=$(j .client_id)
+equals "a client with its JWK Set inline" "$CODE $(j '.jwks.keys[0].kid') $(j .jwks_uri)" "201 k1 null"
+jwt_grant "$(assertion "$KCID" "$KCID" "$TOKEN_URL" 60 jti-k1)"
+equals "... its assertion: 200" "$CODE $(j .token_type)" "200 Bearer"
+jwt_grant "$(python3 "$ASSERT" sign "$TMP/other.pem" k1 "$KCID" "$KCID" "$TOKEN_URL" 60 jti-k2)"
+equals "... another key's: refused" "$CODE $(j .error)" "401 invalid_client"
+as "$BOSS" post_json /api/v1/clients '{"name":"both","token_endpoint_auth_method":"private_key_jwt","jwks_uri":"'"$JWKS_URI"'","jwks":'"$(cat "$TMP/jwks/keys.json")"'}'
+equals "keys inline and at a URL at once: refused" "$CODE $(j .code)" "422 invalid_field"
+as "$BOSS" post_json /api/v1/clients '{"name":"empty","token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[]}}'
+equals "an empty JWK Set: refused" "$CODE $(j .code)" "422 invalid_field"
 form /oauth2/token --data 'grant_type=client_credentials&client_assertion_type=urn:x&client_assertion=a.b.c'
 equals "a wrong assertion type: invalid_request" "$CODE $(j .error)" "400 invalid_request"
 form /oauth2/token -u "$CID:$SECRET" --data 'grant_type=client_credentials' \
