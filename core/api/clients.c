@@ -162,8 +162,7 @@ static int client_from(gh_req *req, api_job *j, gh_client *cl)
                      CLIENT_SECRET_BASIC ", " CLIENT_SECRET_POST " or " CLIENT_PRIVATE_KEY_JWT ".");
         return -1;
     }
-    if (uri && *uri && strncmp(uri, "https://", 8) != 0 &&
-        !(j->cfg->client_jwks_allow_private && strncmp(uri, "http://", 7) == 0)) {
+    if (uri && *uri && !client_jwks_uri_allowed(uri, j->cfg->client_jwks_allow_private)) {
         input_reject(req, "invalid_field", "jwks_uri", "must be an https:// URL.");
         return -1;
     }

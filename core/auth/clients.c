@@ -81,6 +81,11 @@ int client_list_valid(const char *list, int uris)
     return 1;
 }
 
+int client_jwks_uri_allowed(const char *uri, int allow_private)
+{
+    return strncmp(uri, "https://", 8) == 0 || (allow_private && strncmp(uri, "http://", 7) == 0);
+}
+
 int client_list_has(const char *list, const char *item)
 {
     return item && *item && item_in(list, item, strlen(item));

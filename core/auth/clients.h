@@ -64,6 +64,9 @@ int client_auth_method_valid(const char *m);
  * 3.3: printable ASCII but '"' and '\'), or with uris an absolute URI
  * without a fragment (RFC 8707 2); no item twice; "" is the empty list. */
 int client_list_valid(const char *list, int uris);
+/* 1 when uri may be a jwks_uri: https://, or http:// when the config
+ * allows private ones (oauth2.jwks_allow_private). */
+int client_jwks_uri_allowed(const char *uri, int allow_private);
 /* 1 when the space-separated list holds item. */
 int client_list_has(const char *list, const char *item);
 /* 1 when every item of want is in allowed. */

@@ -135,6 +135,9 @@ static int client_create_cmd(ctl *c, int argc, char **argv)
     snprintf(cl.name, sizeof cl.name, "%s", argv[optind]);
     if (ctl_open_tenant(c, &tenant) < 0)
         return CTL_FAIL;
+    /* the API's rule: keys come over TLS unless the config allows otherwise */
+    if (cl.jwks_uri[0] && !client_jwks_uri_allowed(cl.jwks_uri, c->cfg->client_jwks_allow_private))
+        return ctl_fail("--jwks-uri must be an https:// URL (oauth2.jwks_allow_private allows http://)");
     cl.token_ttl_s = ttl ? ttl : c->cfg->tokens.ttl_s;
     gh_call call;
     ctl_call(&call);

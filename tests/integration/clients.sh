@@ -228,6 +228,19 @@ SECRET=$NEW_SECRET
 as "$BOSS" req POST "/api/v1/clients/$JID/secret"
 equals "a private_key_jwt client has no secret to rotate" "$CODE $(j .code)" "409 no_secret"
 
+# a change of method: to a secret method gives a secret, once
+as "$BOSS" req PUT "/api/v1/clients/$JID" -H 'Content-Type: application/json' \
+    --data-binary '{"token_endpoint_auth_method":"client_secret_post","jwks_uri":""}'
+SW_SECRET=$(j .client_secret)
+SECRETS+=("$SW_SECRET")
+equals "private_key_jwt to client_secret_post: a new secret" "$CODE ${SW_SECRET:0:5}" "200 ghcs_"
+form /oauth2/token --data-urlencode "client_id=$JCID" --data-urlencode "client_secret=$SW_SECRET" --data 'grant_type=client_credentials'
+equals "... which works" "$CODE" 200
+jwt_grant "$(assertion "$JCID" "$JCID" "$TOKEN_URL" 60 jti-sw)"
+equals "... and its assertions no longer do" "$CODE $(j .error)" "401 invalid_client"
+ctl client create x --method private_key_jwt --jwks-uri ftp://keys.example/jwks
+equals "ctl: a jwks_uri that is not http(s) is refused" "$RC" 1
+
 # ---------------------------------------------------------------- introspection
 as "$BOSS" post_json /api/v1/clients '{"name":"gateway","introspect":true}'
 ICID=$(j .client_id) ISECRET=$(j .client_secret)

@@ -40,6 +40,10 @@ static void test_lists(void **state)
     assert_true(client_list_subset("", "read"));
     assert_false(client_list_subset("read admin", "read write"));
     assert_false(client_list_subset("rea", "read"));
+    assert_true(client_jwks_uri_allowed("https://keys.example/jwks", 0));
+    assert_false(client_jwks_uri_allowed("http://127.0.0.1/jwks", 0));
+    assert_true(client_jwks_uri_allowed("http://127.0.0.1/jwks", 1));
+    assert_false(client_jwks_uri_allowed("file:///etc/passwd", 1));
     assert_true(client_auth_method_valid("private_key_jwt"));
     assert_false(client_auth_method_valid("none"));
 }
