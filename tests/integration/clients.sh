@@ -146,6 +146,8 @@ form /oauth2/token --data-urlencode "client_id=$CID" --data-urlencode "client_se
 equals "a basic client cannot use client_secret_post" "$CODE $(j .error)" "401 invalid_client"
 as "$CT" req GET /api/v1/users
 equals "a client's token opens no admin route" "$CODE" 403
+as "$CT" req GET /api/v1/users/me
+equals "... nor a user's own (a client is no user): $CODE" "$([ "$CODE" -ge 400 ] && [ "$CODE" -lt 500 ] && echo refused)" refused
 
 # ---------------------------------------------------------------- client_secret_post
 as "$BOSS" post_json /api/v1/clients '{"name":"poster","token_endpoint_auth_method":"client_secret_post","scopes":["a"]}'
