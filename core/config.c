@@ -746,12 +746,42 @@ static int set_company_hosts(checker *ck, const gh_node *v, const field *f, void
     return 0;
 }
 
+/* oauth.redirect_allowlist: where a social sign-in may send the browser
+ * back, each an absolute http(s) URL without a fragment, compared whole. */
+static int set_redirect_allowlist(checker *ck, const gh_node *v, const field *f, void *base,
+                                  const char *name)
+{
+    gh_config *cfg = ck->cfg;
+    (void)f, (void)base;
+    if (v->type != GH_NODE_SEQ)
+        return bad_value(ck, v, name, "a list of URLs");
+    if (v->n && !(cfg->oauth_redirects = calloc(v->n, sizeof *cfg->oauth_redirects)))
+        return nomem(ck);
+    for (const gh_node *item = v->child; item; item = item->next) {
+        const char *s = item->type == GH_NODE_SCALAR ? item->value : "";
+        size_t scheme = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+        if (!scheme || !s[scheme] || s[scheme] == '/' || strchr(s, '#') || !is_printable(s))
+            return cfg_error(ck->err, ck->errlen, item,
+                             "%s: expected an http:// or https:// URL without a fragment, "
+                             "got '%.64s'", name, s);
+        if (!(cfg->oauth_redirects[cfg->n_oauth_redirects++] = strdup(s)))
+            return nomem(ck);
+    }
+    return 0;
+}
+
 #define OFF(m) offsetof(gh_config, m)
 
 static const field companies_fields[] = {
     { .key = "default", .set = set_company_slug, .off = OFF(company_default), .def = "root" },
     { .key = "hosts", .set = set_company_hosts },
     { .key = "erasure_delay", .set = set_ms, .off = OFF(company_erasure_delay_ms), .min = 0, .max = 365 * DAY, .def = "30d" },
+    { 0 },
+};
+
+static const field oauth_fields[] = {
+    { .key = "redirect_allowlist", .set = set_redirect_allowlist },
+    { .key = "link_by_verified_email", .set = set_bool, .off = OFF(oauth_link_verified), .def = "false" },
     { 0 },
 };
 
@@ -969,6 +999,7 @@ static const field top_fields[] = {
     { .key = "plugins", .set = set_plugins, .restart = 1 },
     { .key = "mail", .set = set_section, .sub = mail_fields },
     { .key = "companies", .set = set_section, .sub = companies_fields },
+    { .key = "oauth", .set = set_section, .sub = oauth_fields },
     { .key = "oauth2", .set = set_section, .sub = oauth2_fields },
     { 0 },
 };
@@ -1266,6 +1297,9 @@ void config_free(gh_config *cfg)
         free(cfg->company_hosts[i].slug);
     }
     free(cfg->company_hosts);
+    for (size_t i = 0; i < cfg->n_oauth_redirects; i++)
+        free(cfg->oauth_redirects[i]);
+    free(cfg->oauth_redirects);
     free(cfg->cors_methods);
     free(cfg->cors_headers);
     free(cfg->public_url);

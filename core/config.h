@@ -81,6 +81,11 @@ typedef struct gh_config {
     size_t n_company_hosts;
     int64_t company_erasure_delay_ms; /* a deactivated company's data is kept this long */
 
+    /* oauth: social sign-in (api/oauth.c) */
+    char **oauth_redirects;    /* redirect_allowlist: exact URLs */
+    size_t n_oauth_redirects;
+    int oauth_link_verified;   /* link_by_verified_email, default false */
+
     char **cors_origins;       /* exact origins, or "*" */
     size_t n_cors_origins;
     char *cors_methods;        /* "GET, POST, ..." */

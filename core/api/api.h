@@ -23,5 +23,6 @@ int clients_register(gh_router *r);   /* clients.c: /api/v1/clients */
 int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-reset */
 int mfa_register(gh_router *r);       /* mfa.c: second factors, /auth/mfa/verify */
 int mfa_sms_register(gh_router *r);   /* mfa_sms.c: SMS codes, plugin callbacks */
+int oauth_register(gh_router *r);     /* oauth.c: social sign-in, linked identities */
 
 #endif

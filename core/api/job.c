@@ -168,10 +168,24 @@ static void drop_out(api_job *j)
     j->out_len = 0;
 }
 
+/* Forget the answer's headers: a Location may hold a one-time code, a
+ * cookie a secret. */
+static void drop_headers(api_job *j)
+{
+    if (j->location)
+        OPENSSL_cleanse(j->location, strlen(j->location));
+    if (j->set_cookie)
+        OPENSSL_cleanse(j->set_cookie, strlen(j->set_cookie));
+    free(j->location);
+    free(j->set_cookie);
+    j->location = j->set_cookie = NULL;
+}
+
 void api_job_free(api_job *j)
 {
     if (!j)
         return;
+    drop_headers(j);
     if (j->in) {
         wipe_strings(j->in);
         json_decref(j->in);
@@ -235,6 +249,10 @@ static void job_done(gh_req *req)
         }
         if (j->www_auth)
             req_set_header(req, "WWW-Authenticate", j->www_auth);
+        if (j->location && !j->code[0])
+            req_set_header(req, "Location", j->location);
+        if (j->set_cookie)
+            req_set_header(req, "Set-Cookie", j->set_cookie);
         if (j->flags & API_OAUTH)
             req_set_header(req, "Pragma", "no-cache");
     }
@@ -261,6 +279,7 @@ static void job_reset(api_job *j, unsigned flags)
     j->code[0] = j->detail[0] = '\0';
     j->retry_after_s = 0;
     j->www_auth = NULL;
+    drop_headers(j);
     j->access_pending = 0;
     j->access_ttl_s = 0;
     j->flags = flags;
@@ -410,6 +429,19 @@ void api_empty(api_job *j, int status)
     drop_out(j);
     j->status = status;
     j->code[0] = '\0';
+}
+
+void api_redirect(api_job *j, char *url)
+{
+    if (!url) {
+        api_fail(j, 500, "internal_error", NULL);
+        return;
+    }
+    api_empty(j, 302);
+    if (j->location)
+        OPENSSL_cleanse(j->location, strlen(j->location));
+    free(j->location);
+    j->location = url;
 }
 
 void api_fail(api_job *j, int status, const char *code, const char *detail)

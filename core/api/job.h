@@ -82,6 +82,8 @@ struct api_job {
     size_t out_len;
     int64_t retry_after_s;      /* > 0: Retry-After */
     const char *www_auth;       /* WWW-Authenticate value, static */
+    char *location;             /* a redirect's Location (api_redirect), or NULL */
+    char *set_cookie;           /* a Set-Cookie value (malloc'd), or NULL */
     gh_claims access;           /* access_pending: the token to sign ... */
     json_t *access_claims;      /* ... with these claims besides, or NULL ... */
     int access_pending;         /* ... into out's "access_token" (api_sign_later) */
@@ -112,6 +114,8 @@ void api_ok_text(api_job *j, int status, char *text, size_t len);
  * {items, total, limit, offset}, limit and offset as input_page left them
  * in j->in. Steals items (NULL: a 500). */
 void api_ok_page(api_job *j, json_t *items, int64_t total);
+/* 302 to url (malloc'd, stolen; NULL is a 500), no body. */
+void api_redirect(api_job *j, char *url);
 /* An answer without a body (200 for RFC 7009, 204 ...). */
 void api_empty(api_job *j, int status);
 void api_fail(api_job *j, int status, const char *code, const char *detail);

@@ -25,6 +25,9 @@
  *   POST   /api/v1/users/me/mfa/sms, /api/v1/auth/mfa/challenge,
  *   POST   /api/v1/users/me/phone/{verify,confirm},
  *   POST   /api/v1/mfa/{name}/callback                           mfa_sms.c
+ *   GET    /api/v1/oauth/{name}, .../{name}/callback,
+ *   POST   /api/v1/oauth/exchange, GET /api/v1/users/me/identities,
+ *   POST   .../identities/{name}, DELETE .../identities/{id}       oauth.c
  */
 #include "api/api.h"
 
@@ -33,7 +36,7 @@ int api_register(gh_router *r)
     int (*const parts[])(gh_router *) = {
         health_register, auth_register, users_register, sessions_register,
         admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
-        mailflow_register, mfa_register, mfa_sms_register, clients_register,
+        mailflow_register, mfa_register, mfa_sms_register, oauth_register, clients_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

@@ -57,6 +57,8 @@ typedef struct auth_result {
     char mfa_token[GH_SECRET_LEN]; /* MFA */
     const char *amr;               /* the second factor proved (static), or
                                       NULL: the token's amr is ["pwd"] */
+    const char *proof_amr;         /* the first proof's amr (static), or
+                                      NULL: "pwd" */
     json_t *methods;               /* MFA */
     int64_t retry_after_s;         /* LOCKED */
     const char *refusal, *detail;  /* REFUSED: the policy's code and sentence */

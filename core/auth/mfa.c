@@ -75,7 +75,7 @@ static void challenge_key(const char *token, char key[sizeof KEY_PREFIX + GH_DIG
 }
 
 gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
-                               const char *tenant_id,
+                               const char *first, const char *tenant_id,
                                const char *user_id, const char *ip, const char *user_agent,
                                char token[GH_SECRET_LEN])
 {
@@ -83,9 +83,10 @@ gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
     if (secret_new(token) != 0)
         return GH_ERR_INTERNAL;
     challenge_key(token, key);
-    json_t *ctx = json_pack("{s:s, s:s, s:s, s:s, s:I}", "user_id", user_id, "tenant_id",
+    json_t *ctx = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "user_id", user_id, "tenant_id",
                             tenant_id, "ip", ip ? ip : "", "user_agent",
-                            user_agent ? user_agent : "", "created_at", (json_int_t)gh_now_ms());
+                            user_agent ? user_agent : "", "created_at", (json_int_t)gh_now_ms(),
+                            "first", first);
     char *text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
     json_decref(ctx);
     if (!text)

@@ -21,7 +21,7 @@
  *
  * The challenge lives in kv as "mfa:<sha256 hex of the token>" (the token
  * itself is never stored) holding JSON {"user_id", "tenant_id", "ip",
- * "user_agent", "created_at" (ms)}, auth.mfa.token_ttl its TTL; its wrong codes
+ * "user_agent", "created_at" (ms), "first" (the first proof's amr)}, auth.mfa.token_ttl its TTL; its wrong codes
  * are counted under "mfa-tries:<same digest>", which lives as long.
  */
 #ifndef GH_MFA_H
@@ -36,9 +36,10 @@
  * oldest first, as a JSON array of {id, type, label}; [] when none. */
 gh_result mfa_methods(gh_conn *c, gh_call *call, const char *user_id, json_t **methods);
 
-/* Leave a pending challenge for mc->token_ttl_ms; its token into token. */
+/* Leave a pending challenge for mc->token_ttl_ms, after a first proof
+ * whose amr is first ("pwd", "ext"); its token into token. */
 gh_result mfa_challenge_create(gh_conn *c, gh_call *call, const gh_mfa_conf *mc,
-                               const char *tenant_id,
+                               const char *first, const char *tenant_id,
                                const char *user_id, const char *ip, const char *user_agent,
                                char token[GH_SECRET_LEN]);
 

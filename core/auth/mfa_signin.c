@@ -144,6 +144,10 @@ auth_outcome mfa_signin(const gh_auth_ctx *ax, const gh_loaded *totp, const char
         return AUTH_LOCKED;
     }
     r->amr = amr[kind];
+    /* the challenge says how the first step was proved: a provider's
+     * sign-in then a code is ["ext", "otp"], not a password's */
+    const char *first = json_string_value(json_object_get(ctx, "first"));
+    r->proof_amr = first && strcmp(first, "ext") == 0 ? "ext" : "pwd";
     /* One transaction for the whole step: the factor's counter, the
      * challenge, the lockout counters, the session and the audit rows
      * would otherwise commit one by one, and each commit costs more than

@@ -114,7 +114,8 @@ auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *
     if (o != AUTH_OK)
         return o;
     /* a refreshed token does not repeat it: the refresh grant proves neither */
-    json_t *amr = r->amr ? json_pack("[s, s]", "pwd", r->amr) : json_pack("[s]", "pwd");
+    const char *proof = r->proof_amr ? r->proof_amr : "pwd";
+    json_t *amr = r->amr ? json_pack("[s, s]", proof, r->amr) : json_pack("[s]", proof);
     if (!amr || json_object_set_new(r->claims, "amr", amr) != 0)
         return auth_failed(r, GH_ERR_NOMEM, "token claims");
     return AUTH_OK;
@@ -135,14 +136,17 @@ static auth_outcome admit(const gh_auth_ctx *ax, const signin_method *m, auth_re
         if (res != GH_OK)
             return auth_failed(r, res, "mfa methods");
         if (json_array_size(r->methods) > 0) {
-            res = mfa_challenge_create(ax->conn, ax->call, &ax->cfg->mfa, u->tenant_id, u->id,
-                                       ax->ip, ax->ua, r->mfa_token);
+            res = mfa_challenge_create(ax->conn, ax->call, &ax->cfg->mfa,
+                                       m->amr ? m->amr : "pwd", u->tenant_id, u->id, ax->ip,
+                                       ax->ua, r->mfa_token);
             if (res != GH_OK)
                 return auth_failed(r, res, "mfa challenge");
             auth_audit(ax, "login.mfa_required", "success", u->id, NULL);
             return AUTH_MFA;
         }
     }
+    if (!(m->flags & SIGNIN_SECOND_FACTOR)) /* a second step's caller set the first's */
+        r->proof_amr = m->amr;
     auth_outcome o = signin_issue(ax, u, r);
     if (o == AUTH_OK)
         auth_audit(ax, "login.success", "success", u->id,
@@ -226,6 +230,26 @@ auth_outcome signin_password(const gh_auth_ctx *ax, const char *login, const cha
     signin_attempt a = { .method = &signin_password_method, .login = login, .secret = password };
     return signin_run(ax, &a, r);
 }
+
+/* ---------------------------------------------------------------- identities */
+
+static gh_result identity_identify(const gh_auth_ctx *ax, signin_attempt *a, gh_user *u)
+{
+    return users_get(ax->conn, ax->call, ax->tenant, a->login, u);
+}
+
+/* The provider proved it: only an account that is gone fails. */
+static int identity_check(const gh_auth_ctx *ax, signin_attempt *a, const gh_user *u)
+{
+    (void)ax, (void)a;
+    return u != NULL;
+}
+
+const signin_method signin_identity_method = {
+    .identify = identity_identify,
+    .check = identity_check,
+    .amr = "ext",
+};
 
 /* ---------------------------------------------------------------- re-check */
 

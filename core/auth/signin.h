@@ -52,6 +52,8 @@ typedef struct signin_method {
     unsigned flags;                /* SIGNIN_SECOND_FACTOR */
     const char *failure;           /* the audit action of a wrong proof;
                                       NULL: "login.failure" */
+    const char *amr;               /* the proof in the token's "amr" (RFC
+                                      8176); NULL: "pwd" */
 } signin_method;
 
 struct signin_attempt {
@@ -68,6 +70,12 @@ struct signin_attempt {
  * bcrypt hash, upgraded when weaker than configured. */
 extern const signin_method signin_password_method;
 
+/* An identity at an OAuth provider: a->login is the id of the account the
+ * identity belongs to (api/oauth.c found or made it), the proof the
+ * provider's answer its plugin checked. The token's amr is ["ext"]: RFC
+ * 8176 has no value for "another party authenticated the user". */
+extern const signin_method signin_identity_method;
+
 /* Run the pipeline for a: OK (r->session, refresh, access, user), MFA,
  * LOCKED, BAD, DISABLED, UNVERIFIED or FAILED. */
 auth_outcome signin_run(const gh_auth_ctx *ax, signin_attempt *a, auth_result *r);
@@ -81,8 +89,8 @@ auth_outcome signin_password(const gh_auth_ctx *ax, const char *login, const cha
 auth_outcome signin_refresh(const gh_auth_ctx *ax, const char *refresh, auth_result *r);
 
 /* Step 7 alone, for u (sign-up too): OK or FAILED, into r. The token's
- * "amr" (RFC 8176) is ["pwd"], with r->amr after it when a second factor
- * was proved. */
+ * "amr" (RFC 8176) is r->proof_amr (NULL: "pwd"), with r->amr after it
+ * when a second factor was proved. */
 auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *r);
 
 /* "Re-check the password, then act", for every sensitive change a

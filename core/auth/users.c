@@ -950,6 +950,9 @@ static gh_result erase_locked(gh_conn *c, gh_call *call, const char *tenant, con
     if ((r = store_exec(c, call, "DELETE FROM credentials WHERE user_id = ?", &args[2], 1,
                         NULL, NULL, NULL)) != GH_OK ||
         (r = store_exec(c, call, "DELETE FROM one_time_tokens WHERE user_id = ?", &args[2], 1,
+                        NULL, NULL, NULL)) != GH_OK ||
+        /* a provider's account would otherwise sign in to the erased row */
+        (r = store_exec(c, call, "DELETE FROM identities WHERE user_id = ?", &args[2], 1,
                         NULL, NULL, NULL)) != GH_OK)
         return r;
     /* The erase does not know the configured access-token life, so the

@@ -684,11 +684,37 @@ static const char v7_mysql[] =
     "SELECT credentials.confirmed_at, credentials.last_counter FROM credentials LIMIT 0;\n"
     "SELECT users.phone_verified_at FROM users LIMIT 0;\n";
 
-/* Migration 8 belongs to the OAuth sign-in (identities), built on another
- * branch; this empty step holds its number until the two meet, so that
- * the clients below are 9 on every branch. */
-static const char v8_placeholder[] = "-- reserved for identities\n";
-static const char v8_placeholder_mysql[] = "SELECT tenants.id FROM tenants LIMIT 0;\n";
+/* Identities at OAuth / OpenID Connect providers (auth/identities.h): the
+ * provider instance's configured name and its subject, unique in a
+ * company, so one provider account signs in to one user; the address the
+ * provider gave when it was linked, for the user's list (sealed like the
+ * users' with encryption at rest). */
+#define IDENTITIES_TABLE(TEXT_KEY, INT)                                          \
+    "CREATE TABLE identities (\n"                                               \
+    "    id           " TEXT_KEY " PRIMARY KEY NOT NULL,\n"                     \
+    "    tenant_id    " TEXT_KEY " NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,\n" \
+    "    user_id      " TEXT_KEY " NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n" \
+    "    provider     TEXT NOT NULL,\n"                                        \
+    "    subject      TEXT NOT NULL,\n"                                        \
+    "    email        TEXT,\n"                                                 \
+    "    created_at   " INT " NOT NULL,\n"                                     \
+    "    last_used_at " INT ",\n"                                              \
+    "    UNIQUE (tenant_id, provider, subject)\n"                              \
+    ");\n"                                                                      \
+    "CREATE INDEX identities_user ON identities (user_id);\n"
+static const char v8_sqlite[] = IDENTITIES_TABLE("TEXT", "INTEGER");
+static const char v8_postgres[] = IDENTITIES_TABLE("TEXT", "BIGINT");
+static const char v8_mysql[] =
+    "CREATE TABLE IF NOT EXISTS identities (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
+    "    user_id VARCHAR(36) NOT NULL, provider VARCHAR(64) NOT NULL,\n"
+    "    subject VARCHAR(255) NOT NULL, email TEXT, created_at BIGINT NOT NULL,\n"
+    "    last_used_at BIGINT, UNIQUE KEY identities_subject (tenant_id, provider, subject),\n"
+    "    KEY identities_user (user_id)" MYSQL_FK("tenant_id", "tenants")
+    MYSQL_FK("user_id", "users") "\n"
+    ")" MYSQL_TABLE
+    "SELECT id, tenant_id, user_id, provider, subject, email, created_at, last_used_at\n"
+    "       FROM identities LIMIT 0;\n";
 
 /* OAuth clients (auth/clients.h): a company's machines, which get access
  * tokens by the client_credentials grant. client_id is public and unique
@@ -748,7 +774,7 @@ const gh_migration gh_migrations[] = {
     { 5, "company_settings", v5_sqlite, v5_postgres, v5_mysql },
     { 6, "roles_permissions", v6_sqlite, v6_postgres, v6_mysql },
     { 7, "second_factors", v7_sqlite, v7_postgres, v7_mysql },
-    { 8, "reserved_identities", v8_placeholder, v8_placeholder, v8_placeholder_mysql },
+    { 8, "identities", v8_sqlite, v8_postgres, v8_mysql },
     { 9, "oauth_clients", v9_sqlite, v9_postgres, v9_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);

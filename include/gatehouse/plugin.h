@@ -556,9 +556,21 @@ typedef struct gh_kv_ops {
  * OAuth 2.0 / OpenID Connect login.
  *  authorize_url  in: redirect_uri, state, nonce, code_challenge, scope?
  *                 out: url
- *  exchange       in: code, redirect_uri, code_verifier, nonce
+ *  exchange       in: code, redirect_uri, code_verifier, nonce, iss?
  *                 out: subject, email, email_verified (BOOL), name,
  *                      given_name, family_name, picture, claims (JSON)
+ *                 1.1: iss is the authorization response's `iss`
+ *                 parameter (RFC 9207) when it had one: a plugin whose
+ *                 provider has an issuer refuses (DENIED) one that is not
+ *                 it, and a missing one when the provider says it sends
+ *                 it, so a code from another provider is never redeemed.
+ *                 DENIED: the provider or the plugin refused the answer
+ *                 (a used code, a bad ID token, the wrong domain);
+ *                 UNAVAILABLE, UPSTREAM, TIMEOUT: the provider failed.
+ * The core names the instance in its routes (/api/v1/oauth/{name}, the
+ * redirect_uri it passes is server.public_url +
+ * /api/v1/oauth/{name}/callback) and owns state, nonce, PKCE verifier and
+ * the accounts; a plugin may offer a redirect_uri option that replaces it.
  * ------------------------------------------------------------------------ */
 typedef struct gh_oauth_ops {
     uint32_t size;

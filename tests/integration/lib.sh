@@ -115,6 +115,17 @@ wait_log() {
     return 1
 }
 
+# totp SECRET [STEPS]: the RFC 6238 code (SHA-1, 6 digits, 30 s) of now +
+# STEPS, for the tests that sign in with a second factor (python3)
+totp() {
+    python3 -c 'import sys, hmac, hashlib, base64, struct, time
+s = sys.argv[1] + "=" * (-len(sys.argv[1]) % 8)
+h = hmac.new(base64.b32decode(s), struct.pack(">Q", int(time.time()) // 30 + int(sys.argv[2])),
+             hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))' "$1" "${2:-0}"
+}
+
 finish() {
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]

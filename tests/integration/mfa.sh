@@ -53,15 +53,6 @@ ctl user create --email ben@beta.example --tenant beta --password-stdin <<<"$PW"
 equals "the users exist" "$RC" 0
 check "the daemon starts" start_daemon "$CFG" "$TMP/log"
 
-# totp SECRET [STEPS]: the RFC 6238 code (SHA-1, 6 digits, 30 s) of now + STEPS
-totp() {
-    python3 -c 'import sys, hmac, hashlib, base64, struct, time
-s = sys.argv[1] + "=" * (-len(sys.argv[1]) % 8)
-h = hmac.new(base64.b32decode(s), struct.pack(">Q", int(time.time()) // 30 + int(sys.argv[2])),
-             hashlib.sha1).digest()
-o = h[-1] & 15
-print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))' "$1" "${2:-0}"
-}
 # the claims of an access token
 claims() { cut -d. -f2 <<<"$1" | tr '_-' '/+' | base64 -d 2>/dev/null; printf '\n'; }
 login() { post_json /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"$PW\"}"; AT=$(j .access_token); }

@@ -48,16 +48,16 @@ import hashlib
 import hmac
 import http.server
 import json
-import os
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from standin_common import Recorder, serve_announced
 
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -108,16 +108,6 @@ def post_callback(url, token, params, wrong=False):
         return e.code, sig
     except OSError as e:
         return str(e), sig
-
-
-class Recorder:
-    def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-
-    def write(self, rec):
-        with self.lock, open(self.path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
 
 
 def rfc2822_now():
@@ -267,12 +257,7 @@ def serve(argv):
     conf = {"account_sid": account_sid, "auth_token": auth_token,
             "api_key_sid": argv[4] if len(argv) > 5 else None,
             "api_key_secret": argv[5] if len(argv) > 5 else None}
-    server = StandIn(conf, Recorder(record))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with open(ready + ".tmp", "w") as f:
-        f.write("%d\n" % server.server_address[1])
-    os.rename(ready + ".tmp", ready)
-    server.serve_forever()
+    serve_announced(StandIn(conf, Recorder(record)), ready)
 
 
 def callback(argv):

@@ -115,6 +115,8 @@ static void assert_defaults(const gh_config *cfg)
     assert_string_equal(cfg->public_url, "http://127.0.0.1:8080");
     assert_int_equal(cfg->hsts, 0);
     assert_int_equal(cfg->n_cors_origins, 0);
+    assert_int_equal(cfg->n_oauth_redirects, 0);
+    assert_int_equal(cfg->oauth_link_verified, 0);
     assert_string_equal(cfg->cors_methods, "GET, POST, PUT, PATCH, DELETE");
     assert_string_equal(cfg->cors_headers, "Authorization, Content-Type, X-Request-Id");
     assert_int_equal(cfg->cors_credentials, 0);
@@ -300,6 +302,9 @@ static void every_key(void **state)
     assert_string_equal(cfg->cors_headers, "Content-Type");
     assert_int_equal(cfg->cors_credentials, 1);
     assert_int_equal(cfg->cors_max_age_s, 3600);
+    assert_int_equal(cfg->n_oauth_redirects, 2);
+    assert_string_equal(cfg->oauth_redirects[1], "http://localhost:3000/cb?x=1");
+    assert_int_equal(cfg->oauth_link_verified, 1);
     assert_int_equal(cfg->log_level, GH_LOG_DEBUG);
     assert_int_equal(cfg->log_json, 1);
     assert_int_equal(cfg->log_syslog, 1);

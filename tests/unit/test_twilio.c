@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "fixture.h"
 #include "log.h"
+#include "standin.h"
 
 #define ACCOUNT "AC0123456789abcdef0123456789abcdef"
 #define TOKEN "tw-auth-token-0123456789abcdef"
@@ -41,8 +42,6 @@
 #define FROM "+15005550006"
 /* nobody listens there: the stand-in's reports are read from its record */
 #define PUBLIC_URL "http://127.0.0.1:9"
-#define RECORD "standin.jsonl"
-#define READY "standin.port"
 
 static const gh_host *const h = &gh_host_table;
 static pid_t standin;
@@ -50,115 +49,19 @@ static unsigned port;
 
 /* ------------------------------------------------------------ the stand-in */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc(1, (size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
-}
-
-/* Lines of the stand-in's record: how many there are now. */
-static int record_lines(void)
-{
-    char *s = read_file(RECORD);
-    int n = 0;
-
-    for (char *p = s; (p = strchr(p, '\n')) != NULL; p++)
-        n++;
-    free(s);
-    return n;
-}
-
-/* Line i (from 0) of the record, waiting up to 5 s for it to be written. */
-static char *record_line(int i)
-{
-    for (int tries = 0; tries < 500; tries++) {
-        char *s = read_file(RECORD), *p = s;
-
-        for (int k = 0; k < i && p; k++)
-            p = (p = strchr(p, '\n')) ? p + 1 : NULL;
-        if (p && strchr(p, '\n')) {
-            char *line = strndup(p, (size_t)(strchr(p, '\n') - p));
-
-            free(s);
-            return line;
-        }
-        free(s);
-        usleep(10000);
-    }
-    fail_msg("no line %d in the stand-in's record", i);
-    return NULL;
-}
-
-/* The JSON string value of "key" in a record line, into buf (no escapes
- * beyond \" and \\ and \u002b are expected in what the tests read). */
-static const char *json_field(const char *line, const char *key, char *buf, size_t len)
-{
-    gh_json *doc = NULL;
-    const gh_json *v = NULL;
-    char path[64];
-    const char *dot;
-
-    buf[0] = '\0';
-    assert_int_equal(h->json_decode(NULL, line, strlen(line), &doc), GH_OK);
-    /* "a.b": member b of object a */
-    snprintf(path, sizeof path, "%s", key);
-    if ((dot = strchr(path, '.')) != NULL) {
-        path[dot - path] = '\0';
-        v = h->json_get(h->json_get(doc, path), dot + 1);
-    } else {
-        v = h->json_get(doc, key);
-    }
-    if (h->json_str(v))
-        snprintf(buf, len, "%s", h->json_str(v));
-    else if (h->json_type(v) == GH_T_INT)
-        snprintf(buf, len, "%lld", (long long)h->json_int(v, 0));
-    else if (h->json_type(v) == GH_T_NULL || !v)
-        snprintf(buf, len, "(null)");
-    h->json_free(doc);
-    return buf;
-}
-
 static int group_setup(void **state)
 {
-    char script[1024], *ready = NULL;
+    const char *const args[] = {ACCOUNT, TOKEN, KEY_SID, KEY_SECRET, NULL};
 
-    if (fx_group_setup(state) != 0 || !getenv("top_srcdir"))
+    if (fx_group_setup(state) != 0)
         return -1;
-    snprintf(script, sizeof script, "%s/tests/integration/twilio_standin.py",
-             getenv("top_srcdir"));
-    if ((standin = fork()) == 0) {
-        execlp("python3", "python3", script, "serve", READY, RECORD, ACCOUNT, TOKEN, KEY_SID,
-               KEY_SECRET, (char *)NULL);
-        _exit(127);
-    }
-    for (int tries = 0; standin > 0 && tries < 1000 && access(READY, R_OK) != 0; tries++)
-        usleep(10000);
-    ready = read_file(READY);
-    port = (unsigned)strtoul(ready, NULL, 10);
-    free(ready);
-    if (port == 0)
-        fprintf(stderr, "test_twilio: the stand-in did not start\n");
+    port = standin_start("twilio_standin.py", args, &standin);
     return port ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-    if (standin > 0) {
-        kill(standin, SIGTERM);
-        waitpid(standin, NULL, 0);
-    }
+    standin_stop(standin);
     return fx_group_teardown(state);
 }
 
@@ -220,34 +123,6 @@ static gh_result challenge(fx *f, const char *dest, gh_call *call, gh_out *out, 
                                        {"code", GH_T_STR, "493817", 6},
                                        {NULL, 0, NULL, 0}},
                           out);
-}
-
-/* ------------------------------------------------------------ log capture */
-
-static int saved_stderr = -1;
-
-static void capture_start(void)
-{
-    gh_log_conf all = {.level = GH_LOG_DEBUG};
-    FILE *f = fopen("stderr.log", "w");
-
-    assert_non_null(f);
-    fflush(stderr);
-    saved_stderr = dup(2);
-    assert_true(dup2(fileno(f), 2) >= 0);
-    fclose(f);
-    log_configure(&all);
-}
-
-static char *capture_stop(void)
-{
-    gh_log_conf quiet = {.level = GH_LOG_ERROR};
-
-    fflush(stderr);
-    log_configure(&quiet);
-    dup2(saved_stderr, 2);
-    close(saved_stderr);
-    return read_file("stderr.log");
 }
 
 /* ------------------------------------------------------------ sending */

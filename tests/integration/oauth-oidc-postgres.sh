@@ -1,0 +1,4 @@
+#!/bin/sh
+# oauth-oidc-postgres.sh - the OpenID Connect sign-in tests on PostgreSQL (GH_TEST_POSTGRES_URL;
+# skipped without it unless GH_TEST_REQUIRE_SERVERS=1).
+GH_TEST_BACKEND=postgres exec "$(dirname "$0")/oauth-oidc.sh" "$@"
