@@ -241,8 +241,10 @@ export BENCH_REFRESH_FILE="$TMP/refresh-tokens" BENCH_PER_THREAD=$((REFRESH_TOKE
 # were before roles: it holds a custom role, set up by the admin, that
 # grants invoice:<each of AUTHZ_ACTIONS>.
 echo "bench: a role with ${#AUTHZ_ACTIONS[@]} permissions for a second user" >&2
-AS_ADMIN=(-H "Authorization: Bearer $(post /api/v1/auth/login \
-    "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | field access_token)")
+BENCH_ADMIN_TOKEN=$(post /api/v1/auth/login \
+    "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | field access_token)
+export BENCH_ADMIN_TOKEN
+AS_ADMIN=(-H "Authorization: Bearer $BENCH_ADMIN_TOKEN")
 RESOURCE=$(post /api/v1/resources '{"name":"invoice"}' "${AS_ADMIN[@]}" | field id)
 ROLE=$(post /api/v1/roles '{"name":"bench"}' "${AS_ADMIN[@]}" | field id)
 CHECK_ALL=()
@@ -259,6 +261,13 @@ AUTHZ_TOKEN=$(post /api/v1/auth/login "$AUTHZ_LOGIN" | field access_token)
 [ -n "$AUTHZ_TOKEN" ] || die "login returned no access_token"
 export BENCH_AUTHZ_TOKEN=$AUTHZ_TOKEN
 
+# ------------------------------------------------------------------ 4: an OAuth client
+echo "bench: an OAuth client for client_credentials grants" >&2
+CLIENT=$(post /api/v1/clients '{"name":"bench","scopes":["bench"]}' "${AS_ADMIN[@]}")
+BENCH_CLIENT_BASIC=$(printf '%s:%s' "$(printf '%s' "$CLIENT" | field client_id)" \
+    "$(printf '%s' "$CLIENT" | field client_secret)" | base64 -w0)
+export BENCH_CLIENT_BASIC
+
 # ------------------------------------------------------------------ 5: the runs
 echo "bench: GET /api/v1/users/me" >&2
 bench me "$URL/api/v1/users/me" get.lua
@@ -273,6 +282,8 @@ export BENCH_CHECK="${CHECK_ALL[*]}"
 bench authz_batch "$URL/api/v1/authz/check" authz.lua
 echo "bench: POST /oauth2/introspect" >&2
 bench introspect "$URL/oauth2/introspect" introspect.lua
+echo "bench: POST /oauth2/token (client_credentials grants)" >&2
+bench client_credentials "$URL/oauth2/token" client_credentials.lua
 
 # ------------------------------------------------------------------ 6: logins and the hash ceiling
 # the ceiling is measured just before and just after the logins, which are
@@ -359,6 +370,7 @@ row "POST /api/v1/authz/check" "$R_authz" ">= 60% of bare" "pct >= 60"
 row "POST /api/v1/authz/check x${#CHECK_ALL[@]}" "$R_authz_batch" ">= 60% of bare" "pct >= 60"
 row "POST /oauth2/introspect" "$R_introspect"
 row "POST /oauth2/token refresh" "$R_refresh" ">= 5000/s" "rps >= 5000"
+row "POST /oauth2/token client_cred" "$R_client_credentials" ">= 5000/s" "rps >= 5000"
 row "POST /api/v1/auth/mfa/verify" "$R_mfa" ">= 5000/s" "rps >= 5000"
 row "POST /api/v1/auth/login" "$R_login"
 

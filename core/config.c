@@ -976,6 +976,16 @@ static const field encryption_fields[] = {
     { 0 },
 };
 
+/* OAuth clients (auth/clients.h). A rotated-out secret keeps working for
+ * a day by default: long enough to roll the new one out to every
+ * instance of a service across a working day, short enough that a leaked
+ * old secret dies soon. */
+static const field oauth2_fields[] = {
+    { .key = "client_secret_grace", .set = set_ms, .off = OFF(client_secret_grace_ms), .min = 0, .max = 30 * DAY, .def = "24h" },
+    { .key = "jwks_allow_private", .set = set_bool, .off = OFF(client_jwks_allow_private), .def = "false" },
+    { 0 },
+};
+
 static const field top_fields[] = {
     { .key = "server", .set = set_section, .sub = server_fields },
     { .key = "log", .set = set_section, .sub = log_fields },
@@ -990,6 +1000,7 @@ static const field top_fields[] = {
     { .key = "mail", .set = set_section, .sub = mail_fields },
     { .key = "companies", .set = set_section, .sub = companies_fields },
     { .key = "oauth", .set = set_section, .sub = oauth_fields },
+    { .key = "oauth2", .set = set_section, .sub = oauth2_fields },
     { 0 },
 };
 

@@ -121,6 +121,11 @@ typedef struct gh_config {
     gh_lockout_conf lockout;   /* auth.lockout */
     gh_mfa_conf mfa;           /* auth.mfa */
 
+    /* oauth2: the OAuth clients (auth/clients.h) */
+    int64_t client_secret_grace_ms; /* a rotated-out secret works this long */
+    int client_jwks_allow_private;  /* private_key_jwt's jwks_uri may be
+                                       http:// on loopback or a private net */
+
     /* bootstrap: the first admin, created at start if no admin exists */
     char *bootstrap_admin_email;
     char *bootstrap_admin_password; /* bootstrap.admin_password(_file) */

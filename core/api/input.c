@@ -45,7 +45,7 @@ static int hexval(int c)
 
 /* Percent-decode s[0..n) ('+' is a space) into a JSON string; NULL for a
  * broken escape, %00 or invalid UTF-8 (jansson checks it). */
-static json_t *form_decode(const char *s, size_t n)
+json_t *input_form_decode(const char *s, size_t n)
 {
     char *buf = malloc(n + 1);
     size_t o = 0;
@@ -78,8 +78,8 @@ static const char *form_field(json_t *obj, const char *s, size_t n)
 {
     const char *eq = memchr(s, '=', n);
     size_t klen = eq ? (size_t)(eq - s) : n;
-    json_t *k = form_decode(s, klen);
-    json_t *v = form_decode(eq ? eq + 1 : s + n, eq ? n - klen - 1 : 0);
+    json_t *k = input_form_decode(s, klen);
+    json_t *v = input_form_decode(eq ? eq + 1 : s + n, eq ? n - klen - 1 : 0);
     const char *why = NULL;
     if (!k || !v || json_string_length(k) == 0)
         why = "A form field is not validly encoded UTF-8.";

@@ -28,6 +28,10 @@ enum {
     INPUT_OAUTH = 1 << 2,  /* form errors in RFC 6749 shape ("invalid_request") */
 };
 
+/* Percent-decode s[0..n) ('+' is a space) into a JSON string; NULL for a
+ * broken escape, %00 or invalid UTF-8. The form bodies' decoding, which
+ * HTTP Basic client credentials use too (RFC 6749 2.3.1). */
+json_t *input_form_decode(const char *s, size_t n);
 /* The body as an object. With INPUT_FORM every value is a string; a
  * repeated field is refused (RFC 6749 3.2), as is %00 (no silent
  * truncation) and invalid UTF-8. */

@@ -221,8 +221,10 @@ void api_sign_later(api_job *j, const gh_claims *cl, json_t *claims)
 /* On the loop: the pending access token into the answer (api_sign_later). */
 static void sign_access(api_job *j)
 {
-    char *t = j->kr ? token_issue(j->kr, &j->cfg->tokens, &j->access, j->access_claims,
-                                    api_now_s()) : NULL;
+    gh_token_conf tc = j->cfg->tokens;
+    if (j->access_ttl_s > 0)
+        tc.ttl_s = j->access_ttl_s;
+    char *t = j->kr ? token_issue(j->kr, &tc, &j->access, j->access_claims, api_now_s()) : NULL;
     /* the answer takes a copy; a NULL value makes the set fail */
     if (json_object_set_new(j->out, "access_token", t ? json_string(t) : NULL) != 0) {
         gh_log_tagged(GH_LOG_ERROR, "tokens", j->request_id, "cannot sign an access token");
@@ -279,6 +281,7 @@ static void job_reset(api_job *j, unsigned flags)
     j->www_auth = NULL;
     drop_headers(j);
     j->access_pending = 0;
+    j->access_ttl_s = 0;
     j->flags = flags;
     j->on_loop = j->again_on_worker = 0;
 }

@@ -87,6 +87,8 @@ struct api_job {
     gh_claims access;           /* access_pending: the token to sign ... */
     json_t *access_claims;      /* ... with these claims besides, or NULL ... */
     int access_pending;         /* ... into out's "access_token" (api_sign_later) */
+    int64_t access_ttl_s;       /* > 0: its lifetime, not tokens.access_ttl
+                                   (an OAuth client's own) */
 };
 
 /* A job for req, authenticated as flags ask (the 401/403 is sent on

@@ -2,7 +2,8 @@
  * wellknown.c - what other services need to verify our tokens without
  * calling us: the public keys (RFC 7517) and the discovery document
  * (OpenID Connect Discovery 1.0, the subset that applies to a server that
- * issues access tokens by the password and refresh grants).
+ * issues access tokens by the password, refresh and client_credentials
+ * grants).
  *
  * Both answer from the loop thread: they read only the keyring and the
  * config. Caches may keep them five minutes, so a verifier that meets an
@@ -46,10 +47,14 @@ static json_t *strings(const char *const *v)
 
 static void openid_configuration(gh_req *req)
 {
-    static const char *const grants[] = { "password", "refresh_token", NULL };
+    static const char *const grants[] = { "password", "refresh_token", "client_credentials", NULL };
     static const char *const responses[] = { "token", NULL };
     static const char *const subjects[] = { "public", NULL };
-    static const char *const auth_methods[] = { "none", NULL };
+    /* "none": the user grants' public clients */
+    static const char *const auth_methods[] = { "none", "client_secret_basic", "client_secret_post",
+                                                "private_key_jwt", NULL };
+    /* what host->jwt_verify checks a client assertion with */
+    static const char *const assertion_algs[] = { "RS256", "ES256", NULL };
     static const char *const claims[] = { "iss", "sub", "aud", "exp", "iat", "nbf", "jti",
                                           "sid", "tenant", "roles", NULL };
     const gh_config *cfg = req->cycle->cfg;
@@ -57,7 +62,7 @@ static void openid_configuration(gh_req *req)
     const char *base = cfg->public_url;
     const char *alg = kr ? keyring_alg_name(kr) : "ES256";
     json_t *doc = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[s], s:o, s:o}",
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[s], s:o, s:o, s:o}",
         "issuer", cfg->tokens.issuer,
         "jwks_uri", url(base, "/.well-known/jwks.json"),
         "token_endpoint", url(base, "/oauth2/token"),
@@ -68,6 +73,7 @@ static void openid_configuration(gh_req *req)
         "subject_types_supported", strings(subjects),
         "id_token_signing_alg_values_supported", alg,
         "token_endpoint_auth_methods_supported", strings(auth_methods),
+        "token_endpoint_auth_signing_alg_values_supported", strings(assertion_algs),
         "claims_supported", strings(claims));
     if (!doc) {
         req_problem(req, 500, "internal_error", NULL);

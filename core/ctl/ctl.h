@@ -71,6 +71,8 @@ int ctl_company(ctl *c, int argc, char **argv);
 int ctl_role(ctl *c, int argc, char **argv);
 int ctl_permission(ctl *c, int argc, char **argv);
 int ctl_resource(ctl *c, int argc, char **argv);
+/* `client` (client.c): a company's OAuth clients. */
+int ctl_client(ctl *c, int argc, char **argv);
 /* `reencrypt` (reencrypt.c): personal data to the newest key. */
 int ctl_reencrypt(ctl *c, int argc, char **argv);
 

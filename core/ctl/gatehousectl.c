@@ -36,6 +36,7 @@ static const ctl_cmd groups[] = {
       "manage a company's roles and users' roles" },
     { "permission", ctl_permission, "list|create|delete ...", "manage a company's permissions" },
     { "resource", ctl_resource, "list|create|delete ...", "manage a company's resource types" },
+    { "client", ctl_client, "create|list|rotate|delete ...", "manage a company's OAuth clients" },
     { "keys", ctl_keys, "rotate|list", "manage the token signing keys" },
     { "migrate", ctl_migrate, "status|up", "show or apply database schema migrations" },
     { "reencrypt", ctl_reencrypt, "[--status] [--batch N] [--limit N] [--decrypt]",

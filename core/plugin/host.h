@@ -5,6 +5,7 @@
 #ifndef GH_HOST_H
 #define GH_HOST_H
 
+#include <jansson.h>
 #include <gatehouse/plugin.h>
 #include "call.h"
 #include "plugin/loader.h"
@@ -67,6 +68,12 @@ gh_result host_form_encode(gh_call *call, const gh_param *fields, char **out);
 /* ... in host_jwks.c, JWT verification with a JWKS cache */
 gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy *policy,
                           gh_json **claims);
+/* The same against a JWK Set given inline ({"keys": [...]}, parsed for
+ * this call, nothing cached; pol->jwks_uri is not used; NULL: as
+ * host_jwt_verify): the core's private_key_jwt clients registered with
+ * their keys. */
+gh_result host_jwt_verify_keys(gh_call *call, const char *token, const gh_jwt_policy *pol,
+                               const json_t *jwks, gh_json **claims);
 /* At exit, from host_global_cleanup: the cached key sets. */
 void host_jwks_cleanup(void);
 

@@ -235,6 +235,26 @@ static int64_t ttl_of(const gh_out *resp)
 }
 
 /* GET the key set; NULL with call failed. */
+/* The usable keys of a JWK Set's "keys" (the others are skipped), or NULL
+ * with call failed. */
+static jwks_set *set_of(gh_call *call, const json_t *keys)
+{
+    jwks_set *set = calloc(1, sizeof *set);
+    const json_t *k;
+    size_t i;
+
+    if (!set) {
+        gh_host_table.fail(call, GH_ERR_NOMEM, "jwt_verify: out of memory");
+        return NULL;
+    }
+    set->refs = 1;
+    json_array_foreach(keys, i, k) {
+        if (set->n < JWKS_MAX_KEYS && jwk_parse(k, &set->keys[set->n]) == 0)
+            set->n++;
+    }
+    return set;
+}
+
 static jwks_set *fetch(gh_call *call, const gh_jwt_policy *pol, int64_t *ttl_ms)
 {
     const gh_host *h = &gh_host_table;
@@ -242,11 +262,10 @@ static jwks_set *fetch(gh_call *call, const gh_jwt_policy *pol, int64_t *ttl_ms)
     static const int32_t yes = 1;
     gh_out *resp = h->out_new();
     const gh_param *status, *body;
-    const json_t *keys, *k;
+    const json_t *keys;
     jwks_set *set = NULL;
     json_t *doc = NULL;
     int64_t code = 0;
-    size_t i;
 
     if (!resp) {
         h->fail(call, GH_ERR_NOMEM, "jwt_verify: out of memory");
@@ -278,16 +297,8 @@ static jwks_set *fetch(gh_call *call, const gh_jwt_policy *pol, int64_t *ttl_ms)
                 pol->jwks_uri, (long long)code);
         goto out;
     }
-    if (!(set = calloc(1, sizeof *set))) {
-        h->fail(call, GH_ERR_NOMEM, "jwt_verify: out of memory");
-        goto out;
-    }
-    set->refs = 1;
-    json_array_foreach(keys, i, k) {
-        if (set->n < JWKS_MAX_KEYS && jwk_parse(k, &set->keys[set->n]) == 0)
-            set->n++;
-    }
-    *ttl_ms = ttl_of(resp);
+    if ((set = set_of(call, keys)))
+        *ttl_ms = ttl_of(resp);
 out:
     json_decref(doc);
     h->out_free(resp);
@@ -520,8 +531,10 @@ static const char *claims_refusal(const json_t *pl, const gh_jwt_policy *pol, in
     return NULL;
 }
 
-gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy *pol,
-                          gh_json **claims)
+/* host_jwt_verify, with the keys of `inline_set` (a JWK Set) instead of
+ * those at pol->jwks_uri when it is not NULL. */
+static gh_result verify(gh_call *call, const char *token, const gh_jwt_policy *pol,
+                        const json_t *inline_set, gh_json **claims)
 {
     const gh_host *h = &gh_host_table;
     gh_call own = {0}; /* where a failure's code is kept when call is NULL */
@@ -538,10 +551,11 @@ gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy 
         return h->fail(call, GH_ERR_INVALID, "jwt_verify: no output");
     *claims = NULL;
     if (!pol || pol->size < offsetof(gh_jwt_policy, allow_private) + sizeof pol->allow_private ||
-        !pol->jwks_uri || !pol->issuer || !*pol->issuer || !pol->audience || !*pol->audience)
+        (!pol->jwks_uri && !inline_set) || !pol->issuer || !*pol->issuer || !pol->audience ||
+        !*pol->audience)
         return h->fail(call, GH_ERR_INVALID, "jwt_verify: a policy needs jwks_uri, issuer "
                        "and audience");
-    if (strncmp(pol->jwks_uri, "https://", 8) != 0 &&
+    if (!inline_set && strncmp(pol->jwks_uri, "https://", 8) != 0 &&
         !(pol->allow_private && strncmp(pol->jwks_uri, "http://", 7) == 0))
         return h->fail(call, GH_ERR_INVALID, "jwt_verify: jwks_uri must be https://");
     len = token ? strnlen(token, JWT_MAX + 1) : 0;
@@ -562,7 +576,8 @@ gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy 
     kid = json_string_value(json_object_get(hdr, "kid"));
     if (!kid)
         kid = "";
-    if (!(set = key_set(call, pol, kid))) {
+    if (!(set = inline_set ? set_of(call, json_object_get(inline_set, "keys"))
+                           : key_set(call, pol, kid))) {
         json_decref(hdr);
         return call->code;
     }
@@ -582,4 +597,16 @@ refuse:
         return GH_OK;
     json_decref(pl);
     return h->fail(call, GH_ERR_DENIED, "jwt_verify: token refused: %s", why);
+}
+
+gh_result host_jwt_verify(gh_call *call, const char *token, const gh_jwt_policy *pol,
+                          gh_json **claims)
+{
+    return verify(call, token, pol, NULL, claims);
+}
+
+gh_result host_jwt_verify_keys(gh_call *call, const char *token, const gh_jwt_policy *pol,
+                               const json_t *jwks, gh_json **claims)
+{
+    return verify(call, token, pol, jwks, claims);
 }

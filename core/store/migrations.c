@@ -716,6 +716,54 @@ static const char v8_mysql[] =
     "SELECT id, tenant_id, user_id, provider, subject, email, created_at, last_used_at\n"
     "       FROM identities LIMIT 0;\n";
 
+/* OAuth clients (auth/clients.h): a company's machines, which get access
+ * tokens by the client_credentials grant. client_id is public and unique
+ * across companies (the token endpoint finds the client by it alone).
+ * Secrets are stored as their SHA-256 (auth/tokens.h secret_digest): they
+ * are 256 random bits, so no slow hash is needed; the previous secret's
+ * digest works until old_secret_expires_at (rotation's grace). Lists
+ * (grant types, scopes, audiences) are space-separated, as OAuth writes
+ * them. Permissions clients:read and clients:write join the catalog. */
+#define CLIENTS_TABLE(INT)                                                                    \
+    "CREATE TABLE oauth_clients (\n"                                                          \
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \
+    "    tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,\n"          \
+    "    client_id VARCHAR(64) NOT NULL UNIQUE, name VARCHAR(255) NOT NULL,\n"               \
+    "    grant_types TEXT NOT NULL, scopes TEXT NOT NULL, audiences TEXT NOT NULL,\n"         \
+    "    token_ttl " INT " NOT NULL, auth_method VARCHAR(32) NOT NULL,\n"                     \
+    "    secret_hash VARCHAR(64), old_secret_hash VARCHAR(64), old_secret_expires_at " INT ",\n" \
+    "    jwks_uri TEXT, jwks TEXT, may_introspect " INT " NOT NULL, disabled " INT " NOT NULL,\n" \
+    "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
+    ");\n"                                                                                    \
+    "CREATE INDEX oauth_clients_tenant ON oauth_clients (tenant_id);\n"
+#define CLIENTS_PERMS(NOW, INSERT)                                                            \
+    INSERT " INTO resource_types (id, tenant_id, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8001-000000000008', NULL, 'clients', 'OAuth clients', " NOW ", " NOW ");\n" \
+    INSERT " INTO permissions (id, tenant_id, resource_type_id, action, name, description, created_at, updated_at) VALUES\n" \
+    RBAC_PERM("14", "8", "read", "clients:read", "list and read OAuth clients", NOW)         \
+    "('00000000-0000-4000-8002-000000000015', NULL, '00000000-0000-4000-8001-000000000008', " \
+    "'write', 'clients:write', 'create, change, rotate and delete OAuth clients', " NOW ", " NOW ");\n"
+static const char v9_sqlite[] =
+    CLIENTS_TABLE("INTEGER")
+    CLIENTS_PERMS(SQLITE_NOW, "INSERT");
+static const char v9_postgres[] =
+    CLIENTS_TABLE("BIGINT")
+    CLIENTS_PERMS(POSTGRES_NOW, "INSERT");
+static const char v9_mysql[] =
+    "CREATE TABLE IF NOT EXISTS oauth_clients (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
+    "    client_id VARCHAR(64) NOT NULL, name VARCHAR(255) NOT NULL,\n"
+    "    grant_types TEXT NOT NULL, scopes TEXT NOT NULL, audiences TEXT NOT NULL,\n"
+    "    token_ttl BIGINT NOT NULL, auth_method VARCHAR(32) NOT NULL,\n"
+    "    secret_hash VARCHAR(64), old_secret_hash VARCHAR(64), old_secret_expires_at BIGINT,\n"
+    "    jwks_uri TEXT, jwks TEXT, may_introspect BIGINT NOT NULL, disabled BIGINT NOT NULL,\n"
+    "    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
+    "    UNIQUE KEY oauth_clients_client_id (client_id), KEY oauth_clients_tenant (tenant_id)"
+    MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    CLIENTS_PERMS(MYSQL_NOW, "INSERT IGNORE")
+    "SELECT oauth_clients.client_id FROM oauth_clients LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -727,6 +775,7 @@ const gh_migration gh_migrations[] = {
     { 6, "roles_permissions", v6_sqlite, v6_postgres, v6_mysql },
     { 7, "second_factors", v7_sqlite, v7_postgres, v7_mysql },
     { 8, "identities", v8_sqlite, v8_postgres, v8_mysql },
+    { 9, "oauth_clients", v9_sqlite, v9_postgres, v9_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

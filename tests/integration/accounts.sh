@@ -588,8 +588,10 @@ post_form /oauth2/token "grant_type=password&username=alice2&password=Wrong-pass
 equals "a wrong password is 400 invalid_grant" "$CODE/$(j .error)" "400/invalid_grant"
 post_form /oauth2/token "username=alice&password=x"
 equals "no grant_type is 400 invalid_request" "$CODE/$(j .error)" "400/invalid_request"
-post_form /oauth2/token "grant_type=client_credentials"
+post_form /oauth2/token "grant_type=authorization_code&code=x"
 equals "another grant is unsupported_grant_type" "$CODE/$(j .error)" "400/unsupported_grant_type"
+post_form /oauth2/token "grant_type=client_credentials"
+equals "client_credentials without a client is 401 invalid_client" "$CODE/$(j .error)" "401/invalid_client"
 post_form /oauth2/token "grant_type=password&password=x"
 equals "a missing username is invalid_request" "$(j .error)" "invalid_request"
 post_form /oauth2/token "grant_type=password&grant_type=password&username=alice&password=x"
@@ -608,30 +610,32 @@ OA2=$(j .access_token); OR2=$(j .refresh_token)
 post_form /oauth2/introspect "token=$OA2"
 equals "introspection needs a bearer token" "$CODE" "401"
 post_form /oauth2/introspect "token=$OA2" -H "$(bearer "$ALICE_AT")"
+equals "a user without sessions:read may not introspect, even their own token" "$CODE/$(j .error)" "403/insufficient_scope"
+post_form /oauth2/introspect "token=$OA2" -H "$(bearer "$ADM")"
 equals "introspect an access token: active" "$(j .active)" "true"
 equals "... access_token" "$(j .token_type)" "access_token"
 equals "... sub" "$(j .sub)" "$ALICE_ID"
 equals "... iss and aud" "$(j '[.iss, .aud] | join(" ")')" "http://127.0.0.1:8080 gatehouse"
 check "... sid, jti, exp, iat, tenant" test "$(j '[.sid, .jti, .exp, .iat, .tenant] | map(select(. != null)) | length')" = 5
-post_form /oauth2/introspect "token=$OR2&token_type_hint=refresh_token" -H "$(bearer "$ALICE_AT")"
+post_form /oauth2/introspect "token=$OR2&token_type_hint=refresh_token" -H "$(bearer "$ADM")"
 equals "introspect a refresh token: active" "$(j .active)/$(j .token_type)" "true/refresh_token"
-post_form /oauth2/introspect "token=garbage" -H "$(bearer "$ALICE_AT")"
+post_form /oauth2/introspect "token=garbage" -H "$(bearer "$ADM")"
 equals "garbage is inactive" "$BODY" '{"active":false}'
-post_form /oauth2/introspect "token=$OR" -H "$(bearer "$ALICE_AT")"
+post_form /oauth2/introspect "token=$OR" -H "$(bearer "$ADM")"
 equals "a rotated-out refresh token is inactive" "$(j .active)" "false"
-post_form /oauth2/introspect "token=$E2" -H "$(bearer "$ALICE_AT")"
+post_form /oauth2/introspect "token=$E2" -H "$(bearer "$ADM")"
 equals "a revoked access token is inactive" "$(j .active)" "false"
-post_form /oauth2/introspect "token=$OA" -H "$(bearer "$ALICE_AT")"
+post_form /oauth2/introspect "token=$OA" -H "$(bearer "$ADM")"
 equals "an access token of a session ended by reuse is inactive" "$(j .active)" "false"
-post_form /oauth2/introspect "token_type_hint=access_token" -H "$(bearer "$ALICE_AT")"
+post_form /oauth2/introspect "token_type_hint=access_token" -H "$(bearer "$ADM")"
 equals "introspect without a token is invalid_request" "$CODE/$(j .error)" "400/invalid_request"
 # another user's tokens are not the caller's business (RFC 7662 2.2)
 signup kim@example.com 'Kim-long-pass-42' >/dev/null
 KIM_AT=$(j .access_token)
 post_form /oauth2/introspect "token=$OA2" -H "$(bearer "$KIM_AT")"
-equals "another user's access token introspects as inactive" "$BODY" '{"active":false}'
+equals "another user's access token tells a user without sessions:read nothing" "$CODE/$(j .active)" "403/null"
 post_form /oauth2/introspect "token=$OR2" -H "$(bearer "$KIM_AT")"
-equals "... and so does their refresh token" "$BODY" '{"active":false}'
+equals "... and so does their refresh token" "$CODE/$(j .active)" "403/null"
 post_form /oauth2/introspect "token=$OA2" -H "$(bearer "$ADM")"
 equals "an admin introspects any token of the tenant" "$(j .active)/$(j .sub)" "true/$ALICE_ID"
 post_form /oauth2/introspect "token=$OR2" -H "$(bearer "$ADM")"
@@ -670,7 +674,7 @@ equals "... issuer matches the tokens'" "$(j .issuer)" "$(jwt_payload "$ALICE_AT
 equals "... jwks_uri" "$(j .jwks_uri)" "http://127.0.0.1:8080/.well-known/jwks.json"
 equals "... endpoints" "$(j '[.token_endpoint, .introspection_endpoint, .revocation_endpoint] | join(" ")')" \
     "http://127.0.0.1:8080/oauth2/token http://127.0.0.1:8080/oauth2/introspect http://127.0.0.1:8080/oauth2/revoke"
-equals "... grants" "$(j '.grant_types_supported | join(",")')" "password,refresh_token"
+equals "... grants" "$(j '.grant_types_supported | join(",")')" "password,refresh_token,client_credentials"
 equals "... the signing algorithm" "$(j '.id_token_signing_alg_values_supported | join(",")')" "ES256"
 
 # ---------------------------------------------------------------- MFA's first step

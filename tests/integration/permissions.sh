@@ -188,6 +188,8 @@ on_b post_json /api/v1/auth/refresh "{\"refresh_token\":\"$(j .refresh_token)\"}
 equals "... refreshed too" "$(payload "$(j .access_token)" | jq -r '.permissions | length')" 4
 B_AT=$(j .access_token)
 req POST /oauth2/introspect -H "$(bearer "$B_AT")" --data-urlencode "token=$B_AT"
+equals "without sessions:read, not even one's own token is introspected" "$CODE $(j .error)" "403 insufficient_scope"
+req POST /oauth2/introspect -H "$(bearer "$BOSS")" --data-urlencode "token=$B_AT"
 equals "introspection shows the token's roles and permissions" \
     "$(j .active) $(j '.roles | join(",")') $(j '.permissions | length')" "true manager,viewer 4"
 
