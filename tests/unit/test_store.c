@@ -98,9 +98,6 @@ static gh_migration test_migration(int version, const char *name, const char *sq
 #define LIST_ROOM 32
 
 /* The built-in list plus test versions appended, as a future release would. */
-/* Room for the built-in migrations and the test's own after them. */
-#define LIST_ROOM 32
-
 static void list_with(const gh_migration *extra, size_t n_extra, gh_migration *out)
 {
     assert_true(gh_migrations_count + n_extra <= LIST_ROOM);
