@@ -326,6 +326,8 @@ static void job_work(gh_req *req)
         j->work(j, c);
     if (j->flags & API_READ)
         store_read_end(store_current(), &j->call);
+    if (c && j->key_touch)
+        guard_key_touch(j, c);
 }
 
 /* The loop's own connection when the store is local, opened at its first

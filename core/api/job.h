@@ -21,6 +21,7 @@
 #include "auth/audit.h"
 #include "auth/companies.h"
 #include "auth/context.h"
+#include "auth/integrations.h"
 #include "auth/tokens.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -55,7 +56,11 @@ struct api_job {
     const gh_config *cfg;       /* cycle->cfg: the config when the request came in */
     const gh_keyring *kr;       /* cycle->kr: the keyring likewise */
     unsigned flags;
-    gh_claims claims;           /* API_BEARER: the caller's access token */
+    gh_claims claims;           /* API_BEARER: the caller's access token;
+                                   for an API key, filled in by guard_live
+                                   (sub: the integration's id) */
+    char api_key[INTEGRATION_KEY_LEN]; /* the API key presented, or "" */
+    int key_touch;              /* record the key's use after the work */
     const char *perm;           /* the permission the route needs, or NULL */
     json_t *in;                 /* validated input, owned; wiped when freed */
     char target[64];            /* a path parameter, when the route has one */
