@@ -28,9 +28,11 @@ int integration_type_valid(const char *type)
 
 int integration_key_parse(const char *key, char prefix[INTEGRATION_PREFIX_LEN + 1])
 {
+    if (!key || strlen(key) != INTEGRATION_KEY_LEN - 1 ||
+        strncmp(key, INTEGRATION_KEY_TAG, TAG_LEN) != 0)
+        return 0;
     const char *p = key + TAG_LEN, *s = p + INTEGRATION_PREFIX_LEN + 1;
-    if (!key || strlen(key) != INTEGRATION_KEY_LEN - 1 || strncmp(key, INTEGRATION_KEY_TAG, TAG_LEN) != 0 ||
-        strspn(p, BASE32) != INTEGRATION_PREFIX_LEN || p[INTEGRATION_PREFIX_LEN] != '_' ||
+    if (strspn(p, BASE32) < INTEGRATION_PREFIX_LEN || p[INTEGRATION_PREFIX_LEN] != '_' ||
         strspn(s, B64URL) != SECRET_CHARS)
         return 0;
     memcpy(prefix, p, INTEGRATION_PREFIX_LEN);
