@@ -26,7 +26,6 @@
 #include "auth/authz.h"
 #include "auth/clients.h"
 #include "auth/integrations.h"
-#include "auth/rbac.h"
 #include "clock.h"
 
 #define EXPIRES_MAX_S (10 * 366 * 86400LL)
@@ -70,19 +69,6 @@ static json_t *present_with_key(const gh_integration *in, const char *key)
 
 /* ---------------------------------------------------------------- input */
 
-/* "<resource type>:<action>", both RBAC names. */
-static int perm_name_valid(const char *s)
-{
-    const char *colon = strchr(s, ':');
-    char rt[RBAC_NAME_MAX + 2];
-    size_t n = colon ? (size_t)(colon - s) : 0;
-    if (!colon || n >= sizeof rt)
-        return 0;
-    memcpy(rt, s, n);
-    rt[n] = '\0';
-    return rbac_name_valid(rt) && rbac_name_valid(colon + 1);
-}
-
 /* in.permissions, an array of permission names, as a space-separated
  * list in out; absent leaves out alone. 0, or -1 answered. */
 static int input_perms(gh_req *req, json_t *in, char out[INTEGRATION_PERMS_MAX])
@@ -100,7 +86,7 @@ static int input_perms(gh_req *req, json_t *in, char out[INTEGRATION_PERMS_MAX])
     json_array_foreach(a, i, v) {
         const char *s = json_string_value(v);
         size_t n = s ? strlen(s) : 0;
-        if (!s || !perm_name_valid(s) || pos + n + 2 > sizeof buf ||
+        if (!s || !integration_perm_valid(s) || pos + n + 2 > sizeof buf ||
             client_list_has(buf, s)) {
             input_reject(req, "invalid_field", "permissions",
                          "must be permission names (resource:action), each once.");

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "auth/integrations.h"
+#include "auth/rbac.h"
 #include "auth/users.h"
 #include "call.h"
 #include "clock.h"
@@ -24,6 +25,18 @@ int integration_type_valid(const char *type)
 {
     return type && (strcmp(type, "api_key") == 0 || strcmp(type, "oauth2") == 0 ||
                     strcmp(type, "custom") == 0);
+}
+
+int integration_perm_valid(const char *name)
+{
+    const char *colon = strchr(name, ':');
+    char rt[RBAC_NAME_MAX + 2];
+    size_t n = colon ? (size_t)(colon - name) : 0;
+    if (!colon || n >= sizeof rt)
+        return 0;
+    memcpy(rt, name, n);
+    rt[n] = '\0';
+    return rbac_name_valid(rt) && rbac_name_valid(colon + 1);
 }
 
 int integration_key_parse(const char *key, char prefix[INTEGRATION_PREFIX_LEN + 1])

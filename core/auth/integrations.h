@@ -47,6 +47,9 @@ typedef struct gh_integration {
 
 /* 1 for api_key, oauth2 or custom. */
 int integration_type_valid(const char *type);
+/* 1 for a permission's name, "<resource type>:<action>", both RBAC
+ * names (auth/rbac.h). */
+int integration_perm_valid(const char *name);
 /* 1 when key has the shape gh_<prefix>_<secret>; the prefix into prefix. */
 int integration_key_parse(const char *key, char prefix[INTEGRATION_PREFIX_LEN + 1]);
 /* 1 when key is in of's digest, of is enabled and not expired at now_ms;

@@ -8,6 +8,7 @@
 #    a user (/users/me 403); malformed, disabled, expired and regenerated
 #    keys 401; last use recorded;
 #  - nobody gives a key a permission they lack (403 not_held);
+#  - gatehousectl integration create|list|delete;
 #  - no key in the daemon's log.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -173,6 +174,28 @@ key "$NEW" req GET /api/v1/users
 equals "... and its key is refused" "$CODE" 401
 as "$BOSS" req GET "/api/v1/integrations/$ID"
 equals "... and it is gone" "$CODE" 404
+
+# ---------------------------------------------------------------- gatehousectl
+ctl integration create cli-sync --permissions "users:read" --tenant beta
+CLI_ID=$(printf '%s\n' "$OUT" | sed -n 's/^id: *//p')
+CLI_KEY=$(printf '%s\n' "$OUT" | sed -n 's/^api_key: *//p')
+KEYS+=("$CLI_KEY")
+equals "ctl integration create" "$RC" 0
+key "$CLI_KEY" req GET /api/v1/users
+equals "... its key works, in beta" "$CODE $(j '[.items[].email] | join(",")')" "200 bea@beta.example"
+ctl integration list --tenant beta
+contains "ctl integration list shows it" "$OUT" "$CLI_ID"
+lacks "... without its key" "$OUT" "${CLI_KEY:12}"
+ctl integration list
+lacks "... and not in root's list" "$OUT" "$CLI_ID"
+ctl integration create x --permissions "users read"
+equals "ctl: a bad permission name is a usage error" "$RC" 2
+ctl integration delete "$CLI_ID"
+equals "delete names an integration of the company asked for only" "$RC" 1
+ctl integration delete "$CLI_ID" --tenant beta
+equals "ctl integration delete" "$RC" 0
+key "$CLI_KEY" req GET /api/v1/users
+equals "... and its key is refused" "$CODE" 401
 
 # ---------------------------------------------------------------- no key kept
 as "$BOSS" req GET "/api/v1/audit-events?action=integration."
