@@ -35,23 +35,10 @@ static const char *const known[] = { "name", "type", "permissions", "expires_in"
 
 /* ---------------------------------------------------------------- shapes */
 
-static json_t *perms_json(const char *list)
-{
-    json_t *a = json_array();
-    const char *p = list;
-    while (a && *p) {
-        size_t n = strcspn(p, " ");
-        if (n)
-            json_array_append_new(a, json_stringn(p, n));
-        p += n + (p[n] == ' ');
-    }
-    return a;
-}
-
 static json_t *present_integration(const gh_integration *in)
 {
     return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o}", "id", in->id,
-                     "name", in->name, "type", in->type, "permissions", perms_json(in->permissions),
+                     "name", in->name, "type", in->type, "permissions", present_words(in->permissions),
                      "key_prefix", in->key_prefix, "expires_at", present_time(in->expires_at),
                      "last_used_at", present_time(in->last_used_at), "disabled", in->disabled,
                      "created_at", present_time(in->created_at),
@@ -254,16 +241,6 @@ static void create(gh_req *req)
         api_job_run(req, j, create_work);
 }
 
-static api_job *id_job(gh_req *req, unsigned flags, const char *perm)
-{
-    api_job *j = api_job_perm(req, flags, perm);
-    if (j && input_path_id(req, "id", j->target) < 0) {
-        api_job_free(j);
-        return NULL;
-    }
-    return j;
-}
-
 /* A change's start: the transaction, and the integration as it was
  * (before, for the audit row). */
 static gh_result load(api_job *j, gh_conn *c, gh_integration *in, json_t **before)
@@ -272,14 +249,6 @@ static gh_result load(api_job *j, gh_conn *c, gh_integration *in, json_t **befor
     if (r == GH_OK && (r = integration_get(c, &j->call, api_tenant(j), j->target, in)) == GH_OK)
         *before = present_integration(in);
     return r;
-}
-
-/* A route on /{id} that takes no body. */
-static void id_route(gh_req *req, unsigned flags, const char *perm, api_work work)
-{
-    api_job *j = id_job(req, flags, perm);
-    if (j)
-        api_job_run(req, j, work);
 }
 
 static void get_work(api_job *j, gh_conn *c)
@@ -294,7 +263,7 @@ static void get_work(api_job *j, gh_conn *c)
 
 static void get(gh_req *req)
 {
-    id_route(req, API_READ, "integrations:read", get_work);
+    api_job_run_id(req, API_READ, "integrations:read", get_work);
 }
 
 /* The body is checked on the loop against an empty integration (so a
@@ -321,7 +290,7 @@ static void put_work(api_job *j, gh_conn *c)
 
 static void put(gh_req *req)
 {
-    api_job *j = id_job(req, 0, "integrations:write");
+    api_job *j = api_job_perm_id(req, 0, "integrations:write");
     gh_integration probe = { 0 };
     if (j && (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
               integration_from(req, j->in, &probe) < 0)) {
@@ -344,7 +313,7 @@ static void delete_work(api_job *j, gh_conn *c)
 
 static void delete(gh_req *req)
 {
-    id_route(req, 0, "integrations:write", delete_work);
+    api_job_run_id(req, 0, "integrations:write", delete_work);
 }
 
 static void regenerate_work(api_job *j, gh_conn *c)
@@ -362,7 +331,7 @@ static void regenerate_work(api_job *j, gh_conn *c)
 
 static void regenerate(gh_req *req)
 {
-    id_route(req, 0, "integrations:write", regenerate_work);
+    api_job_run_id(req, 0, "integrations:write", regenerate_work);
 }
 
 int integrations_register(gh_router *r)

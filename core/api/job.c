@@ -181,6 +181,23 @@ static void drop_headers(api_job *j)
     j->location = j->set_cookie = NULL;
 }
 
+api_job *api_job_perm_id(gh_req *req, unsigned flags, const char *perm)
+{
+    api_job *j = api_job_perm(req, flags, perm);
+    if (j && input_path_id(req, "id", j->target) < 0) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void api_job_run_id(gh_req *req, unsigned flags, const char *perm, api_work work)
+{
+    api_job *j = api_job_perm_id(req, flags, perm);
+    if (j)
+        api_job_run(req, j, work);
+}
+
 void api_job_free(api_job *j)
 {
     if (!j)

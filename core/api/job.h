@@ -104,6 +104,11 @@ api_job *api_job_new(gh_req *req, unsigned flags);
  * (guard_live). The request acts in the caller's company; a superuser may
  * name another with ?company=<slug or id> (api_tenant). */
 api_job *api_job_perm(gh_req *req, unsigned flags, const char *perm);
+/* api_job_perm for a route on /{id}: the id into target (anything but a
+ * UUID is 404). */
+api_job *api_job_perm_id(gh_req *req, unsigned flags, const char *perm);
+/* A route on /{id} that takes no body: api_job_perm_id, then work. */
+void api_job_run_id(gh_req *req, unsigned flags, const char *perm, api_work work);
 void api_job_free(api_job *j);
 /* Queue work; api_job_done answers. On a full queue the 503 has been sent
  * and the job freed. */

@@ -119,24 +119,34 @@ static int integration_create_cmd(ctl *c, int argc, char **argv)
     return CTL_OK;
 }
 
-static int integration_list_cmd(ctl *c, int argc, char **argv)
+/* The options of list and delete, --tenant and --help, then nargs
+ * arguments, and the company opened: -1 to go on, else the exit code. */
+static int tenant_args(ctl *c, int argc, char **argv, int nargs, const char *usage,
+                       const char *text, const char **tenant)
 {
     static const struct option longopts[] = { TENANT_OPTION, HELP_OPTION, { NULL, 0, NULL, 0 } };
-    const char *tenant = "root";
     int first = 1, o;
 
     while ((o = ctl_getopt(argc, argv, "t:h", longopts, &first)) != -1) {
         if (o == 't')
-            tenant = optarg;
+            *tenant = optarg;
         else if (o == 'h')
-            return help(argv[0], "[--tenant ID]", "List a company's integrations.\n" TENANT_HELP);
+            return help(argv[0], usage, text);
         else
             return CTL_USAGE;
     }
-    if (optind < argc)
-        return ctl_usage_error(argv[0], "unexpected argument '%.64s'", argv[optind]);
-    if (ctl_open_tenant(c, &tenant) < 0)
-        return CTL_FAIL;
+    if (argc - optind != nargs)
+        return ctl_usage_error(argv[0], "expected %s", usage);
+    return ctl_open_tenant(c, tenant) < 0 ? CTL_FAIL : -1;
+}
+
+static int integration_list_cmd(ctl *c, int argc, char **argv)
+{
+    const char *tenant = "root";
+    int rc = tenant_args(c, argc, argv, 0, "[--tenant ID]",
+                         "List a company's integrations.\n" TENANT_HELP, &tenant);
+    if (rc != -1)
+        return rc;
     gh_integration *v;
     size_t n;
     gh_call call;
@@ -155,23 +165,11 @@ static int integration_list_cmd(ctl *c, int argc, char **argv)
 
 static int integration_delete_cmd(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = { TENANT_OPTION, HELP_OPTION, { NULL, 0, NULL, 0 } };
     const char *tenant = "root";
-    int first = 1, o;
-
-    while ((o = ctl_getopt(argc, argv, "t:h", longopts, &first)) != -1) {
-        if (o == 't')
-            tenant = optarg;
-        else if (o == 'h')
-            return help(argv[0], "ID [--tenant ID]",
-                        "Delete an integration: its key stops at once.\n" TENANT_HELP);
-        else
-            return CTL_USAGE;
-    }
-    if (argc - optind != 1)
-        return ctl_usage_error(argv[0], "expected ID");
-    if (ctl_open_tenant(c, &tenant) < 0)
-        return CTL_FAIL;
+    int rc = tenant_args(c, argc, argv, 1, "ID [--tenant ID]",
+                         "Delete an integration: its key stops at once.\n" TENANT_HELP, &tenant);
+    if (rc != -1)
+        return rc;
     gh_integration in;
     gh_call call;
     ctl_call(&call);
