@@ -199,11 +199,7 @@ static void list_work(api_job *j, gh_conn *c)
 
 static void list(gh_req *req)
 {
-    api_job *j = api_job_perm(req, API_READ, "integrations:read");
-    if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
-        api_job_free(j);
-        return;
-    }
+    api_job *j = api_job_perm_page(req, "integrations:read");
     if (j)
         api_job_run(req, j, list_work);
 }

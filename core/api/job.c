@@ -181,6 +181,16 @@ static void drop_headers(api_job *j)
     j->location = j->set_cookie = NULL;
 }
 
+api_job *api_job_perm_page(gh_req *req, const char *perm)
+{
+    api_job *j = api_job_perm(req, API_READ, perm);
+    if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
 api_job *api_job_perm_id(gh_req *req, unsigned flags, const char *perm)
 {
     api_job *j = api_job_perm(req, flags, perm);

@@ -104,6 +104,8 @@ api_job *api_job_new(gh_req *req, unsigned flags);
  * (guard_live). The request acts in the caller's company; a superuser may
  * name another with ?company=<slug or id> (api_tenant). */
 api_job *api_job_perm(gh_req *req, unsigned flags, const char *perm);
+/* api_job_perm for a list (API_READ): its paging (input_page) in in. */
+api_job *api_job_perm_page(gh_req *req, const char *perm);
 /* api_job_perm for a route on /{id}: the id into target (anything but a
  * UUID is 404). */
 api_job *api_job_perm_id(gh_req *req, unsigned flags, const char *perm);
