@@ -316,12 +316,15 @@ void guard_key_touch(api_job *j, gh_conn *c)
 
 int guard_live(api_job *j, gh_conn *c)
 {
-    if (j->api_key[0])
-        return key_live(j, c);
-
     /* the caller's own credentials failed: RFC 6750 answers, on every route */
     unsigned oauth = j->flags & API_OAUTH;
     j->flags &= ~API_OAUTH;
+    if (j->api_key[0]) {
+        if (key_live(j, c) < 0)
+            return -1;
+        j->flags |= oauth;
+        return 0;
+    }
     int denied = token_denied(c, &j->call, j->claims.sid, j->claims.jti);
     if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */
         j->again_on_worker = 1;
