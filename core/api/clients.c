@@ -200,25 +200,9 @@ static void client_fail(api_job *j, gh_result r, const char *what)
 static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, const gh_client *cl,
                    json_t *before, json_t *body, int status)
 {
-    if (r == GH_OK) {
-        api_audit(j, c, action, "success", cl->id,
-                  json_pack("{s:s, s:o*, s:o*}", "client_id", cl->client_id, "before", before,
-                            "after", status == 204 ? NULL : present_client(cl)));
-        before = NULL;
-        r = store_commit(c, &j->call);
-    } else {
-        store_rollback(c, &j->call);
-    }
-    json_decref(before);
-    if (r != GH_OK) {
-        json_decref(body);
-        client_fail(j, r, action);
-    } else if (status == 204) {
-        json_decref(body);
-        api_empty(j, 204);
-    } else {
-        api_ok(j, status, body);
-    }
+    json_t *details = json_pack("{s:s, s:o*, s:o*}", "client_id", cl->client_id, "before", before,
+                                "after", status == 204 || r != GH_OK ? NULL : present_client(cl));
+    api_change_done(j, c, r, action, cl->id, details, body, status, client_fail);
 }
 
 static void list_work(api_job *j, gh_conn *c)

@@ -159,25 +159,9 @@ static void integration_fail(api_job *j, gh_result r, const char *what)
 static void finish(api_job *j, gh_conn *c, gh_result r, const char *action,
                    const gh_integration *in, json_t *before, json_t *body, int status)
 {
-    if (r == GH_OK) {
-        api_audit(j, c, action, "success", in->id,
-                  json_pack("{s:o*, s:o*}", "before", before,
-                            "after", status == 204 ? NULL : present_integration(in)));
-        before = NULL;
-        r = store_commit(c, &j->call);
-    } else {
-        store_rollback(c, &j->call);
-    }
-    json_decref(before);
-    if (r != GH_OK) {
-        json_decref(body);
-        integration_fail(j, r, action);
-    } else if (status == 204) {
-        json_decref(body);
-        api_empty(j, 204);
-    } else {
-        api_ok(j, status, body);
-    }
+    json_t *details = json_pack("{s:o*, s:o*}", "before", before,
+                                "after", status == 204 || r != GH_OK ? NULL : present_integration(in));
+    api_change_done(j, c, r, action, in->id, details, body, status, integration_fail);
 }
 
 static void list_work(api_job *j, gh_conn *c)

@@ -420,6 +420,28 @@ void api_job_run(gh_req *req, api_job *j, api_work work)
         api_job_free(j);
 }
 
+void api_change_done(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,
+                     json_t *details, json_t *body, int status,
+                     void (*fail)(api_job *j, gh_result r, const char *what))
+{
+    if (r == GH_OK) {
+        api_audit(j, c, action, "success", subject, details);
+        r = store_commit(c, &j->call);
+    } else {
+        json_decref(details);
+        store_rollback(c, &j->call);
+    }
+    if (r != GH_OK) {
+        json_decref(body);
+        fail(j, r, action);
+    } else if (status == 204) {
+        json_decref(body);
+        api_empty(j, 204);
+    } else {
+        api_ok(j, status, body);
+    }
+}
+
 void api_ok_page(api_job *j, json_t *items, int64_t total)
 {
     api_ok(j, 200, items ? json_pack("{s:o, s:I, s:O, s:O}", "items", items, "total",

@@ -116,6 +116,14 @@ void api_job_free(api_job *j);
  * and the job freed. */
 void api_job_run(gh_req *req, api_job *j, api_work work);
 
+/* A change's end, in the worker. r GH_OK: the audit row (action, subject,
+ * details), the commit, and the answer: body with status, or 204 without
+ * one; else the rollback and fail's answer for r. details and body are
+ * stolen. */
+void api_change_done(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,
+                     json_t *details, json_t *body, int status,
+                     void (*fail)(api_job *j, gh_result r, const char *what));
+
 /* Answers, set in the worker. api_ok steals body (NULL: 204-like, no body;
  * an allocation failure becomes a 500). */
 void api_ok(api_job *j, int status, json_t *body);
