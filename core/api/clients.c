@@ -32,26 +32,13 @@ static const char *const known[] = { "name", "grant_types", "scopes", "audiences
 
 /* ---------------------------------------------------------------- shapes */
 
-static json_t *list_json(const char *list)
-{
-    json_t *a = json_array();
-    const char *p = list;
-    while (a && *p) {
-        size_t n = strcspn(p, " ");
-        if (n)
-            json_array_append_new(a, json_stringn(p, n));
-        p += n + (p[n] == ' ');
-    }
-    return a;
-}
-
 static json_t *present_client(const gh_client *cl)
 {
     json_t *jwks = cl->jwks[0] ? json_loads(cl->jwks, 0, NULL) : NULL;
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:b, s:b, s:o, s:o, s:o}",
                      "id", cl->id, "client_id", cl->client_id, "name", cl->name,
-                     "grant_types", list_json(cl->grant_types), "scopes", list_json(cl->scopes),
-                     "audiences", list_json(cl->audiences), "token_ttl",
+                     "grant_types", present_words(cl->grant_types), "scopes", present_words(cl->scopes),
+                     "audiences", present_words(cl->audiences), "token_ttl",
                      (json_int_t)cl->token_ttl_s, "token_endpoint_auth_method", cl->auth_method,
                      "jwks_uri", cl->jwks_uri[0] ? json_string(cl->jwks_uri) : json_null(),
                      "jwks", jwks ? jwks : json_null(), "introspect", cl->may_introspect, "disabled", cl->disabled,
@@ -213,25 +200,9 @@ static void client_fail(api_job *j, gh_result r, const char *what)
 static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, const gh_client *cl,
                    json_t *before, json_t *body, int status)
 {
-    if (r == GH_OK) {
-        api_audit(j, c, action, "success", cl->id,
-                  json_pack("{s:s, s:o*, s:o*}", "client_id", cl->client_id, "before", before,
-                            "after", status == 204 ? NULL : present_client(cl)));
-        before = NULL;
-        r = store_commit(c, &j->call);
-    } else {
-        store_rollback(c, &j->call);
-    }
-    json_decref(before);
-    if (r != GH_OK) {
-        json_decref(body);
-        client_fail(j, r, action);
-    } else if (status == 204) {
-        json_decref(body);
-        api_empty(j, 204);
-    } else {
-        api_ok(j, status, body);
-    }
+    json_t *details = json_pack("{s:s, s:o*, s:o*}", "client_id", cl->client_id, "before", before,
+                                "after", status == 204 || r != GH_OK ? NULL : present_client(cl));
+    api_change_done(j, c, r, action, cl->id, details, body, status, client_fail);
 }
 
 static void list_work(api_job *j, gh_conn *c)
@@ -253,11 +224,7 @@ static void list_work(api_job *j, gh_conn *c)
 
 static void list(gh_req *req)
 {
-    api_job *j = api_job_perm(req, API_READ, "clients:read");
-    if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
-        api_job_free(j);
-        return;
-    }
+    api_job *j = api_job_perm_page(req, "clients:read");
     if (j)
         api_job_run(req, j, list_work);
 }
@@ -297,16 +264,6 @@ static void create(gh_req *req)
         api_job_run(req, j, create_work);
 }
 
-static api_job *id_job(gh_req *req, unsigned flags, const char *perm)
-{
-    api_job *j = api_job_perm(req, flags, perm);
-    if (j && input_path_id(req, "id", j->target) < 0) {
-        api_job_free(j);
-        return NULL;
-    }
-    return j;
-}
-
 /* A change's start: the transaction, and the client as it was (before,
  * for the audit row). */
 static gh_result load(api_job *j, gh_conn *c, gh_client *cl, json_t **before)
@@ -315,14 +272,6 @@ static gh_result load(api_job *j, gh_conn *c, gh_client *cl, json_t **before)
     if (r == GH_OK && (r = client_get(c, &j->call, api_tenant(j), j->target, cl)) == GH_OK)
         *before = present_client(cl);
     return r;
-}
-
-/* A route on /{id} that takes no body. */
-static void id_route(gh_req *req, unsigned flags, const char *perm, api_work work)
-{
-    api_job *j = id_job(req, flags, perm);
-    if (j)
-        api_job_run(req, j, work);
 }
 
 static void get_work(api_job *j, gh_conn *c)
@@ -337,7 +286,7 @@ static void get_work(api_job *j, gh_conn *c)
 
 static void get(gh_req *req)
 {
-    id_route(req, API_READ, "clients:read", get_work);
+    api_job_run_id(req, API_READ, "clients:read", get_work);
 }
 
 /* The body is checked on the loop against an empty client (so a field's
@@ -365,7 +314,7 @@ static void put_work(api_job *j, gh_conn *c)
 
 static void put(gh_req *req)
 {
-    api_job *j = id_job(req, 0, "clients:write");
+    api_job *j = api_job_perm_id(req, 0, "clients:write");
     gh_client probe = { .token_ttl_s = TTL_MIN_S };
     if (j && (!(j->in = input_body(req, INPUT_JSON)) || input_only(req, j->in, known) < 0 ||
               client_from(req, j, &probe) < 0)) {
@@ -388,7 +337,7 @@ static void delete_work(api_job *j, gh_conn *c)
 
 static void delete(gh_req *req)
 {
-    id_route(req, 0, "clients:write", delete_work);
+    api_job_run_id(req, 0, "clients:write", delete_work);
 }
 
 static void rotate_work(api_job *j, gh_conn *c)
@@ -406,7 +355,7 @@ static void rotate_work(api_job *j, gh_conn *c)
 
 static void rotate(gh_req *req)
 {
-    id_route(req, 0, "clients:write", rotate_work);
+    api_job_run_id(req, 0, "clients:write", rotate_work);
 }
 
 int clients_register(gh_router *r)

@@ -12,9 +12,12 @@
 #include "api/company.h"
 #include "api/guard.h"
 #include "auth/authz.h"
+#include "auth/clients.h"
+#include "auth/integrations.h"
 #include "auth/rbac.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
+#include "call.h"
 #include "clock.h"
 #include "http/metrics.h"
 #include "log.h"
@@ -150,9 +153,27 @@ static int enrolment_only(gh_req *req, const api_job *j)
     return -1;
 }
 
+/* An API key, by its shape only: the integration is the worker's to find. */
+static int key_bearer(gh_req *req, api_job *j, const char *key)
+{
+    char prefix[INTEGRATION_PREFIX_LEN + 1];
+    if (!integration_key_parse(key, prefix)) {
+        gh_log_tagged(GH_LOG_DEBUG, "guard", req->request_id, "API key refused: malformed");
+        metrics_token_refused(0);
+        refuse_token(req);
+        return -1;
+    }
+    memcpy(j->api_key, key, sizeof j->api_key);
+    return 0;
+}
+
 int guard_bearer(gh_req *req, api_job *j)
 {
-    const char *token = guard_token(req);
+    const char *token = guard_token(req), *key = req_header(req, "X-API-Key");
+    if (token && strncmp(token, INTEGRATION_KEY_TAG, sizeof INTEGRATION_KEY_TAG - 1) == 0)
+        return key_bearer(req, j, token);
+    if (!token && key)
+        return key_bearer(req, j, key);
     if (!token) {
         req_set_header(req, "WWW-Authenticate", "Bearer");
         req_problem(req, 401, "unauthorized", "This resource needs a bearer access token.");
@@ -189,22 +210,22 @@ int guard_bearer(gh_req *req, api_job *j)
  * resolves here, so that api_tenant() is that company for the work). A
  * company another user names is refused as the permission is: 403.
  */
-static int permitted(api_job *j, gh_conn *c)
+static int permitted(api_job *j, gh_conn *c, const char *key_perms)
 {
-    const authz_set *s;
-    gh_result r = authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
+    const authz_set *s = NULL;
+    gh_result r = key_perms ? GH_OK : authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
     if (r != GH_OK) {
         api_store_fail(j, r, "permission check");
         return -1;
     }
-    int super = authz_superuser(s);
+    int super = s && authz_superuser(s);
     if (j->company_slug[0] && api_company_resolve(j, c) < 0)
         return -1;
     if (j->company.id[0] && strcmp(j->company.id, j->claims.tenant) != 0 && !super) {
         api_fail(j, 403, "forbidden", "Only a superuser acts in another company.");
         return -1;
     }
-    if (super || authz_has(s, j->perm))
+    if (super || (s ? authz_has(s, j->perm) : client_list_has(key_perms, j->perm)))
         return 0;
     char why[160];
     snprintf(why, sizeof why, "This needs the permission %s.", j->perm);
@@ -240,11 +261,70 @@ int guard_role_allowed(api_job *j, gh_conn *c, const char *role_id)
     return ok;
 }
 
+static void refuse_key(api_job *j)
+{
+    j->www_auth = INVALID_TOKEN;
+    api_fail(j, 401, "invalid_token", "The API key is invalid, disabled or expired.");
+}
+
+/* An API key's half of guard_live: its integration, live, is the caller. */
+static int key_live(api_job *j, gh_conn *c)
+{
+    char prefix[INTEGRATION_PREFIX_LEN + 1];
+    gh_integration in;
+    int64_t now = gh_now_ms();
+    gh_result r = integration_key_parse(j->api_key, prefix)
+                      ? integration_by_prefix(c, &j->call, prefix, &in) : GH_ERR_NOT_FOUND;
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND && j->on_loop) { /* busy, perhaps: a worker may wait */
+        j->again_on_worker = 1;
+        return -1;
+    }
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
+        api_store_fail(j, r, "API key check");
+        return -1;
+    }
+    if (r != GH_OK || !integration_key_accepts(&in, j->api_key, now)) {
+        gh_log_tagged(GH_LOG_DEBUG, "guard", j->request_id, "API key refused: %s",
+                      r != GH_OK ? "unknown prefix" : "wrong, disabled or expired");
+        refuse_key(j);
+        return -1;
+    }
+    snprintf(j->claims.sub, sizeof j->claims.sub, "%s", in.id);
+    snprintf(j->claims.tenant, sizeof j->claims.tenant, "%s", in.tenant_id);
+    if (now - in.last_used_at >= INTEGRATION_TOUCH_MS) {
+        if (j->on_loop) { /* the loop does not write: a worker records it */
+            j->again_on_worker = 1;
+            return -1;
+        }
+        j->key_touch = 1;
+    }
+    if (!j->perm) {
+        api_fail(j, 403, "forbidden", "An API key opens only permission-guarded routes.");
+        return -1;
+    }
+    return permitted(j, c, in.permissions);
+}
+
+void guard_key_touch(api_job *j, gh_conn *c)
+{
+    gh_call call;
+    call_init(&call, NULL, j->request_id, j->cfg->request_timeout_ms);
+    if (integration_touch(c, &call, j->claims.sub, gh_now_ms()) != GH_OK)
+        gh_log_tagged(GH_LOG_WARNING, "guard", j->request_id,
+                      "recording an API key's use failed: %s", call.message);
+}
+
 int guard_live(api_job *j, gh_conn *c)
 {
     /* the caller's own credentials failed: RFC 6750 answers, on every route */
     unsigned oauth = j->flags & API_OAUTH;
     j->flags &= ~API_OAUTH;
+    if (j->api_key[0]) {
+        if (key_live(j, c) < 0)
+            return -1;
+        j->flags |= oauth;
+        return 0;
+    }
     int denied = token_denied(c, &j->call, j->claims.sid, j->claims.jti);
     if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */
         j->again_on_worker = 1;
@@ -262,7 +342,7 @@ int guard_live(api_job *j, gh_conn *c)
         api_fail(j, 401, "invalid_token", "The access token has been revoked.");
         return -1;
     }
-    if (j->perm && permitted(j, c) < 0)
+    if (j->perm && permitted(j, c, NULL) < 0)
         return -1;
     j->flags |= oauth;
     return 0;

@@ -16,6 +16,15 @@
  *   a route's permission not held      403 "forbidden" (checked on the
  *                                      worker, every request: a role
  *                                      change counts at once)
+ *
+ * An API key (auth/integrations.h), as "Authorization: Bearer gh_..." or
+ * "X-API-Key: gh_...", is the same two halves: its shape on the loop, its
+ * integration on the worker (a store read, as revocation is a kv one).
+ * The caller is then the integration, not a user: it holds exactly the
+ * integration's permissions, in its company only, and opens only
+ * permission-guarded routes (403 "forbidden" on /users/me and the like).
+ *   malformed, unknown, wrong, disabled or expired key
+ *                       401 "invalid_token"
  */
 #ifndef GH_GUARD_H
 #define GH_GUARD_H
@@ -37,6 +46,10 @@ int guard_live(api_job *j, gh_conn *c);
  * -1 with the answer set when the store failed. A missing role is 1: the
  * change itself then answers 404. In the worker. */
 int guard_role_allowed(api_job *j, gh_conn *c, const char *role_id);
+
+/* After the work, on a worker: record the API key's use (guard_live asks
+ * for it at most once a minute per key). A failure is only logged. */
+void guard_key_touch(api_job *j, gh_conn *c);
 
 /* The token in "Authorization: Bearer <token>", or NULL. */
 const char *guard_token(gh_req *req);

@@ -181,6 +181,33 @@ static void drop_headers(api_job *j)
     j->location = j->set_cookie = NULL;
 }
 
+api_job *api_job_perm_page(gh_req *req, const char *perm)
+{
+    api_job *j = api_job_perm(req, API_READ, perm);
+    if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+api_job *api_job_perm_id(gh_req *req, unsigned flags, const char *perm)
+{
+    api_job *j = api_job_perm(req, flags, perm);
+    if (j && input_path_id(req, "id", j->target) < 0) {
+        api_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void api_job_run_id(gh_req *req, unsigned flags, const char *perm, api_work work)
+{
+    api_job *j = api_job_perm_id(req, flags, perm);
+    if (j)
+        api_job_run(req, j, work);
+}
+
 void api_job_free(api_job *j)
 {
     if (!j)
@@ -326,6 +353,8 @@ static void job_work(gh_req *req)
         j->work(j, c);
     if (j->flags & API_READ)
         store_read_end(store_current(), &j->call);
+    if (c && j->key_touch)
+        guard_key_touch(j, c);
 }
 
 /* The loop's own connection when the store is local, opened at its first
@@ -389,6 +418,28 @@ void api_job_run(gh_req *req, api_job *j, api_work work)
     gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
     if (req_defer_on(req, pool, job_work, job_done, j) < 0)
         api_job_free(j);
+}
+
+void api_change_done(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,
+                     json_t *details, json_t *body, int status,
+                     void (*fail)(api_job *j, gh_result r, const char *what))
+{
+    if (r == GH_OK) {
+        api_audit(j, c, action, "success", subject, details);
+        r = store_commit(c, &j->call);
+    } else {
+        json_decref(details);
+        store_rollback(c, &j->call);
+    }
+    if (r != GH_OK) {
+        json_decref(body);
+        fail(j, r, action);
+    } else if (status == 204) {
+        json_decref(body);
+        api_empty(j, 204);
+    } else {
+        api_ok(j, status, body);
+    }
 }
 
 void api_ok_page(api_job *j, json_t *items, int64_t total)

@@ -21,6 +21,7 @@
 #include "auth/audit.h"
 #include "auth/companies.h"
 #include "auth/context.h"
+#include "auth/integrations.h"
 #include "auth/tokens.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -55,7 +56,11 @@ struct api_job {
     const gh_config *cfg;       /* cycle->cfg: the config when the request came in */
     const gh_keyring *kr;       /* cycle->kr: the keyring likewise */
     unsigned flags;
-    gh_claims claims;           /* API_BEARER: the caller's access token */
+    gh_claims claims;           /* API_BEARER: the caller's access token;
+                                   for an API key, filled in by guard_live
+                                   (sub: the integration's id) */
+    char api_key[INTEGRATION_KEY_LEN]; /* the API key presented, or "" */
+    int key_touch;              /* record the key's use after the work */
     const char *perm;           /* the permission the route needs, or NULL */
     json_t *in;                 /* validated input, owned; wiped when freed */
     char target[64];            /* a path parameter, when the route has one */
@@ -99,10 +104,25 @@ api_job *api_job_new(gh_req *req, unsigned flags);
  * (guard_live). The request acts in the caller's company; a superuser may
  * name another with ?company=<slug or id> (api_tenant). */
 api_job *api_job_perm(gh_req *req, unsigned flags, const char *perm);
+/* api_job_perm for a list (API_READ): its paging (input_page) in in. */
+api_job *api_job_perm_page(gh_req *req, const char *perm);
+/* api_job_perm for a route on /{id}: the id into target (anything but a
+ * UUID is 404). */
+api_job *api_job_perm_id(gh_req *req, unsigned flags, const char *perm);
+/* A route on /{id} that takes no body: api_job_perm_id, then work. */
+void api_job_run_id(gh_req *req, unsigned flags, const char *perm, api_work work);
 void api_job_free(api_job *j);
 /* Queue work; api_job_done answers. On a full queue the 503 has been sent
  * and the job freed. */
 void api_job_run(gh_req *req, api_job *j, api_work work);
+
+/* A change's end, in the worker. r GH_OK: the audit row (action, subject,
+ * details), the commit, and the answer: body with status, or 204 without
+ * one; else the rollback and fail's answer for r. details and body are
+ * stolen. */
+void api_change_done(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,
+                     json_t *details, json_t *body, int status,
+                     void (*fail)(api_job *j, gh_result r, const char *what));
 
 /* Answers, set in the worker. api_ok steals body (NULL: 204-like, no body;
  * an allocation failure becomes a 500). */

@@ -19,6 +19,19 @@ static void digits(char *out, int v, int n)
     }
 }
 
+json_t *present_words(const char *list)
+{
+    json_t *a = json_array();
+    const char *p = list;
+    while (a && *p) {
+        size_t n = strcspn(p, " ");
+        if (n)
+            json_array_append_new(a, json_stringn(p, n));
+        p += n + (p[n] == ' ');
+    }
+    return a;
+}
+
 json_t *present_time(int64_t ms)
 {
     if (ms <= 0)

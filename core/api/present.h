@@ -20,6 +20,8 @@
 
 /* "2024-05-01T12:00:00.123Z" from ms since the epoch; null for 0. */
 json_t *present_time(int64_t ms);
+/* A space-separated list (scopes, permissions) as an array of strings. */
+json_t *present_words(const char *list);
 json_t *present_user(const gh_user *u);
 /* The same user as compact JSON text, malloc'd (NULL: no memory), its
  * length in *len. Memoised per thread: the one to answer with. */

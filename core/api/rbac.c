@@ -128,16 +128,6 @@ static void finish(api_job *j, gh_conn *c, gh_result r, const char *action, cons
 
 /* ---------------------------------------------------------------- jobs */
 
-static api_job *list_job(gh_req *req, const char *perm)
-{
-    api_job *j = api_job_perm(req, API_READ, perm);
-    if (j && (!(j->in = input_query(req)) || input_page(req, j->in) < 0)) {
-        api_job_free(j);
-        return NULL;
-    }
-    return j;
-}
-
 /* /{id}, and /{id}/.../{second} when second names a parameter. */
 static api_job *id_job(gh_req *req, const char *second, unsigned flags, const char *perm)
 {
@@ -177,7 +167,7 @@ static void resources_work(api_job *j, gh_conn *c)
 
 static void resources(gh_req *req)
 {
-    api_job *j = list_job(req, "resources:read");
+    api_job *j = api_job_perm_page(req, "resources:read");
     if (j)
         api_job_run(req, j, resources_work);
 }
@@ -299,7 +289,7 @@ static void permissions_work(api_job *j, gh_conn *c)
 
 static void permissions(gh_req *req)
 {
-    api_job *j = list_job(req, "permissions:read");
+    api_job *j = api_job_perm_page(req, "permissions:read");
     if (j)
         api_job_run(req, j, permissions_work);
 }
@@ -417,7 +407,7 @@ static void roles_work(api_job *j, gh_conn *c)
 
 static void roles(gh_req *req)
 {
-    api_job *j = list_job(req, "roles:read");
+    api_job *j = api_job_perm_page(req, "roles:read");
     if (j)
         api_job_run(req, j, roles_work);
 }

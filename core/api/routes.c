@@ -37,6 +37,7 @@ int api_register(gh_router *r)
         health_register, auth_register, users_register, sessions_register,
         admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
         mailflow_register, mfa_register, mfa_sms_register, oauth_register, clients_register,
+        integrations_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

@@ -73,6 +73,8 @@ int ctl_permission(ctl *c, int argc, char **argv);
 int ctl_resource(ctl *c, int argc, char **argv);
 /* `client` (client.c): a company's OAuth clients. */
 int ctl_client(ctl *c, int argc, char **argv);
+/* `integration` (integration.c): a company's integrations and API keys. */
+int ctl_integration(ctl *c, int argc, char **argv);
 /* `reencrypt` (reencrypt.c): personal data to the newest key. */
 int ctl_reencrypt(ctl *c, int argc, char **argv);
 

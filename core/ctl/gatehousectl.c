@@ -37,6 +37,8 @@ static const ctl_cmd groups[] = {
     { "permission", ctl_permission, "list|create|delete ...", "manage a company's permissions" },
     { "resource", ctl_resource, "list|create|delete ...", "manage a company's resource types" },
     { "client", ctl_client, "create|list|rotate|delete ...", "manage a company's OAuth clients" },
+    { "integration", ctl_integration, "create|list|delete ...",
+      "manage a company's integrations and API keys" },
     { "keys", ctl_keys, "rotate|list", "manage the token signing keys" },
     { "migrate", ctl_migrate, "status|up", "show or apply database schema migrations" },
     { "reencrypt", ctl_reencrypt, "[--status] [--batch N] [--limit N] [--decrypt]",

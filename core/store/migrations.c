@@ -764,6 +764,51 @@ static const char v9_mysql[] =
     CLIENTS_PERMS(MYSQL_NOW, "INSERT IGNORE")
     "SELECT oauth_clients.client_id FROM oauth_clients LIMIT 0;\n";
 
+/* Integrations (auth/integrations.h): a company's API keys. A key is
+ * gh_<prefix>_<secret>; key_prefix is public and unique across companies
+ * (the guard finds the integration by it alone), key_hash the SHA-256 of
+ * the whole key (auth/tokens.h secret_digest): the secret is 256 random
+ * bits, so neither a slow hash nor a server key adds anything. permissions
+ * is the space-separated list of RBAC permission names the key carries.
+ * signing_secret, for incoming webhooks, is sealed like a second factor's
+ * secret. Permissions integrations:read and integrations:write join the
+ * catalog. */
+#define INTEGRATIONS_TABLE(INT)                                                               \
+    "CREATE TABLE integrations (\n"                                                           \
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \
+    "    tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,\n"          \
+    "    name VARCHAR(255) NOT NULL, type VARCHAR(16) NOT NULL, permissions TEXT NOT NULL,\n" \
+    "    key_prefix VARCHAR(16) NOT NULL UNIQUE, key_hash VARCHAR(64) NOT NULL,\n"           \
+    "    expires_at " INT ", last_used_at " INT ", signing_secret TEXT,\n"                     \
+    "    disabled " INT " NOT NULL, created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n" \
+    ");\n"                                                                                    \
+    "CREATE INDEX integrations_tenant ON integrations (tenant_id);\n"
+#define INTEGRATIONS_PERMS(NOW, INSERT)                                                       \
+    INSERT " INTO resource_types (id, tenant_id, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8001-000000000009', NULL, 'integrations', 'integrations and their API keys', " NOW ", " NOW ");\n" \
+    INSERT " INTO permissions (id, tenant_id, resource_type_id, action, name, description, created_at, updated_at) VALUES\n" \
+    RBAC_PERM("16", "9", "read", "integrations:read", "list and read integrations", NOW)     \
+    "('00000000-0000-4000-8002-000000000017', NULL, '00000000-0000-4000-8001-000000000009', " \
+    "'write', 'integrations:write', 'create, change, regenerate and delete integrations', " NOW ", " NOW ");\n"
+static const char v10_sqlite[] =
+    INTEGRATIONS_TABLE("INTEGER")
+    INTEGRATIONS_PERMS(SQLITE_NOW, "INSERT");
+static const char v10_postgres[] =
+    INTEGRATIONS_TABLE("BIGINT")
+    INTEGRATIONS_PERMS(POSTGRES_NOW, "INSERT");
+static const char v10_mysql[] =
+    "CREATE TABLE IF NOT EXISTS integrations (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
+    "    name VARCHAR(255) NOT NULL, type VARCHAR(16) NOT NULL, permissions TEXT NOT NULL,\n"
+    "    key_prefix VARCHAR(16) NOT NULL, key_hash VARCHAR(64) NOT NULL,\n"
+    "    expires_at BIGINT, last_used_at BIGINT, signing_secret TEXT,\n"
+    "    disabled BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
+    "    UNIQUE KEY integrations_key_prefix (key_prefix), KEY integrations_tenant (tenant_id)"
+    MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    INTEGRATIONS_PERMS(MYSQL_NOW, "INSERT IGNORE")
+    "SELECT integrations.key_prefix FROM integrations LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -776,6 +821,7 @@ const gh_migration gh_migrations[] = {
     { 7, "second_factors", v7_sqlite, v7_postgres, v7_mysql },
     { 8, "identities", v8_sqlite, v8_postgres, v8_mysql },
     { 9, "oauth_clients", v9_sqlite, v9_postgres, v9_mysql },
+    { 10, "integrations", v10_sqlite, v10_postgres, v10_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 
