@@ -142,8 +142,13 @@ static void receive_work(api_job *j, gh_conn *c)
     gh_webhook_event ev = { 0 };
     int verified;
     gh_result r = integration_get(c, &j->call, j->claims.tenant, j->claims.sub, &in);
-    if (r != GH_OK) { /* deleted since the guard read it: the key is no more */
-        api_store_fail(j, r == GH_ERR_NOT_FOUND ? GH_ERR_INTERNAL : r, "webhook integration");
+    if (r == GH_ERR_NOT_FOUND) { /* deleted since the guard read it: so is its key */
+        j->www_auth = "Bearer error=\"invalid_token\"";
+        api_fail(j, 401, "invalid_token", "The API key is invalid, disabled or expired.");
+        return;
+    }
+    if (r != GH_OK) {
+        api_store_fail(j, r, "webhook integration");
         return;
     }
     if (strcmp(in.type, j->target) != 0) {
@@ -201,13 +206,15 @@ static inbound *inbound_read(gh_req *req)
 static void receive(gh_req *req)
 {
     api_job *j = api_job_new(req, API_BEARER | API_KEY);
-    const char *type = req_param(req, "integration_type");
-    json_t *doc = j ? req_json_body(req) : NULL; /* the checks of any JSON body */
-    if (!j || !doc) {
+    if (!j) /* answered, and req with it */
+        return;
+    json_t *doc = req_json_body(req); /* the checks of any JSON body */
+    if (!doc) {
         api_job_free(j);
         return;
     }
     json_decref(doc);
+    const char *type = req_param(req, "integration_type");
     if (!(j->data = inbound_read(req))) {
         req_problem(req, 500, "internal_error", NULL);
         api_job_free(j);

@@ -152,7 +152,8 @@ req POST /api/v1/webhooks/custom -H 'Content-Type: application/json' --data-bina
 equals "no API key: 401" "$CODE $(j .code)" "401 unauthorized"
 as "$BOSS" post_json /api/v1/webhooks/custom "$BODY1"
 equals "a user's access token is no API key: 401" "$CODE $(j .code)" "401 unauthorized"
-hook "${KEY%?}A" custom "$BODY1"
+[ "${KEY: -1}" = A ] && WRONG=${KEY%?}B || WRONG=${KEY%?}A
+hook "$WRONG" custom "$BODY1"
 equals "a wrong key: 401" "$CODE $(j .code)" "401 invalid_token"
 req POST /api/v1/webhooks/custom -H "X-API-Key: $KEY" -H 'Content-Type: text/plain' \
     --data-binary 'deal won'
