@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # man-pages.sh - the man pages say what the programs do: every option of
-# gatehoused and every command and subcommand of gatehousectl is in its
-# page, and every page renders without a warning. (gatehouse.yaml(5) is
-# held to the config table by test_config.)
+# gatehoused, every command and subcommand of gatehousectl and every host
+# service and op of the plugin header is in its page, and every page
+# renders without a warning. (gatehouse.yaml(5) is held to the config
+# table by test_config.)
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -36,6 +37,17 @@ while read -r cmd subs; do
     done
 done <"${TMPDIR:-/tmp}/ctl-cmds.$$"
 rm -f "${TMPDIR:-/tmp}/ctl-cmds.$$"
+
+# gatehouse-plugin(3): every member of the host table and of each kind's
+# ops table, as the installed header declares them, is named in bold.
+header="$top_srcdir/include/gatehouse/plugin.h"
+members=$(awk '/^typedef struct gh_(host|[a-z]+_ops) \{/,/^\} gh_/' "$header" |
+    grep -oE '\(\*[a-z_0-9]+\)|gh_op [a-z_0-9]+' | sed -E 's/^\(\*//; s/\)$//; s/^gh_op //' | sort -u)
+check "plugin.h has host services and ops to document" test "$(echo "$members" | wc -l)" -ge 60
+for m in $members; do
+    check "gatehouse-plugin(3) names $m" \
+        grep -qE -e "^\.BR? $m( |$)|\\\\fB$m\\\\f" "$docs/gatehouse-plugin.3"
+done
 
 # Every page renders cleanly: groff's warnings are man's standard error.
 if command -v man >/dev/null; then
