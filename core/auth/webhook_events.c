@@ -17,6 +17,8 @@
 #define FILTER " FROM webhook_events WHERE tenant_id = ? AND (? = '' OR integration_id = ?) " \
                "AND (? = '' OR integration_type = ?)"
 
+/* Not store_records (store/records.h): a row owns its payload, which a
+ * read that fails halfway must free with the rows before it. */
 typedef struct event_rows {
     gh_webhook_event *v;
     size_t n, cap;
