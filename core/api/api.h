@@ -25,5 +25,6 @@ int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-rese
 int mfa_register(gh_router *r);       /* mfa.c: second factors, /auth/mfa/verify */
 int mfa_sms_register(gh_router *r);   /* mfa_sms.c: SMS codes, plugin callbacks */
 int oauth_register(gh_router *r);     /* oauth.c: social sign-in, linked identities */
+int webhooks_register(gh_router *r);  /* webhooks.c: incoming webhooks, their events */
 
 #endif

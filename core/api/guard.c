@@ -174,6 +174,11 @@ int guard_bearer(gh_req *req, api_job *j)
         return key_bearer(req, j, token);
     if (!token && key)
         return key_bearer(req, j, key);
+    if (j->flags & API_KEY) {
+        req_set_header(req, "WWW-Authenticate", "Bearer");
+        req_problem(req, 401, "unauthorized", "This resource needs an integration's API key.");
+        return -1;
+    }
     if (!token) {
         req_set_header(req, "WWW-Authenticate", "Bearer");
         req_problem(req, 401, "unauthorized", "This resource needs a bearer access token.");
@@ -298,6 +303,8 @@ static int key_live(api_job *j, gh_conn *c)
         }
         j->key_touch = 1;
     }
+    if (j->flags & API_KEY)
+        return 0;
     if (!j->perm) {
         api_fail(j, 403, "forbidden", "An API key opens only permission-guarded routes.");
         return -1;

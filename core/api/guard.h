@@ -25,6 +25,8 @@
  * permission-guarded routes (403 "forbidden" on /users/me and the like).
  *   malformed, unknown, wrong, disabled or expired key
  *                       401 "invalid_token"
+ * A route flagged API_KEY (incoming webhooks) takes an API key only, with
+ * no permission: anything else is 401 "unauthorized".
  */
 #ifndef GH_GUARD_H
 #define GH_GUARD_H

@@ -3,18 +3,24 @@
  * caller's company:
  *   GET POST /api/v1/integrations     GET PUT DELETE /api/v1/integrations/{id}
  *   POST /api/v1/integrations/{id}/regenerate-secret
+ *   POST /api/v1/integrations/{id}/signing-secret
  * Reading needs integrations:read, the rest integrations:write (the admin
  * role holds both); a superuser acts in another company by naming it
  * (?company=). One of another company answers 404 like a missing one.
  *
  *   integration {id, name, type, permissions: [], key_prefix, expires_at,
- *                last_used_at, disabled, created_at, updated_at}
+ *                last_used_at, disabled, signing_secret, created_at, updated_at}
  * A body sets name, type (api_key, oauth2, custom), permissions (RBAC
- * names), expires_in (seconds from now; 0: never) and disabled. Nobody
+ * names), expires_in (seconds from now; 0: never), disabled and
+ * signing_secret: true makes a new one (auth/webhook_sig.h), false or
+ * null removes it. signing_secret answers true or false, except in the
+ * one answer that makes a secret (creation, a change, .../signing-secret
+ * rotating it), where it is the secret itself, "whsec_...". Nobody
  * hands out more than they hold: every permission must be the caller's
  * (403 not_held), as for roles (guard_role_allowed). The key is in the
  * answer ("api_key") of a creation and of a regeneration: only then,
  * never stored in clear, never audited. Every change is audited.
+ * Like the key, the signing secret is never logged nor audited.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +37,17 @@
 #define EXPIRES_MAX_S (10 * 366 * 86400LL)
 
 static const char *const known[] = { "name", "type", "permissions", "expires_in", "disabled",
-                                     NULL };
+                                     "signing_secret", NULL };
 
 /* ---------------------------------------------------------------- shapes */
 
 static json_t *present_integration(const gh_integration *in)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o}", "id", in->id,
+    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b, s:o, s:o}", "id", in->id,
                      "name", in->name, "type", in->type, "permissions", present_words(in->permissions),
                      "key_prefix", in->key_prefix, "expires_at", present_time(in->expires_at),
                      "last_used_at", present_time(in->last_used_at), "disabled", in->disabled,
+                     "signing_secret", in->has_signing_secret,
                      "created_at", present_time(in->created_at),
                      "updated_at", present_time(in->updated_at));
 }
@@ -54,7 +61,24 @@ static json_t *present_with_key(const gh_integration *in, const char *key)
     return o;
 }
 
+/* The integration with its new signing secret, if it just got one
+ * (secret not ""): the one answer that carries it. */
+static json_t *present_with_secret(json_t *o, const char *secret)
+{
+    if (o && secret[0])
+        json_object_set_new(o, "signing_secret", json_string(secret));
+    return o;
+}
+
 /* ---------------------------------------------------------------- input */
+
+/* What body asks of the signing secret: 1 a new one, 0 none, -1 nothing
+ * (absent). Checked on the loop by integration_from. */
+static int signing_secret_asked(json_t *body)
+{
+    json_t *v = json_object_get(body, "signing_secret");
+    return !v ? -1 : json_is_true(v);
+}
 
 /* in.permissions, an array of permission names, as a space-separated
  * list in out; absent leaves out alone. 0, or -1 answered. */
@@ -97,6 +121,12 @@ static int integration_from(gh_req *req, json_t *body, gh_integration *in)
         input_int(req, body, "expires_in", -1, 0, EXPIRES_MAX_S, &expires_in) < 0 ||
         input_bool(req, body, "disabled", &disabled) < 0 || input_perms(req, body, in->permissions) < 0)
         return -1;
+    json_t *secret = json_object_get(body, "signing_secret");
+    if (secret && !json_is_boolean(secret) && !json_is_null(secret)) {
+        input_reject(req, "invalid_field", "signing_secret", "must be true (a new one), false "
+                     "or null (none).");
+        return -1;
+    }
     if (type && !integration_type_valid(type)) {
         input_reject(req, "invalid_field", "type", "must be api_key, oauth2 or custom.");
         return -1;
@@ -154,6 +184,22 @@ static void integration_fail(api_job *j, gh_result r, const char *what)
         api_store_fail(j, r, what);
 }
 
+/* The signing secret body asks for, onto the stored integration in: a new
+ * one into secret, or none. */
+static gh_result apply_signing_secret(api_job *j, gh_conn *c, gh_integration *in,
+                                      char secret[WEBHOOK_SECRET_LEN])
+{
+    int asked = signing_secret_asked(j->in);
+    gh_result r = GH_OK;
+    if (asked == 1)
+        r = integration_signing_secret_new(c, &j->call, api_tenant(j), in->id, secret);
+    else if (asked == 0 && in->has_signing_secret)
+        r = integration_signing_secret_drop(c, &j->call, api_tenant(j), in->id);
+    if (asked >= 0 && r == GH_OK)
+        in->has_signing_secret = asked;
+    return r;
+}
+
 /* Commit with an audit row (the integration before, stolen, and after),
  * or roll back; answer with body (stolen; the key, if any, only here). */
 static void finish(api_job *j, gh_conn *c, gh_result r, const char *action,
@@ -191,15 +237,18 @@ static void list(gh_req *req)
 static void create_work(api_job *j, gh_conn *c)
 {
     gh_integration *in = (gh_integration *)j->data;
-    char key[INTEGRATION_KEY_LEN] = "";
+    char key[INTEGRATION_KEY_LEN] = "", secret[WEBHOOK_SECRET_LEN] = "";
     if (integration_complete(j, c, in) < 0)
         return;
     gh_result r = store_begin(c, &j->call);
     if (r == GH_OK)
         r = integration_create(c, &j->call, api_tenant(j), in, key);
-    finish(j, c, r, "integration.create", in, NULL, r == GH_OK ? present_with_key(in, key) : NULL,
-           201);
+    if (r == GH_OK)
+        r = apply_signing_secret(j, c, in, secret);
+    finish(j, c, r, "integration.create", in, NULL,
+           r == GH_OK ? present_with_secret(present_with_key(in, key), secret) : NULL, 201);
     OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(secret, sizeof secret);
 }
 
 static void create(gh_req *req)
@@ -252,6 +301,7 @@ static void get(gh_req *req)
 static void put_work(api_job *j, gh_conn *c)
 {
     gh_integration in = { 0 };
+    char secret[WEBHOOK_SECRET_LEN] = "";
     json_t *before = NULL;
     gh_result r = load(j, c, &in, &before);
     if (r == GH_OK) {
@@ -264,8 +314,11 @@ static void put_work(api_job *j, gh_conn *c)
         }
         r = integration_update(c, &j->call, api_tenant(j), &in);
     }
+    if (r == GH_OK)
+        r = apply_signing_secret(j, c, &in, secret);
     finish(j, c, r, "integration.update", &in, before,
-           r == GH_OK ? present_integration(&in) : NULL, 200);
+           r == GH_OK ? present_with_secret(present_integration(&in), secret) : NULL, 200);
+    OPENSSL_cleanse(secret, sizeof secret);
 }
 
 static void put(gh_req *req)
@@ -314,6 +367,25 @@ static void regenerate(gh_req *req)
     api_job_run_id(req, 0, "integrations:write", regenerate_work);
 }
 
+static void signing_secret_work(api_job *j, gh_conn *c)
+{
+    gh_integration in = { 0 };
+    char secret[WEBHOOK_SECRET_LEN] = "";
+    json_t *before = NULL;
+    gh_result r = load(j, c, &in, &before);
+    if (r == GH_OK && (r = integration_signing_secret_new(c, &j->call, api_tenant(j), in.id,
+                                                          secret)) == GH_OK)
+        in.has_signing_secret = 1;
+    finish(j, c, r, "integration.signing_secret.rotate", &in, before,
+           r == GH_OK ? present_with_secret(present_integration(&in), secret) : NULL, 200);
+    OPENSSL_cleanse(secret, sizeof secret);
+}
+
+static void signing_secret(gh_req *req)
+{
+    api_job_run_id(req, 0, "integrations:write", signing_secret_work);
+}
+
 int integrations_register(gh_router *r)
 {
     return router_add(r, GH_GET, "/api/v1/integrations", list) |
@@ -321,5 +393,6 @@ int integrations_register(gh_router *r)
            router_add(r, GH_GET, "/api/v1/integrations/{id}", get) |
            router_add(r, GH_PUT, "/api/v1/integrations/{id}", put) |
            router_add(r, GH_DELETE, "/api/v1/integrations/{id}", delete) |
-           router_add(r, GH_POST, "/api/v1/integrations/{id}/regenerate-secret", regenerate);
+           router_add(r, GH_POST, "/api/v1/integrations/{id}/regenerate-secret", regenerate) |
+           router_add(r, GH_POST, "/api/v1/integrations/{id}/signing-secret", signing_secret);
 }

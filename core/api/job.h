@@ -38,6 +38,8 @@ enum {
                              the loop when the store is local */
     API_ANSWERED = 1 << 5,/* the answer is set before the work runs, which
                              only records: no storage leaves it as it is */
+    API_KEY = 1 << 6,     /* with API_BEARER: an integration's API key, and
+                             it alone, is the credential (no permission) */
 };
 
 typedef struct api_job api_job;

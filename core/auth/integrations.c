@@ -8,10 +8,12 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "auth/integrations.h"
+#include "auth/pii.h"
 #include "auth/rbac.h"
 #include "auth/users.h"
 #include "call.h"
 #include "clock.h"
+#include "log.h"
 #include "store/row.h"
 
 #define BASE32 "abcdefghijklmnopqrstuvwxyz234567"
@@ -65,8 +67,11 @@ int integration_key_accepts(const gh_integration *in, const char *key, int64_t n
 /* ---------------------------------------------------------------- store */
 
 #define COLS "id, tenant_id, name, type, permissions, key_prefix, key_hash, expires_at, " \
-             "last_used_at, disabled, created_at, updated_at"
-#define NCOLS 12
+             "last_used_at, disabled, created_at, updated_at, " \
+             "CASE WHEN signing_secret IS NULL THEN 0 ELSE 1 END"
+#define NCOLS 13
+/* the AAD's column of a sealed signing secret (pii.h) */
+#define COL_SIGNING_SECRET "integrations.signing_secret"
 
 typedef struct integration_rows {
     gh_integration *v;
@@ -101,6 +106,7 @@ static int integration_row(void *ud, const gh_param *col, uint32_t n)
     in->disabled = col_int(&col[9]) != 0;
     in->created_at = col_int(&col[10]);
     in->updated_at = col_int(&col[11]);
+    in->has_signing_secret = col_int(&col[12]) != 0;
     return 0;
 }
 
@@ -243,4 +249,87 @@ gh_result integration_touch(gh_conn *c, gh_call *call, const char *id, int64_t n
     gh_param args[] = { p_int(&now_ms), p_str(id), p_int(&before) };
     return store_exec(c, call, "UPDATE integrations SET last_used_at = ? WHERE id = ? AND "
                       "(last_used_at IS NULL OR last_used_at < ?)", args, 3, NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- signing secret */
+
+/* Write sealed (NULL: none) as id's signing secret. */
+static gh_result signing_secret_put(gh_conn *c, gh_call *call, const char *tenant,
+                                    const char *id, const char *sealed)
+{
+    int64_t changed = 0, now = gh_now_ms();
+    gh_param args[] = { p_opt(sealed), p_int(&now), p_str(id), p_str(tenant) };
+    gh_result r = store_exec(c, call, "UPDATE integrations SET signing_secret = ?, "
+                             "updated_at = ? WHERE id = ? AND tenant_id = ?",
+                             args, 4, NULL, NULL, &changed);
+    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+}
+
+gh_result integration_signing_secret_new(gh_conn *c, gh_call *call, const char *tenant,
+                                         const char *id, char secret[WEBHOOK_SECRET_LEN])
+{
+    const gh_pii *p = pii_current();
+    const char *why = "";
+    if (webhook_secret_new(secret) != 0)
+        return call_fail(call, GH_ERR_INTERNAL, "integrations: no random bytes");
+    char *sealed = p ? pii_encrypt(p, COL_SIGNING_SECRET, id, secret, strlen(secret), &why)
+                     : strdup(secret);
+    if (!sealed)
+        return call_fail(call, GH_ERR_INTERNAL, "integrations: sealing a signing secret: %s",
+                         p ? why : "out of memory");
+    gh_result r = signing_secret_put(c, call, tenant, id, sealed);
+    OPENSSL_cleanse(sealed, strlen(sealed));
+    free(sealed);
+    return r;
+}
+
+gh_result integration_signing_secret_drop(gh_conn *c, gh_call *call, const char *tenant,
+                                          const char *id)
+{
+    return signing_secret_put(c, call, tenant, id, NULL);
+}
+
+typedef struct stored_secret {
+    char *text;
+    int found, oom;
+} stored_secret;
+
+static int stored_row(void *ud, const gh_param *col, uint32_t n)
+{
+    stored_secret *s = ud;
+    s->found = n > 0;
+    s->oom = s->found && col_dup(&col[0], &s->text) < 0;
+    return 1;
+}
+
+gh_result integration_signing_secret(gh_conn *c, gh_call *call, const char *id,
+                                     char secret[WEBHOOK_SECRET_LEN])
+{
+    gh_param arg = p_str(id);
+    stored_secret st = { 0 };
+    char *stored, *clear = NULL;
+    const char *why = "";
+    gh_result r = store_exec(c, call, "SELECT signing_secret FROM integrations WHERE id = ? "
+                             "AND signing_secret IS NOT NULL", &arg, 1, stored_row, &st, NULL);
+    if (r == GH_OK && st.oom)
+        r = call_fail(call, GH_ERR_NOMEM, "integrations: out of memory");
+    if (r != GH_OK || !st.found || !st.text) {
+        free(st.text);
+        return r != GH_OK ? r : GH_ERR_NOT_FOUND;
+    }
+    stored = st.text;
+    /* a failed decryption leaves clear NULL */
+    int ok = pii_decrypt(pii_current(), COL_SIGNING_SECRET, id, stored, &clear, &why) == 0 &&
+             strlen(clear) < WEBHOOK_SECRET_LEN;
+    if (ok)
+        memcpy(secret, clear, strlen(clear) + 1);
+    else
+        gh_log(GH_LOG_ERROR, "integrations: signing secret of integration %s: %s", id,
+               clear ? "damaged" : why);
+    if (clear)
+        OPENSSL_cleanse(clear, strlen(clear));
+    OPENSSL_cleanse(stored, strlen(stored));
+    free(clear);
+    free(stored);
+    return ok ? GH_OK : call_fail(call, GH_ERR_INTERNAL, "integrations: unreadable signing secret");
 }

@@ -12,12 +12,19 @@
  * the SHA-256 of the whole key: 256 random bits need neither a slow hash
  * nor a server key. Regenerating replaces the digest and the prefix: the
  * old key stops at once.
+ *
+ * An integration may also have a signing secret (auth/webhook_sig.h) that
+ * its incoming webhooks are signed with. It is needed in clear to check
+ * a MAC, so it is stored sealed under the newest personal-data key when
+ * encryption at rest is on (auth/pii.h), shown once when made, and read
+ * back only by integration_signing_secret.
  */
 #ifndef GH_INTEGRATIONS_H
 #define GH_INTEGRATIONS_H
 
 #include <stdint.h>
 #include "auth/tokens.h"
+#include "auth/webhook_sig.h"
 #include "store/store.h"
 
 #define INTEGRATION_KEY_TAG "gh_"
@@ -40,6 +47,7 @@ typedef struct gh_integration {
     int64_t expires_at;                     /* ms; 0: never */
     int64_t last_used_at;                   /* ms; 0: never used */
     int disabled;
+    int has_signing_secret;                 /* read only: see the _signing_ calls */
     int64_t created_at, updated_at;
 } gh_integration;
 
@@ -79,5 +87,17 @@ gh_result integration_regenerate(gh_conn *c, gh_call *call, const char *tenant,
  * INTEGRATION_TOUCH_MS (the condition is in the UPDATE: instances race
  * harmlessly). */
 gh_result integration_touch(gh_conn *c, gh_call *call, const char *id, int64_t now_ms);
+
+/* A new signing secret for tenant's integration id into secret, stored
+ * sealed; the previous one stops at once. */
+gh_result integration_signing_secret_new(gh_conn *c, gh_call *call, const char *tenant,
+                                         const char *id, char secret[WEBHOOK_SECRET_LEN]);
+/* Remove the signing secret: its webhooks go unsigned. */
+gh_result integration_signing_secret_drop(gh_conn *c, gh_call *call, const char *tenant,
+                                          const char *id);
+/* The signing secret of integration id into secret; GH_ERR_NOT_FOUND when
+ * it has none. */
+gh_result integration_signing_secret(gh_conn *c, gh_call *call, const char *id,
+                                     char secret[WEBHOOK_SECRET_LEN]);
 
 #endif

@@ -3,7 +3,8 @@
  * company's integrations and their API keys through auth/integrations.h,
  * as the admin API (api/integrations.c) keeps them, each change audited
  * with the API's action names (actor "cli"). The key is printed once, by
- * create, and nowhere else. The operator may give any permission: the
+ * create, and nowhere else; so is the signing secret of incoming webhooks
+ * (--signing-secret), stored sealed as the API stores it. The operator may give any permission: the
  * no-escalation rule guards the API, whose callers are users.
  */
 #include <stdio.h>
@@ -68,15 +69,16 @@ static int integration_create_cmd(ctl *c, int argc, char **argv)
         { "permissions", required_argument, NULL, 'p' },
         { "type", required_argument, NULL, 'y' },
         { "expires-in", required_argument, NULL, 'e' },
+        { "signing-secret", no_argument, NULL, 's' },
         { NULL, 0, NULL, 0 },
     };
     gh_integration in = { .type = "api_key" };
     const char *tenant = "root";
-    char key[INTEGRATION_KEY_LEN];
+    char key[INTEGRATION_KEY_LEN], secret[WEBHOOK_SECRET_LEN] = "";
     int64_t expires_in = 0;
-    int first = 1, o, rc;
+    int first = 1, o, rc, signing = 0;
 
-    while ((o = ctl_getopt(argc, argv, "t:p:y:e:h", longopts, &first)) != -1) {
+    while ((o = ctl_getopt(argc, argv, "t:p:y:e:sh", longopts, &first)) != -1) {
         switch (o) {
         case 't': tenant = optarg; break;
         case 'p': if ((rc = set_perms(argv[0], optarg, in.permissions)) != CTL_OK) return rc; break;
@@ -89,12 +91,15 @@ static int integration_create_cmd(ctl *c, int argc, char **argv)
             if (cfg_parse_int(optarg, &expires_in) < 0 || expires_in < 1 || expires_in > EXPIRES_MAX_S)
                 return ctl_usage_error(argv[0], "--expires-in wants 1 to %lld seconds", EXPIRES_MAX_S);
             break;
+        case 's': signing = 1; break;
         case 'h':
             return help(argv[0], "NAME [OPTIONS]",
                 "Create an integration and print its API key (shown this once).\n" TENANT_HELP
                 "  -p, --permissions 'A B'  the permissions its key carries (resource:action)\n"
                 "  -y, --type T             api_key (default), oauth2 or custom\n"
-                "  -e, --expires-in SECONDS the key stops then (default: never)\n");
+                "  -e, --expires-in SECONDS the key stops then (default: never)\n"
+                "  -s, --signing-secret     its incoming webhooks must be signed with a new\n"
+                "                           secret (printed this once too)\n");
         default: return CTL_USAGE;
         }
     }
@@ -109,13 +114,20 @@ static int integration_create_cmd(ctl *c, int argc, char **argv)
     gh_result r = store_begin(c->conn, &call);
     if (r == GH_OK)
         r = integration_create(c->conn, &call, tenant, &in, key);
+    if (r == GH_OK && signing)
+        r = integration_signing_secret_new(c->conn, &call, tenant, in.id, secret);
     if ((r = audited(c, &call, tenant, "integration.create", &in, r)) != GH_OK) {
         OPENSSL_cleanse(key, sizeof key);
+        OPENSSL_cleanse(secret, sizeof secret);
         return ctl_fail("creating the integration failed: %s", ctl_why(&call, r));
     }
     printf("id:      %s\napi_key: %s\n", in.id, key);
-    fprintf(stderr, "The key is shown this once: store it now.\n");
+    if (signing)
+        printf("signing_secret: %s\n", secret);
+    fprintf(stderr, signing ? "The key and the signing secret are shown this once: store them "
+                              "now.\n" : "The key is shown this once: store it now.\n");
     OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(secret, sizeof secret);
     return CTL_OK;
 }
 
@@ -189,7 +201,8 @@ static int integration_delete_cmd(ctl *c, int argc, char **argv)
 int ctl_integration(ctl *c, int argc, char **argv)
 {
     static const ctl_cmd cmds[] = {
-        { "create", integration_create_cmd, "NAME [--permissions P] [--type T] [--expires-in S]",
+        { "create", integration_create_cmd,
+          "NAME [--permissions P] [--type T] [--expires-in S] [--signing-secret]",
           "create an integration and print its API key once" },
         { "list", integration_list_cmd, "[--tenant ID]", "list a company's integrations" },
         { "delete", integration_delete_cmd, "ID", "delete an integration" },

@@ -809,6 +809,51 @@ static const char v10_mysql[] =
     INTEGRATIONS_PERMS(MYSQL_NOW, "INSERT IGNORE")
     "SELECT integrations.key_prefix FROM integrations LIMIT 0;\n";
 
+/* Incoming webhooks (auth/webhook_events.h): what integrations sent to
+ * POST /api/v1/webhooks/{type}, kept as received. The unique
+ * (integration_id, webhook_id) refuses a replayed Standard Webhooks id
+ * for good, past the timestamp tolerance (NULL ids, unsigned senders that
+ * send none, never collide). No foreign key to integrations: the events
+ * stay the company's record after their integration is deleted. Only
+ * non-secret headers are kept. Permission webhook_events:read joins the
+ * catalog. */
+#define WEBHOOK_EVENTS_TABLE(INT)                                                             \
+    "CREATE TABLE webhook_events (\n"                                                         \
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \
+    "    tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,\n"          \
+    "    integration_id VARCHAR(36) NOT NULL, integration_type VARCHAR(16) NOT NULL,\n"       \
+    "    webhook_id VARCHAR(255), webhook_timestamp " INT ", verified " INT " NOT NULL,\n"    \
+    "    source_ip VARCHAR(64), user_agent TEXT, payload TEXT NOT NULL,\n"                    \
+    "    received_at " INT " NOT NULL,\n"                                                     \
+    "    UNIQUE (integration_id, webhook_id)\n"                                               \
+    ");\n"                                                                                    \
+    "CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, received_at);\n"
+#define WEBHOOK_EVENTS_PERMS(NOW, INSERT)                                                     \
+    INSERT " INTO resource_types (id, tenant_id, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8001-000000000110', NULL, 'webhook_events', 'incoming webhooks received', " NOW ", " NOW ");\n" \
+    INSERT " INTO permissions (id, tenant_id, resource_type_id, action, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8002-000000000110', NULL, '00000000-0000-4000-8001-000000000110', " \
+    "'read', 'webhook_events:read', 'list and read incoming webhooks', " NOW ", " NOW ");\n"
+static const char v11_sqlite[] =
+    WEBHOOK_EVENTS_TABLE("INTEGER")
+    WEBHOOK_EVENTS_PERMS(SQLITE_NOW, "INSERT");
+static const char v11_postgres[] =
+    WEBHOOK_EVENTS_TABLE("BIGINT")
+    WEBHOOK_EVENTS_PERMS(POSTGRES_NOW, "INSERT");
+static const char v11_mysql[] =
+    "CREATE TABLE IF NOT EXISTS webhook_events (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
+    "    integration_id VARCHAR(36) NOT NULL, integration_type VARCHAR(16) NOT NULL,\n"
+    "    webhook_id VARCHAR(255), webhook_timestamp BIGINT, verified BIGINT NOT NULL,\n"
+    "    source_ip VARCHAR(64), user_agent TEXT, payload MEDIUMTEXT NOT NULL,\n"
+    "    received_at BIGINT NOT NULL,\n"
+    "    UNIQUE KEY webhook_events_replay (integration_id, webhook_id),\n"
+    "    KEY webhook_events_tenant (tenant_id, received_at)"
+    MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    WEBHOOK_EVENTS_PERMS(MYSQL_NOW, "INSERT IGNORE")
+    "SELECT webhook_events.webhook_id FROM webhook_events LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -822,6 +867,7 @@ const gh_migration gh_migrations[] = {
     { 8, "identities", v8_sqlite, v8_postgres, v8_mysql },
     { 9, "oauth_clients", v9_sqlite, v9_postgres, v9_mysql },
     { 10, "integrations", v10_sqlite, v10_postgres, v10_mysql },
+    { 11, "webhook_events", v11_sqlite, v11_postgres, v11_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 
