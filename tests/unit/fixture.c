@@ -254,22 +254,28 @@ int fx_group_setup(void **state)
     }
     log_configure(&quiet);
     snprintf(group_dir, sizeof(group_dir), "/tmp/gh-unit-XXXXXX");
-    return mkdtemp(group_dir) != NULL && chdir(group_dir) == 0 ? 0 : -1;
+    if (mkdtemp(group_dir) == NULL || chdir(group_dir) != 0) {
+        group_dir[0] = '\0';
+        return -1;
+    }
+    return 0;
 }
 
+/* Empties and removes the group's directory, by its path: never ".", which
+ * is the build tree when the setup failed before its chdir. */
 int fx_group_teardown(void **state)
 {
-    DIR *d = opendir(".");
-    struct dirent *e;
-
     (void)state;
+    DIR *d = group_dir[0] == '/' ? opendir(group_dir) : NULL;
+    struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL)
         if (e->d_name[0] != '.')
-            unlink(e->d_name);
-    if (d != NULL)
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d != NULL) {
         closedir(d);
-    if (chdir("/") == 0)
-        rmdir(group_dir);
+        if (chdir("/") == 0)
+            rmdir(group_dir);
+    }
     host_global_cleanup();
     return 0;
 }
