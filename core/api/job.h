@@ -79,6 +79,7 @@ struct api_job {
     const char *route;          /* the route's pattern, for rate_limits: */
     unsigned method;            /* GH_GET ... */
     int rl_done;                /* rate_guard has counted this request */
+    size_t rl_from;             /* ... under the limits before this one */
     char rl_policy[96];         /* its RateLimit-Policy, or "" */
     char rl_state[96];          /* its RateLimit */
     int again_on_worker;        /* on the loop, the store was busy */

@@ -6,11 +6,14 @@
  * instance counts against one limit; in this process's memory when the
  * store is local (SQLite with its own kv table), where no other instance
  * can share it and a kv write per request would queue every request
- * behind the one SQLite writer. docs/design.md weighs the two.
+ * behind the one SQLite writer. A shared sliding window is counted here
+ * first and sent to kv in batches (rate_batch.c). docs/design.md weighs
+ * them.
  */
 #include <stdio.h>
 #include <string.h>
 #include "api/rate_guard.h"
+#include "auth/rate_batch.h"
 #include "auth/rate_kv.h"
 #include "auth/rate_local.h"
 #include "clock.h"
@@ -39,7 +42,7 @@ static void subject_of(const api_job *j, int kind, char *buf, size_t len)
     const char *sub = j->claims.sub;
     int bearer = (j->flags & API_BEARER) && sub[0];
     int client = bearer && strncmp(sub, "client:", 7) == 0;
-    const char *client_id = api_in(j, "client_id");
+    const char *client_id = kind == RL_KEY_CLIENT ? api_in(j, "client_id") : NULL;
 
     if (kind == RL_KEY_USER && bearer && !client && !j->api_key[0])
         snprintf(buf, len, "user:%s", sub);
@@ -68,6 +71,22 @@ static void keep_headers(api_job *j, const gh_rate_limit *l, const rl_verdict *v
              (long long)v->remaining, (long long)seconds(v->reset_ms));
 }
 
+/* One request under l: 0 counted, in v; 1 it needs kv and j is on the
+ * loop; -1 kv failed. */
+static int count(api_job *j, gh_conn *c, const gh_rate_limit *l, int shared, const char *subject,
+                 int64_t now, rl_verdict *v)
+{
+    if (!shared) {
+        rl_local_hit(l, subject, now, v);
+        return 0;
+    }
+    if (l->algorithm == RL_SLIDING_WINDOW)
+        return rl_batch_hit(c, &j->call, l, subject, now, !j->on_loop, v);
+    if (j->on_loop)
+        return 1;
+    return rl_kv_bucket(c, &j->call, l, subject, now, v);
+}
+
 int rate_guard(api_job *j, gh_conn *c)
 {
     const gh_rate_limits *rl = &j->cfg->rate_limits;
@@ -76,22 +95,22 @@ int rate_guard(api_job *j, gh_conn *c)
 
     if (j->rl_done || !j->route)
         return 0;
-    for (size_t i = 0; i < rl->n; i++) {
+    for (size_t i = j->rl_from; i < rl->n; i++) {
         const gh_rate_limit *l = &rl->v[i];
         char subject[160];
         rl_verdict v;
 
         if (!limit_applies(l, j->method, j->route))
             continue;
-        if (shared && j->on_loop) { /* kv may wait; the loop may not */
+        subject_of(j, l->key, subject, sizeof subject);
+        int rc = count(j, c, l, shared, subject, now, &v);
+        if (rc > 0) { /* kv may wait; the loop may not */
+            j->rl_from = i; /* the limits before have counted it */
             j->again_on_worker = 1;
             api_fail(j, 503, "unavailable", NULL);
             return -1;
         }
-        subject_of(j, l->key, subject, sizeof subject);
-        if (!shared) {
-            rl_local_hit(l, subject, now, &v);
-        } else if (rl_kv_hit(c, &j->call, l, subject, now, &v) < 0) {
+        if (rc < 0) {
             gh_log_tagged(GH_LOG_WARNING, "ratelimit", j->request_id,
                           "limit %s: kv failed, %s%s%s", l->name,
                           l->fail_closed ? "refused" : "let in", j->call.message[0] ? ": " : "",

@@ -21,13 +21,14 @@ void rl_sliding(const gh_rate_limit *l, int64_t now_ms, int64_t cur, int64_t pre
     v->remaining = v->allowed ? l->limit - used : 0;
     if (v->allowed) {
         v->reset_ms = w - elapsed;
-    } else if (cur <= l->limit) {
-        /* the previous window's weight must fall to limit - cur */
-        int64_t keep = (l->limit - cur) * w / prev;
-        v->reset_ms = w - elapsed - keep;
+    } else if (cur + 1 <= l->limit) {
+        /* the next request makes cur + 1: the previous window's weight
+         * must fall to what is left beside it */
+        v->reset_ms = w - elapsed - (l->limit - cur - 1) * w / prev;
     } else {
-        /* into the next window, where this one's count is the weight */
-        v->reset_ms = w - elapsed + w - l->limit * w / cur;
+        /* into the next window, where the next request is its first and
+         * this window's count the weight */
+        v->reset_ms = w - elapsed + w - (l->limit - 1) * w / cur;
     }
     if (v->reset_ms < 1)
         v->reset_ms = 1;

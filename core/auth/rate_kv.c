@@ -2,7 +2,7 @@
  * rate_kv.c - limit state in kv. See rate_kv.h.
  *
  * The sliding window is two counters, "rlw:<limit>:<window number>", one
- * atomic increment and one read: exact under any concurrency. The token
+ * atomic increment (by a batch: rate_batch.c) and one read. The token
  * bucket is one number, its GCRA time, read then written: kv has no
  * compare-and-set, so two instances (or threads) serving the same
  * subject at the same moment may both pass on the last token. Where that
@@ -13,6 +13,7 @@
 #include <string.h>
 #include "auth/rate_kv.h"
 #include "auth/ratelimit.h" /* kv_subject_key */
+#include "clock.h"
 #include "out.h"
 
 /* The decimal value at key into *n (0 when absent). */
@@ -36,27 +37,25 @@ static gh_result kv_number(gh_conn *c, gh_call *call, const char *key, int64_t *
     return r == GH_ERR_NOT_FOUND ? GH_OK : r;
 }
 
-static int sliding(gh_conn *c, gh_call *call, const gh_rate_limit *l, const char *subject,
-                   int64_t now_ms, rl_verdict *v)
+int rl_kv_window(gh_conn *c, gh_call *call, const gh_rate_limit *l, const char *subject,
+                 int64_t n, int64_t delta, int64_t *cur, int64_t *prev)
 {
     char base[64], key[GH_KV_KEY_MAX];
-    int64_t w = l->window_ms, n = now_ms / w, cur = 0, prev = 0;
+    int64_t w = l->window_ms;
 
     snprintf(base, sizeof base, "rlw:%s:%lld", l->name, (long long)n);
     kv_subject_key(key, base, subject);
-    /* kept through the next window, where it is the previous one */
-    if (store_kv_incr(c, call, key, 1, (n + 2) * w - now_ms, &cur) != GH_OK)
+    /* kept through the next window, where it is the previous one; the
+     * expiry is a new counter's only: a live one keeps its own */
+    if (store_kv_incr(c, call, key, delta, (n + 2) * w - gh_now_ms(), cur) != GH_OK)
         return -1;
     snprintf(base, sizeof base, "rlw:%s:%lld", l->name, (long long)(n - 1));
     kv_subject_key(key, base, subject);
-    if (kv_number(c, call, key, &prev) != GH_OK)
-        return -1;
-    rl_sliding(l, now_ms, cur, prev, v);
-    return 0;
+    return kv_number(c, call, key, prev) == GH_OK ? 0 : -1;
 }
 
-static int bucket(gh_conn *c, gh_call *call, const gh_rate_limit *l, const char *subject,
-                  int64_t now_ms, rl_verdict *v)
+int rl_kv_bucket(gh_conn *c, gh_call *call, const gh_rate_limit *l, const char *subject,
+                 int64_t now_ms, rl_verdict *v)
 {
     char base[64], key[GH_KV_KEY_MAX], text[24];
     int64_t tat = 0;
@@ -71,11 +70,4 @@ static int bucket(gh_conn *c, gh_call *call, const gh_rate_limit *l, const char 
     /* gone when the bucket is full again: a missing key is a full bucket */
     int len = snprintf(text, sizeof text, "%lld", (long long)tat);
     return store_kv_set(c, call, key, text, (size_t)len, tat - now_ms, 0) == GH_OK ? 0 : -1;
-}
-
-int rl_kv_hit(gh_conn *c, gh_call *call, const gh_rate_limit *l, const char *subject,
-              int64_t now_ms, rl_verdict *v)
-{
-    return l->algorithm == RL_TOKEN_BUCKET ? bucket(c, call, l, subject, now_ms, v)
-                                           : sliding(c, call, l, subject, now_ms, v);
 }

@@ -17,17 +17,11 @@
 #define SHARDS 64
 #define SLOTS 1024 /* per shard */
 
-typedef struct slot {
-    uint64_t id;        /* the subject's hash; 0: free */
-    int64_t expires_ms; /* past it, the slot holds nothing worth keeping */
-    int64_t a, b, c;    /* sliding window: window number, its count, the
-                           previous window's; token bucket: a = tat */
-} slot;
-
-static struct shard {
+struct shard {
     pthread_mutex_t mu;
-    slot s[SLOTS];
-} shards[SHARDS];
+    rl_slot s[SLOTS];
+};
+static struct shard shards[SHARDS];
 
 static uint64_t seed;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -55,16 +49,31 @@ static uint64_t subject_id(const char *name, const char *subject)
     return h ? h : 1;
 }
 
-void rl_local_hit(const gh_rate_limit *l, const char *subject, int64_t now_ms, rl_verdict *v)
+rl_held rl_slot_lock(const char *name, const char *subject, int64_t now_ms)
 {
     pthread_once(&once, init);
-    uint64_t id = subject_id(l->name, subject);
+    uint64_t id = subject_id(name, subject);
     struct shard *sh = &shards[id % SHARDS];
-    slot *s = &sh->s[(id / SHARDS) % SLOTS];
+    rl_slot *s = &sh->s[(id / SHARDS) % SLOTS];
 
     pthread_mutex_lock(&sh->mu);
     if (s->id != id || s->expires_ms <= now_ms)
-        *s = (slot){ .id = id };
+        *s = (rl_slot){ .id = id };
+    return (rl_held){ s, sh };
+}
+
+void rl_slot_unlock(rl_held h)
+{
+    pthread_mutex_unlock(&((struct shard *)h.shard)->mu);
+}
+
+/* Sliding window: a = window number, b = its count, c = the previous
+ * window's; token bucket: a = tat. */
+void rl_local_hit(const gh_rate_limit *l, const char *subject, int64_t now_ms, rl_verdict *v)
+{
+    rl_held h = rl_slot_lock(l->name, subject, now_ms);
+    rl_slot *s = h.slot;
+
     if (l->algorithm == RL_TOKEN_BUCKET) {
         rl_bucket(l, now_ms, &s->a, v);
         s->expires_ms = s->a;
@@ -78,5 +87,5 @@ void rl_local_hit(const gh_rate_limit *l, const char *subject, int64_t now_ms, r
         rl_sliding(l, now_ms, ++s->b, s->c, v);
         s->expires_ms = (n + 2) * w;
     }
-    pthread_mutex_unlock(&sh->mu);
+    rl_slot_unlock(h);
 }

@@ -34,8 +34,9 @@ static void sliding_counts_this_window(void **state)
     assert_int_equal(v.reset_ms, 59000);
     rl_sliding(&l, T0 + 1000, 6, 0, &v);
     assert_false(v.allowed);
-    /* into the next window, until 6 weighted falls to 5: a sixth of it */
-    assert_int_equal(v.reset_ms, 59000 + 10000);
+    /* into the next window, until 6 weighted fall to 4 beside the next
+     * request: a third of it */
+    assert_int_equal(v.reset_ms, 59000 + 20000);
 }
 
 static void sliding_weighs_the_previous_window(void **state)
@@ -50,8 +51,9 @@ static void sliding_weighs_the_previous_window(void **state)
     assert_int_equal(v.remaining, 0);
     rl_sliding(&l, T0 + 15000, 5, 8, &v);
     assert_false(v.allowed);
-    /* 8 weighted must fall to 5: while 5/8 of the window (37.5 s) remains */
-    assert_int_equal(v.reset_ms, 60000 - 15000 - 37500);
+    /* beside the next request (6), 8 weighted must fall to 4: half of the
+     * window left, 15 s on */
+    assert_int_equal(v.reset_ms, 60000 - 15000 - 30000);
     /* the weight rounds up: 1 before still counts as 1 until the end */
     rl_sliding(&l, T0 + 59999, 10, 1, &v);
     assert_false(v.allowed);
