@@ -17,7 +17,9 @@
 # BENCH_BACKEND=sqlite|postgres|mysql (the SQL store; postgres and mysql
 # need GH_TEST_POSTGRES_URL or GH_TEST_MYSQL_URL, as tests/servers.sh sets
 # them: bench/backends.sh runs all three and puts them side by side),
-# BENCH_MFA_USERS (users with a TOTP factor, one verify each, 1000).
+# BENCH_MFA_USERS (users with a TOTP factor, one verify each, 1000),
+# BENCH_KV=redis (kv on the Redis server at GH_TEST_REDIS_URL; default: the
+# SQL store's kv table).
 
 # shellcheck disable=SC2154 # the R_<run> results are set by parse() with printf -v
 set -euo pipefail
@@ -164,6 +166,11 @@ mysql)
     STORAGE="storage: {plugin: mysql, options: {url: \"${GH_TEST_MYSQL_URL%/}/$DBNAME\"}}" ;;
 *) die "BENCH_BACKEND: sqlite, postgres or mysql, not $BACKEND" ;;
 esac
+KV=""
+if [ "${BENCH_KV:-}" = redis ]; then
+    [ -n "${GH_TEST_REDIS_URL:-}" ] || die "BENCH_KV=redis needs GH_TEST_REDIS_URL"
+    KV="kv: {plugin: redis, options: {url: \"$GH_TEST_REDIS_URL\", key_prefix: \"gh-bench-$$:\"}}"
+fi
 cat >"$TMP/gatehouse.yaml" <<YAML
 server:
   listen: ["127.0.0.1:$PORT"]
@@ -181,8 +188,13 @@ auth:
     account_failures: 1000
     ip_failures: 1000000
 $STORAGE
+$KV
 plugins: [{name: totp}]
 YAML
+# thousands of logins from one address: no rate limits but where a run
+# measures what they cost (limits_every_route)
+cp "$TMP/gatehouse.yaml" "$TMP/gatehouse-base.yaml"
+echo "rate_limits: []" >>"$TMP/gatehouse.yaml"
 export GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs"
 # the admin that sets up the role for /authz/check, from gatehousectl and
 # not the config's bootstrap block: that would hash a password in
@@ -268,9 +280,45 @@ BENCH_CLIENT_BASIC=$(printf '%s:%s' "$(printf '%s' "$CLIENT" | field client_id)"
     "$(printf '%s' "$CLIENT" | field client_secret)" | base64 -w0)
 export BENCH_CLIENT_BASIC
 
+# ------------------------------------------------------------------ 4: an API key
+echo "bench: an integration with an API key holding users:read" >&2
+BENCH_KEY=$(post /api/v1/integrations '{"name":"bench","type":"custom","permissions":["users:read"]}' \
+    "${AS_ADMIN[@]}" | field api_key)
+[ -n "$BENCH_KEY" ] || die "no API key"
+
+# limits_every_route on|off: reload gatehoused with a limit on every route
+# (per user, else per IP; never reached) or with none, and wait until the
+# RateLimit header says it took effect
+limits_every_route() {
+    cp "$TMP/gatehouse-base.yaml" "$TMP/gatehouse.yaml"
+    if [ "$1" = on ]; then
+        echo 'rate_limits: [{name: all, routes: "*", key: user, limit: 1000000000, window: 1m}]'
+    else
+        echo 'rate_limits: []'
+    fi >>"$TMP/gatehouse.yaml"
+    kill -HUP "$GH_PID"
+    for _ in $(seq 1 100); do
+        if curl -sSi -H "Authorization: Bearer $BENCH_TOKEN" "$URL/api/v1/users/me" |
+            grep -qi '^RateLimit-Policy'; then
+            [ "$1" = on ] && return 0
+        else
+            [ "$1" = off ] && return 0
+        fi
+        sleep 0.1
+    done
+    die "the reload did not turn rate limits $1"
+}
+
 # ------------------------------------------------------------------ 5: the runs
 echo "bench: GET /api/v1/users/me" >&2
 bench me "$URL/api/v1/users/me" get.lua
+echo "bench: GET /api/v1/users/{id} with an API key" >&2
+BENCH_TOKEN=$BENCH_KEY bench apikey "$URL/api/v1/users/$AUTHZ_USER" get.lua
+echo "bench: the same two with a rate limit on every route" >&2
+limits_every_route on
+bench me_rl "$URL/api/v1/users/me" get.lua
+BENCH_TOKEN=$BENCH_KEY bench apikey_rl "$URL/api/v1/users/$AUTHZ_USER" get.lua
+limits_every_route off
 echo "bench: bare evhttp again" >&2
 bench bare2 "http://127.0.0.1:$BARE_PORT/" get.lua
 kill "$BARE_PID"
@@ -365,6 +413,9 @@ row() {
 }
 row "bare evhttp, before" "$R_bare1"
 row "GET  /api/v1/users/me" "$R_me" ">= 70% of bare" "pct >= 70"
+row "GET  /api/v1/users/{id}, API key" "$R_apikey" ">= 70% of bare" "pct >= 70"
+row "  the same, rate limited" "$R_apikey_rl"
+row "GET  /api/v1/users/me, rate limited" "$R_me_rl"
 row "bare evhttp, after" "$R_bare2"
 row "POST /api/v1/authz/check" "$R_authz" ">= 60% of bare" "pct >= 60"
 row "POST /api/v1/authz/check x${#CHECK_ALL[@]}" "$R_authz_batch" ">= 60% of bare" "pct >= 60"
@@ -392,10 +443,18 @@ if [ "$FL_BAD" -gt 0 ] || [ "$FL_ERR" -gt 0 ] || [ "$FLOOD_BAD" -gt 0 ]; then
     echo "  !! errors during the flood: /users/me $FL_BAD non-2xx, $FL_ERR socket errors; logins $FLOOD_BAD non-2xx"
 fi
 
+# what a limit on every route costs: the rate limited runs against the same
+# runs without
+rl_cost() { awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { printf "%.0f", 100 * (1 - b / a) }'; }
+RL_ME=$(rl_cost "$R_me" "$R_me_rl") RL_KEY=$(rl_cost "$R_apikey" "$R_apikey_rl")
+printf 'a rate limit on every route costs: /users/me %s%%, API key GET %s%% of their req/s (goal <= 10%%: %s)\n' \
+    "$RL_ME" "$RL_KEY" "$(verdict "m <= 10 && k <= 10" -v m="$RL_ME" -v k="$RL_KEY")"
+
 printf 'gatehoused RSS: %s MB after start-up, %s MB idle after the runs (goal <= 16 MB: %s)\n' \
     "$RSS_START" "$RSS_END" "$(verdict "s <= 16 && e <= 16" -v s="$RSS_START" -v e="$RSS_END")"
 
 # one line for bench/backends.sh
-printf 'summary %s bare=%s me=%s authz=%s introspect=%s refresh=%s mfa=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
-    "$BACKEND" "$BARE_RPS" "${R_me%% *}" "${R_authz%% *}" "${R_introspect%% *}" "${R_refresh%% *}" "${R_mfa%% *}" \
+printf 'summary %s bare=%s me=%s apikey=%s me_rl=%s apikey_rl=%s cc=%s authz=%s introspect=%s refresh=%s mfa=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
+    "$BACKEND${KV:++redis}" "$BARE_RPS" "${R_me%% *}" "${R_apikey%% *}" "${R_me_rl%% *}" \
+    "${R_apikey_rl%% *}" "${R_client_credentials%% *}" "${R_authz%% *}" "${R_introspect%% *}" "${R_refresh%% *}" "${R_mfa%% *}" \
     "$LOGIN_RPS" "$RATIO" "$RSS_START" "$RSS_END"

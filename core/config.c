@@ -986,6 +986,14 @@ static const field oauth2_fields[] = {
     { 0 },
 };
 
+/* rate_limits: a list or a map of limits (http/rate_limits_conf.h). */
+static int set_rate_limits(checker *ck, const gh_node *v, const field *f, void *base,
+                           const char *name)
+{
+    (void)f, (void)base;
+    return rate_limits_parse(&ck->cfg->rate_limits, v, name, ck->err, ck->errlen);
+}
+
 static const field top_fields[] = {
     { .key = "server", .set = set_section, .sub = server_fields },
     { .key = "log", .set = set_section, .sub = log_fields },
@@ -1001,6 +1009,7 @@ static const field top_fields[] = {
     { .key = "companies", .set = set_section, .sub = companies_fields },
     { .key = "oauth", .set = set_section, .sub = oauth_fields },
     { .key = "oauth2", .set = set_section, .sub = oauth2_fields },
+    { .key = "rate_limits", .set = set_rate_limits },
     { 0 },
 };
 
@@ -1032,7 +1041,7 @@ static int set_defaults(checker *ck)
         return -1;
     if (!(cfg->cors_methods = strdup("GET, POST, PUT, PATCH, DELETE")) ||
         !(cfg->cors_headers = strdup("Authorization, Content-Type, X-Request-Id")) ||
-        !(cfg->storage.name = strdup("sqlite")))
+        !(cfg->storage.name = strdup("sqlite")) || rate_limits_default(&cfg->rate_limits) < 0)
         return nomem(ck);
     cfg->storage.where = cfg->root;
     return 0;
@@ -1333,6 +1342,7 @@ void config_free(gh_config *cfg)
         free(cfg->plugins[i].plugin);
     }
     free(cfg->plugins);
+    rate_limits_free(&cfg->rate_limits);
     cfg_tree_free(cfg->root);
     free(cfg->path);
     free(cfg);

@@ -17,6 +17,7 @@
 #include "auth/mfa_conf.h"
 #include "auth/password.h"
 #include "auth/token_conf.h"
+#include "http/rate_limits_conf.h"
 #include "notify/outbox_conf.h"
 #include "yaml_tree.h"
 
@@ -157,6 +158,10 @@ typedef struct gh_config {
     int mail_address_limit;      /* requests per address and window; 5 */
     int mail_ip_limit;           /* requests per client address; 50 */
     int64_t mail_limit_window_ms; /* 1h */
+
+    /* rate_limits: per route (http/rate_limits.h); built-in ones unless
+     * the config says otherwise, none after `rate_limits: []` */
+    gh_rate_limits rate_limits;
 } gh_config;
 
 /* Read, expand and check `path`. On error returns NULL and writes

@@ -12,6 +12,7 @@
 #include "api/guard.h"
 #include "api/input.h"
 #include "api/job.h"
+#include "api/rate_guard.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
 #include "clock.h"
@@ -112,6 +113,8 @@ api_job *api_job_new(gh_req *req, unsigned flags)
     j->kr = j->cycle->kr;
     j->flags = flags;
     j->request_id = req->request_id;
+    j->route = req->match.route ? req->match.route->pattern : NULL;
+    j->method = req->method;
     snprintf(j->ip, sizeof j->ip, "%s", req->peer);
     /* stored, listed and put in JSON: clipped to valid, printable UTF-8 */
     device_text_clip(j->ua, sizeof j->ua, req_header(req, "User-Agent"));
@@ -282,6 +285,7 @@ static void job_done(gh_req *req)
             req_set_header(req, "Set-Cookie", j->set_cookie);
         if (j->flags & API_OAUTH)
             req_set_header(req, "Pragma", "no-cache");
+        rate_guard_headers(req, j);
     }
     if (j->code[0] && (j->flags & API_OAUTH))
         send_oauth_error(req, j);
@@ -339,6 +343,9 @@ static gh_conn *job_conn(api_job *j)
         store_read_begin(c, &j->call);
     /* a bearer's company: the token's, or one guard_live resolves */
     if ((j->flags & API_BEARER) ? guard_live(j, c) < 0 : api_company_resolve(j, c) < 0)
+        return NULL;
+    /* before the work, once the caller is known: a limit may be per user */
+    if (rate_guard(j, c) < 0)
         return NULL;
     return c;
 }

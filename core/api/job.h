@@ -78,6 +78,12 @@ struct api_job {
     gh_call call;               /* the worker's store calls */
     api_work work;              /* the handler's work function */
     int on_loop;                /* running on the loop: no lock waits */
+    const char *route;          /* the route's pattern, for rate_limits: */
+    unsigned method;            /* GH_GET ... */
+    int rl_done;                /* rate_guard has counted this request */
+    size_t rl_from;             /* ... under the limits before this one */
+    char rl_policy[96];         /* its RateLimit-Policy, or "" */
+    char rl_state[96];          /* its RateLimit */
     int again_on_worker;        /* on the loop, the store was busy */
 
     /* the answer, set in the worker */

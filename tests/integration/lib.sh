@@ -46,14 +46,18 @@ free_port() { _srv_port; }
 # listen, threads, workers (2 each), public_url (empty: none), state_dir,
 # plugin_dir (empty: none); server, log, auth: extra lines for that
 # section, indented for it here; argon2=owasp keeps the default hashing
-# costs (else cheap ones, so signups do not dominate a test's time).
+# costs (else cheap ones, so signups do not dominate a test's time);
+# rate_limits: its value ('[]': none; empty: the built-in ones).
 base_config() {
     local listen=127.0.0.1:0 threads=2 workers=2 public_url=http://127.0.0.1:8080
     local state_dir=$TMP/state plugin_dir=${GATEHOUSE_PLUGIN_DIR:-} server='' log='' auth='' argon2=fast
+    # the built-in limits (5 logins a minute per IP) would trip the tests'
+    # many requests from one address: off unless a test sets its own
+    local rate_limits='[]'
     local arg
     for arg in "$@"; do
         case ${arg%%=*} in
-            listen | threads | workers | public_url | state_dir | plugin_dir | server | log | auth | argon2)
+            listen | threads | workers | public_url | state_dir | plugin_dir | server | log | auth | argon2 | rate_limits)
                 printf -v "${arg%%=*}" '%s' "${arg#*=}" ;;
             *) echo "base_config: unknown setting ${arg%%=*}" >&2; return 1 ;;
         esac
@@ -70,6 +74,7 @@ base_config() {
         [ "$argon2" != owasp ] && printf '  password:\n    argon2: { memory_kib: 1024, iterations: 1 }\n'
         [ -n "$auth" ] && printf '%s\n' "$auth" | sed 's/^/  /'
     fi
+    [ -n "$rate_limits" ] && printf 'rate_limits: %s\n' "$rate_limits"
     return 0
 }
 

@@ -25,6 +25,7 @@
 #include <gatehouse/plugin.h>
 #include "config.h"
 #include "auth/tokens.h"
+#include "http/router.h" /* GH_GET ... */
 
 static char tmpdir[] = "/tmp/gh-test-config-XXXXXX";
 static int nfiles;
@@ -185,6 +186,17 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->mail_address_limit, 5);
     assert_int_equal(cfg->mail_ip_limit, 50);
     assert_true(cfg->mail_limit_window_ms == 3600LL * 1000);
+    /* the built-in rate limits; login's stands for them */
+    assert_int_equal(cfg->rate_limits.n, 7);
+    assert_string_equal(cfg->rate_limits.v[1].name, "login");
+    assert_int_equal(cfg->rate_limits.v[1].n_routes, 1);
+    assert_int_equal(cfg->rate_limits.v[1].routes[0].methods, GH_POST);
+    assert_string_equal(cfg->rate_limits.v[1].routes[0].pattern, "/api/v1/auth/login");
+    assert_int_equal(cfg->rate_limits.v[1].key, RL_KEY_IP);
+    assert_int_equal(cfg->rate_limits.v[1].algorithm, RL_SLIDING_WINDOW);
+    assert_int_equal(cfg->rate_limits.v[1].limit, 5);
+    assert_int_equal(cfg->rate_limits.v[1].window_ms, 60000);
+    assert_int_equal(cfg->rate_limits.v[1].fail_closed, 1);
 }
 
 /* ------------------------------------------------------------ whole files */
@@ -419,7 +431,102 @@ static void every_key(void **state)
 
     assert_string_equal(cfg->bootstrap_admin_email, "root@example.com");
     assert_string_equal(cfg->bootstrap_admin_password, "correct horse battery staple");
+
+    /* a list replaces the built-in limits */
+    assert_int_equal(cfg->rate_limits.n, 1);
+    const gh_rate_limit *rl = &cfg->rate_limits.v[0];
+    assert_string_equal(rl->name, "reads");
+    assert_int_equal(rl->n_routes, 3);
+    assert_int_equal(rl->routes[0].methods, GH_GET);
+    assert_int_equal(rl->routes[1].methods, GH_GET | GH_HEAD);
+    assert_string_equal(rl->routes[1].pattern, "/api/v1/users/{id}");
+    assert_int_equal(rl->routes[1].prefix, 0);
+    assert_int_equal(rl->routes[2].methods, 0);
+    assert_string_equal(rl->routes[2].pattern, "/api/v1/roles/");
+    assert_int_equal(rl->routes[2].prefix, 1);
+    assert_int_equal(rl->key, RL_KEY_KEY);
+    assert_int_equal(rl->algorithm, RL_TOKEN_BUCKET);
+    assert_int_equal(rl->limit, 100);
+    assert_int_equal(rl->window_ms, 60000);
+    assert_int_equal(rl->burst, 20);
+    assert_int_equal(rl->fail_closed, 1);
     config_free(cfg);
+}
+
+/* rate_limits: as a map, each name changes a built-in limit (its other
+ * fields kept), drops it, or adds one; [] drops them all. */
+static void rate_limit_forms(void **state)
+{
+    (void)state;
+    gh_config *cfg = load_ok("rate_limits:\n"
+                             "  login: { limit: 10, window: 30s }\n"
+                             "  sms_send: false\n"
+                             "  webhooks: { enabled: false }\n"
+                             "  everything: { routes: \"*\", key: user, limit: 1000 }\n");
+    assert_int_equal(cfg->rate_limits.n, 6);
+    const gh_rate_limit *login = &cfg->rate_limits.v[1];
+    assert_string_equal(login->name, "login");
+    assert_int_equal(login->limit, 10);
+    assert_int_equal(login->window_ms, 30000);
+    assert_string_equal(login->routes[0].pattern, "/api/v1/auth/login");
+    assert_int_equal(login->fail_closed, 1);
+    for (size_t i = 0; i < cfg->rate_limits.n; i++) {
+        assert_string_not_equal(cfg->rate_limits.v[i].name, "sms_send");
+        assert_string_not_equal(cfg->rate_limits.v[i].name, "webhooks");
+    }
+    const gh_rate_limit *all = &cfg->rate_limits.v[cfg->rate_limits.n - 1];
+    assert_string_equal(all->name, "everything");
+    assert_string_equal(all->routes[0].pattern, "/");
+    assert_int_equal(all->routes[0].prefix, 1);
+    assert_int_equal(all->key, RL_KEY_USER);
+    assert_int_equal(all->window_ms, 60000); /* a minute unless said */
+    config_free(cfg);
+
+    cfg = load_ok("rate_limits: []\n");
+    assert_int_equal(cfg->rate_limits.n, 0);
+    config_free(cfg);
+}
+
+static void rate_limit_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml, *want; } cases[] = {
+        { "rate_limits:\n  x: { routes: /a, limit: 1, key: cookie }\n",
+          "2:35: rate_limits.x.key: expected ip, user, key or client" },
+        { "rate_limits:\n  login: { window: 500ms }\n",
+          "2:20: rate_limits.login.window: expected a duration in 1s..1d" },
+        { "rate_limits:\n  login: { window: soon }\n",
+          "2:20: rate_limits.login.window: expected a duration in 1s..1d" },
+        { "rate_limits:\n  login: { window: 2d }\n",
+          "2:20: rate_limits.login.window: expected a duration in 1s..1d" },
+        { "rate_limits:\n  login: { algorithm: leaky }\n",
+          "2:23: rate_limits.login.algorithm: expected sliding_window or token_bucket" },
+        { "rate_limits:\n  login: { limit: 0 }\n",
+          "2:19: rate_limits.login.limit: expected an integer in 1..1000000000" },
+        { "rate_limits:\n  login: { burst: 9 }\n",
+          "2:19: rate_limits.login.burst: only a token_bucket has one" },
+        { "rate_limits:\n  login: { on_kv_error: maybe }\n",
+          "2:25: rate_limits.login.on_kv_error: expected open or closed" },
+        { "rate_limits:\n  login: { routes: \"FETCH /a\" }\n",
+          "2:20: rate_limits.login.routes: unknown method" },
+        { "rate_limits:\n  login: { routes: \"/a/*/b\" }\n",
+          "2:20: rate_limits.login.routes: '*' may only end a path, after a '/'" },
+        { "rate_limits:\n  login: { rate: 5 }\n",
+          "2:12: unknown key 'rate' in 'rate_limits.login'" },
+        { "rate_limits:\n  x: { limit: 1 }\n",
+          "2:6: rate_limits.x: needs routes and limit" },
+        { "rate_limits:\n  x: false\n",
+          "2:6: rate_limits.x: no built-in limit has that name" },
+        { "rate_limits:\n  Login: { limit: 1 }\n",
+          "2:3: rate_limits.Login: a limit's name is 1 to 32 of a-z, 0-9, '_' and '-'" },
+        { "rate_limits:\n  - { routes: /a, limit: 1 }\n",
+          "2:5: rate_limits[0].name: required, 1 to 32 of a-z, 0-9, '_' and '-'" },
+        { "rate_limits:\n  - { name: a, routes: /a, limit: 1 }\n  - { name: a, routes: /b, limit: 1 }\n",
+          "3:13: rate_limits[1].name: 'a' is listed twice" },
+        { "rate_limits: 5\n", "1:14: rate_limits: expected a list or a map of limits" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_error(cases[i].yaml, cases[i].want);
 }
 
 static void log_choices(void **state)
@@ -1443,6 +1550,8 @@ int main(void)
         cmocka_unit_test(error_positions),
         cmocka_unit_test(error_nesting_and_encoding),
         cmocka_unit_test(error_files),
+        cmocka_unit_test(rate_limit_forms),
+        cmocka_unit_test(rate_limit_errors),
         cmocka_unit_test(tree_positions),
         cmocka_unit_test(cfg_error_format),
         cmocka_unit_test(quoted_and_null),
