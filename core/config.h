@@ -157,6 +157,14 @@ typedef struct gh_config {
     int mail_address_limit;      /* requests per address and window; 5 */
     int mail_ip_limit;           /* requests per client address; 50 */
     int64_t mail_limit_window_ms; /* 1h */
+    /* webhooks: outgoing events (auth/webhooks.h, notify/webhook_sender.h) */
+    gh_plugin_conf webhooks;     /* webhooks.plugin: a notify plugin listed in
+                                    plugins:; name NULL: events wait unsent */
+    gh_outbox_conf webhooks_retry; /* max_attempts, retry delays, timeout */
+    int webhooks_disable_after;  /* failures in a row that disable; 20 */
+    int64_t webhooks_poll_ms;    /* how often the store is polled; 5s */
+    int webhooks_allow_private;  /* allow_private_targets; default false */
+    int webhooks_allow_http;     /* allow_http; default false */
 } gh_config;
 
 /* Read, expand and check `path`. On error returns NULL and writes

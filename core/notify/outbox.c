@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "notify/outbox.h"
+#include "notify/sender.h"
 #include "out.h"
 #include "plugin/host.h"
 
@@ -37,11 +38,8 @@ struct gh_outbox {
     int64_t drain_until;   /* monotonic, once stopping */
     pthread_t thread;
     gh_outbox_conf conf;
-    const gh_loaded *plugin;
-    gh_outbox_thread setup;    /* start NULL: none */
-    void *tinst;               /* the notify plugin's on the sender thread */
+    gh_sender snd;             /* the notify plugin and its thread instance */
     int started, start_failed;
-    char start_err[200];
     _Atomic uint64_t queued, sent, retried, failed, dropped;
 };
 
@@ -94,7 +92,7 @@ static const char *domain_of(const char *to)
 /* left_ms >= 0: the drain time left at shutdown, a tighter deadline. */
 static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgid, size_t idlen)
 {
-    const gh_plugin *d = o->plugin->desc;
+    const gh_plugin *d = o->snd.plugin->desc;
     const gh_notify_ops *ops = d->ops;
     gh_param in[5];
     size_t n = 0;
@@ -106,29 +104,20 @@ static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgi
         in[n++] = (gh_param){ "html", GH_T_STR, m->html, strlen(m->html) };
     in[n] = (gh_param){ NULL, 0, NULL, 0 };
     gh_call call;
-    call_init(&call, o->plugin, NULL, o->conf.send_timeout_ms);
+    call_init(&call, o->snd.plugin, NULL, o->conf.send_timeout_ms);
     if (left_ms >= 0)
         call_limit_ms(&call, left_ms);
     call.attempt = m->attempts;
     gh_out *out = out_new();
     gh_result r = !out ? GH_ERR_NOMEM
                   : GH_OPS_HAS(gh_notify_ops, ops, deliver)
-                      ? ops->deliver(o->plugin->inst, o->tinst, &call, in, out)
+                      ? ops->deliver(o->snd.plugin->inst, o->snd.tinst, &call, in, out)
                       : GH_ERR_UNSUPPORTED;
     const gh_param *id = r == GH_OK ? out_get(out, "message_id", 0) : NULL;
     snprintf(msgid, idlen, "%.*s", id && id->type == GH_T_STR ? (int)id->len : 0,
              id && id->type == GH_T_STR ? (const char *)id->data : "");
     out_free(out);
     return call_result(&call, r); /* logs the plugin's reason, counts the error */
-}
-
-/* base * 2^(attempts-1), at most max */
-static int64_t backoff(const gh_outbox_conf *c, int attempts)
-{
-    int64_t d = c->retry_delay_ms;
-    for (int i = 1; i < attempts && d < c->retry_max_delay_ms; i++)
-        d = d > c->retry_max_delay_ms / 2 ? c->retry_max_delay_ms : d * 2;
-    return d < c->retry_max_delay_ms ? d : c->retry_max_delay_ms;
 }
 
 /* After an attempt, with the lock held: done with m, or back in the queue. */
@@ -149,7 +138,7 @@ static void settle(gh_outbox *o, msg *m, gh_result r, const char *msgid)
         msg_free(m);
         return;
     }
-    int64_t wait = backoff(&o->conf, m->attempts);
+    int64_t wait = sender_backoff(&o->conf, m->attempts);
     m->due_ms = gh_monotonic_ms() + wait;
     o->v[o->n++] = m;
     atomic_fetch_add(&o->retried, 1);
@@ -208,63 +197,16 @@ static msg *next_due(gh_outbox *o)
     }
 }
 
-static int sender_start(gh_outbox *o)
-{
-    const gh_plugin *d = o->plugin->desc;
-    if (o->setup.start) {
-        char why[sizeof o->start_err - 32];
-        if (o->setup.start(o->setup.ud, why, sizeof why) < 0) {
-            snprintf(o->start_err, sizeof o->start_err, "sender thread: %s", why);
-            return -1;
-        }
-        o->tinst = plugin_tinst(o->plugin); /* the hooks ran its thread_init */
-        return 0;
-    }
-    if (d->thread_size && !(o->tinst = calloc(1, d->thread_size))) {
-        snprintf(o->start_err, sizeof o->start_err, "out of memory");
-        return -1;
-    }
-    if (!d->thread_init)
-        return 0;
-    gh_call call;
-    call_init(&call, o->plugin, NULL, 30000);
-    const gh_node *saved = host_cfg_scope(o->plugin->options);
-    gh_result r = d->thread_init(o->plugin->inst, o->tinst, &call);
-    host_cfg_scope(saved);
-    if (r == GH_OK)
-        return 0;
-    snprintf(o->start_err, sizeof o->start_err, "plugin '%.64s': thread_init: %.100s", o->plugin->name,
-             call.message[0] ? call.message : gh_result_str(r));
-    return -1;
-}
-
-static void sender_stop(gh_outbox *o)
-{
-    const gh_plugin *d = o->plugin->desc;
-    if (o->setup.start) {
-        o->setup.stop(o->setup.ud);
-        o->tinst = NULL;
-        return;
-    }
-    if (d->thread_fini)
-        d->thread_fini(o->plugin->inst, o->tinst);
-    if (o->tinst)
-        OPENSSL_cleanse(o->tinst, d->thread_size);
-    free(o->tinst);
-    o->tinst = NULL;
-}
-
 static void *sender_main(void *arg)
 {
     gh_outbox *o = arg;
-    int ok = sender_start(o) == 0;
+    int ok = sender_thread_start(&o->snd) == 0;
     pthread_mutex_lock(&o->mu);
     o->started = 1;
     o->start_failed = !ok;
     pthread_cond_broadcast(&o->wake);
     if (!ok) {
         pthread_mutex_unlock(&o->mu);
-        free(o->tinst);
         return NULL;
     }
     msg *m;
@@ -280,7 +222,7 @@ static void *sender_main(void *arg)
         settle(o, m, r, msgid);
     }
     pthread_mutex_unlock(&o->mu);
-    sender_stop(o);
+    sender_thread_stop(&o->snd);
     return NULL;
 }
 
@@ -306,9 +248,9 @@ gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
         return NULL;
     }
     o->conf = *conf;
-    o->plugin = notify;
+    o->snd.plugin = notify;
     if (thread)
-        o->setup = *thread;
+        o->snd.setup = *thread;
     pthread_mutex_init(&o->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -327,7 +269,7 @@ gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
     pthread_mutex_unlock(&o->mu);
     if (failed) {
         pthread_join(o->thread, NULL);
-        snprintf(err, errlen, "mail: %.200s", o->start_err);
+        snprintf(err, errlen, "mail: %.200s", o->snd.err);
         destroy(o);
         return NULL;
     }
