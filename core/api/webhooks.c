@@ -356,7 +356,8 @@ static void redeliver_work(api_job *j, gh_conn *c)
         return;
     }
     api_change_done(j, c, r, "webhook.delivery.redeliver", j->target2,
-                    json_pack("{s:s}", "subscription_id", j->target), NULL, 202, sub_fail);
+                    json_pack("{s:s}", "subscription_id", j->target),
+                    json_pack("{s:s, s:s}", "id", j->target2, "status", "pending"), 202, sub_fail);
     if (r == GH_OK)
         webhook_sender_wake();
 }

@@ -215,7 +215,9 @@ gh_result webhook_delivery_claim(gh_conn *c, gh_call *call, int64_t now_ms, int6
     return GH_OK;
 }
 
-/* A failure on sub: counted, and the subscription disabled at the limit. */
+/* A failure on sub: counted while it is enabled (an attempt claimed
+ * before it was disabled may end after), and the subscription disabled
+ * at the limit. */
 static gh_result count_failure(gh_conn *c, gh_call *call, const char *sub, int64_t now_ms,
                                const gh_webhook_policy *p)
 {
@@ -224,7 +226,7 @@ static gh_result count_failure(gh_conn *c, gh_call *call, const char *sub, int64
              (long long)p->disable_after);
     gh_param args[] = { p_int(&now_ms), p_str(sub) };
     gh_result r = store_exec(c, call, "UPDATE webhook_subscriptions SET consecutive_failures = "
-                             "consecutive_failures + 1, updated_at = ? WHERE id = ?", args, 2,
+                             "consecutive_failures + 1, updated_at = ? WHERE id = ? AND disabled = 0", args, 2,
                              NULL, NULL, NULL);
     gh_param dis[] = { p_str(reason), p_int(&now_ms), p_str(sub), p_int(&p->disable_after) };
     if (r == GH_OK)
