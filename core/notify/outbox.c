@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 #include "clock.h"
@@ -29,17 +28,13 @@ typedef struct msg {
 } msg;
 
 struct gh_outbox {
-    pthread_mutex_t mu;
-    pthread_cond_t wake;
     msg **v;
     size_t n;
     int inflight;          /* taken by the sender, counted against capacity */
     int stopping;
     int64_t drain_until;   /* monotonic, once stopping */
-    pthread_t thread;
     gh_outbox_conf conf;
-    gh_sender snd;             /* the notify plugin and its thread instance */
-    int started, start_failed;
+    gh_sender snd;             /* the notify plugin, the thread, the lock */
     _Atomic uint64_t queued, sent, retried, failed, dropped;
 };
 
@@ -158,19 +153,6 @@ static size_t earliest(const gh_outbox *o)
     return best;
 }
 
-static void wait_until(gh_outbox *o, int64_t until_ms)
-{
-    int64_t now = gh_monotonic_ms();
-    if (until_ms <= now)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = ts.tv_nsec + ((until_ms - now) % 1000) * 1000000;
-    ts.tv_sec += (time_t)((until_ms - now) / 1000 + ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    pthread_cond_timedwait(&o->wake, &o->mu, &ts);
-}
-
 /* The next message due now, taken out of the queue; NULL to stop. Lock held. */
 static msg *next_due(gh_outbox *o)
 {
@@ -179,7 +161,7 @@ static msg *next_due(gh_outbox *o)
         if (o->stopping && (o->n == 0 || now >= o->drain_until))
             return NULL;
         if (o->n == 0) {
-            pthread_cond_wait(&o->wake, &o->mu);
+            pthread_cond_wait(&o->snd.cond, &o->snd.mu);
             continue;
         }
         size_t i = earliest(o);
@@ -188,7 +170,7 @@ static msg *next_due(gh_outbox *o)
         if (o->stopping && due >= o->drain_until)
             return NULL; /* what is left cannot be tried in time */
         if (due > now) {
-            wait_until(o, o->stopping && o->drain_until < due ? o->drain_until : due);
+            sender_wait_until(&o->snd, o->stopping && o->drain_until < due ? o->drain_until : due);
             continue;
         }
         o->v[i] = o->v[--o->n];
@@ -200,28 +182,21 @@ static msg *next_due(gh_outbox *o)
 static void *sender_main(void *arg)
 {
     gh_outbox *o = arg;
-    int ok = sender_thread_start(&o->snd) == 0;
-    pthread_mutex_lock(&o->mu);
-    o->started = 1;
-    o->start_failed = !ok;
-    pthread_cond_broadcast(&o->wake);
-    if (!ok) {
-        pthread_mutex_unlock(&o->mu);
+    if (sender_thread_start(&o->snd) < 0)
         return NULL;
-    }
     msg *m;
     while ((m = next_due(o))) {
         int64_t left = -1;
         if (o->stopping)
             left = o->drain_until > gh_monotonic_ms() ? o->drain_until - gh_monotonic_ms() : 0;
-        pthread_mutex_unlock(&o->mu);
+        pthread_mutex_unlock(&o->snd.mu);
         char msgid[128];
         m->attempts++;
         gh_result r = deliver(o, m, left, msgid, sizeof msgid);
-        pthread_mutex_lock(&o->mu);
+        pthread_mutex_lock(&o->snd.mu);
         settle(o, m, r, msgid);
     }
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     sender_thread_stop(&o->snd);
     return NULL;
 }
@@ -233,8 +208,6 @@ static void destroy(gh_outbox *o)
     for (size_t i = 0; i < o->n; i++)
         msg_free(o->v[i]);
     free(o->v);
-    pthread_mutex_destroy(&o->mu);
-    pthread_cond_destroy(&o->wake);
     free(o);
 }
 
@@ -251,24 +224,7 @@ gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
     o->snd.plugin = notify;
     if (thread)
         o->snd.setup = *thread;
-    pthread_mutex_init(&o->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&o->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&o->thread, NULL, sender_main, o) != 0) {
-        snprintf(err, errlen, "mail: cannot start the sender thread");
-        destroy(o);
-        return NULL;
-    }
-    pthread_mutex_lock(&o->mu);
-    while (!o->started)
-        pthread_cond_wait(&o->wake, &o->mu);
-    int failed = o->start_failed;
-    pthread_mutex_unlock(&o->mu);
-    if (failed) {
-        pthread_join(o->thread, NULL);
+    if (sender_launch(&o->snd, sender_main, o) < 0) {
         snprintf(err, errlen, "mail: %.200s", o->snd.err);
         destroy(o);
         return NULL;
@@ -280,16 +236,16 @@ void outbox_free(gh_outbox *o, int64_t drain_ms)
 {
     if (!o)
         return;
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     o->stopping = 1;
     o->drain_until = gh_monotonic_ms() + (drain_ms > 0 ? drain_ms : 0);
     size_t waiting = o->n + (size_t)o->inflight;
-    pthread_cond_broadcast(&o->wake);
-    pthread_mutex_unlock(&o->mu);
+    pthread_cond_broadcast(&o->snd.cond);
+    pthread_mutex_unlock(&o->snd.mu);
     if (waiting)
         gh_log(GH_LOG_NOTICE, "mail: %zu message(s) still to send; waiting up to %lld ms",
                waiting, (long long)drain_ms);
-    pthread_join(o->thread, NULL);
+    sender_join(&o->snd);
     if (o->n) {
         atomic_fetch_add(&o->dropped, o->n);
         gh_log(GH_LOG_WARNING, "mail: shutting down: dropped %zu unsent message(s)", o->n);
@@ -304,13 +260,13 @@ int outbox_submit(gh_outbox *o, const char *to, const char *subject, const char 
     if (!m)
         return -1;
     m->due_ms = gh_monotonic_ms();
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     int ok = !o->stopping && o->n + (size_t)o->inflight < (size_t)o->conf.capacity;
     if (ok) {
         o->v[o->n++] = m;
-        pthread_cond_signal(&o->wake);
+        pthread_cond_signal(&o->snd.cond);
     }
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     if (!ok) {
         msg_free(m);
         return -1;
@@ -321,17 +277,17 @@ int outbox_submit(gh_outbox *o, const char *to, const char *subject, const char 
 
 int outbox_has_room(gh_outbox *o)
 {
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     int room = !o->stopping && o->n + (size_t)o->inflight < (size_t)o->conf.capacity;
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     return room;
 }
 
 void outbox_render(struct evbuffer *out, gh_outbox *o)
 {
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     size_t depth = o->n + (size_t)o->inflight;
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     evbuffer_add_printf(out,
         "# HELP gatehouse_mail_total Mail messages, by what became of them: queued, sent, "
         "retried (an attempt failed, another is scheduled), failed (gave up), dropped (at "

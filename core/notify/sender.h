@@ -8,6 +8,7 @@
 #ifndef GH_SENDER_H
 #define GH_SENDER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "notify/outbox.h"
@@ -18,15 +19,28 @@ typedef struct gh_sender {
     const gh_loaded *plugin;   /* the notify plugin */
     gh_outbox_thread setup;    /* start NULL: none */
     void *tinst;               /* the plugin's on this thread */
-    char err[200];             /* sender_thread_start's reason */
+    pthread_t thread;
+    pthread_mutex_t mu;        /* the sender's own state, and ... */
+    pthread_cond_t cond;       /* ... its wake-up (CLOCK_MONOTONIC) */
+    int started, start_failed;
+    char err[200];             /* why it did not start */
 } gh_sender;
 
+/* Start main(arg) on the sender thread (s->plugin and s->setup set); it
+ * must call sender_thread_start first. 0 once that succeeded; -1 with
+ * s->err set when it did not (the thread is gone, nothing to free). */
+int sender_launch(gh_sender *s, void *(*main)(void *), void *arg);
 /* On the sender thread, before its first delivery: setup.start (which
  * runs every plugin's thread_init), or without hooks the notify plugin's
- * thread_init alone. 0, or -1 with s->err set. */
+ * thread_init alone; then sender_launch learns how it went. 0 with s->mu
+ * held, or -1 (mu not held): return at once. */
 int sender_thread_start(gh_sender *s);
-/* After its last delivery, on the same thread. */
+/* After its last delivery, on the same thread, without s->mu. */
 void sender_thread_stop(gh_sender *s);
+/* Wait on s->cond (mu held) until woken or until_ms (monotonic). */
+void sender_wait_until(gh_sender *s, int64_t until_ms);
+/* Once the thread has been told to stop: wait for it, free the lock. */
+void sender_join(gh_sender *s);
 
 /* The wait before the next attempt after `attempts` failed ones:
  * retry_delay * 2^(attempts-1), at most retry_max_delay. */

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "auth/webhooks.h"
 #include "clock.h"
 #include "log.h"
@@ -30,11 +29,8 @@
 #define WAKE_RECHECK_MS 100
 
 struct gh_webhook_sender {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    pthread_t thread;
-    int stopping, woken, started, start_failed;
-    gh_sender snd;
+    gh_sender snd;             /* the plugin, the thread, the lock */
+    int stopping, woken;
     gh_webhook_policy policy;
     int64_t poll_ms;
     int allow_private, allow_http;
@@ -120,41 +116,21 @@ static int poll_once(gh_webhook_sender *s, gh_conn *c)
 
 /* ---------------------------------------------------------------- the thread */
 
-static void wait_until(gh_webhook_sender *s, int64_t until_ms)
-{
-    int64_t now = gh_monotonic_ms();
-    if (until_ms <= now)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = ts.tv_nsec + ((until_ms - now) % 1000) * 1000000;
-    ts.tv_sec += (time_t)((until_ms - now) / 1000 + ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    pthread_cond_timedwait(&s->cond, &s->mu, &ts);
-}
-
 static void *sender_main(void *arg)
 {
     gh_webhook_sender *s = arg;
-    int ok = sender_thread_start(&s->snd) == 0;
-    pthread_mutex_lock(&s->mu);
-    s->started = 1;
-    s->start_failed = !ok;
-    pthread_cond_broadcast(&s->cond);
-    if (!ok) {
-        pthread_mutex_unlock(&s->mu);
+    if (sender_thread_start(&s->snd) < 0)
         return NULL;
-    }
     int64_t next = gh_monotonic_ms(); /* at once: what waited over a restart */
     int rechecks = 0;
     for (;;) {
         while (!s->stopping && !s->woken && gh_monotonic_ms() < next)
-            wait_until(s, next);
+            sender_wait_until(&s->snd, next);
         if (s->stopping)
             break;
         int woken = s->woken;
         s->woken = 0;
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->snd.mu);
         gh_conn *c = store_current();
         int sent = c ? poll_once(s, c) : -1;
         if (woken)
@@ -166,9 +142,9 @@ static void *sender_main(void *arg)
             next = now + WAKE_RECHECK_MS;
         else
             next = now + s->poll_ms;
-        pthread_mutex_lock(&s->mu);
+        pthread_mutex_lock(&s->snd.mu);
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->snd.mu);
     sender_thread_stop(&s->snd);
     return NULL;
 }
@@ -188,13 +164,6 @@ static gh_loaded *find_plugin(const gh_config *cfg, const gh_plugins *ps, char *
 int webhook_sender_check(const gh_config *cfg, const gh_plugins *ps, char *err, size_t errlen)
 {
     return !cfg->webhooks.name || find_plugin(cfg, ps, err, errlen) ? 0 : -1;
-}
-
-static void destroy(gh_webhook_sender *s)
-{
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cond);
-    free(s);
 }
 
 gh_webhook_sender *webhook_sender_new(const gh_config *cfg, const gh_plugins *ps,
@@ -218,26 +187,9 @@ gh_webhook_sender *webhook_sender_new(const gh_config *cfg, const gh_plugins *ps
     s->poll_ms = cfg->webhooks_poll_ms;
     s->allow_private = cfg->webhooks_allow_private;
     s->allow_http = cfg->webhooks_allow_http;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
-        snprintf(err, errlen, "webhooks: cannot start the sender thread");
-        destroy(s);
-        return NULL;
-    }
-    pthread_mutex_lock(&s->mu);
-    while (!s->started)
-        pthread_cond_wait(&s->cond, &s->mu);
-    int failed = s->start_failed;
-    pthread_mutex_unlock(&s->mu);
-    if (failed) {
-        pthread_join(s->thread, NULL);
+    if (sender_launch(&s->snd, sender_main, s) < 0) {
         snprintf(err, errlen, "webhooks: %.200s", s->snd.err);
-        destroy(s);
+        free(s);
         return NULL;
     }
     pthread_mutex_lock(&current_mu);
@@ -254,12 +206,12 @@ void webhook_sender_free(gh_webhook_sender *s)
     pthread_mutex_lock(&current_mu);
     current = NULL;
     pthread_mutex_unlock(&current_mu);
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->snd.mu);
     s->stopping = 1;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    destroy(s);
+    pthread_cond_broadcast(&s->snd.cond);
+    pthread_mutex_unlock(&s->snd.mu);
+    sender_join(&s->snd);
+    free(s);
 }
 
 void webhook_sender_wake(void)
@@ -267,10 +219,10 @@ void webhook_sender_wake(void)
     pthread_mutex_lock(&current_mu);
     gh_webhook_sender *s = current;
     if (s) {
-        pthread_mutex_lock(&s->mu);
+        pthread_mutex_lock(&s->snd.mu);
         s->woken = 1;
-        pthread_cond_signal(&s->cond);
-        pthread_mutex_unlock(&s->mu);
+        pthread_cond_signal(&s->snd.cond);
+        pthread_mutex_unlock(&s->snd.mu);
     }
     pthread_mutex_unlock(&current_mu);
 }

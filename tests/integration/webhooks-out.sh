@@ -7,8 +7,8 @@
 #  - the subscriptions API: CRUD, the secret shown only at creation and
 #    rotation, webhooks:read/write, company isolation, bad input refused;
 #  - an event per action (user created, signed in, wrong password, locked,
-#    password changed, session revoked, company created), each signed;
-#    another company's subscription sees none of it;
+#    password changed, session revoked, company created, user erased),
+#    each signed; another company's subscription sees none of it;
 #  - retries with backoff after 500s, the delivery log (attempts, last
 #    status and error), giving up after max_attempts, redelivery; a run of
 #    failures disables a subscription, with its reason, until re-enabled;
@@ -239,6 +239,11 @@ equals "a user made while the daemon is down" "$RC" 0
 check "daemon starts again" start_daemon "$CFG" "$TMP/daemon2.log"
 check "the event raised while it was down is delivered after the restart" \
     wait_received '.path == "/a" and .type == "user.created" and .data.actor_id == "cli" and .status == 200' 1
+DEE=$(jq -rs '[.[] | select(.type == "user.created" and .data.actor_id == "cli")][0].data.subject_id' "$RECORD")
+as "$BOSS" req DELETE "/api/v1/users/$DEE"
+equals "an admin erases that user" "$CODE" 204
+check "user.deleted arrives" \
+    wait_received ".path == \"/a\" and .type == \"user.deleted\" and .data.subject_id == \"$DEE\" and .valid" 1
 
 # ---------------------------------------------------------------- SSRF
 stop_daemon
