@@ -87,8 +87,6 @@ static const char *domain_of(const char *to)
 /* left_ms >= 0: the drain time left at shutdown, a tighter deadline. */
 static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgid, size_t idlen)
 {
-    const gh_plugin *d = o->snd.plugin->desc;
-    const gh_notify_ops *ops = d->ops;
     gh_param in[5];
     size_t n = 0;
     in[n++] = (gh_param){ "to", GH_T_STR, m->to, strlen(m->to) };
@@ -103,11 +101,8 @@ static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgi
     if (left_ms >= 0)
         call_limit_ms(&call, left_ms);
     call.attempt = m->attempts;
-    gh_out *out = out_new();
-    gh_result r = !out ? GH_ERR_NOMEM
-                  : GH_OPS_HAS(gh_notify_ops, ops, deliver)
-                      ? ops->deliver(o->snd.plugin->inst, o->snd.tinst, &call, in, out)
-                      : GH_ERR_UNSUPPORTED;
+    gh_out *out;
+    gh_result r = sender_deliver(&o->snd, &call, in, &out);
     const gh_param *id = r == GH_OK ? out_get(out, "message_id", 0) : NULL;
     snprintf(msgid, idlen, "%.*s", id && id->type == GH_T_STR ? (int)id->len : 0,
              id && id->type == GH_T_STR ? (const char *)id->data : "");

@@ -128,3 +128,13 @@ int64_t sender_backoff(const gh_outbox_conf *c, int attempts)
         d = d > c->retry_max_delay_ms / 2 ? c->retry_max_delay_ms : d * 2;
     return d < c->retry_max_delay_ms ? d : c->retry_max_delay_ms;
 }
+
+gh_result sender_deliver(gh_sender *s, gh_call *call, const gh_param *in, gh_out **out)
+{
+    const gh_notify_ops *ops = s->plugin->desc->ops;
+    if (!(*out = out_new()))
+        return GH_ERR_NOMEM;
+    return GH_OPS_HAS(gh_notify_ops, ops, deliver)
+               ? ops->deliver(s->plugin->inst, s->tinst, call, in, *out)
+               : GH_ERR_UNSUPPORTED;
+}

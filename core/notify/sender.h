@@ -42,6 +42,10 @@ void sender_wait_until(gh_sender *s, int64_t until_ms);
 /* Once the thread has been told to stop: wait for it, free the lock. */
 void sender_join(gh_sender *s);
 
+/* The notify plugin's deliver, on the sender thread, with in; its results
+ * into *out (out_new'd: out_free it, NULL or not). */
+gh_result sender_deliver(gh_sender *s, gh_call *call, const gh_param *in, gh_out **out);
+
 /* The wait before the next attempt after `attempts` failed ones:
  * retry_delay * 2^(attempts-1), at most retry_max_delay. */
 int64_t sender_backoff(const gh_outbox_conf *c, int attempts);

@@ -46,7 +46,6 @@ static gh_webhook_sender *current;
  * failure, why into err ("" on success). */
 static int64_t attempt(gh_webhook_sender *s, const gh_webhook_job *job, char *err, size_t errlen)
 {
-    const gh_notify_ops *ops = s->snd.plugin->desc->ops;
     int64_t ts = gh_now_ms() / 1000;
     int32_t priv = s->allow_private, http = s->allow_http;
     gh_param in[] = {
@@ -62,11 +61,8 @@ static int64_t attempt(gh_webhook_sender *s, const gh_webhook_job *job, char *er
     gh_call call;
     call_init(&call, s->snd.plugin, NULL, s->policy.retry.send_timeout_ms);
     call.attempt = (int)job->attempts;
-    gh_out *out = out_new();
-    gh_result r = !out ? GH_ERR_NOMEM
-                  : GH_OPS_HAS(gh_notify_ops, ops, deliver)
-                      ? ops->deliver(s->snd.plugin->inst, s->snd.tinst, &call, in, out)
-                      : GH_ERR_UNSUPPORTED;
+    gh_out *out;
+    gh_result r = sender_deliver(&s->snd, &call, in, &out);
     const gh_param *st = r == GH_OK ? out_get(out, "status", 0) : NULL;
     int64_t status = st && st->type == GH_T_INT ? *(const int64_t *)st->data : 0;
     out_free(out);

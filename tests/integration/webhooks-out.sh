@@ -86,6 +86,18 @@ ANN=$AT
 login bea@beta.example "$PW" ',"company":"beta"'
 BEA=$AT
 SUBS=/api/v1/webhooks/subscriptions
+# logged FILTER: up to 10 s for FILTER (jq) over subscription A's delivery
+# log to be other than null, as boss; prints it
+logged() {
+    local v=null
+    for _ in $(seq 1 100); do
+        as "$BOSS" req GET "$SUBS/$A/deliveries"
+        v=$(j "$1")
+        [ "$v" != null ] && break
+        sleep 0.1
+    done
+    printf '%s' "$v"
+}
 
 # ---------------------------------------------------------------- the API
 as "$BOSS" post_json $SUBS "{\"url\":\"$HOOK/a\",\"event_types\":[\"user.*\",\"session.revoked\",\"company.created\"]}"
@@ -189,13 +201,7 @@ equals "the log shows three attempts, then success" \
 control fail "/a&n=4"
 as "$BOSS" req PUT "/api/v1/users/$CY" -H 'Content-Type: application/json' --data-binary '{"full_name":"Cy Two"}'
 check "four 500s in a row" wait_received '.path == "/a" and .type == "user.updated" and .status == 500' 6
-GAVE_UP=
-for _ in $(seq 1 100); do
-    as "$BOSS" req GET "$SUBS/$A/deliveries"
-    GAVE_UP=$(j '[.items[] | select(.status == "failed")][0]')
-    [ "$GAVE_UP" != null ] && break
-    sleep 0.1
-done
+GAVE_UP=$(logged '[.items[] | select(.status == "failed")][0]')
 equals "after max_attempts the delivery has failed, and the log says why" \
     "$(jq -r '"\(.attempts) \(.last_status) \(.last_error) \(.next_attempt_at)"' <<<"$GAVE_UP")" \
     "4 500 the receiver answered HTTP 500 null"
@@ -260,13 +266,7 @@ as "$BOSS" post_json $SUBS '{"url":"http://[::1]:9/x","event_types":["*"]}'
 equals "... and IPv6 loopback" "$CODE $(j .code)" "422 invalid_url"
 N=$(received '.path == "/a"')
 as "$BOSS" req PUT "/api/v1/users/$CY" -H 'Content-Type: application/json' --data-binary '{"full_name":"Cy Three"}'
-REFUSED=
-for _ in $(seq 1 100); do
-    as "$BOSS" req GET "$SUBS/$A/deliveries"
-    REFUSED=$(j '[.items[] | select(.event_type == "user.updated" and .last_error != null)][0].last_error')
-    [ "$REFUSED" != null ] && break
-    sleep 0.1
-done
+REFUSED=$(logged '[.items[] | select(.event_type == "user.updated" and .last_error != null)][0].last_error')
 contains "an existing loopback subscription is refused at delivery" "$REFUSED" "not a public address"
 equals "... nothing reached the receiver" "$(received '.path == "/a"')" "$N"
 
