@@ -240,6 +240,7 @@ check "... and what waited is delivered" wait_received '.path == "/c" and .statu
 
 # ---------------------------------------------------------------- durable
 stop_daemon
+equals "the daemon stops cleanly" "$STATUS" 0
 ctl user create --email dee@example.com --password-stdin <<<"$PW"
 equals "a user made while the daemon is down" "$RC" 0
 check "daemon starts again" start_daemon "$CFG" "$TMP/daemon2.log"
@@ -253,6 +254,7 @@ check "user.deleted arrives" \
 
 # ---------------------------------------------------------------- SSRF
 stop_daemon
+equals "the daemon stops cleanly" "$STATUS" 0
 write_config false
 check "daemon starts without private targets" start_daemon "$CFG" "$TMP/daemon3.log"
 login boss@example.com "$PW" ''
@@ -284,6 +286,10 @@ for s in "${SECRETS[@]}"; do
     grep -qF -- "${s#whsec_}" <<<"$BODY" && LEAKS=$((LEAKS + 1))
 done
 equals "no secret in the daemon's log or the audit rows" "$LEAKS" 0
+stop_daemon
+equals "the daemon stops cleanly" "$STATUS" 0
+check "no sanitizer report from the daemon" \
+    sh -c '! grep -q -e Sanitizer -e "runtime error:" "$@"' sh "$TMP"/daemon*.log
 ctl_sanitizer_check
 
 finish
