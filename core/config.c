@@ -1063,15 +1063,15 @@ static int set_defaults(checker *ck)
     return 0;
 }
 
-static void each_default(const field *fields, const char *name,
+static void each_setting(const field *fields, const char *name,
                          void (*each)(const char *key, const char *value, void *arg), void *arg)
 {
     for (const field *f = fields; f->key; f++) {
         char sub[MAX_PATH_LEN];
         snprintf(sub, sizeof sub, "%s%s%s", name, *name ? "." : "", f->key);
         if (f->set == set_section)
-            each_default(f->sub, sub, each, arg);
-        else if (f->def)
+            each_setting(f->sub, sub, each, arg);
+        else
             each(sub, f->def, arg);
     }
 }
@@ -1117,9 +1117,9 @@ void config_restart_changes(const gh_config *old, const gh_config *cur,
     each_restart_change(top_fields, "", old->root, cur->root, each, arg);
 }
 
-void config_each_default(void (*each)(const char *key, const char *value, void *arg), void *arg)
+void config_each_setting(void (*each)(const char *key, const char *value, void *arg), void *arg)
 {
-    each_default(top_fields, "", each, arg);
+    each_setting(top_fields, "", each, arg);
 }
 
 /* The node at a dotted path of plain keys ("tokens.algorithm"), or NULL

@@ -175,8 +175,10 @@ void config_free(gh_config *cfg);
  * text differs between old and cur, as its dotted key, in table order. */
 void config_restart_changes(const gh_config *old, const gh_config *cur,
                             void (*each)(const char *key, void *arg), void *arg);
-/* Every setting that has a default, as its dotted key and YAML text, in
- * table order (for the test that keeps etc/gatehouse.yaml in step). */
-void config_each_default(void (*each)(const char *key, const char *value, void *arg), void *arg);
+/* Every setting, as its dotted key and its default's YAML text (NULL: it
+ * has none), in table order: for the tests that keep etc/gatehouse.yaml
+ * and gatehouse.yaml(5) in step with the table. A section is not a
+ * setting; a block (storage, kv) or a list (plugins) is one. */
+void config_each_setting(void (*each)(const char *key, const char *value, void *arg), void *arg);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * health.c - liveness, readiness and metrics.
+ * health.c - what the server is, liveness, readiness and metrics.
  *
  * /health answers from the loop thread without touching anything that can
  * block: it says the process is alive and its loops turn. /health/ready
@@ -16,6 +16,17 @@
 #include "store/store.h"
 
 #define READY_TIMEOUT_MS 2000
+
+/* GET /: a new user's first request gets the server's name and version and
+ * where to go next, not a 404. */
+static void about(gh_req *req)
+{
+    req_json(req, 200,
+             json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "name", "Gatehouse", "version",
+                       PACKAGE_VERSION, "links", "health", "/health", "ready", "/health/ready",
+                       "openid_configuration", "/.well-known/openid-configuration", "jwks",
+                       "/.well-known/jwks.json"));
+}
 
 static void live(gh_req *req)
 {
@@ -93,7 +104,8 @@ static void metrics(gh_req *req)
 
 int health_register(gh_router *r)
 {
-    return router_add(r, GH_GET, "/health", live) |
+    return router_add(r, GH_GET, "/", about) |
+           router_add(r, GH_GET, "/health", live) |
            router_add(r, GH_GET, "/health/ready", ready) |
            router_add(r, GH_GET, "/metrics", metrics);
 }

@@ -3,7 +3,7 @@
  * API exposes is visible at a glance.
  *
  *   (each path may also end in one "/": router.c)
- *   GET    /health  /health/ready  /metrics                     health.c
+ *   GET    /  /health  /health/ready  /metrics                  health.c
  *   POST   /api/v1/auth/{signup,login,refresh,logout,change-password}  auth.c
  *   GET PUT DELETE /api/v1/users/me                              users.c
  *   GET DELETE /api/v1/users/me/sessions, DELETE .../sessions/{id},

@@ -11,6 +11,7 @@
 #include "auth/users.h"
 #include "call.h"
 #include "clock.h"
+#include "store/records.h"
 #include "store/row.h"
 
 /* ---------------------------------------------------------------- pure */
@@ -125,27 +126,9 @@ int client_secret_matches(const gh_client *cl, const char *secret, int64_t now_m
              "jwks, may_introspect, disabled, created_at, updated_at"
 #define NCOLS 18
 
-typedef struct client_rows {
-    gh_client *v;
-    size_t n, cap;
-    gh_result r;
-} client_rows;
-
-static int client_row(void *ud, const gh_param *col, uint32_t n)
+static void client_fill(void *rec, const gh_param *col)
 {
-    client_rows *rs = ud;
-    if (n < NCOLS)
-        return rs->r = GH_ERR_INTERNAL, 1;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 4;
-        gh_client *v = realloc(rs->v, cap * sizeof *v);
-        if (!v)
-            return rs->r = GH_ERR_NOMEM, 1;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    gh_client *cl = &rs->v[rs->n++];
-    memset(cl, 0, sizeof *cl);
+    gh_client *cl = rec;
     col_copy(&col[0], cl->id, sizeof cl->id);
     col_copy(&col[1], cl->tenant_id, sizeof cl->tenant_id);
     col_copy(&col[2], cl->client_id, sizeof cl->client_id);
@@ -164,34 +147,13 @@ static int client_row(void *ud, const gh_param *col, uint32_t n)
     cl->disabled = col_int(&col[15]) != 0;
     cl->created_at = col_int(&col[16]);
     cl->updated_at = col_int(&col[17]);
-    return 0;
 }
 
-static gh_result query(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
-                       size_t nargs, client_rows *rs)
+/* A query of clients: "SELECT " COLS " FROM oauth_clients ...". */
+static record_query clients(const char *sql, const gh_param *args, size_t nargs)
 {
-    gh_result r = store_exec(c, call, sql, args, nargs, client_row, rs, NULL);
-    if (r == GH_OK && rs->r != GH_OK)
-        r = call_fail(call, rs->r, "clients: reading rows failed");
-    if (r != GH_OK) {
-        free(rs->v);
-        rs->v = NULL;
-        rs->n = 0;
-    }
-    return r;
-}
-
-static gh_result one(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
-                     size_t nargs, gh_client *out)
-{
-    client_rows rs = { 0 };
-    gh_result r = query(c, call, sql, args, nargs, &rs);
-    if (r == GH_OK && rs.n == 0)
-        r = GH_ERR_NOT_FOUND;
-    if (r == GH_OK)
-        *out = rs.v[0];
-    free(rs.v);
-    return r;
+    return (record_query){ .sql = sql, .args = args, .nargs = nargs, .size = sizeof(gh_client),
+                           .ncols = NCOLS, .fill = client_fill, .what = "clients" };
 }
 
 gh_result client_get(gh_conn *c, gh_call *call, const char *tenant, const char *id,
@@ -200,8 +162,9 @@ gh_result client_get(gh_conn *c, gh_call *call, const char *tenant, const char *
     gh_param args[] = { p_str(id), p_str(tenant) };
     if (!uuid_valid(id))
         return GH_ERR_NOT_FOUND;
-    return one(c, call, "SELECT " COLS " FROM oauth_clients WHERE id = ? AND tenant_id = ?",
-               args, 2, out);
+    record_query q =
+        clients("SELECT " COLS " FROM oauth_clients WHERE id = ? AND tenant_id = ?", args, 2);
+    return store_record(c, call, &q, out);
 }
 
 gh_result client_by_client_id(gh_conn *c, gh_call *call, const char *client_id, gh_client *out)
@@ -209,17 +172,18 @@ gh_result client_by_client_id(gh_conn *c, gh_call *call, const char *client_id, 
     gh_param arg = p_str(client_id);
     if (strlen(client_id) >= CLIENT_ID_MAX)
         return GH_ERR_NOT_FOUND;
-    return one(c, call, "SELECT " COLS " FROM oauth_clients WHERE client_id = ?", &arg, 1, out);
+    record_query q = clients("SELECT " COLS " FROM oauth_clients WHERE client_id = ?", &arg, 1);
+    return store_record(c, call, &q, out);
 }
 
 gh_result client_list(gh_conn *c, gh_call *call, const char *tenant, gh_client **out, size_t *n)
 {
-    client_rows rs = { 0 };
     gh_param arg = p_str(tenant);
-    gh_result r = query(c, call, "SELECT " COLS " FROM oauth_clients WHERE tenant_id = ? "
-                        "ORDER BY name, id", &arg, 1, &rs);
-    *out = rs.v;
-    *n = rs.n;
+    record_query q = clients("SELECT " COLS " FROM oauth_clients WHERE tenant_id = ?"
+                             " ORDER BY name, id", &arg, 1);
+    void *v;
+    gh_result r = store_records(c, call, &q, &v, n);
+    *out = v;
     return r;
 }
 

@@ -111,6 +111,11 @@ equals "/health/ready answers 200" "$CODE" "200"
 contains "readiness checks storage" "$out" '"storage":"ok"'
 contains "readiness checks each plugin" "$out" '"echo":"ok"'
 
+http GET /; out=$OUT
+equals "/ answers 200" "$CODE" "200"
+contains "/ names the server and its version" "$out" "\"name\":\"Gatehouse\",\"version\":\"$("$GATEHOUSED" -V | cut -d' ' -f2)\""
+contains "/ links to readiness" "$out" '"ready":"/health/ready"'
+
 http GET /no/such/thing; out=$OUT
 equals "an unknown path is 404" "$CODE" "404"
 contains "404 is problem+json" "$out" "Content-Type: application/problem+json"

@@ -234,6 +234,8 @@ static void default_in_file(const char *key, const char *value, void *arg)
         n = cfg_get(n, part);
         p += len + (p[len] == '.');
     }
+    if (!value)
+        return;
     if (!n)
         fail_msg("etc/gatehouse.yaml does not show '%s' (default %s)", key, value);
     if (n->type != GH_NODE_SCALAR || strcmp(n->value, value) != 0)
@@ -252,8 +254,61 @@ static void etc_file_matches_defaults(void **state)
     gh_config *cfg = config_load(path, err, sizeof err);
     if (!cfg)
         fail_msg("%s", err);
-    config_each_default(default_in_file, cfg->root);
+    config_each_setting(default_in_file, cfg->root);
     config_free(cfg);
+}
+
+/* The settings gatehouse.yaml(5) describes: each ".TP" tag line
+ * ".B key", in order. */
+typedef struct man_keys {
+    char key[128][64];
+    int n, seen[128];
+} man_keys;
+
+static void man_page_read(man_keys *m)
+{
+    const char *top = getenv("top_srcdir");
+    char path[PATH_MAX], line[256];
+    snprintf(path, sizeof path, "%s/docs/gatehouse.yaml.5", top ? top : ".");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("%s: cannot open", path);
+    int tag = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (tag && strncmp(line, ".B ", 3) == 0 && !strchr(line + 3, ' ')) {
+            size_t len = strlen(line + 3);
+            assert_true(m->n < 128 && len < sizeof m->key[0]);
+            memcpy(m->key[m->n++], line + 3, len + 1);
+        }
+        tag = strcmp(line, ".TP") == 0;
+    }
+    fclose(f);
+}
+
+static void setting_in_man_page(const char *key, const char *value, void *arg)
+{
+    (void)value;
+    man_keys *m = arg;
+    for (int i = 0; i < m->n; i++)
+        if (strcmp(m->key[i], key) == 0) {
+            m->seen[i] = 1;
+            return;
+        }
+    fail_msg("docs/gatehouse.yaml.5 does not describe the setting '%s'", key);
+}
+
+/* gatehouse.yaml(5) describes every setting of the table, and nothing
+ * that is not one. */
+static void man_page_matches_settings(void **state)
+{
+    (void)state;
+    man_keys m = { .n = 0 };
+    man_page_read(&m);
+    config_each_setting(setting_in_man_page, &m);
+    for (int i = 0; i < m.n; i++)
+        if (!m.seen[i])
+            fail_msg("docs/gatehouse.yaml.5 describes '%s', which is no setting", m.key[i]);
 }
 
 static void empty_means_defaults(void **state)
@@ -1399,6 +1454,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(etc_default_loads),
         cmocka_unit_test(etc_file_matches_defaults),
+        cmocka_unit_test(man_page_matches_settings),
         cmocka_unit_test(empty_means_defaults),
         cmocka_unit_test(every_key),
         cmocka_unit_test(log_choices),
