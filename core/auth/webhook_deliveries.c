@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "log.h"
 #include "notify/sender.h"
+#include "store/records.h"
 #include "store/row.h"
 
 /* ---------------------------------------------------------------- the log */
@@ -20,27 +21,9 @@
              "last_status, last_error, created_at, updated_at"
 #define NCOLS 10
 
-typedef struct delivery_rows {
-    gh_webhook_delivery *v;
-    size_t n, cap;
-    gh_result r;
-} delivery_rows;
-
-static int delivery_row(void *ud, const gh_param *col, uint32_t n)
+static void delivery_fill(void *rec, const gh_param *col)
 {
-    delivery_rows *rs = ud;
-    if (n < NCOLS)
-        return rs->r = GH_ERR_INTERNAL, 1;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 8;
-        gh_webhook_delivery *v = realloc(rs->v, cap * sizeof *v);
-        if (!v)
-            return rs->r = GH_ERR_NOMEM, 1;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    gh_webhook_delivery *d = &rs->v[rs->n++];
-    memset(d, 0, sizeof *d);
+    gh_webhook_delivery *d = rec;
     col_copy(&col[0], d->id, sizeof d->id);
     col_copy(&col[1], d->subscription_id, sizeof d->subscription_id);
     col_copy(&col[2], d->event_type, sizeof d->event_type);
@@ -51,33 +34,27 @@ static int delivery_row(void *ud, const gh_param *col, uint32_t n)
     col_copy(&col[7], d->last_error, sizeof d->last_error);
     d->created_at = col_int(&col[8]);
     d->updated_at = col_int(&col[9]);
-    return 0;
 }
 
 gh_result webhook_delivery_list(gh_conn *c, gh_call *call, const char *tenant, const char *sub,
                                 int64_t limit, int64_t offset, gh_webhook_delivery **out,
                                 size_t *n, int64_t *total)
 {
-    delivery_rows rs = { 0 };
     gh_param args[] = { p_str(sub), p_str(tenant), p_int(&limit), p_int(&offset) };
+    record_query q = { .sql = "SELECT " COLS " FROM webhook_deliveries WHERE "
+                              "subscription_id = ? AND tenant_id = ? ORDER BY created_at DESC, "
+                              "id DESC LIMIT ? OFFSET ?",
+                       .args = args, .nargs = 4, .size = sizeof(gh_webhook_delivery),
+                       .ncols = NCOLS, .fill = delivery_fill, .what = "webhook deliveries" };
+    void *v = NULL;
     *out = NULL;
     *n = 0;
     gh_result r = store_exec(c, call, "SELECT COUNT(*) FROM webhook_deliveries WHERE "
                              "subscription_id = ? AND tenant_id = ?", args, 2, row_count, total,
                              NULL);
-    if (r == GH_OK)
-        r = store_exec(c, call, "SELECT " COLS " FROM webhook_deliveries WHERE "
-                       "subscription_id = ? AND tenant_id = ? ORDER BY created_at DESC, id DESC "
-                       "LIMIT ? OFFSET ?", args, 4, delivery_row, &rs, NULL);
-    if (r == GH_OK && rs.r != GH_OK)
-        r = call_fail(call, rs.r, "webhooks: reading deliveries failed");
-    if (r != GH_OK) {
-        free(rs.v);
-        return r;
-    }
-    *out = rs.v;
-    *n = rs.n;
-    return GH_OK;
+    if (r == GH_OK && (r = store_records(c, call, &q, &v, n)) == GH_OK)
+        *out = v;
+    return r;
 }
 
 gh_result webhook_delivery_redeliver(gh_conn *c, gh_call *call, const char *tenant,

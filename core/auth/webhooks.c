@@ -15,6 +15,7 @@
 #include "call.h"
 #include "clock.h"
 #include "log.h"
+#include "store/records.h"
 #include "store/row.h"
 
 #define COL_SECRET "webhook_subscriptions.secret"
@@ -110,27 +111,9 @@ gh_result webhook_secret_unseal(gh_call *call, const char *id, const char *store
              "consecutive_failures, created_at, updated_at"
 #define NCOLS 9
 
-typedef struct sub_rows {
-    gh_webhook_sub *v;
-    size_t n, cap;
-    gh_result r;
-} sub_rows;
-
-static int sub_row(void *ud, const gh_param *col, uint32_t n)
+static void sub_fill(void *rec, const gh_param *col)
 {
-    sub_rows *rs = ud;
-    if (n < NCOLS)
-        return rs->r = GH_ERR_INTERNAL, 1;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 4;
-        gh_webhook_sub *v = realloc(rs->v, cap * sizeof *v);
-        if (!v)
-            return rs->r = GH_ERR_NOMEM, 1;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    gh_webhook_sub *s = &rs->v[rs->n++];
-    memset(s, 0, sizeof *s);
+    gh_webhook_sub *s = rec;
     col_copy(&col[0], s->id, sizeof s->id);
     col_copy(&col[1], s->tenant_id, sizeof s->tenant_id);
     col_copy(&col[2], s->url, sizeof s->url);
@@ -140,49 +123,35 @@ static int sub_row(void *ud, const gh_param *col, uint32_t n)
     s->consecutive_failures = col_int(&col[6]);
     s->created_at = col_int(&col[7]);
     s->updated_at = col_int(&col[8]);
-    return 0;
 }
 
-static gh_result query(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
-                       size_t nargs, sub_rows *rs)
+static record_query subs(const char *sql, const gh_param *args, size_t nargs)
 {
-    gh_result r = store_exec(c, call, sql, args, nargs, sub_row, rs, NULL);
-    if (r == GH_OK && rs->r != GH_OK)
-        r = call_fail(call, rs->r, "webhooks: reading subscriptions failed");
-    if (r != GH_OK) {
-        free(rs->v);
-        rs->v = NULL;
-        rs->n = 0;
-    }
-    return r;
+    return (record_query){ .sql = sql, .args = args, .nargs = nargs,
+                           .size = sizeof(gh_webhook_sub), .ncols = NCOLS, .fill = sub_fill,
+                           .what = "webhook subscriptions" };
 }
 
 gh_result webhook_sub_get(gh_conn *c, gh_call *call, const char *tenant, const char *id,
                           gh_webhook_sub *out)
 {
     gh_param args[] = { p_str(id), p_str(tenant) };
-    sub_rows rs = { 0 };
     if (!uuid_valid(id))
         return GH_ERR_NOT_FOUND;
-    gh_result r = query(c, call, "SELECT " COLS " FROM webhook_subscriptions WHERE id = ? AND "
-                        "tenant_id = ?", args, 2, &rs);
-    if (r == GH_OK && rs.n == 0)
-        r = GH_ERR_NOT_FOUND;
-    if (r == GH_OK)
-        *out = rs.v[0];
-    free(rs.v);
-    return r;
+    record_query q = subs("SELECT " COLS " FROM webhook_subscriptions WHERE id = ? AND "
+                          "tenant_id = ?", args, 2);
+    return store_record(c, call, &q, out);
 }
 
 gh_result webhook_sub_list(gh_conn *c, gh_call *call, const char *tenant, gh_webhook_sub **out,
                            size_t *n)
 {
-    sub_rows rs = { 0 };
     gh_param arg = p_str(tenant);
-    gh_result r = query(c, call, "SELECT " COLS " FROM webhook_subscriptions WHERE tenant_id = ? "
-                        "ORDER BY created_at, id", &arg, 1, &rs);
-    *out = rs.v;
-    *n = rs.n;
+    record_query q = subs("SELECT " COLS " FROM webhook_subscriptions WHERE tenant_id = ? "
+                          "ORDER BY created_at, id", &arg, 1);
+    void *v = NULL;
+    gh_result r = store_records(c, call, &q, &v, n);
+    *out = v;
     return r;
 }
 
