@@ -28,7 +28,7 @@
  *   GET    /api/v1/oauth/{name}, .../{name}/callback,
  *   POST   /api/v1/oauth/exchange, GET /api/v1/users/me/identities,
  *   POST   .../identities/{name}, DELETE .../identities/{id}       oauth.c
- *   GET POST /api/v1/webhooks/subscriptions[/{id}...]               webhooks.c
+ *   GET POST /api/v1/webhooks/subscriptions[/{id}...]  webhook_subscriptions.c
  */
 #include "api/api.h"
 
@@ -39,7 +39,7 @@ int api_register(gh_router *r)
         admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
         mailflow_register, mfa_register, mfa_sms_register, oauth_register, clients_register,
         integrations_register,
-        webhooks_register,
+        webhook_subscriptions_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

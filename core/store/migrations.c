@@ -846,13 +846,13 @@ static const char v10_mysql[] =
     RBAC_PERM("20", "a", "read", "webhooks:read", "list subscriptions and their deliveries", NOW) \
     "('00000000-0000-4000-8002-000000000021', NULL, '00000000-0000-4000-8001-00000000000a', " \
     "'write', 'webhooks:write', 'create, change and delete subscriptions, redeliver', " NOW ", " NOW ");\n"
-static const char v11_sqlite[] =
+static const char v12_sqlite[] =
     WEBHOOKS_TABLES("INTEGER")
     WEBHOOKS_PERMS(SQLITE_NOW, "INSERT");
-static const char v11_postgres[] =
+static const char v12_postgres[] =
     WEBHOOKS_TABLES("BIGINT")
     WEBHOOKS_PERMS(POSTGRES_NOW, "INSERT");
-static const char v11_mysql[] =
+static const char v12_mysql[] =
     "CREATE TABLE IF NOT EXISTS webhook_subscriptions (\n"
     "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
     "    url TEXT NOT NULL, event_types TEXT NOT NULL, secret TEXT NOT NULL,\n"
@@ -886,7 +886,7 @@ const gh_migration gh_migrations[] = {
     { 8, "identities", v8_sqlite, v8_postgres, v8_mysql },
     { 9, "oauth_clients", v9_sqlite, v9_postgres, v9_mysql },
     { 10, "integrations", v10_sqlite, v10_postgres, v10_mysql },
-    { 11, "webhooks", v11_sqlite, v11_postgres, v11_mysql },
+    { 12, "webhooks", v12_sqlite, v12_postgres, v12_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

@@ -1,5 +1,5 @@
 /*
- * webhooks.c - outgoing event subscriptions over HTTP, in the caller's
+ * webhook_subscriptions.c - outgoing event subscriptions over HTTP, in the caller's
  * company:
  *   GET POST /api/v1/webhooks/subscriptions
  *   GET PUT DELETE /api/v1/webhooks/subscriptions/{id}
@@ -374,7 +374,7 @@ static void redeliver(gh_req *req)
         api_job_run(req, j, redeliver_work);
 }
 
-int webhooks_register(gh_router *r)
+int webhook_subscriptions_register(gh_router *r)
 {
     return router_add(r, GH_GET, "/api/v1/webhooks/subscriptions", list) |
            router_add(r, GH_POST, "/api/v1/webhooks/subscriptions", create) |

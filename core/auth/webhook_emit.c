@@ -1,5 +1,5 @@
 /*
- * webhook_events.c - an audited change to the events it raises, and their
+ * webhook_emit.c - an audited change to the events it raises, and their
  * deliveries written in the change's own transaction (webhooks.h).
  *
  * Most audited actions raise nothing (token refreshes, reads, RBAC
