@@ -994,6 +994,30 @@ static int set_rate_limits(checker *ck, const gh_node *v, const field *f, void *
     return rate_limits_parse(&ck->cfg->rate_limits, v, name, ck->err, ck->errlen);
 }
 
+/* webhooks.plugin names a notify plugin of the plugins: list (checked in
+ * finish_webhooks; its kind when it loads). */
+static int set_webhooks_plugin(checker *ck, const gh_node *v, const field *f, void *base,
+                               const char *name)
+{
+    return set_plugin_name(ck, v, f, &ck->cfg->webhooks, name);
+}
+
+/* Outgoing events (auth/webhooks.h). A receiver that is down for a while
+ * gets its events late, not never: the retries span about a day by
+ * default, and only a run of failures across deliveries disables it. */
+static const field webhooks_fields[] = {
+    { .key = "plugin", .set = set_webhooks_plugin, .restart = 1 },
+    { .key = "max_attempts", .set = set_int, .off = OFF(webhooks_retry.max_attempts), .min = 1, .max = 100, .def = "12", .restart = 1 },
+    { .key = "retry_delay", .set = set_ms, .off = OFF(webhooks_retry.retry_delay_ms), .min = 10, .max = DAY, .def = "30s", .restart = 1 },
+    { .key = "retry_max_delay", .set = set_ms, .off = OFF(webhooks_retry.retry_max_delay_ms), .min = 10, .max = 7 * DAY, .def = "6h", .restart = 1 },
+    { .key = "timeout", .set = set_ms, .off = OFF(webhooks_retry.send_timeout_ms), .min = 100, .max = 5 * 60 * SECOND, .def = "10s", .restart = 1 },
+    { .key = "disable_after", .set = set_int, .off = OFF(webhooks_disable_after), .min = 1, .max = 100000, .def = "20", .restart = 1 },
+    { .key = "poll_interval", .set = set_ms, .off = OFF(webhooks_poll_ms), .min = 10, .max = 10 * 60 * SECOND, .def = "5s", .restart = 1 },
+    { .key = "allow_private_targets", .set = set_bool, .off = OFF(webhooks_allow_private), .def = "false", .restart = 1 },
+    { .key = "allow_http", .set = set_bool, .off = OFF(webhooks_allow_http), .def = "false", .restart = 1 },
+    { 0 },
+};
+
 static const field top_fields[] = {
     { .key = "server", .set = set_section, .sub = server_fields },
     { .key = "log", .set = set_section, .sub = log_fields },
@@ -1010,6 +1034,7 @@ static const field top_fields[] = {
     { .key = "oauth", .set = set_section, .sub = oauth_fields },
     { .key = "oauth2", .set = set_section, .sub = oauth2_fields },
     { .key = "rate_limits", .set = set_rate_limits },
+    { .key = "webhooks", .set = set_section, .sub = webhooks_fields },
     { 0 },
 };
 
@@ -1231,6 +1256,23 @@ static int finish_mail(checker *ck)
     return 0;
 }
 
+/* webhooks: the plugin is one of plugins:, and retries never start slower
+ * than they may end. */
+static int finish_webhooks(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    int listed = 0;
+    for (size_t i = 0; cfg->webhooks.name && i < cfg->n_plugins; i++)
+        listed |= strcmp(cfg->plugins[i].name, cfg->webhooks.name) == 0;
+    if (cfg->webhooks.name && !listed)
+        return cfg_error(ck->err, ck->errlen, cfg->webhooks.where,
+                         "webhooks.plugin: '%s' is not in the plugins: list", cfg->webhooks.name);
+    if (cfg->webhooks_retry.retry_delay_ms > cfg->webhooks_retry.retry_max_delay_ms)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "webhooks.retry_delay"),
+                         "webhooks.retry_delay: more than retry_max_delay");
+    return 0;
+}
+
 /* What depends on more than one key, or on the machine. */
 static int finish(checker *ck)
 {
@@ -1238,7 +1280,7 @@ static int finish(checker *ck)
     if (finish_tokens(ck) < 0 || finish_auth(ck) < 0 || finish_bootstrap(ck) < 0 ||
         finish_encryption(ck) < 0)
         return -1;
-    if (finish_mail(ck) < 0)
+    if (finish_mail(ck) < 0 || finish_webhooks(ck) < 0)
         return -1;
     if (cfg->run_group && !cfg->run_user)
         return cfg_error(ck->err, ck->errlen, given(cfg, "server.group"),
@@ -1331,6 +1373,7 @@ void config_free(gh_config *cfg)
     free(cfg->storage.name);
     free(cfg->kv.name);
     free(cfg->mail.name);
+    free(cfg->webhooks.name);
     free(cfg->mail_frontend_url);
     free(cfg->mail_product_name);
     free(cfg->mail_templates_dir);

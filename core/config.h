@@ -162,6 +162,14 @@ typedef struct gh_config {
     /* rate_limits: per route (http/rate_limits.h); built-in ones unless
      * the config says otherwise, none after `rate_limits: []` */
     gh_rate_limits rate_limits;
+    /* webhooks: outgoing events (auth/webhooks.h, notify/webhook_sender.h) */
+    gh_plugin_conf webhooks;     /* webhooks.plugin: a notify plugin listed in
+                                    plugins:; name NULL: events wait unsent */
+    gh_outbox_conf webhooks_retry; /* max_attempts, retry delays, timeout */
+    int webhooks_disable_after;  /* failures in a row that disable; 20 */
+    int64_t webhooks_poll_ms;    /* how often the store is polled; 5s */
+    int webhooks_allow_private;  /* allow_private_targets; default false */
+    int webhooks_allow_http;     /* allow_http; default false */
 } gh_config;
 
 /* Read, expand and check `path`. On error returns NULL and writes

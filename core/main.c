@@ -38,6 +38,7 @@
 #include "http/server.h"
 #include "log.h"
 #include "notify/mailer.h"
+#include "notify/webhook_sender.h"
 #include "plugin/host.h"
 #include "privileges.h"
 #include "store/store.h"
@@ -99,7 +100,7 @@ static int worker_start(void *ud)
     return 0;
 }
 
-/* The mail sender thread (notify/outbox.c) is set up like a worker. */
+/* The sender threads (notify/outbox.c, webhook_sender.c) are set up like workers. */
 static int sender_start(void *ud, char *err, size_t errlen)
 {
     return app_thread_open(&app, err, errlen) ? 0 : -1;
@@ -454,9 +455,15 @@ static int start(void)
         return -1;
     /* mail goes out from its own thread, never from the workers; set up
      * like one, so the notify plugin's ops can use kv */
-    gh_outbox_thread mail_thread = { sender_start, worker_stop, NULL };
-    app.mailer = mailer_new(cfg, &app.plugins, &mail_thread, err, sizeof err);
+    gh_outbox_thread sender_thread = { sender_start, worker_stop, NULL };
+    app.mailer = mailer_new(cfg, &app.plugins, &sender_thread, err, sizeof err);
     if (!app.mailer && err[0]) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    /* outgoing events likewise, from a thread of their own */
+    app.webhooks = webhook_sender_new(cfg, &app.plugins, &sender_thread, err, sizeof err);
+    if (!app.webhooks && err[0]) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
     }
@@ -483,6 +490,7 @@ static void shutdown_all(void)
     pool_free(app.pool);
     /* after the pools (their last jobs may queue mail), before the plugins */
     mailer_free(app.mailer, app_config(&app)->shutdown_timeout_ms);
+    webhook_sender_free(app.webhooks); /* what it has not sent waits in the store */
     server_free(app.server);
     store_free(app.store);
     plugins_unload(&app.plugins);
@@ -523,6 +531,8 @@ static int check_only(gh_config *cfg)
     if (rc < 0)
         fprintf(stderr, "gatehoused: %s\n", err);
     else if ((rc = mailer_check(cfg, &app.plugins, err, sizeof err)) < 0)
+        fprintf(stderr, "gatehoused: %s\n", err);
+    else if ((rc = webhook_sender_check(cfg, &app.plugins, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: %s\n", err);
     else if ((rc = check_keys(cfg, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: signing keys: %s\n", err);

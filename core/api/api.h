@@ -21,6 +21,7 @@ int oauth2_register(gh_router *r);    /* oauth2.c: /oauth2/token, introspect, re
 int wellknown_register(gh_router *r); /* wellknown.c: /.well-known/... */
 int clients_register(gh_router *r);   /* clients.c: /api/v1/clients */
 int integrations_register(gh_router *r); /* integrations.c: /api/v1/integrations */
+int webhook_subscriptions_register(gh_router *r); /* webhook_subscriptions.c */
 int mailflow_register(gh_router *r);  /* mailflow.c: verify-email, password-reset */
 int mfa_register(gh_router *r);       /* mfa.c: second factors, /auth/mfa/verify */
 int mfa_sms_register(gh_router *r);   /* mfa_sms.c: SMS codes, plugin callbacks */

@@ -30,6 +30,7 @@
  *   POST   .../identities/{name}, DELETE .../identities/{id}       oauth.c
  *   POST   /api/v1/webhooks/{integration_type},
  *   GET    /api/v1/webhooks/events, .../events/{id}              webhooks.c
+ *   GET POST /api/v1/webhooks/subscriptions[/{id}...]  webhook_subscriptions.c
  */
 #include "api/api.h"
 
@@ -39,7 +40,7 @@ int api_register(gh_router *r)
         health_register, auth_register, users_register, sessions_register,
         admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
         mailflow_register, mfa_register, mfa_sms_register, oauth_register, clients_register,
-        integrations_register, webhooks_register,
+        integrations_register, webhooks_register, webhook_subscriptions_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

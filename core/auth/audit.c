@@ -22,10 +22,11 @@
 #include "auth/pii.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
+#include "auth/webhooks.h"
 #include "clock.h"
 #include "store/row.h"
 #include "log.h"
-#include "store/row.h"
+#include "notify/webhook_sender.h"
 
 #define QUERY_DEFAULT 50
 #define QUERY_MAX 500
@@ -161,7 +162,14 @@ gh_result audit_record(gh_conn *c, gh_call *call, const gh_audit *e)
     r = store_exec(c, call,
                    "INSERT INTO audit_events (" AUDIT_COLS ") "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args, 10, NULL, NULL, NULL);
+    /* the events it raises, in the same transaction: a delivery exists
+     * exactly when the change it tells of committed */
+    int queued = 0;
+    if (r == GH_OK)
+        r = webhook_events_record(c, call, e, details, now, &queued);
     free(details);
+    if (queued)
+        webhook_sender_wake();
     return r;
 }
 

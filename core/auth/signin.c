@@ -61,6 +61,10 @@ static auth_outcome prove(const gh_auth_ctx *ax, signin_attempt *a, const gh_use
         lockout_failure(ax->conn, ax->call, lc, account, ax->ip);
         auth_audit(ax, failure, "failure", u && u->id[0] ? u->id : NULL,
                    reason("invalid_credentials"));
+        /* the failure that locks the account is audited (and an event,
+         * user.locked) of its own; later tries stop at the check above */
+        if (u && u->id[0] && lockout_check(ax->conn, ax->call, lc, account, NULL) > 0)
+            auth_audit(ax, "login.lockout", "denied", u->id, reason("too_many_failures"));
         return AUTH_BAD;
     }
     lockout_success(ax->conn, ax->call, account);

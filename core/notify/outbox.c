@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 #include "clock.h"
 #include "log.h"
 #include "notify/outbox.h"
+#include "notify/sender.h"
 #include "out.h"
 #include "plugin/host.h"
 
@@ -28,20 +28,13 @@ typedef struct msg {
 } msg;
 
 struct gh_outbox {
-    pthread_mutex_t mu;
-    pthread_cond_t wake;
     msg **v;
     size_t n;
     int inflight;          /* taken by the sender, counted against capacity */
     int stopping;
     int64_t drain_until;   /* monotonic, once stopping */
-    pthread_t thread;
     gh_outbox_conf conf;
-    const gh_loaded *plugin;
-    gh_outbox_thread setup;    /* start NULL: none */
-    void *tinst;               /* the notify plugin's on the sender thread */
-    int started, start_failed;
-    char start_err[200];
+    gh_sender snd;             /* the notify plugin, the thread, the lock */
     _Atomic uint64_t queued, sent, retried, failed, dropped;
 };
 
@@ -94,8 +87,6 @@ static const char *domain_of(const char *to)
 /* left_ms >= 0: the drain time left at shutdown, a tighter deadline. */
 static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgid, size_t idlen)
 {
-    const gh_plugin *d = o->plugin->desc;
-    const gh_notify_ops *ops = d->ops;
     gh_param in[5];
     size_t n = 0;
     in[n++] = (gh_param){ "to", GH_T_STR, m->to, strlen(m->to) };
@@ -106,29 +97,17 @@ static gh_result deliver(gh_outbox *o, const msg *m, int64_t left_ms, char *msgi
         in[n++] = (gh_param){ "html", GH_T_STR, m->html, strlen(m->html) };
     in[n] = (gh_param){ NULL, 0, NULL, 0 };
     gh_call call;
-    call_init(&call, o->plugin, NULL, o->conf.send_timeout_ms);
+    call_init(&call, o->snd.plugin, NULL, o->conf.send_timeout_ms);
     if (left_ms >= 0)
         call_limit_ms(&call, left_ms);
     call.attempt = m->attempts;
-    gh_out *out = out_new();
-    gh_result r = !out ? GH_ERR_NOMEM
-                  : GH_OPS_HAS(gh_notify_ops, ops, deliver)
-                      ? ops->deliver(o->plugin->inst, o->tinst, &call, in, out)
-                      : GH_ERR_UNSUPPORTED;
+    gh_out *out;
+    gh_result r = sender_deliver(&o->snd, &call, in, &out);
     const gh_param *id = r == GH_OK ? out_get(out, "message_id", 0) : NULL;
     snprintf(msgid, idlen, "%.*s", id && id->type == GH_T_STR ? (int)id->len : 0,
              id && id->type == GH_T_STR ? (const char *)id->data : "");
     out_free(out);
     return call_result(&call, r); /* logs the plugin's reason, counts the error */
-}
-
-/* base * 2^(attempts-1), at most max */
-static int64_t backoff(const gh_outbox_conf *c, int attempts)
-{
-    int64_t d = c->retry_delay_ms;
-    for (int i = 1; i < attempts && d < c->retry_max_delay_ms; i++)
-        d = d > c->retry_max_delay_ms / 2 ? c->retry_max_delay_ms : d * 2;
-    return d < c->retry_max_delay_ms ? d : c->retry_max_delay_ms;
 }
 
 /* After an attempt, with the lock held: done with m, or back in the queue. */
@@ -149,7 +128,7 @@ static void settle(gh_outbox *o, msg *m, gh_result r, const char *msgid)
         msg_free(m);
         return;
     }
-    int64_t wait = backoff(&o->conf, m->attempts);
+    int64_t wait = sender_backoff(&o->conf, m->attempts);
     m->due_ms = gh_monotonic_ms() + wait;
     o->v[o->n++] = m;
     atomic_fetch_add(&o->retried, 1);
@@ -169,19 +148,6 @@ static size_t earliest(const gh_outbox *o)
     return best;
 }
 
-static void wait_until(gh_outbox *o, int64_t until_ms)
-{
-    int64_t now = gh_monotonic_ms();
-    if (until_ms <= now)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = ts.tv_nsec + ((until_ms - now) % 1000) * 1000000;
-    ts.tv_sec += (time_t)((until_ms - now) / 1000 + ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    pthread_cond_timedwait(&o->wake, &o->mu, &ts);
-}
-
 /* The next message due now, taken out of the queue; NULL to stop. Lock held. */
 static msg *next_due(gh_outbox *o)
 {
@@ -190,7 +156,7 @@ static msg *next_due(gh_outbox *o)
         if (o->stopping && (o->n == 0 || now >= o->drain_until))
             return NULL;
         if (o->n == 0) {
-            pthread_cond_wait(&o->wake, &o->mu);
+            pthread_cond_wait(&o->snd.cond, &o->snd.mu);
             continue;
         }
         size_t i = earliest(o);
@@ -199,7 +165,7 @@ static msg *next_due(gh_outbox *o)
         if (o->stopping && due >= o->drain_until)
             return NULL; /* what is left cannot be tried in time */
         if (due > now) {
-            wait_until(o, o->stopping && o->drain_until < due ? o->drain_until : due);
+            sender_wait_until(&o->snd, o->stopping && o->drain_until < due ? o->drain_until : due);
             continue;
         }
         o->v[i] = o->v[--o->n];
@@ -208,79 +174,25 @@ static msg *next_due(gh_outbox *o)
     }
 }
 
-static int sender_start(gh_outbox *o)
-{
-    const gh_plugin *d = o->plugin->desc;
-    if (o->setup.start) {
-        char why[sizeof o->start_err - 32];
-        if (o->setup.start(o->setup.ud, why, sizeof why) < 0) {
-            snprintf(o->start_err, sizeof o->start_err, "sender thread: %s", why);
-            return -1;
-        }
-        o->tinst = plugin_tinst(o->plugin); /* the hooks ran its thread_init */
-        return 0;
-    }
-    if (d->thread_size && !(o->tinst = calloc(1, d->thread_size))) {
-        snprintf(o->start_err, sizeof o->start_err, "out of memory");
-        return -1;
-    }
-    if (!d->thread_init)
-        return 0;
-    gh_call call;
-    call_init(&call, o->plugin, NULL, 30000);
-    const gh_node *saved = host_cfg_scope(o->plugin->options);
-    gh_result r = d->thread_init(o->plugin->inst, o->tinst, &call);
-    host_cfg_scope(saved);
-    if (r == GH_OK)
-        return 0;
-    snprintf(o->start_err, sizeof o->start_err, "plugin '%.64s': thread_init: %.100s", o->plugin->name,
-             call.message[0] ? call.message : gh_result_str(r));
-    return -1;
-}
-
-static void sender_stop(gh_outbox *o)
-{
-    const gh_plugin *d = o->plugin->desc;
-    if (o->setup.start) {
-        o->setup.stop(o->setup.ud);
-        o->tinst = NULL;
-        return;
-    }
-    if (d->thread_fini)
-        d->thread_fini(o->plugin->inst, o->tinst);
-    if (o->tinst)
-        OPENSSL_cleanse(o->tinst, d->thread_size);
-    free(o->tinst);
-    o->tinst = NULL;
-}
-
 static void *sender_main(void *arg)
 {
     gh_outbox *o = arg;
-    int ok = sender_start(o) == 0;
-    pthread_mutex_lock(&o->mu);
-    o->started = 1;
-    o->start_failed = !ok;
-    pthread_cond_broadcast(&o->wake);
-    if (!ok) {
-        pthread_mutex_unlock(&o->mu);
-        free(o->tinst);
+    if (sender_thread_start(&o->snd) < 0)
         return NULL;
-    }
     msg *m;
     while ((m = next_due(o))) {
         int64_t left = -1;
         if (o->stopping)
             left = o->drain_until > gh_monotonic_ms() ? o->drain_until - gh_monotonic_ms() : 0;
-        pthread_mutex_unlock(&o->mu);
+        pthread_mutex_unlock(&o->snd.mu);
         char msgid[128];
         m->attempts++;
         gh_result r = deliver(o, m, left, msgid, sizeof msgid);
-        pthread_mutex_lock(&o->mu);
+        pthread_mutex_lock(&o->snd.mu);
         settle(o, m, r, msgid);
     }
-    pthread_mutex_unlock(&o->mu);
-    sender_stop(o);
+    pthread_mutex_unlock(&o->snd.mu);
+    sender_thread_stop(&o->snd);
     return NULL;
 }
 
@@ -291,8 +203,6 @@ static void destroy(gh_outbox *o)
     for (size_t i = 0; i < o->n; i++)
         msg_free(o->v[i]);
     free(o->v);
-    pthread_mutex_destroy(&o->mu);
-    pthread_cond_destroy(&o->wake);
     free(o);
 }
 
@@ -306,28 +216,11 @@ gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
         return NULL;
     }
     o->conf = *conf;
-    o->plugin = notify;
+    o->snd.plugin = notify;
     if (thread)
-        o->setup = *thread;
-    pthread_mutex_init(&o->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&o->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&o->thread, NULL, sender_main, o) != 0) {
-        snprintf(err, errlen, "mail: cannot start the sender thread");
-        destroy(o);
-        return NULL;
-    }
-    pthread_mutex_lock(&o->mu);
-    while (!o->started)
-        pthread_cond_wait(&o->wake, &o->mu);
-    int failed = o->start_failed;
-    pthread_mutex_unlock(&o->mu);
-    if (failed) {
-        pthread_join(o->thread, NULL);
-        snprintf(err, errlen, "mail: %.200s", o->start_err);
+        o->snd.setup = *thread;
+    if (sender_launch(&o->snd, sender_main, o) < 0) {
+        snprintf(err, errlen, "mail: %.200s", o->snd.err);
         destroy(o);
         return NULL;
     }
@@ -338,16 +231,16 @@ void outbox_free(gh_outbox *o, int64_t drain_ms)
 {
     if (!o)
         return;
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     o->stopping = 1;
     o->drain_until = gh_monotonic_ms() + (drain_ms > 0 ? drain_ms : 0);
     size_t waiting = o->n + (size_t)o->inflight;
-    pthread_cond_broadcast(&o->wake);
-    pthread_mutex_unlock(&o->mu);
+    pthread_cond_broadcast(&o->snd.cond);
+    pthread_mutex_unlock(&o->snd.mu);
     if (waiting)
         gh_log(GH_LOG_NOTICE, "mail: %zu message(s) still to send; waiting up to %lld ms",
                waiting, (long long)drain_ms);
-    pthread_join(o->thread, NULL);
+    sender_join(&o->snd);
     if (o->n) {
         atomic_fetch_add(&o->dropped, o->n);
         gh_log(GH_LOG_WARNING, "mail: shutting down: dropped %zu unsent message(s)", o->n);
@@ -362,13 +255,13 @@ int outbox_submit(gh_outbox *o, const char *to, const char *subject, const char 
     if (!m)
         return -1;
     m->due_ms = gh_monotonic_ms();
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     int ok = !o->stopping && o->n + (size_t)o->inflight < (size_t)o->conf.capacity;
     if (ok) {
         o->v[o->n++] = m;
-        pthread_cond_signal(&o->wake);
+        pthread_cond_signal(&o->snd.cond);
     }
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     if (!ok) {
         msg_free(m);
         return -1;
@@ -379,17 +272,17 @@ int outbox_submit(gh_outbox *o, const char *to, const char *subject, const char 
 
 int outbox_has_room(gh_outbox *o)
 {
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     int room = !o->stopping && o->n + (size_t)o->inflight < (size_t)o->conf.capacity;
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     return room;
 }
 
 void outbox_render(struct evbuffer *out, gh_outbox *o)
 {
-    pthread_mutex_lock(&o->mu);
+    pthread_mutex_lock(&o->snd.mu);
     size_t depth = o->n + (size_t)o->inflight;
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->snd.mu);
     evbuffer_add_printf(out,
         "# HELP gatehouse_mail_total Mail messages, by what became of them: queued, sent, "
         "retried (an attempt failed, another is scheduled), failed (gave up), dropped (at "

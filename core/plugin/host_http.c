@@ -43,6 +43,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "plugin/addr_public.h"
 #include "plugin/http_client.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -286,52 +287,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---------------------------------------------------------- the SSRF guard */
 
-/* 1 for an IPv4 address (host order) that is not on the public Internet:
- * "this network", private (RFC 1918), shared (CGNAT), loopback,
- * link-local (cloud metadata lives at 169.254.169.254), IETF and
- * documentation blocks, benchmarking, multicast, reserved, broadcast. */
-static int v4_private(uint32_t a)
-{
-    static const struct { uint32_t net; int bits; } blocks[] = {
-        {0x00000000, 8},  {0x0a000000, 8},  {0x64400000, 10}, {0x7f000000, 8},
-        {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
-        {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
-        {0xe0000000, 4},  {0xf0000000, 4},
-    };
-
-    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
-        if ((a >> (32 - blocks[i].bits)) == (blocks[i].net >> (32 - blocks[i].bits)))
-            return 1;
-    return 0;
-}
-
-static uint32_t v4_at(const unsigned char *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-/* The same for IPv6; addresses that carry an IPv4 address (mapped,
- * compatible, NAT64, 6to4) are judged by it. */
-static int v6_private(const unsigned char *b)
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
-    static const unsigned char zero[12] = {0};
-
-    if (memcmp(b, zero, 12) == 0) /* ::, ::1 and the retired IPv4-compatible block */
-        return 1;
-    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
-        return v4_private(v4_at(b + 12));
-    if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 */
-        return v4_private(v4_at(b + 2));
-    return (b[0] & 0xfe) == 0xfc ||                      /* unique local fc00::/7 */
-           (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||   /* link/site-local fe80::/9 */
-           b[0] == 0xff ||                               /* multicast */
-           (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* docs */
-           (b[0] == 0x01 && b[1] == 0 && !b[2] && !b[3] && !b[4] && !b[5] &&
-            !b[6] && !b[7]);                             /* discard 100::/64 */
-}
-
 /* curl's socket opener: refuse an address the request may not reach,
  * before any packet is sent to it; curl then tries the name's other
  * addresses, if it has any. */
@@ -345,12 +300,12 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
         const struct sockaddr_in *in = (const struct sockaddr_in *)&sa->addr;
 
         ip = &in->sin_addr;
-        private = v4_private(ntohl(in->sin_addr.s_addr));
+        private = addr_v4_private(ntohl(in->sin_addr.s_addr));
     } else if (sa->family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&sa->addr;
 
         ip = &in6->sin6_addr;
-        private = v6_private(in6->sin6_addr.s6_addr);
+        private = addr_v6_private(in6->sin6_addr.s6_addr);
     } else {
         private = 1; /* unix sockets and the like: never public */
     }

@@ -853,6 +853,69 @@ static const char v11_mysql[] =
     ")" MYSQL_TABLE
     WEBHOOK_EVENTS_PERMS(MYSQL_NOW, "INSERT IGNORE")
     "SELECT webhook_events.webhook_id FROM webhook_events LIMIT 0;\n";
+/* Outgoing events (auth/webhooks.h): a company's subscriptions and the
+ * deliveries of its events to them, the durable outbox the webhook
+ * sender (notify/webhook_sender.h) works through. event_types is a
+ * space-separated list of patterns; secret (whsec_...) is sealed like a
+ * second factor's secret. A delivery row is written in the transaction
+ * of the change it tells of, so it exists exactly when the change does;
+ * (status, next_attempt_at) is the sender's poll, (subscription_id,
+ * created_at) a subscription's log. Permissions webhooks:read and
+ * webhooks:write join the catalog. */
+#define WEBHOOKS_TABLES(INT)                                                                  \
+    "CREATE TABLE webhook_subscriptions (\n"                                                  \
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \
+    "    tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,\n"          \
+    "    url TEXT NOT NULL, event_types TEXT NOT NULL, secret TEXT NOT NULL,\n"              \
+    "    disabled " INT " NOT NULL, disabled_reason TEXT,\n"                                  \
+    "    consecutive_failures " INT " NOT NULL,\n"                                            \
+    "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
+    ");\n"                                                                                    \
+    "CREATE INDEX webhook_subscriptions_tenant ON webhook_subscriptions (tenant_id);\n"      \
+    "CREATE TABLE webhook_deliveries (\n"                                                     \
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \
+    "    subscription_id VARCHAR(36) NOT NULL REFERENCES webhook_subscriptions (id) "         \
+    "ON DELETE CASCADE,\n"                                                                    \
+    "    tenant_id VARCHAR(36) NOT NULL, event_type VARCHAR(64) NOT NULL,\n"                  \
+    "    payload TEXT NOT NULL, status VARCHAR(16) NOT NULL, attempts " INT " NOT NULL,\n"    \
+    "    next_attempt_at " INT " NOT NULL, last_status " INT ", last_error TEXT,\n"           \
+    "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
+    ");\n"                                                                                    \
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);\n" \
+    "CREATE INDEX webhook_deliveries_log ON webhook_deliveries (subscription_id, created_at);\n"
+#define WEBHOOKS_PERMS(NOW, INSERT)                                                           \
+    INSERT " INTO resource_types (id, tenant_id, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8001-00000000000a', NULL, 'webhooks', 'outgoing event subscriptions', " NOW ", " NOW ");\n" \
+    INSERT " INTO permissions (id, tenant_id, resource_type_id, action, name, description, created_at, updated_at) VALUES\n" \
+    RBAC_PERM("20", "a", "read", "webhooks:read", "list subscriptions and their deliveries", NOW) \
+    "('00000000-0000-4000-8002-000000000021', NULL, '00000000-0000-4000-8001-00000000000a', " \
+    "'write', 'webhooks:write', 'create, change and delete subscriptions, redeliver', " NOW ", " NOW ");\n"
+static const char v12_sqlite[] =
+    WEBHOOKS_TABLES("INTEGER")
+    WEBHOOKS_PERMS(SQLITE_NOW, "INSERT");
+static const char v12_postgres[] =
+    WEBHOOKS_TABLES("BIGINT")
+    WEBHOOKS_PERMS(POSTGRES_NOW, "INSERT");
+static const char v12_mysql[] =
+    "CREATE TABLE IF NOT EXISTS webhook_subscriptions (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
+    "    url TEXT NOT NULL, event_types TEXT NOT NULL, secret TEXT NOT NULL,\n"
+    "    disabled BIGINT NOT NULL, disabled_reason TEXT, consecutive_failures BIGINT NOT NULL,\n"
+    "    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
+    "    KEY webhook_subscriptions_tenant (tenant_id)" MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    "CREATE TABLE IF NOT EXISTS webhook_deliveries (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, subscription_id VARCHAR(36) NOT NULL,\n"
+    "    tenant_id VARCHAR(36) NOT NULL, event_type VARCHAR(64) NOT NULL,\n"
+    "    payload MEDIUMTEXT NOT NULL, status VARCHAR(16) NOT NULL, attempts BIGINT NOT NULL,\n"
+    "    next_attempt_at BIGINT NOT NULL, last_status BIGINT, last_error TEXT,\n"
+    "    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
+    "    KEY webhook_deliveries_due (status, next_attempt_at),\n"
+    "    KEY webhook_deliveries_log (subscription_id, created_at)"
+    MYSQL_FK("subscription_id", "webhook_subscriptions") "\n"
+    ")" MYSQL_TABLE
+    WEBHOOKS_PERMS(MYSQL_NOW, "INSERT IGNORE")
+    "SELECT webhook_deliveries.status FROM webhook_deliveries LIMIT 0;\n";
 
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
@@ -868,6 +931,7 @@ const gh_migration gh_migrations[] = {
     { 9, "oauth_clients", v9_sqlite, v9_postgres, v9_mysql },
     { 10, "integrations", v10_sqlite, v10_postgres, v10_mysql },
     { 11, "webhook_events", v11_sqlite, v11_postgres, v11_mysql },
+    { 12, "webhooks", v12_sqlite, v12_postgres, v12_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

@@ -197,6 +197,16 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->rate_limits.v[1].limit, 5);
     assert_int_equal(cfg->rate_limits.v[1].window_ms, 60000);
     assert_int_equal(cfg->rate_limits.v[1].fail_closed, 1);
+
+    assert_null(cfg->webhooks.name);
+    assert_int_equal(cfg->webhooks_retry.max_attempts, 12);
+    assert_int_equal(cfg->webhooks_retry.retry_delay_ms, 30000);
+    assert_true(cfg->webhooks_retry.retry_max_delay_ms == 6LL * 3600 * 1000);
+    assert_int_equal(cfg->webhooks_retry.send_timeout_ms, 10000);
+    assert_int_equal(cfg->webhooks_disable_after, 20);
+    assert_int_equal(cfg->webhooks_poll_ms, 5000);
+    assert_int_equal(cfg->webhooks_allow_private, 0);
+    assert_int_equal(cfg->webhooks_allow_http, 0);
 }
 
 /* ------------------------------------------------------------ whole files */
@@ -372,6 +382,15 @@ static void every_key(void **state)
     assert_int_equal(cfg->n_oauth_redirects, 2);
     assert_string_equal(cfg->oauth_redirects[1], "http://localhost:3000/cb?x=1");
     assert_int_equal(cfg->oauth_link_verified, 1);
+    assert_string_equal(cfg->webhooks.name, "webhook");
+    assert_int_equal(cfg->webhooks_retry.max_attempts, 5);
+    assert_int_equal(cfg->webhooks_retry.retry_delay_ms, 1000);
+    assert_int_equal(cfg->webhooks_retry.retry_max_delay_ms, 60000);
+    assert_int_equal(cfg->webhooks_retry.send_timeout_ms, 3000);
+    assert_int_equal(cfg->webhooks_disable_after, 7);
+    assert_int_equal(cfg->webhooks_poll_ms, 250);
+    assert_int_equal(cfg->webhooks_allow_private, 1);
+    assert_int_equal(cfg->webhooks_allow_http, 1);
     assert_int_equal(cfg->log_level, GH_LOG_DEBUG);
     assert_int_equal(cfg->log_json, 1);
     assert_int_equal(cfg->log_syslog, 1);
@@ -386,7 +405,8 @@ static void every_key(void **state)
     assert_int_equal(cfg->kv.where->col, 14);
     assert_null(cfg->kv.options);
 
-    assert_int_equal(cfg->n_plugins, 2);
+    assert_int_equal(cfg->n_plugins, 3);
+    assert_string_equal(cfg->plugins[2].name, "webhook");
     assert_string_equal(cfg->plugins[0].name, "google");
     const gh_node *scopes = cfg_get(cfg->plugins[0].options, "scopes");
     assert_non_null(scopes);
@@ -960,6 +980,16 @@ static void auth_token_errors(void **state)
           "4:20: auth.password.argon2.parallelism: -1 is out of range 1..64" },
         { "auth:\n  password:\n    argon2:\n      memory: 1\n",
           "4:7: unknown key 'memory' in 'auth.password.argon2'" },
+        { "webhooks:\n  max_attempts: 0\n",
+          "2:17: webhooks.max_attempts: 0 is out of range 1..100" },
+        { "webhooks:\n  disable_after: 100001\n",
+          "2:18: webhooks.disable_after: 100001 is out of range 1..100000" },
+        { "webhooks:\n  timeout: 50ms\n",
+          "2:12: webhooks.timeout: 50ms is out of range 100ms..5m" },
+        { "webhooks:\n  retry_delay: 1h\n  retry_max_delay: 1m\n",
+          "2:16: webhooks.retry_delay: more than retry_max_delay" },
+        { "webhooks:\n  plugin: nosuch\n",
+          "2:11: webhooks.plugin: 'nosuch' is not in the plugins: list" },
         { "auth:\n  lockout:\n    account_failures: 0\n",
           "3:23: auth.lockout.account_failures: 0 is out of range 1..1000" },
         { "auth:\n  lockout:\n    account_failures: 1001\n",
