@@ -523,11 +523,11 @@ void server_tls_reload(gh_server *s)
         if (!s->tls[i])
             continue;
         if (tls_reload(s->tls[i], err, sizeof err) < 0) {
-            gh_log(GH_LOG_ERROR, "reload: TLS for %s refused, still serving the previous "
-                   "certificate: %s", tls_label(s->tls[i]), err);
+            gh_log(GH_LOG_ERROR, "reload: TLS on port %u refused, still serving the previous "
+                   "certificate: %s", s->ports[i], err);
             continue;
         }
         tls_describe(s->tls[i], what, sizeof what);
-        gh_log(GH_LOG_NOTICE, "reload: TLS for %s reloaded (%s)", tls_label(s->tls[i]), what);
+        gh_log(GH_LOG_NOTICE, "reload: TLS on port %u reloaded (%s)", s->ports[i], what);
     }
 }

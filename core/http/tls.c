@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include "http/tls.h"
@@ -29,7 +30,6 @@ struct gh_tls {
     const gh_listen *l;  /* the start-up config's: paths and error positions */
     pthread_mutex_t mu;  /* ctx: read by every accept, swapped by a reload */
     SSL_CTX *ctx;
-    char label[80];
 };
 
 /* A key protected by a passphrase is refused, rather than OpenSSL asking
@@ -91,7 +91,6 @@ static int leaf_valid_now(SSL_CTX *ctx, const char *path, char *why, size_t len)
 
 static int ctx_setup(SSL_CTX *ctx, const gh_listen *l, const char **key, char *why, size_t len)
 {
-    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
     *key = "certificate";
     if (!readable("certificate", l->tls_cert, why, len))
         return -1;
@@ -102,14 +101,23 @@ static int ctx_setup(SSL_CTX *ctx, const gh_listen *l, const char **key, char *w
     if (!leaf_valid_now(ctx, l->tls_cert, why, len))
         return -1;
     *key = "key";
-    if (!readable("key", l->tls_key, why, len))
+    /* read apart from using it, to tell a bad file from a wrong key */
+    FILE *f = fopen(l->tls_key, "r");
+    if (!f) {
+        snprintf(why, len, "key %s: %s", l->tls_key, strerror(errno));
         return -1;
-    if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1) {
+    }
+    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+    fclose(f);
+    if (!pkey) {
         snprintf(why, len, "key %s: no PEM private key in it (or one with a passphrase)",
                  l->tls_key);
         return -1;
     }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
+    /* with the certificate set, this checks the key is its pair */
+    int paired = SSL_CTX_use_PrivateKey(ctx, pkey) == 1;
+    EVP_PKEY_free(pkey);
+    if (!paired) {
         snprintf(why, len, "key %s does not match certificate %s", l->tls_key, l->tls_cert);
         return -1;
     }
@@ -184,9 +192,6 @@ gh_tls *tls_new(const gh_listen *l, char *err, size_t errlen)
     t->l = l;
     t->ctx = ctx;
     pthread_mutex_init(&t->mu, NULL);
-    int v6 = l->host && strchr(l->host, ':');
-    snprintf(t->label, sizeof t->label, "%s%s%s:%u", v6 ? "[" : "", l->host ? l->host : "*",
-             v6 ? "]" : "", l->port);
     return t;
 }
 
@@ -210,11 +215,6 @@ SSL *tls_ssl_new(gh_tls *t)
     SSL *ssl = SSL_new(t->ctx);
     pthread_mutex_unlock(&t->mu);
     return ssl;
-}
-
-const char *tls_label(const gh_tls *t)
-{
-    return t->label;
 }
 
 void tls_describe(gh_tls *t, char *buf, size_t len)

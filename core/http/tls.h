@@ -25,8 +25,6 @@ gh_tls *tls_new(const gh_listen *l, char *err, size_t errlen);
 int tls_reload(gh_tls *t, char *err, size_t errlen);
 /* A new connection's SSL, from the current context; NULL out of memory. */
 SSL *tls_ssl_new(gh_tls *t);
-/* "*:8443", for log lines. */
-const char *tls_label(const gh_tls *t);
 /* The leaf certificate's serial (hex) and end of validity, for log lines. */
 void tls_describe(gh_tls *t, char *buf, size_t len);
 void tls_free(gh_tls *t);
