@@ -137,8 +137,8 @@ static int ctx_setup(SSL_CTX *ctx, const gh_listen *l, const char **key, char *w
     *key = NULL;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    /* a resumed session skips the client-certificate check: OpenSSL only
-     * resumes one from a context with the same id */
+    /* with client certificates asked for, OpenSSL fails the handshake of
+     * a client resuming a TLS 1.2 session unless the context has an id */
     static const unsigned char sid[] = "gatehouse";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
     SSL_CTX_set_dh_auto(ctx, 1);
