@@ -386,7 +386,8 @@ static int check_listen_item(checker *ck, const gh_node *item, const char *name,
         return bad_value(ck, item, name, "an address like 127.0.0.1:8080");
     if (check_map(ck, item, name, listen_fields, l) < 0)
         return -1;
-    if (!cfg_get(item, "address"))
+    const gh_node *address = cfg_get(item, "address");
+    if (!address || cfg_is_null(address))
         return cfg_error(ck->err, ck->errlen, item, "%s.address is required", name);
     const gh_node *tls = cfg_get(item, "tls");
     if (tls && (!l->tls_cert || !l->tls_key))

@@ -134,7 +134,7 @@ static void add_common_headers(gh_req *req, const gh_config *cfg)
     evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (!evhttp_find_header(h, "Cache-Control"))
         evhttp_add_header(h, "Cache-Control", "no-store");
-    /* a browser keeps only what it got over https: harmless elsewhere */
+    /* over a TLS listener, or https by a proxy in front (public_url) */
     if (cfg->hsts || req->tls)
         evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     evhttp_add_header(h, "X-Request-Id", req->request_id);

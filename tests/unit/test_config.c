@@ -966,6 +966,7 @@ static void listen_errors(void **state)
         { "[]", "2:11: server.listen: needs at least one address" },
         { "{a: b}", "2:12: unknown key 'a' in 'server.listen'" },
         { "{tls: {certificate: /c, key: /k}}", "2:11: server.listen.address is required" },
+        { "{address: ~}", "2:11: server.listen.address is required" },
         { "{address: ':1', tls: {certificate: /c}}", "2:32: server.listen.tls: needs certificate and key" },
         { "{address: ':1', tls: {certificate: c, key: /k}}",
           "2:46: server.listen.tls.certificate: expected an absolute file path, got 'c'" },
