@@ -334,12 +334,71 @@ static int same_listen(const gh_listen *a, const gh_listen *b)
     return !a->host || strcasecmp(a->host, b->host) == 0;
 }
 
+static int check_map(checker *ck, const gh_node *map, const char *name, const field *fields,
+                     void *base);
+static int set_section(checker *ck, const gh_node *v, const field *f, void *base,
+                       const char *name);
+
+/* The daemon works in its state directory and reads the TLS files again
+ * on SIGHUP: a relative path would change meaning, so only absolute ones. */
+static int set_tls_path(checker *ck, const gh_node *v, const field *f, void *base,
+                        const char *name)
+{
+    if (v->type != GH_NODE_SCALAR || v->value[0] != '/')
+        return bad_value(ck, v, name, "an absolute file path");
+    return replace_str(ck, AT(base, f->off, char *), v->value);
+}
+
+static const field listen_tls_fields[] = {
+    { .key = "certificate", .set = set_tls_path, .off = offsetof(gh_listen, tls_cert) },
+    { .key = "key", .set = set_tls_path, .off = offsetof(gh_listen, tls_key) },
+    { .key = "client_ca", .set = set_tls_path, .off = offsetof(gh_listen, tls_client_ca) },
+    { 0 },
+};
+
+static int set_listen_address(checker *ck, const gh_node *v, const field *f, void *base,
+                              const char *name)
+{
+    gh_listen *l = base;
+    if (v->type != GH_NODE_SCALAR)
+        return bad_value(ck, v, name, "an address like 127.0.0.1:8080");
+    const char *why = parse_listen(v->value, &l->host, &l->port);
+    if (why && !*why)
+        return nomem(ck);
+    if (why)
+        return cfg_error(ck->err, ck->errlen, v, "%s: bad address '%.64s': %s", name, v->value,
+                         why);
+    return 0;
+}
+
+static const field listen_fields[] = {
+    { .key = "address", .set = set_listen_address },
+    { .key = "tls", .set = set_section, .sub = listen_tls_fields },
+    { 0 },
+};
+
+/* One entry: an address, or { address, tls }. */
+static int check_listen_item(checker *ck, const gh_node *item, const char *name, gh_listen *l)
+{
+    if (item->type == GH_NODE_SCALAR && !cfg_is_null(item))
+        return set_listen_address(ck, item, NULL, l, name);
+    if (item->type != GH_NODE_MAP)
+        return bad_value(ck, item, name, "an address like 127.0.0.1:8080");
+    if (check_map(ck, item, name, listen_fields, l) < 0)
+        return -1;
+    const gh_node *address = cfg_get(item, "address");
+    if (!address || cfg_is_null(address))
+        return cfg_error(ck->err, ck->errlen, item, "%s.address is required", name);
+    const gh_node *tls = cfg_get(item, "tls");
+    if (tls && (!l->tls_cert || !l->tls_key))
+        return cfg_error(ck->err, ck->errlen, tls, "%s.tls: needs certificate and key", name);
+    return 0;
+}
+
 static int set_listen(checker *ck, const gh_node *v, const field *f, void *base, const char *name)
 {
     gh_config *cfg = ck->cfg;
-    const char *what = "an address or a list of addresses";
-    if (v->type == GH_NODE_MAP)
-        return bad_value(ck, v, name, what);
+    /* a lone map is one entry, as a lone address is */
     size_t n = v->type == GH_NODE_SEQ ? v->n : 1;
     if (n == 0)
         return cfg_error(ck->err, ck->errlen, v, "%s: needs at least one address", name);
@@ -348,20 +407,15 @@ static int set_listen(checker *ck, const gh_node *v, const field *f, void *base,
     const gh_node *item = v->type == GH_NODE_SEQ ? v->child : v;
     for (; item && cfg->n_listen < n; item = item->next) {
         gh_listen *l = &cfg->listen[cfg->n_listen];
-        if (item->type != GH_NODE_SCALAR || cfg_is_null(item))
-            return bad_value(ck, item, name, "an address like 127.0.0.1:8080");
-        const char *why = parse_listen(item->value, &l->host, &l->port);
-        if (why && !*why)
-            return nomem(ck);
-        if (why)
-            return cfg_error(ck->err, ck->errlen, item, "%s: bad address '%.64s': %s", name,
-                             item->value, why);
         l->where = item;
-        cfg->n_listen++;
+        cfg->n_listen++; /* freed by config_free, whatever is set */
+        if (check_listen_item(ck, item, name, l) < 0)
+            return -1;
         for (size_t i = 0; i + 1 < cfg->n_listen; i++)
             if (same_listen(&cfg->listen[i], l))
-                return cfg_error(ck->err, ck->errlen, item, "%s: '%.64s' is listed twice", name,
-                                 item->value);
+                return cfg_error(ck->err, ck->errlen, item, "%s: '%.64s' is listed twice",
+                                 name, (item->type == GH_NODE_MAP ? cfg_get(item, "address")
+                                        : item)->value);
     }
     return 0;
 }
@@ -1336,8 +1390,12 @@ void config_free(gh_config *cfg)
 {
     if (!cfg)
         return;
-    for (size_t i = 0; i < cfg->n_listen; i++)
+    for (size_t i = 0; i < cfg->n_listen; i++) {
         free(cfg->listen[i].host);
+        free(cfg->listen[i].tls_cert);
+        free(cfg->listen[i].tls_key);
+        free(cfg->listen[i].tls_client_ca);
+    }
     free(cfg->listen);
     for (size_t i = 0; i < cfg->n_cors_origins; i++)
         free(cfg->cors_origins[i]);

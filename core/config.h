@@ -22,11 +22,16 @@
 #include "yaml_tree.h"
 
 /* A listen address: "127.0.0.1:8080", "[::1]:8080", "*:8080" (all v4 and v6),
- * or ":8080" (the same). */
+ * or ":8080" (the same); or a map { address, tls: { certificate, key,
+ * client_ca } } for HTTPS (http/tls.h loads and checks the files). */
 typedef struct gh_listen {
     char *host;         /* NULL: any address */
     uint16_t port;
-    const gh_node *where;  /* the address's node; the root when defaulted */
+    const gh_node *where;  /* the address's node, or the map's; the root
+                              when defaulted */
+    char *tls_cert;     /* absolute paths; NULL: plain HTTP */
+    char *tls_key;
+    char *tls_client_ca; /* NULL: no client certificate asked for */
 } gh_listen;
 
 /* A plugin named in the config, with its options subtree. */

@@ -36,6 +36,7 @@
 #include "clock.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "log.h"
 #include "notify/mailer.h"
 #include "notify/webhook_sender.h"
@@ -329,6 +330,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct event_base *base = arg;
     if (sig == SIGHUP) {
         reload();
+        server_tls_reload(app.server); /* whether or not the config was refused */
         return;
     }
     gh_log(GH_LOG_NOTICE, "%s: finishing requests in flight, then exiting",
@@ -473,10 +475,10 @@ static int start(void)
         return -1;
     }
     for (size_t i = 0; i < cfg->n_listen; i++)
-        gh_log(GH_LOG_NOTICE, "listening on %s%s%s:%u", cfg->listen[i].host && strchr(cfg->listen[i].host, ':') ? "[" : "",
+        gh_log(GH_LOG_NOTICE, "listening on %s%s%s:%u%s", cfg->listen[i].host && strchr(cfg->listen[i].host, ':') ? "[" : "",
                cfg->listen[i].host ? cfg->listen[i].host : "*",
                cfg->listen[i].host && strchr(cfg->listen[i].host, ':') ? "]" : "",
-               server_port(app.server, i));
+               server_port(app.server, i), cfg->listen[i].tls_cert ? " (TLS)" : "");
     int workers = pool_size(app.pool);
     gh_log(GH_LOG_NOTICE, "gatehoused %s ready: %d event loop%s, %d worker%s, storage %s",
            PACKAGE_VERSION, cfg->threads, cfg->threads == 1 ? "" : "s", workers,
@@ -536,6 +538,8 @@ static int check_only(gh_config *cfg)
         fprintf(stderr, "gatehoused: %s\n", err);
     else if ((rc = check_keys(cfg, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: signing keys: %s\n", err);
+    else if ((rc = tls_check(cfg, err, sizeof err)) < 0)
+        fprintf(stderr, "gatehoused: %s\n", err);
     if (app.plugins.v)
         plugins_unload(&app.plugins);
     printf("gatehoused: configuration file %s test %s\n", config_path, rc < 0 ? "failed" : "is successful");

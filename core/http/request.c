@@ -134,7 +134,8 @@ static void add_common_headers(gh_req *req, const gh_config *cfg)
     evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (!evhttp_find_header(h, "Cache-Control"))
         evhttp_add_header(h, "Cache-Control", "no-store");
-    if (cfg->hsts)
+    /* over a TLS listener, or https by a proxy in front (public_url) */
+    if (cfg->hsts || req->tls)
         evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     evhttp_add_header(h, "X-Request-Id", req->request_id);
     const char *origin = cors_origin(req, cfg);
@@ -469,7 +470,7 @@ static void fill_peer(gh_req *req)
     snprintf(req->peer, sizeof req->peer, "%s", addr ? addr : "-");
 }
 
-void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app)
+void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app, int tls)
 {
     gh_req *req = calloc(1, sizeof *req);
     if (!req) {
@@ -479,6 +480,7 @@ void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app)
     req->ev = ev;
     req->loop = loop;
     req->app = app;
+    req->tls = tls;
     req->cycle = app_cycle_acquire(app);
     req->start_us = now_us();
     loop_track(loop, 1);

@@ -31,6 +31,7 @@ typedef struct gh_req {
     gh_match match;
     char request_id[40];
     char peer[64];             /* client address */
+    int tls;                   /* came in over a TLS listener */
     int64_t start_us;          /* monotonic, for the access log */
     int closed;                /* the client went away: answer nothing */
     int answered;
@@ -42,8 +43,9 @@ typedef struct gh_req {
     void *job_data;
 } gh_req;
 
-/* Entry point from the server: a new request on this loop. */
-void req_dispatch(struct evhttp_request *ev, gh_loop *loop, struct gh_app *app);
+/* Entry point from the server: a new request on this loop; tls: it came
+ * in over a TLS listener. */
+void req_dispatch(struct evhttp_request *ev, gh_loop *loop, struct gh_app *app, int tls);
 
 const char *req_param(const gh_req *req, const char *name);  /* path {name} */
 const char *req_header(const gh_req *req, const char *name);

@@ -1,14 +1,19 @@
 /*
  * server.c - the event-loop threads.
  *
- * evhttp is not thread-safe, so each loop thread owns an event_base and an
- * evhttp, with its own SO_REUSEPORT socket for every listen address: the
+ * evhttp is not thread-safe, so each loop thread owns an event_base and,
+ * for every listen address, an evhttp with its own SO_REUSEPORT socket: the
  * kernel spreads connections over the loops and no lock is ever taken on
  * the request path (a probe bind first keeps a second process out of
  * that group: address_in_use). Other threads reach a loop only through
  * loop_post(): a mutex-protected list plus an eventfd that wakes the loop
  * (memcached's hand-off). Only the loop thread touches its requests and
  * evbuffers.
+ *
+ * An evhttp per address, and not one per loop, because libevent 2.1 sets
+ * the bufferevent maker (evhttp_set_bevcb: TLS or not) per evhttp, not per
+ * socket. A TLS address's evhttp makes bufferevent_openssl connections
+ * from its listener's SSL_CTX (tls.h), shared by the loops.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -22,14 +27,18 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 #include "app.h"
 #include "clock.h"
 #include "http/event_base.h"
 #include "http/request.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "log.h"
 
 typedef struct posted {
@@ -38,10 +47,17 @@ typedef struct posted {
     struct posted *next;
 } posted;
 
+/* One listen address on one loop: what its requests are served by. */
+typedef struct front {
+    gh_loop *loop;
+    struct evhttp *http;
+    gh_tls *tls;        /* NULL: plain HTTP */
+} front;
+
 struct gh_loop {
     gh_server *srv;
     struct event_base *base;
-    struct evhttp *http;
+    front *fronts;                      /* one per listen address */
     struct evhttp_bound_socket **bound; /* one per listen address */
     pthread_t thread;
     int started;
@@ -62,6 +78,7 @@ struct gh_server {
     int nloops;
     size_t nlisten;
     uint16_t *ports;
+    gh_tls **tls;       /* one per listen address; NULL: plain HTTP */
 };
 
 static _Thread_local gh_loop *this_loop;
@@ -131,8 +148,24 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 static void on_request(struct evhttp_request *ev, void *arg)
 {
-    gh_loop *loop = arg;
-    req_dispatch(ev, loop, loop->srv->app);
+    front *f = arg;
+    req_dispatch(ev, f->loop, f->loop->srv->app, f->tls != NULL);
+}
+
+static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
+{
+    SSL *ssl = tls_ssl_new(arg);
+    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl,
+                                                                  BUFFEREVENT_SSL_ACCEPTING,
+                                                                  BEV_OPT_CLOSE_ON_FREE)
+                                  : NULL;
+    if (!bev) {
+        /* evhttp takes NULL for "make a plain one": it would speak clear
+         * HTTP on a TLS address. Failing loudly is safer. */
+        gh_log(GH_LOG_ERROR, "out of memory for a TLS connection");
+        abort();
+    }
+    return bev;
 }
 
 /* A listening socket for addr, shared across loops with SO_REUSEPORT. */
@@ -222,7 +255,7 @@ static int bind_one(gh_server *s, gh_loop *loop, size_t li, const gh_listen *l,
         snprintf(err, errlen, "listen %s:%s: %s", l->host ? l->host : "*", port, why);
         return -1;
     }
-    loop->bound[li] = evhttp_accept_socket_with_handle(loop->http, fd);
+    loop->bound[li] = evhttp_accept_socket_with_handle(loop->fronts[li].http, fd);
     if (!loop->bound[li]) {
         close(fd);
         snprintf(err, errlen, "listen %s:%s: evhttp refused the socket", l->host ? l->host : "*", port);
@@ -233,24 +266,13 @@ static int bind_one(gh_server *s, gh_loop *loop, size_t li, const gh_listen *l,
     return 0;
 }
 
-static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *err, size_t errlen)
+/* The evhttp for front f: every address's has the same limits and
+ * callback, a TLS one makes its connections TLS. */
+static struct evhttp *front_http(front *f, const gh_config *cfg)
 {
-    loop->srv = s;
-    loop->efd = -1;
-    pthread_mutex_init(&loop->mu, NULL);
-    loop->base = gh_event_base_new();
-    loop->http = loop->base ? evhttp_new(loop->base) : NULL;
-    loop->bound = calloc(s->nlisten, sizeof *loop->bound);
-    loop->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!loop->http || !loop->bound || loop->efd < 0) {
-        snprintf(err, errlen, "cannot create an event loop");
-        return -1;
-    }
-    loop->wake = event_new(loop->base, loop->efd, EV_READ | EV_PERSIST, on_wake, loop);
-    if (!loop->wake || event_add(loop->wake, NULL) < 0) {
-        snprintf(err, errlen, "cannot create an event loop");
-        return -1;
-    }
+    struct evhttp *http = evhttp_new(f->loop->base);
+    if (!http)
+        return NULL;
     /* evhttp answers what it refuses itself with an HTML page, and 2.1
      * has no hook between the headers and the body (evhttp_set_newreqcb,
      * which lets a header callback refuse early, came in 2.2). So its caps
@@ -261,23 +283,53 @@ static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *er
      * so a body far over the limit is never buffered. */
     size_t body_cap = cfg->max_body_size + (cfg->max_body_size * 15 < 64u << 20
                                             ? cfg->max_body_size * 15 : 64u << 20);
-    evhttp_set_max_body_size(loop->http, (ev_ssize_t)body_cap);
-    evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_size * 4);
-    evhttp_set_timeout(loop->http, (int)((cfg->request_timeout_ms + 999) / 1000));
-    evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+    evhttp_set_max_body_size(http, (ev_ssize_t)body_cap);
+    evhttp_set_max_headers_size(http, (ev_ssize_t)cfg->max_header_size * 4);
+    evhttp_set_timeout(http, (int)((cfg->request_timeout_ms + 999) / 1000));
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
                                EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(loop->http, on_request, loop);
-    for (size_t i = 0; i < s->nlisten; i++)
+    evhttp_set_gencb(http, on_request, f);
+    if (f->tls)
+        evhttp_set_bevcb(http, tls_bufferevent, f->tls);
+    return http;
+}
+
+static int loop_init(gh_server *s, gh_loop *loop, const gh_config *cfg, char *err, size_t errlen)
+{
+    loop->srv = s;
+    loop->efd = -1;
+    pthread_mutex_init(&loop->mu, NULL);
+    loop->base = gh_event_base_new();
+    loop->fronts = calloc(s->nlisten, sizeof *loop->fronts);
+    loop->bound = calloc(s->nlisten, sizeof *loop->bound);
+    loop->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!loop->base || !loop->fronts || !loop->bound || loop->efd < 0) {
+        snprintf(err, errlen, "cannot create an event loop");
+        return -1;
+    }
+    loop->wake = event_new(loop->base, loop->efd, EV_READ | EV_PERSIST, on_wake, loop);
+    if (!loop->wake || event_add(loop->wake, NULL) < 0) {
+        snprintf(err, errlen, "cannot create an event loop");
+        return -1;
+    }
+    for (size_t i = 0; i < s->nlisten; i++) {
+        loop->fronts[i] = (front){ loop, NULL, s->tls[i] };
+        if (!(loop->fronts[i].http = front_http(&loop->fronts[i], cfg))) {
+            snprintf(err, errlen, "cannot create an event loop");
+            return -1;
+        }
         if (bind_one(s, loop, i, &cfg->listen[i], err, errlen) < 0)
             return -1;
+    }
     return 0;
 }
 
 static void loop_destroy(gh_loop *loop)
 {
-    if (loop->http)
-        evhttp_free(loop->http); /* closes listeners and connections */
+    for (size_t i = 0; loop->fronts && i < loop->srv->nlisten; i++)
+        if (loop->fronts[i].http)
+            evhttp_free(loop->fronts[i].http); /* closes listeners and connections */
     if (loop->wake)
         event_free(loop->wake);
     if (loop->base)
@@ -289,6 +341,7 @@ static void loop_destroy(gh_loop *loop)
         free(p);
     }
     free(loop->bound);
+    free(loop->fronts);
     pthread_mutex_destroy(&loop->mu);
 }
 
@@ -305,12 +358,20 @@ gh_server *server_new(gh_app *app, char *err, size_t errlen)
     s->nloops = cfg->threads;
     s->ports = calloc(s->nlisten, sizeof *s->ports);
     s->loops = calloc((size_t)s->nloops, sizeof *s->loops);
-    if (!s->ports || !s->loops) {
+    s->tls = calloc(s->nlisten, sizeof *s->tls);
+    if (!s->ports || !s->loops || !s->tls) {
         snprintf(err, errlen, "out of memory");
-        free(s->ports);
-        free(s->loops);
-        free(s);
+        s->nloops = 0;
+        server_free(s);
         return NULL;
+    }
+    /* here, as root still when started so: certbot's keys are root's */
+    for (size_t i = 0; i < s->nlisten; i++) {
+        if (cfg->listen[i].tls_cert && !(s->tls[i] = tls_new(&cfg->listen[i], err, errlen))) {
+            s->nloops = 0;
+            server_free(s);
+            return NULL;
+        }
     }
     for (int i = 0; i < s->nloops; i++) {
         if (loop_init(s, &s->loops[i], cfg, err, errlen) < 0) {
@@ -402,7 +463,7 @@ static void stop_accepting(void *arg)
     gh_loop *loop = arg;
     for (size_t i = 0; i < loop->srv->nlisten; i++) {
         if (loop->bound[i])
-            evhttp_del_accept_socket(loop->http, loop->bound[i]);
+            evhttp_del_accept_socket(loop->fronts[i].http, loop->bound[i]);
         loop->bound[i] = NULL;
     }
 }
@@ -447,7 +508,26 @@ void server_free(gh_server *s)
         return;
     for (int i = 0; i < s->nloops; i++)
         loop_destroy(&s->loops[i]);
+    for (size_t i = 0; s->tls && i < s->nlisten; i++)
+        tls_free(s->tls[i]); /* after the loops: their evhttps use them */
+    free(s->tls);
     free(s->loops);
     free(s->ports);
     free(s);
+}
+
+void server_tls_reload(gh_server *s)
+{
+    for (size_t i = 0; i < s->nlisten; i++) {
+        char err[1024], what[192];
+        if (!s->tls[i])
+            continue;
+        if (tls_reload(s->tls[i], err, sizeof err) < 0) {
+            gh_log(GH_LOG_ERROR, "reload: TLS on port %u refused, still serving the previous "
+                   "certificate: %s", s->ports[i], err);
+            continue;
+        }
+        tls_describe(s->tls[i], what, sizeof what);
+        gh_log(GH_LOG_NOTICE, "reload: TLS on port %u reloaded (%s)", s->ports[i], what);
+    }
 }

@@ -24,6 +24,9 @@ void server_stop(gh_server *s, int64_t timeout_ms);
 void server_free(gh_server *s);
 /* The port a listen address was bound to (for port 0 in tests). */
 uint16_t server_port(const gh_server *s, size_t listen_index);
+/* SIGHUP: every TLS address reads its certificate and key again; one that
+ * fails to load or check is refused, logged, and the previous one serves. */
+void server_tls_reload(gh_server *s);
 
 /* Post fn(arg) to run on loop's thread (any thread may call this). */
 void loop_post(gh_loop *loop, gh_done_fn fn, void *arg);

@@ -1071,6 +1071,21 @@ static void listen_forms(void **state)
     assert_int_equal(cfg->listen[2].where->line, 5);
     assert_int_equal(cfg->listen[2].where->col, 7);
     config_free(cfg);
+
+    /* the map form: an address with TLS beside a plain one */
+    cfg = load_ok("server:\n  listen:\n    - 127.0.0.1:1\n"
+                  "    - address: '*:2'\n      tls: { certificate: /c.pem, key: /k.pem }\n"
+                  "    - { address: ':3', tls: { certificate: /c, key: /k, client_ca: /ca } }\n");
+    assert_int_equal(cfg->n_listen, 3);
+    assert_null(cfg->listen[0].tls_cert);
+    assert_null(cfg->listen[1].host);
+    assert_int_equal(cfg->listen[1].port, 2);
+    assert_string_equal(cfg->listen[1].tls_cert, "/c.pem");
+    assert_string_equal(cfg->listen[1].tls_key, "/k.pem");
+    assert_null(cfg->listen[1].tls_client_ca);
+    assert_int_equal(cfg->listen[1].where->line, 4);
+    assert_string_equal(cfg->listen[2].tls_client_ca, "/ca");
+    config_free(cfg);
 }
 
 static void listen_errors(void **state)
@@ -1086,7 +1101,14 @@ static void listen_errors(void **state)
         { "'[::1]80'", "2:11: server.listen: bad address '[::1]80': expected [ipv6]:port" },
         { "'a b:80'", "2:11: server.listen: bad address 'a b:80': bad host name" },
         { "[]", "2:11: server.listen: needs at least one address" },
-        { "{a: b}", "2:11: server.listen: expected an address or a list of addresses, got a map" },
+        { "{a: b}", "2:12: unknown key 'a' in 'server.listen'" },
+        { "{tls: {certificate: /c, key: /k}}", "2:11: server.listen.address is required" },
+        { "{address: ~}", "2:11: server.listen.address is required" },
+        { "{address: ':1', tls: {certificate: /c}}", "2:32: server.listen.tls: needs certificate and key" },
+        { "{address: ':1', tls: {certificate: c, key: /k}}",
+          "2:46: server.listen.tls.certificate: expected an absolute file path, got 'c'" },
+        { "{address: 8080}", "2:21: server.listen.address: bad address '8080': expected host:port, [ipv6]:port, *:port or :port" },
+        { "[':1', {address: ':1'}]", "2:18: server.listen: ':1' is listed twice" },
         { "[':1', ':1']", "2:18: server.listen: ':1' is listed twice" },
         { "[[a]]", "2:12: server.listen: expected an address like 127.0.0.1:8080, got a list" },
     };
