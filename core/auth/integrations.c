@@ -14,6 +14,7 @@
 #include "call.h"
 #include "clock.h"
 #include "log.h"
+#include "store/records.h"
 #include "store/row.h"
 
 #define BASE32 "abcdefghijklmnopqrstuvwxyz234567"
@@ -73,27 +74,9 @@ int integration_key_accepts(const gh_integration *in, const char *key, int64_t n
 /* the AAD's column of a sealed signing secret (pii.h) */
 #define COL_SIGNING_SECRET "integrations.signing_secret"
 
-typedef struct integration_rows {
-    gh_integration *v;
-    size_t n, cap;
-    gh_result r;
-} integration_rows;
-
-static int integration_row(void *ud, const gh_param *col, uint32_t n)
+static void integration_fill(void *rec, const gh_param *col)
 {
-    integration_rows *rs = ud;
-    if (n < NCOLS)
-        return rs->r = GH_ERR_INTERNAL, 1;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 4;
-        gh_integration *v = realloc(rs->v, cap * sizeof *v);
-        if (!v)
-            return rs->r = GH_ERR_NOMEM, 1;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    gh_integration *in = &rs->v[rs->n++];
-    memset(in, 0, sizeof *in);
+    gh_integration *in = rec;
     col_copy(&col[0], in->id, sizeof in->id);
     col_copy(&col[1], in->tenant_id, sizeof in->tenant_id);
     col_copy(&col[2], in->name, sizeof in->name);
@@ -107,34 +90,14 @@ static int integration_row(void *ud, const gh_param *col, uint32_t n)
     in->created_at = col_int(&col[10]);
     in->updated_at = col_int(&col[11]);
     in->has_signing_secret = col_int(&col[12]) != 0;
-    return 0;
 }
 
-static gh_result query(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
-                       size_t nargs, integration_rows *rs)
+/* A query of integrations: "SELECT " COLS " FROM integrations ...". */
+static record_query integrations(const char *sql, const gh_param *args, size_t nargs)
 {
-    gh_result r = store_exec(c, call, sql, args, nargs, integration_row, rs, NULL);
-    if (r == GH_OK && rs->r != GH_OK)
-        r = call_fail(call, rs->r, "integrations: reading rows failed");
-    if (r != GH_OK) {
-        free(rs->v);
-        rs->v = NULL;
-        rs->n = 0;
-    }
-    return r;
-}
-
-static gh_result one(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
-                     size_t nargs, gh_integration *out)
-{
-    integration_rows rs = { 0 };
-    gh_result r = query(c, call, sql, args, nargs, &rs);
-    if (r == GH_OK && rs.n == 0)
-        r = GH_ERR_NOT_FOUND;
-    if (r == GH_OK)
-        *out = rs.v[0];
-    free(rs.v);
-    return r;
+    return (record_query){ .sql = sql, .args = args, .nargs = nargs,
+                           .size = sizeof(gh_integration), .ncols = NCOLS,
+                           .fill = integration_fill, .what = "integrations" };
 }
 
 gh_result integration_get(gh_conn *c, gh_call *call, const char *tenant, const char *id,
@@ -143,26 +106,28 @@ gh_result integration_get(gh_conn *c, gh_call *call, const char *tenant, const c
     gh_param args[] = { p_str(id), p_str(tenant) };
     if (!uuid_valid(id))
         return GH_ERR_NOT_FOUND;
-    return one(c, call, "SELECT " COLS " FROM integrations WHERE id = ? AND tenant_id = ?",
-               args, 2, out);
+    record_query q =
+        integrations("SELECT " COLS " FROM integrations WHERE id = ? AND tenant_id = ?", args, 2);
+    return store_record(c, call, &q, out);
 }
 
 gh_result integration_by_prefix(gh_conn *c, gh_call *call, const char *prefix,
                                 gh_integration *out)
 {
     gh_param arg = p_str(prefix);
-    return one(c, call, "SELECT " COLS " FROM integrations WHERE key_prefix = ?", &arg, 1, out);
+    record_query q = integrations("SELECT " COLS " FROM integrations WHERE key_prefix = ?", &arg, 1);
+    return store_record(c, call, &q, out);
 }
 
 gh_result integration_list(gh_conn *c, gh_call *call, const char *tenant, gh_integration **out,
                            size_t *n)
 {
-    integration_rows rs = { 0 };
     gh_param arg = p_str(tenant);
-    gh_result r = query(c, call, "SELECT " COLS " FROM integrations WHERE tenant_id = ? "
-                        "ORDER BY name, id", &arg, 1, &rs);
-    *out = rs.v;
-    *n = rs.n;
+    record_query q = integrations("SELECT " COLS " FROM integrations WHERE tenant_id = ?"
+                                  " ORDER BY name, id", &arg, 1);
+    void *v;
+    gh_result r = store_records(c, call, &q, &v, n);
+    *out = v;
     return r;
 }
 
