@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include "auth/pii.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
@@ -19,7 +17,6 @@
 #include "store/row.h"
 
 #define COL_SECRET "webhook_subscriptions.secret"
-#define SECRET_BYTES 24
 
 /* ---------------------------------------------------------------- pure */
 
@@ -63,15 +60,8 @@ int webhook_types_match(const char *list, const char *type)
 
 static gh_result new_secret(gh_call *call, char secret[WEBHOOK_SECRET_LEN])
 {
-    unsigned char rnd[SECRET_BYTES];
-    char b64[4 * SECRET_BYTES / 3 + 1];
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-        return call_fail(call, GH_ERR_INTERNAL, "webhooks: no random bytes");
-    EVP_EncodeBlock((unsigned char *)b64, rnd, sizeof rnd);
-    snprintf(secret, WEBHOOK_SECRET_LEN, WEBHOOK_SECRET_TAG "%s", b64);
-    OPENSSL_cleanse(rnd, sizeof rnd);
-    OPENSSL_cleanse(b64, sizeof b64);
-    return GH_OK;
+    return webhook_secret_new(secret) == 0 ? GH_OK
+           : call_fail(call, GH_ERR_INTERNAL, "webhooks: no random bytes");
 }
 
 /* The secret as stored: sealed under the newest personal-data key when

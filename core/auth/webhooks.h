@@ -23,15 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "auth/audit.h"
+#include "auth/webhook_sig.h" /* WEBHOOK_SECRET_TAG, _LEN: one secret format both ways */
 #include "notify/outbox_conf.h"
 #include "store/store.h"
 
 #define WEBHOOK_URL_MAX 2048
 #define WEBHOOK_TYPES_MAX 1024
 #define WEBHOOK_TYPE_MAX 64
-#define WEBHOOK_SECRET_TAG "whsec_"
-/* "whsec_", 24 bytes in base64 (32 characters), NUL */
-#define WEBHOOK_SECRET_LEN (sizeof WEBHOOK_SECRET_TAG - 1 + 32 + 1)
 #define WEBHOOK_REASON_MAX 256
 #define WEBHOOK_ERROR_MAX 256
 
