@@ -24,7 +24,8 @@
  *   2. the header pins everything before any crypto: alg must be the
  *      keyring's algorithm (so "none", and HS256 or RS256 against an EC
  *      key - algorithm confusion - never reach a verifier), kid must name
- *      a key of the ring, no "crit", and a typ, if any, must be "JWT"
+ *      a key of the ring, no "crit", no key of the token's own (jku, jwk,
+ *      x5u, x5c), and a typ, if any, must be "JWT"
  *      (what we write, see TOKEN_TYP, and what libjwt writes) or "at+jwt"
  *      (RFC 9068) - other explicitly typed JWTs are not access tokens;
  *   3. the signature, with OpenSSL on the cached key;
@@ -294,6 +295,20 @@ static json_t *decode_json(const char *b64, size_t b64_len, unsigned char *buf, 
     return j;
 }
 
+/* A header that brings or points at its own key (RFC 7515 4.1.2-4.1.6).
+ * We never write one and verify only with the ring's keys, so such a
+ * header can only be an attempt to make us trust - or fetch, or open - a
+ * key of the sender's choosing: refused before anything reads it. */
+static int key_header(const json_t *h)
+{
+    static const char *const names[] = { "jku", "jwk", "x5u", "x5c" };
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (json_object_get(h, names[i]))
+            return 1;
+    return 0;
+}
+
 /* The key the header names, if the header is one we accept. */
 static const gh_key *check_header(const gh_keyring *kr, const char *b64, size_t b64_len,
                                   const char **why)
@@ -318,6 +333,8 @@ static const gh_key *check_header(const gh_keyring *kr, const char *b64, size_t 
         *why = "not an access token";
     else if (json_object_get(h, "crit"))
         *why = "unsupported critical header";
+    else if (key_header(h))
+        *why = "key named by the token";
     else if (!json_is_string(kid) ||
              !(k = keyring_find(kr, json_string_value(kid), json_string_length(kid))))
         *why = "unknown kid";
@@ -419,7 +436,8 @@ int token_refusal_forged(const char *why)
      * a token we did not issue for ourselves, not one that aged or broke */
     static const char *const forged[] = {
         "algorithm not allowed", "not an access token", "unsupported critical header",
-        "unknown kid", "bad signature", "wrong issuer", "wrong audience",
+        "key named by the token", "unknown kid", "bad signature", "wrong issuer",
+        "wrong audience",
     };
     for (size_t i = 0; why && i < sizeof forged / sizeof forged[0]; i++)
         if (strcmp(why, forged[i]) == 0)
