@@ -64,7 +64,7 @@ suite() {
 # The whole list, less what matches the patterns given (grep -E). Only
 # test paths are kept: make may print other lines (a configure re-run).
 tests_but() {
-    make -s -C build/check list-tests | tr ' ' '\n' | grep -E '^tests/[A-Za-z0-9_./-]+$' |
+    make -s -C build/check list-tests | tr ' ' '\n' | grep -E '^(tests|fuzz)/[A-Za-z0-9_./-]+$' |
         grep -vE -e "$1" | tr '\n' ' '
 }
 
@@ -84,6 +84,11 @@ echo "==== distcheck"
     TESTS="$(tests_but '-(mysql|postgres|redis)\.sh$|oauth-browser\.sh$|-faults\.sh$|backend-tls\.sh$|revocation\.sh$|reload\.sh$')" \
     >distcheck.log 2>&1) ||
     { tail -n 60 build/check/distcheck.log; echo "distcheck failed"; exit 1; }
+
+# Every fuzz target for a bounded time, built with clang (fuzz/run.sh); the
+# check suites above already replayed their corpora and regressions.
+echo "==== fuzz"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} "$src/fuzz/run.sh"
 
 # one closing line for the whole run, summed from the suites' own counts
 count() { awk -v k="# $1:" 'index($0, k) == 1 { s += $NF } END { print s + 0 }' build/check/test-suite.log build/asan/test-suite.log; }

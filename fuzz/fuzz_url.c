@@ -1,0 +1,33 @@
+/*
+ * fuzz_url.c - the storage and kv drivers' URL parsing (host->url_parse,
+ * plugin/host_driver.c) and the redaction that makes a URL fit for a log
+ * (host->url_redact): a URL with a password must never come out of
+ * redaction with that password in it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "call.h"
+#include "plugin/host.h"
+#include "fuzz.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *url = fuzz_text(data, size), red[512];
+    gh_url u = { .size = sizeof u };
+    gh_call call;
+
+    call_init(&call, NULL, "fuzz", 1000);
+    host_url_redact(url, red, sizeof red);
+    if (host_url_parse(&call, url, &u) == GH_OK && strlen(u.password) >= 8 &&
+        strstr(red, u.password))
+        abort();
+    free(url);
+    return 0;
+}
