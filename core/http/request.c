@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the request line's version: no accessor */
 #include <event2/keyvalq_struct.h>
 #include <openssl/rand.h>
 #include "app.h"
@@ -504,6 +505,19 @@ void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app, int tls
         req_problem(req, 503, "overloaded", NULL);
         return;
     }
+    /* evhttp takes any "HTTP/0.x" or "HTTP/1.x" and answers in the same
+     * version, so "HTTP/0.1" would get an "HTTP/0.1 200" no client can
+     * read (found by fuzz/fuzz_http.c). We speak 1.0 and 1.1: a later 1.x
+     * is answered as 1.1 (RFC 9110 2.5), anything else refused. */
+    if (ev->major != 1) {
+        ev->major = 1;
+        ev->minor = 1;
+        req_set_header(req, "Connection", "close");
+        req_problem(req, 505, "http_version_not_supported", "Only HTTP/1.0 and HTTP/1.1 are served.");
+        return;
+    }
+    if (ev->minor > 1)
+        ev->minor = 1;
     size_t head_size;
     const char *framing = framing_error(ev, &head_size);
     if (framing) {
