@@ -85,6 +85,14 @@ echo "==== distcheck"
     >distcheck.log 2>&1) ||
     { tail -n 60 build/check/distcheck.log; echo "distcheck failed"; exit 1; }
 
+# The Debian packages, built from a clean copy, checked by lintian,
+# installed, run and purged on this machine; skipped (77) only without
+# root or dpkg-buildpackage, which CI has.
+echo "==== package"
+rc=0
+tests/package/deb.sh || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || { echo "package test failed"; exit 1; }
+
 # one closing line for the whole run, summed from the suites' own counts
 count() { awk -v k="# $1:" 'index($0, k) == 1 { s += $NF } END { print s + 0 }' build/check/test-suite.log build/asan/test-suite.log; }
 echo "all suites passed: $(count PASS) passed, $(count FAIL) failed, $(count SKIP) skipped"
