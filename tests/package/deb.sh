@@ -186,6 +186,14 @@ if start_daemon "$cfg_dir/gatehouse.yaml" "$TMP/daemon.log"; then
     equals "SIGTERM stops it with 0" "$STATUS" "0"
     equals "the database is $SVC_USER's, in the state directory" \
         "$(stat -c '%U' /var/lib/gatehouse/gatehouse.db 2>&1)" "$SVC_USER"
+    # an admin's gatehousectl, as root on the installed config, becomes
+    # server.user: what it writes stays readable by the daemon
+    contains "gatehousectl as root lists the account" \
+        "$(gatehousectl -c /etc/gatehouse/gatehouse.yaml user list 2>&1)" "admin@example.com"
+    run "gatehousectl as root rotates the signing key" \
+        gatehousectl -c /etc/gatehouse/gatehouse.yaml keys rotate
+    equals "nothing in the state directory is another user's" \
+        "$(find /var/lib/gatehouse ! -user "$SVC_USER" 2>&1)" ""
 else
     not_ok "the daemon starts from the installed files"
 fi
