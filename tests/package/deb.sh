@@ -115,7 +115,7 @@ for pair in sqlite:gatehouse gatehouse-http:gatehouse postgres:gatehouse-plugin-
     equals "${pair%%:*}.so comes with ${pair#*:}" "$(dpkg -S "$so" 2>/dev/null | cut -d: -f1)" "${pair#*:}"
 done
 for page in 8:gatehoused 8:gatehousectl 5:gatehouse.yaml 3:gatehouse-plugin; do
-    check "man finds ${page#*:}(${page%%:*})" man -w "${page%%:*}" "${page#*:}"
+    run "man finds ${page#*:}(${page%%:*})" man -w "${page%%:*}" "${page#*:}"
 done
 check "the header is installed" test -f /usr/include/gatehouse/plugin.h
 contains "the config is a conffile" "$(dpkg-query -W -f='${Conffiles}' gatehouse)" \
