@@ -7,20 +7,16 @@
 # summary counts are the rows'. A renamed or deleted test fails here, so the
 # table never points at something that no longer checks anything.
 set -u
-top_srcdir=${top_srcdir:-.}
+# check NAME COMMAND... and finish, as the integration tests count them
+. "$(dirname "$0")/../integration/lib.sh"
 doc="$top_srcdir/docs/security.md"
-n=0 failed=0
-check() { # check DESCRIPTION COMMAND...
-    n=$((n + 1))
-    if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
-}
 
 # ASVS 5.0.0 has 70 requirements at level 1 and 183 at level 2: the table
 # holds every one of them, so a dropped row is noticed too.
 ASVS_L1=70 ASVS_L2=183
 
 check "docs/security.md exists" test -f "$doc"
-[ -f "$doc" ] || { echo "1..$n"; exit 1; }
+[ -f "$doc" ] || { finish; exit 1; }
 
 # One line per row: chapter of the heading above it, id, level, verdict.
 rows=$(awk -F' \\| ' '
@@ -96,5 +92,4 @@ check "the summary's n/a count is the rows' ($na)" test "$(summary 'n\/a')" = "$
 check "the summary's gap count is the rows' ($gap)" test "$(summary gap)" = "$gap"
 check "the summary's total is the rows' ($total)" test "$(summary total)" = "$total"
 
-echo "1..$n"
-exit $failed
+finish
