@@ -392,6 +392,14 @@ equals "PUT /users/me is 200" "$CODE" "200"
 equals "... full_name set" "$(j .full_name)" "Alice Liddell"
 equals "... phone set" "$(j .phone)" "+44 20 7946 0000"
 equals "... username set" "$(j .username)" "alice2"
+# quotes, a backslash, markup and SQL in a value: bound as a parameter and
+# escaped in the JSON written back, so it reads back as sent (ASVS 1.2.3/1.2.4)
+NASTY=$'O\'Brien "Q" \\ </script> \'); DROP TABLE users; --'
+req PUT /api/v1/users/me -H "$(bearer "$ALICE_AT")" -H 'Content-Type: application/json' \
+    --data-binary "$(jq -cn --arg n "$NASTY" '{full_name: $n}')"
+equals "a name of quotes, a backslash, markup and SQL is stored" "$CODE" "200"
+req GET /api/v1/users/me -H "$(bearer "$ALICE_AT")"
+equals "... and reads back as sent, in valid JSON" "$(j .full_name)" "$NASTY"
 req PUT /api/v1/users/me -H "$(bearer "$ALICE_AT")" -H 'Content-Type: application/json' --data-binary '{"full_name":null}'
 equals "null clears a field" "$(j .full_name)" "null"
 equals "... and leaves the others" "$(j .phone)" "+44 20 7946 0000"
