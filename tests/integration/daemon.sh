@@ -181,6 +181,9 @@ contains "a reload names a start-up-only setting it cannot apply" "$(cat "$TMP/l
 http GET /health -H 'X-Request-Id: after-reload'; out=$OUT
 equals "after a good reload the server serves" "$CODE" "200"
 contains "a good reload is applied (JSON log lines)" "$(cat "$TMP/log")" '"event":"access","method":"GET","path":"/health","status":200'
+# log times are UTC, RFC 3339 with milliseconds (ASVS 16.2.2)
+check "the access line is stamped in UTC" grep -qE \
+    '^\{"time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z",.*"path":"/health"' "$TMP/log"
 
 # ---------------------------------------------------------------- SIGTERM
 stop_daemon
