@@ -392,6 +392,14 @@ equals "PUT /users/me is 200" "$CODE" "200"
 equals "... full_name set" "$(j .full_name)" "Alice Liddell"
 equals "... phone set" "$(j .phone)" "+44 20 7946 0000"
 equals "... username set" "$(j .username)" "alice2"
+# quotes, a backslash, markup and SQL in a value: bound as a parameter and
+# escaped in the JSON written back, so it reads back as sent (ASVS 1.2.3/1.2.4)
+NASTY=$'O\'Brien "Q" \\ </script> \'); DROP TABLE users; --'
+req PUT /api/v1/users/me -H "$(bearer "$ALICE_AT")" -H 'Content-Type: application/json' \
+    --data-binary "$(jq -cn --arg n "$NASTY" '{full_name: $n}')"
+equals "a name of quotes, a backslash, markup and SQL is stored" "$CODE" "200"
+req GET /api/v1/users/me -H "$(bearer "$ALICE_AT")"
+equals "... and reads back as sent, in valid JSON" "$(j .full_name)" "$NASTY"
 req PUT /api/v1/users/me -H "$(bearer "$ALICE_AT")" -H 'Content-Type: application/json' --data-binary '{"full_name":null}'
 equals "null clears a field" "$(j .full_name)" "null"
 equals "... and leaves the others" "$(j .phone)" "+44 20 7946 0000"
@@ -441,13 +449,17 @@ equals "only the current session is left" "$(j '.items | length')" "1"
 equals "session revocations are audited" "$(sql "SELECT count(*) FROM audit_events WHERE action='session.revoke' AND subject_id='$ERIN_ID'")" "2"
 
 # ---------------------------------------------------------------- login history
-post_json /api/v1/auth/login '{"email":"erin@example.com","password":"Wrong-pass-000"}'
+# a client claiming another address in proxy headers: no proxy is trusted,
+# so the address recorded is still the socket's (ASVS 4.1.3)
+post_json /api/v1/auth/login '{"email":"erin@example.com","password":"Wrong-pass-000"}' \
+    -H 'X-Forwarded-For: 203.0.113.9' -H 'X-Real-IP: 203.0.113.9' -H 'Forwarded: for=203.0.113.9'
 req GET /api/v1/users/me/login-history -H "$(bearer "$E2")"
 equals "login history is 200" "$CODE" "200"
 equals "it holds this user's sign-ins" "$(j '.items | length')" "3"
 equals "only login events" "$(j '[.items[] | select(.action | startswith("login.") | not)] | length')" "0"
 equals "newest first: the failure" "$(j '.items[0].action')" "login.failure"
 equals "with the IP" "$(j '.items[0].ip')" "127.0.0.1"
+lacks "... the socket's, never one from X-Forwarded-For, X-Real-IP or Forwarded" "$BODY" "203.0.113.9"
 req GET '/api/v1/users/me/login-history?limit=1' -H "$(bearer "$E2")"
 equals "limit is honoured" "$(j '.items | length')" "1"
 equals "... in the envelope of every list" "$(j .total) $(j .limit) $(j .offset)" "3 1 0"

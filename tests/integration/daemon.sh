@@ -99,6 +99,8 @@ contains "/health says ok" "$out" '{"status":"ok"}'
 contains "nosniff on every answer" "$out" "X-Content-Type-Options: nosniff"
 contains "frame-deny on every answer" "$out" "X-Frame-Options: DENY"
 contains "no-referrer on every answer" "$out" "Referrer-Policy: no-referrer"
+contains "a CSP that loads nothing and forbids framing on every answer" "$out" \
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'"
 contains "a request id on every answer" "$out" "X-Request-Id: "
 lacks "no HSTS over plain http" "$out" "Strict-Transport-Security"
 
@@ -126,6 +128,9 @@ http POST /health; out=$OUT
 equals "a wrong method is 405" "$CODE" "405"
 contains "405 says what is allowed" "$out" "Allow: GET"
 contains "405 has a stable code" "$out" '"code":"method_not_allowed"'
+http TRACE /health; out=$OUT
+check "TRACE is not served (no echo of the request)" test "$CODE" = 405 -o "$CODE" = 501
+lacks "... and nothing of the request comes back" "$out" "TRACE /health"
 
 http OPTIONS /health -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: GET'; out=$OUT
 equals "a CORS preflight from an allowed origin is 204" "$CODE" "204"
@@ -176,6 +181,9 @@ contains "a reload names a start-up-only setting it cannot apply" "$(cat "$TMP/l
 http GET /health -H 'X-Request-Id: after-reload'; out=$OUT
 equals "after a good reload the server serves" "$CODE" "200"
 contains "a good reload is applied (JSON log lines)" "$(cat "$TMP/log")" '"event":"access","method":"GET","path":"/health","status":200'
+# log times are UTC, RFC 3339 with milliseconds (ASVS 16.2.2)
+check "the access line is stamped in UTC" grep -qE \
+    '^\{"time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z",.*"path":"/health"' "$TMP/log"
 
 # ---------------------------------------------------------------- SIGTERM
 stop_daemon

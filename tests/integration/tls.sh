@@ -81,7 +81,7 @@ contains "the log marks the TLS listeners" "$(cat "$TMP/log")" "listening on 127
 https() { curl -sS -i --max-time 10 --cacert "$P/ca.pem" "$@"; }
 out=$(https "https://127.0.0.1:$TLS/health")
 contains "https answers /health" "$out" "HTTP/1.1 200"
-contains "with HSTS" "$out" "Strict-Transport-Security: max-age=31536000"
+contains "with HSTS" "$out" "Strict-Transport-Security: max-age=31536000; includeSubDomains"
 out=$(curl -sS -i --max-time 10 "http://127.0.0.1:$PLAIN/health")
 contains "the plain listener beside it serves" "$out" "HTTP/1.1 200"
 lacks "without HSTS (public_url is http)" "$out" "Strict-Transport-Security"
