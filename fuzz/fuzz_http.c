@@ -5,8 +5,8 @@
  * directory. So evhttp's parsing, our request handling (headers, query,
  * body limits, JSON and form input), the router and every handler an
  * unauthenticated caller reaches are fuzzed together, as a client meets
- * them. The answer must come (no hang), must be HTTP when there is one,
- * and must never be a 500: that is an internal error a client made.
+ * them. The answer must come (no hang), must be HTTP/1.x when there is
+ * one, and must never be a 500: that is an internal error a client made.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +21,7 @@
 
 int gatehoused_main(int argc, char **argv); /* core/main.c's main */
 
-#define ANSWER_WITHIN_MS 10000
+#define ANSWER_WITHIN_MS 30000
 
 static int port;
 static char state[64] = "/tmp/gh-fuzz-http-XXXXXX", cfg_path[128];
@@ -39,13 +39,21 @@ static void *daemon_thread(void *arg)
     exit(gatehoused_main(3, argv)); /* it only returns if it failed to start */
 }
 
+/* Thousands of connections a second leave as many in TIME_WAIT on the
+ * daemon's side, and a new connection from a local port still in one
+ * stalls: so each comes from another of the 127/8 loopback addresses. */
 static int connect_once(void)
 {
+    static uint32_t next;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in from = { .sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(0x7f010000u | (next++ & 0xffffu)) };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     if (fd < 0)
+        abort();
+    if (bind(fd, (struct sockaddr *)&from, sizeof from) != 0)
         abort();
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
         return fd;
@@ -141,7 +149,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     close(fd);
     answer[got] = '\0';
-    if (got && strncmp(answer, "HTTP/1.", 7) != 0)
+    /* evhttp answers requests it cannot parse itself, in the version the
+     * request line claimed, even a nonsense one ("HTTP/-1.1 400"): so
+     * only "HTTP/" is asked of those; what reaches us is 1.x (request.c) */
+    if (got && strncmp(answer, "HTTP/", 5) != 0)
+        abort();
+    if (got && strncmp(answer, "HTTP/1.", 7) != 0 && !strstr(answer, "<TITLE>400 Bad Request"))
         abort();
     if (strstr(answer, "HTTP/1.1 500 ") == answer || strstr(answer, "\nHTTP/1.1 500 ")) {
         fprintf(stderr, "fuzz_http: a 500:\n%s\n", answer);

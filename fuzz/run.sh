@@ -43,7 +43,7 @@ for t in "${targets[@]}"; do
     bin=$out/fuzz/fuzz_$t
     [ -x "$bin" ] || { echo "run.sh: no target $t" >&2; exit 1; }
     mkdir -p "$out/corpus/$t" "$out/crashes/$t"
-    args=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+    args=(-max_len=65536 -timeout=60 -rss_limit_mb=2048 -print_final_stats=1
           "-artifact_prefix=$out/crashes/$t/")
     [ -e "$src/fuzz/dict/$t.dict" ] && args+=("-dict=$src/fuzz/dict/$t.dict")
     if [ -n "${FUZZ_RUNS:-}" ]; then args+=("-runs=$FUZZ_RUNS"); else args+=("-max_total_time=$seconds"); fi
