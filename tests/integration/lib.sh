@@ -68,6 +68,8 @@ base_config() {
     printf 'log:\n  level: info\n'
     [ -n "$log" ] && printf '%s\n' "$log" | sed 's/^/  /'
     printf 'paths:\n  state_dir: %s\n' "$state_dir"
+    # /openapi.json and /docs from the source tree, not an install
+    printf '  data_dir: %s\n' "$top_srcdir/web"
     [ -n "$plugin_dir" ] && printf '  plugin_dir: %s\n' "$plugin_dir"
     if [ "$argon2" != owasp ] || [ -n "$auth" ]; then
         echo 'auth:'
@@ -106,11 +108,43 @@ stop_daemon() {
     PID=
 }
 
-# http METHOD PATH [curl args...]: sets OUT (headers and body) and CODE
+# http METHOD PATH [curl args...]: sets OUT (headers and body) and CODE.
+# With GH_OPENAPI_LOG set, each answer is also appended to that file as a
+# JSON line {method, path, status, content_type, body} for the OpenAPI
+# validator (tests/openapi/validate.mjs).
 http() {
     local method=$1 path=$2; shift 2
     OUT=$(curl -sS -i -X "$method" --max-time 10 "$@" "http://127.0.0.1:$PORT$path")
     CODE=$(printf '%s' "$OUT" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
+    [ -n "${GH_OPENAPI_LOG:-}" ] && openapi_log "$method" "$path"
+    return 0
+}
+
+# make check sets GH_OPENAPI_DIR: a script's SQLite run (no backend or kv of
+# another kind) records its answers there, one file per script, for
+# openapi.sh to validate once the scripts have run.
+if [ -z "${GH_OPENAPI_LOG:-}" ] && [ -n "${GH_OPENAPI_DIR:-}" ] &&
+    [ -z "${GH_TEST_BACKEND:-}${GH_TEST_KV:-}" ]; then
+    mkdir -p "$GH_OPENAPI_DIR"
+    GH_OPENAPI_LOG=$GH_OPENAPI_DIR/$(basename "$0" .sh).jsonl
+    : >"$GH_OPENAPI_LOG"
+fi
+
+# openapi_log METHOD PATH: OUT as one JSON line in $GH_OPENAPI_LOG. The
+# headers end at the last blank line before the body (a 100 Continue comes
+# first); curl -i joins them with CRLF.
+openapi_log() {
+    printf '%s' "$OUT" | python3 -c 'import json, sys
+raw = sys.stdin.buffer.read()
+head, sep, body = raw.partition(b"\r\n\r\n")
+while sep and body.startswith(b"HTTP/"):
+    head, sep, body = body.partition(b"\r\n\r\n")
+lines = head.decode("latin-1").split("\r\n")
+status = int(lines[0].split()[1]) if len(lines[0].split()) > 1 else 0
+ctype = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("content-type:")), None)
+print(json.dumps({"method": sys.argv[1], "path": sys.argv[2], "status": status,
+                  "content_type": ctype, "body": body.decode("utf-8", "replace")}))' \
+        "$1" "$2" >>"$GH_OPENAPI_LOG"
 }
 
 # wait_log FILE TEXT: wait up to 10 s for TEXT to appear in FILE (a reload
