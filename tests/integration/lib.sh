@@ -130,21 +130,32 @@ if [ -z "${GH_OPENAPI_LOG:-}" ] && [ -n "${GH_OPENAPI_DIR:-}" ] &&
     : >"$GH_OPENAPI_LOG"
 fi
 
-# openapi_log METHOD PATH: OUT as one JSON line in $GH_OPENAPI_LOG. The
-# headers end at the last blank line before the body (a 100 Continue comes
-# first); curl -i joins them with CRLF.
+# openapi_log METHOD PATH: OUT as one JSON line in $GH_OPENAPI_LOG (jq:
+# one process per answer, so that recording keeps a test's timing). curl -i
+# ends each header block with CRLF CRLF; a 100 Continue's block comes first.
 openapi_log() {
-    printf '%s' "$OUT" | python3 -c 'import json, sys
-raw = sys.stdin.buffer.read()
-head, sep, body = raw.partition(b"\r\n\r\n")
-while sep and body.startswith(b"HTTP/"):
-    head, sep, body = body.partition(b"\r\n\r\n")
-lines = head.decode("latin-1").split("\r\n")
-status = int(lines[0].split()[1]) if len(lines[0].split()) > 1 else 0
-ctype = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("content-type:")), None)
-print(json.dumps({"method": sys.argv[1], "path": sys.argv[2], "status": status,
-                  "content_type": ctype, "body": body.decode("utf-8", "replace")}))' \
-        "$1" "$2" >>"$GH_OPENAPI_LOG"
+    local head=$OUT body='' line ctype=''
+    while [[ $head == *$'\r\n\r\n'* ]]; do
+        body=${head#*$'\r\n\r\n'}
+        head=${head%%$'\r\n\r\n'*}
+        [[ $body == HTTP/* ]] || break
+        head=$body body=''
+    done
+    local status=${head#HTTP/* }
+    status=${status%% *}
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        if [[ ${line,,} == content-type:* ]]; then
+            ctype=${line#*:}
+            ctype=${ctype# }
+            break
+        fi
+    done <<<"$head"
+    [[ $status =~ ^[0-9]{3}$ ]] || status=0
+    # the body on stdin: a page's script is larger than an argument may be
+    printf '%s' "$body" | jq -Rsc --arg m "$1" --arg p "$2" --argjson s "$status" --arg t "$ctype" \
+        '{method: $m, path: $p, status: $s, content_type: (if $t == "" then null else $t end),
+          body: .}' >>"$GH_OPENAPI_LOG"
 }
 
 # wait_log FILE TEXT: wait up to 10 s for TEXT to appear in FILE (a reload
