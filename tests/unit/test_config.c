@@ -403,7 +403,7 @@ static void every_key(void **state)
     assert_string_equal(cfg->storage.name, "postgres");
     assert_string_equal(cfg_get(cfg->storage.options, "dsn")->value, "postgresql://db/gatehouse");
     assert_string_equal(cfg->kv.name, "redis");
-    assert_int_equal(cfg->kv.where->line, 42);
+    assert_int_equal(cfg->kv.where->line, 43);
     assert_int_equal(cfg->kv.where->col, 14);
     assert_null(cfg->kv.options);
 
