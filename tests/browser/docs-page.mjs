@@ -10,26 +10,14 @@
 // or was answered 4xx/5xx), csp (every Content-Security-Policy violation)}
 // or {error}. Exit 0 when the page listed operations; the shell test
 // judges the rest.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './chromium.mjs';
 
 const [url] = process.argv.slice(2);
 if (!url) {
   console.error('usage: docs-page.mjs URL');
   process.exit(2);
 }
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-chromium-'));
-// Without the background-networking switches Chromium keeps calling home,
-// and the test machines have no way out.
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  userDataDir: profile,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { browser, close } = await launchChromium();
 const seen = { console: [], failed: [], csp: [] };
 let operations = 0;
 let title = '';
@@ -52,8 +40,7 @@ try {
 } catch (e) {
   error = String(e.message || e);
 } finally {
-  await browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(error ? { error, ...seen } : { operations, title, ...seen }));
 process.exit(operations > 0 ? 0 : 1);
