@@ -12,7 +12,8 @@
 //
 // A path no operation has, or a method its path lacks, is an error, unless
 // the answer is the router's own 404 or 405 problem: tests ask for such
-// paths on purpose. Prints one line per failure and a summary; exit 1 on
+// paths on purpose. OPTIONS, which the server answers on every path, must
+// be its 204 or its 403 to a CORS preflight. Prints one line per failure and a summary; exit 1 on
 // any failure or when no answer was validated.
 import fs from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -87,21 +88,32 @@ const isProblem = (a) => {
 };
 
 let validated = 0;
-let routerAnswers = 0;
+let serverAnswers = 0; // the router's 404 and 405, OPTIONS
 const failures = [];
 const seen = new Set();
 for (const log of logs) {
   const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.trim() !== '');
   for (const line of lines) {
     const a = JSON.parse(line);
-    const method = a.method.toLowerCase();
+    // HEAD is answered as GET, without the body
+    const head = a.method === 'HEAD';
+    const method = head ? 'get' : a.method.toLowerCase();
     const where = `${a.method} ${a.path} -> ${a.status}`;
     const fail = (why) => failures.push(`${where}: ${why} [${log}]`);
     if (a.status === 0) continue; // no answer at all (a test's closed connection): nothing to check
     const template = match(a.path);
+    // OPTIONS is the server's on every path, not an operation (the
+    // document's description): 204, or 403 to a CORS preflight from an
+    // origin not allowed
+    if (template && method === 'options') {
+      if ((a.status === 204 && a.body === '') ||
+          (a.status === 403 && isProblem(a) && JSON.parse(a.body).code === 'cors_origin_denied')) serverAnswers++;
+      else fail('not an answer to OPTIONS');
+      continue;
+    }
     const op = template && doc.paths[template][method];
     if (!op) {
-      if ((a.status === 404 || a.status === 405) && isProblem(a)) routerAnswers++;
+      if ((a.status === 404 || a.status === 405) && isProblem(a)) serverAnswers++;
       else fail(template ? `method not documented for ${template}` : 'undocumented route');
       continue;
     }
@@ -109,7 +121,7 @@ for (const log of logs) {
     const resp = resolve(op.responses[String(a.status)]);
     if (!resp) { fail(`status not documented for ${method.toUpperCase()} ${template}`); continue; }
     const types = Object.keys(resp.content || {});
-    if (types.length === 0) {
+    if (types.length === 0 || head) {
       if (a.body !== '') fail('a body where none is documented');
       else validated++;
       continue;
@@ -132,5 +144,5 @@ let ops = 0;
 for (const item of Object.values(doc.paths)) ops += Object.keys(item).filter((k) => k !== 'parameters').length;
 for (const f of failures) console.log(`not ok - ${f}`);
 console.log(`validated ${validated} answers against ${docPath}: ${seen.size} of ${ops} operations, ` +
-  `${routerAnswers} router 404/405 answers, ${failures.length} failures`);
+  `${serverAnswers} answers of the server's own (404, 405, OPTIONS), ${failures.length} failures`);
 process.exit(failures.length === 0 && validated > 0 ? 0 : 1);
