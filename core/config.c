@@ -883,6 +883,7 @@ static const field log_fields[] = {
 static const field paths_fields[] = {
     { .key = "state_dir", .set = set_string, .off = OFF(state_dir), .def = "./var" },
     { .key = "plugin_dir", .set = set_string, .off = OFF(plugin_dir) },
+    { .key = "data_dir", .set = set_string, .off = OFF(data_dir) },
     { 0 },
 };
 
@@ -1416,6 +1417,7 @@ void config_free(gh_config *cfg)
     free(cfg->run_group);
     free(cfg->state_dir);
     free(cfg->plugin_dir);
+    free(cfg->data_dir);
     free(cfg->tokens.issuer);
     free(cfg->tokens.audience);
     free(cfg->keys_dir);

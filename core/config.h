@@ -108,6 +108,7 @@ typedef struct gh_config {
     /* paths: */
     char *state_dir;           /* created at start if missing */
     char *plugin_dir;          /* NULL: $GATEHOUSE_PLUGIN_DIR or the built-in */
+    char *data_dir;            /* NULL: the installed one (openapi.json, docs/) */
 
     /* tokens: */
     gh_token_conf tokens;      /* issuer (default: public_url), audience, ttl_s */

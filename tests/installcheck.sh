@@ -37,6 +37,14 @@ config hello
 check "the installed daemon starts with the out-of-tree plugin" start_daemon "$TMP/hello.yaml" "$TMP/log"
 http GET /health/ready; out=$OUT
 contains "the out-of-tree plugin is loaded and ready" "$out" '"hello":"ok"'
+# /openapi.json and /docs from the files installed with it (where the
+# build put them: not under a DESTDIR staging root)
+if [ -z "${DESTDIR:-}" ]; then
+    http GET /openapi.json
+    equals "the installed daemon serves its OpenAPI document" "$CODE" 200
+    http GET /docs/swagger-ui-bundle.js
+    equals "... and the /docs page's files" "$CODE" 200
+fi
 stop_daemon
 
 # two more examples at work: kvmem in the kv slot, totp among the plugins

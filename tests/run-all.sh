@@ -75,13 +75,13 @@ suite check ""
 # other backends' runs go through the same core code.
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    suite asan "$(tests_but '-mysql\.sh$|oauth-browser\.sh$')" CFLAGS="-O1 -g $san" LDFLAGS="$san"
+    suite asan "$(tests_but '-mysql\.sh$|-browser\.sh$')" CFLAGS="-O1 -g $san" LDFLAGS="$san"
 # distcheck proves the release tarball complete: it builds, installs and
 # runs. The unit tests and the SQLite integration scripts show that; the
 # server-backend runs of the same scripts would only repeat the check suite.
 echo "==== distcheck"
 (cd build/check && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
-    TESTS="$(tests_but '-(mysql|postgres|redis)\.sh$|oauth-browser\.sh$|-faults\.sh$|backend-tls\.sh$|revocation\.sh$|reload\.sh$')" \
+    TESTS="$(tests_but '-(mysql|postgres|redis)\.sh$|-browser\.sh$|-faults\.sh$|backend-tls\.sh$|revocation\.sh$|reload\.sh$')" \
     >distcheck.log 2>&1) ||
     { tail -n 60 build/check/distcheck.log; echo "distcheck failed"; exit 1; }
 

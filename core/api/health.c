@@ -22,8 +22,9 @@
 static void about(gh_req *req)
 {
     req_json(req, 200,
-             json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "name", "Gatehouse", "version",
-                       PACKAGE_VERSION, "links", "health", "/health", "ready", "/health/ready",
+             json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "name", "Gatehouse", "version",
+                       PACKAGE_VERSION, "links", "docs", "/docs", "openapi", "/openapi.json",
+                       "health", "/health", "ready", "/health/ready",
                        "openid_configuration", "/.well-known/openid-configuration", "jwks",
                        "/.well-known/jwks.json"));
 }

@@ -31,6 +31,7 @@
  *   POST   /api/v1/webhooks/{integration_type},
  *   GET    /api/v1/webhooks/events, .../events/{id}              webhooks.c
  *   GET POST /api/v1/webhooks/subscriptions[/{id}...]  webhook_subscriptions.c
+ *   GET    /openapi.json, /docs, /docs/{file}                    docs.c
  */
 #include "api/api.h"
 
@@ -41,6 +42,7 @@ int api_register(gh_router *r)
         admin_register, companies_register, rbac_register, oauth2_register, wellknown_register,
         mailflow_register, mfa_register, mfa_sms_register, oauth_register, clients_register,
         integrations_register, webhooks_register, webhook_subscriptions_register,
+        docs_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

@@ -132,7 +132,9 @@ static void add_common_headers(gh_req *req, const gh_config *cfg)
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    /* the one page the daemon serves (/docs) sets a policy of its own */
+    if (!evhttp_find_header(h, "Content-Security-Policy"))
+        evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (!evhttp_find_header(h, "Cache-Control"))
         evhttp_add_header(h, "Cache-Control", "no-store");
     /* over a TLS listener, or https by a proxy in front (public_url) */

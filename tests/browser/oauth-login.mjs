@@ -23,10 +23,7 @@
 // when the page ended with a result, 1 otherwise; the shell test judges
 // the result.
 import http from 'node:http';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './chromium.mjs';
 
 const [start, appPort, login] = process.argv.slice(2);
 if (!start || !appPort || !login) {
@@ -63,16 +60,7 @@ const server = http.createServer((req, res) => {
 });
 await new Promise((ok) => server.listen(Number(appPort), '127.0.0.1', ok));
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-chromium-'));
-// Without the background-networking switches Chromium keeps calling home,
-// and the test machines have no way out.
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  userDataDir: profile,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { browser, close } = await launchChromium();
 let landed = '';
 let result = null;
 try {
@@ -98,8 +86,7 @@ try {
 } catch (e) {
   console.log(JSON.stringify({ landed, error: String(e.message || e) }));
 } finally {
-  await browser.close();
+  await close();
   server.close();
-  fs.rmSync(profile, { recursive: true, force: true });
 }
 process.exit(result ? 0 : 1);

@@ -68,6 +68,8 @@ base_config() {
     printf 'log:\n  level: info\n'
     [ -n "$log" ] && printf '%s\n' "$log" | sed 's/^/  /'
     printf 'paths:\n  state_dir: %s\n' "$state_dir"
+    # /openapi.json and /docs from the source tree, not an install
+    printf '  data_dir: %s\n' "$top_srcdir/web"
     [ -n "$plugin_dir" ] && printf '  plugin_dir: %s\n' "$plugin_dir"
     if [ "$argon2" != owasp ] || [ -n "$auth" ]; then
         echo 'auth:'
@@ -106,11 +108,54 @@ stop_daemon() {
     PID=
 }
 
-# http METHOD PATH [curl args...]: sets OUT (headers and body) and CODE
+# http METHOD PATH [curl args...]: sets OUT (headers and body) and CODE.
+# With GH_OPENAPI_LOG set, each answer is also appended to that file as a
+# JSON line {method, path, status, content_type, body} for the OpenAPI
+# validator (tests/openapi/validate.mjs).
 http() {
     local method=$1 path=$2; shift 2
     OUT=$(curl -sS -i -X "$method" --max-time 10 "$@" "http://127.0.0.1:$PORT$path")
     CODE=$(printf '%s' "$OUT" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
+    [ -n "${GH_OPENAPI_LOG:-}" ] && openapi_log "$method" "$path"
+    return 0
+}
+
+# make check sets GH_OPENAPI_DIR: a script's SQLite run (no backend or kv of
+# another kind) records its answers there, one file per script, for
+# openapi.sh to validate once the scripts have run.
+if [ -z "${GH_OPENAPI_LOG:-}" ] && [ -n "${GH_OPENAPI_DIR:-}" ] &&
+    [ -z "${GH_TEST_BACKEND:-}${GH_TEST_KV:-}" ]; then
+    mkdir -p "$GH_OPENAPI_DIR"
+    GH_OPENAPI_LOG=$GH_OPENAPI_DIR/$(basename "$0" .sh).jsonl
+    : >"$GH_OPENAPI_LOG"
+fi
+
+# openapi_log METHOD PATH: OUT as one JSON line in $GH_OPENAPI_LOG (jq:
+# one process per answer, so that recording keeps a test's timing). curl -i
+# ends each header block with CRLF CRLF; a 100 Continue's block comes first.
+openapi_log() {
+    local head=$OUT body='' line ctype=''
+    while [[ $head == *$'\r\n\r\n'* ]]; do
+        body=${head#*$'\r\n\r\n'}
+        head=${head%%$'\r\n\r\n'*}
+        [[ $body == HTTP/* ]] || break
+        head=$body body=''
+    done
+    local status=${head#HTTP/* }
+    status=${status%% *}
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        if [[ ${line,,} == content-type:* ]]; then
+            ctype=${line#*:}
+            ctype=${ctype# }
+            break
+        fi
+    done <<<"$head"
+    [[ $status =~ ^[0-9]{3}$ ]] || status=0
+    # the body on stdin: a page's script is larger than an argument may be
+    printf '%s' "$body" | jq -Rsc --arg m "$1" --arg p "$2" --argjson s "$status" --arg t "$ctype" \
+        '{method: $m, path: $p, status: $s, content_type: (if $t == "" then null else $t end),
+          body: .}' >>"$GH_OPENAPI_LOG"
 }
 
 # wait_log FILE TEXT: wait up to 10 s for TEXT to appear in FILE (a reload

@@ -128,6 +128,7 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->access_log, 1);
     assert_string_equal(cfg->state_dir, "./var");
     assert_null(cfg->plugin_dir);
+    assert_null(cfg->data_dir);
 
     assert_string_equal(cfg->tokens.issuer, "http://127.0.0.1:8080");
     assert_string_equal(cfg->tokens.audience, "gatehouse");
@@ -397,11 +398,12 @@ static void every_key(void **state)
     assert_int_equal(cfg->access_log, 0);
     assert_string_equal(cfg->state_dir, "/var/lib/gatehouse");
     assert_string_equal(cfg->plugin_dir, "/opt/gatehouse/plugins");
+    assert_string_equal(cfg->data_dir, "/opt/gatehouse/share");
 
     assert_string_equal(cfg->storage.name, "postgres");
     assert_string_equal(cfg_get(cfg->storage.options, "dsn")->value, "postgresql://db/gatehouse");
     assert_string_equal(cfg->kv.name, "redis");
-    assert_int_equal(cfg->kv.where->line, 42);
+    assert_int_equal(cfg->kv.where->line, 43);
     assert_int_equal(cfg->kv.where->col, 14);
     assert_null(cfg->kv.options);
 
