@@ -48,7 +48,7 @@ static void test_migrate_fresh(void **state)
     int applied = -1, version = -1;
     text_ud t;
 
-    assert_int_equal(store_latest_version(), 12);
+    assert_int_equal(store_latest_version(), 13);
     assert_int_equal(store_migrate(f->c, &applied, err, sizeof(err)), 0);
     assert_int_equal(applied, 12);
     assert_int_equal(store_schema_version(f->c, &version), 0);
