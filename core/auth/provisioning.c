@@ -13,7 +13,7 @@
 #include "store/records.h"
 #include "store/row.h"
 
-#define COLS "tenant_id, cloud, state, undo, resources, attempts, next_attempt_at, " \
+#define COLS "tenant_id, cloud, state, rolling_back, resources, attempts, next_attempt_at, " \
              "lease_until, lease_owner, last_error, created_at, updated_at"
 #define NCOLS 12
 /* The states a claim takes: the others wait for an admin. */
@@ -41,7 +41,7 @@ gh_result provisioning_create(gh_conn *c, gh_call *call, const char *tenant, con
     int64_t now = gh_now_ms(), zero = 0;
     gh_param args[] = { p_str(tenant), p_str(cloud), p_int(&zero), p_int(&zero), p_int(&now),
                         p_int(&zero), p_int(&now), p_int(&now) };
-    return store_exec(c, call, "INSERT INTO provisioning_jobs (tenant_id, cloud, state, undo, "
+    return store_exec(c, call, "INSERT INTO provisioning_jobs (tenant_id, cloud, state, rolling_back, "
                       "resources, attempts, next_attempt_at, lease_until, created_at, "
                       "updated_at) VALUES (?, ?, 'pending', ?, '', ?, ?, ?, ?, ?)",
                       args, sizeof args / sizeof args[0], NULL, NULL, NULL);
@@ -156,7 +156,7 @@ gh_result provisioning_record(gh_conn *c, gh_call *call, const gh_provisioning *
                         p_str(j->lease_owner) };
     gh_result r = store_begin(c, call);
     if (r == GH_OK)
-        r = store_exec(c, call, "UPDATE provisioning_jobs SET state = ?, undo = ?, resources = ?, "
+        r = store_exec(c, call, "UPDATE provisioning_jobs SET state = ?, rolling_back = ?, resources = ?, "
                        "attempts = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, "
                        "updated_at = ? WHERE tenant_id = ? AND lease_owner = ?", args, 10, NULL,
                        NULL, &changed);
@@ -182,7 +182,7 @@ static gh_result admin_move(gh_conn *c, gh_call *call, const char *tenant, const
     gh_result r = provisioning_get(c, call, tenant, out);
     if (r != GH_OK)
         return r;
-    snprintf(sql, sizeof sql, "UPDATE provisioning_jobs SET state = ?, undo = 0, attempts = 0, "
+    snprintf(sql, sizeof sql, "UPDATE provisioning_jobs SET state = ?, rolling_back = 0, attempts = 0, "
              "next_attempt_at = ?, lease_until = 0, lease_owner = NULL, updated_at = ? "
              "WHERE tenant_id = ? AND state IN %s", from);
     r = store_exec(c, call, sql, args, 4, NULL, NULL, &changed);

@@ -924,13 +924,14 @@ static const char v12_mysql[] =
  * lease_until and lease_owner are the claim of the instance running a
  * step: a job is taken only when due and its lease has run out, by a
  * conditional UPDATE, so several instances share the jobs and one whose
- * instance died is taken over. undo marks a rollback after a failure (it
- * ends in "failed", a deprovisioning asked for ends in "deprovisioned").
+ * instance died is taken over. rolling_back marks a deprovisioning that
+ * undoes a failure (it ends in "failed"; one asked for, in "deprovisioned").
  * Permission companies:onboard joins the catalog. */
 #define PROVISIONING_TABLE(INT)                                                               \
     "CREATE TABLE provisioning_jobs (\n"                                                      \
     "    tenant_id VARCHAR(36) NOT NULL PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,\n" \
-    "    cloud VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, undo " INT " NOT NULL,\n"    \
+    "    cloud VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL,\n"                         \
+    "    rolling_back " INT " NOT NULL,\n"                                                    \
     "    resources TEXT NOT NULL, attempts " INT " NOT NULL, next_attempt_at " INT " NOT NULL,\n" \
     "    lease_until " INT " NOT NULL, lease_owner VARCHAR(36), last_error TEXT,\n"          \
     "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
@@ -949,7 +950,7 @@ static const char v13_postgres[] =
 static const char v13_mysql[] =
     "CREATE TABLE IF NOT EXISTS provisioning_jobs (\n"
     "    tenant_id VARCHAR(36) NOT NULL PRIMARY KEY, cloud VARCHAR(64) NOT NULL,\n"
-    "    state VARCHAR(16) NOT NULL, undo BIGINT NOT NULL, resources MEDIUMTEXT NOT NULL,\n"
+    "    state VARCHAR(16) NOT NULL, rolling_back BIGINT NOT NULL, resources MEDIUMTEXT NOT NULL,\n"
     "    attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, lease_until BIGINT NOT NULL,\n"
     "    lease_owner VARCHAR(36), last_error TEXT, created_at BIGINT NOT NULL,\n"
     "    updated_at BIGINT NOT NULL, KEY provisioning_jobs_due (state, next_attempt_at)"

@@ -500,7 +500,7 @@ static void rate_limit_forms(void **state)
                              "  sms_send: false\n"
                              "  webhooks: { enabled: false }\n"
                              "  everything: { routes: \"*\", key: user, limit: 1000 }\n");
-    assert_int_equal(cfg->rate_limits.n, 6);
+    assert_int_equal(cfg->rate_limits.n, 7);
     const gh_rate_limit *login = &cfg->rate_limits.v[1];
     assert_string_equal(login->name, "login");
     assert_int_equal(login->limit, 10);
