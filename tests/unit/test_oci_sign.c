@@ -81,13 +81,14 @@ static int group_setup(void **state)
 {
     char path[] = "/tmp/test_oci_sign.XXXXXX";
     int fd = mkstemp(path);
+    char why[512];
     gh_result r;
 
     (void)state;
     if (fd < 0 || write(fd, test_key, sizeof test_key - 1) != (ssize_t)(sizeof test_key - 1))
         return -1;
     close(fd);
-    r = oci_key_load(h, NULL, path, NULL, &key);
+    r = oci_key_load(path, NULL, &key, why, sizeof why);
     unlink(path);
     return r == GH_OK ? 0 : -1;
 }
@@ -188,7 +189,7 @@ static void test_encrypted_key(void **state)
 {
     char path[] = "/tmp/test_oci_sign.XXXXXX";
     EVP_PKEY *k = NULL;
-    char fp[OCI_FINGERPRINT_LEN];
+    char fp[OCI_FINGERPRINT_LEN], why[512];
     FILE *f;
     int fd = mkstemp(path);
 
@@ -200,15 +201,17 @@ static void test_encrypted_key(void **state)
                                           (void *)"open sesame"),
                      1);
     fclose(f);
-    assert_int_equal(oci_key_load(h, NULL, path, NULL, &k), GH_ERR_INVALID);
+    assert_int_equal(oci_key_load(path, NULL, &k, why, sizeof why), GH_ERR_INVALID);
     assert_null(k);
-    assert_int_equal(oci_key_load(h, NULL, path, "wrong", &k), GH_ERR_INVALID);
-    assert_int_equal(oci_key_load(h, NULL, path, "open sesame", &k), GH_OK);
+    assert_contains(why, "encrypted? give passphrase_file");
+    assert_int_equal(oci_key_load(path, "wrong", &k, why, sizeof why), GH_ERR_INVALID);
+    assert_int_equal(oci_key_load(path, "open sesame", &k, why, sizeof why), GH_OK);
     assert_int_equal(oci_key_fingerprint(h, NULL, k, fp), GH_OK);
     assert_string_equal(fp, "73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7");
     EVP_PKEY_free(k);
     unlink(path);
-    assert_int_equal(oci_key_load(h, NULL, path, NULL, &k), GH_ERR_INVALID);
+    assert_int_equal(oci_key_load(path, NULL, &k, why, sizeof why), GH_ERR_INVALID);
+    assert_contains(why, "cannot read the private key");
 }
 
 int main(void)

@@ -88,7 +88,7 @@ static gh_result read_ocid(const gh_cfg *o, gh_call *call, const char *key, cons
     char want[32];
     size_t n = strlen(v);
 
-    snprintf(want, sizeof want, "ocid1.%s.", type ? type : "");
+    snprintf(want, sizeof want, "ocid1.%s%s", type ? type : "", type ? "." : "");
     if (n == 0 || n >= OCI_OCID_MAX || strncmp(v, want, strlen(want)) != 0 ||
         strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
         return oci_host->cfg_fail(call, oci_host->cfg_child(o, key), "option '%s' must be an OCID "
@@ -103,8 +103,8 @@ static gh_result read_key(oci *o, const gh_cfg *cfg, gh_call *call)
 {
     const char *path = oci_host->cfg_str(cfg, "private_key_file", "");
     const char *fp = oci_host->cfg_str(cfg, "fingerprint", "");
-    char *pass = oci_host->cfg_secret(cfg, "passphrase"), got[OCI_FINGERPRINT_LEN];
-    gh_result r = oci_key_load(oci_host, call, path, pass, &o->key);
+    char *pass = oci_host->cfg_secret(cfg, "passphrase"), got[OCI_FINGERPRINT_LEN], why[512];
+    gh_result r = oci_key_load(path, pass, &o->key, why, sizeof why);
 
     if (pass) {
         oci_host->wipe(pass, strlen(pass));
@@ -112,8 +112,7 @@ static gh_result read_key(oci *o, const gh_cfg *cfg, gh_call *call)
     }
     if (r != GH_OK)
         return oci_host->cfg_fail(call, oci_host->cfg_child(cfg, "private_key_file"),
-                              "option 'private_key_file': the key %s cannot be used (see above)",
-                              path);
+                                  "option 'private_key_file': %s", why);
     if ((r = oci_key_fingerprint(oci_host, call, o->key, got)) != GH_OK)
         return r;
     if (strcasecmp(fp, got) != 0)

@@ -365,6 +365,21 @@ gh_result oci_get_state(const oci *o, gh_call *call, oci_kind kind, const char *
     return r;
 }
 
+/* A 409 IncorrectState to a delete: a compartment DELETING already (the
+ * step repeated after a crash) counts as deleted. */
+static int being_deleted(const oci *o, gh_call *call, oci_kind kind, const char *id,
+                         const answer *a)
+{
+    char state[OCI_STATE_MAX];
+    gh_result r;
+
+    if (kind != OCI_COMPARTMENT || a->status != 409 || strcmp(a->code, "IncorrectState") != 0)
+        return 0;
+    r = oci_get_state(o, call, kind, id, state);
+    return r == GH_ERR_NOT_FOUND ||
+           (r == GH_OK && (strcmp(state, "DELETING") == 0 || strcmp(state, "DELETED") == 0));
+}
+
 gh_result oci_delete_resource(const oci *o, gh_call *call, oci_kind kind, const char *id)
 {
     char op[48], target[OCI_URL_MAX], *enc = NULL;
@@ -378,8 +393,8 @@ gh_result oci_delete_resource(const oci *o, gh_call *call, oci_kind kind, const 
     oci_host->free(enc);
     if ((r = send_signed(o, call, op, "DELETE", target, NULL, NULL, &a)) != GH_OK)
         return r;
-    if (a.status == 404)
-        oci_host->log(call, GH_LOG_INFO, "oci %s %s: gone already", op, id);
+    if (a.status == 404 || being_deleted(o, call, kind, id, &a))
+        oci_host->log(call, GH_LOG_INFO, "oci %s %s: gone already, or going", op, id);
     else if (a.status >= 200 && a.status <= 299)
         oci_host->log(call, GH_LOG_INFO, "oci %s %s: HTTP %lld (opc-request-id %s)", op, id,
                   (long long)a.status, a.request_id);

@@ -47,25 +47,30 @@ static int passphrase_cb(char *buf, int size, int rwflag, void *u)
     return (int)n;
 }
 
-gh_result oci_key_load(const gh_host *h, gh_call *call, const char *path,
-                       const char *passphrase, EVP_PKEY **key)
+gh_result oci_key_load(const char *path, const char *passphrase, EVP_PKEY **key, char *why,
+                       size_t len)
 {
-    char why[256];
+    char reason[256];
     FILE *f = fopen(path, "r");
     EVP_PKEY *k;
 
     *key = NULL;
-    if (!f)
-        return h->fail(call, GH_ERR_INVALID, "cannot read the private key %s", path);
+    if (!f) {
+        snprintf(why, len, "cannot read the private key %s", path);
+        return GH_ERR_INVALID;
+    }
     k = PEM_read_PrivateKey(f, NULL, passphrase_cb, (void *)passphrase);
     fclose(f);
-    if (!k)
-        return h->fail(call, GH_ERR_INVALID, "the private key %s cannot be read%s: %s", path,
-                       passphrase ? " with the passphrase" : " (encrypted? give passphrase_file)",
-                       openssl_reason(why, sizeof why));
+    if (!k) {
+        snprintf(why, len, "the private key %s cannot be read%s: %s", path,
+                 passphrase ? " with the passphrase" : " (encrypted? give passphrase_file)",
+                 openssl_reason(reason, sizeof reason));
+        return GH_ERR_INVALID;
+    }
     if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
         EVP_PKEY_free(k);
-        return h->fail(call, GH_ERR_INVALID, "the private key %s is not an RSA key", path);
+        snprintf(why, len, "the private key %s is not an RSA key", path);
+        return GH_ERR_INVALID;
     }
     *key = k;
     return GH_OK;

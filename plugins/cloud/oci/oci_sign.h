@@ -33,9 +33,10 @@ typedef struct oci_sig_input {
 } oci_sig_input;
 
 /* The key at path (PEM, PKCS#1 or PKCS#8, encrypted when passphrase is
- * not NULL), which must be RSA. Failures name the path, never the key. */
-gh_result oci_key_load(const gh_host *h, gh_call *call, const char *path,
-                       const char *passphrase, EVP_PKEY **key);
+ * not NULL), which must be RSA. GH_ERR_INVALID with why (len bytes)
+ * naming the path and the cause, never the key. */
+gh_result oci_key_load(const char *path, const char *passphrase, EVP_PKEY **key, char *why,
+                       size_t len);
 /* The colon-hex MD5 of the key's DER SubjectPublicKeyInfo, as OCI shows it. */
 gh_result oci_key_fingerprint(const gh_host *h, gh_call *call, EVP_PKEY *key,
                               char out[OCI_FINGERPRINT_LEN]);
