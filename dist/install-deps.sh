@@ -8,7 +8,7 @@ pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
       libhiredis-dev libzxcvbn-dev liboath-dev libqrencode-dev"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev libjwt-dev curl sqlite3 jq python3 wrk
       postgresql mariadb-server redis-server python3-aiosmtpd
-      librsvg2-bin zbar-tools nodejs chromium man-db"
+      librsvg2-bin zbar-tools nodejs chromium man-db openssl"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
