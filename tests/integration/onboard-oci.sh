@@ -180,6 +180,10 @@ C3=$C
 check "with keep, the failure stops at failed" wait_state "$C3" failed
 equals "... keeping the compartment and the group" \
     "$(j '[.resources[] | split(":")[0]] | join(",")')" "compartment,group"
+ctl company provisioning customer3-inc
+equals "gatehousectl shows it" "$RC $(printf '%s\n' "$OUT" | sed -n 's/^state: *//p')" "0 failed"
+contains "... with its resources" "$OUT" "  compartment:ocid1.compartment."
+contains "... and the error" "$OUT" "CreatePolicy"
 as "$ROOT" req POST "/api/v1/companies/$C3/provisioning/retry"
 equals "a retry while CreatePolicy still fails is accepted" "$CODE $(j .state)" "202 pending"
 check "... and fails again" wait_state "$C3" failed
@@ -191,6 +195,9 @@ equals "... without a duplicate" \
     "$(made compartment "$C3") $(made group "$C3") $(made policy "$C3" ACTIVE)" "1 1 1"
 as "$ROOT" req POST "/api/v1/companies/$C3/provisioning/retry"
 equals "an active job is not retried" "$CODE $(j .code)" "409 provisioning_busy"
+ctl company provisioning customer3-inc --retry
+equals "... by gatehousectl either" "$RC $ERR" \
+    "1 gatehousectl: company customer3-inc: provisioning is active: only a failed or deprovisioned one is retried"
 
 # ---------------------------------------------------------------- throttling and a hung request
 fault '{"op":"CreateGroup","status":429,"code":"TooManyRequests","times":2}'
@@ -210,11 +217,15 @@ equals "... with one retry token" "$(creates "$FROM" | sort -u | wc -l)" 1
 no_faults
 
 # ---------------------------------------------------------------- kill -9 mid-step
-fault '{"op":"CreateCompartment","hang_ms":800,"times":1}'
+fault '{"op":"CreateCompartment","hang_ms":3000,"times":1}'
 FROM=$(creates 0 | wc -l)
 onboard customer6
 C6=$C
-sleep 0.3
+# "provisioning" is recorded just before the first step's request, which
+# hangs past the plugin's 1 s timeout: killed in between, the daemon never
+# reads the answer
+check "the first step starts" wait_state "$C6" provisioning
+sleep 0.2
 kill -9 "$PID"
 wait "$PID" 2>/dev/null
 PID=
