@@ -1,7 +1,6 @@
 /*
  * provisioner.c - the cloud provisioning thread. See provisioner.h.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +16,16 @@
 /* Jobs claimed per poll: a step each, so a few at a time keep the claims
  * short and let a second instance take its share. */
 #define BATCH 8
-/* A wake comes from inside the writer's transaction, before its commit:
- * a poll at once may not see the row yet (as for the webhook sender). */
-#define WAKE_RECHECKS 5
-#define WAKE_RECHECK_MS 100
 
 struct gh_provisioner {
-    gh_sender snd;             /* the cloud plugin, the thread, the lock */
-    int stopping, woken;
+    gh_poller pl;              /* the cloud plugin, the thread, its polls */
     gh_outbox_conf retry;      /* max_attempts: retries; the backoff */
     int keep;                  /* on_failure: keep */
-    int64_t lease_ms, poll_ms;
+    int64_t lease_ms;
 };
 
-static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
-static gh_provisioner *current;
+/* The running provisioner, for provisioner_wake from any thread. */
+static gh_poller_slot slot = POLLER_SLOT_INIT;
 
 /* ---------------------------------------------------------------- one step */
 
@@ -102,7 +96,7 @@ static gh_result step_read(const gh_out *out, int deprov, gh_call *call, step_ou
 static gh_result step(gh_provisioner *p, gh_conn *c, const gh_provisioning *j, int deprov,
                       gh_call *call, step_out *so)
 {
-    const gh_cloud_ops *ops = p->snd.plugin->desc->ops;
+    const gh_cloud_ops *ops = p->pl.snd.plugin->desc->ops;
     gh_op op = !deprov && GH_OPS_HAS(gh_cloud_ops, ops, provision)     ? ops->provision
                : deprov && GH_OPS_HAS(gh_cloud_ops, ops, deprovision) ? ops->deprovision
                                                                        : NULL;
@@ -121,7 +115,7 @@ static gh_result step(gh_provisioner *p, gh_conn *c, const gh_provisioning *j, i
     gh_out *out = in ? out_new() : NULL;
     if (!out)
         r = call_fail(call, GH_ERR_NOMEM, "provisioning: out of memory");
-    else if ((r = op(p->snd.plugin->inst, p->snd.tinst, call, in, out)) == GH_OK)
+    else if ((r = op(p->pl.snd.plugin->inst, p->pl.snd.tinst, call, in, out)) == GH_OK)
         r = step_read(out, deprov, call, so);
     out_free(out);
     free(in);
@@ -199,7 +193,7 @@ static int64_t run_one(gh_provisioner *p, gh_conn *c, gh_provisioning *j)
     gh_call call;
     /* half the lease: a step that runs to its deadline is still recorded
      * before another instance may take the job over */
-    call_init(&call, p->snd.plugin, NULL, p->lease_ms / 2);
+    call_init(&call, p->pl.snd.plugin, NULL, p->lease_ms / 2);
     call.tenant = j->tenant_id;
     call.attempt = j->attempts + 1;
     step_out so = { 0 };
@@ -223,65 +217,28 @@ static int64_t run_one(gh_provisioner *p, gh_conn *c, gh_provisioning *j)
                ? j->next_attempt_at : 0;
 }
 
-/* Claim what is due and run a step of each. The soonest a job is due
- * again (0: none), or -1 when the store failed (logged). */
-static int64_t poll_once(gh_provisioner *p, gh_conn *c, size_t *ran)
+/* Claim what is due and run a step of each (the poller's poll): how many
+ * ran, or -1 when the store failed (logged); *due_ms the soonest a job
+ * is due again. */
+static int poll_once(void *arg, gh_conn *c, int64_t *due_ms)
 {
+    gh_provisioner *p = arg;
     gh_provisioning *jobs = NULL;
     size_t n = 0;
     gh_call call;
     call_init(&call, NULL, NULL, 30000);
-    *ran = 0;
+    *due_ms = 0;
     if (provisioning_claim(c, &call, gh_now_ms(), p->lease_ms, BATCH, &jobs, &n) != GH_OK) {
         gh_log(GH_LOG_ERROR, "provisioning: cannot read due jobs: %s", call.message);
         return -1;
     }
-    int64_t soonest = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t due = run_one(p, c, &jobs[i]);
-        if (due && (!soonest || due < soonest))
-            soonest = due;
+        if (due && (!*due_ms || due < *due_ms))
+            *due_ms = due;
     }
     free(jobs);
-    *ran = n;
-    return soonest;
-}
-
-/* ---------------------------------------------------------------- the thread */
-
-static void *provisioner_main(void *arg)
-{
-    gh_provisioner *p = arg;
-    if (sender_thread_start(&p->snd) < 0)
-        return NULL;
-    int64_t next = gh_monotonic_ms(); /* at once: what waited over a restart */
-    int rechecks = 0;
-    for (;;) {
-        while (!p->stopping && !p->woken && gh_monotonic_ms() < next)
-            sender_wait_until(&p->snd, next);
-        if (p->stopping)
-            break;
-        int woken = p->woken;
-        p->woken = 0;
-        pthread_mutex_unlock(&p->snd.mu);
-        gh_conn *c = store_current();
-        size_t ran = 0;
-        int64_t soonest = c ? poll_once(p, c, &ran) : -1;
-        if (woken)
-            rechecks = WAKE_RECHECKS;
-        int64_t now = gh_monotonic_ms(), wait = p->poll_ms;
-        if (ran == BATCH)
-            wait = 0; /* more may be due */
-        else if (ran == 0 && rechecks > 0 && rechecks--)
-            wait = WAKE_RECHECK_MS;
-        if (soonest > 0 && soonest - gh_now_ms() < wait)
-            wait = soonest - gh_now_ms() > 0 ? soonest - gh_now_ms() : 0;
-        next = now + wait;
-        pthread_mutex_lock(&p->snd.mu);
-    }
-    pthread_mutex_unlock(&p->snd.mu);
-    sender_thread_stop(&p->snd);
-    return NULL;
+    return (int)n;
 }
 
 /* ---------------------------------------------------------------- the API */
@@ -314,21 +271,21 @@ gh_provisioner *provisioner_new(const gh_config *cfg, const gh_plugins *ps,
             snprintf(err, errlen, "provisioning: out of memory");
         return NULL;
     }
-    p->snd.plugin = pl;
+    p->pl.snd.plugin = pl;
     if (thread)
-        p->snd.setup = *thread;
+        p->pl.snd.setup = *thread;
     p->retry = cfg->onboarding_retry;
     p->keep = cfg->onboarding_keep;
     p->lease_ms = cfg->onboarding_lease_ms;
-    p->poll_ms = cfg->onboarding_poll_ms;
-    if (sender_launch(&p->snd, provisioner_main, p) < 0) {
-        snprintf(err, errlen, "provisioning: %.200s", p->snd.err);
+    p->pl.poll_ms = cfg->onboarding_poll_ms;
+    p->pl.batch = BATCH;
+    p->pl.poll = poll_once;
+    p->pl.arg = p;
+    if (poller_launch(&p->pl, &slot) < 0) {
+        snprintf(err, errlen, "provisioning: %.200s", p->pl.snd.err);
         free(p);
         return NULL;
     }
-    pthread_mutex_lock(&current_mu);
-    current = p;
-    pthread_mutex_unlock(&current_mu);
     gh_log(GH_LOG_INFO, "provisioning: through cloud plugin '%s'", pl->name);
     return p;
 }
@@ -337,26 +294,11 @@ void provisioner_free(gh_provisioner *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&current_mu);
-    current = NULL;
-    pthread_mutex_unlock(&current_mu);
-    pthread_mutex_lock(&p->snd.mu);
-    p->stopping = 1;
-    pthread_cond_broadcast(&p->snd.cond);
-    pthread_mutex_unlock(&p->snd.mu);
-    sender_join(&p->snd);
+    poller_stop(&p->pl, &slot);
     free(p);
 }
 
 void provisioner_wake(void)
 {
-    pthread_mutex_lock(&current_mu);
-    gh_provisioner *p = current;
-    if (p) {
-        pthread_mutex_lock(&p->snd.mu);
-        p->woken = 1;
-        pthread_cond_signal(&p->snd.cond);
-        pthread_mutex_unlock(&p->snd.mu);
-    }
-    pthread_mutex_unlock(&current_mu);
+    poller_wake(&slot);
 }
