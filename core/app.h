@@ -69,6 +69,7 @@ typedef struct gh_app {
     struct gh_server *server;
     struct gh_mailer *mailer;   /* notify/mailer.h; NULL: no mail plugin */
     struct gh_webhook_sender *webhooks; /* notify/webhook_sender.h; NULL: none */
+    struct gh_provisioner *provisioner; /* notify/provisioner.h; NULL: no cloud */
     _Atomic int draining;       /* SIGTERM seen: new requests get 503 */
 } gh_app;
 

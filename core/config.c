@@ -1073,6 +1073,32 @@ static const field webhooks_fields[] = {
     { 0 },
 };
 
+/* onboarding.cloud names a cloud plugin of the plugins: list (checked in
+ * finish_onboarding; its kind when it loads). */
+static int set_onboarding_cloud(checker *ck, const gh_node *v, const field *f, void *base,
+                                const char *name)
+{
+    return set_plugin_name(ck, v, f, &ck->cfg->onboarding_cloud, name);
+}
+
+static const choice onboarding_failures[] = { { "rollback", 0 }, { "keep", 1 }, { 0 } };
+
+/* Onboarding (api/onboard.c) and the provisioning jobs (auth/provisioning.h).
+ * A cloud that is down for a while is waited for: transient errors are
+ * retried with backoff before the job gives up. The lease outlasts one
+ * step's deadline (half the lease), so a step is never run twice at once. */
+static const field onboarding_fields[] = {
+    { .key = "public", .set = set_bool, .off = OFF(onboarding_public), .def = "false" },
+    { .key = "cloud", .set = set_onboarding_cloud, .restart = 1 },
+    { .key = "retries", .set = set_int, .off = OFF(onboarding_retry.max_attempts), .min = 0, .max = 100, .def = "5", .restart = 1 },
+    { .key = "backoff", .set = set_ms, .off = OFF(onboarding_retry.retry_delay_ms), .min = 10, .max = DAY, .def = "2s", .restart = 1 },
+    { .key = "backoff_max", .set = set_ms, .off = OFF(onboarding_retry.retry_max_delay_ms), .min = 10, .max = DAY, .def = "5m", .restart = 1 },
+    { .key = "on_failure", .set = set_choice, .off = OFF(onboarding_keep), .choices = onboarding_failures, .def = "rollback", .restart = 1 },
+    { .key = "lease", .set = set_ms, .off = OFF(onboarding_lease_ms), .min = 200, .max = DAY, .def = "5m", .restart = 1 },
+    { .key = "poll_interval", .set = set_ms, .off = OFF(onboarding_poll_ms), .min = 10, .max = 10 * 60 * SECOND, .def = "5s", .restart = 1 },
+    { 0 },
+};
+
 static const field top_fields[] = {
     { .key = "server", .set = set_section, .sub = server_fields },
     { .key = "log", .set = set_section, .sub = log_fields },
@@ -1090,6 +1116,7 @@ static const field top_fields[] = {
     { .key = "oauth2", .set = set_section, .sub = oauth2_fields },
     { .key = "rate_limits", .set = set_rate_limits },
     { .key = "webhooks", .set = set_section, .sub = webhooks_fields },
+    { .key = "onboarding", .set = set_section, .sub = onboarding_fields },
     { 0 },
 };
 
@@ -1328,6 +1355,24 @@ static int finish_webhooks(checker *ck)
     return 0;
 }
 
+/* onboarding: the cloud is one of plugins:, and retries never start
+ * slower than they may end. */
+static int finish_onboarding(checker *ck)
+{
+    gh_config *cfg = ck->cfg;
+    int listed = 0;
+    for (size_t i = 0; cfg->onboarding_cloud.name && i < cfg->n_plugins; i++)
+        listed |= strcmp(cfg->plugins[i].name, cfg->onboarding_cloud.name) == 0;
+    if (cfg->onboarding_cloud.name && !listed)
+        return cfg_error(ck->err, ck->errlen, cfg->onboarding_cloud.where,
+                         "onboarding.cloud: '%s' is not in the plugins: list",
+                         cfg->onboarding_cloud.name);
+    if (cfg->onboarding_retry.retry_delay_ms > cfg->onboarding_retry.retry_max_delay_ms)
+        return cfg_error(ck->err, ck->errlen, given(cfg, "onboarding.backoff"),
+                         "onboarding.backoff: more than backoff_max");
+    return 0;
+}
+
 /* What depends on more than one key, or on the machine. */
 static int finish(checker *ck)
 {
@@ -1335,7 +1380,7 @@ static int finish(checker *ck)
     if (finish_tokens(ck) < 0 || finish_auth(ck) < 0 || finish_bootstrap(ck) < 0 ||
         finish_encryption(ck) < 0)
         return -1;
-    if (finish_mail(ck) < 0 || finish_webhooks(ck) < 0)
+    if (finish_mail(ck) < 0 || finish_webhooks(ck) < 0 || finish_onboarding(ck) < 0)
         return -1;
     if (cfg->run_group && !cfg->run_user)
         return cfg_error(ck->err, ck->errlen, given(cfg, "server.group"),
@@ -1434,6 +1479,7 @@ void config_free(gh_config *cfg)
     free(cfg->kv.name);
     free(cfg->mail.name);
     free(cfg->webhooks.name);
+    free(cfg->onboarding_cloud.name);
     free(cfg->mail_frontend_url);
     free(cfg->mail_product_name);
     free(cfg->mail_templates_dir);

@@ -176,6 +176,15 @@ typedef struct gh_config {
     int64_t webhooks_poll_ms;    /* how often the store is polled; 5s */
     int webhooks_allow_private;  /* allow_private_targets; default false */
     int webhooks_allow_http;     /* allow_http; default false */
+    /* onboarding: POST /api/v1/onboard and provisioning (auth/provisioning.h) */
+    int onboarding_public;       /* anyone may onboard; default false */
+    gh_plugin_conf onboarding_cloud; /* onboarding.cloud: a cloud plugin listed
+                                    in plugins:; name NULL: no provisioning */
+    gh_outbox_conf onboarding_retry; /* max_attempts: retries after the first
+                                    try; backoff, backoff_max */
+    int onboarding_keep;         /* on_failure: keep (1) or rollback (0) */
+    int64_t onboarding_lease_ms; /* a claimed job's lease; 5m */
+    int64_t onboarding_poll_ms;  /* how often the store is polled; 5s */
 } gh_config;
 
 /* Read, expand and check `path`. On error returns NULL and writes

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "notify/mailer.h"
 #include "notify/webhook_sender.h"
+#include "notify/provisioner.h"
 #include "plugin/host.h"
 #include "privileges.h"
 #include "store/store.h"
@@ -469,6 +470,12 @@ static int start(void)
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
     }
+    /* and cloud provisioning, whose steps may take a while */
+    app.provisioner = provisioner_new(cfg, &app.plugins, &sender_thread, err, sizeof err);
+    if (!app.provisioner && err[0]) {
+        gh_log(GH_LOG_ERROR, "%s", err);
+        return -1;
+    }
     gh_pool_hooks loop_hooks = { NULL, loop_stop, NULL, thread_idle, loop_pass_end };
     if (server_start(app.server, &loop_hooks, err, sizeof err) < 0) {
         gh_log(GH_LOG_ERROR, "%s", err);
@@ -493,6 +500,7 @@ static void shutdown_all(void)
     /* after the pools (their last jobs may queue mail), before the plugins */
     mailer_free(app.mailer, app_config(&app)->shutdown_timeout_ms);
     webhook_sender_free(app.webhooks); /* what it has not sent waits in the store */
+    provisioner_free(app.provisioner); /* its jobs wait in the store likewise */
     server_free(app.server);
     store_free(app.store);
     plugins_unload(&app.plugins);
@@ -535,6 +543,8 @@ static int check_only(gh_config *cfg)
     else if ((rc = mailer_check(cfg, &app.plugins, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: %s\n", err);
     else if ((rc = webhook_sender_check(cfg, &app.plugins, err, sizeof err)) < 0)
+        fprintf(stderr, "gatehoused: %s\n", err);
+    else if ((rc = provisioner_check(cfg, &app.plugins, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: %s\n", err);
     else if ((rc = check_keys(cfg, err, sizeof err)) < 0)
         fprintf(stderr, "gatehoused: signing keys: %s\n", err);

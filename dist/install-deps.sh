@@ -8,7 +8,7 @@ pkgs="autoconf automake libtool pkg-config make gcc libltdl-dev libevent-dev
       libhiredis-dev libzxcvbn-dev liboath-dev libqrencode-dev"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs libcmocka-dev libjwt-dev curl sqlite3 jq python3 wrk
       postgresql mariadb-server redis-server python3-aiosmtpd
-      librsvg2-bin zbar-tools nodejs chromium man-db clang libclang-rt-14-dev"
+      librsvg2-bin zbar-tools nodejs chromium man-db clang libclang-rt-14-dev openssl"
 # the package test (tests/package/deb.sh): the build tools, lintian, and
 # systemd, whose sysusers and tmpfiles the gatehouse package's postinst runs
 [ "${1:-}" = "--test" ] && pkgs="$pkgs debhelper dpkg-dev fakeroot lintian systemd"

@@ -28,5 +28,6 @@ int mfa_sms_register(gh_router *r);   /* mfa_sms.c: SMS codes, plugin callbacks 
 int oauth_register(gh_router *r);     /* oauth.c: social sign-in, linked identities */
 int webhooks_register(gh_router *r);  /* webhooks.c: incoming webhooks, their events */
 int docs_register(gh_router *r);      /* docs.c: /openapi.json, /docs */
+int onboard_register(gh_router *r);   /* onboard.c: onboarding, customer/me, provisioning */
 
 #endif

@@ -226,3 +226,24 @@ json_t *present_tokens(const char *refresh, int64_t expires_in_s)
         json_object_set_new(t, "refresh_token", json_string(refresh));
     return t;
 }
+
+static json_t *settings_json(const gh_company_settings *s)
+{
+    return json_pack("{s:b, s:b, s:I}", "signup_allowed", s->signup_allowed, "mfa_required",
+                     s->mfa_required, "password_min_length", (json_int_t)s->pw_min_length);
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    return ms > 0 ? present_time(ms) : json_null();
+}
+
+json_t *present_company(const gh_company *co)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "id", co->id,
+                     "slug", co->slug, "name", co->name, "is_root", co->is_root, "is_active",
+                     co->is_active, "settings", settings_json(&co->settings), "created_at",
+                     present_time(co->created_at), "updated_at", present_time(co->updated_at),
+                     "deactivated_at", time_or_null(co->deactivated_at), "erase_after",
+                     time_or_null(co->erase_after), "erased_at", time_or_null(co->erased_at));
+}

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <jansson.h>
+#include "auth/companies.h"
 #include "auth/sessions.h"
 #include "auth/users.h"
 
@@ -32,5 +33,9 @@ json_t *present_session(const gh_session *s, const char *current_sid);
 /* The token answer; refresh may be NULL. "access_token" is null here: the
  * job signs it on the loop (api_sign_later). */
 json_t *present_tokens(const char *refresh, int64_t expires_in_s);
+/* {id, slug, name, is_root, is_active, settings, created_at, updated_at,
+ * deactivated_at, erase_after, erased_at}: /api/v1/companies' and
+ * onboarding's. */
+json_t *present_company(const gh_company *co);
 
 #endif

@@ -32,6 +32,8 @@
  *   GET    /api/v1/webhooks/events, .../events/{id}              webhooks.c
  *   GET POST /api/v1/webhooks/subscriptions[/{id}...]  webhook_subscriptions.c
  *   GET    /openapi.json, /docs, /docs/{file}                    docs.c
+ *   POST   /api/v1/onboard, GET /api/v1/customer/me,
+ *   GET DELETE /api/v1/companies/{id}/provisioning, POST .../retry   onboard.c
  */
 #include "api/api.h"
 
@@ -43,6 +45,7 @@ int api_register(gh_router *r)
         mailflow_register, mfa_register, mfa_sms_register, oauth_register, clients_register,
         integrations_register, webhooks_register, webhook_subscriptions_register,
         docs_register,
+        onboard_register,
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (parts[i](r) != 0)

@@ -233,6 +233,56 @@ static int name_valid(const char *name)
     return 1;
 }
 
+/* Room left at the end of a slug for "-99", the most a free one takes. */
+#define SLUG_SUFFIX_MAX 3
+#define SLUG_TRIES 99
+
+void company_slug_from(const char *name, char *out)
+{
+    size_t n = 0;
+    for (const char *p = name; *p && n < COMPANY_SLUG_MAX - SLUG_SUFFIX_MAX; p++) {
+        char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            out[n++] = ch;
+        else if (n > 0 && out[n - 1] != '-')
+            out[n++] = '-';
+    }
+    while (n > 0 && out[n - 1] == '-')
+        n--;
+    out[n] = '\0';
+    if (n == 0)
+        strcpy(out, "company"); /* a name of no ASCII letter or digit */
+}
+
+gh_result companies_free_slug(gh_conn *c, gh_call *call, char *slug)
+{
+    char base[COMPANY_SLUG_MAX - SLUG_SUFFIX_MAX + 1];
+    gh_company co;
+    gh_result r = GH_OK;
+
+    snprintf(base, sizeof base, "%s", slug);
+    for (int i = 1; i <= SLUG_TRIES; i++) {
+        if (i > 1)
+            snprintf(slug, COMPANY_SLUG_MAX + 1, "%s-%d", base, i);
+        if ((r = companies_find_slug(c, call, slug, &co)) == GH_ERR_NOT_FOUND)
+            return GH_OK;
+        if (r != GH_OK)
+            return r;
+    }
+    return call_fail(call, GH_ERR_CONFLICT, "companies: no free slug after %s-%d", base,
+                     SLUG_TRIES);
+}
+
+gh_result companies_name_taken(gh_conn *c, gh_call *call, const char *name, int *taken)
+{
+    gh_param arg = p_str(name);
+    int64_t n = 0;
+    gh_result r = store_exec(c, call, "SELECT COUNT(*) FROM tenants WHERE LOWER(name) = LOWER(?)",
+                             &arg, 1, row_count, &n, NULL);
+    *taken = n > 0;
+    return r;
+}
+
 gh_result companies_create(gh_conn *c, gh_call *call, gh_company *co)
 {
     char *settings;

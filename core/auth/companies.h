@@ -51,6 +51,15 @@ gh_company_settings company_settings_default(void);
 char *company_settings_json(const gh_company_settings *s);
 int company_settings_parse(const char *json, gh_company_settings *out);
 
+/* A slug made of a name: its ASCII letters (lowered) and digits, each run
+ * of anything else one '-', cut short enough for companies_free_slug's
+ * suffix; "company" when nothing is left. out: COMPANY_SLUG_MAX + 1. */
+void company_slug_from(const char *name, char *out);
+/* slug itself when no company has it, else slug-2, slug-3, ... (in place);
+ * GH_ERR_CONFLICT when all are taken. */
+gh_result companies_free_slug(gh_conn *c, gh_call *call, char *slug);
+/* *taken: a company has this name, whatever the case of its ASCII letters. */
+gh_result companies_name_taken(gh_conn *c, gh_call *call, const char *name, int *taken);
 /* Insert co (slug, name, settings set by the caller; active, not root);
  * fills id and the times. GH_ERR_INVALID: a bad slug or name;
  * GH_ERR_CONFLICT: the slug is taken. */

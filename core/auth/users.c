@@ -635,6 +635,27 @@ gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const 
                       "AND u.deleted_at IS NULL", args, 3, out, hash);
 }
 
+gh_result users_login_taken(gh_conn *c, gh_call *call, const char *login, int *taken)
+{
+    char norm[EMAIL_MAX + 1], idx[PII_INDEX_LEN];
+    const char *domain = strchr(login, '@') ? "email" : "username";
+    int64_t n = 0;
+    gh_param args[3];
+
+    *taken = 0;
+    if ((domain[0] == 'e' ? email_normalize(login, norm, sizeof(norm))
+                          : username_normalize(login, norm, sizeof(norm))) < 0 ||
+        lookup_args(args, "", domain, norm, idx) < 0)
+        return GH_OK; /* what cannot be normalised matches nobody */
+    gh_result r = store_exec(c, call, domain[0] == 'e'
+                             ? "SELECT COUNT(*) FROM users WHERE email_normalized IN (?, ?) "
+                               "AND deleted_at IS NULL"
+                             : "SELECT COUNT(*) FROM users WHERE username_normalized IN (?, ?) "
+                               "AND deleted_at IS NULL", &args[1], 2, row_count, &n, NULL);
+    *taken = n > 0;
+    return r;
+}
+
 gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out)
 {
     gh_param args[2];

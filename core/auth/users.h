@@ -55,6 +55,9 @@ gh_result users_create(gh_conn *c, gh_call *call, gh_user *u, const char *passwo
  * hash into hash (may be NULL). GH_ERR_NOT_FOUND if none or erased. */
 gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const char *login,
                            gh_user *out, char hash[GH_PW_HASH_MAX]);
+/* *taken: an account of any company has this email or username
+ * (whichever `login` looks like). */
+gh_result users_login_taken(gh_conn *c, gh_call *call, const char *login, int *taken);
 /* tenant NULL: in any tenant (then act on the user in its tenant_id). */
 gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out);
 /* The row of id in any tenant, or of external_id in tenant (id NULL), erased

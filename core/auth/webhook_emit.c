@@ -53,6 +53,10 @@ static const struct {
     { "rbac.role.revoke", NULL, "role.changed" },
     { "rbac.role.delete", NULL, "role.changed" },
     { "webhook.received", NULL, "webhook.received" },
+    { "provisioning.started", NULL, "provisioning.started" },
+    { "provisioning.active", NULL, "provisioning.active" },
+    { "provisioning.failed", NULL, "provisioning.failed" },
+    { "provisioning.deprovisioned", NULL, "provisioning.deprovisioned" },
 };
 
 const char *webhook_event_type(const char *action, const char *outcome)
@@ -167,8 +171,10 @@ gh_result webhook_events_record(gh_conn *c, gh_call *call, const gh_audit *e,
         return call_fail(call, GH_ERR_NOMEM, "webhooks: out of memory");
     gh_result r = queue_for(c, call, e->tenant_id, type, body, now_ms, queued);
     /* a new company is audited in itself, which has no subscriptions yet:
-     * the root company, whose superusers make companies, hears of it */
-    if (r == GH_OK && strcmp(type, "company.created") == 0 &&
+     * the root company, whose superusers make companies, hears of it, and
+     * of its provisioning likewise */
+    if (r == GH_OK && (strcmp(type, "company.created") == 0 ||
+                       strncmp(type, "provisioning.", 13) == 0) &&
         strcmp(e->tenant_id, GH_ROOT_TENANT) != 0)
         r = queue_for(c, call, GH_ROOT_TENANT, type, body, now_ms, queued);
     free(body);

@@ -1,12 +1,14 @@
 /*
- * company.c - `gatehousectl company create|list|show|deactivate`: companies
- * (tenants) in the store, as auth/companies.h keeps them. Every change is
- * audited in the company it changes, with the actor "cli".
+ * company.c - `gatehousectl company create|list|show|deactivate|provisioning`:
+ * companies (tenants) in the store, as auth/companies.h keeps them, and
+ * their cloud provisioning (auth/provisioning.h). Every change is audited
+ * in the company it changes, with the actor "cli".
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "auth/companies.h"
+#include "auth/provisioning.h"
 #include "clock.h"
 #include "ctl/ctl.h"
 #include "yaml_tree.h"
@@ -220,6 +222,70 @@ static int company_deactivate(ctl *c, int argc, char **argv)
     return CTL_OK;
 }
 
+/* ---------------------------------------------------------- provisioning */
+
+static void print_provisioning(const gh_provisioning *p)
+{
+    char next[32], updated[32];
+
+    ctl_time(p->next_attempt_at, next, sizeof next);
+    ctl_time(p->updated_at, updated, sizeof updated);
+    printf("state:          %s\ncloud:          %s\nattempts:       %lld\nnext attempt:   %s\n"
+           "updated:        %s\nlast error:     %s\nresources:\n", p->state, p->cloud,
+           (long long)p->attempts, next, updated, p->last_error[0] ? p->last_error : "-");
+    for (const char *r = p->resources; *r;) {
+        size_t n = strcspn(r, "\n");
+        printf("  %.*s\n", (int)n, r);
+        r += n + (r[n] == '\n');
+    }
+}
+
+static int company_provisioning(ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = { { "retry", no_argument, NULL, 'r' }, HELP_OPTION,
+                                              { NULL, 0, NULL, 0 } };
+    gh_provisioning p;
+    gh_company co;
+    int first = 1, o, retry = 0;
+    gh_call call;
+    gh_result r;
+
+    while ((o = ctl_getopt(argc, argv, "h", longopts, &first)) != -1) {
+        if (o == 'r')
+            retry = 1;
+        else if (o == 'h')
+            return help(argv[0], "ID|SLUG [--retry]",
+                "Show a company's cloud provisioning: its state, the resources made, the\n"
+                "last error. --retry provisions a failed or deprovisioned one again,\n"
+                "resuming what it kept; a running daemon takes it up at its next poll.\n");
+        else
+            return CTL_USAGE;
+    }
+    if (argc - optind != 1)
+        return ctl_usage_error(argv[0], "expected ID or SLUG");
+    if (ctl_open_store(c, 1) < 0 || find(c, argv[optind], &co) < 0)
+        return CTL_FAIL;
+    ctl_call(&call);
+    if (!retry)
+        r = provisioning_get(c->conn, &call, co.id, &p);
+    else if ((r = store_begin(c->conn, &call)) == GH_OK &&
+             (r = provisioning_retry(c->conn, &call, co.id, &p)) == GH_OK)
+        r = ctl_audit(c, &call, co.id, "provisioning.retry", co.id, NULL);
+    if (retry && r == GH_OK)
+        r = store_commit(c->conn, &call);
+    else if (retry)
+        store_rollback(c->conn, &call);
+    if (r == GH_ERR_NOT_FOUND)
+        return ctl_fail("company %s has no provisioning (no cloud when it was made)", co.slug);
+    if (r == GH_ERR_CONFLICT)
+        return ctl_fail("company %s: provisioning is %s: only a failed or deprovisioned one is "
+                        "retried", co.slug, p.state);
+    if (r != GH_OK)
+        return ctl_fail("provisioning of '%s': %s", co.slug, ctl_why(&call, r));
+    print_provisioning(&p);
+    return CTL_OK;
+}
+
 int ctl_company(ctl *c, int argc, char **argv)
 {
     static const ctl_cmd cmds[] = {
@@ -229,6 +295,8 @@ int ctl_company(ctl *c, int argc, char **argv)
         { "show", company_show, "ID|SLUG", "show a company and its settings" },
         { "deactivate", company_deactivate, "ID|SLUG",
           "stop a company's sign-ins and sessions at once" },
+        { "provisioning", company_provisioning, "ID|SLUG [--retry]",
+          "show a company's cloud provisioning, or retry it" },
         { NULL, NULL, NULL, NULL },
     };
     return ctl_dispatch(c, cmds, argc, argv);

@@ -40,6 +40,8 @@ static const builtin builtins[] = {
         "POST /api/v1/users/me/mfa/sms" },
       RL_KEY_IP, 3, 0 },
     { "webhooks", { "POST /api/v1/webhooks/*" }, RL_KEY_KEY, 60, 0 },
+    /* onboarding.public: anyone may make a company; as many as sign-ups */
+    { "onboard", { "POST /api/v1/onboard" }, RL_KEY_IP, 5, 0 },
 };
 
 static void limit_free(gh_rate_limit *l)

@@ -9,6 +9,7 @@
 #include "notify/sender.h"
 #include "out.h"
 #include "plugin/host.h"
+#include "store/store.h"
 
 static int thread_setup(gh_sender *s)
 {
@@ -137,4 +138,79 @@ gh_result sender_deliver(gh_sender *s, gh_call *call, const gh_param *in, gh_out
     return GH_OPS_HAS(gh_notify_ops, ops, deliver)
                ? ops->deliver(s->plugin->inst, s->tinst, call, in, *out)
                : GH_ERR_UNSUPPORTED;
+}
+
+/* ---------------------------------------------------------------- pollers */
+
+#define WAKE_RECHECKS 5
+#define WAKE_RECHECK_MS 100
+
+static void *poller_main(void *arg)
+{
+    gh_poller *p = arg;
+    if (sender_thread_start(&p->snd) < 0)
+        return NULL;
+    int64_t next = gh_monotonic_ms(); /* at once: what waited over a restart */
+    int rechecks = 0;
+    for (;;) {
+        while (!p->stopping && !p->woken && gh_monotonic_ms() < next)
+            sender_wait_until(&p->snd, next);
+        if (p->stopping)
+            break;
+        int woken = p->woken;
+        p->woken = 0;
+        pthread_mutex_unlock(&p->snd.mu);
+        gh_conn *c = store_current();
+        int64_t due = 0;
+        int n = c ? p->poll(p->arg, c, &due) : -1;
+        if (woken)
+            rechecks = WAKE_RECHECKS;
+        int64_t now = gh_monotonic_ms(), wait = p->poll_ms;
+        if (n == p->batch)
+            wait = 0; /* more may be due */
+        else if (n <= 0 && rechecks > 0 && rechecks--)
+            wait = WAKE_RECHECK_MS;
+        if (due > 0 && due - gh_now_ms() < wait)
+            wait = due > gh_now_ms() ? due - gh_now_ms() : 0;
+        next = now + wait;
+        pthread_mutex_lock(&p->snd.mu);
+    }
+    pthread_mutex_unlock(&p->snd.mu);
+    sender_thread_stop(&p->snd);
+    return NULL;
+}
+
+int poller_launch(gh_poller *p, gh_poller_slot *slot)
+{
+    if (sender_launch(&p->snd, poller_main, p) < 0)
+        return -1;
+    pthread_mutex_lock(&slot->mu);
+    slot->p = p;
+    pthread_mutex_unlock(&slot->mu);
+    return 0;
+}
+
+void poller_stop(gh_poller *p, gh_poller_slot *slot)
+{
+    pthread_mutex_lock(&slot->mu);
+    slot->p = NULL;
+    pthread_mutex_unlock(&slot->mu);
+    pthread_mutex_lock(&p->snd.mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->snd.cond);
+    pthread_mutex_unlock(&p->snd.mu);
+    sender_join(&p->snd);
+}
+
+void poller_wake(gh_poller_slot *slot)
+{
+    pthread_mutex_lock(&slot->mu);
+    gh_poller *p = slot->p;
+    if (p) {
+        pthread_mutex_lock(&p->snd.mu);
+        p->woken = 1;
+        pthread_cond_signal(&p->snd.cond);
+        pthread_mutex_unlock(&p->snd.mu);
+    }
+    pthread_mutex_unlock(&slot->mu);
 }

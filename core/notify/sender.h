@@ -14,6 +14,7 @@
 #include "notify/outbox.h"
 #include "notify/outbox_conf.h"
 #include "plugin/loader.h"
+#include "store/store.h"
 
 typedef struct gh_sender {
     const gh_loaded *plugin;   /* the notify plugin */
@@ -45,6 +46,41 @@ void sender_join(gh_sender *s);
 /* The notify plugin's deliver, on the sender thread, with in; its results
  * into *out (out_new'd: out_free it, NULL or not). */
 gh_result sender_deliver(gh_sender *s, gh_call *call, const gh_param *in, gh_out **out);
+
+/*
+ * A sender thread that works through rows waiting in the store (the
+ * webhook deliveries, the provisioning jobs) rather than a queue in
+ * memory: it polls every poll_ms, at once when woken, and after a wake
+ * that found nothing looks again a few times shortly after: a wake comes
+ * from inside the writer's transaction, before its commit, so a poll at
+ * once may not see the row yet. One poller of a kind runs at a time; its
+ * slot lets any thread wake it.
+ */
+typedef struct gh_poller {
+    gh_sender snd;             /* the plugin, the thread, the lock */
+    int stopping, woken;       /* under snd.mu */
+    int64_t poll_ms;
+    int batch;                 /* a poll that handled this many: more may be due */
+    /* One poll on c: the rows it handled, or -1 when the store failed
+     * (logged); *due_ms: when a row it left is due again (gh_now_ms's
+     * clock), or 0. */
+    int (*poll)(void *arg, gh_conn *c, int64_t *due_ms);
+    void *arg;
+} gh_poller;
+
+typedef struct gh_poller_slot {
+    pthread_mutex_t mu;
+    gh_poller *p;              /* the running one, or NULL */
+} gh_poller_slot;
+#define POLLER_SLOT_INIT { PTHREAD_MUTEX_INITIALIZER, NULL }
+
+/* Start p's thread (p->snd.plugin and setup, poll_ms, batch, poll and arg
+ * set) and put it in slot: sender_launch's 0 or -1 (p->snd.err). */
+int poller_launch(gh_poller *p, gh_poller_slot *slot);
+/* Take it out of slot, stop it after the poll in flight, and join it. */
+void poller_stop(gh_poller *p, gh_poller_slot *slot);
+/* Any thread: poll soon. An empty slot: no-op. */
+void poller_wake(gh_poller_slot *slot);
 
 /* The wait before the next attempt after `attempts` failed ones:
  * retry_delay * 2^(attempts-1), at most retry_max_delay. */

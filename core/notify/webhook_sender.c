@@ -2,7 +2,6 @@
  * webhook_sender.c - the outgoing events' sender thread. See
  * webhook_sender.h.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +20,15 @@
  * never sent twice at once; a sender that died mid-attempt leaves its
  * claim to run out, and the delivery is due again. */
 #define LEASE_MARGIN_MS 30000
-/* A wake comes from inside the writer's transaction, before its commit:
- * a poll at once may not see the row yet. So after a wake that found
- * nothing, look again a few times at short intervals before falling back
- * to the poll interval. */
-#define WAKE_RECHECKS 5
-#define WAKE_RECHECK_MS 100
 
 struct gh_webhook_sender {
-    gh_sender snd;             /* the plugin, the thread, the lock */
-    int stopping, woken;
+    gh_poller pl;              /* the plugin, the thread, its polls */
     gh_webhook_policy policy;
-    int64_t poll_ms;
     int allow_private, allow_http;
 };
 
 /* The running sender, for webhook_sender_wake from any thread. */
-static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
-static gh_webhook_sender *current;
+static gh_poller_slot slot = POLLER_SLOT_INIT;
 
 /* ---------------------------------------------------------------- delivery */
 
@@ -59,10 +49,10 @@ static int64_t attempt(gh_webhook_sender *s, const gh_webhook_job *job, char *er
         { NULL, 0, NULL, 0 },
     };
     gh_call call;
-    call_init(&call, s->snd.plugin, NULL, s->policy.retry.send_timeout_ms);
+    call_init(&call, s->pl.snd.plugin, NULL, s->policy.retry.send_timeout_ms);
     call.attempt = (int)job->attempts;
     gh_out *out;
-    gh_result r = sender_deliver(&s->snd, &call, in, &out);
+    gh_result r = sender_deliver(&s->pl.snd, &call, in, &out);
     const gh_param *st = r == GH_OK ? out_get(out, "status", 0) : NULL;
     int64_t status = st && st->type == GH_T_INT ? *(const int64_t *)st->data : 0;
     out_free(out);
@@ -75,10 +65,11 @@ static int64_t attempt(gh_webhook_sender *s, const gh_webhook_job *job, char *er
     return status;
 }
 
-/* Claim what is due and send it. How many were sent, or -1 when the store
- * failed (logged). */
-static int poll_once(gh_webhook_sender *s, gh_conn *c)
+/* Claim what is due and send it (the poller's poll). How many were sent,
+ * or -1 when the store failed (logged). */
+static int poll_once(void *arg, gh_conn *c, int64_t *due_ms)
 {
+    gh_webhook_sender *s = arg;
     gh_webhook_job *jobs = NULL;
     size_t n = 0;
     gh_call call;
@@ -107,42 +98,8 @@ static int poll_once(gh_webhook_sender *s, gh_conn *c)
                    (long long)jobs[i].attempts, s->policy.retry.max_attempts, err);
     }
     webhook_jobs_free(jobs, n);
+    *due_ms = 0; /* the next poll finds what failed */
     return (int)n;
-}
-
-/* ---------------------------------------------------------------- the thread */
-
-static void *sender_main(void *arg)
-{
-    gh_webhook_sender *s = arg;
-    if (sender_thread_start(&s->snd) < 0)
-        return NULL;
-    int64_t next = gh_monotonic_ms(); /* at once: what waited over a restart */
-    int rechecks = 0;
-    for (;;) {
-        while (!s->stopping && !s->woken && gh_monotonic_ms() < next)
-            sender_wait_until(&s->snd, next);
-        if (s->stopping)
-            break;
-        int woken = s->woken;
-        s->woken = 0;
-        pthread_mutex_unlock(&s->snd.mu);
-        gh_conn *c = store_current();
-        int sent = c ? poll_once(s, c) : -1;
-        if (woken)
-            rechecks = WAKE_RECHECKS;
-        int64_t now = gh_monotonic_ms();
-        if (sent == BATCH)
-            next = now; /* more may be due */
-        else if (sent <= 0 && rechecks > 0 && rechecks--)
-            next = now + WAKE_RECHECK_MS;
-        else
-            next = now + s->poll_ms;
-        pthread_mutex_lock(&s->snd.mu);
-    }
-    pthread_mutex_unlock(&s->snd.mu);
-    sender_thread_stop(&s->snd);
-    return NULL;
 }
 
 /* ---------------------------------------------------------------- the API */
@@ -175,22 +132,22 @@ gh_webhook_sender *webhook_sender_new(const gh_config *cfg, const gh_plugins *ps
             snprintf(err, errlen, "webhooks: out of memory");
         return NULL;
     }
-    s->snd.plugin = p;
+    s->pl.snd.plugin = p;
     if (thread)
-        s->snd.setup = *thread;
+        s->pl.snd.setup = *thread;
     s->policy.retry = cfg->webhooks_retry;
     s->policy.disable_after = cfg->webhooks_disable_after;
-    s->poll_ms = cfg->webhooks_poll_ms;
+    s->pl.poll_ms = cfg->webhooks_poll_ms;
+    s->pl.batch = BATCH;
+    s->pl.poll = poll_once;
+    s->pl.arg = s;
     s->allow_private = cfg->webhooks_allow_private;
     s->allow_http = cfg->webhooks_allow_http;
-    if (sender_launch(&s->snd, sender_main, s) < 0) {
-        snprintf(err, errlen, "webhooks: %.200s", s->snd.err);
+    if (poller_launch(&s->pl, &slot) < 0) {
+        snprintf(err, errlen, "webhooks: %.200s", s->pl.snd.err);
         free(s);
         return NULL;
     }
-    pthread_mutex_lock(&current_mu);
-    current = s;
-    pthread_mutex_unlock(&current_mu);
     gh_log(GH_LOG_INFO, "webhooks: delivering through plugin '%s'", p->name);
     return s;
 }
@@ -199,26 +156,11 @@ void webhook_sender_free(gh_webhook_sender *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&current_mu);
-    current = NULL;
-    pthread_mutex_unlock(&current_mu);
-    pthread_mutex_lock(&s->snd.mu);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->snd.cond);
-    pthread_mutex_unlock(&s->snd.mu);
-    sender_join(&s->snd);
+    poller_stop(&s->pl, &slot);
     free(s);
 }
 
 void webhook_sender_wake(void)
 {
-    pthread_mutex_lock(&current_mu);
-    gh_webhook_sender *s = current;
-    if (s) {
-        pthread_mutex_lock(&s->snd.mu);
-        s->woken = 1;
-        pthread_cond_signal(&s->snd.cond);
-        pthread_mutex_unlock(&s->snd.mu);
-    }
-    pthread_mutex_unlock(&current_mu);
+    poller_wake(&slot);
 }

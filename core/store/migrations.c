@@ -917,6 +917,48 @@ static const char v12_mysql[] =
     WEBHOOKS_PERMS(MYSQL_NOW, "INSERT IGNORE")
     "SELECT webhook_deliveries.status FROM webhook_deliveries LIMIT 0;\n";
 
+/* Onboarding (api/onboard.c) and its cloud provisioning (auth/provisioning.h):
+ * one durable job per company, whose state and resource ids ("type:id",
+ * one a line, in the order they were made) are written after every step
+ * of the cloud plugin, so a restarted or another instance resumes it.
+ * lease_until and lease_owner are the claim of the instance running a
+ * step: a job is taken only when due and its lease has run out, by a
+ * conditional UPDATE, so several instances share the jobs and one whose
+ * instance died is taken over. rolling_back marks a deprovisioning that
+ * undoes a failure (it ends in "failed"; one asked for, in "deprovisioned").
+ * Permission companies:onboard joins the catalog. */
+#define PROVISIONING_TABLE(INT)                                                               \
+    "CREATE TABLE provisioning_jobs (\n"                                                      \
+    "    tenant_id VARCHAR(36) NOT NULL PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,\n" \
+    "    cloud VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL,\n"                         \
+    "    rolling_back " INT " NOT NULL,\n"                                                    \
+    "    resources TEXT NOT NULL, attempts " INT " NOT NULL, next_attempt_at " INT " NOT NULL,\n" \
+    "    lease_until " INT " NOT NULL, lease_owner VARCHAR(36), last_error TEXT,\n"          \
+    "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
+    ");\n"                                                                                    \
+    "CREATE INDEX provisioning_jobs_due ON provisioning_jobs (state, next_attempt_at);\n"
+#define ONBOARD_PERM(NOW, INSERT)                                                             \
+    INSERT " INTO permissions (id, tenant_id, resource_type_id, action, name, description, created_at, updated_at) VALUES\n" \
+    "('00000000-0000-4000-8002-000000000130', NULL, '00000000-0000-4000-8001-000000000007', " \
+    "'onboard', 'companies:onboard', 'onboard a customer: a new company and its first admin', " NOW ", " NOW ");\n"
+static const char v13_sqlite[] =
+    PROVISIONING_TABLE("INTEGER")
+    ONBOARD_PERM(SQLITE_NOW, "INSERT");
+static const char v13_postgres[] =
+    PROVISIONING_TABLE("BIGINT")
+    ONBOARD_PERM(POSTGRES_NOW, "INSERT");
+static const char v13_mysql[] =
+    "CREATE TABLE IF NOT EXISTS provisioning_jobs (\n"
+    "    tenant_id VARCHAR(36) NOT NULL PRIMARY KEY, cloud VARCHAR(64) NOT NULL,\n"
+    "    state VARCHAR(16) NOT NULL, rolling_back BIGINT NOT NULL, resources MEDIUMTEXT NOT NULL,\n"
+    "    attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, lease_until BIGINT NOT NULL,\n"
+    "    lease_owner VARCHAR(36), last_error TEXT, created_at BIGINT NOT NULL,\n"
+    "    updated_at BIGINT NOT NULL, KEY provisioning_jobs_due (state, next_attempt_at)"
+    MYSQL_FK("tenant_id", "tenants") "\n"
+    ")" MYSQL_TABLE
+    ONBOARD_PERM(MYSQL_NOW, "INSERT IGNORE")
+    "SELECT provisioning_jobs.lease_owner FROM provisioning_jobs LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -932,6 +974,7 @@ const gh_migration gh_migrations[] = {
     { 10, "integrations", v10_sqlite, v10_postgres, v10_mysql },
     { 11, "webhook_events", v11_sqlite, v11_postgres, v11_mysql },
     { 12, "webhooks", v12_sqlite, v12_postgres, v12_mysql },
+    { 13, "provisioning", v13_sqlite, v13_postgres, v13_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

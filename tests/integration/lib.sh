@@ -233,3 +233,30 @@ kv_config() {
     KV_YAML=$(printf 'kv:\n  plugin: redis\n  options:\n    url: "%s"\n    key_prefix: "gh-%s-%s:"' \
         "$GH_TEST_REDIS_URL" "$1" "$$")
 }
+
+# mail_client: PY, a python3 that imports aiosmtpd, for the SMTP sink
+# (smtp_sink.py) and mail_read.py, or skip (fail when the servers are
+# required); and wait_mail and mread for the mail in $MAILDIR, defined
+# when a test calls it, as json_client's are.
+# shellcheck disable=SC2317 # called by the tests
+mail_client() {
+    # Debian's python3-aiosmtpd is for the system python, which may not be first
+    PY=
+    local p why
+    for p in /usr/bin/python3 python3; do
+        "$p" -c 'import aiosmtpd' 2>/dev/null && { PY=$p; break; }
+    done
+    if [ -z "$PY" ]; then
+        why="python3 cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
+        [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] && { echo "FAIL: $why and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
+        echo "SKIP: $why"; exit 77
+    fi
+    # wait_mail N: until the Nth message has arrived (15 s); MAIL names it
+    wait_mail() {
+        MAIL=$(printf '%s/%06d.eml' "$MAILDIR" "$1")
+        for _ in $(seq 1 300); do [ -e "$MAIL" ] && return 0; sleep 0.05; done
+        return 1
+    }
+    # mread WHAT: subject, text, token, envelope-to ... of MAIL
+    mread() { "$PY" "$top_srcdir/tests/integration/mail_read.py" "$MAIL" "$1"; }
+}

@@ -14,16 +14,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/backend.sh"
 command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
-# Debian's python3-aiosmtpd is for the system python, which may not be first
-PY=
-for p in /usr/bin/python3 python3; do
-    "$p" -c 'import aiosmtpd' 2>/dev/null && { PY=$p; break; }
-done
-if [ -z "$PY" ]; then
-    why="python3 cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
-    [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] && { echo "FAIL: $why and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
-    echo "SKIP: $why"; exit 77
-fi
+mail_client
 
 # ---------------------------------------------------------------- the database
 new_database gh_mail
@@ -47,13 +38,6 @@ stop_smtp() {
 trap 'cleanup; stop_smtp; drop_databases' EXIT
 
 mail_count() { find "$MAILDIR" -name '*.eml' 2>/dev/null | wc -l; }
-# wait_mail N: until the Nth message has arrived (15 s); MAIL names it
-wait_mail() {
-    MAIL=$(printf '%s/%06d.eml' "$MAILDIR" "$1")
-    for _ in $(seq 1 300); do [ -e "$MAIL" ] && return 0; sleep 0.05; done
-    return 1
-}
-mread() { "$PY" "$top_srcdir/tests/integration/mail_read.py" "$MAIL" "$1"; }
 
 # ---------------------------------------------------------------- HTTP
 json_client

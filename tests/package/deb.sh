@@ -110,7 +110,8 @@ equals "the plugin dir of gatehouse-plugin.pc is the multiarch one" \
 for pair in sqlite:gatehouse gatehouse-http:gatehouse postgres:gatehouse-plugin-postgres \
     mysql:gatehouse-plugin-mysql redis:gatehouse-plugin-redis smtp:gatehouse-plugin-smtp \
     webhook:gatehouse-plugin-webhook oidc:gatehouse-plugin-oauth google:gatehouse-plugin-oauth \
-    facebook:gatehouse-plugin-oauth totp:gatehouse-plugin-mfa twilio:gatehouse-plugin-mfa; do
+    facebook:gatehouse-plugin-oauth totp:gatehouse-plugin-mfa twilio:gatehouse-plugin-mfa \
+    oci:gatehouse-plugin-cloud; do
     so=$plugin_dir/${pair%%:*}.so
     equals "${pair%%:*}.so comes with ${pair#*:}" "$(dpkg -S "$so" 2>/dev/null | cut -d: -f1)" "${pair#*:}"
 done

@@ -19,22 +19,15 @@
 #include "plugin/host.h"
 #include "standin.h"
 
-unsigned standin_start(const char *script, const char *const *args, pid_t *pid)
+/* Run argv into *pid and wait for it to write its port to READY. */
+static unsigned run_until_ready(const char *const *argv, const char *script, pid_t *pid)
 {
-    const char *argv[32] = {"python3", NULL, "serve", READY, RECORD};
-    char path[1024], *ready;
-    size_t n = 5;
+    char *ready;
     unsigned port;
 
-    if (!getenv("top_srcdir"))
-        return 0;
-    snprintf(path, sizeof path, "%s/tests/integration/%s", getenv("top_srcdir"), script);
-    argv[1] = path;
-    for (; *args && n + 1 < sizeof argv / sizeof argv[0]; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
+    unlink(READY);
     if ((*pid = fork()) == 0) {
-        execvp("python3", (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     for (int tries = 0; *pid > 0 && tries < 1000 && access(READY, R_OK) != 0; tries++)
@@ -45,6 +38,54 @@ unsigned standin_start(const char *script, const char *const *args, pid_t *pid)
     if (port == 0)
         fprintf(stderr, "%s did not start\n", script);
     return port;
+}
+
+unsigned standin_start(const char *script, const char *const *args, pid_t *pid)
+{
+    const char *argv[32] = {"python3", NULL, "serve", READY, RECORD};
+    char path[1024];
+    size_t n = 5;
+
+    if (!getenv("top_srcdir"))
+        return 0;
+    snprintf(path, sizeof path, "%s/tests/integration/%s", getenv("top_srcdir"), script);
+    argv[1] = path;
+    for (; *args && n + 1 < sizeof argv / sizeof argv[0]; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    return run_until_ready(argv, script, pid);
+}
+
+unsigned standin_start_node(const char *dir, const char *script, const char *const *args,
+                            pid_t *pid)
+{
+    const char *argv[32] = {"node", NULL, "--port-file", READY};
+    char cmd[2048], path[1024], *nl;
+    size_t n = 4;
+    FILE *p;
+
+    if (!getenv("top_srcdir"))
+        return 0;
+    /* the pinned packages, installed (or found) outside the source tree */
+    snprintf(cmd, sizeof cmd, "sh '%s/tests/npm-install.sh' '%s/tests/standins/%s'",
+             getenv("top_srcdir"), getenv("top_srcdir"), dir);
+    if (!(p = popen(cmd, "r")) || !fgets(path, sizeof path - 64, p)) {
+        if (p)
+            pclose(p);
+        fprintf(stderr, "%s: the npm packages of tests/standins/%s cannot be installed\n",
+                script, dir);
+        return 0;
+    }
+    if (pclose(p) != 0)
+        return 0;
+    if ((nl = strchr(path, '\n')) != NULL)
+        *nl = '\0';
+    snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", script);
+    argv[1] = path;
+    for (; *args && n + 1 < sizeof argv / sizeof argv[0]; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    return run_until_ready(argv, script, pid);
 }
 
 void standin_stop(pid_t pid)

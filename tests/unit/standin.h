@@ -1,13 +1,16 @@
 /*
  * standin.h - the loopback stand-ins of outside services that the plugin
- * tests start (tests/integration/NAME_standin.py): starting and stopping one
- * for a test group, reading the JSON line it records for each request,
- * and capturing the daemon's log to show what a plugin wrote there.
+ * tests start (tests/integration/NAME_standin.py, tests/standins/NAME/):
+ * starting and stopping one for a test group, reading the JSON line it
+ * records for each request, and capturing the daemon's log to show what a
+ * plugin wrote there.
  *
- * A stand-in runs in the group's directory (fx_group_setup) and is called
- * as `python3 $top_srcdir/tests/integration/<script> serve READY RECORD
- * args...`: it writes the port it listens on to READY (whole, then
- * renamed) and appends one JSON line per request to RECORD.
+ * A stand-in runs in the group's directory (fx_group_setup). A Python one
+ * is called as `python3 $top_srcdir/tests/integration/<script> serve READY
+ * RECORD args...`: it writes the port it listens on to READY (whole, then
+ * renamed) and appends one JSON line per request to RECORD. A Node one
+ * writes its port the same way and keeps its own record, read through
+ * its control routes.
  */
 #ifndef GH_TEST_STANDIN_H
 #define GH_TEST_STANDIN_H
@@ -21,6 +24,12 @@
 /* Start script with args (ending at NULL) into *pid; its port, or 0 (with
  * a line on stderr) when it did not start within 10 s. */
 unsigned standin_start(const char *script, const char *const *args, pid_t *pid);
+/* Start tests/standins/<dir>/<script> under node, its npm packages
+ * installed by tests/npm-install.sh, as `node script --port-file READY
+ * args...`; its port, or 0 (with a line on stderr) when npm or the
+ * stand-in failed. */
+unsigned standin_start_node(const char *dir, const char *script, const char *const *args,
+                            pid_t *pid);
 /* SIGTERM and wait, for a pid standin_start set (<= 0: nothing). */
 void standin_stop(pid_t pid);
 

@@ -188,7 +188,7 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->mail_ip_limit, 50);
     assert_true(cfg->mail_limit_window_ms == 3600LL * 1000);
     /* the built-in rate limits; login's stands for them */
-    assert_int_equal(cfg->rate_limits.n, 7);
+    assert_int_equal(cfg->rate_limits.n, 8);
     assert_string_equal(cfg->rate_limits.v[1].name, "login");
     assert_int_equal(cfg->rate_limits.v[1].n_routes, 1);
     assert_int_equal(cfg->rate_limits.v[1].routes[0].methods, GH_POST);
@@ -208,6 +208,15 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->webhooks_poll_ms, 5000);
     assert_int_equal(cfg->webhooks_allow_private, 0);
     assert_int_equal(cfg->webhooks_allow_http, 0);
+
+    assert_int_equal(cfg->onboarding_public, 0);
+    assert_null(cfg->onboarding_cloud.name);
+    assert_int_equal(cfg->onboarding_retry.max_attempts, 5);
+    assert_int_equal(cfg->onboarding_retry.retry_delay_ms, 2000);
+    assert_int_equal(cfg->onboarding_retry.retry_max_delay_ms, 300000);
+    assert_int_equal(cfg->onboarding_keep, 0);
+    assert_int_equal(cfg->onboarding_lease_ms, 300000);
+    assert_int_equal(cfg->onboarding_poll_ms, 5000);
 }
 
 /* ------------------------------------------------------------ whole files */
@@ -392,6 +401,14 @@ static void every_key(void **state)
     assert_int_equal(cfg->webhooks_poll_ms, 250);
     assert_int_equal(cfg->webhooks_allow_private, 1);
     assert_int_equal(cfg->webhooks_allow_http, 1);
+    assert_int_equal(cfg->onboarding_public, 1);
+    assert_string_equal(cfg->onboarding_cloud.name, "oci");
+    assert_int_equal(cfg->onboarding_retry.max_attempts, 3);
+    assert_int_equal(cfg->onboarding_retry.retry_delay_ms, 500);
+    assert_int_equal(cfg->onboarding_retry.retry_max_delay_ms, 10000);
+    assert_int_equal(cfg->onboarding_keep, 1);
+    assert_int_equal(cfg->onboarding_lease_ms, 30000);
+    assert_int_equal(cfg->onboarding_poll_ms, 1000);
     assert_int_equal(cfg->log_level, GH_LOG_DEBUG);
     assert_int_equal(cfg->log_json, 1);
     assert_int_equal(cfg->log_syslog, 1);
@@ -407,7 +424,7 @@ static void every_key(void **state)
     assert_int_equal(cfg->kv.where->col, 14);
     assert_null(cfg->kv.options);
 
-    assert_int_equal(cfg->n_plugins, 3);
+    assert_int_equal(cfg->n_plugins, 4);
     assert_string_equal(cfg->plugins[2].name, "webhook");
     assert_string_equal(cfg->plugins[0].name, "google");
     const gh_node *scopes = cfg_get(cfg->plugins[0].options, "scopes");
@@ -485,7 +502,7 @@ static void rate_limit_forms(void **state)
                              "  sms_send: false\n"
                              "  webhooks: { enabled: false }\n"
                              "  everything: { routes: \"*\", key: user, limit: 1000 }\n");
-    assert_int_equal(cfg->rate_limits.n, 6);
+    assert_int_equal(cfg->rate_limits.n, 7);
     const gh_rate_limit *login = &cfg->rate_limits.v[1];
     assert_string_equal(login->name, "login");
     assert_int_equal(login->limit, 10);

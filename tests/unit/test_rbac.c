@@ -124,14 +124,15 @@ static void test_catalog(void **state)
     int seen = 0;
 
     assert_int_equal(rbac_permission_list(f->c, &f->call, ROOT_TENANT, &p, &n), GH_OK);
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 21);
     for (size_t i = 0; i < n; i++)
         seen += strcmp(p[i].name, "users:read") == 0 || strcmp(p[i].name, "sessions:revoke") == 0 ||
                 strcmp(p[i].name, "clients:read") == 0 || strcmp(p[i].name, "clients:write") == 0 ||
                 strcmp(p[i].name, "integrations:write") == 0 ||
                 strcmp(p[i].name, "webhook_events:read") == 0 ||
-                strcmp(p[i].name, "webhooks:read") == 0 || strcmp(p[i].name, "webhooks:write") == 0;
-    assert_int_equal(seen, 8);
+                strcmp(p[i].name, "webhooks:read") == 0 || strcmp(p[i].name, "webhooks:write") == 0 ||
+                strcmp(p[i].name, "companies:onboard") == 0;
+    assert_int_equal(seen, 9);
     assert_string_equal(p[0].tenant_id, ""); /* the system's */
     free(p);
     assert_int_equal(rbac_resource_list(f->c, &f->call, ROOT_TENANT, &rt, &n), GH_OK);
