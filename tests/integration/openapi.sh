@@ -21,7 +21,7 @@ mkdir -p "$ANSWERS"
 
 # the scripts of the main resources on SQLite; Makefile.am lists their logs
 # as this test's prerequisites (OPENAPI_RECORDERS): keep the two lists alike
-SCRIPTS="accounts companies rbac clients integrations webhooks-in webhooks-out mfa permissions daemon docs"
+SCRIPTS="accounts companies rbac clients integrations webhooks-in webhooks-out mfa permissions daemon docs onboard onboard-oci"
 logs=()
 for script in $SCRIPTS; do
     log="$ANSWERS/$script.jsonl"
