@@ -64,10 +64,17 @@ typedef struct reading {
     size_t len;
 } reading;
 
+/* paths.data_dir, else $GATEHOUSE_DATA_DIR (`make run` points it at the
+ * source tree, as it does GATEHOUSE_PLUGIN_DIR at the build's plugins),
+ * else where the build installs the files */
 static const char *data_dir(const gh_req *req)
 {
     const gh_config *cfg = req->cycle->cfg;
-    return cfg->data_dir ? cfg->data_dir : GH_DATA_DIR;
+    const char *env = getenv("GATEHOUSE_DATA_DIR");
+
+    if (cfg->data_dir && *cfg->data_dir)
+        return cfg->data_dir;
+    return env && *env ? env : GH_DATA_DIR;
 }
 
 /* The whole file at data_dir/name, malloc'd, or NULL (logged). */
