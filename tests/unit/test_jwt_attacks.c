@@ -45,6 +45,28 @@ static void expect_accepted(const ring *r, const char *token, int64_t now)
         fail_msg("positive control refused: %s", why);
 }
 
+/* A good payload as compact JSON text; malloc'd. */
+static char *good_payload_text(int64_t now)
+{
+    json_t *pl = good_payload(now);
+    char *p = json_dumps(pl, JSON_COMPACT);
+
+    json_decref(pl);
+    assert_non_null(p);
+    return p;
+}
+
+/* A token of r with the header text h over a good payload, signed by r's
+ * own key; malloc'd. */
+static char *signed_over_good(const ring *r, const char *h, int64_t now)
+{
+    json_t *pl = good_payload(now);
+    char *t = sign_as(r, h, pl);
+
+    json_decref(pl);
+    return t;
+}
+
 /* A token of r with the header text `header` (KID: r's kid) over a good
  * payload, signed by r's own key; malloc'd. */
 static char *with_header(const ring *r, const char *header, int64_t now)
@@ -57,7 +79,7 @@ static char *with_header(const ring *r, const char *header, int64_t now)
                  keyring_signing_kid(r->kr), at + 3);
     else
         snprintf(h, sizeof h, "%s", header);
-    return sign_as(r, h, good_payload(now));
+    return signed_over_good(r, h, now);
 }
 
 /* A token of r over a payload given as raw text (so it may be JSON that
@@ -113,7 +135,7 @@ static void alg_none_in_every_casing(void **state)
         expect_accepted(rg, t, now);
         free(t);
         for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
-            char *p = json_dumps(good_payload(now), JSON_COMPACT);
+            char *p = good_payload_text(now);
             snprintf(h, sizeof h, "{\"alg\":\"%s\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}",
                      spellings[i], keyring_signing_kid(rg->kr));
             t = craft(h, p, NULL, NULL, 0); /* "h.p." */
@@ -147,7 +169,7 @@ static void signature_stripped(void **state)
 static void hs256_with_public_key(const ring *r, int64_t now)
 {
     unsigned char *der = NULL;
-    char *pem, *p = json_dumps(good_payload(now), JSON_COMPACT), h[128], *jwk, *t;
+    char *pem, *p = good_payload_text(now), h[128], *jwk, *t;
     BIO *bio = BIO_new(BIO_s_mem());
     json_t *set = keyring_jwks(r->kr);
     int der_len = i2d_PUBKEY(r->priv, &der);
@@ -555,7 +577,7 @@ static void header_injection(void **state)
     for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
         json_t *hj = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "at+jwt", "kid", kids[i]);
         char *ht = json_dumps(hj, JSON_COMPACT);
-        t = sign_as(&es, ht, good_payload(now));
+        t = signed_over_good(&es, ht, now);
         expect_refused(&es, t, now, "unknown kid");
         free(t);
         free(ht);
@@ -566,7 +588,7 @@ static void header_injection(void **state)
         memset(long_kid, 'k', 4096);
         long_kid[4096] = '\0';
         snprintf(h, sizeof h, "{\"alg\":\"ES256\",\"kid\":\"%.1000s\"}", long_kid);
-        t = sign_as(&es, h, good_payload(now));
+        t = signed_over_good(&es, h, now);
         expect_refused(&es, t, now, NULL);
         free(t);
     }
@@ -580,26 +602,26 @@ static void header_injection(void **state)
                  "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"kid\":\"%s\",\"%s\":"
                  "\"http://127.0.0.1:%d/keys\"}",
                  keyring_signing_kid(es.kr), urls[i], port);
-        t = sign_as(&es, h, good_payload(now));
+        t = signed_over_good(&es, h, now);
         expect_refused(&es, t, now, "key named by the token");
         assert_true(token_refusal_forged("key named by the token"));
         free(t);
     }
     snprintf(h, sizeof h, "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"kid\":\"%s\",\"jwk\":%s}",
              keyring_signing_kid(es.kr), jwk);
-    t = sign_as(&es, h, good_payload(now));
+    t = signed_over_good(&es, h, now);
     expect_refused(&es, t, now, "key named by the token");
     free(t);
     snprintf(h, sizeof h, "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"kid\":\"%s\",\"x5c\":[\"MIIB\"]}",
              keyring_signing_kid(es.kr));
-    t = sign_as(&es, h, good_payload(now));
+    t = signed_over_good(&es, h, now);
     expect_refused(&es, t, now, "key named by the token");
     free(t);
     /* an attacker's own key in jwk, signing with it: refused the same way */
     {
         EVP_PKEY *mine = EVP_EC_gen("P-256");
         assert_non_null(mine);
-        char *p = json_dumps(good_payload(now), JSON_COMPACT);
+        char *p = good_payload_text(now);
         t = craft(h, p, mine, NULL, 0);
         expect_refused(&es, t, now, "key named by the token");
         free(t);
