@@ -18,15 +18,7 @@ set -u
 for tool in jq curl "$DB_TOOL"; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
-PY=
-for p in /usr/bin/python3 python3; do
-    "$p" -c 'import aiosmtpd' 2>/dev/null && { PY=$p; break; }
-done
-if [ -z "$PY" ]; then
-    why="python3 cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
-    [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] && { echo "FAIL: $why and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
-    echo "SKIP: $why"; exit 77
-fi
+mail_client
 json_client
 CTL="$top_builddir/gatehousectl"
 PW='Crash-test-pass-5'

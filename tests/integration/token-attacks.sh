@@ -13,15 +13,7 @@ set -u
 for tool in jq curl python3; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
-PY=
-for p in /usr/bin/python3 python3; do
-    "$p" -c 'import aiosmtpd' 2>/dev/null && { PY=$p; break; }
-done
-if [ -z "$PY" ]; then
-    why="python3 cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
-    [ "${GH_TEST_REQUIRE_SERVERS:-}" = 1 ] && { echo "FAIL: $why and GH_TEST_REQUIRE_SERVERS=1" >&2; exit 1; }
-    echo "SKIP: $why"; exit 77
-fi
+mail_client
 json_client
 CTL="$top_builddir/gatehousectl"
 CFG="$TMP/gatehouse.yaml"
@@ -35,12 +27,7 @@ SMTP_PID=$!
 trap 'cleanup; kill "$SMTP_PID" 2>/dev/null' EXIT
 for _ in $(seq 1 200); do [ -e "$MAILDIR/.ready" ] && break; sleep 0.05; done
 # mail_token N: the link token of the Nth message, once it has arrived
-mail_token() {
-    local m
-    m=$(printf '%s/%06d.eml' "$MAILDIR" "$1")
-    for _ in $(seq 1 300); do [ -e "$m" ] && break; sleep 0.05; done
-    "$PY" "$top_srcdir/tests/integration/mail_read.py" "$m" token
-}
+mail_token() { wait_mail "$1" && mread token; }
 
 {
     base_config
