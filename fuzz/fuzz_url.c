@@ -34,14 +34,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     call_init(&call, NULL, "fuzz", 1000);
     host_url_redact(url, red, sizeof red);
-    /* a password written plainly in the userinfo (":<password>@") must
-     * be gone from the redacted URL, though the same text may also be
-     * spelt out elsewhere in it (its path): so there must be fewer of it
-     * after redaction. A percent-encoded password is not looked for. */
+    /* a password written plainly in the userinfo (the URL begins
+     * "scheme://user:password@") must be gone from the redacted URL,
+     * though the same text may also be spelt out elsewhere in it (its
+     * path): so there must be fewer of it after redaction. A
+     * percent-encoded password or user is not looked for. */
     if (host_url_parse(&call, url, &u) == GH_OK && strlen(u.password) >= 8) {
-        char plain[sizeof u.password + 2];
-        snprintf(plain, sizeof plain, ":%s@", u.password);
-        if (strstr(url, plain) && count(red, u.password) >= count(url, u.password))
+        char plain[sizeof u.scheme + sizeof u.user + sizeof u.password + 8];
+        snprintf(plain, sizeof plain, "%s://%s:%s@", u.scheme, u.user, u.password);
+        if (strncmp(url, plain, strlen(plain)) == 0 &&
+            count(red, u.password) >= count(url, u.password))
             abort();
     }
     free(url);
