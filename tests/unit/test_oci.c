@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -590,6 +591,137 @@ static void test_bad_input(void **state)
     fx_close(f);
 }
 
+/* ------------------------------------------------------------ the stand-in's checks */
+
+/* A request to the stand-in signed here with key.pem (what the plugin
+ * does), then spoilt as the test says; the status, and OCI's code into
+ * code. */
+enum spoil { SPOIL_NONE, SPOIL_SIGNATURE, SPOIL_HEADER_LIST, SPOIL_BODY };
+
+static int64_t signed_request(const char *method, const char *target, const char *body,
+                              enum spoil spoil, char *code, size_t len)
+{
+    char date[OCI_DATE_LEN], sha[OCI_SHA256_B64_LEN], host[64], url[512], why[256];
+    char h_date[64], h_host[96], h_len[48], h_sha[80], *auth = NULL, h_auth[1024];
+    oci_sig_input in = {method, target, host, date, body ? strlen(body) : 0, NULL};
+    const char *sent = body;
+    EVP_PKEY *key = NULL;
+    const int32_t yes = 1;
+    gh_param req[16];
+    size_t n = 0;
+    gh_out *resp = h->out_new();
+    const gh_param *st, *b;
+    gh_json *doc = NULL;
+    int64_t status;
+
+    snprintf(host, sizeof host, "127.0.0.1:%u", port);
+    oci_http_date(gh_now_ms(), date);
+    assert_int_equal(oci_key_load("key.pem", NULL, &key, why, sizeof why), GH_OK);
+    if (body) {
+        assert_int_equal(oci_body_sha256(h, NULL, body, strlen(body), sha), GH_OK);
+        in.body_sha256 = spoil == SPOIL_HEADER_LIST ? NULL : sha;
+    }
+    assert_int_equal(oci_authorization(h, NULL, key, TENANCY "/" USER "/" FINGERPRINT, &in,
+                                       &auth, NULL),
+                     GH_OK);
+    EVP_PKEY_free(key);
+    if (spoil == SPOIL_SIGNATURE) /* one character of the signature */
+        strstr(auth, "signature=\"")[12] ^= 1;
+    if (spoil == SPOIL_BODY)
+        sent = "{\"name\":\"changed after signing\"}";
+    snprintf(h_auth, sizeof h_auth, "Authorization: %s", auth);
+    free(auth);
+    snprintf(url, sizeof url, "http://%s%s", host, target);
+    snprintf(h_date, sizeof h_date, "Date: %s", date);
+    snprintf(h_host, sizeof h_host, "Host: %s", host);
+    req[n++] = (gh_param){"method", GH_T_STR, method, strlen(method)};
+    req[n++] = (gh_param){"url", GH_T_STR, url, strlen(url)};
+    req[n++] = (gh_param){"header", GH_T_STR, h_date, strlen(h_date)};
+    req[n++] = (gh_param){"header", GH_T_STR, h_host, strlen(h_host)};
+    req[n++] = (gh_param){"header", GH_T_STR, h_auth, strlen(h_auth)};
+    req[n++] = (gh_param){"allow_http", GH_T_BOOL, &yes, sizeof yes};
+    req[n++] = (gh_param){"allow_private", GH_T_BOOL, &yes, sizeof yes};
+    if (body) {
+        snprintf(h_len, sizeof h_len, "Content-Length: %zu", strlen(sent));
+        snprintf(h_sha, sizeof h_sha, "x-content-sha256: %s", sha);
+        req[n++] = (gh_param){"header", GH_T_STR, "Content-Type: application/json", 30};
+        req[n++] = (gh_param){"header", GH_T_STR, h_len, strlen(h_len)};
+        req[n++] = (gh_param){"header", GH_T_STR, h_sha, strlen(h_sha)};
+        req[n++] = (gh_param){"body", GH_T_STR, sent, strlen(sent)};
+    }
+    req[n] = (gh_param){NULL, 0, NULL, 0};
+    assert_int_equal(h->http(NULL, req, resp), GH_OK);
+    st = h->out_get(resp, "status", 0);
+    status = *(const int64_t *)st->data;
+    b = h->out_get(resp, "body", 0);
+    snprintf(code, len, "(none)");
+    if (b && b->len && h->json_decode(NULL, b->data, b->len, &doc) == GH_OK &&
+        h->json_str(h->json_get(doc, "code")))
+        snprintf(code, len, "%s", h->json_str(h->json_get(doc, "code")));
+    h->json_free(doc);
+    /* every answer carries OCI's request id */
+    for (size_t i = 0;; i++) {
+        const gh_param *hd = h->out_get(resp, "header", i);
+
+        if (!hd)
+            fail_msg("no opc-request-id in the answer");
+        if (hd->len > 15 && strncasecmp(hd->data, "opc-request-id:", 15) == 0)
+            break;
+    }
+    h->out_free(resp);
+    return status;
+}
+
+static void test_standin_refuses_what_oci_refuses(void **state)
+{
+    static const char good[] = "{\"compartmentId\":\"" TENANCY "\",\"name\":\"checks\","
+                               "\"description\":\"d\"}";
+    char code[64];
+
+    (void)state;
+    /* signed as the plugin signs: taken */
+    assert_int_equal(signed_request("GET", "/20160918/compartments?compartmentId=" TENANCY,
+                                    NULL, SPOIL_NONE, code, sizeof code),
+                     200);
+    assert_int_equal(signed_request("GET", "/20160918/compartments?compartmentId=" TENANCY,
+                                    NULL, SPOIL_SIGNATURE, code, sizeof code),
+                     401);
+    assert_string_equal(code, "NotAuthenticated");
+    /* a body whose headers are not signed, and one changed after signing */
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_HEADER_LIST, code,
+                                    sizeof code),
+                     401);
+    assert_string_equal(code, "NotAuthenticated");
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_BODY, code,
+                                    sizeof code),
+                     401);
+    assert_string_equal(code, "NotAuthenticated");
+    /* the spec's shapes */
+    assert_int_equal(signed_request("POST", "/20160918/groups",
+                                    "{\"compartmentId\":\"" TENANCY "\",\"description\":\"d\"}",
+                                    SPOIL_NONE, code, sizeof code),
+                     400);
+    assert_string_equal(code, "MissingParameter");
+    assert_int_equal(signed_request("POST", "/20160918/groups",
+                                    "{\"compartmentId\":\"" TENANCY "\",\"name\":\"x\","
+                                    "\"description\":\"d\",\"colour\":\"red\"}",
+                                    SPOIL_NONE, code, sizeof code),
+                     400);
+    assert_string_equal(code, "InvalidParameter");
+    assert_int_equal(signed_request("GET", "/20160918/groups/ocid1.group.oc1..none", NULL,
+                                    SPOIL_NONE, code, sizeof code),
+                     404);
+    assert_string_equal(code, "NotAuthorizedOrNotFound");
+    /* a good create, then the same name again */
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_NONE, code,
+                                    sizeof code),
+                     200);
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_NONE, code,
+                                    sizeof code),
+                     409);
+    assert_string_equal(code, "Conflict");
+}
+
 /* ------------------------------------------------------------ options */
 
 static void test_options_checked_at_load(void **state)
@@ -634,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_repeated_step_after_crash),
         cmocka_unit_test(test_name_of_another_tenant),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_standin_refuses_what_oci_refuses),
         cmocka_unit_test(test_options_checked_at_load),
     };
 
