@@ -36,37 +36,9 @@
 #include "call.h"
 #include "clock.h"
 #include "fixture.h"
+#include "oci_test_key.h"
 #include "standin.h"
 #include "../../plugins/cloud/oci/oci_sign.h"
-
-#define TENANCY "ocid1.tenancy.oc1..aaaaaaaaba3pv6wkcr4jqae5f15p2b2m2yt2j6rx32uzr4h25vqstifsfdsq"
-#define USER "ocid1.user.oc1..aaaaaaaat5nvwcna5j6aqzjcaty5eqbb6qt2jvpkanghtgdaqedqw3rynjq"
-#define FINGERPRINT "73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7"
-
-/* Oracle's test key (the docs' "Test Values"), the API key here. */
-static const char test_key[] =
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    "MIICXgIBAAKBgQDCFENGw33yGihy92pDjZQhl0C36rPJj+CvfSC8+q28hxA161QF\n"
-    "NUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6Z4UMR7EOcpfdUE9Hf3m/hs+F\n"
-    "UR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJwoYi+1hqp1fIekaxsyQIDAQAB\n"
-    "AoGBAJR8ZkCUvx5kzv+utdl7T5MnordT1TvoXXJGXK7ZZ+UuvMNUCdN2QPc4sBiA\n"
-    "QWvLw1cSKt5DsKZ8UETpYPy8pPYnnDEz2dDYiaew9+xEpubyeW2oH4Zx71wqBtOK\n"
-    "kqwrXa/pzdpiucRRjk6vE6YY7EBBs/g7uanVpGibOVAEsqH1AkEA7DkjVH28WDUg\n"
-    "f1nqvfn2Kj6CT7nIcE3jGJsZZ7zlZmBmHFDONMLUrXR/Zm3pR5m0tCmBqa5RK95u\n"
-    "412jt1dPIwJBANJT3v8pnkth48bQo/fKel6uEYyboRtA5/uHuHkZ6FQF7OUkGogc\n"
-    "mSJluOdc5t6hI1VsLn0QZEjQZMEOWr+wKSMCQQCC4kXJEsHAve77oP6HtG/IiEn7\n"
-    "kpyUXRNvFsDE0czpJJBvL/aRFUJxuRK91jhjC68sA7NsKMGg5OXb5I5Jj36xAkEA\n"
-    "gIT7aFOYBFwGgQAQkWNKLvySgKbAZRTeLBacpHMuQdl1DfdntvAyqpAZ0lY0RKmW\n"
-    "G6aFKaqQfOXKCyWoUiVknQJAXrlgySFci/2ueKlIE1QqIiLSZ8V8OlpFLRnb1pzI\n"
-    "7U1yQXnTAEFYM560yJlzUpOb1V4cScGd365tiSMvxLOvTA==\n"
-    "-----END RSA PRIVATE KEY-----\n";
-static const char test_public_key[] =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDCFENGw33yGihy92pDjZQhl0C3\n"
-    "6rPJj+CvfSC8+q28hxA161QFNUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6\n"
-    "Z4UMR7EOcpfdUE9Hf3m/hs+FUR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJw\n"
-    "oYi+1hqp1fIekaxsyQIDAQAB\n"
-    "-----END PUBLIC KEY-----\n";
 
 /* how long the stand-in keeps a compartment CREATING, and DELETING */
 #define ACTIVE_AFTER_MS "400"
@@ -601,13 +573,12 @@ enum spoil { SPOIL_NONE, SPOIL_SIGNATURE, SPOIL_HEADER_LIST, SPOIL_BODY };
 static int64_t signed_request(const char *method, const char *target, const char *body,
                               enum spoil spoil, char *code, size_t len)
 {
-    char date[OCI_DATE_LEN], sha[OCI_SHA256_B64_LEN], host[64], url[512], why[256];
-    char h_date[64], h_host[96], h_len[48], h_sha[80], *auth = NULL, h_auth[1024];
-    oci_sig_input in = {method, target, host, date, body ? strlen(body) : 0, NULL};
+    char host[64], url[512], why[256], spoilt[512];
     const char *sent = body;
     EVP_PKEY *key = NULL;
     const int32_t yes = 1;
-    gh_param req[16];
+    gh_param req[OCI_SIGNED_HEADERS + 6];
+    oci_signed_headers hd;
     size_t n = 0;
     gh_out *resp = h->out_new();
     const gh_param *st, *b;
@@ -615,42 +586,31 @@ static int64_t signed_request(const char *method, const char *target, const char
     int64_t status;
 
     snprintf(host, sizeof host, "127.0.0.1:%u", port);
-    oci_http_date(gh_now_ms(), date);
+    snprintf(url, sizeof url, "http://%s%s", host, target);
     assert_int_equal(oci_key_load("key.pem", NULL, &key, why, sizeof why), GH_OK);
-    if (body) {
-        assert_int_equal(oci_body_sha256(h, NULL, body, strlen(body), sha), GH_OK);
-        in.body_sha256 = spoil == SPOIL_HEADER_LIST ? NULL : sha;
-    }
-    assert_int_equal(oci_authorization(h, NULL, key, TENANCY "/" USER "/" FINGERPRINT, &in,
-                                       &auth, NULL),
+    /* SPOIL_HEADER_LIST: the body sent, but none of its headers signed */
+    assert_int_equal(oci_sign_request(h, NULL, key, TENANCY "/" USER "/" FINGERPRINT, method,
+                                      target, host, gh_now_ms(),
+                                      spoil == SPOIL_HEADER_LIST ? NULL : body, &hd),
                      GH_OK);
     EVP_PKEY_free(key);
+    if (spoil == SPOIL_BODY) { /* one character, the length kept as signed */
+        snprintf(spoilt, sizeof spoilt, "%s", body);
+        spoilt[strlen(spoilt) - 3] ^= 1;
+        sent = spoilt;
+    }
     if (spoil == SPOIL_SIGNATURE) /* one character of the signature */
-        strstr(auth, "signature=\"")[12] ^= 1;
-    if (spoil == SPOIL_BODY)
-        sent = "{\"name\":\"changed after signing\"}";
-    snprintf(h_auth, sizeof h_auth, "Authorization: %s", auth);
-    free(auth);
-    snprintf(url, sizeof url, "http://%s%s", host, target);
-    snprintf(h_date, sizeof h_date, "Date: %s", date);
-    snprintf(h_host, sizeof h_host, "Host: %s", host);
+        strstr(hd.authorization, "signature=\"")[12] ^= 1;
     req[n++] = (gh_param){"method", GH_T_STR, method, strlen(method)};
     req[n++] = (gh_param){"url", GH_T_STR, url, strlen(url)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_date, strlen(h_date)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_host, strlen(h_host)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_auth, strlen(h_auth)};
     req[n++] = (gh_param){"allow_http", GH_T_BOOL, &yes, sizeof yes};
     req[n++] = (gh_param){"allow_private", GH_T_BOOL, &yes, sizeof yes};
-    if (body) {
-        snprintf(h_len, sizeof h_len, "Content-Length: %zu", strlen(sent));
-        snprintf(h_sha, sizeof h_sha, "x-content-sha256: %s", sha);
-        req[n++] = (gh_param){"header", GH_T_STR, "Content-Type: application/json", 30};
-        req[n++] = (gh_param){"header", GH_T_STR, h_len, strlen(h_len)};
-        req[n++] = (gh_param){"header", GH_T_STR, h_sha, strlen(h_sha)};
+    n += oci_signed_header_params(&hd, req + n);
+    if (sent)
         req[n++] = (gh_param){"body", GH_T_STR, sent, strlen(sent)};
-    }
     req[n] = (gh_param){NULL, 0, NULL, 0};
     assert_int_equal(h->http(NULL, req, resp), GH_OK);
+    oci_signed_headers_free(&hd);
     st = h->out_get(resp, "status", 0);
     status = *(const int64_t *)st->data;
     b = h->out_get(resp, "body", 0);
@@ -661,11 +621,11 @@ static int64_t signed_request(const char *method, const char *target, const char
     h->json_free(doc);
     /* every answer carries OCI's request id */
     for (size_t i = 0;; i++) {
-        const gh_param *hd = h->out_get(resp, "header", i);
+        const gh_param *line = h->out_get(resp, "header", i);
 
-        if (!hd)
+        if (!line)
             fail_msg("no opc-request-id in the answer");
-        if (hd->len > 15 && strncasecmp(hd->data, "opc-request-id:", 15) == 0)
+        if (line->len > 15 && strncasecmp(line->data, "opc-request-id:", 15) == 0)
             break;
     }
     h->out_free(resp);

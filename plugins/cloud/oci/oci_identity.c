@@ -116,45 +116,24 @@ static gh_result send_signed(const oci *o, gh_call *call, const char *op, const 
                              const char *target, const char *body, const char *retry_token,
                              answer *a)
 {
-    char url[2 * OCI_URL_MAX], date[OCI_DATE_LEN], sha[OCI_SHA256_B64_LEN];
-    char h_date[64], h_host[320], h_len[48], h_sha[80], h_token[96], *auth = NULL, *h_auth;
-    oci_sig_input sig = {method, target, o->host_header, date, body ? strlen(body) : 0, NULL};
-    gh_param req[16];
+    char url[2 * OCI_URL_MAX], h_token[96];
+    gh_param req[OCI_SIGNED_HEADERS + 12];
+    oci_signed_headers hd;
     size_t n = 0;
     gh_out *resp;
     gh_result r;
 
     memset(a, 0, sizeof *a);
-    oci_http_date(oci_host->now_ms(), date);
-    if (body && (r = oci_body_sha256(oci_host, call, body, strlen(body), sha)) != GH_OK)
+    if ((r = oci_sign_request(oci_host, call, o->key, o->key_id, method, target, o->host_header,
+                              oci_host->now_ms(), body, &hd)) != GH_OK)
         return r;
-    if (body)
-        sig.body_sha256 = sha;
-    if ((r = oci_authorization(oci_host, call, o->key, o->key_id, &sig, &auth, NULL)) != GH_OK)
-        return r;
-    if (!(h_auth = malloc(strlen(auth) + 32))) {
-        free(auth);
-        return oci_host->fail(call, GH_ERR_NOMEM, "oci %s: out of memory", op);
-    }
-    sprintf(h_auth, "Authorization: %s", auth);
-    free(auth);
     snprintf(url, sizeof url, "%s%s", o->endpoint, target);
-    snprintf(h_date, sizeof h_date, "Date: %s", date);
-    snprintf(h_host, sizeof h_host, "Host: %s", o->host_header);
     req[n++] = (gh_param){"method", GH_T_STR, method, strlen(method)};
     req[n++] = (gh_param){"url", GH_T_STR, url, strlen(url)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_date, strlen(h_date)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_host, strlen(h_host)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_auth, strlen(h_auth)};
+    n += oci_signed_header_params(&hd, req + n);
     req[n++] = (gh_param){"header", GH_T_STR, "Accept: application/json", 24};
-    if (body) {
-        snprintf(h_len, sizeof h_len, "Content-Length: %zu", strlen(body));
-        snprintf(h_sha, sizeof h_sha, "x-content-sha256: %s", sha);
-        req[n++] = (gh_param){"header", GH_T_STR, "Content-Type: application/json", 30};
-        req[n++] = (gh_param){"header", GH_T_STR, h_len, strlen(h_len)};
-        req[n++] = (gh_param){"header", GH_T_STR, h_sha, strlen(h_sha)};
+    if (body)
         req[n++] = (gh_param){"body", GH_T_STR, body, strlen(body)};
-    }
     if (retry_token) {
         snprintf(h_token, sizeof h_token, "opc-retry-token: %s", retry_token);
         req[n++] = (gh_param){"header", GH_T_STR, h_token, strlen(h_token)};
@@ -166,12 +145,11 @@ static gh_result send_signed(const oci *o, gh_call *call, const char *op, const 
     req[n++] = (gh_param){"allow_private", GH_T_BOOL, &o->allow_private, sizeof o->allow_private};
     req[n] = (gh_param){NULL, 0, NULL, 0};
     if (!(resp = oci_host->out_new())) {
-        free(h_auth);
+        oci_signed_headers_free(&hd);
         return oci_host->fail(call, GH_ERR_NOMEM, "oci %s: out of memory", op);
     }
     r = oci_host->http(call, req, resp);
-    oci_host->wipe(h_auth, strlen(h_auth));
-    free(h_auth);
+    oci_signed_headers_free(&hd);
     if (r == GH_OK)
         read_answer(call, resp, a);
     oci_host->out_free(resp);
@@ -341,19 +319,29 @@ gh_result oci_create_resource(const oci *o, gh_call *call, const oci_create *c,
     return r == GH_ERR_CONFLICT ? find_made(o, call, c, id, state) : r;
 }
 
-gh_result oci_get_state(const oci *o, gh_call *call, oci_kind kind, const char *id,
-                        char state[OCI_STATE_MAX])
+/* method on one resource, /20160918/<kinds>/<id>, without a body. */
+static gh_result send_to_one(const oci *o, gh_call *call, const char *op, const char *method,
+                             oci_kind kind, const char *id, answer *a)
 {
-    char op[48], target[OCI_URL_MAX], *enc = NULL, got[OCI_OCID_MAX];
-    answer a;
+    char target[OCI_URL_MAX], *enc = NULL;
     gh_result r;
 
-    snprintf(op, sizeof op, "Get%s", kinds[kind].noun);
     if ((r = oci_host->url_encode(call, id, strlen(id), &enc)) != GH_OK)
         return r;
     snprintf(target, sizeof target, "%s/%s", kinds[kind].path, enc);
     oci_host->free(enc);
-    if ((r = send_signed(o, call, op, "GET", target, NULL, NULL, &a)) != GH_OK)
+    return send_signed(o, call, op, method, target, NULL, NULL, a);
+}
+
+gh_result oci_get_state(const oci *o, gh_call *call, oci_kind kind, const char *id,
+                        char state[OCI_STATE_MAX])
+{
+    char op[48], got[OCI_OCID_MAX];
+    answer a;
+    gh_result r;
+
+    snprintf(op, sizeof op, "Get%s", kinds[kind].noun);
+    if ((r = send_to_one(o, call, op, "GET", kind, id, &a)) != GH_OK)
         return r;
     if (a.status == 200)
         r = read_resource(call, op, &a, a.doc, got, state);
@@ -382,16 +370,12 @@ static int being_deleted(const oci *o, gh_call *call, oci_kind kind, const char 
 
 gh_result oci_delete_resource(const oci *o, gh_call *call, oci_kind kind, const char *id)
 {
-    char op[48], target[OCI_URL_MAX], *enc = NULL;
+    char op[48];
     answer a;
     gh_result r;
 
     snprintf(op, sizeof op, "Delete%s", kinds[kind].noun);
-    if ((r = oci_host->url_encode(call, id, strlen(id), &enc)) != GH_OK)
-        return r;
-    snprintf(target, sizeof target, "%s/%s", kinds[kind].path, enc);
-    oci_host->free(enc);
-    if ((r = send_signed(o, call, op, "DELETE", target, NULL, NULL, &a)) != GH_OK)
+    if ((r = send_to_one(o, call, op, "DELETE", kind, id, &a)) != GH_OK)
         return r;
     if (a.status == 404 || being_deleted(o, call, kind, id, &a))
         oci_host->log(call, GH_LOG_INFO, "oci %s %s: gone already, or going", op, id);

@@ -207,3 +207,54 @@ gh_result oci_authorization(const gh_host *h, gh_call *call, EVP_PKEY *key, cons
         free(sig);
     return GH_OK;
 }
+
+gh_result oci_sign_request(const gh_host *h, gh_call *call, EVP_PKEY *key, const char *key_id,
+                           const char *method, const char *target, const char *host,
+                           int64_t now_ms, const char *body, oci_signed_headers *out)
+{
+    char date[OCI_DATE_LEN], sha[OCI_SHA256_B64_LEN], *auth = NULL;
+    oci_sig_input in = {method, target, host, date, body ? strlen(body) : 0, NULL};
+    gh_result r;
+
+    memset(out, 0, sizeof *out);
+    oci_http_date(now_ms, date);
+    if (body && (r = oci_body_sha256(h, call, body, strlen(body), sha)) != GH_OK)
+        return r;
+    if (body) {
+        in.body_sha256 = sha;
+        snprintf(out->content_type, sizeof out->content_type, "Content-Type: application/json");
+        snprintf(out->content_length, sizeof out->content_length, "Content-Length: %zu",
+                 strlen(body));
+        snprintf(out->content_sha256, sizeof out->content_sha256, "x-content-sha256: %s", sha);
+    }
+    if ((r = oci_authorization(h, call, key, key_id, &in, &auth, NULL)) != GH_OK)
+        return r;
+    if (!(out->authorization = malloc(strlen(auth) + sizeof "Authorization: "))) {
+        free(auth);
+        return h->fail(call, GH_ERR_NOMEM, "oci: out of memory");
+    }
+    sprintf(out->authorization, "Authorization: %s", auth);
+    free(auth);
+    snprintf(out->date, sizeof out->date, "Date: %s", date);
+    snprintf(out->host, sizeof out->host, "Host: %s", host);
+    return GH_OK;
+}
+
+size_t oci_signed_header_params(const oci_signed_headers *hd, gh_param *req)
+{
+    const char *lines[OCI_SIGNED_HEADERS] = {hd->date, hd->host, hd->authorization,
+                                             hd->content_type, hd->content_length,
+                                             hd->content_sha256};
+    size_t n = 0;
+
+    for (size_t i = 0; i < OCI_SIGNED_HEADERS; i++)
+        if (lines[i] && lines[i][0])
+            req[n++] = (gh_param){"header", GH_T_STR, lines[i], strlen(lines[i])};
+    return n;
+}
+
+void oci_signed_headers_free(oci_signed_headers *hd)
+{
+    free(hd->authorization); /* a signature, not a secret: nothing to wipe */
+    hd->authorization = NULL;
+}

@@ -54,4 +54,26 @@ gh_result oci_signing_string(const gh_host *h, gh_call *call, const oci_sig_inpu
 gh_result oci_authorization(const gh_host *h, gh_call *call, EVP_PKEY *key, const char *key_id,
                             const oci_sig_input *in, char **out, char **signature);
 
+/* The headers of a signed request, each "Name: value" as host->http's
+ * "header" takes it; the body's three only for a request with a body. */
+typedef struct oci_signed_headers {
+    char date[64];
+    char host[320];
+    char content_type[40];
+    char content_length[48];
+    char content_sha256[80];
+    char *authorization; /* from malloc; the header with the signature */
+} oci_signed_headers;
+
+/* Sign method target (path and query as sent) for host, at now_ms, with
+ * body (NULL: none) into *out (release with oci_signed_headers_free). */
+gh_result oci_sign_request(const gh_host *h, gh_call *call, EVP_PKEY *key, const char *key_id,
+                           const char *method, const char *target, const char *host,
+                           int64_t now_ms, const char *body, oci_signed_headers *out);
+/* Put out's headers into req as "header" params; how many were put (at
+ * most OCI_SIGNED_HEADERS). */
+#define OCI_SIGNED_HEADERS 6
+size_t oci_signed_header_params(const oci_signed_headers *hd, gh_param *req);
+void oci_signed_headers_free(oci_signed_headers *hd);
+
 #endif
