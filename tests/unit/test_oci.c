@@ -393,6 +393,16 @@ static void test_provision_and_deprovision(void **state)
     run(f, "deprovision", ACME, "acme", res, 1, 5000, &s);
     assert_int_equal(s.r, GH_OK);
     assert_string_equal(s.state, "deleted");
+
+    /* provisioned again (an admin's retry after a rollback), within the
+     * retry tokens' life: new resources, not the deleted ones */
+    run_to(f, "provision", "active", ACME, "acme", &s);
+    assert_string_not_equal(s.res[0], res[0]);
+    assert_int_equal(made_for("compartment", ACME), 2);
+    assert_int_equal(made_for("group", ACME), 2);
+    assert_int_equal(made_for("policy", ACME), 2);
+    assert_string_equal(resource_field(id_of(s.res[0]), "lifecycleState", buf, sizeof buf),
+                        "ACTIVE");
     fx_close(f);
 }
 

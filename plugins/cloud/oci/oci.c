@@ -384,15 +384,20 @@ static gh_result answer(const tenant *t, gh_out *out, const char *state, int64_t
 /* ------------------------------------------------------------ provision */
 
 /* opc-retry-token: the same for the same tenant and type, so a create
- * repeated after a crash is answered with the first one's resource. */
-static gh_result retry_token(gh_call *call, const tenant *t, oci_kind k, char out[64])
+ * repeated after a crash is answered with the first one's resource.
+ * after ("" at first) names what an earlier token answered that cannot
+ * be used (a resource deleted since, a token OCI invalidated), so the
+ * next generation's token is as repeatable as the first. */
+static gh_result retry_token(gh_call *call, const tenant *t, oci_kind k, const char *after,
+                             char out[64])
 {
-    char text[TENANT_MAX + 32], hex[2 * GH_DIGEST_MAX + 1];
+    char text[TENANT_MAX + OCI_OCID_MAX + 32], hex[2 * GH_DIGEST_MAX + 1];
     unsigned char md[GH_DIGEST_MAX];
     size_t md_len, hex_len;
     gh_result r;
 
-    snprintf(text, sizeof text, "gatehouse/%s/%s", t->id, oci_kind_name(k));
+    snprintf(text, sizeof text, "gatehouse/%s/%s%s%s", t->id, oci_kind_name(k),
+             after[0] ? "/" : "", after);
     if ((r = oci_host->digest(call, GH_SHA256, text, strlen(text), md, sizeof md, &md_len)) != GH_OK ||
         (r = oci_host->encode(call, GH_ENC_HEX, md, md_len, hex, sizeof hex, &hex_len)) != GH_OK)
         return r;
@@ -434,20 +439,42 @@ static gh_result fill_statements(const oci *o, gh_call *call, const tenant *t, c
     return GH_OK;
 }
 
+/* Create the resource of type k, or find the one an earlier step made.
+ * A token's answer that is gone (a tenant provisioned again after a
+ * rollback, within the token's life) moves on to the next token. */
 static gh_result create(const oci *o, gh_call *call, tenant *t, oci_kind k, char *state)
 {
-    char token[64], **statements = NULL;
+    char token[64], after[OCI_OCID_MAX] = "", **statements = NULL;
     oci_create c = {.kind = k, .parent = k == OCI_GROUP ? o->tenancy : o->parent,
                     .name = t->name, .description = t->description, .tenant_id = t->id,
                     .retry_token = token};
-    gh_result r = retry_token(call, t, k, token);
+    gh_result r = GH_OK;
 
-    if (r == GH_OK && k == OCI_POLICY && (r = fill_statements(o, call, t, &statements)) == GH_OK) {
+    if (k == OCI_POLICY && (r = fill_statements(o, call, t, &statements)) == GH_OK) {
         c.statements = (const char *const *)statements;
         c.n_statements = o->n_statements;
     }
-    if (r == GH_OK)
+    for (int gen = 1; r == GH_OK; gen++) {
+        if (gen > 8) {
+            r = oci_host->fail(call, GH_ERR_UPSTREAM, "oci Create: retry tokens keep "
+                               "answering with deleted resources");
+            break;
+        }
+        if ((r = retry_token(call, t, k, after, token)) != GH_OK)
+            break;
         r = oci_create_resource(o, call, &c, t->res[k], state);
+        if (r == GH_ERR_NOT_FOUND) { /* the token was invalidated */
+            snprintf(after, sizeof after, "invalidated-%d", gen);
+            r = GH_OK;
+        } else if (r == GH_OK && (strcmp(state, "DELETING") == 0 || strcmp(state, "DELETED") == 0)) {
+            oci_host->log(call, GH_LOG_NOTICE, "oci: the retry token answered with %s %s, %s: "
+                          "made anew", oci_kind_name(k), t->res[k], state);
+            snprintf(after, sizeof after, "%s", t->res[k]);
+            t->res[k][0] = '\0';
+        } else {
+            break;
+        }
+    }
     for (size_t i = 0; statements && i < o->n_statements; i++)
         free(statements[i]);
     free(statements);

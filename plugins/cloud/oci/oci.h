@@ -64,7 +64,8 @@ typedef struct oci_create {
 #define OCI_STATE_MAX 32
 
 /* Create (or, after 409 Conflict, find the one this tenant made before):
- * its id and lifecycleState. */
+ * its id and lifecycleState. GH_ERR_NOT_FOUND, without a failure logged:
+ * OCI invalidated the retry token (409 InvalidatedRetryToken). */
 gh_result oci_create_resource(const oci *o, gh_call *call, const oci_create *c,
                               char id[OCI_OCID_MAX], char state[OCI_STATE_MAX]);
 /* The lifecycleState of id; GH_ERR_NOT_FOUND on 404 (without a failure

@@ -249,9 +249,14 @@ static gh_result find_made(const oci *o, gh_call *call, const oci_create *c,
         const char *s = oci_host->json_str(oci_host->json_get(item, "lifecycleState"));
         const char *n = oci_host->json_str(oci_host->json_get(item, "name"));
 
-        if (made_for(item, c->tenant_id) && n && strcmp(n, c->name) == 0 && s &&
-            (strcmp(s, "CREATING") == 0 || strcmp(s, "ACTIVE") == 0))
+        if (!made_for(item, c->tenant_id) || !n || strcmp(n, c->name) != 0 || !s)
+            continue;
+        if (strcmp(s, "CREATING") == 0 || strcmp(s, "ACTIVE") == 0)
             r = read_resource(call, op, &a, item, id, state);
+        else if (strcmp(s, "DELETING") == 0) /* ours, from before a rollback: wait */
+            r = oci_host->fail_retry(call, GH_ERR_UNAVAILABLE, o->poll_ms, "oci Create%s: "
+                                     "this tenant's earlier %s %s is still DELETING",
+                                     kinds[c->kind].noun, kinds[c->kind].word, c->name);
     }
     answer_free(&a);
     if (r == GH_ERR_NOT_FOUND)
@@ -310,6 +315,8 @@ gh_result oci_create_resource(const oci *o, gh_call *call, const oci_create *c,
                              "(opc-request-id %s)", op, a.request_id);
     else if (a.status == 409 && strcmp(a.code, "Conflict") == 0)
         r = GH_ERR_CONFLICT;
+    else if (a.status == 409 && strcmp(a.code, "InvalidatedRetryToken") == 0)
+        r = GH_ERR_NOT_FOUND;
     else
         r = answer_fail(o, call, op, &a);
     if (r == GH_OK)
