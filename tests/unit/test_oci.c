@@ -47,6 +47,7 @@ static const gh_host *const h = &gh_host_table;
 static pid_t standin;
 static unsigned port;
 static char dir[1024];            /* the group's directory: the key files */
+static char npm_dir[1024];        /* the stand-in's, with its packages */
 static char other_fp[OCI_FINGERPRINT_LEN]; /* of other.pem, a key OCI does not know */
 
 /* ------------------------------------------------------------ set-up */
@@ -86,7 +87,7 @@ static int group_setup(void **state)
     write_text("public.pem", test_public_key);
     if (make_other_key() != 0)
         return -1;
-    port = standin_start_node("oci", "oci-standin.mjs", args, &standin);
+    port = standin_start_node(npm_dir, "oci-standin.mjs", args, &standin);
     return port ? 0 : -1;
 }
 
@@ -740,5 +741,9 @@ int main(void)
         cmocka_unit_test(test_options_checked_at_load),
     };
 
+    if (standin_npm_install("oci", npm_dir, sizeof npm_dir) != 0) {
+        printf("SKIP: the OCI stand-in cannot be installed (npm ci)\n");
+        return 77;
+    }
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
