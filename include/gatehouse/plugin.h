@@ -610,11 +610,44 @@ typedef struct gh_mfa_ops {
 } gh_mfa_ops;
 
 /* ------------------------------------------------------------------------
- * Cloud provisioners: idempotent; the core records the ids returned.
- *  provision    in: tenant_id, tenant_name, resource (repeatable, prior ids)
- *               out: resource (repeatable, "type:id"), state
+ * Cloud provisioners: a tenant's (a company's) own resources in a cloud,
+ * made and removed in steps. Ops run on the core's provisioning worker
+ * thread, never on a request path; each call is ONE STEP, bounded by the
+ * call's deadline. The core records what a step returns before it calls
+ * the next, so a crash loses at most the id of the one resource being
+ * made at that moment. Resources are "type:id", the type the plugin's
+ * word ("compartment", "group", "policy" for OCI); the core stores and
+ * shows them opaquely.
+ *  provision    in: tenant_id (the company id, a UUID), tenant_slug,
+ *                   tenant_name, resource (repeatable: every resource
+ *                   recorded so far, in the order they were made)
+ *               out: resource (repeatable: the full list after this step,
+ *                    a resource made by this step in it), state
+ *                    "provisioning" (call again) or "active" (done),
+ *                    retry_after_ms (INT, optional: wait this long before
+ *                    the next step, e.g. while a compartment is CREATING)
+ *               A step makes at most one resource, and is safe to repeat
+ *               after a crash: the same (tenant, type) sends the same
+ *               idempotency key (OCI: opc-retry-token), and a "name
+ *               already exists" conflict is resolved by finding the
+ *               resource this tenant made earlier (OCI: by name and the
+ *               freeform tag gatehouse-tenant=<tenant_id>), never by
+ *               failing or making a second one.
  *  deprovision  in: tenant_id, resource (repeatable)
- *  status       in: tenant_id, resource (repeatable)  out: state
+ *               out: resource (repeatable: those still there), state
+ *                    "deprovisioning" (call again; retry_after_ms
+ *                    optional) or "deleted". A resource already gone
+ *                    counts as deleted; the order is the plugin's.
+ *  status       in: tenant_id, resource (repeatable)
+ *               out: state "active" | "provisioning" | "deleting" |
+ *                    "missing"
+ * GH_ERR_RATE_LIMITED (with retry_after_ms, through fail_retry),
+ * GH_ERR_UNAVAILABLE, GH_ERR_TIMEOUT and GH_ERR_UPSTREAM are transient:
+ * the core retries the step with backoff. GH_ERR_INVALID and
+ * GH_ERR_DENIED are permanent (bad credentials, a policy the cloud
+ * refuses): the core stops retrying. The message given to host->fail is
+ * shown to the admin as the job's last error: it names the operation and
+ * the provider's code and request id, never a key or a signature.
  * ------------------------------------------------------------------------ */
 typedef struct gh_cloud_ops {
     uint32_t size;

@@ -56,31 +56,34 @@ unsigned standin_start(const char *script, const char *const *args, pid_t *pid)
     return run_until_ready(argv, script, pid);
 }
 
-unsigned standin_start_node(const char *dir, const char *script, const char *const *args,
+int standin_npm_install(const char *dir, char *path, size_t len)
+{
+    char cmd[2048], *nl;
+    FILE *p;
+    int ok;
+
+    if (!getenv("top_srcdir"))
+        return -1;
+    snprintf(cmd, sizeof cmd, "sh '%s/tests/npm-install.sh' '%s/tests/standins/%s'",
+             getenv("top_srcdir"), getenv("top_srcdir"), dir);
+    if (!(p = popen(cmd, "r")))
+        return -1;
+    ok = fgets(path, (int)len, p) != NULL;
+    if (pclose(p) != 0 || !ok)
+        return -1;
+    if ((nl = strchr(path, '\n')) != NULL)
+        *nl = '\0';
+    return 0;
+}
+
+unsigned standin_start_node(const char *npm_dir, const char *script, const char *const *args,
                             pid_t *pid)
 {
     const char *argv[32] = {"node", NULL, "--port-file", READY};
-    char cmd[2048], path[1024], *nl;
+    char path[1024];
     size_t n = 4;
-    FILE *p;
 
-    if (!getenv("top_srcdir"))
-        return 0;
-    /* the pinned packages, installed (or found) outside the source tree */
-    snprintf(cmd, sizeof cmd, "sh '%s/tests/npm-install.sh' '%s/tests/standins/%s'",
-             getenv("top_srcdir"), getenv("top_srcdir"), dir);
-    if (!(p = popen(cmd, "r")) || !fgets(path, sizeof path - 64, p)) {
-        if (p)
-            pclose(p);
-        fprintf(stderr, "%s: the npm packages of tests/standins/%s cannot be installed\n",
-                script, dir);
-        return 0;
-    }
-    if (pclose(p) != 0)
-        return 0;
-    if ((nl = strchr(path, '\n')) != NULL)
-        *nl = '\0';
-    snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", script);
+    snprintf(path, sizeof path, "%s/%s", npm_dir, script);
     argv[1] = path;
     for (; *args && n + 1 < sizeof argv / sizeof argv[0]; args++)
         argv[n++] = *args;

@@ -24,11 +24,14 @@
 /* Start script with args (ending at NULL) into *pid; its port, or 0 (with
  * a line on stderr) when it did not start within 10 s. */
 unsigned standin_start(const char *script, const char *const *args, pid_t *pid);
-/* Start tests/standins/<dir>/<script> under node, its npm packages
- * installed by tests/npm-install.sh, as `node script --port-file READY
- * args...`; its port, or 0 (with a line on stderr) when npm or the
- * stand-in failed. */
-unsigned standin_start_node(const char *dir, const char *script, const char *const *args,
+/* The npm packages of tests/standins/<dir> installed (or found) by
+ * tests/npm-install.sh, outside the source tree: 0 and the directory to
+ * run its scripts from in path (len bytes), or -1 when npm failed. */
+int standin_npm_install(const char *dir, char *path, size_t len);
+/* Start <npm_dir>/<script> under node as `node script --port-file READY
+ * args...`; its port, or 0 (with a line on stderr) when it did not start
+ * within 10 s. */
+unsigned standin_start_node(const char *npm_dir, const char *script, const char *const *args,
                             pid_t *pid);
 /* SIGTERM and wait, for a pid standin_start set (<= 0: nothing). */
 void standin_stop(pid_t pid);

@@ -426,6 +426,8 @@ static void every_key(void **state)
 
     assert_int_equal(cfg->n_plugins, 4);
     assert_string_equal(cfg->plugins[2].name, "webhook");
+    assert_string_equal(cfg->plugins[3].name, "oci");
+    assert_string_equal(cfg_get(cfg->plugins[3].options, "region")->value, "us-ashburn-1");
     assert_string_equal(cfg->plugins[0].name, "google");
     const gh_node *scopes = cfg_get(cfg->plugins[0].options, "scopes");
     assert_non_null(scopes);

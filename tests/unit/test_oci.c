@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -35,37 +36,9 @@
 #include "call.h"
 #include "clock.h"
 #include "fixture.h"
+#include "oci_test_key.h"
 #include "standin.h"
 #include "../../plugins/cloud/oci/oci_sign.h"
-
-#define TENANCY "ocid1.tenancy.oc1..aaaaaaaaba3pv6wkcr4jqae5f15p2b2m2yt2j6rx32uzr4h25vqstifsfdsq"
-#define USER "ocid1.user.oc1..aaaaaaaat5nvwcna5j6aqzjcaty5eqbb6qt2jvpkanghtgdaqedqw3rynjq"
-#define FINGERPRINT "73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7"
-
-/* Oracle's test key (the docs' "Test Values"), the API key here. */
-static const char test_key[] =
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    "MIICXgIBAAKBgQDCFENGw33yGihy92pDjZQhl0C36rPJj+CvfSC8+q28hxA161QF\n"
-    "NUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6Z4UMR7EOcpfdUE9Hf3m/hs+F\n"
-    "UR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJwoYi+1hqp1fIekaxsyQIDAQAB\n"
-    "AoGBAJR8ZkCUvx5kzv+utdl7T5MnordT1TvoXXJGXK7ZZ+UuvMNUCdN2QPc4sBiA\n"
-    "QWvLw1cSKt5DsKZ8UETpYPy8pPYnnDEz2dDYiaew9+xEpubyeW2oH4Zx71wqBtOK\n"
-    "kqwrXa/pzdpiucRRjk6vE6YY7EBBs/g7uanVpGibOVAEsqH1AkEA7DkjVH28WDUg\n"
-    "f1nqvfn2Kj6CT7nIcE3jGJsZZ7zlZmBmHFDONMLUrXR/Zm3pR5m0tCmBqa5RK95u\n"
-    "412jt1dPIwJBANJT3v8pnkth48bQo/fKel6uEYyboRtA5/uHuHkZ6FQF7OUkGogc\n"
-    "mSJluOdc5t6hI1VsLn0QZEjQZMEOWr+wKSMCQQCC4kXJEsHAve77oP6HtG/IiEn7\n"
-    "kpyUXRNvFsDE0czpJJBvL/aRFUJxuRK91jhjC68sA7NsKMGg5OXb5I5Jj36xAkEA\n"
-    "gIT7aFOYBFwGgQAQkWNKLvySgKbAZRTeLBacpHMuQdl1DfdntvAyqpAZ0lY0RKmW\n"
-    "G6aFKaqQfOXKCyWoUiVknQJAXrlgySFci/2ueKlIE1QqIiLSZ8V8OlpFLRnb1pzI\n"
-    "7U1yQXnTAEFYM560yJlzUpOb1V4cScGd365tiSMvxLOvTA==\n"
-    "-----END RSA PRIVATE KEY-----\n";
-static const char test_public_key[] =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDCFENGw33yGihy92pDjZQhl0C3\n"
-    "6rPJj+CvfSC8+q28hxA161QFNUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6\n"
-    "Z4UMR7EOcpfdUE9Hf3m/hs+FUR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJw\n"
-    "oYi+1hqp1fIekaxsyQIDAQAB\n"
-    "-----END PUBLIC KEY-----\n";
 
 /* how long the stand-in keeps a compartment CREATING, and DELETING */
 #define ACTIVE_AFTER_MS "400"
@@ -74,6 +47,7 @@ static const gh_host *const h = &gh_host_table;
 static pid_t standin;
 static unsigned port;
 static char dir[1024];            /* the group's directory: the key files */
+static char npm_dir[1024];        /* the stand-in's, with its packages */
 static char other_fp[OCI_FINGERPRINT_LEN]; /* of other.pem, a key OCI does not know */
 
 /* ------------------------------------------------------------ set-up */
@@ -113,7 +87,7 @@ static int group_setup(void **state)
     write_text("public.pem", test_public_key);
     if (make_other_key() != 0)
         return -1;
-    port = standin_start_node("oci", "oci-standin.mjs", args, &standin);
+    port = standin_start_node(npm_dir, "oci-standin.mjs", args, &standin);
     return port ? 0 : -1;
 }
 
@@ -420,6 +394,16 @@ static void test_provision_and_deprovision(void **state)
     run(f, "deprovision", ACME, "acme", res, 1, 5000, &s);
     assert_int_equal(s.r, GH_OK);
     assert_string_equal(s.state, "deleted");
+
+    /* provisioned again (an admin's retry after a rollback), within the
+     * retry tokens' life: new resources, not the deleted ones */
+    run_to(f, "provision", "active", ACME, "acme", &s);
+    assert_string_not_equal(s.res[0], res[0]);
+    assert_int_equal(made_for("compartment", ACME), 2);
+    assert_int_equal(made_for("group", ACME), 2);
+    assert_int_equal(made_for("policy", ACME), 2);
+    assert_string_equal(resource_field(id_of(s.res[0]), "lifecycleState", buf, sizeof buf),
+                        "ACTIVE");
     fx_close(f);
 }
 
@@ -590,6 +574,125 @@ static void test_bad_input(void **state)
     fx_close(f);
 }
 
+/* ------------------------------------------------------------ the stand-in's checks */
+
+/* A request to the stand-in signed here with key.pem (what the plugin
+ * does), then spoilt as the test says; the status, and OCI's code into
+ * code. */
+enum spoil { SPOIL_NONE, SPOIL_SIGNATURE, SPOIL_HEADER_LIST, SPOIL_BODY };
+
+static int64_t signed_request(const char *method, const char *target, const char *body,
+                              enum spoil spoil, char *code, size_t len)
+{
+    char host[64], url[512], why[256], spoilt[512];
+    const char *sent = body;
+    EVP_PKEY *key = NULL;
+    const int32_t yes = 1;
+    gh_param req[OCI_SIGNED_HEADERS + 6];
+    oci_signed_headers hd;
+    size_t n = 0;
+    gh_out *resp = h->out_new();
+    const gh_param *st, *b;
+    gh_json *doc = NULL;
+    int64_t status;
+
+    snprintf(host, sizeof host, "127.0.0.1:%u", port);
+    snprintf(url, sizeof url, "http://%s%s", host, target);
+    assert_int_equal(oci_key_load("key.pem", NULL, &key, why, sizeof why), GH_OK);
+    /* SPOIL_HEADER_LIST: the body sent, but none of its headers signed */
+    assert_int_equal(oci_sign_request(h, NULL, key, TENANCY "/" USER "/" FINGERPRINT, method,
+                                      target, host, gh_now_ms(),
+                                      spoil == SPOIL_HEADER_LIST ? NULL : body, &hd),
+                     GH_OK);
+    EVP_PKEY_free(key);
+    if (spoil == SPOIL_BODY) { /* one character, the length kept as signed */
+        snprintf(spoilt, sizeof spoilt, "%s", body);
+        spoilt[strlen(spoilt) - 3] ^= 1;
+        sent = spoilt;
+    }
+    if (spoil == SPOIL_SIGNATURE) /* one character of the signature */
+        strstr(hd.authorization, "signature=\"")[12] ^= 1;
+    req[n++] = (gh_param){"method", GH_T_STR, method, strlen(method)};
+    req[n++] = (gh_param){"url", GH_T_STR, url, strlen(url)};
+    req[n++] = (gh_param){"allow_http", GH_T_BOOL, &yes, sizeof yes};
+    req[n++] = (gh_param){"allow_private", GH_T_BOOL, &yes, sizeof yes};
+    n += oci_signed_header_params(&hd, req + n);
+    if (sent)
+        req[n++] = (gh_param){"body", GH_T_STR, sent, strlen(sent)};
+    req[n] = (gh_param){NULL, 0, NULL, 0};
+    assert_int_equal(h->http(NULL, req, resp), GH_OK);
+    oci_signed_headers_free(&hd);
+    st = h->out_get(resp, "status", 0);
+    status = *(const int64_t *)st->data;
+    b = h->out_get(resp, "body", 0);
+    snprintf(code, len, "(none)");
+    if (b && b->len && h->json_decode(NULL, b->data, b->len, &doc) == GH_OK &&
+        h->json_str(h->json_get(doc, "code")))
+        snprintf(code, len, "%s", h->json_str(h->json_get(doc, "code")));
+    h->json_free(doc);
+    /* every answer carries OCI's request id */
+    for (size_t i = 0;; i++) {
+        const gh_param *line = h->out_get(resp, "header", i);
+
+        if (!line)
+            fail_msg("no opc-request-id in the answer");
+        if (line->len > 15 && strncasecmp(line->data, "opc-request-id:", 15) == 0)
+            break;
+    }
+    h->out_free(resp);
+    return status;
+}
+
+static void test_standin_refuses_what_oci_refuses(void **state)
+{
+    static const char good[] = "{\"compartmentId\":\"" TENANCY "\",\"name\":\"checks\","
+                               "\"description\":\"d\"}";
+    char code[64];
+
+    (void)state;
+    /* signed as the plugin signs: taken */
+    assert_int_equal(signed_request("GET", "/20160918/compartments?compartmentId=" TENANCY,
+                                    NULL, SPOIL_NONE, code, sizeof code),
+                     200);
+    assert_int_equal(signed_request("GET", "/20160918/compartments?compartmentId=" TENANCY,
+                                    NULL, SPOIL_SIGNATURE, code, sizeof code),
+                     401);
+    assert_string_equal(code, "NotAuthenticated");
+    /* a body whose headers are not signed, and one changed after signing */
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_HEADER_LIST, code,
+                                    sizeof code),
+                     401);
+    assert_string_equal(code, "NotAuthenticated");
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_BODY, code,
+                                    sizeof code),
+                     401);
+    assert_string_equal(code, "NotAuthenticated");
+    /* the spec's shapes */
+    assert_int_equal(signed_request("POST", "/20160918/groups",
+                                    "{\"compartmentId\":\"" TENANCY "\",\"description\":\"d\"}",
+                                    SPOIL_NONE, code, sizeof code),
+                     400);
+    assert_string_equal(code, "MissingParameter");
+    assert_int_equal(signed_request("POST", "/20160918/groups",
+                                    "{\"compartmentId\":\"" TENANCY "\",\"name\":\"x\","
+                                    "\"description\":\"d\",\"colour\":\"red\"}",
+                                    SPOIL_NONE, code, sizeof code),
+                     400);
+    assert_string_equal(code, "InvalidParameter");
+    assert_int_equal(signed_request("GET", "/20160918/groups/ocid1.group.oc1..none", NULL,
+                                    SPOIL_NONE, code, sizeof code),
+                     404);
+    assert_string_equal(code, "NotAuthorizedOrNotFound");
+    /* a good create, then the same name again */
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_NONE, code,
+                                    sizeof code),
+                     200);
+    assert_int_equal(signed_request("POST", "/20160918/groups", good, SPOIL_NONE, code,
+                                    sizeof code),
+                     409);
+    assert_string_equal(code, "Conflict");
+}
+
 /* ------------------------------------------------------------ options */
 
 static void test_options_checked_at_load(void **state)
@@ -634,8 +737,13 @@ int main(void)
         cmocka_unit_test(test_repeated_step_after_crash),
         cmocka_unit_test(test_name_of_another_tenant),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_standin_refuses_what_oci_refuses),
         cmocka_unit_test(test_options_checked_at_load),
     };
 
+    if (standin_npm_install("oci", npm_dir, sizeof npm_dir) != 0) {
+        printf("SKIP: the OCI stand-in cannot be installed (npm ci)\n");
+        return 77;
+    }
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,31 +21,12 @@
 #include <openssl/pem.h>
 
 #include "asserts.h"
+#include "oci_test_key.h"
 #include "plugin/host.h"
 #include "../../plugins/cloud/oci/oci_sign.h"
 
 static const gh_host *const h = &gh_host_table;
 
-/* The test key of Oracle's docs (and of draft-cavage's appendix C). */
-static const char test_key[] =
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    "MIICXgIBAAKBgQDCFENGw33yGihy92pDjZQhl0C36rPJj+CvfSC8+q28hxA161QF\n"
-    "NUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6Z4UMR7EOcpfdUE9Hf3m/hs+F\n"
-    "UR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJwoYi+1hqp1fIekaxsyQIDAQAB\n"
-    "AoGBAJR8ZkCUvx5kzv+utdl7T5MnordT1TvoXXJGXK7ZZ+UuvMNUCdN2QPc4sBiA\n"
-    "QWvLw1cSKt5DsKZ8UETpYPy8pPYnnDEz2dDYiaew9+xEpubyeW2oH4Zx71wqBtOK\n"
-    "kqwrXa/pzdpiucRRjk6vE6YY7EBBs/g7uanVpGibOVAEsqH1AkEA7DkjVH28WDUg\n"
-    "f1nqvfn2Kj6CT7nIcE3jGJsZZ7zlZmBmHFDONMLUrXR/Zm3pR5m0tCmBqa5RK95u\n"
-    "412jt1dPIwJBANJT3v8pnkth48bQo/fKel6uEYyboRtA5/uHuHkZ6FQF7OUkGogc\n"
-    "mSJluOdc5t6hI1VsLn0QZEjQZMEOWr+wKSMCQQCC4kXJEsHAve77oP6HtG/IiEn7\n"
-    "kpyUXRNvFsDE0czpJJBvL/aRFUJxuRK91jhjC68sA7NsKMGg5OXb5I5Jj36xAkEA\n"
-    "gIT7aFOYBFwGgQAQkWNKLvySgKbAZRTeLBacpHMuQdl1DfdntvAyqpAZ0lY0RKmW\n"
-    "G6aFKaqQfOXKCyWoUiVknQJAXrlgySFci/2ueKlIE1QqIiLSZ8V8OlpFLRnb1pzI\n"
-    "7U1yQXnTAEFYM560yJlzUpOb1V4cScGd365tiSMvxLOvTA==\n"
-    "-----END RSA PRIVATE KEY-----\n";
-
-#define TENANCY "ocid1.tenancy.oc1..aaaaaaaaba3pv6wkcr4jqae5f15p2b2m2yt2j6rx32uzr4h25vqstifsfdsq"
-#define USER "ocid1.user.oc1..aaaaaaaat5nvwcna5j6aqzjcaty5eqbb6qt2jvpkanghtgdaqedqw3rynjq"
 /* the Go SDK test's made-up fingerprint: the keyId is not signed */
 #define GO_FINGERPRINT "20:3b:97:13:55:1c:5b:0d:d3:37:d8:50:4e:c5:3a:34"
 #define KEY_ID TENANCY "/" USER "/" GO_FINGERPRINT
@@ -100,13 +81,22 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* The fingerprint of the docs' key, and of its public half alone: what
+ * the console shows for the uploaded public key. */
 static void test_fingerprint(void **state)
 {
     char fp[OCI_FINGERPRINT_LEN];
+    BIO *b = BIO_new_mem_buf(test_public_key, -1);
+    EVP_PKEY *pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
 
     (void)state;
     assert_int_equal(oci_key_fingerprint(h, NULL, key, fp), GH_OK);
-    assert_string_equal(fp, "73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7");
+    assert_string_equal(fp, FINGERPRINT);
+    assert_non_null(pub);
+    assert_int_equal(oci_key_fingerprint(h, NULL, pub, fp), GH_OK);
+    assert_string_equal(fp, FINGERPRINT);
+    EVP_PKEY_free(pub);
+    BIO_free(b);
 }
 
 static void test_get_vector(void **state)
@@ -207,7 +197,7 @@ static void test_encrypted_key(void **state)
     assert_int_equal(oci_key_load(path, "wrong", &k, why, sizeof why), GH_ERR_INVALID);
     assert_int_equal(oci_key_load(path, "open sesame", &k, why, sizeof why), GH_OK);
     assert_int_equal(oci_key_fingerprint(h, NULL, k, fp), GH_OK);
-    assert_string_equal(fp, "73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7");
+    assert_string_equal(fp, FINGERPRINT);
     EVP_PKEY_free(k);
     unlink(path);
     assert_int_equal(oci_key_load(path, NULL, &k, why, sizeof why), GH_ERR_INVALID);

@@ -44,7 +44,8 @@ static gh_result put_str(gh_out *out, const char *key, const char *value)
     return host->put(out, &(gh_param){key, GH_T_STR, value, strlen(value)});
 }
 
-/* provision  in: tenant_id, tenant_name, resource (prior ids)   out: resource..., state */
+/* provision  in: tenant_id, tenant_slug, tenant_name, resource...   out: resource..., state.
+ * One step makes all three, since nothing is made: a real plugin makes one per step. */
 static gh_result cloudlog_provision(const void *inst, void *tinst, gh_call *call, const gh_param *in, gh_out *out)
 {
     const cloudlog *c = inst;
@@ -61,30 +62,30 @@ static gh_result cloudlog_provision(const void *inst, void *tinst, gh_call *call
         host->log(call, GH_LOG_INFO, "dry run: would create %s", res[i]);
         r = put_str(out, "resource", res[i]);
     }
-    return r != GH_OK ? r : put_str(out, "state", "ready");
+    return r != GH_OK ? r : put_str(out, "state", "active");
 }
 
-/* deprovision  in: tenant_id, resource (repeatable) */
+/* deprovision  in: tenant_id, resource (repeatable)   out: state (no resource left) */
 static gh_result cloudlog_deprovision(const void *inst, void *tinst, gh_call *call, const gh_param *in, gh_out *out)
 {
     char id[65];
     gh_result r = tenant(call, in, id);
 
-    (void)inst, (void)tinst, (void)out;
+    (void)inst, (void)tinst;
     for (; r == GH_OK && in && in->key; in++)
         if (in->type == GH_T_STR && strcmp(in->key, "resource") == 0)
             host->log(call, GH_LOG_INFO, "dry run: would delete %.*s", (int)in->len, (const char *)in->data);
-    return r;
+    return r != GH_OK ? r : put_str(out, "state", "deleted");
 }
 
-/* status  in: tenant_id, resource (repeatable)   out: state. Nothing exists, so all is ready. */
+/* status  in: tenant_id, resource (repeatable)   out: state. Nothing exists, so all is active. */
 static gh_result cloudlog_status(const void *inst, void *tinst, gh_call *call, const gh_param *in, gh_out *out)
 {
     char id[65];
     gh_result r = tenant(call, in, id);
 
     (void)inst, (void)tinst;
-    return r != GH_OK ? r : put_str(out, "state", "ready");
+    return r != GH_OK ? r : put_str(out, "state", "active");
 }
 
 static const gh_cloud_ops cloudlog_ops = {.size = sizeof(gh_cloud_ops), .provision = cloudlog_provision,

@@ -37,7 +37,7 @@
 
 #include "oci.h"
 
-const gh_host *oci_host;
+static const gh_host *host;
 
 #define DEFAULT_STATEMENT "Allow group {group} to manage all-resources in compartment {compartment}"
 #define TENANT_MAX 64
@@ -76,23 +76,23 @@ static const gh_option_rule oci_rules[] = {
 
 static int is_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 /* An OCID option of the given type ("tenancy", ...; NULL any) into dst. */
 static gh_result read_ocid(const gh_cfg *o, gh_call *call, const char *key, const char *type,
                            const char *dflt, char *dst)
 {
-    const char *v = oci_host->cfg_str(o, key, dflt);
+    const char *v = host->cfg_str(o, key, dflt);
     char want[32];
     size_t n = strlen(v);
 
     snprintf(want, sizeof want, "ocid1.%s%s", type ? type : "", type ? "." : "");
     if (n == 0 || n >= OCI_OCID_MAX || strncmp(v, want, strlen(want)) != 0 ||
         strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-        return oci_host->cfg_fail(call, oci_host->cfg_child(o, key), "option '%s' must be an OCID "
-                              "(%s...)", key, want);
+        return host->cfg_fail(call, host->cfg_child(o, key),
+                              "option '%s' must be an OCID (%s...)", key, want);
     memcpy(dst, v, n + 1);
     return GH_OK;
 }
@@ -101,24 +101,24 @@ static gh_result read_ocid(const gh_cfg *o, gh_call *call, const char *key, cons
  * would refuse at the first request is refused at start-up. */
 static gh_result read_key(oci *o, const gh_cfg *cfg, gh_call *call)
 {
-    const char *path = oci_host->cfg_str(cfg, "private_key_file", "");
-    const char *fp = oci_host->cfg_str(cfg, "fingerprint", "");
-    char *pass = oci_host->cfg_secret(cfg, "passphrase"), got[OCI_FINGERPRINT_LEN], why[512];
+    const char *path = host->cfg_str(cfg, "private_key_file", "");
+    const char *fp = host->cfg_str(cfg, "fingerprint", "");
+    char *pass = host->cfg_secret(cfg, "passphrase"), got[OCI_FINGERPRINT_LEN], why[512];
     gh_result r = oci_key_load(path, pass, &o->key, why, sizeof why);
 
     if (pass) {
-        oci_host->wipe(pass, strlen(pass));
-        oci_host->free(pass);
+        host->wipe(pass, strlen(pass));
+        host->free(pass);
     }
     if (r != GH_OK)
-        return oci_host->cfg_fail(call, oci_host->cfg_child(cfg, "private_key_file"),
-                                  "option 'private_key_file': %s", why);
-    if ((r = oci_key_fingerprint(oci_host, call, o->key, got)) != GH_OK)
+        return host->cfg_fail(call, host->cfg_child(cfg, "private_key_file"),
+                              "option 'private_key_file': %s", why);
+    if ((r = oci_key_fingerprint(host, call, o->key, got)) != GH_OK)
         return r;
     if (strcasecmp(fp, got) != 0)
-        return oci_host->cfg_fail(call, oci_host->cfg_child(cfg, "fingerprint"),
-                              "option 'fingerprint' is %.60s, but the key in %s has %s", fp,
-                              path, got);
+        return host->cfg_fail(call, host->cfg_child(cfg, "fingerprint"),
+                              "option 'fingerprint' is %.60s, but the key in %s has %s", fp, path,
+                              got);
     memcpy(o->fingerprint, got, sizeof got);
     snprintf(o->key_id, sizeof o->key_id, "%s/%s/%s", o->tenancy, o->user, o->fingerprint);
     return GH_OK;
@@ -127,9 +127,9 @@ static gh_result read_key(oci *o, const gh_cfg *cfg, gh_call *call)
 /* identity_endpoint: an origin, https unless allow_http. */
 static gh_result read_endpoint(oci *o, const gh_cfg *cfg, gh_call *call)
 {
-    const char *region = oci_host->cfg_str(cfg, "region", "");
-    const char *given = oci_host->cfg_str(cfg, "identity_endpoint", "");
-    const gh_cfg *node = oci_host->cfg_child(cfg, given[0] ? "identity_endpoint" : "region");
+    const char *region = host->cfg_str(cfg, "region", "");
+    const char *given = host->cfg_str(cfg, "identity_endpoint", "");
+    const gh_cfg *node = host->cfg_child(cfg, given[0] ? "identity_endpoint" : "region");
     char dflt[OCI_URL_MAX];
     const char *url = given;
     gh_url u = {.size = sizeof u};
@@ -137,20 +137,22 @@ static gh_result read_endpoint(oci *o, const gh_cfg *cfg, gh_call *call)
 
     if (!region[0] || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region) ||
         strlen(region) > 64)
-        return oci_host->cfg_fail(call, oci_host->cfg_child(cfg, "region"),
+        return host->cfg_fail(call, host->cfg_child(cfg, "region"),
                               "option 'region' must be a region name such as us-ashburn-1");
     if (!given[0]) {
         snprintf(dflt, sizeof dflt, "https://identity.%s.oci.oraclecloud.com", region);
         url = dflt;
     }
-    r = oci_host->url_parse(call, url, &u);
-    oci_host->wipe(u.password, sizeof u.password);
+    r = host->url_parse(call, url, &u);
+    host->wipe(u.password, sizeof u.password);
     if (r != GH_OK || !u.host[0] || u.user[0] || u.query[0] || (u.path[0] && strcmp(u.path, "/")) ||
         (strcmp(u.scheme, "https") != 0 && strcmp(u.scheme, "http") != 0))
-        return oci_host->cfg_fail(call, node, "option 'identity_endpoint' must be an https:// URL "
+        return host->cfg_fail(call, node,
+                              "option 'identity_endpoint' must be an https:// URL "
                               "without a path, credentials or a query");
     if (strcmp(u.scheme, "http") == 0 && !o->allow_http)
-        return oci_host->cfg_fail(call, node, "option 'identity_endpoint' must be https:// "
+        return host->cfg_fail(call, node,
+                              "option 'identity_endpoint' must be https:// "
                               "(http:// only with allow_http, for tests)");
     snprintf(o->host_header, sizeof o->host_header, "%s%s%s%s%.0d", strchr(u.host, ':') ? "[" : "",
              u.host, strchr(u.host, ':') ? "]" : "", u.port ? ":" : "", u.port);
@@ -161,49 +163,52 @@ static gh_result read_endpoint(oci *o, const gh_cfg *cfg, gh_call *call)
 /* policy_statements: the templates, or the default one. */
 static gh_result read_statements(oci *o, const gh_cfg *cfg, gh_call *call)
 {
-    const gh_cfg *list = oci_host->cfg_child(cfg, "policy_statements");
-    size_t n = list ? oci_host->cfg_len(list) : 0;
+    const gh_cfg *list = host->cfg_child(cfg, "policy_statements");
+    size_t n = list ? host->cfg_len(list) : 0;
 
     if (list && n == 0)
-        return oci_host->cfg_fail(call, list, "option 'policy_statements' must not be empty");
+        return host->cfg_fail(call, list, "option 'policy_statements' must not be empty");
     if (n > 50)
-        return oci_host->cfg_fail(call, list, "option 'policy_statements' holds more than 50");
+        return host->cfg_fail(call, list, "option 'policy_statements' holds more than 50");
     if (!(o->statements = calloc(n ? n : 1, sizeof *o->statements)))
-        return oci_host->fail(call, GH_ERR_NOMEM, "out of memory");
+        return host->fail(call, GH_ERR_NOMEM, "out of memory");
     o->n_statements = n ? n : 1;
     if (!n)
         o->statements[0] = strdup(DEFAULT_STATEMENT);
     for (size_t i = 0; i < n; i++) {
-        const char *v = oci_host->cfg_value(oci_host->cfg_at(list, i));
+        const char *v = host->cfg_value(host->cfg_at(list, i));
 
         if (!v || !v[0] || strlen(v) > 1000)
-            return oci_host->cfg_fail(call, oci_host->cfg_at(list, i), "option 'policy_statements': "
+            return host->cfg_fail(call, host->cfg_at(list, i),
+                                  "option 'policy_statements': "
                                   "each is a statement of 1 to 1000 characters");
         o->statements[i] = strdup(v);
     }
     for (size_t i = 0; i < o->n_statements; i++)
         if (!o->statements[i])
-            return oci_host->fail(call, GH_ERR_NOMEM, "out of memory");
+            return host->fail(call, GH_ERR_NOMEM, "out of memory");
     return GH_OK;
 }
 
 /* freeform_tags: "key=value" items. */
 static gh_result read_tags(oci *o, const gh_cfg *cfg, gh_call *call)
 {
-    const gh_cfg *list = oci_host->cfg_child(cfg, "freeform_tags");
-    size_t n = list ? oci_host->cfg_len(list) : 0;
+    const gh_cfg *list = host->cfg_child(cfg, "freeform_tags");
+    size_t n = list ? host->cfg_len(list) : 0;
 
     if (n > OCI_TAGS_MAX)
-        return oci_host->cfg_fail(call, list, "option 'freeform_tags' holds more than %d",
+        return host->cfg_fail(call, list, "option 'freeform_tags' holds more than %d",
                               OCI_TAGS_MAX);
     for (size_t i = 0; i < n; i++) {
-        const char *v = oci_host->cfg_value(oci_host->cfg_at(list, i)), *eq = v ? strchr(v, '=') : NULL;
+        const char *v = host->cfg_value(host->cfg_at(list, i)), *eq = v ? strchr(v, '=') : NULL;
 
         if (!eq || eq == v || (size_t)(eq - v) >= OCI_TAG_MAX || strlen(eq + 1) >= OCI_TAG_MAX ||
             strncmp(v, "gatehouse-tenant=", 17) == 0)
-            return oci_host->cfg_fail(call, oci_host->cfg_at(list, i), "option 'freeform_tags': each "
+            return host->cfg_fail(call, host->cfg_at(list, i),
+                                  "option 'freeform_tags': each "
                                   "is \"key=value\", under %d bytes each, and not "
-                                  "gatehouse-tenant", OCI_TAG_MAX);
+                                  "gatehouse-tenant",
+                                  OCI_TAG_MAX);
         memcpy(o->tag_key[i], v, (size_t)(eq - v));
         o->tag_key[i][eq - v] = '\0';
         memcpy(o->tag_value[i], eq + 1, strlen(eq + 1) + 1);
@@ -226,29 +231,32 @@ static void oci_detach(void *inst)
 
 static gh_result read_options(oci *o, const gh_cfg *cfg, gh_call *call)
 {
-    const char *prefix = oci_host->cfg_str(cfg, "name_prefix", "gh-");
-    const char *ca = oci_host->cfg_str(cfg, "ca_file", "");
+    const char *prefix = host->cfg_str(cfg, "name_prefix", "gh-");
+    const char *ca = host->cfg_str(cfg, "ca_file", "");
     gh_result r;
 
-    o->allow_http = oci_host->cfg_bool(cfg, "allow_http", 0);
-    o->allow_private = oci_host->cfg_bool(cfg, "allow_private", 0);
-    o->timeout_ms = oci_host->cfg_int(cfg, "timeout", 0);
-    o->poll_ms = oci_host->cfg_int(cfg, "poll_interval", 0);
+    o->allow_http = host->cfg_bool(cfg, "allow_http", 0);
+    o->allow_private = host->cfg_bool(cfg, "allow_private", 0);
+    o->timeout_ms = host->cfg_int(cfg, "timeout", 0);
+    o->poll_ms = host->cfg_int(cfg, "poll_interval", 0);
     if ((r = read_ocid(cfg, call, "tenancy_ocid", "tenancy", "", o->tenancy)) != GH_OK ||
         (r = read_ocid(cfg, call, "user_ocid", "user", "", o->user)) != GH_OK ||
         (r = read_ocid(cfg, call, "parent_compartment_ocid", NULL, o->tenancy, o->parent)) !=
             GH_OK ||
-        (r = read_endpoint(o, cfg, call)) != GH_OK || (r = read_statements(o, cfg, call)) != GH_OK ||
-        (r = read_tags(o, cfg, call)) != GH_OK)
+        (r = read_endpoint(o, cfg, call)) != GH_OK ||
+        (r = read_statements(o, cfg, call)) != GH_OK || (r = read_tags(o, cfg, call)) != GH_OK)
         return r;
     if (strlen(prefix) >= sizeof o->prefix || strspn(prefix, "abcdefghijklmnopqrstuvwxyz"
                                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                                                              "._-") != strlen(prefix))
-        return oci_host->cfg_fail(call, oci_host->cfg_child(cfg, "name_prefix"), "option 'name_prefix' "
-                              "must be under %zu of A-Z a-z 0-9 . _ -", sizeof o->prefix);
+        return host->cfg_fail(call, host->cfg_child(cfg, "name_prefix"),
+                              "option 'name_prefix' "
+                              "must be under %zu of A-Z a-z 0-9 . _ -",
+                              sizeof o->prefix);
     memcpy(o->prefix, prefix, strlen(prefix) + 1);
     if (strlen(ca) >= sizeof o->ca_file)
-        return oci_host->cfg_fail(call, oci_host->cfg_child(cfg, "ca_file"), "option 'ca_file' is too long");
+        return host->cfg_fail(call, host->cfg_child(cfg, "ca_file"),
+                              "option 'ca_file' is too long");
     memcpy(o->ca_file, ca, strlen(ca) + 1);
     return read_key(o, cfg, call);
 }
@@ -258,10 +266,10 @@ static gh_result oci_instantiate(void *inst, const gh_cfg *cfg, gh_call *call)
     oci *o = inst;
     gh_result r;
 
-    if (!GH_HAS(oci_host, cfg_fail) || !GH_HAS(oci_host, fail_retry) || !GH_HAS(oci_host, url_parse) ||
-        !GH_HAS(oci_host, digest) || !GH_HAS(oci_host, encode) || !GH_HAS(oci_host, url_encode) ||
-        !GH_HAS(oci_host, json_encode_to))
-        return oci_host->fail(call, GH_ERR_UNSUPPORTED, "needs plugin ABI 1.1 host services");
+    if (!GH_HAS(host, cfg_fail) || !GH_HAS(host, fail_retry) || !GH_HAS(host, url_parse) ||
+        !GH_HAS(host, digest) || !GH_HAS(host, encode) || !GH_HAS(host, url_encode) ||
+        !GH_HAS(host, json_encode_to))
+        return host->fail(call, GH_ERR_UNSUPPORTED, "needs plugin ABI 1.1 host services");
     if ((r = read_options(o, cfg, call)) != GH_OK)
         oci_detach(o); /* detach runs only after a success */
     return r;
@@ -272,9 +280,9 @@ static gh_result oci_instantiate(void *inst, const gh_cfg *cfg, gh_call *call)
 /* What a step knows: the tenant, and the ids recorded so far. */
 typedef struct tenant {
     char id[TENANT_MAX + 1];
-    char name[OCI_NAME_MAX + 1];             /* <prefix><slug>: all three resources */
+    char name[OCI_NAME_MAX + 1]; /* <prefix><slug>: all three resources */
     char description[DESCRIPTION_MAX + 1];
-    char res[OCI_KINDS][OCI_OCID_MAX];       /* "" not made (or deleted) */
+    char res[OCI_KINDS][OCI_OCID_MAX]; /* "" not made (or deleted) */
 } tenant;
 
 static const gh_param *find(const gh_param *in, const char *key)
@@ -293,7 +301,8 @@ static void describe(tenant *t, const gh_param *name)
 
     if (take > sizeof t->description - 1 - n)
         take = sizeof t->description - 1 - n;
-    while (take > 0 && take < name->len && (((const unsigned char *)name->data)[take] & 0xc0) == 0x80)
+    while (take > 0 && take < name->len &&
+           (((const unsigned char *)name->data)[take] & 0xc0) == 0x80)
         take--;
     for (size_t i = 0; i < take; i++) {
         unsigned char c = ((const unsigned char *)name->data)[i];
@@ -307,26 +316,28 @@ static void describe(tenant *t, const gh_param *name)
 
 /* tenant_id, and for provision tenant_slug and tenant_name; the resources
  * as "type:id", each type once. */
-static gh_result read_input(const oci *o, gh_call *call, const gh_param *in, int names,
-                            tenant *t)
+static gh_result read_input(const oci *o, gh_call *call, const gh_param *in, int names, tenant *t)
 {
     const gh_param *id = find(in, "tenant_id"), *slug = find(in, "tenant_slug");
 
     memset(t, 0, sizeof *t);
     if (!id || id->len == 0 || id->len > TENANT_MAX)
-        return oci_host->fail(call, GH_ERR_INVALID, "oci: 'tenant_id' must be a UUID");
+        return host->fail(call, GH_ERR_INVALID, "oci: 'tenant_id' must be a UUID");
     memcpy(t->id, id->data, id->len); /* parameters need not end in a NUL */
     if (strspn(t->id, "abcdefABCDEF0123456789-") != id->len)
-        return oci_host->fail(call, GH_ERR_INVALID, "oci: 'tenant_id' must be a UUID");
+        return host->fail(call, GH_ERR_INVALID, "oci: 'tenant_id' must be a UUID");
     if (names) {
         size_t pn = strlen(o->prefix);
 
         if (!slug || slug->len == 0 || pn + slug->len > OCI_NAME_MAX)
-            return oci_host->fail(call, GH_ERR_INVALID, "oci: 'tenant_slug' must be 1 to %zu "
-                              "characters", OCI_NAME_MAX - pn);
+            return host->fail(call, GH_ERR_INVALID,
+                              "oci: 'tenant_slug' must be 1 to %zu "
+                              "characters",
+                              OCI_NAME_MAX - pn);
         for (size_t i = 0; i < slug->len; i++)
             if (!is_name_char(((const char *)slug->data)[i]))
-                return oci_host->fail(call, GH_ERR_INVALID, "oci: 'tenant_slug' may hold only "
+                return host->fail(call, GH_ERR_INVALID,
+                                  "oci: 'tenant_slug' may hold only "
                                   "A-Z a-z 0-9 . _ - (OCI's names)");
         snprintf(t->name, sizeof t->name, "%s%.*s", o->prefix, (int)slug->len,
                  (const char *)slug->data);
@@ -338,16 +349,17 @@ static gh_result read_input(const oci *o, gh_call *call, const gh_param *in, int
 
         if (in->type != GH_T_STR || strcmp(in->key, "resource") != 0)
             continue;
-        colon = memchr(v, ':', in->len);
+        colon = v ? memchr(v, ':', in->len) : NULL;
         for (k = 0; colon && k < OCI_KINDS; k++)
             if ((size_t)(colon - v) == strlen(oci_kind_name(k)) &&
                 memcmp(v, oci_kind_name(k), (size_t)(colon - v)) == 0)
                 break;
         if (!colon || k == OCI_KINDS || in->len - (size_t)(colon + 1 - v) == 0 ||
             in->len - (size_t)(colon + 1 - v) >= OCI_OCID_MAX || t->res[k][0])
-            return oci_host->fail(call, GH_ERR_INVALID, "oci: resource '%.80s' is not one of this "
-                              "plugin's (compartment:, group:, policy:, each once)",
-                              in->len < 80 ? v : "(too long)");
+            return host->fail(call, GH_ERR_INVALID,
+                              "oci: resource '%.*s' is not one of "
+                              "this plugin's (compartment:, group:, policy:, each once)",
+                              v ? (int)(in->len < 80 ? in->len : 80) : 0, v ? v : "");
         memcpy(t->res[k], colon + 1, in->len - (size_t)(colon + 1 - v));
     }
     return GH_OK;
@@ -357,7 +369,7 @@ static gh_result read_input(const oci *o, gh_call *call, const gh_param *in, int
 
 static gh_result put_str(gh_out *out, const char *key, const char *v)
 {
-    return oci_host->put(out, &(gh_param){key, GH_T_STR, v, strlen(v)});
+    return host->put(out, &(gh_param){key, GH_T_STR, v, strlen(v)});
 }
 
 /* The resources still recorded, in the order they were made, the state,
@@ -376,25 +388,30 @@ static gh_result answer(const tenant *t, gh_out *out, const char *state, int64_t
     if (r == GH_OK)
         r = put_str(out, "state", state);
     if (r == GH_OK && retry_after_ms > 0)
-        r = oci_host->put(out, &(gh_param){"retry_after_ms", GH_T_INT, &retry_after_ms,
-                                       sizeof retry_after_ms});
+        r = host->put(
+            out, &(gh_param){"retry_after_ms", GH_T_INT, &retry_after_ms, sizeof retry_after_ms});
     return r;
 }
 
 /* ------------------------------------------------------------ provision */
 
 /* opc-retry-token: the same for the same tenant and type, so a create
- * repeated after a crash is answered with the first one's resource. */
-static gh_result retry_token(gh_call *call, const tenant *t, oci_kind k, char out[64])
+ * repeated after a crash is answered with the first one's resource.
+ * after ("" at first) names what an earlier token answered that cannot
+ * be used (a resource deleted since, a token OCI invalidated), so the
+ * next generation's token is as repeatable as the first. */
+static gh_result retry_token(gh_call *call, const tenant *t, oci_kind k, const char *after,
+                             char out[64])
 {
-    char text[TENANT_MAX + 32], hex[2 * GH_DIGEST_MAX + 1];
+    char text[TENANT_MAX + OCI_OCID_MAX + 32], hex[2 * GH_DIGEST_MAX + 1];
     unsigned char md[GH_DIGEST_MAX];
     size_t md_len, hex_len;
     gh_result r;
 
-    snprintf(text, sizeof text, "gatehouse/%s/%s", t->id, oci_kind_name(k));
-    if ((r = oci_host->digest(call, GH_SHA256, text, strlen(text), md, sizeof md, &md_len)) != GH_OK ||
-        (r = oci_host->encode(call, GH_ENC_HEX, md, md_len, hex, sizeof hex, &hex_len)) != GH_OK)
+    snprintf(text, sizeof text, "gatehouse/%s/%s%s%s", t->id, oci_kind_name(k), after[0] ? "/" : "",
+             after);
+    if ((r = host->digest(call, GH_SHA256, text, strlen(text), md, sizeof md, &md_len)) != GH_OK ||
+        (r = host->encode(call, GH_ENC_HEX, md, md_len, hex, sizeof hex, &hex_len)) != GH_OK)
         return r;
     snprintf(out, 64, "gatehouse-%.48s", hex);
     return GH_OK;
@@ -406,7 +423,7 @@ static gh_result fill_statements(const oci *o, gh_call *call, const tenant *t, c
     char **s = calloc(o->n_statements, sizeof *s);
 
     if (!s)
-        return oci_host->fail(call, GH_ERR_NOMEM, "oci: out of memory");
+        return host->fail(call, GH_ERR_NOMEM, "oci: out of memory");
     for (size_t i = 0; i < o->n_statements; i++) {
         const char *p = o->statements[i];
         size_t cap = strlen(p) + 1, n = 0;
@@ -417,7 +434,7 @@ static gh_result fill_statements(const oci *o, gh_call *call, const tenant *t, c
             for (size_t j = 0; j < i; j++)
                 free(s[j]);
             free(s);
-            return oci_host->fail(call, GH_ERR_NOMEM, "oci: out of memory");
+            return host->fail(call, GH_ERR_NOMEM, "oci: out of memory");
         }
         while (*p) {
             if (strncmp(p, "{group}", 7) == 0 || strncmp(p, "{compartment}", 13) == 0) {
@@ -434,20 +451,49 @@ static gh_result fill_statements(const oci *o, gh_call *call, const tenant *t, c
     return GH_OK;
 }
 
+/* Create the resource of type k, or find the one an earlier step made.
+ * A token's answer that is gone (a tenant provisioned again after a
+ * rollback, within the token's life) moves on to the next token. */
 static gh_result create(const oci *o, gh_call *call, tenant *t, oci_kind k, char *state)
 {
-    char token[64], **statements = NULL;
-    oci_create c = {.kind = k, .parent = k == OCI_GROUP ? o->tenancy : o->parent,
-                    .name = t->name, .description = t->description, .tenant_id = t->id,
+    char token[64], after[OCI_OCID_MAX] = "", **statements = NULL;
+    oci_create c = {.kind = k,
+                    .parent = k == OCI_GROUP ? o->tenancy : o->parent,
+                    .name = t->name,
+                    .description = t->description,
+                    .tenant_id = t->id,
                     .retry_token = token};
-    gh_result r = retry_token(call, t, k, token);
+    gh_result r = GH_OK;
 
-    if (r == GH_OK && k == OCI_POLICY && (r = fill_statements(o, call, t, &statements)) == GH_OK) {
+    if (k == OCI_POLICY && (r = fill_statements(o, call, t, &statements)) == GH_OK) {
         c.statements = (const char *const *)statements;
         c.n_statements = o->n_statements;
     }
-    if (r == GH_OK)
+    for (int gen = 1; r == GH_OK; gen++) {
+        if (gen > 8) {
+            r = host->fail(call, GH_ERR_UPSTREAM,
+                           "oci Create: retry tokens keep "
+                           "answering with deleted resources");
+            break;
+        }
+        if ((r = retry_token(call, t, k, after, token)) != GH_OK)
+            break;
         r = oci_create_resource(o, call, &c, t->res[k], state);
+        if (r == GH_ERR_NOT_FOUND) { /* the token was invalidated */
+            snprintf(after, sizeof after, "invalidated-%d", gen);
+            r = GH_OK;
+        } else if (r == GH_OK &&
+                   (strcmp(state, "DELETING") == 0 || strcmp(state, "DELETED") == 0)) {
+            host->log(call, GH_LOG_NOTICE,
+                      "oci: the retry token answered with %s %s, %s: "
+                      "made anew",
+                      oci_kind_name(k), t->res[k], state);
+            snprintf(after, sizeof after, "%s", t->res[k]);
+            t->res[k][0] = '\0';
+        } else {
+            break;
+        }
+    }
     for (size_t i = 0; statements && i < o->n_statements; i++)
         free(statements[i]);
     free(statements);
@@ -480,7 +526,7 @@ static gh_result oci_provision(const void *inst, void *tinst, gh_call *call, con
         if (r != GH_OK)
             return r;
         if (strcmp(state, "ACTIVE") != 0)
-            return oci_host->fail(call, GH_ERR_DENIED, "oci: compartment %s is %s, not ACTIVE",
+            return host->fail(call, GH_ERR_DENIED, "oci: compartment %s is %s, not ACTIVE",
                               t.res[OCI_COMPARTMENT], state);
         if ((r = create(o, call, &t, OCI_GROUP, state)) != GH_OK)
             return r;
@@ -488,7 +534,7 @@ static gh_result oci_provision(const void *inst, void *tinst, gh_call *call, con
     }
     if (!t.res[OCI_POLICY][0] && (r = create(o, call, &t, OCI_POLICY, state)) != GH_OK)
         return r;
-    oci_host->count(call, "provisioned", 1);
+    host->count(call, "provisioned", 1);
     return answer(&t, out, "active", 0);
 }
 
@@ -496,8 +542,8 @@ static gh_result oci_provision(const void *inst, void *tinst, gh_call *call, con
 
 /* deprovision  in: tenant_id, resource...
  *              out: resource... (those left), state, retry_after_ms? */
-static gh_result oci_deprovision(const void *inst, void *tinst, gh_call *call,
-                                 const gh_param *in, gh_out *out)
+static gh_result oci_deprovision(const void *inst, void *tinst, gh_call *call, const gh_param *in,
+                                 gh_out *out)
 {
     static const oci_kind order[] = {OCI_POLICY, OCI_GROUP, OCI_COMPARTMENT};
     const oci *o = inst;
@@ -520,7 +566,7 @@ static gh_result oci_deprovision(const void *inst, void *tinst, gh_call *call,
         t.res[k][0] = '\0';
     }
     if (left <= 1)
-        oci_host->count(call, "deprovisioned", 1);
+        host->count(call, "deprovisioned", 1);
     return answer(&t, out, left > 1 ? "deprovisioning" : "deleted", 0);
 }
 
@@ -583,6 +629,7 @@ static const gh_plugin oci_plugin = {
 
 const gh_plugin *gatehouse_plugin_v1(const gh_host *h)
 {
-    oci_host = h;
+    host = h;
+    oci_identity_use(h);
     return &oci_plugin;
 }

@@ -1,6 +1,6 @@
 /*
  * oci_identity.c - the Identity API (20160918) calls the oci plugin makes,
- * signed (oci_sign.c) and sent through oci_host->http: create, get, delete and
+ * signed (oci_sign.c) and sent through host->http: create, get, delete and
  * list compartments, groups and policies in the JSON shapes of Oracle's
  * spec. An error answer ({"code", "message"}) becomes a gh_result with the
  * operation, OCI's code and the opc-request-id in its message (never a key
@@ -14,8 +14,12 @@
 
 #include "oci.h"
 
-/* the host table, kept by oci.c */
-extern const gh_host *oci_host;
+static const gh_host *host;
+
+void oci_identity_use(const gh_host *h)
+{
+    host = h;
+}
 
 #define API "/20160918"
 
@@ -44,7 +48,7 @@ typedef struct answer {
 
 static void answer_free(answer *a)
 {
-    oci_host->json_free(a->doc);
+    host->json_free(a->doc);
     a->doc = NULL;
 }
 
@@ -64,7 +68,7 @@ static const char *header_value(const gh_out *resp, const char *name, size_t *le
     const gh_param *hd;
     size_t n = strlen(name);
 
-    for (size_t i = 0; (hd = oci_host->out_get(resp, "header", i)) != NULL; i++) {
+    for (size_t i = 0; (hd = host->out_get(resp, "header", i)) != NULL; i++) {
         const char *v = hd->data;
         size_t vl = hd->len;
 
@@ -83,7 +87,7 @@ static const char *header_value(const gh_out *resp, const char *name, size_t *le
 
 static void read_answer(gh_call *call, const gh_out *resp, answer *a)
 {
-    const gh_param *st = oci_host->out_get(resp, "status", 0), *body = oci_host->out_get(resp, "body", 0);
+    const gh_param *st = host->out_get(resp, "status", 0), *body = host->out_get(resp, "body", 0);
     const char *v;
     size_t n;
 
@@ -98,10 +102,10 @@ static void read_answer(gh_call *call, const gh_out *resp, answer *a)
         secs = strtol(s, &end, 10);
         a->retry_after_ms = *end == '\0' && secs > 0 ? (int64_t)secs * 1000 : 0;
     }
-    if (body && body->len > 0 &&
-        oci_host->json_decode(call, body->data, body->len, &a->doc) == GH_OK && a->status >= 300) {
-        const char *code = oci_host->json_str(oci_host->json_get(a->doc, "code"));
-        const char *msg = oci_host->json_str(oci_host->json_get(a->doc, "message"));
+    if (body && body->len > 0 && host->json_decode(call, body->data, body->len, &a->doc) == GH_OK &&
+        a->status >= 300) {
+        const char *code = host->json_str(host->json_get(a->doc, "code"));
+        const char *msg = host->json_str(host->json_get(a->doc, "message"));
 
         if (code)
             one_line(a->code, sizeof a->code, code, strlen(code));
@@ -116,45 +120,24 @@ static gh_result send_signed(const oci *o, gh_call *call, const char *op, const 
                              const char *target, const char *body, const char *retry_token,
                              answer *a)
 {
-    char url[2 * OCI_URL_MAX], date[OCI_DATE_LEN], sha[OCI_SHA256_B64_LEN];
-    char h_date[64], h_host[320], h_len[48], h_sha[80], h_token[96], *auth = NULL, *h_auth;
-    oci_sig_input sig = {method, target, o->host_header, date, body ? strlen(body) : 0, NULL};
-    gh_param req[16];
+    char url[2 * OCI_URL_MAX], h_token[96];
+    gh_param req[OCI_SIGNED_HEADERS + 12];
+    oci_signed_headers hd;
     size_t n = 0;
     gh_out *resp;
     gh_result r;
 
     memset(a, 0, sizeof *a);
-    oci_http_date(oci_host->now_ms(), date);
-    if (body && (r = oci_body_sha256(oci_host, call, body, strlen(body), sha)) != GH_OK)
+    if ((r = oci_sign_request(host, call, o->key, o->key_id, method, target, o->host_header,
+                              host->now_ms(), body, &hd)) != GH_OK)
         return r;
-    if (body)
-        sig.body_sha256 = sha;
-    if ((r = oci_authorization(oci_host, call, o->key, o->key_id, &sig, &auth, NULL)) != GH_OK)
-        return r;
-    if (!(h_auth = malloc(strlen(auth) + 32))) {
-        free(auth);
-        return oci_host->fail(call, GH_ERR_NOMEM, "oci %s: out of memory", op);
-    }
-    sprintf(h_auth, "Authorization: %s", auth);
-    free(auth);
     snprintf(url, sizeof url, "%s%s", o->endpoint, target);
-    snprintf(h_date, sizeof h_date, "Date: %s", date);
-    snprintf(h_host, sizeof h_host, "Host: %s", o->host_header);
     req[n++] = (gh_param){"method", GH_T_STR, method, strlen(method)};
     req[n++] = (gh_param){"url", GH_T_STR, url, strlen(url)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_date, strlen(h_date)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_host, strlen(h_host)};
-    req[n++] = (gh_param){"header", GH_T_STR, h_auth, strlen(h_auth)};
+    n += oci_signed_header_params(&hd, req + n);
     req[n++] = (gh_param){"header", GH_T_STR, "Accept: application/json", 24};
-    if (body) {
-        snprintf(h_len, sizeof h_len, "Content-Length: %zu", strlen(body));
-        snprintf(h_sha, sizeof h_sha, "x-content-sha256: %s", sha);
-        req[n++] = (gh_param){"header", GH_T_STR, "Content-Type: application/json", 30};
-        req[n++] = (gh_param){"header", GH_T_STR, h_len, strlen(h_len)};
-        req[n++] = (gh_param){"header", GH_T_STR, h_sha, strlen(h_sha)};
+    if (body)
         req[n++] = (gh_param){"body", GH_T_STR, body, strlen(body)};
-    }
     if (retry_token) {
         snprintf(h_token, sizeof h_token, "opc-retry-token: %s", retry_token);
         req[n++] = (gh_param){"header", GH_T_STR, h_token, strlen(h_token)};
@@ -165,21 +148,20 @@ static gh_result send_signed(const oci *o, gh_call *call, const char *op, const 
     req[n++] = (gh_param){"allow_http", GH_T_BOOL, &o->allow_http, sizeof o->allow_http};
     req[n++] = (gh_param){"allow_private", GH_T_BOOL, &o->allow_private, sizeof o->allow_private};
     req[n] = (gh_param){NULL, 0, NULL, 0};
-    if (!(resp = oci_host->out_new())) {
-        free(h_auth);
-        return oci_host->fail(call, GH_ERR_NOMEM, "oci %s: out of memory", op);
+    if (!(resp = host->out_new())) {
+        oci_signed_headers_free(&hd);
+        return host->fail(call, GH_ERR_NOMEM, "oci %s: out of memory", op);
     }
-    r = oci_host->http(call, req, resp);
-    oci_host->wipe(h_auth, strlen(h_auth));
-    free(h_auth);
+    r = host->http(call, req, resp);
+    oci_signed_headers_free(&hd);
     if (r == GH_OK)
         read_answer(call, resp, a);
-    oci_host->out_free(resp);
+    host->out_free(resp);
     if (r != GH_OK) /* the host logged the transport's reason */
-        return oci_host->fail(call, r, "oci %s: %s", op,
+        return host->fail(call, r, "oci %s: %s", op,
                           r == GH_ERR_TIMEOUT ? "no answer in time" : "the request failed");
     if (a->request_id[0])
-        oci_host->log(call, GH_LOG_DEBUG, "oci %s: HTTP %lld, opc-request-id %s", op,
+        host->log(call, GH_LOG_DEBUG, "oci %s: HTTP %lld, opc-request-id %s", op,
                   (long long)a->status, a->request_id);
     return GH_OK;
 }
@@ -206,9 +188,9 @@ static gh_result answer_fail(const oci *o, gh_call *call, const char *op, const 
     else
         r = GH_ERR_DENIED; /* credentials, permissions, a name taken: the admin's to fix */
     if (r == GH_ERR_RATE_LIMITED || r == GH_ERR_UNAVAILABLE || r == GH_ERR_UPSTREAM)
-        return oci_host->fail_retry(call, r, wait, "oci %s: HTTP %lld %s (opc-request-id %s): %s",
-                                op, (long long)a->status, code, rid, a->message);
-    return oci_host->fail(call, r, "oci %s: HTTP %lld %s (opc-request-id %s): %s", op,
+        return host->fail_retry(call, r, wait, "oci %s: HTTP %lld %s (opc-request-id %s): %s", op,
+                                (long long)a->status, code, rid, a->message);
+    return host->fail(call, r, "oci %s: HTTP %lld %s (opc-request-id %s): %s", op,
                       (long long)a->status, code, rid, a->message);
 }
 
@@ -216,11 +198,11 @@ static gh_result answer_fail(const oci *o, gh_call *call, const char *op, const 
 static gh_result read_resource(gh_call *call, const char *op, const answer *a, const gh_json *obj,
                                char id[OCI_OCID_MAX], char state[OCI_STATE_MAX])
 {
-    const char *i = oci_host->json_str(oci_host->json_get(obj, "id"));
-    const char *s = oci_host->json_str(oci_host->json_get(obj, "lifecycleState"));
+    const char *i = host->json_str(host->json_get(obj, "id"));
+    const char *s = host->json_str(host->json_get(obj, "lifecycleState"));
 
     if (!i || !*i || strlen(i) >= OCI_OCID_MAX)
-        return oci_host->fail_retry(call, GH_ERR_UPSTREAM, 0,
+        return host->fail_retry(call, GH_ERR_UPSTREAM, 0,
                                 "oci %s: the answer has no id (opc-request-id %s)", op,
                                 a->request_id[0] ? a->request_id : "none");
     memcpy(id, i, strlen(i) + 1);
@@ -231,58 +213,70 @@ static gh_result read_resource(gh_call *call, const char *op, const answer *a, c
 /* The freeform tag gatehouse-tenant of obj is tenant_id. */
 static int made_for(const gh_json *obj, const char *tenant_id)
 {
-    const char *t = oci_host->json_str(oci_host->json_get(oci_host->json_get(obj, "freeformTags"),
-                                                  "gatehouse-tenant"));
+    const char *t =
+        host->json_str(host->json_get(host->json_get(obj, "freeformTags"), "gatehouse-tenant"));
 
     return t && strcmp(t, tenant_id) == 0;
 }
 
 /* After 409 Conflict: the resource of that name in that parent that this
  * tenant made earlier (its tag says so), not deleted. */
-static gh_result find_made(const oci *o, gh_call *call, const oci_create *c,
-                           char id[OCI_OCID_MAX], char state[OCI_STATE_MAX])
+static gh_result find_made(const oci *o, gh_call *call, const oci_create *c, char id[OCI_OCID_MAX],
+                           char state[OCI_STATE_MAX])
 {
     char op[48], target[1024], *parent = NULL, *name = NULL;
     answer a;
     gh_result r;
 
-    snprintf(op, sizeof op, "List%s", c->kind == OCI_POLICY ? "Policies" : c->kind == OCI_GROUP
-                                                                              ? "Groups"
-                                                                              : "Compartments");
-    if ((r = oci_host->url_encode(call, c->parent, strlen(c->parent), &parent)) != GH_OK ||
-        (r = oci_host->url_encode(call, c->name, strlen(c->name), &name)) != GH_OK) {
-        oci_host->free(parent);
+    snprintf(op, sizeof op, "List%s",
+             c->kind == OCI_POLICY  ? "Policies"
+             : c->kind == OCI_GROUP ? "Groups"
+                                    : "Compartments");
+    if ((r = host->url_encode(call, c->parent, strlen(c->parent), &parent)) != GH_OK ||
+        (r = host->url_encode(call, c->name, strlen(c->name), &name)) != GH_OK) {
+        host->free(parent);
         return r;
     }
     snprintf(target, sizeof target, "%s?compartmentId=%s&name=%s", kinds[c->kind].path, parent,
              name);
-    oci_host->free(parent);
-    oci_host->free(name);
+    host->free(parent);
+    host->free(name);
     if ((r = send_signed(o, call, op, "GET", target, NULL, NULL, &a)) != GH_OK)
         return r;
     r = GH_ERR_NOT_FOUND;
     if (a.status != 200)
         r = answer_fail(o, call, op, &a);
-    else if (oci_host->json_type(a.doc) != GH_T_LIST)
-        r = oci_host->fail_retry(call, GH_ERR_UPSTREAM, 0, "oci %s: the answer is not a list "
-                             "(opc-request-id %s)", op, a.request_id);
-    for (size_t i = 0; r == GH_ERR_NOT_FOUND && i < oci_host->json_len(a.doc); i++) {
-        const gh_json *item = oci_host->json_at(a.doc, i);
-        const char *s = oci_host->json_str(oci_host->json_get(item, "lifecycleState"));
-        const char *n = oci_host->json_str(oci_host->json_get(item, "name"));
+    else if (host->json_type(a.doc) != GH_T_LIST)
+        r = host->fail_retry(call, GH_ERR_UPSTREAM, 0,
+                             "oci %s: the answer is not a list "
+                             "(opc-request-id %s)",
+                             op, a.request_id);
+    for (size_t i = 0; r == GH_ERR_NOT_FOUND && i < host->json_len(a.doc); i++) {
+        const gh_json *item = host->json_at(a.doc, i);
+        const char *s = host->json_str(host->json_get(item, "lifecycleState"));
+        const char *n = host->json_str(host->json_get(item, "name"));
 
-        if (made_for(item, c->tenant_id) && n && strcmp(n, c->name) == 0 && s &&
-            (strcmp(s, "CREATING") == 0 || strcmp(s, "ACTIVE") == 0))
+        if (!made_for(item, c->tenant_id) || !n || strcmp(n, c->name) != 0 || !s)
+            continue;
+        if (strcmp(s, "CREATING") == 0 || strcmp(s, "ACTIVE") == 0)
             r = read_resource(call, op, &a, item, id, state);
+        else if (strcmp(s, "DELETING") == 0) /* ours, from before a rollback: wait */
+            r = host->fail_retry(call, GH_ERR_UNAVAILABLE, o->poll_ms,
+                                 "oci Create%s: "
+                                 "this tenant's earlier %s %s is still DELETING",
+                                 kinds[c->kind].noun, kinds[c->kind].word, c->name);
     }
     answer_free(&a);
     if (r == GH_ERR_NOT_FOUND)
-        return oci_host->fail(call, GH_ERR_DENIED, "oci Create%s: the name %s is taken by a %s "
-                          "gatehouse did not make for this tenant", kinds[c->kind].noun,
-                          c->name, kinds[c->kind].word);
+        return host->fail(call, GH_ERR_DENIED,
+                          "oci Create%s: the name %s is taken by a %s "
+                          "gatehouse did not make for this tenant",
+                          kinds[c->kind].noun, c->name, kinds[c->kind].word);
     if (r == GH_OK)
-        oci_host->log(call, GH_LOG_NOTICE, "oci: %s %s existed already (made earlier for this "
-                  "tenant): %s", kinds[c->kind].word, c->name, id);
+        host->log(call, GH_LOG_NOTICE,
+                  "oci: %s %s existed already (made earlier for this "
+                  "tenant): %s",
+                  kinds[c->kind].word, c->name, id);
     return r;
 }
 
@@ -293,7 +287,7 @@ static gh_result create_body(const oci *o, gh_call *call, const oci_create *c, c
     size_t n = 0, f = 0;
 
     if (c->n_statements > sizeof stmts / sizeof stmts[0])
-        return oci_host->fail(call, GH_ERR_INVALID, "oci: more than %zu policy statements",
+        return host->fail(call, GH_ERR_INVALID, "oci: more than %zu policy statements",
                           sizeof stmts / sizeof stmts[0]);
     for (size_t i = 0; i < o->n_tags; i++)
         tags[n++] = (gh_param){o->tag_key[i], GH_T_STR, o->tag_value[i], strlen(o->tag_value[i])};
@@ -308,7 +302,7 @@ static gh_result create_body(const oci *o, gh_call *call, const oci_create *c, c
         fields[f++] = (gh_param){"statements", GH_T_LIST, stmts, c->n_statements};
     fields[f++] = (gh_param){"freeformTags", GH_T_MAP, tags, 0};
     fields[f] = (gh_param){NULL, 0, NULL, 0};
-    return oci_host->json_encode_to(call, fields, out);
+    return host->json_encode_to(call, fields, out);
 }
 
 gh_result oci_create_resource(const oci *o, gh_call *call, const oci_create *c,
@@ -322,38 +316,52 @@ gh_result oci_create_resource(const oci *o, gh_call *call, const oci_create *c,
     if ((r = create_body(o, call, c, &body)) != GH_OK)
         return r;
     r = send_signed(o, call, op, "POST", kinds[c->kind].path, body, c->retry_token, &a);
-    oci_host->free(body);
+    host->free(body);
     if (r != GH_OK)
         return r;
-    if (a.status == 200 && oci_host->json_type(a.doc) == GH_T_MAP)
+    if (a.status == 200 && host->json_type(a.doc) == GH_T_MAP)
         r = read_resource(call, op, &a, a.doc, id, state);
     else if (a.status == 200)
-        r = oci_host->fail_retry(call, GH_ERR_UPSTREAM, 0, "oci %s: the answer is not JSON "
-                             "(opc-request-id %s)", op, a.request_id);
+        r = host->fail_retry(call, GH_ERR_UPSTREAM, 0,
+                             "oci %s: the answer is not JSON "
+                             "(opc-request-id %s)",
+                             op, a.request_id);
     else if (a.status == 409 && strcmp(a.code, "Conflict") == 0)
         r = GH_ERR_CONFLICT;
+    else if (a.status == 409 && strcmp(a.code, "InvalidatedRetryToken") == 0)
+        r = GH_ERR_NOT_FOUND;
     else
         r = answer_fail(o, call, op, &a);
     if (r == GH_OK)
-        oci_host->log(call, GH_LOG_INFO, "oci %s %s: %s, %s (opc-request-id %s)", op, c->name, id,
+        host->log(call, GH_LOG_INFO, "oci %s %s: %s, %s (opc-request-id %s)", op, c->name, id,
                   state, a.request_id);
     answer_free(&a);
     return r == GH_ERR_CONFLICT ? find_made(o, call, c, id, state) : r;
 }
 
+/* method on one resource, /20160918/<kinds>/<id>, without a body. */
+static gh_result send_to_one(const oci *o, gh_call *call, const char *op, const char *method,
+                             oci_kind kind, const char *id, answer *a)
+{
+    char target[OCI_URL_MAX], *enc = NULL;
+    gh_result r;
+
+    if ((r = host->url_encode(call, id, strlen(id), &enc)) != GH_OK)
+        return r;
+    snprintf(target, sizeof target, "%s/%s", kinds[kind].path, enc);
+    host->free(enc);
+    return send_signed(o, call, op, method, target, NULL, NULL, a);
+}
+
 gh_result oci_get_state(const oci *o, gh_call *call, oci_kind kind, const char *id,
                         char state[OCI_STATE_MAX])
 {
-    char op[48], target[OCI_URL_MAX], *enc = NULL, got[OCI_OCID_MAX];
+    char op[48], got[OCI_OCID_MAX];
     answer a;
     gh_result r;
 
     snprintf(op, sizeof op, "Get%s", kinds[kind].noun);
-    if ((r = oci_host->url_encode(call, id, strlen(id), &enc)) != GH_OK)
-        return r;
-    snprintf(target, sizeof target, "%s/%s", kinds[kind].path, enc);
-    oci_host->free(enc);
-    if ((r = send_signed(o, call, op, "GET", target, NULL, NULL, &a)) != GH_OK)
+    if ((r = send_to_one(o, call, op, "GET", kind, id, &a)) != GH_OK)
         return r;
     if (a.status == 200)
         r = read_resource(call, op, &a, a.doc, got, state);
@@ -382,21 +390,17 @@ static int being_deleted(const oci *o, gh_call *call, oci_kind kind, const char 
 
 gh_result oci_delete_resource(const oci *o, gh_call *call, oci_kind kind, const char *id)
 {
-    char op[48], target[OCI_URL_MAX], *enc = NULL;
+    char op[48];
     answer a;
     gh_result r;
 
     snprintf(op, sizeof op, "Delete%s", kinds[kind].noun);
-    if ((r = oci_host->url_encode(call, id, strlen(id), &enc)) != GH_OK)
-        return r;
-    snprintf(target, sizeof target, "%s/%s", kinds[kind].path, enc);
-    oci_host->free(enc);
-    if ((r = send_signed(o, call, op, "DELETE", target, NULL, NULL, &a)) != GH_OK)
+    if ((r = send_to_one(o, call, op, "DELETE", kind, id, &a)) != GH_OK)
         return r;
     if (a.status == 404 || being_deleted(o, call, kind, id, &a))
-        oci_host->log(call, GH_LOG_INFO, "oci %s %s: gone already, or going", op, id);
+        host->log(call, GH_LOG_INFO, "oci %s %s: gone already, or going", op, id);
     else if (a.status >= 200 && a.status <= 299)
-        oci_host->log(call, GH_LOG_INFO, "oci %s %s: HTTP %lld (opc-request-id %s)", op, id,
+        host->log(call, GH_LOG_INFO, "oci %s %s: HTTP %lld (opc-request-id %s)", op, id,
                   (long long)a.status, a.request_id);
     else
         r = answer_fail(o, call, op, &a);

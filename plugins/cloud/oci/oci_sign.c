@@ -83,8 +83,7 @@ gh_result oci_key_fingerprint(const gh_host *h, gh_call *call, EVP_PKEY *key,
     unsigned int md_len = 0;
     char why[256];
     int n = i2d_PUBKEY(key, &der);
-    int ok = n > 0 && EVP_Digest(der, (size_t)n, md, &md_len, EVP_md5(), NULL) == 1 &&
-             md_len == 16;
+    int ok = n > 0 && EVP_Digest(der, (size_t)n, md, &md_len, EVP_md5(), NULL) == 1 && md_len == 16;
 
     OPENSSL_free(der);
     if (!ok)
@@ -104,9 +103,8 @@ void oci_http_date(int64_t now_ms, char out[OCI_DATE_LEN])
     struct tm tm;
 
     gmtime_r(&t, &tm); /* names spelt here: strftime's follow the locale */
-    snprintf(out, OCI_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
+    snprintf(out, OCI_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 gh_result oci_body_sha256(const gh_host *h, gh_call *call, const void *body, size_t len,
@@ -116,13 +114,12 @@ gh_result oci_body_sha256(const gh_host *h, gh_call *call, const void *body, siz
     size_t md_len, out_len;
     gh_result r = h->digest(call, GH_SHA256, body, len, md, sizeof md, &md_len);
 
-    return r != GH_OK ? r
-                      : h->encode(call, GH_ENC_BASE64, md, md_len, out, OCI_SHA256_B64_LEN,
-                                  &out_len);
+    return r != GH_OK
+               ? r
+               : h->encode(call, GH_ENC_BASE64, md, md_len, out, OCI_SHA256_B64_LEN, &out_len);
 }
 
-gh_result oci_signing_string(const gh_host *h, gh_call *call, const oci_sig_input *in,
-                             char **out)
+gh_result oci_signing_string(const gh_host *h, gh_call *call, const oci_sig_input *in, char **out)
 {
     char method[16];
     size_t n = strlen(in->method), cap;
@@ -132,8 +129,8 @@ gh_result oci_signing_string(const gh_host *h, gh_call *call, const oci_sig_inpu
     if (n >= sizeof method)
         return h->fail(call, GH_ERR_INVALID, "oci: method '%.16s' too long", in->method);
     for (size_t i = 0; i <= n; i++)
-        method[i] = in->method[i] >= 'A' && in->method[i] <= 'Z' ? in->method[i] + 32
-                                                                  : in->method[i];
+        method[i] =
+            in->method[i] >= 'A' && in->method[i] <= 'Z' ? in->method[i] + 32 : in->method[i];
     cap = strlen(in->target) + strlen(in->host) + strlen(in->date) + 256;
     if (!(s = malloc(cap)))
         return h->fail(call, GH_ERR_NOMEM, "oci: out of memory");
@@ -206,4 +203,55 @@ gh_result oci_authorization(const gh_host *h, gh_call *call, EVP_PKEY *key, cons
     else
         free(sig);
     return GH_OK;
+}
+
+gh_result oci_sign_request(const gh_host *h, gh_call *call, EVP_PKEY *key, const char *key_id,
+                           const char *method, const char *target, const char *host, int64_t now_ms,
+                           const char *body, oci_signed_headers *out)
+{
+    char date[OCI_DATE_LEN], sha[OCI_SHA256_B64_LEN], *auth = NULL;
+    oci_sig_input in = {method, target, host, date, body ? strlen(body) : 0, NULL};
+    gh_result r;
+
+    memset(out, 0, sizeof *out);
+    oci_http_date(now_ms, date);
+    if (body && (r = oci_body_sha256(h, call, body, strlen(body), sha)) != GH_OK)
+        return r;
+    if (body) {
+        in.body_sha256 = sha;
+        snprintf(out->content_type, sizeof out->content_type, "Content-Type: application/json");
+        snprintf(out->content_length, sizeof out->content_length, "Content-Length: %zu",
+                 strlen(body));
+        snprintf(out->content_sha256, sizeof out->content_sha256, "x-content-sha256: %s", sha);
+    }
+    if ((r = oci_authorization(h, call, key, key_id, &in, &auth, NULL)) != GH_OK)
+        return r;
+    if (!(out->authorization = malloc(strlen(auth) + sizeof "Authorization: "))) {
+        free(auth);
+        return h->fail(call, GH_ERR_NOMEM, "oci: out of memory");
+    }
+    sprintf(out->authorization, "Authorization: %s", auth);
+    free(auth);
+    snprintf(out->date, sizeof out->date, "Date: %s", date);
+    snprintf(out->host, sizeof out->host, "Host: %s", host);
+    return GH_OK;
+}
+
+size_t oci_signed_header_params(const oci_signed_headers *hd, gh_param *req)
+{
+    const char *lines[OCI_SIGNED_HEADERS] = {hd->date,           hd->host,
+                                             hd->authorization,  hd->content_type,
+                                             hd->content_length, hd->content_sha256};
+    size_t n = 0;
+
+    for (size_t i = 0; i < OCI_SIGNED_HEADERS; i++)
+        if (lines[i] && lines[i][0])
+            req[n++] = (gh_param){"header", GH_T_STR, lines[i], strlen(lines[i])};
+    return n;
+}
+
+void oci_signed_headers_free(oci_signed_headers *hd)
+{
+    free(hd->authorization); /* a signature, not a secret: nothing to wipe */
+    hd->authorization = NULL;
 }

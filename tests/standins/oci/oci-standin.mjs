@@ -14,9 +14,9 @@
 // content-type, x-content-sha256, which must match the body), a date
 // within 5 minutes. A failure is 401 {"code":"NotAuthenticated"}. Then the
 // JSON shapes of the spec (400 MissingParameter / InvalidParameter), names
-// unique as OCI keeps them (409 Conflict), opc-retry-token (the same token
-// and body: the same answer and resource; another body: 409
-// InvalidatedRetryToken), and the lifecycle: a compartment is CREATING
+// unique as OCI keeps them (409 Conflict), opc-retry-token (a token that
+// made a resource: the same body is answered with that resource, as it is
+// now; another body with 409 InvalidatedRetryToken), and the lifecycle: a compartment is CREATING
 // for --active-after-ms, then ACTIVE; deleted, it answers 202, is DELETING
 // for as long, then DELETED (renamed, as OCI frees the name). Groups and
 // policies are ACTIVE at once and deleted with 204. Unknown ids: 404
@@ -254,7 +254,7 @@ function nameTaken(kind, body) {
     (kind !== 'compartments' || r.compartmentId === body.compartmentId));
 }
 
-function create(kind, body, token) {
+function create(kind, body) {
   checkCreate(kind, body);
   if (nameTaken(kind, body))
     fail(409, 'Conflict', `${KINDS[kind].noun} ${body.name} already exists`);
@@ -357,20 +357,13 @@ function identity(req, r, body, url) {
     if (seen) {
       if (seen.op !== r.op || seen.bodyHash !== bodyHash)
         fail(409, 'InvalidatedRetryToken', 'The retry token was used for another request');
-      if (seen.error) fail(seen.error.status, seen.error.code, seen.error.message);
+      // the resource the token made, as it is now (deleted since, maybe)
       return [200, view(resources.get(seen.id)), { etag: seen.id }];
     }
-    try {
-      const made = create(r.kind, doc, token);
-      if (token) retryTokens.set(token, { op: r.op, bodyHash, id: made.id });
-      return [200, view(made), { etag: made.id }];
-    } catch (e) {
-      // OCI keeps a token's answer, failures included, except the
-      // transient ones a retry is meant for
-      if (token && e instanceof OciError && e.status < 500 && e.status !== 429)
-        retryTokens.set(token, { op: r.op, bodyHash, error: e });
-      throw e;
-    }
+    // only a success binds the token: a refused create may be retried
+    const made = create(r.kind, doc);
+    if (token) retryTokens.set(token, { op: r.op, bodyHash, id: made.id });
+    return [200, view(made), { etag: made.id }];
   }
   if (r.op.startsWith('List')) return [200, list(r.kind, url.searchParams)];
   if (r.op.startsWith('Get')) {
