@@ -848,6 +848,15 @@ static const field cors_fields[] = {
     { 0 },
 };
 
+/* Without a token only this machine may read /metrics: its counters tell
+ * an outsider which routes fail and how often sign-ins are refused. */
+static const field metrics_fields[] = {
+    { .key = "token", .set = set_secret, .off = OFF(metrics_token) },
+    { .key = "token_file", .set = set_secret_file, .off = OFF(metrics_token) },
+    { .key = "public", .set = set_bool, .off = OFF(metrics_public), .def = "false" },
+    { 0 },
+};
+
 static const field server_fields[] = {
     { .key = "listen", .set = set_listen, .restart = 1 },
     { .key = "threads", .set = set_int, .off = OFF(threads), .min = 0, .max = 256, .def = "0", .restart = 1 },
@@ -862,6 +871,7 @@ static const field server_fields[] = {
     { .key = "user", .set = set_string, .off = OFF(run_user), .restart = 1 },
     { .key = "group", .set = set_string, .off = OFF(run_group), .restart = 1 },
     { .key = "cors", .set = set_section, .sub = cors_fields },
+    { .key = "metrics", .set = set_section, .sub = metrics_fields },
     { 0 },
 };
 
@@ -1394,6 +1404,17 @@ static int finish(checker *ck)
         cfg->n_listen = 1;
     }
 
+    if (cfg->metrics_token && (cfg->metrics_public || strlen(cfg->metrics_token) < 16)) {
+        const gh_node *m = cfg_get(cfg_get(cfg->root, "server"), "metrics");
+        const gh_node *tok = cfg_get(m, "token") ? cfg_get(m, "token") : cfg_get(m, "token_file");
+        if (cfg->metrics_public)
+            return cfg_error(ck->err, ck->errlen, cfg_get(m, "public"),
+                             "server.metrics.public: true and a token: choose one");
+        return cfg_error(ck->err, ck->errlen, tok,
+                         "server.metrics.%s: at least 16 characters (openssl rand -hex 32 "
+                         "makes one)", cfg_get(m, "token") ? "token" : "token_file");
+    }
+
     if (cfg->cors_credentials) {
         for (size_t i = 0; i < cfg->n_cors_origins; i++) {
             if (strcmp(cfg->cors_origins[i], "*") != 0)
@@ -1467,6 +1488,7 @@ void config_free(gh_config *cfg)
     free(cfg->tokens.audience);
     free(cfg->keys_dir);
     free_secret(cfg->hs256_secret);
+    free_secret(cfg->metrics_token);
     free(cfg->bootstrap_admin_email);
     free_secret(cfg->bootstrap_admin_password);
     free_secret(cfg->enc_index_key);

@@ -99,6 +99,10 @@ typedef struct gh_config {
     int cors_credentials;
     int64_t cors_max_age_s;
 
+    /* server.metrics: who may read /metrics (api/health.c) */
+    char *metrics_token;       /* secret: a scraper's Bearer token; NULL: none */
+    int metrics_public;        /* 1: anyone, without a token */
+
     /* log: */
     int log_level;             /* gh_log_level */
     int log_json;

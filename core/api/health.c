@@ -5,8 +5,13 @@
  * block: it says the process is alive and its loops turn. /health/ready
  * asks storage and every plugin, on a worker thread, whether they can serve.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <event2/http.h>
 #include "api/api.h"
 #include "app.h"
@@ -89,8 +94,59 @@ static void ready(gh_req *req)
     }
 }
 
+/* 1 when the peer is this machine: 127.0.0.0/8, ::1 or ::ffff:127.x. */
+static int peer_is_loopback(const char *peer)
+{
+    unsigned char a[16];
+    static const unsigned char v6_loop[16] = { [15] = 1 };
+    static const unsigned char v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+    if (inet_pton(AF_INET, peer, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, peer, a) != 1)
+        return 0;
+    return memcmp(a, v6_loop, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+}
+
+/* 1 when the request carries the scraper's Bearer token. Both sides are
+ * hashed first, so the comparison takes the same time whatever the
+ * lengths. */
+static int has_metrics_token(const gh_req *req, const char *token)
+{
+    const char *h = req_header(req, "Authorization");
+    unsigned char got[SHA256_DIGEST_LENGTH], want[SHA256_DIGEST_LENGTH];
+
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    SHA256((const unsigned char *)h + 7, strlen(h + 7), got);
+    SHA256((const unsigned char *)token, strlen(token), want);
+    return CRYPTO_memcmp(got, want, sizeof got) == 0;
+}
+
+/* server.metrics: a token when one is set; else this machine only, unless
+ * the admin made it public. On refusal the answer is sent. */
+static int metrics_allowed(gh_req *req)
+{
+    const gh_config *cfg = req->cycle->cfg;
+
+    if (cfg->metrics_token) {
+        if (has_metrics_token(req, cfg->metrics_token))
+            return 1;
+        req_set_header(req, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+        req_problem(req, 401, "unauthorized", "/metrics needs the scraper's bearer token");
+        return 0;
+    }
+    if (cfg->metrics_public || peer_is_loopback(req->peer))
+        return 1;
+    req_problem(req, 403, "metrics_forbidden",
+                "/metrics answers only this machine; set server.metrics.token for a scraper");
+    return 0;
+}
+
 static void metrics(gh_req *req)
 {
+    if (!metrics_allowed(req))
+        return;
     struct evbuffer *out = evbuffer_new();
     if (!out) {
         req_problem(req, 500, "internal_error", NULL);

@@ -122,6 +122,8 @@ static void assert_defaults(const gh_config *cfg)
     assert_string_equal(cfg->cors_headers, "Authorization, Content-Type, X-Request-Id");
     assert_int_equal(cfg->cors_credentials, 0);
     assert_int_equal(cfg->cors_max_age_s, 600);
+    assert_null(cfg->metrics_token);
+    assert_int_equal(cfg->metrics_public, 0);
     assert_int_equal(cfg->log_level, GH_LOG_INFO);
     assert_int_equal(cfg->log_json, 0);
     assert_int_equal(cfg->log_syslog, 0);
@@ -389,6 +391,8 @@ static void every_key(void **state)
     assert_string_equal(cfg->cors_headers, "Content-Type");
     assert_int_equal(cfg->cors_credentials, 1);
     assert_int_equal(cfg->cors_max_age_s, 3600);
+    assert_string_equal(cfg->metrics_token, "scraper-token-0123456789");
+    assert_int_equal(cfg->metrics_public, 0);
     assert_int_equal(cfg->n_oauth_redirects, 2);
     assert_string_equal(cfg->oauth_redirects[1], "http://localhost:3000/cb?x=1");
     assert_int_equal(cfg->oauth_link_verified, 1);
@@ -420,7 +424,7 @@ static void every_key(void **state)
     assert_string_equal(cfg->storage.name, "postgres");
     assert_string_equal(cfg_get(cfg->storage.options, "dsn")->value, "postgresql://db/gatehouse");
     assert_string_equal(cfg->kv.name, "redis");
-    assert_int_equal(cfg->kv.where->line, 43);
+    assert_int_equal(cfg->kv.where->line, 45);
     assert_int_equal(cfg->kv.where->col, 14);
     assert_null(cfg->kv.options);
 
@@ -656,6 +660,22 @@ static void cors_forms(void **state)
     cfg = load_ok("server:\n  cors:\n    allowed_origins: [https://a.example]\n    allow_credentials: yes\n");
     assert_int_equal(cfg->cors_credentials, 1);
     config_free(cfg);
+}
+
+static void metrics_forms(void **state)
+{
+    (void)state;
+    gh_config *cfg = load_ok("server:\n  metrics: { public: yes }\n");
+    assert_int_equal(cfg->metrics_public, 1);
+    assert_null(cfg->metrics_token);
+    config_free(cfg);
+
+    expect_error("server:\n  metrics:\n    token: short-kQ9vZ2x\n",
+                 "3:12: server.metrics.token: at least 16 characters (openssl rand -hex 32 "
+                 "makes one)");
+    assert_null(strstr(err, "kQ9vZ2x"));
+    expect_error("server:\n  metrics:\n    token: 0123456789abcdef\n    public: true\n",
+                 "4:13: server.metrics.public: true and a token: choose one");
 }
 
 /* ------------------------------------------------------------ tokens, auth, bootstrap */
@@ -1607,6 +1627,7 @@ int main(void)
         cmocka_unit_test(man_page_matches_settings),
         cmocka_unit_test(empty_means_defaults),
         cmocka_unit_test(every_key),
+        cmocka_unit_test(metrics_forms),
         cmocka_unit_test(log_choices),
         cmocka_unit_test(plugin_blocks),
         cmocka_unit_test(public_url_forms),
