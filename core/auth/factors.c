@@ -263,11 +263,13 @@ gh_result factors_delete(gh_conn *c, gh_call *call, const char *user_id, const c
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-/* The stored form of a code: the SHA-256 hex of its 16 letters and digits,
- * lower case, without the dashes people type or leave out. */
+/* The stored form of a code: the SHA-256 hex of its letters and digits,
+ * lower case, without the dashes people type or leave out. 24 of them, or
+ * 16: codes made before they grew to 120 bits (80 bits) work until the
+ * user makes new ones. */
 static int recovery_digest(const char *code, char digest[GH_DIGEST_LEN])
 {
-    char norm[RECOVERY_CODE_LEN];
+    char norm[RECOVERY_CODE_CHARS + 1];
     size_t n = 0;
     for (const char *p = code; *p; p++) {
         char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
@@ -280,7 +282,7 @@ static int recovery_digest(const char *code, char digest[GH_DIGEST_LEN])
     norm[n] = '\0';
     secret_digest(norm, digest);
     OPENSSL_cleanse(norm, sizeof norm);
-    return n == 16 ? 0 : -1;
+    return n == RECOVERY_CODE_CHARS || n == 16 ? 0 : -1;
 }
 
 gh_result recovery_codes_new(gh_conn *c, gh_call *call, const char *user_id, json_t **codes)
@@ -295,15 +297,15 @@ gh_result recovery_codes_new(gh_conn *c, gh_call *call, const char *user_id, jso
     if (r == GH_OK)
         r = store_exec(c, call, del, &uid, 1, NULL, NULL, NULL);
     for (int i = 0; r == GH_OK && i < RECOVERY_CODES; i++) {
-        unsigned char rnd[16];
+        unsigned char rnd[RECOVERY_CODE_CHARS];
         char code[RECOVERY_CODE_LEN], digest[GH_DIGEST_LEN], id[37];
         if (RAND_bytes(rnd, sizeof rnd) != 1) {
             r = GH_ERR_INTERNAL;
             break;
         }
-        for (int k = 0, o = 0; k < 16; k++) { /* 5 bits of each byte: 80 bits */
+        for (int k = 0, o = 0; k < RECOVERY_CODE_CHARS; k++) { /* 5 bits a byte: 120 */
             code[o++] = b32[rnd[k] & 31];
-            if (k % 4 == 3 && k < 15)
+            if (k % 4 == 3 && k < RECOVERY_CODE_CHARS - 1)
                 code[o++] = '-';
         }
         code[RECOVERY_CODE_LEN - 1] = '\0';

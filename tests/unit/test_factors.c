@@ -15,6 +15,7 @@
 #include "auth/factors.h"
 #include "auth/mfa.h"
 #include "auth/pii.h"
+#include "auth/tokens.h"
 
 #include "accounts_fx.h"
 
@@ -97,12 +98,24 @@ static void test_recovery_codes(void **state)
     assert_int_equal(json_array_size(codes), RECOVERY_CODES);
     const char *first = json_string_value(json_array_get(codes, 0));
     assert_int_equal(strlen(first), RECOVERY_CODE_LEN - 1);
+    /* six groups of four base32 letters: 120 bits */
+    for (int i = 0; i < RECOVERY_CODE_LEN - 1; i++)
+        assert_true(i % 5 == 4 ? first[i] == '-' : strchr("abcdefghijklmnopqrstuvwxyz234567",
+                                                           first[i]) != NULL);
+    /* stored as its digest, never as the code */
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM credentials WHERE type = 'recovery'"
+                                  " AND secret LIKE '%-%'", NULL), 0);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM credentials WHERE type = 'recovery'"
                                   " AND user_id = ?", u.id), RECOVERY_CODES);
     assert_int_equal(recovery_code_use(f->c, &f->call, "someone-else", first), GH_ERR_DENIED);
     assert_int_equal(recovery_code_use(f->c, &f->call, u.id, first), GH_OK);
     assert_int_equal(recovery_code_use(f->c, &f->call, u.id, first), GH_ERR_DENIED);
     assert_int_equal(recovery_code_use(f->c, &f->call, u.id, "not-a-code"), GH_ERR_DENIED);
+    /* a code cut short by one group is no code */
+    char cut[RECOVERY_CODE_LEN];
+    snprintf(cut, sizeof cut, "%.*s", RECOVERY_CODE_LEN - 6,
+             json_string_value(json_array_get(codes, 3)));
+    assert_int_equal(recovery_code_use(f->c, &f->call, u.id, cut), GH_ERR_DENIED);
     /* new codes replace the old ones */
     assert_int_equal(recovery_codes_new(f->c, &f->call, u.id, &again), GH_OK);
     assert_int_equal(recovery_code_use(f->c, &f->call, u.id,
@@ -113,6 +126,29 @@ static void test_recovery_codes(void **state)
                      GH_OK);
     json_decref(codes);
     json_decref(again);
+    user_clear(&u);
+}
+
+/* A 16-letter code from before codes grew to 120 bits still signs in
+ * once, until the user makes new ones. */
+static void test_recovery_code_of_80_bits(void **state)
+{
+    fx *f = *state;
+    gh_user u;
+    char digest[GH_DIGEST_LEN];
+    int64_t now = 1;
+    new_user(f, ROOT, "old@example.com", NULL, &u);
+    secret_digest("abcdefgh234567yz", digest);
+    gh_param args[] = { str_arg("00000000-0000-4000-8000-0000000000a1"), str_arg(u.id),
+                        { NULL, GH_T_BYTES, digest, strlen(digest) },
+                        { NULL, GH_T_INT, &now, sizeof now }, { NULL, GH_T_INT, &now, sizeof now } };
+    assert_int_equal(store_exec(f->c, &f->call,
+                                "INSERT INTO credentials (id, user_id, type, secret, created_at,"
+                                " confirmed_at) VALUES (?, ?, 'recovery', ?, ?, ?)",
+                                args, 5, NULL, NULL, NULL),
+                     GH_OK);
+    assert_int_equal(recovery_code_use(f->c, &f->call, u.id, "ABCD-EFGH-2345-67YZ"), GH_OK);
+    assert_int_equal(recovery_code_use(f->c, &f->call, u.id, "abcd-efgh-2345-67yz"), GH_ERR_DENIED);
     user_clear(&u);
 }
 
@@ -150,6 +186,7 @@ int main(void)
         T(test_secret_sealed),
         T(test_step_once),
         T(test_recovery_codes),
+        T(test_recovery_code_of_80_bits),
         T(test_delete),
     };
     return RUN(tests);
