@@ -956,6 +956,7 @@ static const field mfa_fields[] = {
     { .key = "sms_code_tries", .set = set_int, .off = OFF(mfa.sms_code_tries), .min = 1, .max = 20, .def = "5" },
     { .key = "sms_send_limit", .set = set_int, .off = OFF(mfa.sms_send_limit), .min = 1, .max = 100, .def = "3" },
     { .key = "sms_verify_limit", .set = set_int, .off = OFF(mfa.sms_verify_limit), .min = 1, .max = 100, .def = "5" },
+    { .key = "recent_signin", .set = set_ms, .off = OFF(mfa.recent_signin_ms), .min = SECOND, .max = DAY, .def = "5m" },
     { 0 },
 };
 

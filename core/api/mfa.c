@@ -6,7 +6,8 @@
  *
  *   GET    /api/v1/users/me/mfa              the factors, pending ones too
  *   POST   /api/v1/users/me/mfa/totp {label?} -> 201 {factor_id, secret,
- *          otpauth_uri, qr_svg}, pending until confirmed
+ *          otpauth_uri, qr_svg}, pending until confirmed; only within
+ *          auth.mfa.recent_signin of the sign-in (mfa_sms.h)
  *   POST   /api/v1/users/me/mfa/{id}/confirm {code} -> {factor_id,
  *          recovery_codes (the first confirmed factor only, shown once)}
  *   DELETE /api/v1/users/me/mfa/{id} {password}
@@ -30,6 +31,7 @@
 #include "auth/mfa.h"
 #include "auth/mfa_plugin.h"
 #include "auth/mfa_signin.h"
+#include "auth/sessions.h"
 #include "auth/signin.h"
 #include "clock.h"
 #include "plugin/host.h"
@@ -92,6 +94,24 @@ static json_t *totp_answer(api_job *j, const char *id, const gh_factor *f, const
     return body;
 }
 
+int mfa_recent_signin(api_job *j, gh_conn *c)
+{
+    gh_session s;
+    gh_result r = session_get(c, &j->call, j->claims.sid, &s);
+    if (r == GH_OK && s.user_id[0] && strcmp(s.user_id, j->claims.sub) == 0 &&
+        gh_now_ms() - s.created_at <= j->cfg->mfa.recent_signin_ms)
+        return 0;
+    if (r != GH_OK && r != GH_ERR_NOT_FOUND) {
+        api_store_fail(j, r, "session");
+        return -1;
+    }
+    j->www_auth = "Bearer error=\"insufficient_user_authentication\", "
+                  "error_description=\"Sign in again to change second factors\"";
+    api_fail(j, 401, "insufficient_user_authentication",
+             "Changing second factors needs a recent sign-in: sign in again, then retry.");
+    return -1;
+}
+
 static void totp_work(api_job *j, gh_conn *c)
 {
     const gh_loaded *p = mfa_plugin_totp(&j->app->plugins);
@@ -99,6 +119,8 @@ static void totp_work(api_job *j, gh_conn *c)
         api_fail(j, 404, "mfa_method_unavailable", "No TOTP plugin is configured.");
         return;
     }
+    if (mfa_recent_signin(j, c) < 0)
+        return;
     gh_user u = { 0 };
     gh_factor f = { 0 };
     char *uri = NULL, *svg = NULL, id[37];

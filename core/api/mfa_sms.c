@@ -114,7 +114,7 @@ static void enrol_work(api_job *j, gh_conn *c)
     const gh_loaded *p = sms_plugin(j);
     const char *phone = api_in(j, "phone");
     char id[37], label[16];
-    if (!p)
+    if (!p || mfa_recent_signin(j, c) < 0)
         return;
     snprintf(label, sizeof label, "***%s", phone + strlen(phone) - 4);
     gh_result r = factors_create(c, &j->call, j->claims.sub, "sms", label, phone, strlen(phone),

@@ -15,6 +15,8 @@ typedef struct gh_mfa_conf {
     int sms_code_tries;       /* guesses per SMS code */
     int sms_send_limit;       /* codes sent a minute, per account and per phone */
     int sms_verify_limit;     /* codes tried a minute, likewise */
+    int64_t recent_signin_ms; /* enrolling a factor needs a sign-in this
+                                 recent (the session's start) */
 } gh_mfa_conf;
 
 #endif

@@ -41,7 +41,8 @@ DAEMON_PORT=$(free_port)
 # config TOKEN_FILE: the daemon's config, the Twilio plugin reading its
 # auth token from TOKEN_FILE
 config() {
-    base_config listen="127.0.0.1:$DAEMON_PORT" public_url="http://127.0.0.1:$DAEMON_PORT"
+    base_config listen="127.0.0.1:$DAEMON_PORT" public_url="http://127.0.0.1:$DAEMON_PORT" \
+        auth=$'mfa:\n  recent_signin: 1h' # a slow run's tokens grow old
     [ -n "$KV_YAML" ] && printf '%s\n' "$KV_YAML"
     printf 'plugins:\n  - name: totp\n  - name: twilio\n    plugin: twilio\n    options:\n'
     printf '      account_sid: %s\n      auth_token_file: %s\n' "$ACCOUNT" "$1"

@@ -35,7 +35,9 @@ kv_config mfa
 
 new_database gh_mfa
 {
-    base_config plugin_dir="$PLUGINS"
+    # a slow run's tokens are minutes old by its end; the window is tested
+    # on its own below
+    base_config plugin_dir="$PLUGINS" auth=$'mfa:\n  recent_signin: 1h'
     printf '%s\n' "$STORAGE_YAML"
     [ -n "$KV_YAML" ] && printf '%s\n' "$KV_YAML"
     printf 'plugins:\n  - name: %s\n' "$TOTP_PLUGIN"
@@ -337,4 +339,31 @@ lacks "no secret in the log" "$(cat "$TMP/log")" "$SECRET"
 
 stop_daemon
 equals "clean shutdown" "$STATUS" 0
+
+# ---------------------------------------------------------------- a recent sign-in
+# Enrolling a factor needs a sign-in at most auth.mfa.recent_signin ago: a
+# stolen access token, refreshed or not, cannot add the thief's factor.
+sed 's/recent_signin: 1h/recent_signin: 1s/' "$CFG" >"$TMP/recent.yaml"
+ctl user create --email fay@example.com --password-stdin <<<"$PW"
+check "the daemon starts with a 1 s window" start_daemon "$TMP/recent.yaml" "$TMP/log"
+login fay@example.com
+FAY=$AT FAY_REFRESH=$(j .refresh_token)
+sleep 2
+as "$FAY" post_json /api/v1/users/me/mfa/totp '{}'
+equals "a TOTP enrolment 2 s after the sign-in is 401" "$CODE $(j .code)" "401 insufficient_user_authentication"
+contains "... with RFC 9470's step-up challenge" "$OUT" 'WWW-Authenticate: Bearer error="insufficient_user_authentication"'
+as "$FAY" post_json /api/v1/users/me/mfa/sms '{"phone":"+15551239999"}'
+equals "so is an SMS enrolment" "$CODE $(j .code)" "401 insufficient_user_authentication"
+req POST /oauth2/token -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$FAY_REFRESH"
+FAY2=$(j .access_token)
+as "$FAY2" post_json /api/v1/users/me/mfa/totp '{}'
+equals "a refreshed token keeps the session's sign-in time: 401" "$CODE $(j .code)" \
+    "401 insufficient_user_authentication"
+as "$FAY" req GET /api/v1/users/me/mfa
+equals "... and no factor was made" "$CODE $(j '.items | length')" "200 0"
+login fay@example.com
+as "$AT" post_json /api/v1/users/me/mfa/totp '{}'
+equals "signed in again, the enrolment is 201" "$CODE" 201
+stop_daemon
 finish

@@ -164,6 +164,7 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->mfa.sms_code_tries, 5);
     assert_int_equal(cfg->mfa.sms_send_limit, 3);
     assert_int_equal(cfg->mfa.sms_verify_limit, 5);
+    assert_int_equal(cfg->mfa.recent_signin_ms, 5 * 60 * 1000);
 
     assert_null(cfg->bootstrap_admin_email);
     assert_null(cfg->bootstrap_admin_password);
@@ -473,6 +474,7 @@ static void every_key(void **state)
     assert_int_equal(cfg->mfa.sms_code_tries, 4);
     assert_int_equal(cfg->mfa.sms_send_limit, 2);
     assert_int_equal(cfg->mfa.sms_verify_limit, 6);
+    assert_int_equal(cfg->mfa.recent_signin_ms, 90 * 1000);
 
     assert_string_equal(cfg->bootstrap_admin_email, "root@example.com");
     assert_string_equal(cfg->bootstrap_admin_password, "correct horse battery staple");
