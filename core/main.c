@@ -457,7 +457,8 @@ static int start(void)
     if (!app.pool || !app.hash_pool)
         return -1;
     /* mail goes out from its own thread, never from the workers; set up
-     * like one, so the notify plugin's ops can use kv */
+     * like one, so the outbox's rows, the one-time tokens (kv) and the
+     * notify plugin's ops work there */
     gh_outbox_thread sender_thread = { sender_start, worker_stop, NULL };
     app.mailer = mailer_new(cfg, &app.plugins, &sender_thread, err, sizeof err);
     if (!app.mailer && err[0]) {
@@ -497,8 +498,9 @@ static void shutdown_all(void)
 {
     pool_free(app.hash_pool);
     pool_free(app.pool);
-    /* after the pools (their last jobs may queue mail), before the plugins */
-    mailer_free(app.mailer, app_config(&app)->shutdown_timeout_ms);
+    /* after the pools (their last jobs may wake it), before the plugins;
+     * what it has not sent waits in the store */
+    mailer_free(app.mailer);
     webhook_sender_free(app.webhooks); /* what it has not sent waits in the store */
     provisioner_free(app.provisioner); /* its jobs wait in the store likewise */
     server_free(app.server);
