@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "app.h"
 #include "log.h"
 #include "notify/mailer.h"
 
@@ -70,31 +71,17 @@ int mailer_check(const gh_config *cfg, const gh_plugins *ps, char *err, size_t e
     return rc;
 }
 
-/* The links' settings, copied: the sender outlives any one config. */
-static int take_links(gh_mailer *m, const gh_config *cfg)
-{
-    const char *paths[GH_MAIL_KINDS] = { cfg->mail_verify_path, cfg->mail_reset_path,
-                                         cfg->mail_invite_path };
-    m->ttl_ms[GH_MAIL_VERIFY] = cfg->mail_verify_ttl_ms;
-    m->ttl_ms[GH_MAIL_RESET] = cfg->mail_reset_ttl_ms;
-    m->ttl_ms[GH_MAIL_INVITE] = cfg->mail_invite_ttl_ms;
-    m->frontend_url = strdup(cfg->mail_frontend_url ? cfg->mail_frontend_url : "");
-    m->product = strdup(cfg->mail_product_name ? cfg->mail_product_name : "");
-    int ok = m->frontend_url && m->product;
-    for (int k = 0; k < GH_MAIL_KINDS; k++)
-        ok = (m->path[k] = strdup(paths[k] ? paths[k] : "")) && ok;
-    return ok ? 0 : -1;
-}
-
 gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps,
-                      const gh_outbox_thread *thread, char *err, size_t errlen)
+                      const gh_outbox_thread *thread, struct gh_cycle *(*cycle)(void),
+                      char *err, size_t errlen)
 {
     err[0] = '\0';
     if (!cfg->mail.name)
         return NULL;
     gh_mailer *m = calloc(1, sizeof *m);
-    if (!m || take_links(m, cfg) < 0)
+    if (!m)
         return fail(m, err, errlen, "mail: ", "out of memory");
+    m->cycle = cycle;
     gh_loaded *p = check(cfg, ps, m->tpl, err, errlen);
     if (!p) {
         mailer_free(m);
@@ -115,12 +102,8 @@ void mailer_free(gh_mailer *m)
     if (!m)
         return;
     outbox_free(m->outbox);
-    for (int k = 0; k < GH_MAIL_KINDS; k++) {
+    for (int k = 0; k < GH_MAIL_KINDS; k++)
         template_clear(&m->tpl[k]);
-        free(m->path[k]);
-    }
-    free(m->frontend_url);
-    free(m->product);
     free(m);
 }
 
@@ -179,16 +162,32 @@ static const char *not_owed(gh_mail_kind kind, const gh_user *u)
     return NULL;
 }
 
+static const char *kind_path(const gh_config *cfg, gh_mail_kind kind)
+{
+    return kind == GH_MAIL_VERIFY ? cfg->mail_verify_path
+           : kind == GH_MAIL_RESET ? cfg->mail_reset_path
+                                   : cfg->mail_invite_path;
+}
+
+static int64_t kind_ttl(const gh_config *cfg, gh_mail_kind kind)
+{
+    return kind == GH_MAIL_VERIFY ? cfg->mail_verify_ttl_ms
+           : kind == GH_MAIL_RESET ? cfg->mail_reset_ttl_ms
+                                   : cfg->mail_invite_ttl_ms;
+}
+
 /* Render the kind's templates for u with the token in msg. 0 or -1. */
-static int render(const gh_mailer *m, gh_mail_kind kind, const gh_user *u, gh_mail_msg *msg)
+static int render(const gh_mailer *m, const gh_config *cfg, gh_mail_kind kind, const gh_user *u,
+                  gh_mail_msg *msg)
 {
     char link[2048], expires[32];
-    snprintf(link, sizeof link, "%s%s?token=%s", m->frontend_url, m->path[kind], msg->secret);
-    ttl_text(m->ttl_ms[kind], expires, sizeof expires);
+    snprintf(link, sizeof link, "%s%s?token=%s", cfg->mail_frontend_url, kind_path(cfg, kind),
+             msg->secret);
+    ttl_text(kind_ttl(cfg, kind), expires, sizeof expires);
     const char *name = u->full_name ? u->full_name : u->username ? u->username : "";
     gh_tvar vars[] = {
-        { "product", m->product }, { "link", link },      { "token", msg->secret },
-        { "name", name },          { "email", u->email }, { "expires_in", expires },
+        { "product", cfg->mail_product_name }, { "link", link },   { "token", msg->secret },
+        { "name", name },                      { "email", u->email }, { "expires_in", expires },
     };
     size_t nv = sizeof vars / sizeof vars[0];
     const gh_mail_template *t = &m->tpl[kind];
@@ -233,9 +232,11 @@ gh_result mailer_compose(const gh_mailer *m, gh_conn *c, gh_call *call, const gh
         return GH_OK;
     }
     msg->purpose = (gh_ot_purpose)kind; /* the same order (onetime.h) */
+    gh_cycle *cy = r == GH_OK ? m->cycle() : NULL;
     if (r == GH_OK)
-        r = onetime_issue(c, call, msg->purpose, u.id, u.email, m->ttl_ms[kind], msg->secret);
-    if (r == GH_OK && render(m, kind, &u, msg) < 0) {
+        r = onetime_issue(c, call, msg->purpose, u.id, u.email, kind_ttl(cy->cfg, kind),
+                          msg->secret);
+    if (r == GH_OK && render(m, cy->cfg, kind, &u, msg) < 0) {
         r = call_fail(call, GH_ERR_NOMEM, "out of memory");
         mailer_msg_void(c, call, msg);
     }
@@ -243,6 +244,7 @@ gh_result mailer_compose(const gh_mailer *m, gh_conn *c, gh_call *call, const gh
         wipe_free(msg->to);
         msg->to = NULL;
     }
+    cycle_unref(cy);
     user_clear(&u);
     return r;
 }

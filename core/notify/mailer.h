@@ -6,10 +6,10 @@
  * templates).
  *
  * Built at start-up when the config names a mail plugin (mail.plugin): it
- * loads the templates (a missing or malformed one stops start-up), takes
- * the links' settings (mail.frontend_url, the pages, the TTLs, the
- * product name) and starts the outbox. Both are read once; a restart
- * picks up edits.
+ * loads the templates (a missing or malformed one stops start-up) and
+ * starts the outbox. Templates are read once; a restart picks up edits.
+ * The links' settings (mail.frontend_url, the pages, the TTLs, the
+ * product name) are the live config's when the message is composed.
  */
 #ifndef GH_MAILER_H
 #define GH_MAILER_H
@@ -30,11 +30,13 @@ typedef enum gh_mail_kind {
     GH_MAIL_KINDS
 } gh_mail_kind;
 
+struct gh_cycle;
+
 typedef struct gh_mailer {
     gh_outbox *outbox;
     gh_mail_template tpl[GH_MAIL_KINDS];
-    char *frontend_url, *product, *path[GH_MAIL_KINDS];
-    int64_t ttl_ms[GH_MAIL_KINDS];
+    /* Any thread: a reference to the live cycle (cycle_unref it). */
+    struct gh_cycle *(*cycle)(void);
 } gh_mailer;
 
 /* A composed message, and the token its link carries. */
@@ -45,9 +47,11 @@ typedef struct gh_mail_msg {
 } gh_mail_msg;
 
 /* NULL with err empty: mail is not configured; NULL with err set: it is,
- * and cannot start. thread: the sender thread's setup (see outbox_new). */
+ * and cannot start. thread: the sender thread's setup (see outbox_new);
+ * cycle: where the sender finds the live config. */
 gh_mailer *mailer_new(const gh_config *cfg, const gh_plugins *ps,
-                      const gh_outbox_thread *thread, char *err, size_t errlen);
+                      const gh_outbox_thread *thread, struct gh_cycle *(*cycle)(void),
+                      char *err, size_t errlen);
 /* Stops the sender after the attempt in flight; pending mail stays. */
 void mailer_free(gh_mailer *m);
 /* What mailer_new checks, without starting anything (gatehoused -t):

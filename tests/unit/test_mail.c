@@ -285,8 +285,23 @@ static void sender_thread_stop(void *app)
     app_thread_close(app);
 }
 
+/* The live config the sender composes with: the links' settings. */
+static gh_config mail_cfg = {
+    .mail_frontend_url = "https://app.example/", .mail_product_name = "Acme",
+    .mail_verify_path = "verify-email", .mail_reset_path = "reset-password",
+    .mail_invite_path = "accept-invitation", .mail_verify_ttl_ms = HOUR,
+    .mail_reset_ttl_ms = HOUR, .mail_invite_ttl_ms = HOUR,
+};
+/* never freed: far more references than any test lets go of */
+static gh_cycle mail_cycle = { .refs = 1L << 30, .cfg = &mail_cfg };
+
+static gh_cycle *live_cycle(void)
+{
+    return cycle_ref(&mail_cycle);
+}
+
 /* A mailer as mailer_new builds it, with the shipped templates, but
- * without a config or an outbox: each test starts its own. */
+ * without an outbox: each test starts its own. */
 static gh_mailer *test_mailer(void)
 {
     static const char *const names[GH_MAIL_KINDS] = { "verify-email", "password-reset",
@@ -299,13 +314,8 @@ static gh_mailer *test_mailer(void)
     for (int k = 0; k < GH_MAIL_KINDS; k++) {
         if (template_load(&m->tpl[k], dir, names[k], err, sizeof err) != 0)
             fail_msg("%s", err);
-        m->ttl_ms[k] = HOUR;
     }
-    m->frontend_url = strdup("https://app.example/");
-    m->product = strdup("Acme");
-    m->path[GH_MAIL_VERIFY] = strdup("verify-email");
-    m->path[GH_MAIL_RESET] = strdup("reset-password");
-    m->path[GH_MAIL_INVITE] = strdup("accept-invitation");
+    m->cycle = live_cycle;
     return m;
 }
 
@@ -361,9 +371,10 @@ static void test_outbox_rows(void **state)
     gh_user u;
     gh_mail_row *r = NULL, *r2 = NULL;
     size_t n = 0;
-    int64_t now = gh_now_ms(), pending = 0;
+    int64_t now, pending = 0;
     new_user(f, "rows@example.com", &u);
     assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    now = gh_now_ms(); /* the row is due from when it was written */
     assert_int_equal(mail_outbox_pending(f->c, &f->call, &pending), GH_OK);
     assert_int_equal(pending, 1);
     assert_int_equal(mail_outbox_claim(f->c, &f->call, now, 1000, 4, &r, &n), GH_OK);
@@ -420,6 +431,9 @@ static void test_outbox_retries(void **state)
     assert_true(drained(f));
     assert_int_equal(atomic_load(&calls), 4); /* three failures, then it goes */
     assert_string_equal(last_to, "retry@example.com");
+    /* the link is built with the live config's settings */
+    assert_non_null(strstr(last_text, "https://app.example/verify-email?token="));
+    assert_non_null(strstr(last_text, "Acme"));
     assert_int_equal(rows(f, "failed"), 0);
     assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_VERIFY, mailed_token(tok), &cl), GH_OK);
     assert_string_equal(cl.user_id, u.id);
