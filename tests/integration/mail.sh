@@ -6,8 +6,9 @@
 # expired, reused, superseded, wrong-purpose and another user's tokens;
 # the same answer for unknown addresses (and no mail); the password policy
 # on reset and the end of every session; rate limits; the SMTP server down
-# and back (retries), a full queue (503), /metrics, HTML escaping, the
-# shutdown drain, no token in the log, and mail switched off.
+# and back (retries), a full queue (503), /metrics, HTML escaping, mail
+# owed at shutdown sent after the restart, no token in the log, and mail
+# switched off.
 #
 # GH_TEST_BACKEND: sqlite (default), postgres or mysql, as accounts.sh.
 set -u
