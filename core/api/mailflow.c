@@ -127,12 +127,15 @@ static int limited(api_job *j, gh_conn *c, const char *scope, const char *email)
 }
 
 /* Owe u the kind's mail: a row in the outbox, on c (in the caller's
- * transaction when one is open). GH_OK with *sent 1, or 0 when the
- * outbox is full (logged); else the store's failure. */
+ * transaction when one is open), if it has room. GH_OK with *sent 1, or
+ * 0 when the outbox is full (logged); else the store's failure. */
 static gh_result owe_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind kind, int *sent)
 {
     static const char *const what[GH_MAIL_KINDS] = { "verification", "reset", "invitation" };
-    gh_result r = mailer_queue(j->app->mailer, c, &j->call, kind, u);
+    gh_mailer *m = j->app->mailer;
+    gh_result r = outbox_room(m->outbox, c, &j->call);
+    if (r == GH_OK)
+        r = mailer_queue(m, c, &j->call, kind, u);
     *sent = r == GH_OK;
     if (r != GH_ERR_UNAVAILABLE)
         return r;
@@ -141,29 +144,19 @@ static gh_result owe_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind
     return GH_OK;
 }
 
-/* A request's mail to u, answered: 503 mail_queue_full when the outbox
- * is full, the store's failure as such. 0 queued, -1 answered. */
-static int request_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind kind)
+/* The outbox has room, counted (503 mail_queue_full otherwise), before an
+ * address is looked up: the answer is the same for every address. 0, or
+ * -1 answered. */
+static int request_room(api_job *j, gh_conn *c)
 {
-    int sent;
-    gh_result r = owe_mail(j, c, u, kind, &sent);
-    if (r != GH_OK) {
-        api_store_fail(j, r, "mail");
-        return -1;
-    }
-    if (!sent) {
+    gh_result r = outbox_room(j->app->mailer->outbox, c, &j->call);
+    if (r == GH_ERR_UNAVAILABLE) {
         j->retry_after_s = QUEUE_RETRY_S;
         api_fail(j, 503, "mail_queue_full", "Too much mail is waiting; try again shortly.");
-        return -1;
+    } else if (r != GH_OK) {
+        api_store_fail(j, r, "mail");
     }
-    return 0;
-}
-
-/* The same store work as a real account's mail (a write to the outbox
- * table), for an address without one: the answer's timing tells nothing. */
-static void decoy_work(api_job *j, gh_conn *c)
-{
-    mail_outbox_decoy(c, &j->call);
+    return r == GH_OK ? 0 : -1;
 }
 
 /* Resend and reset-request: find the account, mail it if `wanted` says
@@ -172,7 +165,7 @@ static void address_request(api_job *j, gh_conn *c, gh_mail_kind kind, const cha
                             int (*wanted)(const api_job *, const gh_user *))
 {
     const char *email = api_in(j, "email");
-    if (limited(j, c, scope, email) < 0)
+    if (limited(j, c, scope, email) < 0 || request_room(j, c) < 0)
         return;
     gh_user u = { 0 };
     gh_result r = users_find_login(c, &j->call, api_tenant(j), email, &u, NULL);
@@ -181,12 +174,16 @@ static void address_request(api_job *j, gh_conn *c, gh_mail_kind kind, const cha
         return;
     }
     int send = r == GH_OK && u.email && wanted(j, &u);
-    if (send && request_mail(j, c, &u, kind) < 0) {
+    /* for an address without an account, the same store work (a write to
+     * the outbox table, changing nothing): the timing tells nothing */
+    r = send ? mailer_queue(j->app->mailer, c, &j->call, kind, &u) : GH_OK;
+    if (!send)
+        mail_outbox_decoy(c, &j->call);
+    if (r != GH_OK) {
+        api_store_fail(j, r, "mail");
         user_clear(&u);
         return;
     }
-    if (!send)
-        decoy_work(j, c);
     api_audit(j, c, action, send ? "success" : "failure", send ? u.id : NULL,
               send ? NULL : json_pack("{s:s}", "reason", r == GH_OK ? "not_eligible"
                                                                      : "unknown_address"));

@@ -58,7 +58,7 @@ void mailer_free(gh_mailer *m);
  * 0, or -1 with err set. */
 int mailer_check(const gh_config *cfg, const gh_plugins *ps, char *err, size_t errlen);
 
-/* In a worker: owe u the kind's mail (outbox_queue's results). */
+/* In a worker, after outbox_room: owe u the kind's mail (outbox_queue). */
 gh_result mailer_queue(gh_mailer *m, gh_conn *c, gh_call *call, gh_mail_kind kind,
                        const gh_user *u);
 

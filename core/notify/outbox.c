@@ -33,8 +33,7 @@ struct gh_outbox {
     gh_poller pl;              /* the plugin, the thread, its polls */
     gh_outbox_conf conf;
     const gh_mailer *mailer;
-    /* pending rows as the last poll counted them, and queued since */
-    _Atomic int64_t pending, since;
+    _Atomic int64_t pending;   /* as last counted */
     _Atomic uint64_t queued, sent, retried, failed, skipped;
 };
 
@@ -163,10 +162,8 @@ static void count_pending(gh_outbox *o, gh_conn *c)
     gh_call call;
     int64_t n;
     call_init(&call, NULL, NULL, 30000);
-    if (mail_outbox_pending(c, &call, &n) == GH_OK) {
+    if (mail_outbox_pending(c, &call, &n) == GH_OK)
         atomic_store(&o->pending, n);
-        atomic_store(&o->since, 0);
-    }
 }
 
 /* The poller's poll: claim, send and settle due rows one by one. */
@@ -234,18 +231,26 @@ void outbox_free(gh_outbox *o)
 
 int outbox_has_room(gh_outbox *o)
 {
-    return atomic_load(&o->pending) + atomic_load(&o->since) < o->conf.capacity;
+    return atomic_load(&o->pending) < o->conf.capacity;
+}
+
+gh_result outbox_room(gh_outbox *o, gh_conn *c, gh_call *call)
+{
+    int64_t n;
+    gh_result r = mail_outbox_pending(c, call, &n);
+    if (r != GH_OK)
+        return r;
+    atomic_store(&o->pending, n);
+    return n < o->conf.capacity ? GH_OK : GH_ERR_UNAVAILABLE;
 }
 
 gh_result outbox_queue(gh_outbox *o, gh_conn *c, gh_call *call, const char *tenant,
                        const char *user_id, const char *purpose)
 {
-    if (!outbox_has_room(o))
-        return GH_ERR_UNAVAILABLE;
     gh_result r = mail_outbox_add(c, call, tenant, user_id, purpose);
     if (r != GH_OK)
         return r;
-    atomic_fetch_add(&o->since, 1);
+    atomic_fetch_add(&o->pending, 1);
     atomic_fetch_add(&o->queued, 1);
     poller_wake(&slot); /* it rechecks shortly: the row may not be committed yet */
     return GH_OK;
@@ -273,5 +278,5 @@ void outbox_render(struct evbuffer *out, gh_outbox *o)
         (unsigned long long)atomic_load(&o->queued), (unsigned long long)atomic_load(&o->sent),
         (unsigned long long)atomic_load(&o->retried), (unsigned long long)atomic_load(&o->failed),
         (unsigned long long)atomic_load(&o->skipped),
-        (long long)(atomic_load(&o->pending) + atomic_load(&o->since)), o->conf.capacity);
+        (long long)atomic_load(&o->pending), o->conf.capacity);
 }

@@ -33,10 +33,11 @@
  * gone, inactive, without an address, or (a verification) already
  * verified is deleted unsent.
  *
- * mail.queue_size bounds the pending rows - all instances' together, as
- * this instance counted them at its last poll plus what it queued since:
- * past it a request that would mail is answered 503 mail_queue_full, and
- * a sign-up says "verification_email_sent": false. At shutdown the sender
+ * mail.queue_size bounds the pending rows, all instances' together,
+ * counted by the request that would add one (outbox_room): past it, that
+ * request is answered 503 mail_queue_full, and a sign-up says
+ * "verification_email_sent": false. Two requests counting at once may
+ * both pass: the bound is as exact as the store's isolation makes it. At shutdown the sender
  * stops after the attempt in flight; what is pending waits in the store
  * for the next start. Log lines name the row and the recipient's domain,
  * never the address's local part, the subject, the body or the link.
@@ -74,13 +75,18 @@ gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
  * stays in the store. NULL is a no-op. */
 void outbox_free(gh_outbox *o);
 
+/* In a worker, before outbox_queue: GH_OK when the outbox has room (the
+ * pending rows counted on c), GH_ERR_UNAVAILABLE when it is full, or the
+ * store's failure. */
+gh_result outbox_room(gh_outbox *o, gh_conn *c, gh_call *call);
 /* In a worker: the mail of `purpose` (verify, reset, invite) owed to
  * user_id, as a row written on c - in the caller's transaction when one
- * is open - and the sender woken. GH_ERR_UNAVAILABLE when the outbox is
- * full (nothing written); a store failure as it came. */
+ * is open - and the sender woken. */
 gh_result outbox_queue(gh_outbox *o, gh_conn *c, gh_call *call, const char *tenant,
                        const char *user_id, const char *purpose);
-/* 1 when a message would be taken now. Any thread. */
+/* Any thread, without the store: 0 when the outbox was full when last
+ * counted (by the sender's poll or a worker's outbox_room), else 1. A
+ * cheap first answer; outbox_room is the one that counts. */
 int outbox_has_room(gh_outbox *o);
 
 /* Prometheus lines: queued, sent, retried, failed, skipped, depth. */

@@ -75,6 +75,7 @@ sleep 4
 kill -KILL "$PID"
 wait "$PID" 2>/dev/null
 PID=
+AT_KILL=$(find "$MAILDIR" -name '*.eml' | wc -l)
 # shellcheck disable=SC2086 # a list of pids
 kill $WRITERS 2>/dev/null
 # shellcheck disable=SC2086
@@ -117,6 +118,7 @@ equals "every answered sign-up got its verification mail after the restart" "$LO
 sleep 1 # anything still to come, which would be a second copy
 TWICE=$(grep -h '^X-Envelope-To: ' "$MAILDIR"/*.eml | tr -d '\r' | sort | uniq -d | wc -l)
 THRICE=$(grep -h '^X-Envelope-To: ' "$MAILDIR"/*.eml | tr -d '\r' | sort | uniq -c | awk '$1 > 2' | wc -l)
+echo "# messages sent by the first process: $AT_KILL; by the second: $(($(find "$MAILDIR" -name '*.eml' | wc -l) - AT_KILL))"
 echo "# addresses mailed twice: $TWICE (of $ACKED)"
 check "at most the one message in flight at the kill went out twice" test "$TWICE" -le 1
 equals "no address was mailed three times" "$THRICE" 0
