@@ -16,11 +16,11 @@
  * kept. The two requests that take an address answer 202 with the same
  * body whether or not it has an account, after the same work (look-up, a
  * write to the outbox table, an audit row); only a real account's mail is
- * queued. They are limited per client
- * address and per email address (429 with Retry-After), and answer 501
- * mail_not_configured without a mail plugin, or 503 mail_queue_full
- * (Retry-After) when the outbox is full, both before anything is looked
- * up, so neither tells whether an address is known.
+ * queued. They are limited per client address and per email address (429
+ * with Retry-After), and answer 501 mail_not_configured without a mail
+ * plugin, or 503 mail_queue_full (Retry-After) when the outbox is full,
+ * both before anything is looked up, so neither tells whether an address
+ * is known.
  *
  *   400 invalid_token  unknown, expired, spent, superseded, of the other
  *                      purpose, sent to an address the account no longer

@@ -299,6 +299,26 @@ equals "an expired token is refused" "$CODE" 400
 equals "with invalid_token" "$(j .code)" invalid_token
 lacks "not in this log either" "$(cat "$TMP/log-ttl")" "$TD"
 
+# ---------------------------------------------------------------- a reload
+# the sender composes each message with the live config
+reloads() { grep -c "configuration reloaded" "$TMP/log-ttl"; }
+reload_to() {
+    local n
+    n=$(reloads)
+    sed -i "s|frontend_url: .*|frontend_url: $1|" "$TMP/gh-ttl.yaml"
+    kill -HUP "$PID"
+    for _ in $(seq 1 200); do [ "$(reloads)" -gt "$n" ] && return 0; sleep 0.05; done
+    return 1
+}
+check "SIGHUP reloads a new frontend_url" reload_to https://login.example.org/
+N=$(mail_count)
+resend dave@example.com
+check "dave's next mail arrives" wait_mail $((N + 1))
+contains "its link is on the reloaded frontend_url" "$(mread text)" \
+    "https://login.example.org/verify-email?token="
+TOKENS="$TOKENS $(mread token)"
+check "and back" reload_to https://app.example.com/
+
 # ---------------------------------------------------------------- invitation
 "$top_builddir/gatehousectl" -c "$TMP/gh-ttl.yaml" user create --email boss@example.com --admin \
     --verified --password-stdin <<<"$PW" >/dev/null 2>&1
