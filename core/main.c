@@ -108,6 +108,12 @@ static int sender_start(void *ud, char *err, size_t errlen)
     return app_thread_open(&app, err, errlen) ? 0 : -1;
 }
 
+/* The mail sender composes each message with the live config. */
+static gh_cycle *sender_cycle(void)
+{
+    return app_cycle_acquire(&app);
+}
+
 /* Hashing threads run at nice 10: they take every idle cycle, but the
  * scheduler gives loops and ordinary workers the CPU first, so a login
  * flood cannot raise the latency of token checks. Linux applies
@@ -457,9 +463,10 @@ static int start(void)
     if (!app.pool || !app.hash_pool)
         return -1;
     /* mail goes out from its own thread, never from the workers; set up
-     * like one, so the notify plugin's ops can use kv */
+     * like one, so the outbox's rows, the one-time tokens (kv) and the
+     * notify plugin's ops work there */
     gh_outbox_thread sender_thread = { sender_start, worker_stop, NULL };
-    app.mailer = mailer_new(cfg, &app.plugins, &sender_thread, err, sizeof err);
+    app.mailer = mailer_new(cfg, &app.plugins, &sender_thread, sender_cycle, err, sizeof err);
     if (!app.mailer && err[0]) {
         gh_log(GH_LOG_ERROR, "%s", err);
         return -1;
@@ -497,8 +504,9 @@ static void shutdown_all(void)
 {
     pool_free(app.hash_pool);
     pool_free(app.pool);
-    /* after the pools (their last jobs may queue mail), before the plugins */
-    mailer_free(app.mailer, app_config(&app)->shutdown_timeout_ms);
+    /* after the pools (their last jobs may wake it), before the plugins;
+     * what it has not sent waits in the store */
+    mailer_free(app.mailer);
     webhook_sender_free(app.webhooks); /* what it has not sent waits in the store */
     provisioner_free(app.provisioner); /* its jobs wait in the store likewise */
     server_free(app.server);

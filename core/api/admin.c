@@ -229,6 +229,9 @@ static void create_work(api_job *j, gh_conn *c)
         r = users_create(c, &j->call, &u, pw ? hash : NULL);
     for (size_t i = 0; r == GH_OK && i < n_roles; i++)
         r = rbac_user_assign(c, &j->call, api_tenant(j), u.id, roles[i]);
+    int invited = 0; /* the invitation commits with the account, or neither does */
+    if (r == GH_OK && invite)
+        r = mailflow_invite(j, c, &u, &invited);
     if (r == GH_OK)
         api_audit(j, c, "admin.user.create", "success", u.id,
                   json_pack("{s:b, s:b, s:O*}", "invite", invite, "admin", u.is_admin, "roles",
@@ -249,8 +252,7 @@ static void create_work(api_job *j, gh_conn *c)
             authz_changed(c, &j->call, api_tenant(j));
         json_t *body = present_user(&u);
         if (invite && body)
-            json_object_set_new(body, "invitation_sent",
-                                json_boolean(mailflow_invite(j, c, &u) == 1));
+            json_object_set_new(body, "invitation_sent", json_boolean(invited == 1));
         api_ok(j, 201, body);
     }
     auth_clear(&ar);

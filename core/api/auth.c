@@ -51,14 +51,18 @@ static void signup_taken(api_job *j, gh_conn *c, const char *email)
         api_fail(j, 409, "username_taken", "This username is taken.");
 }
 
-/* Create the user and, unless verification comes first, its first
- * session, in one transaction: no user is left without its answer. */
+/* Create the user, its verification mail in the outbox and, unless
+ * verification comes first, its first session, in one transaction: no
+ * user is left without its answer or its mail, and no mail goes to a
+ * sign-up rolled back. *mailed: mailflow_signup's *sent. */
 static int signup_store(api_job *j, const gh_auth_ctx *ax, gh_user *u, const char *hash,
-                        auth_result *sr)
+                        auth_result *sr, int *mailed)
 {
     gh_result r = store_begin(ax->conn, ax->call);
     if (r == GH_OK)
         r = users_create(ax->conn, ax->call, u, hash);
+    if (r == GH_OK)
+        r = mailflow_signup(j, ax->conn, u, mailed);
     if (r != GH_OK) {
         store_rollback(ax->conn, ax->call);
         if (r == GH_ERR_CONFLICT)
@@ -81,12 +85,14 @@ static int signup_store(api_job *j, const gh_auth_ctx *ax, gh_user *u, const cha
     return 0;
 }
 
-static void signup_answer(api_job *j, const gh_user *u, const auth_result *sr)
+static void signup_answer(api_job *j, const gh_user *u, const auth_result *sr, int mailed)
 {
     json_t *body = sr->session.id[0] ? api_outcome_tokens(j, sr)
                                      : json_pack("{s:b}", "verification_required", 1);
     if (body)
         json_object_set_new(body, "user", present_user(u));
+    if (body && mailed >= 0) /* mail is on: say whether the mail is on its way */
+        json_object_set_new(body, "verification_email_sent", json_boolean(mailed == 1));
     api_ok(j, 201, body);
 }
 
@@ -102,6 +108,7 @@ static void signup_work(api_job *j, gh_conn *c)
     api_auth_ctx(j, c, &ax);
     char hash[GH_PW_HASH_MAX];
     auth_result sr = { 0 };
+    int mailed = -1;
     auth_outcome o = credentials_new(&ax, pw, email, username, hash, &sr);
     if (o != AUTH_OK) {
         api_outcome_fail(j, o, &sr);
@@ -114,10 +121,8 @@ static void signup_work(api_job *j, gh_conn *c)
     u.username = username && *username ? strdup(username) : NULL; /* "" is none */
     if (!u.email || profile_fill(j, &u) < 0)
         api_store_fail(j, GH_ERR_INTERNAL, "signup");
-    else if (signup_store(j, &ax, &u, hash, &sr) == 0) {
-        signup_answer(j, &u, &sr);
-        mailflow_signup(j, c, &u); /* the verification mail, when mail is on */
-    }
+    else if (signup_store(j, &ax, &u, hash, &sr, &mailed) == 0)
+        signup_answer(j, &u, &sr, mailed);
     OPENSSL_cleanse(hash, sizeof hash);
     auth_clear(&sr);
     user_clear(&u);

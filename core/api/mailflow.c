@@ -10,15 +10,17 @@
  * and the verification mail sent at signup (mailflow_signup) and the
  * invitation an admin's new account gets (mailflow_invite).
  *
- * Tokens are auth/onetime.h's; mail goes through core/notify's outbox, so
- * no request waits on a mail server. The two requests that take an
- * address answer 202 with the same body whether or not it has an account,
- * after the same work (look-up, token generation, kv writes, an audit
- * row); only a real account's mail is queued. They are limited per client
- * address and per email address (429 with Retry-After), and answer 501
- * mail_not_configured without a mail plugin, or 503 mail_queue_full
- * (Retry-After) when the outbox is full, both before anything is looked
- * up, so neither tells whether an address is known.
+ * Tokens are auth/onetime.h's. A request only owes the mail: a row in
+ * the outbox (notify/outbox.h), whose sender mints the token and sends
+ * the message later, so no request waits on a mail server and no link is
+ * kept. The two requests that take an address answer 202 with the same
+ * body whether or not it has an account, after the same work (look-up, a
+ * write to the outbox table, an audit row); only a real account's mail is
+ * queued. They are limited per client address and per email address (429
+ * with Retry-After), and answer 501 mail_not_configured without a mail
+ * plugin, or 503 mail_queue_full (Retry-After) when the outbox is full,
+ * both before anything is looked up, so neither tells whether an address
+ * is known.
  *
  *   400 invalid_token  unknown, expired, spent, superseded, of the other
  *                      purpose, sent to an address the account no longer
@@ -37,6 +39,7 @@
 #include "api/outcome.h"
 #include "api/present.h"
 #include "auth/credentials.h"
+#include "auth/mail_outbox.h"
 #include "auth/onetime.h"
 #include "auth/ratelimit.h"
 #include "auth/sessions.h"
@@ -123,99 +126,37 @@ static int limited(api_job *j, gh_conn *c, const char *scope, const char *email)
     return 0;
 }
 
-/* "24 hours", "60 minutes", "30 seconds": for {{expires_in}}. */
-static void ttl_text(int64_t ms, char *out, size_t len)
+/* Owe u the kind's mail: a row in the outbox, on c (in the caller's
+ * transaction when one is open), if it has room. GH_OK with *sent 1, or
+ * 0 when the outbox is full (logged); else the store's failure. */
+static gh_result owe_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind kind, int *sent)
 {
-    int64_t s = ms / 1000;
-    if (s >= 7200 && s % 3600 == 0)
-        snprintf(out, len, "%lld hours", (long long)(s / 3600));
-    else if (s >= 120)
-        snprintf(out, len, "%lld minutes", (long long)(s / 60));
-    else
-        snprintf(out, len, "%lld seconds", (long long)s);
+    static const char *const what[GH_MAIL_KINDS] = { "verification", "reset", "invitation" };
+    gh_mailer *m = j->app->mailer;
+    gh_result r = outbox_room(m->outbox, c, &j->call);
+    if (r == GH_OK)
+        r = mailer_queue(m, c, &j->call, kind, u);
+    *sent = r == GH_OK;
+    if (r != GH_ERR_UNAVAILABLE)
+        return r;
+    gh_log_tagged(GH_LOG_WARNING, "mail", j->request_id, "mail queue full: no %s mail for user %s",
+                  what[kind], u->id);
+    return GH_OK;
 }
 
-/* What each kind of mail carries: its token's purpose, its link's page
- * and how long the link works. */
-static gh_ot_purpose kind_purpose(gh_mail_kind kind)
+/* The outbox has room, counted (503 mail_queue_full otherwise), before an
+ * address is looked up: the answer is the same for every address. 0, or
+ * -1 answered. */
+static int request_room(api_job *j, gh_conn *c)
 {
-    return kind == GH_MAIL_VERIFY ? GH_OT_VERIFY : kind == GH_MAIL_RESET ? GH_OT_RESET
-                                                                          : GH_OT_INVITE;
-}
-
-static const char *kind_path(const gh_config *cfg, gh_mail_kind kind)
-{
-    return kind == GH_MAIL_VERIFY ? cfg->mail_verify_path
-           : kind == GH_MAIL_RESET ? cfg->mail_reset_path
-                                   : cfg->mail_invite_path;
-}
-
-static int64_t kind_ttl(const gh_config *cfg, gh_mail_kind kind)
-{
-    return kind == GH_MAIL_VERIFY ? cfg->mail_verify_ttl_ms
-           : kind == GH_MAIL_RESET ? cfg->mail_reset_ttl_ms
-                                   : cfg->mail_invite_ttl_ms;
-}
-
-/* Render and queue the kind's mail for u with this token. 0 or -1. */
-static int queue_mail(api_job *j, const gh_user *u, gh_mail_kind kind, const char *secret)
-{
-    const gh_config *cfg = j->cfg;
-    char link[2048], expires[32];
-    snprintf(link, sizeof link, "%s%s?token=%s", cfg->mail_frontend_url, kind_path(cfg, kind),
-             secret);
-    ttl_text(kind_ttl(cfg, kind), expires, sizeof expires);
-    const char *name = u->full_name ? u->full_name : u->username ? u->username : "";
-    gh_tvar vars[] = {
-        { "product", cfg->mail_product_name }, { "link", link },   { "token", secret },
-        { "name", name },                      { "email", u->email }, { "expires_in", expires },
-    };
-    int rc = mailer_send(j->app->mailer, kind, u->email, vars, sizeof vars / sizeof vars[0]);
-    OPENSSL_cleanse(link, sizeof link);
-    return rc == 0 ? 0 : -1;
-}
-
-/* A token for u and its mail. 0 queued; -1 with the answer set when
- * `answer`, else only logged. A token whose mail could not be queued is
- * deleted: the user asks again. */
-static int send_token_mail(api_job *j, gh_conn *c, const gh_user *u, gh_mail_kind kind,
-                           int answer)
-{
-    gh_ot_purpose p = kind_purpose(kind);
-    char secret[GH_SECRET_LEN];
-    gh_result r = onetime_issue(c, &j->call, p, u->id, u->email, kind_ttl(j->cfg, kind), secret);
-    if (r != GH_OK) {
-        if (answer)
-            api_store_fail(j, r, "mail token");
-        return -1;
+    gh_result r = outbox_room(j->app->mailer->outbox, c, &j->call);
+    if (r == GH_ERR_UNAVAILABLE) {
+        j->retry_after_s = QUEUE_RETRY_S;
+        api_fail(j, 503, "mail_queue_full", "Too much mail is waiting; try again shortly.");
+    } else if (r != GH_OK) {
+        api_store_fail(j, r, "mail");
     }
-    int rc = queue_mail(j, u, kind, secret);
-    if (rc < 0) {
-        onetime_forget(c, &j->call, p, secret);
-        gh_log_tagged(GH_LOG_WARNING, "mail", j->request_id,
-                      "mail queue full: no %s mail for user %s", kind_path(j->cfg, kind) + 1,
-                      u->id);
-        if (answer) {
-            j->retry_after_s = QUEUE_RETRY_S;
-            api_fail(j, 503, "mail_queue_full", "Too much mail is waiting; try again shortly.");
-        }
-    }
-    OPENSSL_cleanse(secret, sizeof secret);
-    return rc;
-}
-
-/* The same work as a token for a real account (a key read, two writes),
- * for an address without one: the answer's timing tells nothing. */
-static void decoy_work(api_job *j, gh_conn *c)
-{
-    char secret[GH_SECRET_LEN], digest[GH_DIGEST_LEN];
-    if (secret_new(secret) != 0)
-        return;
-    secret_digest(secret, digest);
-    store_kv_get(c, &j->call, "ot:decoy-user", NULL);
-    store_kv_set(c, &j->call, "ot:decoy", digest, strlen(digest), 60000, 0);
-    store_kv_set(c, &j->call, "ot:decoy-user", digest, strlen(digest), 60000, 0);
-    OPENSSL_cleanse(secret, sizeof secret);
+    return r == GH_OK ? 0 : -1;
 }
 
 /* Resend and reset-request: find the account, mail it if `wanted` says
@@ -224,7 +165,7 @@ static void address_request(api_job *j, gh_conn *c, gh_mail_kind kind, const cha
                             int (*wanted)(const api_job *, const gh_user *))
 {
     const char *email = api_in(j, "email");
-    if (limited(j, c, scope, email) < 0)
+    if (limited(j, c, scope, email) < 0 || request_room(j, c) < 0)
         return;
     gh_user u = { 0 };
     gh_result r = users_find_login(c, &j->call, api_tenant(j), email, &u, NULL);
@@ -233,12 +174,16 @@ static void address_request(api_job *j, gh_conn *c, gh_mail_kind kind, const cha
         return;
     }
     int send = r == GH_OK && u.email && wanted(j, &u);
-    if (send && send_token_mail(j, c, &u, kind, 1) < 0) {
+    /* for an address without an account, the same store work (a write to
+     * the outbox table, changing nothing): the timing tells nothing */
+    r = send ? mailer_queue(j->app->mailer, c, &j->call, kind, &u) : GH_OK;
+    if (!send)
+        mail_outbox_decoy(c, &j->call);
+    if (r != GH_OK) {
+        api_store_fail(j, r, "mail");
         user_clear(&u);
         return;
     }
-    if (!send)
-        decoy_work(j, c);
     api_audit(j, c, action, send ? "success" : "failure", send ? u.id : NULL,
               send ? NULL : json_pack("{s:s}", "reason", r == GH_OK ? "not_eligible"
                                                                      : "unknown_address"));
@@ -440,22 +385,20 @@ static void accept_invitation(gh_req *req)
 
 /* ---------------------------------------------------------------- signup */
 
-int mailflow_signup(api_job *j, gh_conn *c, const gh_user *u)
+gh_result mailflow_signup(api_job *j, gh_conn *c, const gh_user *u, int *sent)
 {
+    *sent = -1;
     if (!j->app->mailer || !u->email || u->email_verified_at > 0)
-        return 0;
-    int rc = send_token_mail(j, c, u, GH_MAIL_VERIFY, 0) == 0 ? 1 : -1;
-    /* the account exists either way: say whether its mail is on its way */
-    if (json_is_object(j->out))
-        json_object_set_new(j->out, "verification_email_sent", json_boolean(rc == 1));
-    return rc;
+        return GH_OK;
+    return owe_mail(j, c, u, GH_MAIL_VERIFY, sent);
 }
 
-int mailflow_invite(api_job *j, gh_conn *c, const gh_user *u)
+gh_result mailflow_invite(api_job *j, gh_conn *c, const gh_user *u, int *sent)
 {
+    *sent = 0;
     if (!j->app->mailer || !u->email)
-        return -1;
-    return send_token_mail(j, c, u, GH_MAIL_INVITE, 0) == 0 ? 1 : -1;
+        return GH_OK;
+    return owe_mail(j, c, u, GH_MAIL_INVITE, sent);
 }
 
 int mailflow_register(gh_router *r)

@@ -12,16 +12,18 @@
  * mail_not_configured or 503 mail_queue_full (Retry-After) sent. */
 int mailflow_ready(gh_req *req);
 
-/* In the signup worker, after the account is committed: mail u its
- * verification link. 1 queued, 0 not needed (no mail plugin, or already
- * verified), -1 could not be queued (logged; the user can ask again).
- * With mail on, the answer gets "verification_email_sent": true/false. */
-int mailflow_signup(api_job *j, gh_conn *c, const gh_user *u);
+/* In the signup's transaction, after the account is written: owe u its
+ * verification mail (a row in the outbox, which commits or rolls back
+ * with the account). *sent: 1 owed, 0 not (the outbox is full: logged),
+ * -1 no mail is due (no mail plugin, no address, verified already). Else
+ * the store's failure: roll back. With mail on, the answer then says
+ * "verification_email_sent": *sent == 1. */
+gh_result mailflow_signup(api_job *j, gh_conn *c, const gh_user *u, int *sent);
 
-/* In the admin's worker, after an account without a password is
- * committed: mail u its invitation (a link to choose the password, which
- * also verifies the address). 1 queued, -1 not (no mail plugin, no
- * address, or a full queue: logged; a reset request sends a link too). */
-int mailflow_invite(api_job *j, gh_conn *c, const gh_user *u);
+/* Likewise the invitation of an account made without a password (an
+ * admin's, onboarding's): a link to choose the password, which also
+ * verifies the address. *sent 1 owed, 0 not (no mail plugin, no address,
+ * or a full outbox: logged; a reset request sends a link too). */
+gh_result mailflow_invite(api_job *j, gh_conn *c, const gh_user *u, int *sent);
 
 #endif

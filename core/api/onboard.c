@@ -83,6 +83,7 @@ typedef struct onboarding {
     gh_user u;
     auth_result sr;
     char hash[GH_PW_HASH_MAX];
+    int invited;               /* mailflow_invite's *sent */
 } onboarding;
 
 /* 409 when the company name, email or username is taken; 0 when free,
@@ -127,6 +128,8 @@ static gh_result onboard_store(api_job *j, gh_conn *c, gh_auth_ctx *ax, onboardi
         r = users_create(c, &j->call, &ob->u, pw ? ob->hash : NULL);
     if (r == GH_OK && j->cfg->onboarding_cloud.name)
         r = provisioning_create(c, &j->call, ob->co.id, j->cfg->onboarding_cloud.name);
+    if (r == GH_OK && !pw) /* the invitation commits with the account, or neither does */
+        r = mailflow_invite(j, c, &ob->u, &ob->invited);
     if (r != GH_OK)
         return r;
     ax->tenant = ob->co.id; /* the new company's: its audit, the user's session */
@@ -152,8 +155,7 @@ static void onboard_answer(api_job *j, gh_conn *c, onboarding *ob)
         json_object_set_new(body, "company", present_company(&ob->co));
         json_object_set_new(body, "provisioning", prov);
         if (!api_in(j, "password"))
-            json_object_set_new(body, "invitation_sent",
-                                json_boolean(mailflow_invite(j, c, &ob->u) == 1));
+            json_object_set_new(body, "invitation_sent", json_boolean(ob->invited == 1));
     } else {
         json_decref(prov);
     }

@@ -1,20 +1,46 @@
 /*
- * outbox.h - mail waiting to be sent, off the request path.
+ * outbox.h - the mail the server owes, kept in the store, and the thread
+ * that sends it.
  *
- * A request puts a finished message (recipient, subject, text, HTML) into
- * a bounded queue and answers at once; one sender thread of the outbox's
- * own hands each message to the notify plugin. The API workers never wait
- * on a mail server: with SQLite there is one worker, and a slow SMTP
- * server must not stall every request behind it.
+ * A request that mails writes an intent row (auth/mail_outbox.h: a user
+ * and a purpose) - for a sign-up or an invited account in the same
+ * transaction as the account, so an answered 201 always has its mail and
+ * a rolled-back one never mails - and answers at once. The sender thread
+ * (a gh_poller, like the webhook sender) claims due rows one at a time
+ * with a lease, so several instances on one PostgreSQL store share them
+ * and a row whose instance died is taken over when its lease runs out.
+ * For each it composes the message then (notify/mailer.h: the user's
+ * current address, a freshly minted one-time token, the template) and
+ * hands it to the notify plugin; no message and no live link is ever at
+ * rest. The API workers never wait on a mail server.
  *
- * A failed delivery is tried again after retry_delay, doubling up to
- * retry_max_delay, at most max_attempts times in all; a message rejected
- * as invalid is not retried. A full queue refuses the message (the API
- * answers 503): nothing is dropped silently. At shutdown the sender keeps
- * going until the queue is empty or the drain time is up, and says how
- * many messages it had to drop. Log lines name the recipient's domain and
- * the attempt, never the address's local part, the subject or the body
- * (bodies hold one-time links).
+ * Sent at most once in the common case, at least once at worst: the row
+ * is deleted right after the plugin says the server took the message.
+ * An instance that dies between the two (the SMTP server accepted, the
+ * DELETE did not run) leaves the row claimed; when the lease runs out it
+ * is sent again, with a new link that supersedes the first (onetime.h):
+ * at most the one message in flight per instance at the moment it died
+ * goes out twice, and only its second link works. Keeping the first
+ * link sealed in the row to resend it unchanged would need the sealing
+ * key, which is optional (pii.encryption); and a plugin cannot take a
+ * message back, so no scheme closes the window entirely.
+ *
+ * A failed attempt is tried again after retry_delay, doubling up to
+ * retry_max_delay, at most max_attempts times in all (attempts are
+ * counted when a row is claimed, so one that killed its instance counts);
+ * a message the plugin rejects as invalid is not retried. Either way the
+ * row ends "failed" with the reason, and no secret. A row whose user is
+ * gone, inactive, without an address, or (a verification) already
+ * verified is deleted unsent.
+ *
+ * mail.queue_size bounds the pending rows, all instances' together,
+ * counted by the request that would add one (outbox_room): past it, that
+ * request is answered 503 mail_queue_full, and a sign-up says
+ * "verification_email_sent": false. Two requests counting at once may
+ * both pass: the bound is as exact as the store's isolation makes it. At shutdown the sender
+ * stops after the attempt in flight; what is pending waits in the store
+ * for the next start. Log lines name the row and the recipient's domain,
+ * never the address's local part, the subject, the body or the link.
  */
 #ifndef GH_OUTBOX_H
 #define GH_OUTBOX_H
@@ -23,39 +49,47 @@
 #include <stdint.h>
 #include "notify/outbox_conf.h"
 #include "plugin/loader.h"
+#include "store/store.h"
 
 struct evbuffer;
+struct gh_mailer;
 typedef struct gh_outbox gh_outbox;
 
 /* Run on the sender thread before its first delivery and after its last,
- * so that the notify plugin's ops have what ops on a worker have: every
- * plugin's thread instance (the notify plugin's among them), the store and
- * its kv. start returns 0, or -1 with err set (and nothing to stop); stop
- * is required with start. */
+ * so that it has what a worker has: every plugin's thread instance (the
+ * notify plugin's among them), the store and its kv, which the rows and
+ * the one-time tokens need. start returns 0, or -1 with err set (and
+ * nothing to stop); stop is required with start. */
 typedef struct gh_outbox_thread {
     int (*start)(void *ud, char *err, size_t errlen);
     void (*stop)(void *ud);
     void *ud;
 } gh_outbox_thread;
 
-/* Starts the sender thread, which runs thread->start on itself; with no
- * thread hooks (NULL) it runs only the notify plugin's thread_init, and
- * host services that need a worker's setup (kv) answer UNAVAILABLE to
- * the plugin. NULL with err set when it cannot. */
+/* Starts the sender thread, which composes each message with m (read,
+ * never changed, until outbox_free). NULL with err set when it cannot. */
 gh_outbox *outbox_new(const gh_loaded *notify, const gh_outbox_conf *conf,
-                      const gh_outbox_thread *thread, char *err, size_t errlen);
-/* Stop taking messages; send what is queued for up to drain_ms; drop and
- * log the rest; join the sender and free everything. NULL is a no-op. */
-void outbox_free(gh_outbox *o, int64_t drain_ms);
+                      const gh_outbox_thread *thread, const struct gh_mailer *m, char *err,
+                      size_t errlen);
+/* Stop after the attempt in flight and free everything; what is pending
+ * stays in the store. NULL is a no-op. */
+void outbox_free(gh_outbox *o);
 
-/* Copies the message. 0 queued; -1 the queue is full or stopping. html
- * and subject may be NULL. */
-int outbox_submit(gh_outbox *o, const char *to, const char *subject, const char *text,
-                  const char *html);
-/* 1 when a message would be taken now. */
+/* In a worker, before outbox_queue: GH_OK when the outbox has room (the
+ * pending rows counted on c), GH_ERR_UNAVAILABLE when it is full, or the
+ * store's failure. */
+gh_result outbox_room(gh_outbox *o, gh_conn *c, gh_call *call);
+/* In a worker: the mail of `purpose` (verify, reset, invite) owed to
+ * user_id, as a row written on c - in the caller's transaction when one
+ * is open - and the sender woken. */
+gh_result outbox_queue(gh_outbox *o, gh_conn *c, gh_call *call, const char *tenant,
+                       const char *user_id, const char *purpose);
+/* Any thread, without the store: 0 when the outbox was full when last
+ * counted (by the sender's poll or a worker's outbox_room), else 1. A
+ * cheap first answer; outbox_room is the one that counts. */
 int outbox_has_room(gh_outbox *o);
 
-/* Prometheus lines: queued, sent, retried, failed, dropped, depth. */
+/* Prometheus lines: queued, sent, retried, failed, skipped, depth. */
 void outbox_render(struct evbuffer *out, gh_outbox *o);
 
 #endif

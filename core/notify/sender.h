@@ -49,12 +49,12 @@ gh_result sender_deliver(gh_sender *s, gh_call *call, const gh_param *in, gh_out
 
 /*
  * A sender thread that works through rows waiting in the store (the
- * webhook deliveries, the provisioning jobs) rather than a queue in
- * memory: it polls every poll_ms, at once when woken, and after a wake
- * that found nothing looks again a few times shortly after: a wake comes
- * from inside the writer's transaction, before its commit, so a poll at
- * once may not see the row yet. One poller of a kind runs at a time; its
- * slot lets any thread wake it.
+ * webhook deliveries, the provisioning jobs, the mail outbox) rather
+ * than a queue in memory: it polls every poll_ms, at once when woken,
+ * and after a wake that found nothing looks again a few times shortly
+ * after: a wake comes from inside the writer's transaction, before its
+ * commit, so a poll at once may not see the row yet. One poller of a kind
+ * runs at a time; its slot lets any thread wake it.
  */
 typedef struct gh_poller {
     gh_sender snd;             /* the plugin, the thread, the lock */

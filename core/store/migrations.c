@@ -959,6 +959,41 @@ static const char v13_mysql[] =
     ONBOARD_PERM(MYSQL_NOW, "INSERT IGNORE")
     "SELECT provisioning_jobs.lease_owner FROM provisioning_jobs LIMIT 0;\n";
 
+/* The mail outbox (core/notify/outbox.h): one row per mail to send, the
+ * INTENT only - whom (user_id) and what (purpose: verify, reset, invite) -
+ * never the message: the sender reads the current address, mints the
+ * one-time token and renders the template when it sends, so no live link
+ * is ever at rest. A row is written in the transaction of the change that
+ * mails (a sign-up, an invited account), so it exists exactly when the
+ * account does. lease_until and lease_owner are a sender's claim, taken
+ * by a conditional UPDATE as for provisioning jobs, so several instances
+ * share the rows; a sent row is deleted, a failed one stays with its
+ * reason (last_error). (status, next_attempt_at) is the sender's poll. */
+#define MAIL_OUTBOX_TABLE(INT)                                                                \
+    "CREATE TABLE mail_outbox (\n"                                                            \
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \
+    "    tenant_id VARCHAR(36) NOT NULL,\n"                                                   \
+    "    user_id VARCHAR(36) NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"             \
+    "    purpose VARCHAR(16) NOT NULL, status VARCHAR(16) NOT NULL,\n"                        \
+    "    attempts " INT " NOT NULL, next_attempt_at " INT " NOT NULL,\n"                       \
+    "    lease_until " INT " NOT NULL, lease_owner VARCHAR(36), last_error TEXT,\n"           \
+    "    created_at " INT " NOT NULL, updated_at " INT " NOT NULL\n"                           \
+    ");\n"                                                                                    \
+    "CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);\n"
+static const char v14_sqlite[] = MAIL_OUTBOX_TABLE("INTEGER");
+static const char v14_postgres[] = MAIL_OUTBOX_TABLE("BIGINT");
+static const char v14_mysql[] =
+    "CREATE TABLE IF NOT EXISTS mail_outbox (\n"
+    "    id VARCHAR(36) NOT NULL PRIMARY KEY, tenant_id VARCHAR(36) NOT NULL,\n"
+    "    user_id VARCHAR(36) NOT NULL, purpose VARCHAR(16) NOT NULL,\n"
+    "    status VARCHAR(16) NOT NULL, attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL,\n"
+    "    lease_until BIGINT NOT NULL, lease_owner VARCHAR(36), last_error TEXT,\n"
+    "    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,\n"
+    "    KEY mail_outbox_due (status, next_attempt_at)"
+    MYSQL_FK("user_id", "users") "\n"
+    ")" MYSQL_TABLE
+    "SELECT mail_outbox.lease_owner FROM mail_outbox LIMIT 0;\n";
+
 /* Append only. A dialect without a script (NULL) is refused by
  * migrations_apply() with a clear error rather than half-building a schema. */
 const gh_migration gh_migrations[] = {
@@ -975,6 +1010,7 @@ const gh_migration gh_migrations[] = {
     { 11, "webhook_events", v11_sqlite, v11_postgres, v11_mysql },
     { 12, "webhooks", v12_sqlite, v12_postgres, v12_mysql },
     { 13, "provisioning", v13_sqlite, v13_postgres, v13_mysql },
+    { 14, "mail_outbox", v14_sqlite, v14_postgres, v14_mysql },
 };
 const size_t gh_migrations_count = sizeof(gh_migrations) / sizeof(gh_migrations[0]);
 

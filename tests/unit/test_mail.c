@@ -2,8 +2,8 @@
  * test_mail.c - the pieces of the mail flows that can be checked without a
  * mail server: the template renderer and its HTML escaping, template
  * files, one-time tokens in kv (on the real SQLite store), and the outbox
- * against a notify plugin defined here (failures, retries, a full queue,
- * the shutdown drain). tests/integration/mail.sh does the rest over SMTP.
+ * (its rows on that store, and its sender against a notify plugin defined
+ * here: failures, retries, invalid messages, a full outbox, a restart). tests/integration/mail.sh does the rest over SMTP.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +27,8 @@
 #include "fixture.h"
 #include "config.h"
 #include "log.h"
+#include "auth/mail_outbox.h"
+#include "notify/mailer.h"
 #include "notify/outbox.h"
 #include "notify/template.h"
 #include "out.h"
@@ -239,17 +241,21 @@ static void test_encrypted_addresses_in_kv(void **state)
 /* ---------------------------------------------------------------- the outbox */
 
 static _Atomic int calls, fail_first;
-static char last_to[64];
+static _Atomic gh_result failure = GH_ERR_UNAVAILABLE;
+static char last_to[64], last_text[4096];
 
 static gh_result fake_deliver(const void *inst, void *tinst, gh_call *call, const gh_param *in,
                               gh_out *out)
 {
     int n = atomic_fetch_add(&calls, 1);
-    for (const gh_param *p = in; p->key; p++)
+    for (const gh_param *p = in; p->key; p++) {
         if (strcmp(p->key, "to") == 0)
             snprintf(last_to, sizeof last_to, "%.*s", (int)p->len, (const char *)p->data);
+        if (strcmp(p->key, "text") == 0)
+            snprintf(last_text, sizeof last_text, "%.*s", (int)p->len, (const char *)p->data);
+    }
     if (n < atomic_load(&fail_first))
-        return GH_ERR_UNAVAILABLE;
+        return atomic_load(&failure);
     return gh_host_table.put(out, &(gh_param){ "message_id", GH_T_STR, "<id@x>", 6 });
 }
 
@@ -259,55 +265,16 @@ static const gh_plugin fake_desc = {
     .name = "fake", .kind = GH_KIND_NOTIFY, .ops = &fake_ops,
 };
 
-static int wait_calls(int n)
+static void fake_reset(int fail, gh_result why)
 {
-    for (int i = 0; i < 400 && atomic_load(&calls) < n; i++)
-        usleep(5000);
-    return atomic_load(&calls) >= n;
-}
-
-static void test_outbox_retries(void **state)
-{
-    gh_loaded p = { .name = "fake", .desc = &fake_desc };
-    gh_outbox_conf oc = { 2, 5, 10, 40, 1000 };
-    char err[256];
     atomic_store(&calls, 0);
-    atomic_store(&fail_first, 3);
-    gh_outbox *o = outbox_new(&p, &oc, NULL, err, sizeof err);
-    assert_non_null(o);
-    assert_int_equal(outbox_submit(o, "a@example.com", "S", "text", "<p>html</p>"), 0);
-    assert_true(wait_calls(4)); /* three failures, then it goes */
-    assert_string_equal(last_to, "a@example.com");
-    usleep(20000);
-    assert_int_equal(atomic_load(&calls), 4);
-    assert_true(outbox_has_room(o));
-    outbox_free(o, 1000);
-    assert_int_equal(p.errors, 3); /* counted for /metrics */
-}
-
-static void test_outbox_full_and_drain(void **state)
-{
-    gh_loaded p = { .name = "fake", .desc = &fake_desc };
-    gh_outbox_conf oc = { 2, 3, 60000, 60000, 1000 };
-    char err[256];
-    atomic_store(&calls, 0);
-    atomic_store(&fail_first, 1000);
-    gh_outbox *o = outbox_new(&p, &oc, NULL, err, sizeof err);
-    assert_non_null(o);
-    assert_int_equal(outbox_submit(o, "a@example.com", NULL, "t", NULL), 0);
-    assert_int_equal(outbox_submit(o, "b@example.com", NULL, "t", NULL), 0);
-    assert_false(outbox_has_room(o));
-    assert_int_equal(outbox_submit(o, "c@example.com", NULL, "t", NULL), -1); /* full */
-    assert_true(wait_calls(2)); /* each tried once; the next try is a minute away */
-    /* shutdown cannot wait a minute: both are dropped, and it returns now */
-    int64_t t0 = gh_monotonic_ms();
-    outbox_free(o, 200);
-    assert_true(gh_monotonic_ms() - t0 < 1000);
-    assert_int_equal(atomic_load(&calls), 2);
+    atomic_store(&fail_first, fail);
+    atomic_store(&failure, why);
+    last_to[0] = last_text[0] = '\0';
 }
 
 /* The sender thread set up as the daemon sets it up (main.c: like a
- * worker), so that a notify plugin's deliver can use kv there. */
+ * worker), so that the rows, the tokens and the plugin's kv work there. */
 static int sender_thread_start(void *app, char *err, size_t errlen)
 {
     return app_thread_open(app, err, errlen) ? 0 : -1;
@@ -318,53 +285,232 @@ static void sender_thread_stop(void *app)
     app_thread_close(app);
 }
 
-static void link_plugin(const char *dir, const char *from_env, const char *name, char *link,
-                        size_t len)
+/* The live config the sender composes with: the links' settings. */
+static gh_config mail_cfg = {
+    .mail_frontend_url = "https://app.example/", .mail_product_name = "Acme",
+    .mail_verify_path = "verify-email", .mail_reset_path = "reset-password",
+    .mail_invite_path = "accept-invitation", .mail_verify_ttl_ms = HOUR,
+    .mail_reset_ttl_ms = HOUR, .mail_invite_ttl_ms = HOUR,
+};
+/* never freed: far more references than any test lets go of */
+static gh_cycle mail_cycle = { .refs = 1L << 30, .cfg = &mail_cfg };
+
+static gh_cycle *live_cycle(void)
 {
-    const char *from = getenv(from_env);
-    char target[4096];
-    if (!from)
-        fail_msg("set %s", from_env);
-    snprintf(target, sizeof target, "%s/%s.so", from, name);
-    snprintf(link, len, "%s/%s.so", dir, name);
-    assert_int_equal(symlink(target, link), 0);
+    return cycle_ref(&mail_cycle);
 }
 
-static void test_outbox_plugin_uses_kv(void **state)
+/* A mailer as mailer_new builds it, with the shipped templates, but
+ * without an outbox: each test starts its own. */
+static gh_mailer *test_mailer(void)
 {
-    char dir[] = "/tmp/gh-mail-XXXXXX", sqlite[4200], echo[4200], yaml[512], err[256];
-    assert_non_null(mkdtemp(dir));
-    /* one plugin directory for the store's driver and the test plugin */
-    link_plugin(dir, "GATEHOUSE_PLUGIN_DIR", "sqlite", sqlite, sizeof sqlite);
-    link_plugin(dir, "GATEHOUSE_TEST_PLUGIN_DIR", "echo", echo, sizeof echo);
-    snprintf(yaml, sizeof yaml, "paths:\n  plugin_dir: %s\n"
-             "plugins:\n  - name: echo\n    options: { greeting: hi, kv_count: true }\n", dir);
-    fx *f = fx_open(yaml);
-    gh_app app = { .plugins = f->ps, .store = f->st };
-    gh_outbox_thread setup = { sender_thread_start, sender_thread_stop, &app };
-    gh_outbox_conf oc = { 2, 1, 10, 10, 5000 };
-    const gh_loaded *p = plugins_find(&f->ps, GH_KIND_NOTIFY, "echo");
-    assert_non_null(p);
-    gh_outbox *o = outbox_new(p, &oc, &setup, err, sizeof err);
+    static const char *const names[GH_MAIL_KINDS] = { "verify-email", "password-reset",
+                                                       "invitation" };
+    const char *top = getenv("top_srcdir");
+    char dir[4096], err[512];
+    gh_mailer *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    snprintf(dir, sizeof dir, "%s/etc/templates", top ? top : "..");
+    for (int k = 0; k < GH_MAIL_KINDS; k++) {
+        if (template_load(&m->tpl[k], dir, names[k], err, sizeof err) != 0)
+            fail_msg("%s", err);
+    }
+    m->cycle = live_cycle;
+    return m;
+}
+
+static void new_user(fx *f, const char *email, gh_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->is_active = 1;
+    strcpy(u->tenant_id, GH_ROOT_TENANT);
+    u->email = strdup(email);
+    assert_int_equal(users_create(f->c, &f->call, u, NULL), GH_OK);
+}
+
+static int64_t rows(fx *f, const char *status)
+{
+    return fx_query_int(f, "SELECT COUNT(*) FROM mail_outbox WHERE status = ?", status);
+}
+
+/* Until the outbox holds no pending row, for up to two seconds. */
+static int drained(fx *f)
+{
+    for (int i = 0; i < 400 && rows(f, "pending") > 0; i++)
+        usleep(5000);
+    return rows(f, "pending") == 0;
+}
+
+static gh_outbox *start(fx *f, gh_app *app, const gh_outbox_conf *oc, gh_loaded *p,
+                        gh_mailer *m)
+{
+    char err[256];
+    gh_outbox_thread setup = { sender_thread_start, sender_thread_stop, app };
+    *app = (gh_app){ .plugins = f->ps, .store = f->st };
+    gh_outbox *o = outbox_new(p, oc, &setup, m, err, sizeof err);
     if (!o)
         fail_msg("outbox_new: %s", err);
-    assert_int_equal(outbox_submit(o, "a@example.com", "S", "text", NULL), 0);
-    assert_int_equal(outbox_submit(o, "b@example.com", "S", "text", NULL), 0);
-    outbox_free(o, 5000); /* sends both first */
-    assert_int_equal(p->errors, 0);
-    /* what deliver counted, in its own corner of kv */
-    gh_out *out = out_new();
-    assert_non_null(out);
-    assert_int_equal(store_kv_get(f->c, &f->call, "plugin:echo:delivered", out), GH_OK);
-    const gh_param *v = out_get(out, "value", 0);
-    assert_non_null(v);
-    assert_int_equal(v->len, 1);
-    assert_memory_equal(v->data, "2", 1);
-    out_free(out);
-    fx_close(f);
-    unlink(sqlite);
-    unlink(echo);
-    rmdir(dir);
+    return o;
+}
+
+/* The token in the link of the last message. */
+static const char *mailed_token(char out[GH_SECRET_LEN])
+{
+    const char *t = strstr(last_text, "?token=");
+    assert_non_null(t);
+    snprintf(out, GH_SECRET_LEN, "%.43s", t + 7);
+    return out;
+}
+
+/* The claim: a leased row is nobody else's; a settled failure is due
+ * again later; a claim that ran out is taken over, and the old owner's
+ * settlement then changes nothing. */
+static void test_outbox_rows(void **state)
+{
+    fx *f = *state;
+    gh_user u;
+    gh_mail_row *r = NULL, *r2 = NULL;
+    size_t n = 0;
+    int64_t now, pending = 0;
+    new_user(f, "rows@example.com", &u);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    now = gh_now_ms(); /* the row is due from when it was written */
+    assert_int_equal(mail_outbox_pending(f->c, &f->call, &pending), GH_OK);
+    assert_int_equal(pending, 1);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, now, 1000, 4, &r, &n), GH_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].user_id, u.id);
+    assert_string_equal(r[0].purpose, "verify");
+    assert_int_equal(r[0].attempts, 1);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, now, 1000, 4, &r2, &n), GH_OK);
+    assert_int_equal(n, 0); /* leased */
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[0], now + 500, "down"), GH_OK);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, now + 100, 1000, 4, &r2, &n), GH_OK);
+    assert_int_equal(n, 0); /* not due yet */
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, now + 500, 1000, 4, &r2, &n), GH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(r2[0].attempts, 2);
+    free(r2);
+    /* its lease runs out: another sender takes it over */
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, now + 1500, 1000, 4, &r2, &n), GH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[0], now, "late"), GH_ERR_CONFLICT);
+    assert_int_equal(mail_outbox_done(f->c, &f->call, &r[0]), GH_OK); /* not its claim */
+    assert_int_equal(rows(f, "pending"), 1);
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r2[0], 0, "invalid address"), GH_OK);
+    assert_int_equal(rows(f, "failed"), 1);
+    assert_int_equal(mail_outbox_pending(f->c, &f->call, &pending), GH_OK);
+    assert_int_equal(pending, 0);
+    free(r);
+    free(r2);
+    /* a row goes with its account */
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
+    gh_param arg = { NULL, GH_T_STR, u.id, strlen(u.id) };
+    assert_int_equal(store_exec(f->c, &f->call, "DELETE FROM users WHERE id = ?", &arg, 1, NULL,
+                                NULL, NULL), GH_OK);
+    assert_int_equal(rows(f, "pending") + rows(f, "failed"), 0);
+    user_clear(&u);
+}
+
+/* A row written while the mail server is down is sent once it is back,
+ * with a link minted at sending that works; the failures are retried. */
+static void test_outbox_retries(void **state)
+{
+    fx *f = *state;
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 10, 5, 10, 40, 1000 };
+    gh_mailer *m = test_mailer();
+    gh_app app;
+    gh_user u;
+    gh_ot_claim cl;
+    char tok[GH_SECRET_LEN];
+    new_user(f, "retry@example.com", &u);
+    fake_reset(3, GH_ERR_UNAVAILABLE);
+    gh_outbox *o = start(f, &app, &oc, &p, m);
+    assert_int_equal(outbox_queue(o, f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    assert_true(drained(f));
+    assert_int_equal(atomic_load(&calls), 4); /* three failures, then it goes */
+    assert_string_equal(last_to, "retry@example.com");
+    /* the link is built with the live config's settings */
+    assert_non_null(strstr(last_text, "https://app.example/verify-email?token="));
+    assert_non_null(strstr(last_text, "Acme"));
+    assert_int_equal(rows(f, "failed"), 0);
+    assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_VERIFY, mailed_token(tok), &cl), GH_OK);
+    assert_string_equal(cl.user_id, u.id);
+    assert_true(outbox_has_room(o));
+    outbox_free(o);
+    assert_int_equal(p.errors, 3); /* counted for /metrics */
+    mailer_free(m);
+    user_clear(&u);
+}
+
+/* A message the plugin refuses as invalid is not retried: the row ends
+ * failed with the reason. A row for a verified account is not sent. */
+static void test_outbox_invalid_and_skipped(void **state)
+{
+    fx *f = *state;
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 10, 5, 10, 40, 1000 };
+    gh_mailer *m = test_mailer();
+    gh_app app;
+    gh_user u, v;
+    char why[64];
+    new_user(f, "bad@example.com", &u);
+    new_user(f, "done@example.com", &v);
+    assert_int_equal(users_mark_verified(f->c, &f->call, v.id, gh_now_ms()), GH_OK);
+    fake_reset(1000, GH_ERR_INVALID);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, v.tenant_id, v.id, "verify"), GH_OK);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
+    gh_outbox *o = start(f, &app, &oc, &p, m);
+    assert_true(drained(f));
+    outbox_free(o);
+    assert_int_equal(atomic_load(&calls), 1); /* the verified one was not sent */
+    assert_int_equal(rows(f, "failed"), 1);
+    assert_non_null(fx_query_text(f, "SELECT last_error FROM mail_outbox WHERE user_id = ?", u.id,
+                                  why, sizeof why));
+    assert_string_equal(fx_query_text(f, "SELECT purpose FROM mail_outbox WHERE user_id = ?", u.id,
+                                      why, sizeof why), "reset");
+    assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM mail_outbox WHERE user_id = ?", v.id), 0);
+    mailer_free(m);
+    user_clear(&u);
+    user_clear(&v);
+}
+
+/* Mail owed while no sender runs (the daemon down) is sent by the next
+ * one; the bound counts the pending rows. */
+static void test_outbox_restart_and_full(void **state)
+{
+    fx *f = *state;
+    gh_loaded p = { .name = "fake", .desc = &fake_desc };
+    gh_outbox_conf oc = { 2, 3, 60000, 60000, 1000 };
+    gh_mailer *m = test_mailer();
+    gh_app app;
+    gh_user u;
+    new_user(f, "later@example.com", &u);
+    fake_reset(1000, GH_ERR_UNAVAILABLE);
+    gh_outbox *o = start(f, &app, &oc, &p, m);
+    assert_int_equal(outbox_room(o, f->c, &f->call), GH_OK);
+    assert_int_equal(outbox_queue(o, f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    assert_int_equal(outbox_room(o, f->c, &f->call), GH_OK);
+    assert_int_equal(outbox_queue(o, f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
+    assert_int_equal(outbox_room(o, f->c, &f->call), GH_ERR_UNAVAILABLE); /* two pending */
+    assert_false(outbox_has_room(o));
+    for (int i = 0; i < 400 && atomic_load(&calls) < 2; i++)
+        usleep(5000);
+    outbox_free(o); /* both failed once; the next try is a minute away */
+    assert_int_equal(atomic_load(&calls), 2);
+    assert_int_equal(rows(f, "pending"), 2);
+    /* the next start: the rows are due again (as after a minute) */
+    assert_int_equal(store_exec(f->c, &f->call, "UPDATE mail_outbox SET next_attempt_at = 0",
+                                NULL, 0, NULL, NULL, NULL), GH_OK);
+    fake_reset(0, GH_OK);
+    o = start(f, &app, &oc, &p, m);
+    assert_true(drained(f));
+    outbox_free(o);
+    assert_int_equal(atomic_load(&calls), 2);
+    assert_string_equal(last_to, "later@example.com");
+    mailer_free(m);
+    user_clear(&u);
 }
 
 static int refuse_start(void *ud, char *err, size_t errlen)
@@ -380,7 +526,7 @@ static void test_outbox_setup_fails(void **state)
     gh_outbox_conf oc = { 2, 1, 10, 10, 1000 };
     gh_outbox_thread setup = { refuse_start, sender_thread_stop, NULL };
     char err[256];
-    assert_null(outbox_new(&p, &oc, &setup, err, sizeof err));
+    assert_null(outbox_new(&p, &oc, &setup, NULL, err, sizeof err));
     assert_string_equal(err, "mail: sender thread: no store today");
 }
 
@@ -397,9 +543,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_onetime_expiry_and_forget, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_ratelimit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, fx_setup, fx_teardown),
-        cmocka_unit_test(test_outbox_retries),
-        cmocka_unit_test(test_outbox_full_and_drain),
-        cmocka_unit_test(test_outbox_plugin_uses_kv),
+        cmocka_unit_test_setup_teardown(test_outbox_rows, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_retries, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_invalid_and_skipped, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_restart_and_full, fx_setup, fx_teardown),
         cmocka_unit_test(test_outbox_setup_fails),
     };
     return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);

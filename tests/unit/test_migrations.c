@@ -48,11 +48,11 @@ static void test_migrate_fresh(void **state)
     int applied = -1, version = -1;
     text_ud t;
 
-    assert_int_equal(store_latest_version(), 13);
+    assert_int_equal(store_latest_version(), 14);
     assert_int_equal(store_migrate(f->c, &applied, err, sizeof(err)), 0);
-    assert_int_equal(applied, 13);
+    assert_int_equal(applied, 14);
     assert_int_equal(store_schema_version(f->c, &version), 0);
-    assert_int_equal(version, 13);
+    assert_int_equal(version, 14);
     assert_string_equal(query_text(f, "SELECT name FROM schema_migrations WHERE version = "
                                       "CAST(? AS INTEGER)", "2", &t), "refresh_tokens");
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
