@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/me_cache.h"
 #include "api/present.h"
 #include "app.h"
 #include "auth/companies.h"
@@ -139,6 +140,7 @@ static void thread_idle(void *ud)
 {
     store_release_memory(store_current());
     present_forget();
+    me_cache_forget();
     app_cycle_unpin(); /* a loop's: an old config goes once its requests do */
 }
 

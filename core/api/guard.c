@@ -218,7 +218,10 @@ int guard_bearer(gh_req *req, api_job *j)
 static int permitted(api_job *j, gh_conn *c, const char *key_perms)
 {
     const authz_set *s = NULL;
-    gh_result r = key_perms ? GH_OK : authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
+    gh_result r = key_perms              ? GH_OK
+                  : j->stamps.rbac_known ? authz_get_at(c, &j->call, j->claims.tenant,
+                                                        j->claims.sub, j->stamps.rbac, &s)
+                                         : authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
     if (r != GH_OK) {
         api_store_fail(j, r, "permission check");
         return -1;
@@ -332,7 +335,10 @@ int guard_live(api_job *j, gh_conn *c)
         j->flags |= oauth;
         return 0;
     }
-    int denied = token_denied(c, &j->call, j->claims.sid, j->claims.jti);
+    /* with a kv server, the deny-list and the stamps in one round trip */
+    int denied = store_kv_batched(c)
+                     ? stamps_read(c, &j->call, &j->claims, j->perm != NULL, &j->stamps)
+                     : token_denied(c, &j->call, j->claims.sid, j->claims.jti);
     if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */
         j->again_on_worker = 1;
         return -1;

@@ -22,6 +22,7 @@
 #include "auth/companies.h"
 #include "auth/context.h"
 #include "auth/integrations.h"
+#include "api/stamps.h"
 #include "auth/tokens.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -62,6 +63,8 @@ struct api_job {
                                    for an API key, filled in by guard_live
                                    (sub: the integration's id) */
     char api_key[INTEGRATION_KEY_LEN]; /* the API key presented, or "" */
+    api_stamps stamps;          /* guard_live's, with a kv server: the
+                                   version stamps caches may answer under */
     int key_touch;              /* record the key's use after the work */
     const char *perm;           /* the permission the route needs, or NULL */
     json_t *in;                 /* validated input, owned; wiped when freed */

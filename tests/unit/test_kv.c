@@ -398,6 +398,42 @@ static void test_any(void **state)
     assert_kv(store_kv_any(f->c, &f->call, K(f, "a1"), NULL), GH_ERR_INVALID);
 }
 
+/* get_many: several keys' values in their order, absent (or expired) ones
+ * as NULL; one round trip on Redis (MGET), one get per key elsewhere:
+ * both answer alike. */
+static void test_get_many(void **state)
+{
+    kvfx *f = *state;
+    const char *keys[4] = { K(f, "m1"), K(f, "m2"), K(f, "short"), K(f, "m1") };
+    gh_out *out = gh_host_table.out_new();
+    const gh_param *v;
+
+    assert_non_null(out);
+    assert_kv(set(f, "m1", "one", 0, 0), GH_OK);
+    assert_kv(set(f, "short", "gone", 200, 0), GH_OK);
+    sleep_ms(450);
+    assert_kv(store_kv_get_many(f->c, &f->call, keys, 4, out), GH_OK);
+    for (size_t i = 0; i < 4; i++) {
+        assert_non_null(v = gh_host_table.out_get(out, "value", i));
+        if (i % 3 == 0) { /* m1, asked twice */
+            assert_int_equal(v->type, GH_T_BYTES);
+            assert_int_equal(v->len, 3);
+            assert_memory_equal(v->data, "one", 3);
+        } else {
+            assert_int_equal(v->type, GH_T_NULL);
+        }
+    }
+    assert_null(gh_host_table.out_get(out, "value", 4));
+    gh_host_table.out_free(out);
+    keys[1] = NULL;
+    assert_non_null(out = gh_host_table.out_new());
+    assert_kv(store_kv_get_many(f->c, &f->call, keys, 4, out), GH_ERR_INVALID);
+    assert_null(gh_host_table.out_get(out, "value", 0));
+    gh_host_table.out_free(out);
+    /* a kv server answers in one round trip; the SQL table is no server */
+    assert_int_equal(store_kv_batched(f->c), cur->kv_plugin != NULL);
+}
+
 /* -------------------------------------------------------------------- incr */
 
 static void test_incr(void **state)
@@ -851,6 +887,7 @@ int main(void)
         T(test_set_nx),
         T(test_ttl_expiry),
         T(test_any),
+        T(test_get_many),
         T(test_incr),
         T(test_incr_ttl),
         T(test_incr_concurrent),
