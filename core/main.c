@@ -140,7 +140,7 @@ static void thread_idle(void *ud)
 {
     store_release_memory(store_current());
     present_forget();
-    me_cache_forget();
+    me_cache_forget(GH_IDLE_MS);
     app_cycle_unpin(); /* a loop's: an old config goes once its requests do */
 }
 

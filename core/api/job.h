@@ -41,6 +41,9 @@ enum {
                              only records: no storage leaves it as it is */
     API_KEY = 1 << 6,     /* with API_BEARER: an integration's API key, and
                              it alone, is the credential (no permission) */
+    API_CACHED = 1 << 7,  /* with API_READ and a kv server: the work may
+                             answer from caches under fresh stamps, on the
+                             loop; at a miss it moves to a worker */
 };
 
 typedef struct api_job api_job;
@@ -81,6 +84,8 @@ struct api_job {
     gh_call call;               /* the worker's store calls */
     api_work work;              /* the handler's work function */
     int on_loop;                /* running on the loop: no lock waits */
+    int cache_only;             /* ... and no SQL: kv and caches only (the
+                                   work sets again_on_worker at a miss) */
     const char *route;          /* the route's pattern, for rate_limits: */
     unsigned method;            /* GH_GET ... */
     int rl_done;                /* rate_guard has counted this request */

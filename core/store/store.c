@@ -429,6 +429,11 @@ int store_is_local(const gh_store *st)
     return st->kv == NULL && has_flag(st->sql->desc->ops, GH_STORAGE_LOCAL);
 }
 
+int store_kv_server(const gh_store *st)
+{
+    return st->kv != NULL && GH_OPS_HAS(gh_kv_ops, (const gh_kv_ops *)st->kv->desc->ops, get_many);
+}
+
 const gh_loaded *store_kv_plugin(const gh_conn *c)
 {
     return c->st->kv;

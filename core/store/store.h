@@ -133,6 +133,9 @@ const char *store_dialect(const gh_conn *c);
  * GH_STORAGE_LOCAL (SQLite), with kv served by SQL too. Then a short read
  * may run on an event loop (api/job.c). */
 int store_is_local(const gh_store *st);
+/* 1 when kv is a server that reads many keys in one round trip
+ * (store_kv_batched, for a store rather than a connection). */
+int store_kv_server(const gh_store *st);
 
 /* Run SQL without parameters or rows (DDL; several statements allowed). */
 gh_result store_exec_script(gh_conn *c, gh_call *call, const char *sql);
