@@ -434,6 +434,43 @@ static void test_get_many(void **state)
     assert_int_equal(store_kv_batched(f->c), cur->kv_plugin != NULL);
 }
 
+/* Version stamps: renewed once the transaction commits, never after a
+ * rollback, at once outside one; put back by a reader only where none is.
+ * Only a kv server keeps them: elsewhere nothing is written. */
+static void test_stamps(void **state)
+{
+    kvfx *f = *state;
+    const char *key = K(f, "stamp");
+    char v0[64], v1[64], v2[64], fresh[STORE_STAMP_LEN + 1];
+    int server = cur->kv_plugin != NULL;
+
+    store_stamp_renew(f->c, &f->call, key);
+    assert_kv(get_text(f, "stamp", v0, sizeof v0), server ? GH_OK : GH_ERR_NOT_FOUND);
+    if (!server) {
+        assert_kv(store_stamp_ensure(f->c, &f->call, key, fresh), GH_OK);
+        return; /* the SQL table: a reader's SET NX works, nothing renews */
+    }
+    assert_int_equal(strlen(v0), STORE_STAMP_LEN);
+    assert_kv(store_begin(f->c, &f->call), GH_OK);
+    store_stamp_renew(f->c, &f->call, key);
+    store_stamp_renew(f->c, &f->call, key); /* twice: once */
+    assert_kv(get_text(f, "stamp", v1, sizeof v1), GH_OK);
+    assert_string_equal(v1, v0); /* not before the commit */
+    assert_kv(store_commit(f->c, &f->call), GH_OK);
+    assert_kv(get_text(f, "stamp", v1, sizeof v1), GH_OK);
+    assert_string_not_equal(v1, v0);
+    assert_kv(store_begin(f->c, &f->call), GH_OK);
+    store_stamp_renew(f->c, &f->call, key);
+    assert_kv(store_rollback(f->c, &f->call), GH_OK);
+    assert_kv(get_text(f, "stamp", v2, sizeof v2), GH_OK);
+    assert_string_equal(v2, v1); /* nothing committed, nothing renewed */
+    assert_kv(store_stamp_ensure(f->c, &f->call, key, fresh), GH_ERR_CONFLICT);
+    assert_kv(del(f, "stamp"), GH_OK);
+    assert_kv(store_stamp_ensure(f->c, &f->call, key, fresh), GH_OK);
+    assert_kv(get_text(f, "stamp", v2, sizeof v2), GH_OK);
+    assert_string_equal(v2, fresh);
+}
+
 /* -------------------------------------------------------------------- incr */
 
 static void test_incr(void **state)
@@ -888,6 +925,7 @@ int main(void)
         T(test_ttl_expiry),
         T(test_any),
         T(test_get_many),
+        T(test_stamps),
         T(test_incr),
         T(test_incr_ttl),
         T(test_incr_concurrent),
