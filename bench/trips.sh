@@ -87,7 +87,7 @@ YAML
             'BEGIN { printf "sql statements/request: %.2f (Questions; the count query itself included)\n", (b - a - 1) / n }'
     fi
     join -t= -a2 -e0 -o 0,1.2,2.2 "$TMP/r0" "$TMP/r1" |
-        awk -F= -v n="$N" '$3 - $2 > 0 && $1 != "info" { t += $3 - $2; s = s sprintf(" %s %.2f", $1, ($3 - $2) / n) }
+        awk -F= -v n="$N" '($3 - $2) / n >= 0.005 && $1 != "info" { t += $3 - $2; s = s sprintf(" %s %.2f", $1, ($3 - $2) / n) }
             END { printf "redis commands/request: %.2f (%s )\n", t / n, s }'
     awk -v a="$loop0" -v b="$(metric 'gatehouse_loop_jobs_total{moved="no"}')" \
         -v c="$moved0" -v d="$(metric 'gatehouse_loop_jobs_total{moved="yes"}')" -v n="$N" \

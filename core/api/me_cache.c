@@ -3,6 +3,7 @@
  * me_cache.h for when an entry answers.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ typedef struct me_slot {
 
 static me_slot slots[ME_SLOTS];
 static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+static atomic_int ever_put; /* else forget touches no page (SQLite) */
 
 static void slots_init(void)
 {
@@ -89,12 +91,15 @@ void me_cache_put(const char *tenant, const char *user, const char *stamp, const
     s->len = len;
     s->fetched_ms = s->used_ms = gh_now_ms();
     pthread_mutex_unlock(&s->lock);
+    atomic_store(&ever_put, 1);
 }
 
 void me_cache_forget(int64_t idle_ms)
 {
     int64_t now = gh_now_ms();
 
+    if (!atomic_load(&ever_put))
+        return;
     pthread_once(&slots_once, slots_init);
     for (size_t i = 0; i < ME_SLOTS; i++) {
         me_slot *s = &slots[i];
