@@ -203,5 +203,16 @@ equals "... ann renames herself on A" "$CODE" 200
 on B as "$ANN" req GET /api/v1/users/me
 equals "... and a change on A after that at once" "$(j .full_name)" "Ann Four"
 
-lacks "no secret in A's log" "$(cat "$TMP/a.log")" "$SERVERS_PASSWORD"
+kill -TERM "$PID_B"
+wait "$PID_B" 2>/dev/null
+equals "B stops cleanly" "$?" 0
+PID_B=
+stop_daemon
+equals "A stops cleanly" "$STATUS" 0
+# under ASan/UBSan builds: nothing reported in either daemon's log
+for f in "$TMP"/a.log "$TMP"/b.log; do
+    lacks "no redis password in $(basename "$f")" "$(cat "$f")" "$SERVERS_PASSWORD"
+    lacks "no sanitizer report in $(basename "$f")" "$(cat "$f")" "Sanitizer"
+    lacks "no undefined behaviour in $(basename "$f")" "$(cat "$f")" "runtime error"
+done
 finish
