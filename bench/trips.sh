@@ -37,7 +37,7 @@ my_questions() { _mysql_cli -N -e "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{
 
 # measure NAME STORAGE-YAML: one daemon on a fresh database, N requests
 measure() {
-    local name=$1 storage=$2 port pg_lines0 my0 r0 loop0 moved0 code
+    local name=$1 storage=$2 port pg_lines0 my0 loop0 moved0 code
     port=$(_srv_port)
     URL="http://127.0.0.1:$port"
     cat >"$TMP/gh.yaml" <<YAML
