@@ -736,8 +736,6 @@ gh_result users_password_hash(gh_conn *c, gh_call *call, const char *user_id,
     return r;
 }
 
-/* -------------------------------------------------------------- update */
-
 /* ------------------------------------------------------------ stamps */
 
 void users_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *user_id)
@@ -762,6 +760,8 @@ static gh_result stamp_user(gh_conn *c, gh_call *call, const char *id, gh_result
     }
     return r;
 }
+
+/* -------------------------------------------------------------- update */
 
 /* Touch a live account's updated_at: GH_ERR_NOT_FOUND when there is none. */
 static gh_result touch_user(gh_conn *c, gh_call *call, const char *id, int64_t now)

@@ -56,6 +56,23 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
     return kv_end(c, &op, r);
 }
 
+/* any through a plugin's get_many: one round trip, not two gets */
+static gh_result any_of_many(gh_conn *c, gh_call *call, const char *key1, const char *key2)
+{
+    const char *keys[2] = { key1, key2 };
+    gh_out *out = out_new();
+    gh_result r = out ? store_kv_get_many(c, call, keys, 2, out)
+                      : call_fail(call, GH_ERR_NOMEM, "kv: out of memory");
+    int there = 0;
+
+    for (size_t i = 0; r == GH_OK && i < 2; i++) {
+        const gh_param *v = out_get(out, "value", i);
+        there |= v == NULL || v->type != GH_T_NULL; /* no answer for it: there */
+    }
+    out_free(out);
+    return r != GH_OK ? r : there ? GH_OK : GH_ERR_NOT_FOUND;
+}
+
 gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2)
 {
     kv_backend b = backend_of(c);
@@ -64,6 +81,8 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
 
     if (key1 == NULL || key2 == NULL)
         return GH_ERR_INVALID;
+    if (b.drv.any == NULL && GH_OPS_HAS(gh_kv_ops, b.drv.ops, get_many))
+        return any_of_many(c, call, key1, key2);
     if (b.drv.any == NULL) {
         r = store_kv_get(c, call, key1, NULL);
         return r == GH_ERR_NOT_FOUND ? store_kv_get(c, call, key2, NULL) : r;

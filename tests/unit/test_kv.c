@@ -382,7 +382,8 @@ static void test_ttl_expiry(void **state)
 
 /* any: is one of two keys there (every authenticated request asks it of
  * its session and its token). The SQL backend asks in one statement, a
- * plugin with two gets: both answer alike, expiry included. */
+ * plugin with get_many (Redis) in one call, others with two gets: all
+ * answer alike, expiry included. */
 static void test_any(void **state)
 {
     kvfx *f = *state;
