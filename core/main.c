@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include "api/api.h"
+#include "api/me_cache.h"
 #include "api/present.h"
 #include "app.h"
 #include "auth/companies.h"
@@ -145,6 +146,7 @@ static void thread_idle(void *ud)
 {
     store_release_memory(store_current());
     present_forget();
+    me_cache_forget(GH_IDLE_MS);
     app_cycle_unpin(); /* a loop's: an old config goes once its requests do */
 }
 

@@ -215,10 +215,19 @@ int guard_bearer(gh_req *req, api_job *j)
  * resolves here, so that api_tenant() is that company for the work). A
  * company another user names is refused as the permission is: 403.
  */
+/* The caller's permissions, under the RBAC version guard_live read with
+ * the deny-list when it did (a kv server), else reading it now. */
+static gh_result caller_perms(api_job *j, gh_conn *c, const authz_set **s)
+{
+    if (j->stamps.rbac_known)
+        return authz_get_at(c, &j->call, j->claims.tenant, j->claims.sub, j->stamps.rbac, s);
+    return authz_get(c, &j->call, j->claims.tenant, j->claims.sub, s);
+}
+
 static int permitted(api_job *j, gh_conn *c, const char *key_perms)
 {
     const authz_set *s = NULL;
-    gh_result r = key_perms ? GH_OK : authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
+    gh_result r = key_perms ? GH_OK : caller_perms(j, c, &s);
     if (r != GH_OK) {
         api_store_fail(j, r, "permission check");
         return -1;
@@ -244,7 +253,7 @@ int guard_role_allowed(api_job *j, gh_conn *c, const char *role_id)
     gh_grant *g = NULL;
     gh_role ro;
     size_t n = 0;
-    gh_result r = authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
+    gh_result r = caller_perms(j, c, &s);
     int ok = 1;
 
     if (r == GH_OK && authz_superuser(s))
@@ -332,7 +341,10 @@ int guard_live(api_job *j, gh_conn *c)
         j->flags |= oauth;
         return 0;
     }
-    int denied = token_denied(c, &j->call, j->claims.sid, j->claims.jti);
+    /* with a kv server, the deny-list and the stamps in one round trip */
+    int denied = store_kv_batched(c)
+                     ? stamps_read(c, &j->call, &j->claims, j->perm != NULL, &j->stamps)
+                     : token_denied(c, &j->call, j->claims.sid, j->claims.jti);
     if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */
         j->again_on_worker = 1;
         return -1;

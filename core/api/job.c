@@ -314,14 +314,19 @@ static void job_reset(api_job *j, unsigned flags)
     j->access_pending = 0;
     j->access_ttl_s = 0;
     j->flags = flags;
-    j->on_loop = j->again_on_worker = 0;
+    j->on_loop = j->cache_only = j->again_on_worker = 0;
 }
+
+/* A cache_only job's budget on the loop: its one kv round trip (see
+ * run_on_loop). */
+#define API_LOOP_KV_MS 20
 
 /* In the worker (or on the loop): this thread's connection with j->call
  * ready, or NULL with a 503 set. */
 static gh_conn *job_conn(api_job *j)
 {
-    call_init(&j->call, NULL, j->request_id, j->on_loop ? 0 : j->cfg->request_timeout_ms);
+    call_init(&j->call, NULL, j->request_id,
+              j->cache_only ? API_LOOP_KV_MS : j->on_loop ? 0 : j->cfg->request_timeout_ms);
     j->call.client_ip = j->ip;
     j->call.user_agent = j->ua[0] ? j->ua : NULL;
     j->call.locale = j->locale[0] ? j->locale : NULL;
@@ -364,15 +369,16 @@ static void job_work(gh_req *req)
         guard_key_touch(j, c);
 }
 
-/* The loop's own connection when the store is local, opened at its first
- * read so that an idle server keeps none; main.c's loop_stop closes it.
- * Without one, every job goes to the workers. */
+/* The loop's own connection when the store is local, or when kv is a
+ * server and the job may answer from caches, opened at its first read so
+ * that an idle server keeps none; main.c's loop_stop closes it. Without
+ * one, every job goes to the workers. */
 static gh_conn *loop_conn(gh_app *app)
 {
     static _Thread_local int failed;
     gh_conn *c = store_current();
     char err[256];
-    if (c || failed || !loop_current() || !store_is_local(app->store))
+    if (c || failed || !loop_current())
         return c;
     if (!(c = app_thread_open(app, err, sizeof err))) {
         failed = 1;
@@ -399,13 +405,24 @@ static gh_conn *loop_conn(gh_app *app)
  * the dearest part of a GET /users/me. A write this process made since
  * the snapshot began ends it early (store_read_share), so a revocation
  * answered by this server holds for every request after the answer.
+ *
+ * With a server database and a kv server, an API_CACHED job runs here too
+ * (cache_only): its one kv round trip (the deny-list and the stamps,
+ * guard_live) has API_LOOP_KV_MS at most, and it answers from a cache
+ * under those stamps or moves to a worker; it never reads the database
+ * here. A kv server that is slow or gone costs a loop that wait once: the
+ * store then backs off its connection for a second, and meanwhile such
+ * jobs fail at once and move.
  */
 static int run_on_loop(gh_req *req, api_job *j)
 {
-    if (!(j->flags & API_READ) || !loop_conn(j->app))
+    int local = store_is_local(j->app->store);
+    int cached = !local && (j->flags & API_CACHED) && store_kv_server(j->app->store);
+    if (!(j->flags & API_READ) || !(local || cached) || !loop_conn(j->app))
         return 0;
     unsigned flags = j->flags;
     j->on_loop = 1;
+    j->cache_only = cached;
     req->job_data = j;
     job_work(req);
     metrics_loop_job(j->again_on_worker);

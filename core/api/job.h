@@ -22,6 +22,7 @@
 #include "auth/companies.h"
 #include "auth/context.h"
 #include "auth/integrations.h"
+#include "api/stamps.h"
 #include "auth/tokens.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -40,6 +41,9 @@ enum {
                              only records: no storage leaves it as it is */
     API_KEY = 1 << 6,     /* with API_BEARER: an integration's API key, and
                              it alone, is the credential (no permission) */
+    API_CACHED = 1 << 7,  /* with API_READ and a kv server: the work may
+                             answer from caches under fresh stamps, on the
+                             loop; at a miss it moves to a worker */
 };
 
 typedef struct api_job api_job;
@@ -62,6 +66,8 @@ struct api_job {
                                    for an API key, filled in by guard_live
                                    (sub: the integration's id) */
     char api_key[INTEGRATION_KEY_LEN]; /* the API key presented, or "" */
+    api_stamps stamps;          /* guard_live's, with a kv server: the
+                                   version stamps caches may answer under */
     int key_touch;              /* record the key's use after the work */
     const char *perm;           /* the permission the route needs, or NULL */
     json_t *in;                 /* validated input, owned; wiped when freed */
@@ -78,6 +84,8 @@ struct api_job {
     gh_call call;               /* the worker's store calls */
     api_work work;              /* the handler's work function */
     int on_loop;                /* running on the loop: no lock waits */
+    int cache_only;             /* ... and no SQL: kv and caches only (the
+                                   work sets again_on_worker at a miss) */
     const char *route;          /* the route's pattern, for rate_limits: */
     unsigned method;            /* GH_GET ... */
     int rl_done;                /* rate_guard has counted this request */

@@ -16,7 +16,7 @@
 #include "out.h"
 
 #define AUTHZ_SLOTS 256
-#define VERSION_MAX 40   /* a UUID; what another writer put is cut to fit */
+#define VERSION_MAX AUTHZ_VERSION_MAX
 
 struct authz_set {
     char tenant[37], user[37];
@@ -70,9 +70,19 @@ static authz_cache *cache_get(void)
     return ca;
 }
 
-static void version_key(char *key, size_t len, const char *tenant)
+void authz_version_key(char *key, size_t len, const char *tenant)
 {
     snprintf(key, len, "rbac:ver:%s", tenant);
+}
+
+void authz_version_of(const gh_param *p, char v[AUTHZ_VERSION_MAX])
+{
+    size_t n = p && p->type != GH_T_NULL && p->data ? p->len : 0;
+    if (n > AUTHZ_VERSION_MAX - 1)
+        n = AUTHZ_VERSION_MAX - 1;
+    if (n)
+        memcpy(v, p->data, n);
+    v[n] = '\0';
 }
 
 /* The company's version into v ("" when kv has none). */
@@ -80,19 +90,15 @@ static gh_result version_read(gh_conn *c, gh_call *call, const char *tenant, cha
 {
     char key[GH_KV_KEY_MAX];
     gh_out *out = out_new();
-    const gh_param *p;
     gh_result r;
 
     v[0] = '\0';
     if (!out)
         return call_fail(call, GH_ERR_NOMEM, "authz: out of memory");
-    version_key(key, sizeof key, tenant);
+    authz_version_key(key, sizeof key, tenant);
     r = store_kv_get(c, call, key, out);
-    if (r == GH_OK && (p = out_get(out, "value", 0)) != NULL && p->len > 0) {
-        size_t n = p->len < VERSION_MAX - 1 ? p->len : VERSION_MAX - 1;
-        memcpy(v, p->data, n);
-        v[n] = '\0';
-    }
+    if (r == GH_OK)
+        authz_version_of(out_get(out, "value", 0), v);
     out_free(out);
     return r == GH_ERR_NOT_FOUND ? GH_OK : r;
 }
@@ -159,16 +165,23 @@ static uint32_t slot_of(const char *tenant, const char *user_id)
 gh_result authz_get(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
                     const authz_set **out)
 {
-    authz_cache *ca = cache_get();
     char version[VERSION_MAX];
+    gh_result r = version_read(c, call, tenant, version);
+
+    *out = NULL;
+    return r == GH_OK ? authz_get_at(c, call, tenant, user_id, version, out) : r;
+}
+
+gh_result authz_get_at(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                       const char *version, const authz_set **out)
+{
+    authz_cache *ca = cache_get();
     int64_t now = gh_now_ms();
     gh_result r;
 
     *out = NULL;
     if (!ca)
         return call_fail(call, GH_ERR_NOMEM, "authz: out of memory");
-    if ((r = version_read(c, call, tenant, version)) != GH_OK)
-        return r;
     authz_set *s = version[0] ? &ca->slot[slot_of(tenant, user_id)] : &ca->scratch;
     if (version[0] && strcmp(s->version, version) == 0 && strcmp(s->tenant, tenant) == 0 &&
         strcmp(s->user, user_id) == 0 && now - s->fetched_ms < AUTHZ_MAX_AGE_MS) {
@@ -182,7 +195,7 @@ gh_result authz_get(gh_conn *c, gh_call *call, const char *tenant, const char *u
     }
     snprintf(s->tenant, sizeof s->tenant, "%s", tenant);
     snprintf(s->user, sizeof s->user, "%s", user_id);
-    memcpy(s->version, version, sizeof s->version);
+    snprintf(s->version, sizeof s->version, "%s", version);
     s->fetched_ms = now;
     *out = s;
     return GH_OK;
@@ -231,7 +244,7 @@ json_t *authz_roles_json(const authz_set *s)
 static gh_result version_write(gh_conn *c, gh_call *call, const char *tenant, uint32_t flags)
 {
     char key[GH_KV_KEY_MAX], v[37];
-    version_key(key, sizeof key, tenant);
+    authz_version_key(key, sizeof key, tenant);
     uuid_new(v);
     return store_kv_set(c, call, key, v, strlen(v), 0, flags);
 }

@@ -42,6 +42,14 @@ typedef struct authz_set authz_set;
  * allow. */
 gh_result authz_get(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
                     const authz_set **out);
+/* The same with the company's version read already (authz_version_key,
+ * with others in one kv round trip; "": kv has none, nothing is cached). */
+gh_result authz_get_at(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
+                       const char *version, const authz_set **out);
+#define AUTHZ_VERSION_MAX 40 /* what another writer put is cut to fit */
+void authz_version_key(char *key, size_t len, const char *tenant);
+/* A version as kv gave it (a "value"; NULL or NULL-typed: none) into v. */
+void authz_version_of(const gh_param *p, char v[AUTHZ_VERSION_MAX]);
 /* 1 when the set holds permission ("invoice:read"), else 0. */
 int authz_has(const authz_set *s, const char *permission);
 /* 1 when the user holds the superuser role (root company only). */

@@ -407,8 +407,12 @@ static gh_result erase_one(gh_conn *c, gh_call *call, const char *id, int64_t no
                        args, 3, NULL, NULL, NULL);
     if (r == GH_OK)
         r = audit_record(c, call, &e);
-    if (r == GH_OK)
+    if (r == GH_OK) {
+        char key[USERS_STAMP_KEY_MAX];
+        users_company_stamp_key(key, id);
+        store_stamp_renew(c, call, key);
         return store_commit(c, call);
+    }
     store_rollback(c, call);
     return r;
 }

@@ -21,7 +21,7 @@
 #include "clock.h"
 #include "store/row.h"
 
-#define DENY_KEY_MAX 128   /* "deny:jti:" + an id; ids are far shorter */
+#define DENY_KEY_MAX TOKEN_DENY_KEY_MAX
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -142,6 +142,12 @@ static int deny_key(char key[DENY_KEY_MAX], const char *prefix, const char *id)
     memcpy(key, prefix, p);
     memcpy(key + p, id, n + 1);
     return 1;
+}
+
+size_t token_deny_keys(const char *sid, const char *jti, char keys[2][TOKEN_DENY_KEY_MAX])
+{
+    size_t n = deny_key(keys[0], "deny:sid:", sid);
+    return n + (size_t)deny_key(keys[n], "deny:jti:", jti);
 }
 
 /* 1 denied, 0 not, -1 kv failed. Both keys in one kv question: this runs

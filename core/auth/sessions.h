@@ -97,5 +97,9 @@ gh_result token_deny(gh_conn *c, gh_call *call, const char *jti, int64_t exp_s);
 /* 1 if the session or the token id is deny-listed, 0 if not, -1 if kv is
  * unavailable (callers answer 503, never "valid"). */
 int token_denied(gh_conn *c, gh_call *call, const char *sid, const char *jti);
+/* token_denied's kv keys, for a caller that reads them in one round trip
+ * with others: how many (0 to 2) are in keys. One of them there: denied. */
+#define TOKEN_DENY_KEY_MAX 128 /* "deny:jti:" + an id; ids are far shorter */
+size_t token_deny_keys(const char *sid, const char *jti, char keys[2][TOKEN_DENY_KEY_MAX]);
 
 #endif

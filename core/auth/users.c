@@ -736,18 +736,43 @@ gh_result users_password_hash(gh_conn *c, gh_call *call, const char *user_id,
     return r;
 }
 
+/* ------------------------------------------------------------ stamps */
+
+void users_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *user_id)
+{
+    snprintf(key, USERS_STAMP_KEY_MAX, "user:ver:%s", user_id);
+}
+
+void users_company_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *tenant)
+{
+    snprintf(key, USERS_STAMP_KEY_MAX, "users:ver:%s", tenant);
+}
+
+/* After a write to the row of id: its cached copies on every instance go
+ * stale once it commits. r: the write's result, passed on. */
+static gh_result stamp_user(gh_conn *c, gh_call *call, const char *id, gh_result r)
+{
+    char key[USERS_STAMP_KEY_MAX];
+
+    if (r == GH_OK) {
+        users_stamp_key(key, id);
+        store_stamp_renew(c, call, key);
+    }
+    return r;
+}
+
 /* -------------------------------------------------------------- update */
 
 /* Touch a live account's updated_at: GH_ERR_NOT_FOUND when there is none. */
 static gh_result touch_user(gh_conn *c, gh_call *call, const char *id, int64_t now)
 {
     const gh_param args[] = { p_int(&now), p_str(id) };
-    int64_t changed = 0;
+    int64_t n = 0;
     gh_result r = store_exec(c, call,
                              "UPDATE users SET updated_at = ? WHERE id = ? "
-                             "AND deleted_at IS NULL", args, 2, NULL, NULL, &changed);
+                             "AND deleted_at IS NULL", args, 2, NULL, NULL, &n);
 
-    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+    return stamp_user(c, call, id, r == GH_OK && n == 0 ? GH_ERR_NOT_FOUND : r);
 }
 
 /* The old credential goes and a new one takes its place: one password per
@@ -834,7 +859,7 @@ static gh_result update_row(gh_conn *c, gh_call *call, const char *tenant, const
     a[12 + 2 * P_COUNT] = p_str(id);
     a[13 + 2 * P_COUNT] = p_str(tenant);
     r = store_exec(c, call, update_sql, all, 15 + 2 * P_COUNT, NULL, NULL, &changed);
-    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+    return stamp_user(c, call, id, r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r);
 }
 
 gh_result users_mark_phone_verified(gh_conn *c, gh_call *call, const char *tenant,
@@ -845,7 +870,7 @@ gh_result users_mark_phone_verified(gh_conn *c, gh_call *call, const char *tenan
     int64_t now = gh_now_ms(), changed = 0;
     gh_param a[] = { p_int(&when), p_int(&now), p_str(id), p_str(tenant) };
     gh_result r = store_exec(c, call, sql, a, 4, NULL, NULL, &changed);
-    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+    return stamp_user(c, call, id, r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r);
 }
 
 gh_result users_update_profile(gh_conn *c, gh_call *call, const char *tenant, const char *id,
@@ -924,7 +949,7 @@ gh_result users_set_flags(gh_conn *c, gh_call *call, const char *tenant, const c
         r = GH_ERR_NOT_FOUND;
     if (r == GH_OK && admin >= 0)
         r = admin_role(c, call, id, (int)admin);
-    if (r == GH_OK)
+    if (stamp_user(c, call, id, r) == GH_OK)
         return store_commit(c, call);
     store_rollback(c, call);
     return r;
@@ -945,7 +970,7 @@ gh_result users_mark_verified(gh_conn *c, gh_call *call, const char *id, int64_t
                    "UPDATE users SET email_verified_at = ?, updated_at = ? "
                    "WHERE id = ? AND deleted_at IS NULL AND email IS NOT NULL",
                    args, 3, NULL, NULL, &changed);
-    return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
+    return stamp_user(c, call, id, r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r);
 }
 
 /* --------------------------------------------------------------- erase */
@@ -968,6 +993,7 @@ static gh_result erase_locked(gh_conn *c, gh_call *call, const char *tenant, con
         return r;
     if (changed == 0)
         return GH_ERR_NOT_FOUND;
+    stamp_user(c, call, id, r);
     if ((r = store_exec(c, call, "DELETE FROM credentials WHERE user_id = ?", &args[2], 1,
                         NULL, NULL, NULL)) != GH_OK ||
         (r = store_exec(c, call, "DELETE FROM one_time_tokens WHERE user_id = ?", &args[2], 1,

@@ -58,6 +58,12 @@ gh_result users_find_login(gh_conn *c, gh_call *call, const char *tenant, const 
 /* *taken: an account of any company has this email or username
  * (whichever `login` looks like). */
 gh_result users_login_taken(gh_conn *c, gh_call *call, const char *login, int *taken);
+/* The kv keys of the version stamps (store_stamp_renew) of one user's row
+ * and of all the rows of a company's users: every change to what
+ * users_get reads renews the first, one to a whole company the second. */
+#define USERS_STAMP_KEY_MAX 64
+void users_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *user_id);
+void users_company_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *tenant);
 /* tenant NULL: in any tenant (then act on the user in its tenant_id). */
 gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out);
 /* The row of id in any tenant, or of external_id in tenant (id NULL), erased

@@ -14,6 +14,7 @@
  * store_exec).
  */
 #include "store/kv.h"
+#include "out.h"
 
 /* The backend of c's store, with its instance and this thread's. */
 typedef struct kv_backend {
@@ -55,6 +56,23 @@ gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out)
     return kv_end(c, &op, r);
 }
 
+/* any through a plugin's get_many: one round trip, not two gets */
+static gh_result any_of_many(gh_conn *c, gh_call *call, const char *key1, const char *key2)
+{
+    const char *keys[2] = { key1, key2 };
+    gh_out *out = out_new();
+    gh_result r = out ? store_kv_get_many(c, call, keys, 2, out)
+                      : call_fail(call, GH_ERR_NOMEM, "kv: out of memory");
+    int there = 0;
+
+    for (size_t i = 0; r == GH_OK && i < 2; i++) {
+        const gh_param *v = out_get(out, "value", i);
+        there |= v == NULL || v->type != GH_T_NULL; /* no answer for it: there */
+    }
+    out_free(out);
+    return r != GH_OK ? r : there ? GH_OK : GH_ERR_NOT_FOUND;
+}
+
 gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2)
 {
     kv_backend b = backend_of(c);
@@ -63,6 +81,8 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
 
     if (key1 == NULL || key2 == NULL)
         return GH_ERR_INVALID;
+    if (b.drv.any == NULL && GH_OPS_HAS(gh_kv_ops, b.drv.ops, get_many))
+        return any_of_many(c, call, key1, key2);
     if (b.drv.any == NULL) {
         r = store_kv_get(c, call, key1, NULL);
         return r == GH_ERR_NOT_FOUND ? store_kv_get(c, call, key2, NULL) : r;
@@ -71,6 +91,53 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
     if ((r = store_kv_ready(c, call)) == GH_OK)
         r = b.drv.any(b.inst, b.tinst, call, key1, key2);
     return kv_end(c, &op, r);
+}
+
+/* get_many of a backend without it: one get per key */
+static gh_result get_each(gh_conn *c, gh_call *call, const char *const *keys, size_t n,
+                          gh_out *out)
+{
+    static const gh_param absent = { "value", GH_T_NULL, NULL, 0 };
+    gh_result r = GH_OK;
+
+    for (size_t i = 0; r == GH_OK && i < n; i++) {
+        gh_out *one = out_new();
+        const gh_param *v;
+
+        if (one == NULL)
+            return call_fail(call, GH_ERR_NOMEM, "kv: out of memory");
+        r = store_kv_get(c, call, keys[i], one);
+        if (r == GH_ERR_NOT_FOUND)
+            r = out_put(out, &absent);
+        else if (r == GH_OK)
+            r = (v = out_get(one, "value", 0)) != NULL ? out_put(out, v) : out_put(out, &absent);
+        out_free(one);
+    }
+    return r;
+}
+
+gh_result store_kv_get_many(gh_conn *c, gh_call *call, const char *const *keys, size_t n,
+                            gh_out *out)
+{
+    kv_backend b = backend_of(c);
+    store_op op;
+    gh_result r;
+
+    for (size_t i = 0; i < n; i++)
+        if (keys[i] == NULL)
+            return GH_ERR_INVALID;
+    if (!GH_OPS_HAS(gh_kv_ops, b.drv.ops, get_many))
+        return get_each(c, call, keys, n, out);
+    call = store_op_begin(&op, call, b.plugin);
+    if ((r = store_kv_ready(c, call)) == GH_OK)
+        r = b.drv.ops->get_many(b.inst, b.tinst, call, keys, n, out);
+    return kv_end(c, &op, r);
+}
+
+int store_kv_batched(gh_conn *c)
+{
+    kv_backend b = backend_of(c);
+    return b.plugin != NULL && GH_OPS_HAS(gh_kv_ops, b.drv.ops, get_many);
 }
 
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,

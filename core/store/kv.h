@@ -11,7 +11,8 @@
 
 typedef struct kv_driver {
     const gh_kv_ops *ops;
-    /* GH_OK when key1 or key2 is there, in one round trip; NULL: two gets */
+    /* GH_OK when key1 or key2 is there, in one round trip; NULL: the
+     * plugin's get_many where it has one, else two gets */
     gh_result (*any)(const void *inst, void *tinst, gh_call *call, const char *key1,
                      const char *key2);
     /* removes expired keys, returns how many or -1; NULL: the backend

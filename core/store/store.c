@@ -30,7 +30,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rand.h>
 #include "clock.h"
+#include "log.h"
 #include "store/store.h"
 
 /* Enough for every query the core writes; beyond it the least recently
@@ -83,6 +85,8 @@ struct gh_conn {
     int reading;      /* in store_read_begin's transaction: no writes */
     int sharing;      /* store_read_share: snapshots outlive store_read_end */
     uint64_t read_gen; /* writes_gen when the snapshot began */
+    char **stamps;    /* kv keys to renew when the transaction commits */
+    size_t nstamps;
 };
 
 /* Bumped by every write that may have committed, on any connection of
@@ -425,6 +429,11 @@ int store_is_local(const gh_store *st)
     return st->kv == NULL && has_flag(st->sql->desc->ops, GH_STORAGE_LOCAL);
 }
 
+int store_kv_server(const gh_store *st)
+{
+    return st->kv != NULL && GH_OPS_HAS(gh_kv_ops, (const gh_kv_ops *)st->kv->desc->ops, get_many);
+}
+
 const gh_loaded *store_kv_plugin(const gh_conn *c)
 {
     return c->st->kv;
@@ -693,6 +702,75 @@ gh_result store_ping(gh_conn *c, gh_call *call)
 
 /* ------------------------------------------------------- transactions */
 
+/* A new stamp: random rather than a counter, because kv may lose a key (a
+ * restart, an eviction) and a counter would come back to values that old
+ * cached copies carry. */
+static gh_result stamp_set(gh_conn *c, gh_call *call, const char *key, uint32_t flags,
+                           char v[STORE_STAMP_LEN + 1])
+{
+    unsigned char b[STORE_STAMP_LEN / 2];
+
+    if (RAND_bytes(b, sizeof b) != 1)
+        return call_fail(call, GH_ERR_INTERNAL, "store: no random bytes for a stamp");
+    for (size_t i = 0; i < sizeof b; i++)
+        snprintf(v + 2 * i, 3, "%02x", b[i]);
+    return store_kv_set(c, call, key, v, STORE_STAMP_LEN, 0, flags);
+}
+
+gh_result store_stamp_ensure(gh_conn *c, gh_call *call, const char *key,
+                             char value[STORE_STAMP_LEN + 1])
+{
+    return stamp_set(c, call, key, GH_KV_NX, value);
+}
+
+static void stamp_write(gh_conn *c, gh_call *call, const char *key)
+{
+    char v[STORE_STAMP_LEN + 1];
+    gh_result r = stamp_set(c, call, key, 0, v);
+
+    if (r != GH_OK)
+        gh_log(GH_LOG_ERROR, "store: a committed change is not yet seen by other instances' "
+               "caches (stamp %s: %s)", key, gh_result_str(r));
+}
+
+/* After the outermost commit (written) or rollback (dropped). */
+static void stamps_end(gh_conn *c, gh_call *call, int committed)
+{
+    for (size_t i = 0; i < c->nstamps; i++) {
+        if (committed)
+            stamp_write(c, call, c->stamps[i]);
+        free(c->stamps[i]);
+    }
+    free(c->stamps);
+    c->stamps = NULL;
+    c->nstamps = 0;
+}
+
+void store_stamp_renew(gh_conn *c, gh_call *call, const char *key)
+{
+    char **more, *k;
+
+    if (!store_kv_batched(c))
+        return;
+    if (c->tx_depth == 0) {
+        stamp_write(c, call, key);
+        return;
+    }
+    for (size_t i = 0; i < c->nstamps; i++)
+        if (strcmp(c->stamps[i], key) == 0)
+            return;
+    if (!(more = realloc(c->stamps, (c->nstamps + 1) * sizeof *more)) || !(k = strdup(key))) {
+        if (more)
+            c->stamps = more;
+        /* cannot wait for the commit: now, and the caches' age limit
+         * covers a read in between */
+        stamp_write(c, call, key);
+        return;
+    }
+    c->stamps = more;
+    c->stamps[c->nstamps++] = k;
+}
+
 gh_result store_begin(gh_conn *c, gh_call *call)
 {
     store_op op;
@@ -745,7 +823,9 @@ gh_result store_commit(gh_conn *c, gh_call *call)
     c->tx_depth = 0;
     atomic_fetch_add(&writes_gen, 1);
     link_check(c, &c->sql, call, r);
-    return store_op_end(&op, r, 1);
+    r = store_op_end(&op, r, 1);
+    stamps_end(c, call, r == GH_OK);
+    return r;
 }
 
 /*
@@ -811,6 +891,7 @@ gh_result store_rollback(gh_conn *c, gh_call *call)
         return GH_OK;
     }
     c->tx_depth = 0;
+    stamps_end(c, call, 0);
     /* a lost connection took its transaction with it: nothing to undo */
     if (c->sql.owned && !c->sql.up)
         return GH_OK;

@@ -84,6 +84,21 @@ void store_read_end(gh_conn *c, gh_call *call);
 void store_read_share(gh_conn *c, int on);
 void store_read_flush(gh_conn *c);
 
+/* Version stamps: key (a kv key) gets a new random value once the
+ * transaction in progress has committed, at once when none is open, and
+ * never when it rolls back. A cache on any instance that keeps what it
+ * read under the stamp's value as it was before the read then misses:
+ * read the stamp, then the data; change the data, then the stamp. Only
+ * with a kv server (store_kv_batched), where such caches live; a failure
+ * is logged and the caches' own age limit covers it. */
+void store_stamp_renew(gh_conn *c, gh_call *call, const char *key);
+/* A reader that found no stamp under key puts one there, unless another
+ * did first (GH_ERR_CONFLICT): GH_OK, and value is the stamp, under which
+ * what it reads next may be cached. */
+#define STORE_STAMP_LEN 32
+gh_result store_stamp_ensure(gh_conn *c, gh_call *call, const char *key,
+                             char value[STORE_STAMP_LEN + 1]);
+
 /* Key-value with TTL (ttl_ms <= 0: none): the kv plugin if configured,
  * else the kv table, a built-in backend behind the same gh_kv_ops. An expired key is absent to every operation.
  *  get   GH_ERR_NOT_FOUND when absent; else puts "value" (BYTES) into out
@@ -95,6 +110,13 @@ void store_read_flush(gh_conn *c);
 gh_result store_kv_get(gh_conn *c, gh_call *call, const char *key, gh_out *out);
 /* GH_OK when key1 or key2 is there, else GH_ERR_NOT_FOUND */
 gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *key2);
+/* n keys: puts n "value"s into out, in order, BYTES or NULL (absent). One
+ * round trip where the backend can (store_kv_batched), else n gets. */
+gh_result store_kv_get_many(gh_conn *c, gh_call *call, const char *const *keys, size_t n,
+                            gh_out *out);
+/* 1 when store_kv_get_many is one round trip of a shared kv server: a
+ * check of several keys then costs what one does */
+int store_kv_batched(gh_conn *c);
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
                        size_t len, int64_t ttl_ms, uint32_t flags);
 gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delta,
@@ -111,6 +133,9 @@ const char *store_dialect(const gh_conn *c);
  * GH_STORAGE_LOCAL (SQLite), with kv served by SQL too. Then a short read
  * may run on an event loop (api/job.c). */
 int store_is_local(const gh_store *st);
+/* 1 when kv is a server that reads many keys in one round trip
+ * (store_kv_batched, for a store rather than a connection). */
+int store_kv_server(const gh_store *st);
 
 /* Run SQL without parameters or rows (DDL; several statements allowed). */
 gh_result store_exec_script(gh_conn *c, gh_call *call, const char *sql);

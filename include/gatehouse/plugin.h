@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define GH_ABI_MAJOR 1
-#define GH_ABI_MINOR 1
+#define GH_ABI_MINOR 2
 
 #if defined(__GNUC__) || defined(__clang__)
 #define GH_EXPORT __attribute__((visibility("default")))
@@ -550,6 +550,13 @@ typedef struct gh_kv_ops {
     gh_result (*connect)(const void *inst, void *tinst, gh_call *call);
     int (*lost)(const void *inst, void *tinst);
     void (*disconnect)(const void *inst, void *tinst);
+
+    /* 1.2: n keys in one round trip: puts n "value"s, in the keys' order,
+     * each BYTES, or NULL for a key that is absent or expired. All or
+     * nothing: a failure puts nothing the caller may read. NULL: the host
+     * asks get for each key in turn */
+    gh_result (*get_many)(const void *inst, void *tinst, gh_call *call, const char *const *keys,
+                          size_t n, gh_out *out);
 } gh_kv_ops;
 
 /* ------------------------------------------------------------------------

@@ -382,7 +382,8 @@ static void test_ttl_expiry(void **state)
 
 /* any: is one of two keys there (every authenticated request asks it of
  * its session and its token). The SQL backend asks in one statement, a
- * plugin with two gets: both answer alike, expiry included. */
+ * plugin with get_many (Redis) in one call, others with two gets: all
+ * answer alike, expiry included. */
 static void test_any(void **state)
 {
     kvfx *f = *state;
@@ -396,6 +397,79 @@ static void test_any(void **state)
     sleep_ms(450);
     assert_kv(store_kv_any(f->c, &f->call, K(f, "short"), K(f, "a1")), GH_ERR_NOT_FOUND);
     assert_kv(store_kv_any(f->c, &f->call, K(f, "a1"), NULL), GH_ERR_INVALID);
+}
+
+/* get_many: several keys' values in their order, absent (or expired) ones
+ * as NULL; one round trip on Redis (MGET), one get per key elsewhere:
+ * both answer alike. */
+static void test_get_many(void **state)
+{
+    kvfx *f = *state;
+    const char *keys[4] = { K(f, "m1"), K(f, "m2"), K(f, "short"), K(f, "m1") };
+    gh_out *out = gh_host_table.out_new();
+    const gh_param *v;
+
+    assert_non_null(out);
+    assert_kv(set(f, "m1", "one", 0, 0), GH_OK);
+    assert_kv(set(f, "short", "gone", 200, 0), GH_OK);
+    sleep_ms(450);
+    assert_kv(store_kv_get_many(f->c, &f->call, keys, 4, out), GH_OK);
+    for (size_t i = 0; i < 4; i++) {
+        assert_non_null(v = gh_host_table.out_get(out, "value", i));
+        if (i % 3 == 0) { /* m1, asked twice */
+            assert_int_equal(v->type, GH_T_BYTES);
+            assert_int_equal(v->len, 3);
+            assert_memory_equal(v->data, "one", 3);
+        } else {
+            assert_int_equal(v->type, GH_T_NULL);
+        }
+    }
+    assert_null(gh_host_table.out_get(out, "value", 4));
+    gh_host_table.out_free(out);
+    keys[1] = NULL;
+    assert_non_null(out = gh_host_table.out_new());
+    assert_kv(store_kv_get_many(f->c, &f->call, keys, 4, out), GH_ERR_INVALID);
+    assert_null(gh_host_table.out_get(out, "value", 0));
+    gh_host_table.out_free(out);
+    /* a kv server answers in one round trip; the SQL table is no server */
+    assert_int_equal(store_kv_batched(f->c), cur->kv_plugin != NULL);
+}
+
+/* Version stamps: renewed once the transaction commits, never after a
+ * rollback, at once outside one; put back by a reader only where none is.
+ * Only a kv server keeps them: elsewhere nothing is written. */
+static void test_stamps(void **state)
+{
+    kvfx *f = *state;
+    const char *key = K(f, "stamp");
+    char v0[64], v1[64], v2[64], fresh[STORE_STAMP_LEN + 1];
+    int server = cur->kv_plugin != NULL;
+
+    store_stamp_renew(f->c, &f->call, key);
+    assert_kv(get_text(f, "stamp", v0, sizeof v0), server ? GH_OK : GH_ERR_NOT_FOUND);
+    if (!server) {
+        assert_kv(store_stamp_ensure(f->c, &f->call, key, fresh), GH_OK);
+        return; /* the SQL table: a reader's SET NX works, nothing renews */
+    }
+    assert_int_equal(strlen(v0), STORE_STAMP_LEN);
+    assert_kv(store_begin(f->c, &f->call), GH_OK);
+    store_stamp_renew(f->c, &f->call, key);
+    store_stamp_renew(f->c, &f->call, key); /* twice: once */
+    assert_kv(get_text(f, "stamp", v1, sizeof v1), GH_OK);
+    assert_string_equal(v1, v0); /* not before the commit */
+    assert_kv(store_commit(f->c, &f->call), GH_OK);
+    assert_kv(get_text(f, "stamp", v1, sizeof v1), GH_OK);
+    assert_string_not_equal(v1, v0);
+    assert_kv(store_begin(f->c, &f->call), GH_OK);
+    store_stamp_renew(f->c, &f->call, key);
+    assert_kv(store_rollback(f->c, &f->call), GH_OK);
+    assert_kv(get_text(f, "stamp", v2, sizeof v2), GH_OK);
+    assert_string_equal(v2, v1); /* nothing committed, nothing renewed */
+    assert_kv(store_stamp_ensure(f->c, &f->call, key, fresh), GH_ERR_CONFLICT);
+    assert_kv(del(f, "stamp"), GH_OK);
+    assert_kv(store_stamp_ensure(f->c, &f->call, key, fresh), GH_OK);
+    assert_kv(get_text(f, "stamp", v2, sizeof v2), GH_OK);
+    assert_string_equal(v2, fresh);
 }
 
 /* -------------------------------------------------------------------- incr */
@@ -851,6 +925,8 @@ int main(void)
         T(test_set_nx),
         T(test_ttl_expiry),
         T(test_any),
+        T(test_get_many),
+        T(test_stamps),
         T(test_incr),
         T(test_incr_ttl),
         T(test_incr_concurrent),

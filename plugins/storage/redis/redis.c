@@ -21,6 +21,8 @@
  *        rather than a Lua script: no script cache to miss after a restart
  *        and no EVAL permission for an ACL user to lack
  *  del   DEL; 0 deleted is NOT_FOUND, so del is an atomic "take"
+ *  get_many  MGET: a request's deny-list entries and version stamps in
+ *        one round trip
  * Keys are key_prefix + key, so several deployments can share one Redis.
  *
  * Nothing logged or put in a message holds a value or the password: error
@@ -625,6 +627,70 @@ static gh_result rd_get(const void *vinst, void *vt, gh_call *call, const char *
     return r;
 }
 
+/* The MGET reply's values, in order; nothing on a reply of another shape. */
+static gh_result many_values(const rd_inst *in, rd_thread *t, gh_call *call,
+                             const redisReply *rep, size_t n, gh_out *out)
+{
+    if (rep->type == REDIS_REPLY_ERROR)
+        return reply_fail(in, t, call, "MGET", rep);
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)
+        return host->fail(call, GH_ERR_INTERNAL, "%s: MGET: unexpected reply", in->where);
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = rep->element[i];
+
+        if (e->type != REDIS_REPLY_NIL && e->type != REDIS_REPLY_STRING)
+            return host->fail(call, GH_ERR_INTERNAL, "%s: MGET: unexpected reply type %d",
+                              in->where, e->type);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = rep->element[i];
+        gh_param v = { "value", e->type == REDIS_REPLY_NIL ? GH_T_NULL : GH_T_BYTES,
+                       e->type == REDIS_REPLY_NIL ? NULL : e->str,
+                       e->type == REDIS_REPLY_NIL ? 0 : e->len };
+        gh_result r = host->put(out, &v);
+
+        if (r != GH_OK)
+            return r;
+    }
+    return GH_OK;
+}
+
+/* MGET: every key a request needs (deny-list entries, version stamps) in
+ * one round trip. */
+static gh_result rd_get_many(const void *vinst, void *vt, gh_call *call, const char *const *keys,
+                             size_t n, gh_out *out)
+{
+    const rd_inst *in = vinst;
+    redisReply *rep = NULL;
+    rd_key *k = calloc(n, sizeof(*k));
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    size_t *len = calloc(n + 1, sizeof(*len)), made = 0;
+    gh_result r = k && argv && len && n < INT_MAX
+                      ? GH_OK : host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
+
+    for (; r == GH_OK && made < n; made++) {
+        if ((r = make_key(in, call, keys[made], &k[made])) != GH_OK)
+            break;
+        argv[made + 1] = k[made].s;
+        len[made + 1] = k[made].len;
+    }
+    if (r == GH_OK) {
+        argv[0] = "MGET";
+        len[0] = 4;
+        r = run1(in, vt, call, "MGET", (int)n + 1, argv, len, &rep);
+    }
+    if (r == GH_OK)
+        r = many_values(in, vt, call, rep, n, out);
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < made; i++)
+        free_key(&k[i]);
+    free(k);
+    free(argv);
+    free(len);
+    return r;
+}
+
 static gh_result rd_set(const void *vinst, void *vt, gh_call *call, const char *key,
                         const void *val, size_t vlen, int64_t ttl_ms, uint32_t flags)
 {
@@ -785,6 +851,7 @@ static const gh_kv_ops rd_ops = {
     .connect = rd_connect,
     .lost = rd_lost,
     .disconnect = rd_disconnect,
+    .get_many = rd_get_many,
 };
 
 static const gh_plugin rd_plugin = {
