@@ -328,9 +328,11 @@ static gh_result insert_token(gh_conn *c, gh_call *call, const char *session_id,
     args[0] = p_str(digest);
     args[1] = p_str(session_id);
     args[2] = p_int(&now);
-    return store_exec(c, call,
-                      "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
-                      "VALUES (?, ?, ?)", args, 3, NULL, NULL, NULL);
+    /* a fresh 256-bit digest takes no key anyone holds: deferred, it goes
+     * with the transaction's next statement */
+    return store_exec_deferred(c, call,
+                               "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
+                               "VALUES (?, ?, ?)", args, 3);
 }
 
 static gh_result insert_session(gh_conn *c, gh_call *call, const gh_session *s)
@@ -457,9 +459,9 @@ static gh_result touch_session(gh_conn *c, gh_call *call, gh_session *s, const c
     args[1] = p_opt_empty(s->user_agent);
     args[2] = p_opt_empty(s->ip);
     args[3] = p_str(s->id);
-    return store_exec(c, call,
-                      "UPDATE sessions SET last_used_at = ?, user_agent = ?, ip = ? WHERE id = ?",
-                      args, 4, NULL, NULL, NULL);
+    return store_exec_deferred(c, call,
+                               "UPDATE sessions SET last_used_at = ?, user_agent = ?, ip = ? "
+                               "WHERE id = ?", args, 4);
 }
 
 /* *outcome REUSED: the family is revoked and deny-listed. */

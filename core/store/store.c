@@ -683,6 +683,29 @@ gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
     return store_op_end(&op, r, r != GH_ERR_CONFLICT);
 }
 
+gh_result store_exec_deferred(gh_conn *c, gh_call *call, const char *sql,
+                              const gh_param *args, size_t nargs)
+{
+    store_op op;
+    stmt_slot *slot;
+    gh_stmt *stmt;
+    gh_result r;
+
+    if (c->tx_depth == 0 || !GH_OPS_HAS(gh_storage_ops, c->ops, defer))
+        return store_exec(c, call, sql, args, nargs, NULL, NULL, NULL);
+    call = store_op_begin(&op, call, c->st->sql);
+    if ((r = link_ready(c, &c->sql, call)) != GH_OK ||
+        (r = stmt_acquire(c, call, sql, &slot, &stmt)) != GH_OK) {
+        link_check(c, &c->sql, call, r);
+        return store_op_end(&op, r, 1);
+    }
+    if ((r = c->ops->bind(stmt, call, args, nargs)) == GH_OK)
+        r = c->ops->defer(stmt, call);
+    stmt_release(c, slot, stmt);
+    link_check(c, &c->sql, call, r);
+    return store_op_end(&op, r, 1);
+}
+
 gh_result store_exec_script(gh_conn *c, gh_call *call, const char *sql)
 {
     store_op op;

@@ -62,6 +62,15 @@ typedef int (*gh_row_cb)(void *ud, const gh_param *cols, uint32_t ncols);
 gh_result store_exec(gh_conn *c, gh_call *call, const char *sql,
                      const gh_param *args, size_t nargs,
                      gh_row_cb row_cb, void *ud, int64_t *changes);
+/* A write inside a transaction whose rows and count the caller does not
+ * need: with a driver that can (gh_storage_ops.defer), it is sent with the
+ * transaction's next statement or its commit, in one round trip with it.
+ * Its failure is then the answer of that statement or commit, and the
+ * transaction can only roll back: use it for writes that fail only when
+ * everything does (no unique key a caller could take). Outside a
+ * transaction, or with a driver that cannot, it runs at once. */
+gh_result store_exec_deferred(gh_conn *c, gh_call *call, const char *sql,
+                              const gh_param *args, size_t nargs);
 /* Transactions nest flatly: an inner begin/commit joins the outer
  * transaction; an inner rollback makes the outer commit roll back and
  * return GH_ERR_CONFLICT. Rollback outside a transaction is a no-op. */

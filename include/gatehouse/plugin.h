@@ -518,6 +518,18 @@ typedef struct gh_storage_ops {
     gh_result (*connect)(void *tinst, gh_call *call);
     int (*lost)(void *tinst);
     void (*disconnect)(void *tinst);
+
+    /* 1.2, appended (the host checks GH_OPS_HAS; NULL: the store steps the
+     * statement at once instead). Run the bound statement, a write whose
+     * rows and changes nobody reads, later: with the transaction's next
+     * step or its commit, in one round trip with it. Called inside a
+     * transaction only. A failure of the deferred write is reported by
+     * that step or commit, and the transaction is then lost (only a
+     * rollback may follow), so the core defers only writes that should
+     * not fail (no unique key a caller could take). The statement may be
+     * bound and run again at once: the driver has sent or copied the
+     * values. */
+    gh_result (*defer)(gh_stmt *stmt, gh_call *call);
 } gh_storage_ops;
 
 /* Capabilities of a storage driver (gh_storage_ops.flags). */

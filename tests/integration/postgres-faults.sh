@@ -7,7 +7,9 @@
 #    restarting gatehoused.
 #  - Hung: requests fail at query_timeout, not at the request's deadline.
 #  - Restarted while idle: each worker finds its connection closed before
-#    using it and connects again, so no request fails.
+#    using it and connects again, so no request fails; refresh grants work
+#    on the new connections (their statements prepared again), and a
+#    spent refresh token is still refused and revokes its family.
 #  - gatehousectl migrate status and up on it.
 #  - Two gatehoused instances on one database: a session revoked on one is
 #    refused by the other at once; a lockout reached through one holds on
@@ -79,7 +81,35 @@ check "... after query_timeout, not the request's deadline (< 3 s)" \
 check "requests succeed again once it answers" until_ok "$ALICE_AT"
 
 # ---------------------------------------------------------------- idle restart
+# A refresh grant before the restart prepares the rotation's statements on
+# the workers' connections (BEGIN and two of its writes wait in libpq's
+# pipeline for the next statement); after it, the grant must work on new
+# connections, which have none of them: they are prepared again.
+refresh() {
+    req POST /oauth2/token -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data-binary "grant_type=refresh_token&refresh_token=$1"
+}
+login alice@example.com "$ALICE_PW"
+RT=$(j .refresh_token)
+for _ in 1 2 3 4; do
+    refresh "$RT"
+    RT=$(j .refresh_token)
+done
+equals "refresh grants before the restart" "$CODE" "200"
+AGAIN=$(grep -c "connected again" "$TMP/a.log")
 faults_idle_restart database pg_stop pg_start
+OLD_RT=$RT
+refresh "$RT"
+equals "a refresh grant after the restart: 200" "$CODE" "200"
+RT=$(j .refresh_token)
+check "... with a new refresh token" test -n "$RT" -a "$RT" != "$OLD_RT"
+check "... on connections made after the restart" \
+    test "$(grep -c "connected again" "$TMP/a.log")" -gt "$AGAIN"
+refresh "$OLD_RT"
+equals "the spent one is refused after the restart too" "$CODE/$(j .error)" "400/invalid_grant"
+refresh "$RT"
+equals "... and that revoked the family: the new one is refused" "$CODE/$(j .error)" \
+    "400/invalid_grant"
 
 # ---------------------------------------------------------------- two instances
 # the revocation, the lock and the roles' version are kv writes: in the

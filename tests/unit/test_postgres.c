@@ -1,7 +1,8 @@
 /*
  * test_postgres.c - the PostgreSQL driver's own behaviour through the
  * store, on the server tests/servers.sh starts: reconnects, a connection
- * killed inside a transaction, deadlines, values, statement timeouts and
+ * killed inside a transaction or with writes waiting in its pipeline,
+ * deadlines, values, statement timeouts and
  * its options.
  */
 #include <stdarg.h>
@@ -137,6 +138,63 @@ static void test_pg_kill_in_transaction(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 1);
     assert_int_equal(insert_tenant(f, "t-7", "seven"), GH_OK);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 2);
+}
+
+/* A tenant row as a deferred write: it waits in the driver's pipeline. */
+static gh_result defer_tenant(fx *f, const char *id, const char *slug)
+{
+    int64_t now = gh_now_ms();
+    gh_param p[] = {
+        { NULL, GH_T_STR, id, strlen(id) },
+        { NULL, GH_T_STR, slug, strlen(slug) },
+        { NULL, GH_T_INT, &now, sizeof(now) },
+        { NULL, GH_T_INT, &now, sizeof(now) },
+    };
+
+    return store_exec_deferred(f->c, &f->call,
+                               "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
+                               "VALUES (?, ?, 'T', ?, ?)", p, 4);
+}
+
+/* Killed while BEGIN and deferred writes wait in the pipeline, unsent:
+ * the commit (or the next statement) reports the loss, nothing of the
+ * transaction remains, and the next one runs on a new connection with its
+ * statements prepared again. */
+static void test_pg_kill_in_pipeline(void **state)
+{
+    fx *f = *state;
+    uint64_t prep0, prep;
+    int64_t pid;
+    peer p;
+
+    /* prepared on the first connection */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(defer_tenant(f, "t-1", "one"), GH_OK);
+    assert_int_equal(store_commit(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 2);
+    store_cache_stats(f->c, &prep0, NULL);
+
+    for (int round = 0; round < 2; round++) {
+        pid = backend_pid(f); /* asked before: the question would send the pipeline */
+        assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+        assert_int_equal(defer_tenant(f, "t-2", "two"), GH_OK);
+        assert_int_equal(defer_tenant(f, "t-3", "three"), GH_OK);
+        peer_start(&p, f, peer_terminate, &pid);
+        peer_join(&p);
+        if (round == 0)
+            assert_int_equal(store_commit(f->c, &f->call), GH_ERR_UNAVAILABLE);
+        else
+            assert_int_equal(insert_tenant(f, "t-4", "four"), GH_ERR_UNAVAILABLE);
+        assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+        assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 2);
+    }
+    /* on the new connection, the deferred insert is prepared again */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(defer_tenant(f, "t-5", "five"), GH_OK);
+    assert_int_equal(store_commit(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 3);
+    store_cache_stats(f->c, &prep, NULL);
+    assert_true(prep > prep0);
 }
 
 /* A call never outlives its deadline, however long the server takes. */
@@ -316,6 +374,7 @@ int main(void)
     static const struct CMUnitTest tests[] = {
         T(test_pg_reconnect),
         T(test_pg_kill_in_transaction),
+        T(test_pg_kill_in_pipeline),
         T(test_pg_deadline),
         T(test_pg_values),
         T(test_pg_statement_timeout),

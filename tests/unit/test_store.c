@@ -557,6 +557,75 @@ static void test_transactions(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 5);
 }
 
+/* A tenant row through store_exec_deferred. */
+static gh_result defer_tenant(fx *f, const char *id, const char *slug)
+{
+    int64_t now = gh_now_ms();
+    gh_param p[] = {
+        { NULL, GH_T_STR, id, strlen(id) },
+        { NULL, GH_T_STR, slug, strlen(slug) },
+        { NULL, GH_T_INT, &now, sizeof(now) },
+        { NULL, GH_T_INT, &now, sizeof(now) },
+    };
+
+    f->call.message[0] = '\0';
+    return store_exec_deferred(f->c, &f->call,
+                               "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
+                               "VALUES (?, ?, 'T', ?, ?)", p, 4);
+}
+
+/* Deferred writes: seen by the transaction's next statement, committed
+ * with it or undone with it; one that fails is reported by the deferring
+ * call (a driver that runs it at once) or by the statement or commit it
+ * travels with, and then nothing of the transaction remains. */
+static void test_deferred(void **state)
+{
+    fx *f = *state;
+    gh_result r;
+
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(defer_tenant(f, "t-1", "one"), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 2);
+    assert_int_equal(defer_tenant(f, "t-2", "two"), GH_OK);
+    assert_int_equal(defer_tenant(f, "t-3", "three"), GH_OK);
+    assert_int_equal(store_commit(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 4);
+
+    /* rolled back before anything carried them to the server */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(defer_tenant(f, "t-4", "four"), GH_OK);
+    assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 4);
+
+    /* a failure found by the next statement */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-5", "five"), GH_OK);
+    r = defer_tenant(f, "t-6", "one");
+    if (r == GH_OK)
+        r = insert_tenant(f, "t-7", "seven");
+    assert_int_equal(r, GH_ERR_CONFLICT);
+    assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 4);
+
+    /* a failure found by the commit: nothing committed */
+    assert_int_equal(store_begin(f->c, &f->call), GH_OK);
+    assert_int_equal(insert_tenant(f, "t-8", "eight"), GH_OK);
+    r = defer_tenant(f, "t-9", "two");
+    if (r == GH_OK)
+        r = store_commit(f->c, &f->call);
+    else
+        store_rollback(f->c, &f->call);
+    assert_int_equal(r, GH_ERR_CONFLICT);
+    assert_int_equal(store_rollback(f->c, &f->call), GH_OK);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 4);
+
+    /* outside a transaction it runs at once; the connection is as good as
+     * before */
+    assert_int_equal(defer_tenant(f, "t-10", "ten"), GH_OK);
+    assert_int_equal(defer_tenant(f, "t-11", "ten"), GH_ERR_CONFLICT);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 5);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 static int peer_sees_and_writes(peer *p, gh_conn *c)
@@ -648,6 +717,7 @@ int main(void)
         T(test_exec_rows_and_errors),
         T(test_stmt_cache),
         T(test_transactions),
+        T(test_deferred),
         T(test_two_threads),
         T(test_thread_open_twice),
     };

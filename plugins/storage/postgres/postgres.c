@@ -27,6 +27,13 @@
  * savepoint and its release), where PostgreSQL would otherwise refuse
  * everything until the rollback.
  *
+ * A transaction costs no round trip of its own: BEGIN opens a pipeline and
+ * waits there, and so do deferred writes (pg_defer), until the next
+ * statement or the COMMIT carries them to the server, in one round trip
+ * with it. A deferred write has no savepoint: its failure is reported by
+ * the statement or the COMMIT it travels with, and the transaction can
+ * then only roll back.
+ *
  * Values: parameters go as text, except bytes (and text bound for a bytea
  * parameter), which go in binary so no escaping is involved. Results come
  * back as text and are converted exactly: integers and booleans to INT
@@ -97,6 +104,10 @@ typedef struct pg_thread {
     uint64_t next_id;    /* statement names, unique per thread */
     int in_tx;           /* a transaction is open (or was, on a lost connection) */
     int savepoint;       /* gh_stmt is set in this transaction */
+    int piped;           /* queries sent in the open pipeline and not yet
+                            synced (BEGIN, deferred writes); 0: none open */
+    int fail_at;         /* the query of the last pipeline that failed first
+                            (0-based), or -1 */
     int doomed;          /* the server said FATAL: it is closing the connection */
 } pg_thread;
 
@@ -233,6 +244,7 @@ static void pg_drop(pg_thread *t)
 {
     PQfinish(t->conn);
     t->conn = NULL;
+    t->piped = 0;
 }
 
 /* Wait for the socket; 1 ready, 0 timed out (left_ms: -1 none), -1 error */
@@ -319,6 +331,7 @@ static gh_result pg_connect(pg_thread *t, gh_call *call)
     t->gen++;
     t->in_tx = 0;
     t->savepoint = 0;
+    t->piped = 0;
     return GH_OK;
 }
 
@@ -391,15 +404,18 @@ static void pg_track_tx(pg_thread *t)
  * first failed result, else the last one; the caller PQclears it. A
  * deadline that passes drops the connection.
  *
- * A guarded pipeline (pg_send_guarded: SAVEPOINT, the statement, RELEASE,
- * Sync) ends at its Sync instead; *keep gets the statement's result, or
- * the first failure, and queries skipped after a failure are passed over. */
+ * A pipeline (pipeline >= 0: queries, then a Sync) ends at its Sync
+ * instead; *keep gets the result of query number `pipeline` (counted from
+ * 0; a number past the last: none), or the first failure, whose number
+ * goes to t->fail_at; queries skipped after a failure are passed over. */
 static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGresult **keep,
                              int pipeline)
 {
     PGresult *res, *kept = NULL;
     int failed = 0, query = 0;
     int64_t until = t->in->query_ms > 0 ? host->mono_ms() + t->in->query_ms : 0;
+
+    t->fail_at = -1;
 
     for (;;) {
         int flush = PQflush(t->conn), rc;
@@ -412,14 +428,15 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
             int bad;
 
             res = PQgetResult(t->conn);
-            if (res == NULL && pipeline) { /* the end of one query's results */
+            if (res == NULL && pipeline >= 0) { /* the end of one query's results */
                 query++;
                 continue;
             }
             st = res ? PQresultStatus(res) : PGRES_PIPELINE_SYNC;
             if (st == PGRES_PIPELINE_SYNC) {
                 PQclear(res);
-                if (pipeline && !PQexitPipelineMode(t->conn))
+                t->piped = 0;
+                if (pipeline >= 0 && !PQexitPipelineMode(t->conn))
                     break;
                 pg_track_tx(t);
                 if (keep)
@@ -430,10 +447,12 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
             }
             bad = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
                   st != PGRES_EMPTY_QUERY && st != PGRES_PIPELINE_ABORTED;
-            if (!failed && (!pipeline || query == 1 || bad)) {
+            if (!failed && (pipeline < 0 || query == pipeline || bad)) {
                 PQclear(kept);
                 kept = res;
                 failed = bad;
+                if (bad)
+                    t->fail_at = query;
             } else {
                 PQclear(res);
             }
@@ -471,7 +490,7 @@ static gh_result pg_wait_for(pg_thread *t, gh_call *call, const char *what, PGre
 
 static gh_result pg_wait(pg_thread *t, gh_call *call, const char *what, PGresult **keep)
 {
-    return pg_wait_for(t, call, what, keep, 0);
+    return pg_wait_for(t, call, what, keep, -1);
 }
 
 /* libpq refused to send: the connection is broken (or busy, a bug). */
@@ -497,13 +516,50 @@ static gh_result pg_check(pg_thread *t, gh_call *call, PGresult *res, const char
     return pg_fail_res(t, call, res, what);
 }
 
-/* A simple-protocol query (no parameters; several statements allowed). */
+/* Open a pipeline for what follows, unless one is open. 0: libpq refused. */
+static int pg_pipe(pg_thread *t)
+{
+    return t->piped > 0 || PQenterPipelineMode(t->conn);
+}
+
+/* A pipeline that could not be sent whole: nothing to go on with. */
+static gh_result pg_pipe_failed(pg_thread *t, gh_call *call, const char *what)
+{
+    gh_result r = pg_send_failed(t, call, what);
+
+    pg_drop(t);
+    return r;
+}
+
+/* Send what waits in the open pipeline (BEGIN, deferred writes) and read
+ * its answers, before anything that does not join the pipeline. The first
+ * failure among them is the answer. */
+static gh_result pg_settle(pg_thread *t, gh_call *call)
+{
+    PGresult *res = NULL;
+    gh_result r;
+
+    if (t->piped == 0)
+        return GH_OK;
+    if (!PQpipelineSync(t->conn))
+        return pg_pipe_failed(t, call, "pipeline");
+    /* a query number past the last: only a failure is kept */
+    if ((r = pg_wait_for(t, call, "deferred statement", &res, t->piped)) == GH_OK)
+        r = pg_check(t, call, res, "deferred statement");
+    PQclear(res);
+    return r;
+}
+
+/* A simple-protocol query (no parameters; several statements allowed),
+ * after what waits in the pipeline. */
 static gh_result pg_simple(pg_thread *t, gh_call *call, const char *sql, const char *what,
                            PGresult **keep)
 {
     PGresult *res = NULL;
     gh_result r;
 
+    if ((r = pg_settle(t, call)) != GH_OK)
+        return r;
     if (!PQsendQuery(t->conn, sql))
         return pg_send_failed(t, call, what);
     if ((r = pg_wait(t, call, what, &res)) == GH_OK)
@@ -521,24 +577,26 @@ static gh_result pg_simple(pg_thread *t, gh_call *call, const char *sql, const c
  * was taken, then decides). So a statement in a transaction runs between
  * a savepoint and its release, sent with it in one pipeline: no extra
  * round trip. Only a failure costs one, to roll back to the savepoint.
- * (A first prepare inside a transaction, rare, takes separate ones.) */
+ * (A first prepare inside a transaction, rare, takes separate ones.)
+ * What waits in the pipeline (BEGIN, deferred writes) goes first; when it
+ * fails, the savepoint is never set and the transaction is lost. */
 static gh_result pg_send_guarded(pg_thread *t, gh_call *call, gh_stmt *s, PGresult **res)
 {
     PGconn *conn = t->conn;
+    int at = t->piped; /* the SAVEPOINT's number in the pipeline */
+    gh_result r;
 
-    if (!PQenterPipelineMode(conn))
-        return pg_send_failed(t, call, "step");
-    t->savepoint = 1;
-    if (!PQsendQueryParams(conn, "SAVEPOINT gh_stmt", 0, NULL, NULL, NULL, NULL, 0) ||
+    if (!pg_pipe(t) ||
+        !PQsendQueryParams(conn, "SAVEPOINT gh_stmt", 0, NULL, NULL, NULL, NULL, 0) ||
         !PQsendQueryPrepared(conn, s->name, s->nparams, s->vals, s->lens, s->fmts, 0) ||
         !PQsendQueryParams(conn, "RELEASE SAVEPOINT gh_stmt", 0, NULL, NULL, NULL, NULL, 0) ||
-        !PQpipelineSync(conn)) {
-        gh_result r = pg_send_failed(t, call, "step");
-
-        pg_drop(t); /* a half-sent pipeline: nothing to go on with */
-        return r;
-    }
-    return pg_wait_for(t, call, "step", res, 1);
+        !PQpipelineSync(conn))
+        return pg_pipe_failed(t, call, "step");
+    t->savepoint = 1;
+    r = pg_wait_for(t, call, "step", res, at + 1);
+    if (t->fail_at >= 0 && t->fail_at < at)
+        t->savepoint = 0;
+    return r;
 }
 
 /* A savepoint before a first prepare inside a transaction. */
@@ -788,7 +846,7 @@ static gh_result pg_prepare(void *vt, gh_call *call, const char *sql, gh_stmt **
     gh_result r;
 
     *out = NULL;
-    if ((r = pg_ready(t, call)) != GH_OK)
+    if ((r = pg_ready(t, call)) != GH_OK || (r = pg_settle(t, call)) != GH_OK)
         return r;
     if ((s = calloc(1, sizeof(*s))) == NULL || (s->sql = strdup(sql)) == NULL) {
         free(s);
@@ -1123,8 +1181,10 @@ static void pg_finalize(gh_stmt *s)
         return;
     t = s->t;
     pg_clear_result(s);
-    if (t->conn != NULL && s->gen == t->gen && PQstatus(t->conn) == CONNECTION_OK &&
-        PQtransactionStatus(t->conn) != PQTRANS_INERROR) {
+    /* not while a pipeline is open: DEALLOCATE cannot join it (the server
+     * keeps the statement until the connection closes) */
+    if (t->conn != NULL && s->gen == t->gen && t->piped == 0 &&
+        PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_INERROR) {
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
         if (PQsendQuery(t->conn, sql)) {
             int flush;
@@ -1145,16 +1205,59 @@ static void pg_finalize(gh_stmt *s)
     pg_free_stmt(s);
 }
 
+/* BEGIN waits in a pipeline for the transaction's first statement. */
 static gh_result pg_begin(void *vt, gh_call *call)
 {
     pg_thread *t = vt;
     gh_result r;
 
+    if ((r = pg_ready(t, call)) != GH_OK || (r = pg_settle(t, call)) != GH_OK)
+        return r;
+    if (!pg_pipe(t) || !PQsendQueryParams(t->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+        return pg_pipe_failed(t, call, "begin");
+    t->piped++;
+    t->in_tx = 1;
+    t->savepoint = 0;
+    return GH_OK;
+}
+
+/* A write whose rows and count nobody reads: it waits in the pipeline for
+ * the transaction's next statement or COMMIT, without a savepoint. */
+static gh_result pg_defer(gh_stmt *s, gh_call *call)
+{
+    pg_thread *t = s->t;
+    gh_result r;
+
+    if (!s->bound)
+        return host->fail(call, GH_ERR_INVALID, "defer: values not bound");
+    if (!t->in_tx)
+        return host->fail(call, GH_ERR_INVALID, "defer: outside a transaction");
     if ((r = pg_ready(t, call)) != GH_OK)
         return r;
-    if ((r = pg_simple(t, call, "BEGIN", "begin", NULL)) == GH_OK)
-        t->in_tx = 1;
-    t->savepoint = 0;
+    if (s->gen != t->gen) /* the store prepares again after a reconnect */
+        return host->fail(call, GH_ERR_UNAVAILABLE,
+                          "defer: the statement's connection was closed");
+    if (!pg_pipe(t) ||
+        !PQsendQueryPrepared(t->conn, s->name, s->nparams, s->vals, s->lens, s->fmts, 0))
+        return pg_pipe_failed(t, call, "defer");
+    t->piped++;
+    s->bound = 0; /* sent once per bind */
+    return GH_OK;
+}
+
+/* COMMIT after what waits in the pipeline, in the same round trip. When
+ * one of those failed, COMMIT is skipped and the transaction left open
+ * (failed): the store rolls it back. */
+static gh_result pg_pipe_commit(pg_thread *t, gh_call *call, PGresult **res)
+{
+    int at = t->piped;
+    gh_result r;
+
+    if (!PQsendQueryParams(t->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(t->conn))
+        return pg_pipe_failed(t, call, "commit");
+    if ((r = pg_wait_for(t, call, "commit", res, at)) == GH_OK)
+        r = pg_check(t, call, *res, "commit");
     return r;
 }
 
@@ -1172,7 +1275,10 @@ static gh_result pg_commit(void *vt, gh_call *call)
         return host->fail(call, GH_ERR_UNAVAILABLE,
                           "commit: the connection was lost; nothing was committed");
     }
-    r = pg_simple(t, call, "COMMIT", "commit", &res);
+    if (t->piped > 0)
+        r = pg_pipe_commit(t, call, &res);
+    else
+        r = pg_simple(t, call, "COMMIT", "commit", &res);
     if (r == GH_OK && res && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
         r = host->fail(call, GH_ERR_CONFLICT, "commit: the transaction had failed; rolled back");
     PQclear(res);
@@ -1188,6 +1294,8 @@ static gh_result pg_rollback(void *vt, gh_call *call)
     pg_thread *t = vt;
     gh_result r = GH_OK;
 
+    if (t->conn != NULL && PQstatus(t->conn) == CONNECTION_OK)
+        pg_settle(t, call); /* whatever it answers, it is undone next */
     if (t->conn == NULL || PQstatus(t->conn) != CONNECTION_OK) {
         pg_drop(t);
     } else if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
@@ -1221,6 +1329,7 @@ static const gh_storage_ops pg_ops = {
     .connect = pg_connect_op,
     .lost = pg_lost,
     .disconnect = pg_disconnect,
+    .defer = pg_defer,
 };
 
 static const gh_plugin pg_plugin = {
