@@ -908,6 +908,7 @@ static const field tokens_fields[] = {
     { .key = "algorithm", .set = set_choice, .off = OFF(token_alg), .choices = token_algs, .exact = 1, .def = "ES256" },
     { .key = "access_ttl", .set = set_ms, .off = OFF(access_ttl_ms), .min = 30 * SECOND, .max = DAY, .def = "15m" },
     { .key = "refresh_ttl", .set = set_ms, .off = OFF(refresh_ttl_ms), .min = MINUTE, .max = 365 * DAY, .def = "30d" },
+    { .key = "refresh_idle", .set = set_ms, .off = OFF(refresh_idle_ms), .min = 0, .max = 365 * DAY, .def = "15d" },
     { .key = "keys_dir", .set = set_string, .off = OFF(keys_dir), .def = "keys" },
     { .key = "hs256_secret", .set = set_secret, .off = OFF(hs256_secret) },
     { .key = "hs256_secret_file", .set = set_secret_file, .off = OFF(hs256_secret) },

@@ -119,6 +119,7 @@ typedef struct gh_config {
     int token_alg;             /* gh_alg (auth/tokens.h); default ES256 */
     int64_t access_ttl_ms;     /* default 15m */
     int64_t refresh_ttl_ms;    /* session lifetime, default 30d */
+    int64_t refresh_idle_ms;   /* a session unused this long ends; 0: never */
     char *keys_dir;            /* default "keys", inside state_dir */
     char *hs256_secret;        /* tokens.hs256_secret(_file); HS256 only */
 

@@ -478,8 +478,8 @@ static gh_result reused(gh_conn *c, gh_call *call, const token_row *t, int64_t d
 
 static gh_result refresh_locked(gh_conn *c, gh_call *call, const char *digest,
                                 const char *user_agent, const char *ip, int64_t deny_ttl_ms,
-                                gh_session *out, char new_refresh[GH_SECRET_LEN],
-                                gh_refresh_outcome *outcome)
+                                int64_t idle_ms, gh_session *out,
+                                char new_refresh[GH_SECRET_LEN], gh_refresh_outcome *outcome)
 {
     int64_t now = gh_now_ms();
     token_row t;
@@ -499,7 +499,8 @@ static gh_result refresh_locked(gh_conn *c, gh_call *call, const char *digest,
         *outcome = GH_REFRESH_REVOKED;
         return GH_OK;
     }
-    if (t.s.expires_at <= now) {
+    int64_t last = t.s.last_used_at > 0 ? t.s.last_used_at : t.s.created_at;
+    if (t.s.expires_at <= now || (idle_ms > 0 && last + idle_ms <= now)) {
         *outcome = GH_REFRESH_EXPIRED;
         return GH_OK;
     }
@@ -515,8 +516,9 @@ static gh_result refresh_locked(gh_conn *c, gh_call *call, const char *digest,
 }
 
 gh_result session_refresh(gh_conn *c, gh_call *call, const char *refresh, const char *user_agent,
-                          const char *ip, int64_t deny_ttl_ms, gh_session *out,
-                          char new_refresh[GH_SECRET_LEN], gh_refresh_outcome *outcome)
+                          const char *ip, int64_t deny_ttl_ms, int64_t idle_ms,
+                          gh_session *out, char new_refresh[GH_SECRET_LEN],
+                          gh_refresh_outcome *outcome)
 {
     char digest[GH_DIGEST_LEN];
     gh_result r;
@@ -531,8 +533,8 @@ gh_result session_refresh(gh_conn *c, gh_call *call, const char *refresh, const 
      * same token waits here and then sees it used */
     if ((r = store_begin(c, call)) != GH_OK)
         return r;
-    r = finish_tx(c, call, refresh_locked(c, call, digest, user_agent, ip, deny_ttl_ms, out,
-                                      new_refresh, outcome));
+    r = finish_tx(c, call, refresh_locked(c, call, digest, user_agent, ip, deny_ttl_ms, idle_ms,
+                                      out, new_refresh, outcome));
     if (r != GH_OK || *outcome != GH_REFRESH_OK)
         memset(new_refresh, 0, GH_SECRET_LEN);
     if (r != GH_OK) {

@@ -46,12 +46,15 @@ gh_result session_create(gh_conn *c, gh_call *call, const char *tenant, const ch
 
 /* Rotate: on GH_REFRESH_OK fills out and new_refresh. deny_ttl_ms is how
  * long to deny-list a session revoked for reuse (the access-token life).
+ * A session unused (not refreshed, not signed in) for idle_ms is EXPIRED
+ * as if its life had ended; 0: no idle limit.
  * For REUSED, EXPIRED and REVOKED, out is filled too (the session the token
  * belonged to, for the audit record); for UNKNOWN it is zeroed. Two
  * concurrent refreshes with one token: one gets OK, the other REUSED. */
 gh_result session_refresh(gh_conn *c, gh_call *call, const char *refresh, const char *user_agent,
-                          const char *ip, int64_t deny_ttl_ms, gh_session *out,
-                          char new_refresh[GH_SECRET_LEN], gh_refresh_outcome *outcome);
+                          const char *ip, int64_t deny_ttl_ms, int64_t idle_ms,
+                          gh_session *out, char new_refresh[GH_SECRET_LEN],
+                          gh_refresh_outcome *outcome);
 
 /* The live session a refresh token belongs to (introspection, revocation). */
 gh_result session_by_refresh(gh_conn *c, gh_call *call, const char *refresh, gh_session *out);

@@ -303,7 +303,8 @@ static gh_result refresh_tx(const gh_auth_ctx *ax, const char *refresh, auth_res
                             gh_refresh_outcome *oc, int *disabled)
 {
     gh_result res = session_refresh(ax->conn, ax->call, refresh, ax->ua, ax->ip,
-                                    ax->cfg->access_ttl_ms, &r->session, r->refresh, oc);
+                                    ax->cfg->access_ttl_ms, ax->cfg->refresh_idle_ms, &r->session,
+                                    r->refresh, oc);
     if (res != GH_OK || *oc != GH_REFRESH_OK)
         return res;
     res = users_get(ax->conn, ax->call, r->session.tenant_id, r->session.user_id, &r->user);

@@ -99,7 +99,7 @@ static inline gh_refresh_outcome refresh(fx *f, const char *token, gh_session *s
     gh_refresh_outcome o = (gh_refresh_outcome)-1;
 
     assert_int_equal(session_refresh(f->c, &f->call, token, "agent/2", "198.51.100.7",
-                                     15 * 60 * 1000, s, next, &o), GH_OK);
+                                     15 * 60 * 1000, 0, s, next, &o), GH_OK);
     return o;
 }
 

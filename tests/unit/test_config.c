@@ -137,6 +137,7 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->token_alg, GH_ALG_ES256);
     assert_int_equal(cfg->access_ttl_ms, 15 * 60 * 1000);
     assert_true(cfg->refresh_ttl_ms == 30LL * 86400 * 1000);
+    assert_true(cfg->refresh_idle_ms == 15LL * 86400 * 1000);
     assert_string_equal(cfg->keys_dir, "keys");
     assert_null(cfg->hs256_secret);
 
@@ -447,6 +448,7 @@ static void every_key(void **state)
     assert_int_equal(cfg->token_alg, GH_ALG_HS256);
     assert_int_equal(cfg->access_ttl_ms, 5 * 60 * 1000);
     assert_int_equal(cfg->refresh_ttl_ms, 7 * 86400 * 1000);
+    assert_int_equal(cfg->refresh_idle_ms, 2 * 86400 * 1000);
     assert_string_equal(cfg->keys_dir, "/etc/gatehouse/keys");
     assert_string_equal(cfg->hs256_secret, "uV3nE8qLz5Rk1Wd7Xa4Tc9Mh2Gp6Yj0B!");
 

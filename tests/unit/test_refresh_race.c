@@ -57,7 +57,7 @@ static int racer(peer *p, gh_conn *c)
     while (atomic_load(&rc->ready) < 2 && gh_monotonic_ms() < until)
         ;
     call_init(&call, NULL, "racer", 10000);
-    r = session_refresh(c, &call, rc->token, "racer", "203.0.113.9", 60000, &s, next,
+    r = session_refresh(c, &call, rc->token, "racer", "203.0.113.9", 60000, 0, &s, next,
                         &outcome);
     if (r != GH_OK) {
         snprintf(p->err, sizeof(p->err), "refresh: %s", call.message);
@@ -96,7 +96,7 @@ static void test_refresh_race(void **state)
         /* the family is revoked and deny-listed: the winner's token is
          * refused, and the access tokens of the session too */
         assert_int_equal(token_denied(f->c, &f->call, s.id, NULL), 1);
-        assert_int_equal(session_refresh(f->c, &f->call, won, "ua", "192.0.2.1", 60000, &out,
+        assert_int_equal(session_refresh(f->c, &f->call, won, "ua", "192.0.2.1", 60000, 0, &out,
                                          next, &outcome), GH_OK);
         assert_int_not_equal(outcome, GH_REFRESH_OK);
     }

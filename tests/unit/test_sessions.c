@@ -118,7 +118,7 @@ static void test_session_unknown_expired_revoked(void **state)
     assert_int_equal(refresh(f, fake, &r, next), GH_REFRESH_UNKNOWN);
     assert_string_equal(r.id, "");
     assert_int_equal(refresh(f, "", &r, next), GH_REFRESH_UNKNOWN);
-    assert_int_equal(session_refresh(f->c, &f->call, NULL, NULL, NULL, 1000, &r, next, &o),
+    assert_int_equal(session_refresh(f->c, &f->call, NULL, NULL, NULL, 1000, 0, &r, next, &o),
                      GH_OK);
     assert_int_equal(o, GH_REFRESH_UNKNOWN);
 
@@ -148,6 +148,39 @@ static void test_session_unknown_expired_revoked(void **state)
     assert_string_equal(tok, "");
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM sessions WHERE user_id = ?",
                                "no-such-user"), 0);
+    user_clear(&u);
+}
+
+/* auth.tokens.refresh_idle: a session refreshed in time lives on to its
+ * end; one left unused for the idle time is over, though its life is not. */
+static void test_session_idle(void **state)
+{
+    fx *f = *state;
+    char tok[GH_SECRET_LEN], next[GH_SECRET_LEN];
+    gh_session s, r;
+    gh_refresh_outcome o;
+    gh_user u;
+
+    new_user(f, ROOT, "ida@example.com", NULL, &u);
+    assert_int_equal(session_create(f->c, &f->call, ROOT, u.id, NULL, NULL, DAY, &s, tok),
+                     GH_OK);
+    for (int i = 0; i < 3; i++) { /* used every 50 minutes of a 1 h idle limit */
+        clock_advance_ms(50 * 60 * 1000);
+        assert_int_equal(session_refresh(f->c, &f->call, tok, NULL, NULL, 1000, HOUR, &r, next,
+                                         &o), GH_OK);
+        assert_int_equal(o, GH_REFRESH_OK);
+        memcpy(tok, next, sizeof tok);
+    }
+    clock_advance_ms(HOUR);
+    assert_int_equal(session_refresh(f->c, &f->call, tok, NULL, NULL, 1000, HOUR, &r, next, &o),
+                     GH_OK);
+    assert_int_equal(o, GH_REFRESH_EXPIRED);
+    assert_string_equal(r.id, s.id);
+    assert_string_equal(next, "");
+    /* with no idle limit the same token still works: only the idle time ended it */
+    assert_int_equal(session_refresh(f->c, &f->call, tok, NULL, NULL, 1000, 0, &r, next, &o),
+                     GH_OK);
+    assert_int_equal(o, GH_REFRESH_OK);
     user_clear(&u);
 }
 
@@ -288,7 +321,7 @@ static void *racer_main(void *v)
     if (c == NULL)
         return NULL;
     call_init(&call, NULL, "racer", 10000);
-    p->r = session_refresh(c, &call, p->token, "racer", "203.0.113.9", 60000, &s, p->next,
+    p->r = session_refresh(c, &call, p->token, "racer", "203.0.113.9", 60000, 0, &s, p->next,
                            &p->outcome);
     if (p->r != GH_OK)
         snprintf(p->err, sizeof(p->err), "%s", call.message);
@@ -442,6 +475,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_session_create_rotate_reuse),
         T(test_session_unknown_expired_revoked),
+        T(test_session_idle),
         T(test_session_revoke_list),
         T(test_session_purge),
         T(test_refresh_concurrent),
