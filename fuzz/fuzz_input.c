@@ -100,16 +100,25 @@ static gh_req *request(const char *type, const uint8_t *body, size_t len, answer
 
 /* ------------------------------------------------------------ the handlers' checks */
 
-/* input_string, and what it gives is within max. */
+/* input_string, and what it gives (in *v, when v is not NULL) is within
+ * max. */
+static int string_v(gh_req *req, json_t *in, const char *key, int required, size_t max,
+                    const char **v)
+{
+    const char *got;
+
+    if (input_string(req, in, key, required, max, &got) < 0)
+        return -1;
+    if (got && strlen(got) > max)
+        abort();
+    if (v)
+        *v = got;
+    return 0;
+}
+
 static int string(gh_req *req, json_t *in, const char *key, int required, size_t max)
 {
-    const char *v;
-
-    if (input_string(req, in, key, required, max, &v) < 0)
-        return -1;
-    if (v && strlen(v) > max)
-        abort();
-    return 0;
+    return string_v(req, in, key, required, max, NULL);
 }
 
 /* What the handler read, or NULL when it refused (the answer sent). */
@@ -138,12 +147,13 @@ static json_t *signup(gh_req *req, unsigned accept)
 static json_t *login(gh_req *req, unsigned accept)
 {
     json_t *in = input_body(req, accept);
+    const char *email = NULL, *username = NULL;
 
-    if (in && (string(req, in, "email", INPUT_OPTIONAL, 320) < 0 ||
-               string(req, in, "username", INPUT_OPTIONAL, 320) < 0 ||
+    if (in && (string_v(req, in, "email", INPUT_OPTIONAL, 320, &email) < 0 ||
+               string_v(req, in, "username", INPUT_OPTIONAL, 320, &username) < 0 ||
                string(req, in, "password", INPUT_REQUIRED, 16384) < 0))
         return refused(in);
-    if (in && !json_object_get(in, "email") && !json_object_get(in, "username")) {
+    if (in && !email && !username) {
         input_reject(req, "missing_field", "email", "or 'username' is required.");
         return refused(in);
     }
