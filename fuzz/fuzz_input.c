@@ -212,7 +212,12 @@ static json_t *company(gh_req *req, unsigned accept)
 static int utf8_ok(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
-        unsigned c = s[i], len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        unsigned c = s[i];
+        unsigned len = c < 0x80                 ? 1
+                       : c >= 0xc2 && c <= 0xdf ? 2
+                       : c >= 0xe0 && c <= 0xef ? 3
+                       : c >= 0xf0 && c <= 0xf4 ? 4
+                                                : 0;
         unsigned lo = 0x80, hi = 0xbf;
 
         if (len == 0 || i + len > n)

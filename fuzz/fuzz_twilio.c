@@ -77,7 +77,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(text, sizeof text, yaml, state);
     fd = fuzz_memfd(text, strlen(text), path, sizeof path);
     log_configure(&quiet); /* each report taken is logged at info */
-    if (!(cfg = config_load(path, err, sizeof err)) || plugins_load(&ps, cfg, err, sizeof err) != 0 ||
+    if (!(cfg = config_load(path, err, sizeof err)) ||
+        plugins_load(&ps, cfg, err, sizeof err) != 0 ||
         plugins_thread_init(&ps, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz_twilio: %s\n", err);
         abort();
