@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -699,6 +700,25 @@ static int build_document(builder *b, gh_node *root)
     return 0;
 }
 
+/* the least read_file reads into: a file that says it is empty (a pipe,
+ * /proc) may not be */
+#define READ_CHUNK 4096
+
+/* buf (*cap bytes, all of them read) moved to one twice as big, at most
+ * limit; the old one wiped, as a config may hold secrets. NULL (buf
+ * wiped and freed) when out of memory. */
+static char *grow(char *buf, size_t *cap, size_t limit)
+{
+    size_t n = *cap * 2 < limit ? *cap * 2 : limit;
+    char *bigger = malloc(n);
+    if (bigger)
+        memcpy(bigger, buf, *cap);
+    explicit_bzero(buf, *cap);
+    free(buf);
+    *cap = n;
+    return bigger;
+}
+
 /* Reads the whole file: configs are small, and having the bytes lets us
  * place libyaml's reader errors (bad UTF-8) at a line and column. */
 static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
@@ -715,7 +735,13 @@ static char *read_file(const char *path, size_t max, size_t *len, char *err, siz
         close(fd);
         return NULL;
     }
-    char *buf = malloc(max + 1);
+    /* A buffer the size the file says, not max: a config is a page or two,
+     * and a megabyte for each (a reload, the fuzz target's every input)
+     * is mostly page faults. It grows if the file does while it is read. */
+    size_t cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    if (cap < READ_CHUNK)
+        cap = max + 1 < READ_CHUNK ? max + 1 : READ_CHUNK;
+    char *buf = malloc(cap);
     size_t got = 0;
     if (!buf) {
         cfg_error_at(err, errlen, path, 0, 0, "out of memory");
@@ -724,7 +750,12 @@ static char *read_file(const char *path, size_t max, size_t *len, char *err, siz
     }
     /* Read one byte past max to tell "exactly max" from "too big". */
     for (;;) {
-        ssize_t r = read(fd, buf + got, max + 1 - got);
+        if (got == cap && !(buf = grow(buf, &cap, max + 1))) {
+            cfg_error_at(err, errlen, path, 0, 0, "out of memory");
+            close(fd);
+            return NULL;
+        }
+        ssize_t r = read(fd, buf + got, cap - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {

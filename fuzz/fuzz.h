@@ -17,6 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* data as a NUL-terminated string (a NUL inside ends it early, as a C
  * caller would see it); malloc'd */
 char *fuzz_text(const uint8_t *data, size_t size);
+/* A memfd holding data[0..size), its /proc/self/fd path in path (len
+ * bytes): a file to hand to what opens one by name, with nothing made or
+ * left on disk. The descriptor (close it when done). */
+int fuzz_memfd(const void *data, size_t size, char *path, size_t len);
 /* remove dir and everything in it (a target's temporary files) */
 void fuzz_rmtree(const char *dir);
 

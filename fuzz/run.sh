@@ -33,7 +33,8 @@ fi
 make -C "$out" -j"$jobs" fuzz >"$out/build.log" 2>&1 ||
     { tail -n 40 "$out/build.log"; echo "run.sh: the build failed" >&2; exit 1; }
 
-# fuzz_http runs the daemon in-process: it loads the plugins built here
+# fuzz_http runs the daemon in-process and fuzz_twilio loads its plugin:
+# both load the plugins built here
 export GATEHOUSE_PLUGIN_DIR=$out/plugins/.libs
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||

@@ -95,6 +95,8 @@ struct event_base *loop_base(gh_loop *loop)
 
 void loop_track(gh_loop *loop, int delta)
 {
+    if (!loop) /* a request made without a server (fuzz/fuzz_input.c) */
+        return;
     atomic_fetch_add_explicit(&loop->inflight, delta, memory_order_relaxed);
     if (delta > 0)
         loop->requests++;

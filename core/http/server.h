@@ -32,7 +32,8 @@ void server_tls_reload(gh_server *s);
 void loop_post(gh_loop *loop, gh_done_fn fn, void *arg);
 struct event_base *loop_base(gh_loop *loop);
 gh_loop *loop_current(void); /* the calling loop thread's, or NULL */
-/* Requests in flight on a loop: +1 when one arrives, -1 when answered. */
+/* Requests in flight on a loop: +1 when one arrives, -1 when answered;
+ * nothing for a request without a loop (NULL). */
 void loop_track(gh_loop *loop, int delta);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "asserts.h"
 #include "oci_test_key.h"
+#include "call.h"
 #include "plugin/host.h"
 #include "../../plugins/cloud/oci/oci_sign.h"
 
@@ -204,12 +205,52 @@ static void test_encrypted_key(void **state)
     assert_contains(why, "cannot read the private key");
 }
 
+/* What would not be sent as signed is refused, not signed: a CR or LF
+ * (a line of its own in the signing string and the request), a blank in
+ * the request line, a Host longer than its header holds. A plain request
+ * next to them still signs. */
+static void test_hostile_refused(void **state)
+{
+    static const char *const bad[][3] = {
+        {"GET", "/20160918/users", HOST "\r\nx-injected: 1"},
+        {"GET", "/20160918/users?name=a\nhost: evil.example.com", HOST},
+        {"GET /other", "/20160918/users", HOST},
+        {"GET", "/20160918/users name", HOST},
+        {"GET", "20160918/users", HOST},
+        {"GET", "/20160918/users", ""},
+    };
+    char long_host[400];
+    oci_signed_headers hd;
+    gh_call call;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        call_init(&call, NULL, "t", 1000);
+        assert_int_equal(oci_sign_request(h, &call, key, KEY_ID, bad[i][0], bad[i][1], bad[i][2],
+                                          0, NULL, &hd),
+                         GH_ERR_INVALID);
+        assert_null(hd.authorization);
+        assert_null(strstr(call.message, "evil")); /* hostile text is not logged */
+    }
+    memset(long_host, 'h', sizeof long_host - 1);
+    long_host[sizeof long_host - 1] = '\0';
+    assert_int_equal(oci_sign_request(h, &call, key, KEY_ID, "GET", "/x", long_host, 0, NULL, &hd),
+                     GH_ERR_INVALID);
+    assert_contains(call.message, "longer than 313 bytes");
+    long_host[313] = '\0'; /* "Host: " and 313 bytes fill the header's 320 */
+    assert_int_equal(oci_sign_request(h, &call, key, KEY_ID, "GET", "/x", long_host, 0, NULL, &hd),
+                     GH_OK);
+    assert_string_equal(hd.host + 6, long_host);
+    oci_signed_headers_free(&hd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint), cmocka_unit_test(test_get_vector),
         cmocka_unit_test(test_post_vector), cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_http_date),   cmocka_unit_test(test_encrypted_key),
+        cmocka_unit_test(test_hostile_refused),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -119,6 +119,24 @@ gh_result oci_body_sha256(const gh_host *h, gh_call *call, const void *body, siz
                : h->encode(call, GH_ENC_BASE64, md, md_len, out, OCI_SHA256_B64_LEN, &out_len);
 }
 
+/* Printable ASCII without spaces: what a request line or a Host header
+ * may carry. A CR or LF would start a line of its own in the signing
+ * string (and in the request), a space would split the request line. */
+static int is_visible(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static int is_method(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+    return n > 0 && s[n] == '\0';
+}
+
 gh_result oci_signing_string(const gh_host *h, gh_call *call, const oci_sig_input *in, char **out)
 {
     char method[16];
@@ -128,6 +146,16 @@ gh_result oci_signing_string(const gh_host *h, gh_call *call, const oci_sig_inpu
 
     if (n >= sizeof method)
         return h->fail(call, GH_ERR_INVALID, "oci: method '%.16s' too long", in->method);
+    /* what is signed must be what is sent, one header a line: refuse
+     * rather than sign text that the request line or a header would
+     * carry differently (their values are not logged: they may be hostile) */
+    if (!is_method(in->method))
+        return h->fail(call, GH_ERR_INVALID, "oci: the method is not a word of letters");
+    if (in->target[0] != '/' || !is_visible(in->target))
+        return h->fail(call, GH_ERR_INVALID,
+                       "oci: the request target is not a path of visible ASCII characters");
+    if (!in->host[0] || !is_visible(in->host))
+        return h->fail(call, GH_ERR_INVALID, "oci: the host is not visible ASCII characters");
     for (size_t i = 0; i <= n; i++)
         method[i] =
             in->method[i] >= 'A' && in->method[i] <= 'Z' ? in->method[i] + 32 : in->method[i];
@@ -214,6 +242,10 @@ gh_result oci_sign_request(const gh_host *h, gh_call *call, EVP_PKEY *key, const
     gh_result r;
 
     memset(out, 0, sizeof *out);
+    /* the Host header must carry all of what the signature covers */
+    if (strlen(host) > sizeof out->host - sizeof "Host: ")
+        return h->fail(call, GH_ERR_INVALID, "oci: the host is longer than %zu bytes",
+                       sizeof out->host - sizeof "Host: ");
     oci_http_date(now_ms, date);
     if (body && (r = oci_body_sha256(h, call, body, strlen(body), sha)) != GH_OK)
         return r;
