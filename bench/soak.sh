@@ -5,17 +5,25 @@
 # The load (lua/soak.lua) mixes sign-ins, refresh grants, token checks
 # (/users/me, introspection) and admin writes (a role created, described,
 # deleted), paced at a fixed number of requests/s. A first unpaced run of
-# the same mix (20 s) measures the capacity; the soak offers half of it,
-# in one wrk run a minute, and prints a line a minute: the rate offered
-# and achieved, p50 and p99 latency, failed requests, and gatehoused's
-# resident memory (VmRSS), open descriptors (/proc/PID/fd) and, on SQLite,
-# the database and WAL file sizes, read 5 s before the minute's end, under
-# load.
+# the same mix (20 s) measures the capacity; the soak offers half of it.
+# Each minute is one wrk run of 55 s and 5 s without requests, and gives
+# a line: the rate offered and achieved, p50 and p99 latency, failed
+# requests, gatehoused's resident memory (VmRSS) under load (50 s in) and
+# idle (at the minute's end), its open descriptors (/proc/PID/fd, idle)
+# and, on SQLite, the database and WAL file sizes.
+#
+# Why idle: argon2's working memory, 19 MiB per hashing thread, is handed
+# back a second after the last hash and faulted in again by the next one,
+# so under load RSS jumps by up to 38 MB with whether a sign-in ran in the
+# last second. After 5 s idle those pages, the threads' caches (dropped
+# after 1 s) and malloc's free memory (trimmed after 2 s) are gone, and
+# what is left is what the process keeps: where a leak shows.
 #
 # Flat: the first SOAK_WARMUP minutes are warm-up (caches, SQLite's page
 # cache, malloc arenas, the verified-token cache fill); over the minutes
-# after them the least-squares slope is taken, and the soak passes when
-#   - RSS grows by less than 64 KB a minute (RSS_SLOPE_KB), and
+# after them the least-squares slope of the idle figures is taken, and
+# the soak passes when
+#   - idle RSS grows by less than 64 KB a minute (RSS_SLOPE_KB), and
 #   - descriptors do not grow: slope below 0.1 a minute and the last
 #     sample no higher than the first,
 # and no request failed (non-2xx, a wrong answer, a socket error). 64 KB
@@ -41,7 +49,8 @@ set -euo pipefail
 MINUTES=${SOAK_MINUTES:-30}
 WARMUP=${SOAK_WARMUP:-10}
 RSS_SLOPE_KB=64
-SAMPLE_AT=55 # seconds into each minute's run
+LOAD_SECONDS=55 IDLE_SECONDS=5 # a minute
+SAMPLE_AT=50                   # the RSS under load: seconds into the load
 CAPACITY_SECONDS=20
 # weights per 1000 requests: argon2id makes a sign-in cost hundreds of
 # token checks, so a small share
@@ -99,17 +108,18 @@ sent() {
          END { printf "%.0f", n / d }' "$TMP/wrk-$1.txt"
 }
 
-# sample: "RSS_KB FDS DB_MB WAL_MB" of gatehoused now
-sample() {
-    local rss fds db=- wal=-
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$GH_PID/status")
-    fds=$(find "/proc/$GH_PID/fd" -mindepth 1 | wc -l)
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$GH_PID/status"; }
+fds() { find "/proc/$GH_PID/fd" -mindepth 1 | wc -l; }
+# files: "DB_MB WAL_MB", the SQLite files' sizes ("- -" on a server)
+files() {
+    local db=- wal=-
     if [ "$BACKEND" = sqlite ]; then
         db=$(stat -c %s "$TMP/state/gatehouse.db" | awk '{ printf "%.1f", $1 / 1048576 }')
         wal=$(stat -c %s "$TMP/state/gatehouse.db-wal" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }') || true
     fi
-    echo "$rss $fds $db ${wal:--}"
+    echo "$db ${wal:--}"
 }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # ------------------------------------------------------------------ capacity
 echo "soak: gatehoused on $BACKEND${BENCH_KV:++$BENCH_KV}, $(nproc) cores; wrk $WRK_THREADS threads, $WRK_CONNS connections; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -124,20 +134,25 @@ export SOAK_RATE=$((CAP_RPS / 2))
 echo "soak: offering half of it, $SOAK_RATE req/s, for $MINUTES minutes ($WARMUP of warm-up)"
 
 # ------------------------------------------------------------------ the soak
-printf '%6s %9s %9s %8s %8s %7s %7s %8s %5s %7s %7s\n' minute offered/s achieved/s p50_ms p99_ms non2xx sockerr RSS_MB fds db_MB wal_MB
+echo "soak: RSS in MB under load ($SAMPLE_AT s in) and idle (after $IDLE_SECONDS s without requests); fds idle"
+printf '%6s %9s %9s %8s %8s %7s %7s %8s %8s %5s %7s %7s\n' minute offered/s achieved/s p50_ms p99_ms \
+    non2xx sockerr RSS_load RSS_idle fds db_MB wal_MB
 FAILED=0
 : >"$TMP/series"
 for m in $(seq 1 "$MINUTES"); do
-    (sleep "$SAMPLE_AT" && sample >"$TMP/sample") &
+    (sleep "$SAMPLE_AT" && rss_kb >"$TMP/rss-load") &
     SAMPLER=$!
-    soak_run "m$m" 60 "$m"
+    soak_run "m$m" "$LOAD_SECONDS" "$m"
     wait "$SAMPLER" || die "gatehoused could not be read in minute $m (did it die? see its log)"
-    read -r RSS FDS DB WAL <"$TMP/sample"
+    sleep "$IDLE_SECONDS"
+    kill -0 "$GH_PID" 2>/dev/null || die "gatehoused died in minute $m; see its log"
+    RSS=$(rss_kb) FDS=$(fds)
+    read -r DB WAL <<<"$(files)"
     name="R_m$m"
     read -r RPS P50 P99 BAD ERR <<<"${!name}"
     FAILED=$((FAILED + BAD + ERR))
-    printf '%6s %9s %9s %8s %8s %7s %7s %8.1f %5s %7s %7s\n' "$m" "$(sent "m$m")" "$RPS" "$P50" "$P99" \
-        "$BAD" "$ERR" "$(awk -v k="$RSS" 'BEGIN { print k / 1024 }')" "$FDS" "$DB" "$WAL"
+    printf '%6s %9s %9s %8s %8s %7s %7s %8s %8s %5s %7s %7s\n' "$m" "$(sent "m$m")" "$RPS" "$P50" "$P99" \
+        "$BAD" "$ERR" "$(mb "$(cat "$TMP/rss-load")")" "$(mb "$RSS")" "$FDS" "$DB" "$WAL"
     echo "$m $RSS $FDS" >>"$TMP/series"
 done
 
@@ -157,9 +172,9 @@ awk -v s="$RSS_SLOPE" -v max="$RSS_SLOPE_KB" 'BEGIN { exit !(s < max) }' || FLAT
 awk -v s="$FD_SLOPE" -v d="$FD_DIFF" 'BEGIN { exit !(s < 0.1 && d <= 0) }' || FLAT=0
 echo
 echo "soak: growth over minutes $((WARMUP + 1))-$MINUTES (after $WARMUP of warm-up), at $SOAK_RATE req/s offered:"
-printf '  RSS: %+.1f KB/min (least squares), %+d KB last minus first (flat: slope < %d KB/min)\n' \
+printf '  RSS idle: %+.1f KB/min (least squares), %+d KB last minus first (flat: slope < %d KB/min)\n' \
     "$RSS_SLOPE" "$RSS_DIFF" "$RSS_SLOPE_KB"
-printf '  fds: %+.2f /min (least squares), %+d last minus first (flat: slope < 0.1/min, last <= first)\n' \
+printf '  fds idle: %+.2f /min (least squares), %+d last minus first (flat: slope < 0.1/min, last <= first)\n' \
     "$FD_SLOPE" "$FD_DIFF"
 echo "  failed requests: $FAILED; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$FLAT" = 1 ] && [ "$FAILED" -eq 0 ]; then
