@@ -24,103 +24,23 @@
 # shellcheck disable=SC2154 # the R_<run> results are set by parse() with printf -v
 set -euo pipefail
 
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$(cd "${1:-./build/check}" 2>/dev/null && pwd) || {
-    echo "bench: no build directory ${1:-./build/check}" >&2
-    exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" "${1:-}"
 DURATION=${BENCH_DURATION:-10}
-WRK_THREADS=${BENCH_THREADS:-2}
-WRK_CONNS=${BENCH_CONNS:-32}
 CORES=$(nproc)
-BACKEND=${BENCH_BACKEND:-sqlite}
-# what etc/gatehouse.yaml configures, and so what the config below keeps
-ARGON2_M=19456 ARGON2_T=2 ARGON2_P=1
 # the custom role's permissions: invoice:<action>; a single check asks for
 # the first, the batch for all of them
 AUTHZ_ACTIONS=(read write pay approve export)
 # one mfa/verify request per user: each needs two argon2id hashes to set up
 MFA_USERS=${BENCH_MFA_USERS:-1000}
 
-die() { echo "bench: $*" >&2; exit 1; }
-
-for tool in wrk curl cc pkg-config python3; do
-    command -v "$tool" >/dev/null || case $tool in
-        wrk) die "wrk is not installed (Debian/Ubuntu: apt-get install wrk)" ;;
-        *) die "$tool is not installed" ;;
-    esac
+for tool in cc pkg-config; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 pkg-config --exists libevent libevent_pthreads ||
     die "libevent development files not found (Debian/Ubuntu: apt-get install libevent-dev)"
 pkg-config --exists libargon2 ||
     die "libargon2 development files not found (Debian/Ubuntu: apt-get install libargon2-dev)"
-[ -x "$BUILD/gatehoused" ] || die "$BUILD/gatehoused not found: build first (make)"
-[ -d "$BUILD/plugins/.libs" ] || die "$BUILD/plugins/.libs not found: build the plugins first"
-
-TMP=$(mktemp -d /tmp/gh-bench-XXXXXX)
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A port nothing listens on (a race with other programs is possible but
-# harmless here: the server would fail to start and say so).
-free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
-# wait_up URL PID LOG: until URL answers, or the process dies
-wait_up() {
-    for _ in $(seq 1 200); do
-        curl -fs -o /dev/null --max-time 1 "$1" && return 0
-        kill -0 "$2" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "bench: the server did not come up at $1; its log:" >&2
-    cat "$3" >&2
-    exit 1
-}
-
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-
-# ------------------------------------------------------------------ wrk
-# bench NAME URL SCRIPT [wrk options...]: runs wrk with a Lua script whose
-# done() prints "RESULT ..." (lua/report.lua) and sets R_<NAME> to
-# "req/s p50_ms p99_ms non2xx errors".
-export BENCH_LUA="$SRC/bench/lua"
-bench() {
-    local name=$1 url=$2 script=$3 out
-    shift 3
-    out="$TMP/wrk-$name.txt"
-    wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --timeout 10s "$@" \
-        -s "$BENCH_LUA/$script" "$url" >"$out" 2>&1 || {
-        cat "$out" >&2
-        die "wrk failed for $name"
-    }
-    parse "$name" "$out"
-}
-
-parse() {
-    local line
-    line=$(grep '^RESULT ' "$2") || { cat "$2" >&2; die "no result from wrk for $1"; }
-    printf -v "R_$1" '%s' "$(echo "$line" | awk '{
-        printf "%.0f %.2f %.2f %d %d", $2 / ($3 / 1e6), $4 / 1000, $5 / 1000, $6, $7 }')"
-}
 
 # ------------------------------------------------------------------ 1, 2: bare
 echo "bench: building bare and hashrate" >&2
@@ -142,110 +62,17 @@ echo "bench: bare evhttp, $CORES loops" >&2
 bench bare1 "http://127.0.0.1:$BARE_PORT/" get.lua
 
 # ------------------------------------------------------------------ 3: gatehoused
-PORT=$(free_port)
-URL="http://127.0.0.1:$PORT"
-mkdir -p "$TMP/state"
-# the storage block: SQLite in the state directory, or a fresh database on
-# the server named by the GH_TEST_*_URL that tests/servers.sh exports
-DBNAME="gh_bench_$$"
-case $BACKEND in
-sqlite) STORAGE="" ;;
-postgres)
-    [ -n "${GH_TEST_POSTGRES_URL:-}" ] || die "BENCH_BACKEND=postgres needs GH_TEST_POSTGRES_URL"
-    psql "$GH_TEST_POSTGRES_URL" -qc "CREATE DATABASE $DBNAME" >/dev/null || die "cannot create $DBNAME"
-    STORAGE="storage: {plugin: postgres, options: {url: \"${GH_TEST_POSTGRES_URL%/*}/$DBNAME\"}}" ;;
-mysql)
-    [ -n "${GH_TEST_MYSQL_URL:-}" ] || die "BENCH_BACKEND=mysql needs GH_TEST_MYSQL_URL"
-    MY=${GH_TEST_MYSQL_URL#mysql://}
-    MY_USER=${MY%%:*} MY_REST=${MY#*:}
-    MY_PW=${MY_REST%%@*} MY_HOST=${MY_REST#*@}
-    MY_HOST=${MY_HOST%/}
-    mariadb --no-defaults -h"${MY_HOST%:*}" -P"${MY_HOST##*:}" -u"$MY_USER" -p"$MY_PW" \
-        -e "CREATE DATABASE $DBNAME CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ||
-        die "cannot create $DBNAME"
-    STORAGE="storage: {plugin: mysql, options: {url: \"${GH_TEST_MYSQL_URL%/}/$DBNAME\"}}" ;;
-*) die "BENCH_BACKEND: sqlite, postgres or mysql, not $BACKEND" ;;
-esac
-KV=""
-if [ "${BENCH_KV:-}" = redis ]; then
-    [ -n "${GH_TEST_REDIS_URL:-}" ] || die "BENCH_KV=redis needs GH_TEST_REDIS_URL"
-    KV="kv: {plugin: redis, options: {url: \"$GH_TEST_REDIS_URL\", key_prefix: \"gh-bench-$$:\"}}"
-fi
-cat >"$TMP/gatehouse.yaml" <<YAML
-server:
-  listen: ["127.0.0.1:$PORT"]
-  public_url: $URL
-log:
-  level: warning
-  access_log: false
-paths:
-  state_dir: $TMP/state
-auth:
-  password:
-    argon2: {memory_kib: $ARGON2_M, iterations: $ARGON2_T, parallelism: $ARGON2_P}
-  # thousands of requests from one address and one account: no lockout
-  lockout:
-    account_failures: 1000
-    ip_failures: 1000000
-$STORAGE
-$KV
-plugins: [{name: totp}]
-YAML
-# thousands of logins from one address: no rate limits but where a run
-# measures what they cost (limits_every_route)
-cp "$TMP/gatehouse.yaml" "$TMP/gatehouse-base.yaml"
-echo "rate_limits: []" >>"$TMP/gatehouse.yaml"
-export GATEHOUSE_PLUGIN_DIR="$BUILD/plugins/.libs"
-# the admin that sets up the role for /authz/check, from gatehousectl and
-# not the config's bootstrap block: that would hash a password in
-# gatehoused at start-up, and its argon2 memory would still be resident
-# when the start-up RSS is read
-ctl() {
-    "$BUILD/gatehousectl" -c "$TMP/gatehouse.yaml" "$@" >"$TMP/ctl.log" 2>&1 ||
-        { cat "$TMP/ctl.log" >&2; die "gatehousectl $1 $2 failed"; }
-}
-ADMIN_EMAIL="bench-admin-$$-$RANDOM@example.com"
-ADMIN_PASSWORD="Bench-admin-$RANDOM-correct-horse-battery-staple"
-ctl migrate up
-ctl user create --email "$ADMIN_EMAIL" --admin --password-stdin <<<"$ADMIN_PASSWORD"
-"$BUILD/gatehoused" -c "$TMP/gatehouse.yaml" 2>"$TMP/gatehoused.log" &
-GH_PID=$!
-PIDS+=("$GH_PID")
-wait_up "$URL/health" "$GH_PID" "$TMP/gatehoused.log"
-sleep 1 # let start-up settle (key generation, migrations, thread stacks)
+gatehoused_start
 RSS_START=$(rss_mb "$GH_PID")
 
 # ------------------------------------------------------------------ 4: a user
-EMAIL="bench-$$-$RANDOM@example.com"
-PASSWORD="Bench-$RANDOM-correct-horse-battery-staple"
-export BENCH_EMAIL=$EMAIL BENCH_PASSWORD=$PASSWORD
-
-# post PATH JSON [curl options...]: the body of a successful answer, or die
-# with the answer
-post() {
-    local path=$1 data=$2 code
-    shift 2
-    code=$(curl -sS -o "$TMP/answer" -w '%{http_code}' --max-time 30 -X POST \
-        -H 'Content-Type: application/json' "$@" --data "$data" "$URL$path") ||
-        die "POST $path failed"
-    case $code in 2??) cat "$TMP/answer" ;; *) die "POST $path: HTTP $code: $(head -c 500 "$TMP/answer")" ;; esac
-}
-field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"; }
-
 REFRESH_TOKENS=$((2 * WRK_CONNS)) # spares: see lua/refresh.lua
-echo "bench: signing up $EMAIL and logging in $((REFRESH_TOKENS + 1)) times" >&2
-post /api/v1/auth/signup "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" >/dev/null
-LOGIN="{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}"
+user_signup
+echo "bench: signed up $BENCH_EMAIL; logging in $((REFRESH_TOKENS + 1)) times" >&2
 ACCESS=$(post /api/v1/auth/login "$LOGIN" | field access_token)
 [ -n "$ACCESS" ] || die "login returned no access_token"
 export BENCH_TOKEN=$ACCESS
-# refresh tokens are good for one use each: one session per token
-: >"$TMP/refresh-tokens"
-for _ in $(seq 1 "$REFRESH_TOKENS"); do
-    REFRESH=$(post /api/v1/auth/login "$LOGIN" | field refresh_token)
-    [ -n "$REFRESH" ] || die "login returned no refresh_token"
-    echo "$REFRESH" >>"$TMP/refresh-tokens"
-done
+refresh_tokens "$REFRESH_TOKENS" "$TMP/refresh-tokens"
 export BENCH_REFRESH_FILE="$TMP/refresh-tokens" BENCH_PER_THREAD=$((REFRESH_TOKENS / WRK_THREADS))
 
 # ------------------------------------------------------------------ 4: a role to check
@@ -253,9 +80,7 @@ export BENCH_REFRESH_FILE="$TMP/refresh-tokens" BENCH_PER_THREAD=$((REFRESH_TOKE
 # were before roles: it holds a custom role, set up by the admin, that
 # grants invoice:<each of AUTHZ_ACTIONS>.
 echo "bench: a role with ${#AUTHZ_ACTIONS[@]} permissions for a second user" >&2
-BENCH_ADMIN_TOKEN=$(post /api/v1/auth/login \
-    "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | field access_token)
-export BENCH_ADMIN_TOKEN
+admin_login
 AS_ADMIN=(-H "Authorization: Bearer $BENCH_ADMIN_TOKEN")
 RESOURCE=$(post /api/v1/resources '{"name":"invoice"}' "${AS_ADMIN[@]}" | field id)
 ROLE=$(post /api/v1/roles '{"name":"bench"}' "${AS_ADMIN[@]}" | field id)
@@ -266,7 +91,7 @@ for action in "${AUTHZ_ACTIONS[@]}"; do
     post "/api/v1/roles/$ROLE/permissions/$PERMISSION" '' "${AS_ADMIN[@]}" >/dev/null
     CHECK_ALL+=("invoice:$action")
 done
-AUTHZ_LOGIN="{\"email\":\"authz-$EMAIL\",\"password\":\"$PASSWORD\"}"
+AUTHZ_LOGIN="{\"email\":\"authz-$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}"
 AUTHZ_USER=$(post /api/v1/auth/signup "$AUTHZ_LOGIN" | field id)
 post "/api/v1/users/$AUTHZ_USER/roles/$ROLE" '' "${AS_ADMIN[@]}" >/dev/null
 AUTHZ_TOKEN=$(post /api/v1/auth/login "$AUTHZ_LOGIN" | field access_token)
@@ -356,7 +181,7 @@ bench refresh "$URL/oauth2/token" refresh.lua
 # Set up through the API (lua/mfa_verify.lua and mfa_users.py say why this
 # way), after the hashing runs and the refreshes: the set-up hashes too.
 echo "bench: $MFA_USERS users with a TOTP factor and an mfa_token each" >&2
-python3 "$SRC/bench/mfa_users.py" "$URL" "$MFA_USERS" "$PASSWORD" "mfa-$$-$RANDOM" \
+python3 "$SRC/bench/mfa_users.py" "$URL" "$MFA_USERS" "$BENCH_PASSWORD" "mfa-$$-$RANDOM" \
     "$TMP/mfa-tokens" || die "the mfa/verify set-up failed"
 sleep 2 # sign-ins still being written must not share the cores
 echo "bench: POST /api/v1/auth/mfa/verify (TOTP)" >&2
@@ -455,6 +280,6 @@ printf 'gatehoused RSS: %s MB after start-up, %s MB idle after the runs (goal <=
 
 # one line for bench/backends.sh
 printf 'summary %s bare=%s me=%s apikey=%s me_rl=%s apikey_rl=%s cc=%s authz=%s introspect=%s refresh=%s mfa=%s login=%s flood_p99x=%s rss_start=%s rss_end=%s\n' \
-    "$BACKEND${KV:++redis}" "$BARE_RPS" "${R_me%% *}" "${R_apikey%% *}" "${R_me_rl%% *}" \
+    "$BACKEND${BENCH_KV:++$BENCH_KV}" "$BARE_RPS" "${R_me%% *}" "${R_apikey%% *}" "${R_me_rl%% *}" \
     "${R_apikey_rl%% *}" "${R_client_credentials%% *}" "${R_authz%% *}" "${R_introspect%% *}" "${R_refresh%% *}" "${R_mfa%% *}" \
     "$LOGIN_RPS" "$RATIO" "$RSS_START" "$RSS_END"

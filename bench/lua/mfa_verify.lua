@@ -7,8 +7,7 @@
 -- BENCH_PER_THREAD lines) and stops when every one of its verifies has
 -- been answered. wrk itself waits out its -d all the same, so the duration
 -- in the RESULT line is the script's own: from the first verify sent to
--- the last one answered, over all threads (CLOCK_MONOTONIC through
--- LuaJIT's ffi, which every thread reads alike).
+-- the last one answered, over all threads (lua/clock.lua).
 -- A connection that asks for a request when its thread's slice is dealt
 -- out but not yet all answered waits a second (delay()), by when its
 -- thread has usually stopped, and then sends a GET /health, which is not
@@ -18,17 +17,7 @@
 -- the non-2xx answers in the RESULT line.
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
 dofile(os.getenv("BENCH_LUA") .. "/deal.lua")
-local ffi = require("ffi")
-ffi.cdef [[
-   typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-   int clock_gettime(int clock, bench_timespec *ts);
-]]
-local CLOCK_MONOTONIC = 1
-local ts = ffi.new("bench_timespec")
-local function now_us()
-   ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
-   return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
-end
+dofile(os.getenv("BENCH_LUA") .. "/clock.lua")
 local threads = {}
 
 -- main state: deal the lines out, a slice per thread
