@@ -824,6 +824,33 @@ static int set_redirect_allowlist(checker *ck, const gh_node *v, const field *f,
     return 0;
 }
 
+/* server.trusted_proxies: addresses and ranges, each checked now so that
+ * a typo fails `gatehoused -t` rather than trusting the wrong hosts. */
+static int set_trusted_proxies(checker *ck, const gh_node *v, const field *f, void *base,
+                               const char *name)
+{
+    gh_trusted_proxies *tp = &ck->cfg->proxies;
+    (void)f, (void)base;
+    if (v->type != GH_NODE_SEQ)
+        return bad_value(ck, v, name, "a list of addresses or ranges (10.0.0.0/8)");
+    if (v->n && !(tp->v = calloc(v->n, sizeof *tp->v)))
+        return nomem(ck);
+    for (const gh_node *item = v->child; item; item = item->next) {
+        const char *why;
+        if (item->type != GH_NODE_SCALAR || cfg_is_null(item))
+            return bad_value(ck, item, name, "an address or a range (10.0.0.0/8)");
+        if (client_ip_cidr_parse(item->value, &tp->v[tp->n], &why) < 0)
+            return cfg_error(ck->err, ck->errlen, item, "%s: bad address or range '%.64s': %s",
+                             name, item->value, why);
+        tp->n++;
+    }
+    return 0;
+}
+
+static const choice client_ip_headers[] = {
+    { "x-forwarded-for", CLIENT_IP_HDR_XFF }, { "forwarded", CLIENT_IP_HDR_FORWARDED }, { 0 },
+};
+
 #define OFF(m) offsetof(gh_config, m)
 
 static const field companies_fields[] = {
@@ -872,6 +899,8 @@ static const field server_fields[] = {
     { .key = "group", .set = set_string, .off = OFF(run_group), .restart = 1 },
     { .key = "cors", .set = set_section, .sub = cors_fields },
     { .key = "metrics", .set = set_section, .sub = metrics_fields },
+    { .key = "trusted_proxies", .set = set_trusted_proxies },
+    { .key = "client_ip_header", .set = set_choice, .off = OFF(proxies.header), .choices = client_ip_headers, .def = "x-forwarded-for" },
     { 0 },
 };
 
@@ -1466,6 +1495,7 @@ void config_free(gh_config *cfg)
         free(cfg->listen[i].tls_client_ca);
     }
     free(cfg->listen);
+    free(cfg->proxies.v);
     for (size_t i = 0; i < cfg->n_cors_origins; i++)
         free(cfg->cors_origins[i]);
     free(cfg->cors_origins);

@@ -17,6 +17,7 @@
 #include "auth/mfa_conf.h"
 #include "auth/password.h"
 #include "auth/token_conf.h"
+#include "http/client_ip.h"
 #include "http/rate_limits_conf.h"
 #include "notify/outbox_conf.h"
 #include "yaml_tree.h"
@@ -102,6 +103,10 @@ typedef struct gh_config {
     /* server.metrics: who may read /metrics (api/health.c) */
     char *metrics_token;       /* secret: a scraper's Bearer token; NULL: none */
     int metrics_public;        /* 1: anyone, without a token */
+
+    /* server.trusted_proxies and client_ip_header: whose forwarding
+     * header names the client (http/client_ip.h) */
+    gh_trusted_proxies proxies;
 
     /* log: */
     int log_level;             /* gh_log_level */

@@ -200,7 +200,8 @@ void gh_log(int level, const char *fmt, ...)
 }
 
 void log_access(const char *method, const char *path, int status,
-                double duration_ms, const char *request_id, const char *peer)
+                double duration_ms, const char *request_id, const char *client,
+                const char *peer)
 {
     if (!atomic_load_explicit(&cur_access, memory_order_relaxed) || !log_enabled(GH_LOG_INFO))
         return;
@@ -224,6 +225,7 @@ void log_access(const char *method, const char *path, int status,
         field(&l, json, "duration_ms", num);
     }
     field(&l, json, "request_id", request_id);
+    field(&l, json, "client", client);
     field(&l, json, "peer", peer);
     if (json)
         put_str(&l, "}");

@@ -29,7 +29,10 @@ void gh_log_tagged(int level, const char *source, const char *request_id,
 void gh_vlog_tagged(int level, const char *source, const char *request_id,
                     const char *fmt, va_list ap);
 
+/* client: who the request is from (behind a trusted proxy, the address
+ * its header names); peer: who connected. */
 void log_access(const char *method, const char *path, int status,
-                double duration_ms, const char *request_id, const char *peer);
+                double duration_ms, const char *request_id, const char *client,
+                const char *peer);
 
 #endif

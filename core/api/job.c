@@ -115,7 +115,7 @@ api_job *api_job_new(gh_req *req, unsigned flags)
     j->request_id = req->request_id;
     j->route = req->match.route ? req->match.route->pattern : NULL;
     j->method = req->method;
-    snprintf(j->ip, sizeof j->ip, "%s", req->peer);
+    snprintf(j->ip, sizeof j->ip, "%s", req->client);
     /* stored, listed and put in JSON: clipped to valid, printable UTF-8 */
     device_text_clip(j->ua, sizeof j->ua, req_header(req, "User-Agent"));
     first_language(j->locale, sizeof j->locale, req_header(req, "Accept-Language"));

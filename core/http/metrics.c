@@ -37,6 +37,7 @@ typedef struct route_stats {
 static route_stats *stats; /* nroutes + 1: the last is "unmatched" */
 static _Atomic uint64_t loop_jobs, loop_jobs_moved;
 static _Atomic uint64_t tokens_forged, tokens_refused_other, forged_audits_dropped;
+static _Atomic uint64_t forwarded_refused;
 static size_t nstats;
 static int64_t started_ms;
 
@@ -91,6 +92,11 @@ void metrics_token_refused(int forged)
 void metrics_forged_audit_dropped(void)
 {
     atomic_fetch_add_explicit(&forged_audits_dropped, 1, memory_order_relaxed);
+}
+
+void metrics_forwarded_refused(void)
+{
+    atomic_fetch_add_explicit(&forwarded_refused, 1, memory_order_relaxed);
 }
 
 static uint64_t load(_Atomic uint64_t *v)
@@ -188,6 +194,12 @@ void metrics_render(struct evbuffer *out, const gh_app *app)
                         (unsigned long long)load(&tokens_forged),
                         (unsigned long long)load(&tokens_refused_other),
                         (unsigned long long)load(&forged_audits_dropped));
+    evbuffer_add_printf(out, "# HELP gatehouse_forwarded_header_refused_total Forwarding headers "
+                             "from a trusted proxy that could not be read: the proxy was taken "
+                             "as the client.\n"
+                             "# TYPE gatehouse_forwarded_header_refused_total counter\n"
+                             "gatehouse_forwarded_header_refused_total %llu\n",
+                        (unsigned long long)load(&forwarded_refused));
     evbuffer_add_printf(out, "# HELP gatehouse_password_checks_total Password verifications run "
                              "(an unknown account's dummy one included).\n"
                              "# TYPE gatehouse_password_checks_total counter\n"

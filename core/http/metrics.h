@@ -21,6 +21,9 @@ void metrics_loop_job(int moved);
 void metrics_token_refused(int forged);
 /* A forged token whose audit row the rate limit left out. */
 void metrics_forged_audit_dropped(void);
+/* A trusted proxy's forwarding header that could not be read: the
+ * request was taken as the proxy's own (http/client_ip.h). */
+void metrics_forwarded_refused(void);
 void metrics_render(struct evbuffer *out, const struct gh_app *app);
 
 #endif

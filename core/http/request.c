@@ -207,7 +207,7 @@ void req_send(gh_req *req, int status, const char *content_type, const char *bod
     metrics_request(req->match.route ? req->match.route->index : router_count(req->app->router),
                     req->status, (double)us / 1e6);
     log_access(req->method_name, req->path, req->status, (double)us / 1000.0, req->request_id,
-               req->peer);
+               req->client, req->peer);
     loop_track(req->loop, -1);
     if (!req->in_done)
         req_free(req);
@@ -473,6 +473,37 @@ static void fill_peer(gh_req *req)
     snprintf(req->peer, sizeof req->peer, "%s", addr ? addr : "-");
 }
 
+/* The client behind trusted proxies (http/client_ip.h). A header that
+ * cannot be read is not the client's fault to pay for with a 500, nor a
+ * reason to believe part of it: the peer is used, counted and logged. */
+static void fill_client(gh_req *req, const gh_config *cfg)
+{
+    const gh_trusted_proxies *tp = &cfg->proxies;
+    snprintf(req->client, sizeof req->client, "%s", req->peer);
+    if (tp->n == 0)
+        return;
+    const char *name = tp->header == CLIENT_IP_HDR_FORWARDED ? "Forwarded" : "X-Forwarded-For";
+    /* one more than the walk takes, so that too many lines are seen */
+    const char *lines[CLIENT_IP_MAX_HOPS + 1];
+    size_t n = 0;
+    for (struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first;
+         h && n < sizeof lines / sizeof *lines; h = h->next.tqe_next)
+        if (strcasecmp(h->key, name) == 0)
+            lines[n++] = h->value;
+    const char *why = NULL;
+    client_ip_how how = client_ip_derive(tp, req->peer, lines, n, req->client, &why);
+    if (how == CLIENT_IP_MALFORMED) {
+        metrics_forwarded_refused();
+        gh_log_tagged(GH_LOG_DEBUG, NULL, req->request_id,
+                      "%s from trusted proxy %s not used (%s): the client is the peer", name,
+                      req->peer, why);
+    } else if (how == CLIENT_IP_HIDDEN) {
+        gh_log_tagged(GH_LOG_DEBUG, NULL, req->request_id,
+                      "%s names no address (unknown or obfuscated): the client is the hop "
+                      "that wrote it, %s", name, req->client);
+    }
+}
+
 void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app, int tls)
 {
     gh_req *req = calloc(1, sizeof *req);
@@ -495,6 +526,7 @@ void req_dispatch(struct evhttp_request *ev, gh_loop *loop, gh_app *app, int tls
     else
         new_request_id(req->request_id);
     fill_peer(req);
+    fill_client(req, cfg);
     req->method_name = method_name(evhttp_request_get_command(ev));
     req->method = method_from_name(req->method_name);
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "app.h"
+#include "http/client_ip.h"
 #include "http/router.h"
 
 struct evhttp_request;
@@ -30,7 +31,13 @@ typedef struct gh_req {
     char *query;               /* raw query string or NULL */
     gh_match match;
     char request_id[40];
-    char peer[64];             /* client address */
+    char peer[CLIENT_IP_LEN];  /* the socket's peer: who connected. Only
+                                  for checks about the connection itself
+                                  (health.c's loopback-only /metrics) */
+    char client[CLIENT_IP_LEN]; /* the client: the peer, or behind a trusted
+                                  proxy the address its header names
+                                  (http/client_ip.h). Rate limits, lockout,
+                                  audit and sessions use this one */
     int tls;                   /* came in over a TLS listener */
     int64_t start_us;          /* monotonic, for the access log */
     int closed;                /* the client went away: answer nothing */

@@ -124,6 +124,8 @@ static void assert_defaults(const gh_config *cfg)
     assert_int_equal(cfg->cors_max_age_s, 600);
     assert_null(cfg->metrics_token);
     assert_int_equal(cfg->metrics_public, 0);
+    assert_int_equal(cfg->proxies.n, 0); /* no proxy trusted: the peer is the client */
+    assert_int_equal(cfg->proxies.header, CLIENT_IP_HDR_XFF);
     assert_int_equal(cfg->log_level, GH_LOG_INFO);
     assert_int_equal(cfg->log_json, 0);
     assert_int_equal(cfg->log_syslog, 0);
@@ -395,6 +397,12 @@ static void every_key(void **state)
     assert_int_equal(cfg->cors_max_age_s, 3600);
     assert_string_equal(cfg->metrics_token, "scraper-token-0123456789");
     assert_int_equal(cfg->metrics_public, 0);
+    assert_int_equal(cfg->proxies.n, 3);
+    assert_int_equal(cfg->proxies.header, CLIENT_IP_HDR_FORWARDED);
+    assert_true(client_ip_trusted(&cfg->proxies, "10.200.0.1"));
+    assert_true(client_ip_trusted(&cfg->proxies, "2001:db8::9"));
+    assert_true(client_ip_trusted(&cfg->proxies, "192.0.2.7"));
+    assert_false(client_ip_trusted(&cfg->proxies, "192.0.2.8"));
     assert_int_equal(cfg->n_oauth_redirects, 2);
     assert_string_equal(cfg->oauth_redirects[1], "http://localhost:3000/cb?x=1");
     assert_int_equal(cfg->oauth_link_verified, 1);
@@ -426,7 +434,7 @@ static void every_key(void **state)
     assert_string_equal(cfg->storage.name, "postgres");
     assert_string_equal(cfg_get(cfg->storage.options, "dsn")->value, "postgresql://db/gatehouse");
     assert_string_equal(cfg->kv.name, "redis");
-    assert_int_equal(cfg->kv.where->line, 45);
+    assert_int_equal(cfg->kv.where->line, 47);
     assert_int_equal(cfg->kv.where->col, 14);
     assert_null(cfg->kv.options);
 
@@ -1262,6 +1270,22 @@ static void error_positions(void **state)
           "2:15: server.public_url: expected an http:// or https:// URL, got 'https://'" },
         { "paths:\n  state_dir: \"\"\n", "2:14: paths.state_dir: must not be empty" },
         { "paths:\n  plugin_dir: {}\n", "2:15: paths.plugin_dir: expected a string, got a map" },
+        { "server:\n  trusted_proxies: 10.0.0.0/8\n",
+          "2:20: server.trusted_proxies: expected a list of addresses or ranges (10.0.0.0/8), "
+          "got '10.0.0.0/8'" },
+        { "server:\n  trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]\n",
+          "2:33: server.trusted_proxies: bad address or range '10.0.0.1/8': the address has "
+          "bits set after the prefix length: give the range's first address (10.0.0.0/8, not "
+          "10.0.0.1/8)" },
+        { "server:\n  trusted_proxies: ['::/129']\n",
+          "2:21: server.trusted_proxies: bad address or range '::/129': the prefix length "
+          "must be 0..128" },
+        { "server:\n  trusted_proxies: [lb.example]\n",
+          "2:21: server.trusted_proxies: bad address or range 'lb.example': expected an IPv4 "
+          "or IPv6 address, optionally with a /prefix length" },
+        { "server:\n  client_ip_header: x-real-ip\n",
+          "2:21: server.client_ip_header: expected one of x-forwarded-for, forwarded, got "
+          "'x-real-ip'" },
         { "server:\n  cors:\n    allowed_methods: GET\n",
           "3:22: server.cors.allowed_methods: expected a list, got 'GET'" },
         { "server:\n  cors:\n    allowed_headers: [X-Ok, 'Bad: x']\n",
