@@ -28,6 +28,7 @@
 #include "api/present.h"
 #include "app.h"
 #include "auth/companies.h"
+#include "auth/mail_outbox.h"
 #include "auth/password.h"
 #include "auth/pii.h"
 #include "auth/rbac.h"
@@ -351,9 +352,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* Housekeeping on a worker: expired kv rows (SQL kv only), sessions
  * that ended a week ago with their spent refresh tokens (kept that long so
- * users and admins can still see recent devices), and the personal data of
+ * users and admins can still see recent devices), mail that failed for
+ * good a week ago (kept as long, with its reason), and the personal data of
  * companies deactivated longer ago than companies.erasure_delay. */
 #define SESSION_KEEP_MS (7LL * 24 * 3600 * 1000)
+#define FAILED_MAIL_KEEP_MS SESSION_KEEP_MS
 static void purge_work(void *arg)
 {
     gh_call call;
@@ -365,6 +368,10 @@ static void purge_work(void *arg)
     n = session_purge(store_current(), &call, SESSION_KEEP_MS);
     if (n > 0)
         gh_log(GH_LOG_DEBUG, "sessions: purged %lld ended sessions", (long long)n);
+    call_init(&call, app.plugins.storage, NULL, 10000);
+    n = mail_outbox_purge(store_current(), &call, FAILED_MAIL_KEEP_MS);
+    if (n > 0)
+        gh_log(GH_LOG_DEBUG, "mail: purged %lld failed outbox rows", (long long)n);
     call_init(&call, app.plugins.storage, NULL, 10000);
     if (companies_erase_due(store_current(), &call, gh_now_ms(), &n) != GH_OK)
         gh_log(GH_LOG_ERROR, "companies: erasing a deactivated company failed: %s", call.message);

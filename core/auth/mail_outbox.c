@@ -83,6 +83,16 @@ gh_result mail_outbox_failed(gh_conn *c, gh_call *call, const gh_mail_row *row,
     return r;
 }
 
+int64_t mail_outbox_purge(gh_conn *c, gh_call *call, int64_t keep_ms)
+{
+    int64_t before = gh_now_ms() - (keep_ms > 0 ? keep_ms : 0), removed = 0;
+    gh_param arg = p_int(&before);
+    if (store_exec(c, call, "DELETE FROM mail_outbox WHERE status = 'failed' AND updated_at <= ?",
+                   &arg, 1, NULL, NULL, &removed) != GH_OK)
+        return -1;
+    return removed;
+}
+
 void mail_outbox_decoy(gh_conn *c, gh_call *call)
 {
     char id[37];

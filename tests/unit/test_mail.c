@@ -39,6 +39,7 @@
 #define USER_A "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 #define USER_B "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 #define HOUR (60 * 60 * 1000LL)
+#define DAY (24 * HOUR)
 
 /* ---------------------------------------------------------------- templates */
 
@@ -412,6 +413,40 @@ static void test_outbox_rows(void **state)
     user_clear(&u);
 }
 
+/* The housekeeping purge takes the rows that failed for good longer ago
+ * than it keeps them, and no other: not a recent failure, not a pending
+ * row however old. */
+static void test_outbox_purge(void **state)
+{
+    fx *f = *state;
+    gh_user u;
+    gh_mail_row *r = NULL;
+    size_t n = 0;
+    new_user(f, "purge@example.com", &u);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, gh_now_ms(), 1000, 4, &r, &n), GH_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[0], 0, "invalid address"), GH_OK);
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[1], gh_now_ms() + 10 * DAY, "down"),
+                     GH_OK);
+    free(r);
+    clock_advance_ms(2 * DAY);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "invite"), GH_OK);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, gh_now_ms(), 1000, 4, &r, &n), GH_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].purpose, "invite");
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[0], 0, "invalid address"), GH_OK);
+    free(r);
+    assert_int_equal(rows(f, "failed"), 2);
+    assert_int_equal(mail_outbox_purge(f->c, &f->call, DAY), 1);
+    assert_int_equal(rows(f, "pending"), 1);
+    assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM mail_outbox WHERE purpose = ?",
+                                  "invite"), 1);
+    assert_int_equal(mail_outbox_purge(f->c, &f->call, DAY), 0);
+    user_clear(&u);
+}
+
 /* A row written while the mail server is down is sent once it is back,
  * with a link minted at sending that works; the failures are retried. */
 static void test_outbox_retries(void **state)
@@ -544,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ratelimit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_rows, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_purge, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_retries, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_invalid_and_skipped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_restart_and_full, fx_setup, fx_teardown),
