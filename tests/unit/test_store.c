@@ -557,23 +557,6 @@ static void test_transactions(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 5);
 }
 
-/* A tenant row through store_exec_deferred. */
-static gh_result defer_tenant(fx *f, const char *id, const char *slug)
-{
-    int64_t now = gh_now_ms();
-    gh_param p[] = {
-        { NULL, GH_T_STR, id, strlen(id) },
-        { NULL, GH_T_STR, slug, strlen(slug) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-    };
-
-    f->call.message[0] = '\0';
-    return store_exec_deferred(f->c, &f->call,
-                               "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                               "VALUES (?, ?, 'T', ?, ?)", p, 4);
-}
-
 /* Deferred writes: seen by the transaction's next statement, committed
  * with it or undone with it; one that fails is reported by the deferring
  * call (a driver that runs it at once) or by the statement or commit it
@@ -632,12 +615,6 @@ static int peer_sees_and_writes(peer *p, gh_conn *c)
 {
     gh_call call;
     int64_t n = -1;
-    int64_t now = gh_now_ms();
-    gh_param args[] = {
-        { NULL, GH_T_STR, "t-peer", 6 },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-    };
 
     call_init(&call, NULL, "peer", 10000);
     if (store_exec(c, &call, "SELECT COUNT(*) FROM tenants WHERE slug = 'main'", NULL, 0,
@@ -645,9 +622,7 @@ static int peer_sees_and_writes(peer *p, gh_conn *c)
         snprintf(p->err, sizeof(p->err), "peer does not see main's row (%lld)", (long long)n);
         return -1;
     }
-    if (store_exec(c, &call,
-                   "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                   "VALUES (?, 'peer', 'P', ?, ?)", args, 3, NULL, NULL, NULL) != GH_OK) {
+    if (tenant_row(c, &call, "t-peer", "peer", 0) != GH_OK) {
         snprintf(p->err, sizeof(p->err), "peer insert: %s", call.message);
         return -1;
     }
