@@ -35,6 +35,7 @@
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
+#include "auth/webhooks.h"
 #include "clock.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -353,10 +354,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 /* Housekeeping on a worker: expired kv rows (SQL kv only), sessions
  * that ended a week ago with their spent refresh tokens (kept that long so
  * users and admins can still see recent devices), mail that failed for
- * good a week ago (kept as long, with its reason), and the personal data of
+ * good and webhook deliveries settled a week ago (kept as long, for their
+ * reasons and the subscriptions' logs), and the personal data of
  * companies deactivated longer ago than companies.erasure_delay. */
 #define SESSION_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define FAILED_MAIL_KEEP_MS SESSION_KEEP_MS
+#define DELIVERY_KEEP_MS SESSION_KEEP_MS
 static void purge_work(void *arg)
 {
     gh_call call;
@@ -372,6 +375,10 @@ static void purge_work(void *arg)
     n = mail_outbox_purge(store_current(), &call, FAILED_MAIL_KEEP_MS);
     if (n > 0)
         gh_log(GH_LOG_DEBUG, "mail: purged %lld failed outbox rows", (long long)n);
+    call_init(&call, app.plugins.storage, NULL, 10000);
+    n = webhook_delivery_purge(store_current(), &call, DELIVERY_KEEP_MS);
+    if (n > 0)
+        gh_log(GH_LOG_DEBUG, "webhooks: purged %lld settled deliveries", (long long)n);
     call_init(&call, app.plugins.storage, NULL, 10000);
     if (companies_erase_due(store_current(), &call, gh_now_ms(), &n) != GH_OK)
         gh_log(GH_LOG_ERROR, "companies: erasing a deactivated company failed: %s", call.message);
