@@ -28,12 +28,14 @@
 #include "api/present.h"
 #include "app.h"
 #include "auth/companies.h"
+#include "auth/mail_outbox.h"
 #include "auth/password.h"
 #include "auth/pii.h"
 #include "auth/rbac.h"
 #include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "auth/users.h"
+#include "auth/webhooks.h"
 #include "clock.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -349,11 +351,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(base);
 }
 
-/* Housekeeping on a worker: expired kv rows (SQL kv only), sessions
- * that ended a week ago with their spent refresh tokens (kept that long so
- * users and admins can still see recent devices), and the personal data of
+/* Housekeeping on a worker: expired kv rows (SQL kv only); rows that
+ * ended a week ago - sessions with their spent refresh tokens (kept that
+ * long so users and admins can still see recent devices), mail that
+ * failed for good and webhook deliveries settled (kept as long for their
+ * reasons and the subscriptions' logs); and the personal data of
  * companies deactivated longer ago than companies.erasure_delay. */
-#define SESSION_KEEP_MS (7LL * 24 * 3600 * 1000)
+#define ENDED_KEEP_MS (7LL * 24 * 3600 * 1000)
+static const struct {
+    const char *what;
+    int64_t (*purge)(gh_conn *c, gh_call *call, int64_t keep_ms);
+} ended[] = {
+    { "ended sessions", session_purge },
+    { "failed outbox mail", mail_outbox_purge },
+    { "settled webhook deliveries", webhook_delivery_purge },
+};
+
 static void purge_work(void *arg)
 {
     gh_call call;
@@ -361,10 +374,12 @@ static void purge_work(void *arg)
     int64_t n = app.plugins.kv ? 0 : store_kv_purge(store_current(), &call);
     if (n > 0)
         gh_log(GH_LOG_DEBUG, "kv: purged %lld expired keys", (long long)n);
-    call_init(&call, app.plugins.storage, NULL, 10000);
-    n = session_purge(store_current(), &call, SESSION_KEEP_MS);
-    if (n > 0)
-        gh_log(GH_LOG_DEBUG, "sessions: purged %lld ended sessions", (long long)n);
+    for (size_t i = 0; i < sizeof ended / sizeof ended[0]; i++) {
+        call_init(&call, app.plugins.storage, NULL, 10000);
+        n = ended[i].purge(store_current(), &call, ENDED_KEEP_MS);
+        if (n > 0)
+            gh_log(GH_LOG_DEBUG, "purged %lld %s", (long long)n, ended[i].what);
+    }
     call_init(&call, app.plugins.storage, NULL, 10000);
     if (companies_erase_due(store_current(), &call, gh_now_ms(), &n) != GH_OK)
         gh_log(GH_LOG_ERROR, "companies: erasing a deactivated company failed: %s", call.message);

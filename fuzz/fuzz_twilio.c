@@ -5,7 +5,12 @@
  * The plugin is loaded by the real loader from YAML, twice: "sms" with an
  * auth token, "keyed" with an API key and no token.
  *
- * Input: "url\0signature\0name=value\0name=value...". Each input goes in
+ * Input: "url\0signature\0name=value\0name=value...", each pair as a form
+ * body has it: split at its first '=' and each side percent-decoded as the
+ * core does (api/input.c; a pair it cannot decode is left out, as the
+ * core refuses the form), then given to the plugin as the core gives it
+ * (api/mfa_sms.c): name, NUL, value. So a decoded name or value may hold
+ * a '=' (%3D). Each input goes in
  * three times: with its own signature, "sms" takes it exactly when that
  * (without the blanks around it) is the signature computed here with
  * OpenSSL as Twilio documents it - base64(HMAC-SHA1(auth token, URL +
@@ -21,6 +26,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "api/input.h"
 #include "call.h"
 #include "config.h"
 #include "log.h"
@@ -150,8 +156,9 @@ static void twilio_signature(const char *url, pair *p, size_t n, char out[64])
 /* ------------------------------------------------------------ the plugin */
 
 /* inbound of p with url, "X-Twilio-Signature: sig" (NULL: no header) and
- * the parameters as the core gives them, "name=value". */
-static gh_result inbound(gh_loaded *p, const char *url, const char *sig, char **params, size_t n)
+ * the pairs as the core gives them: name, NUL, value. */
+static gh_result inbound(gh_loaded *p, const char *url, const char *sig, const pair *pairs,
+                         size_t n)
 {
     const gh_mfa_ops *ops = p->desc->ops;
     gh_param in[MAX_PARAMS + 3];
@@ -172,7 +179,7 @@ static gh_result inbound(gh_loaded *p, const char *url, const char *sig, char **
         in[k++] = (gh_param){ "header", GH_T_STR, header, strlen(header) };
     }
     for (size_t i = 0; i < n; i++)
-        in[k++] = (gh_param){ "param", GH_T_STR, params[i], strlen(params[i]) };
+        in[k++] = (gh_param){ "param", GH_T_STR, pairs[i].name, pairs[i].nlen + 1 + pairs[i].vlen };
     in[k] = (gh_param){ NULL, 0, NULL, 0 };
     call_init(&call, p, "fuzz", 10000);
     r = ops->inbound(p->inst, plugin_tinst(p), &call, in, out);
@@ -195,37 +202,57 @@ static const char *trim(char *s)
     return s + strspn(s, " \t");
 }
 
+/* The raw pair p into *out, decoded and laid out as the core gives it to
+ * the plugin (name, NUL, value; name and value point into it, from
+ * malloc); 0 when the core would refuse it. */
+static int decode_pair(const char *p, pair *out)
+{
+    const char *eq = strchr(p, '=');
+    size_t nlen = eq ? (size_t)(eq - p) : strlen(p);
+    json_t *k = input_form_decode(p, nlen), *v = input_form_decode(eq ? eq + 1 : "",
+                                                                  eq ? strlen(eq + 1) : 0);
+    char *buf = NULL;
+    int ok = k && v && json_string_length(k) > 0;
+
+    if (ok) {
+        out->nlen = json_string_length(k);
+        out->vlen = json_string_length(v);
+        if (!(buf = malloc(out->nlen + out->vlen + 2)))
+            abort();
+        memcpy(buf, json_string_value(k), out->nlen + 1);
+        memcpy(buf + out->nlen + 1, json_string_value(v), out->vlen + 1);
+        out->name = buf;
+        out->value = buf + out->nlen + 1;
+    }
+    json_decref(k);
+    json_decref(v);
+    return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = fuzz_text(data, size), *end = s + size, *url = s, *sig, *params[MAX_PARAMS], want[64];
-    pair pairs[MAX_PARAMS];
+    char *s = fuzz_text(data, size), *end = s + size, *url = s, *sig, want[64];
+    pair pairs[MAX_PARAMS], sorted[MAX_PARAMS];
     size_t n = 0;
     gh_result r;
 
     sig = url + strlen(url) + 1;
     if (sig > end)
         sig = end; /* no signature: an empty one */
-    for (char *p = sig + strlen(sig) + 1; p < end && n < MAX_PARAMS; p += strlen(p) + 1) {
-        char *eq = strchr(p, '=');
-        size_t nlen = eq ? (size_t)(eq - p) : strlen(p);
-
-        /* the core joins each decoded form field's name and value so */
-        if (asprintf(&params[n], "%.*s=%s", (int)nlen, p, eq ? eq + 1 : "") < 0)
-            abort();
-        pairs[n] = (pair){ p, eq ? eq + 1 : "", nlen, eq ? strlen(eq + 1) : 0 };
-        n++;
-    }
-    twilio_signature(url, pairs, n, want);
-    r = inbound(sms, url, sig, params, n);
+    for (char *p = sig + strlen(sig) + 1; p < end && n < MAX_PARAMS; p += strlen(p) + 1)
+        n += decode_pair(p, &pairs[n]);
+    memcpy(sorted, pairs, n * sizeof *pairs);
+    twilio_signature(url, sorted, n, want);
+    r = inbound(sms, url, sig, pairs, n);
     if ((r == GH_OK) != (strcmp(trim(sig), want) == 0) || (r != GH_OK && r != GH_ERR_DENIED))
         abort(); /* taken without the right signature, or refused with it */
-    if (inbound(sms, url, want, params, n) != GH_OK)
+    if (inbound(sms, url, want, pairs, n) != GH_OK)
         abort();
-    if (inbound(keyed, url, want, params, n) != GH_ERR_DENIED ||
-        inbound(sms, url, NULL, params, n) != GH_ERR_DENIED)
+    if (inbound(keyed, url, want, pairs, n) != GH_ERR_DENIED ||
+        inbound(sms, url, NULL, pairs, n) != GH_ERR_DENIED)
         abort(); /* without a token, or without the header */
     for (size_t i = 0; i < n; i++)
-        free(params[i]);
+        free((char *)pairs[i].name);
     free(s);
     return 0;
 }

@@ -298,6 +298,23 @@ static void phone_confirm(gh_req *req)
 
 /* ---------------------------------------------------------------- callback */
 
+/* A decoded form field as the plugin gets it: name, NUL, value (*len
+ * bytes, from malloc). Neither can hold a NUL (input.c refuses %00),
+ * while either may hold a '=' (sent as %3D): the NUL keeps the split
+ * made on the raw '=' before decoding. */
+static char *form_pair(const char *name, const json_t *value, size_t *len)
+{
+    size_t nlen = strlen(name), vlen = json_string_length(value);
+    char *s = malloc(nlen + vlen + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, name, nlen + 1);
+    memcpy(s + nlen + 1, json_string_value(value) ? json_string_value(value) : "", vlen);
+    s[nlen + 1 + vlen] = '\0';
+    *len = nlen + 1 + vlen;
+    return s;
+}
+
 static void callback_work(api_job *j, gh_conn *c)
 {
     const gh_loaded *p = mfa_plugin_inbound_of(&j->app->plugins, j->target);
@@ -324,11 +341,12 @@ static void callback_work(api_job *j, gh_conn *c)
         json_t *v;
         size_t np = 0;
         json_object_foreach(form, key, v) {
-            if (asprintf(&params[np], "%s=%s", key, json_string_value(v) ? json_string_value(v) : "") < 0) {
+            size_t len;
+            if (!(params[np] = form_pair(key, v, &len))) {
                 r = GH_ERR_NOMEM;
                 break;
             }
-            in[k++] = (gh_param){ "param", GH_T_STR, params[np], strlen(params[np]) };
+            in[k++] = (gh_param){ "param", GH_T_STR, params[np], len };
             np++;
         }
         if (r == GH_OK)

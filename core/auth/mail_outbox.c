@@ -1,7 +1,6 @@
 /*
- * mail_outbox.c - the mail_outbox rows (mail_outbox.h). The claim is
- * provisioning's: a row is taken by a conditional UPDATE on the lease it
- * was read with, so of two senders reading it one wins.
+ * mail_outbox.c - the mail_outbox rows (mail_outbox.h). A row is claimed
+ * as provisioning jobs are (store/claim.h), its attempt counted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,7 @@
 #include "auth/tokens.h"
 #include "call.h"
 #include "clock.h"
-#include "store/records.h"
+#include "store/claim.h"
 #include "store/row.h"
 
 gh_result mail_outbox_add(gh_conn *c, gh_call *call, const char *tenant, const char *user_id,
@@ -29,18 +28,6 @@ gh_result mail_outbox_add(gh_conn *c, gh_call *call, const char *tenant, const c
 
 /* ---------------------------------------------------------------- claims */
 
-typedef struct due {
-    char id[37];
-    int64_t lease_until;
-} due;
-
-static void due_fill(void *rec, const gh_param *col)
-{
-    due *d = rec;
-    col_copy(&col[0], d->id, sizeof d->id);
-    d->lease_until = col_int(&col[1]);
-}
-
 static void row_fill(void *rec, const gh_param *col)
 {
     gh_mail_row *r = rec;
@@ -53,63 +40,21 @@ static void row_fill(void *rec, const gh_param *col)
     r->created_at = col_int(&col[6]);
 }
 
-/* d for lease_ms under a new claim id, its attempt counted: only if its
- * lease is still the one read. */
-static gh_result claim_one(gh_conn *c, gh_call *call, const due *d, int64_t now_ms,
-                           int64_t lease_ms, gh_mail_row *out)
-{
-    char owner[37];
-    int64_t until = now_ms + lease_ms, changed = 0;
-    uuid_new(owner);
-    gh_param args[] = { p_int(&until), p_str(owner), p_int(&now_ms), p_str(d->id),
-                        p_int(&d->lease_until) };
-    gh_result r = store_exec(c, call, "UPDATE mail_outbox SET lease_until = ?, lease_owner = ?, "
-                             "attempts = attempts + 1, updated_at = ? WHERE id = ? AND "
-                             "lease_until = ? AND status = 'pending'", args, 5, NULL, NULL,
-                             &changed);
-    if (r != GH_OK || changed == 0)
-        return r == GH_OK ? GH_ERR_CONFLICT : r;
-    gh_param arg = p_str(d->id);
-    record_query q = { .sql = "SELECT id, tenant_id, user_id, purpose, lease_owner, attempts, "
-                              "created_at FROM mail_outbox WHERE id = ?",
-                       .args = &arg, .nargs = 1, .size = sizeof *out, .ncols = 7,
-                       .fill = row_fill, .what = "mail outbox row" };
-    return store_record(c, call, &q, out);
-}
-
 gh_result mail_outbox_claim(gh_conn *c, gh_call *call, int64_t now_ms, int64_t lease_ms,
                             size_t max, gh_mail_row **out, size_t *n)
 {
-    int64_t limit = (int64_t)max;
-    gh_param args[] = { p_int(&now_ms), p_int(&now_ms), p_int(&limit) };
-    record_query q = { .sql = "SELECT id, lease_until FROM mail_outbox WHERE status = 'pending' "
-                              "AND next_attempt_at <= ? AND lease_until <= ? "
-                              "ORDER BY next_attempt_at LIMIT ?",
-                       .args = args, .nargs = 3, .size = sizeof(due), .ncols = 2,
-                       .fill = due_fill, .what = "due mail" };
+    static const claim_query q = {
+        .table = "mail_outbox", .key = "id", .state = "status = 'pending'",
+        .also = "attempts = attempts + 1",
+        .read = { .sql = "SELECT id, tenant_id, user_id, purpose, lease_owner, attempts, "
+                         "created_at FROM mail_outbox WHERE id = ?",
+                  .size = sizeof(gh_mail_row), .ncols = 7, .fill = row_fill,
+                  .what = "mail outbox" },
+    };
     void *v = NULL;
-    size_t nd = 0, got = 0;
-    *out = NULL;
-    *n = 0;
-    gh_result r = store_records(c, call, &q, &v, &nd);
-    gh_mail_row *rows = r == GH_OK && nd ? calloc(nd, sizeof *rows) : NULL;
-    if (r == GH_OK && nd && !rows)
-        r = call_fail(call, GH_ERR_NOMEM, "mail: out of memory");
-    for (size_t i = 0; r == GH_OK && i < nd; i++) {
-        gh_result cr = claim_one(c, call, &((due *)v)[i], now_ms, lease_ms, &rows[got]);
-        if (cr == GH_OK)
-            got++;
-        else if (cr != GH_ERR_CONFLICT) /* CONFLICT: another sender has it */
-            r = cr;
-    }
-    free(v);
-    if (got == 0) {
-        free(rows);
-        return r;
-    }
-    *out = rows;
-    *n = got;
-    return GH_OK;
+    gh_result r = store_claim(c, call, &q, now_ms, lease_ms, max, &v, n);
+    *out = v;
+    return r;
 }
 
 /* ---------------------------------------------------------------- settling */
@@ -136,6 +81,16 @@ gh_result mail_outbox_failed(gh_conn *c, gh_call *call, const gh_mail_row *row,
     if (r == GH_OK && changed == 0)
         r = call_fail(call, GH_ERR_CONFLICT, "mail: row %s was taken over", row->id);
     return r;
+}
+
+int64_t mail_outbox_purge(gh_conn *c, gh_call *call, int64_t keep_ms)
+{
+    int64_t before = gh_now_ms() - (keep_ms > 0 ? keep_ms : 0), removed = 0;
+    gh_param arg = p_int(&before);
+    if (store_exec(c, call, "DELETE FROM mail_outbox WHERE status = 'failed' AND updated_at <= ?",
+                   &arg, 1, NULL, NULL, &removed) != GH_OK)
+        return -1;
+    return removed;
 }
 
 void mail_outbox_decoy(gh_conn *c, gh_call *call)

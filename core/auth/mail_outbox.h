@@ -4,7 +4,7 @@
  * (verify, reset, invite) - never as a message. The sender
  * (notify/outbox.h) claims due rows for a lease, composes each message
  * when it sends it, and settles the row: deleted once sent, due again
- * later after a failure, or "failed" with its reason.
+ * later after a failure, or "failed" with its reason, purged a week on.
  */
 #ifndef GH_MAIL_OUTBOX_H
 #define GH_MAIL_OUTBOX_H
@@ -39,6 +39,10 @@ gh_result mail_outbox_done(gh_conn *c, gh_call *call, const gh_mail_row *row);
  * CONFLICT when another sender took the row over. */
 gh_result mail_outbox_failed(gh_conn *c, gh_call *call, const gh_mail_row *row,
                              int64_t next_ms, const char *error);
+/* Deletes the rows that failed for good longer than keep_ms ago (kept
+ * that long so that an admin can still read why): how many, or -1. For
+ * the daemon's periodic purge. */
+int64_t mail_outbox_purge(gh_conn *c, gh_call *call, int64_t keep_ms);
 /* A write to the table that changes nothing: what a request for an
  * unknown address does instead of mail_outbox_add, at the same cost. */
 void mail_outbox_decoy(gh_conn *c, gh_call *call);

@@ -7,9 +7,9 @@
 #include <jansson.h>
 #include "auth/audit.h"
 #include "auth/provisioning.h"
-#include "auth/tokens.h"
 #include "call.h"
 #include "clock.h"
+#include "store/claim.h"
 #include "store/records.h"
 #include "store/row.h"
 
@@ -58,70 +58,19 @@ gh_result provisioning_get(gh_conn *c, gh_call *call, const char *tenant, gh_pro
 
 /* ---------------------------------------------------------------- claims */
 
-typedef struct due {
-    char tenant_id[37];
-    int64_t lease_until;
-} due;
-
-static void due_fill(void *rec, const gh_param *col)
-{
-    due *d = rec;
-    col_copy(&col[0], d->tenant_id, sizeof d->tenant_id);
-    d->lease_until = col_int(&col[1]);
-}
-
-/* d for lease_ms, under a new claim id: only if its lease is still the
- * one read, so that of two instances reading it, one wins. */
-static gh_result claim_one(gh_conn *c, gh_call *call, const due *d, int64_t now_ms,
-                           int64_t lease_ms, gh_provisioning *out)
-{
-    char owner[37];
-    int64_t until = now_ms + lease_ms, changed = 0;
-    uuid_new(owner);
-    gh_param args[] = { p_int(&until), p_str(owner), p_int(&now_ms), p_str(d->tenant_id),
-                        p_int(&d->lease_until) };
-    gh_result r = store_exec(c, call, "UPDATE provisioning_jobs SET lease_until = ?, "
-                             "lease_owner = ?, updated_at = ? WHERE tenant_id = ? AND "
-                             "lease_until = ? AND state IN " RUNNING, args, 5, NULL, NULL,
-                             &changed);
-    if (r != GH_OK || changed == 0)
-        return r == GH_OK ? GH_ERR_CONFLICT : r;
-    return provisioning_get(c, call, d->tenant_id, out);
-}
-
 gh_result provisioning_claim(gh_conn *c, gh_call *call, int64_t now_ms, int64_t lease_ms,
                              size_t max, gh_provisioning **out, size_t *n)
 {
-    int64_t limit = (int64_t)max;
-    gh_param args[] = { p_int(&now_ms), p_int(&now_ms), p_int(&limit) };
-    record_query q = { .sql = "SELECT tenant_id, lease_until FROM provisioning_jobs WHERE "
-                              "state IN " RUNNING " AND next_attempt_at <= ? AND "
-                              "lease_until <= ? ORDER BY next_attempt_at LIMIT ?",
-                       .args = args, .nargs = 3, .size = sizeof(due), .ncols = 2,
-                       .fill = due_fill, .what = "due provisioning jobs" };
+    static const claim_query q = {
+        .table = "provisioning_jobs", .key = "tenant_id", .state = "state IN " RUNNING,
+        .read = { .sql = "SELECT " COLS " FROM provisioning_jobs WHERE tenant_id = ?",
+                  .size = sizeof(gh_provisioning), .ncols = NCOLS, .fill = job_fill,
+                  .what = "provisioning job" },
+    };
     void *v = NULL;
-    size_t nd = 0, got = 0;
-    *out = NULL;
-    *n = 0;
-    gh_result r = store_records(c, call, &q, &v, &nd);
-    gh_provisioning *jobs = r == GH_OK && nd ? calloc(nd, sizeof *jobs) : NULL;
-    if (r == GH_OK && nd && !jobs)
-        r = call_fail(call, GH_ERR_NOMEM, "provisioning: out of memory");
-    for (size_t i = 0; r == GH_OK && i < nd; i++) {
-        gh_result cr = claim_one(c, call, &((due *)v)[i], now_ms, lease_ms, &jobs[got]);
-        if (cr == GH_OK)
-            got++;
-        else if (cr != GH_ERR_CONFLICT) /* CONFLICT: another instance has it */
-            r = cr;
-    }
-    free(v);
-    if (got == 0) {
-        free(jobs);
-        return r;
-    }
-    *out = jobs;
-    *n = got;
-    return GH_OK;
+    gh_result r = store_claim(c, call, &q, now_ms, lease_ms, max, &v, n);
+    *out = v;
+    return r;
 }
 
 /* ---------------------------------------------------------------- writes */

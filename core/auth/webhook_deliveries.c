@@ -70,6 +70,16 @@ gh_result webhook_delivery_redeliver(gh_conn *c, gh_call *call, const char *tena
     return r == GH_OK && changed == 0 ? GH_ERR_NOT_FOUND : r;
 }
 
+int64_t webhook_delivery_purge(gh_conn *c, gh_call *call, int64_t keep_ms)
+{
+    int64_t before = gh_now_ms() - (keep_ms > 0 ? keep_ms : 0), removed = 0;
+    gh_param arg = p_int(&before);
+    if (store_exec(c, call, "DELETE FROM webhook_deliveries WHERE status IN ('succeeded', "
+                   "'failed') AND updated_at <= ?", &arg, 1, NULL, NULL, &removed) != GH_OK)
+        return -1;
+    return removed;
+}
+
 /* ---------------------------------------------------------------- the sender */
 
 typedef struct due {

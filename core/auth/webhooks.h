@@ -131,6 +131,10 @@ gh_result webhook_delivery_list(gh_conn *c, gh_call *call, const char *tenant, c
 /* The delivery pending again, due now, with its attempts counted afresh. */
 gh_result webhook_delivery_redeliver(gh_conn *c, gh_call *call, const char *tenant,
                                      const char *sub, const char *id);
+/* Deletes the deliveries settled (succeeded, or failed for good) longer
+ * than keep_ms ago: how many, or -1. Pending ones stay. For the daemon's
+ * periodic purge. */
+int64_t webhook_delivery_purge(gh_conn *c, gh_call *call, int64_t keep_ms);
 /* Up to max due deliveries of enabled subscriptions, each claimed for
  * lease_ms (its next_attempt_at moved on, so another sender, or this one
  * after a crash, takes it only once the lease is over) with its attempt

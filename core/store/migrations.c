@@ -968,7 +968,7 @@ static const char v13_mysql[] =
  * account does. lease_until and lease_owner are a sender's claim, taken
  * by a conditional UPDATE as for provisioning jobs, so several instances
  * share the rows; a sent row is deleted, a failed one stays with its
- * reason (last_error). (status, next_attempt_at) is the sender's poll. */
+ * reason (last_error) until the housekeeping purge a week later. (status, next_attempt_at) is the sender's poll. */
 #define MAIL_OUTBOX_TABLE(INT)                                                                \
     "CREATE TABLE mail_outbox (\n"                                                            \
     "    id VARCHAR(36) NOT NULL PRIMARY KEY,\n"                                              \

@@ -615,8 +615,9 @@ typedef struct gh_oauth_ops {
  *  inbound    (1.1) a request to the plugin's own route, POST
  *             /api/v1/mfa/{name}/callback (delivery reports):
  *             in: url (the full public URL it was sent to), header
- *             (repeatable, "Name: value"), param (repeatable, "name=value"
- *             of the form body, decoded)
+ *             (repeatable, "Name: value"), param (repeatable, a form
+ *             field: name, NUL, value, each decoded, so either may hold
+ *             a '=')
  *             out: status (INT, the HTTP answer; 204 when absent);
  *             DENIED: not from the provider (403)
  * ------------------------------------------------------------------------ */

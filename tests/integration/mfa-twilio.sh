@@ -161,6 +161,10 @@ STANDIN_PY="$top_srcdir/tests/integration/twilio_standin.py"
 equals "a report signed with the auth token" "$(python3 "$STANDIN_PY" callback "$CALLBACK" "$TOKEN" \
     MessageSid=SM00000000000000000000000000000001 MessageStatus=delivered)" 204
 check "... is logged" wait_log "$TMP/log" "message SM00000000000000000000000000000001: delivered"
+# a '=' in a name comes as %3D: the signature is over the decoded name
+equals "one with a '=' in a parameter's name" "$(python3 "$STANDIN_PY" callback "$CALLBACK" \
+    "$TOKEN" MessageSid=SM00000000000000000000000000000004 MessageStatus=delivered \
+    'Extra%3DName=a=b')" 204
 equals "one with a wrong signature" "$(python3 "$STANDIN_PY" callback "$CALLBACK" "$TOKEN" \
     --wrong-signature MessageSid=SM00000000000000000000000000000002 MessageStatus=delivered)" 403
 check "... the log says why" wait_log "$TMP/log" \

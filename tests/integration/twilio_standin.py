@@ -10,6 +10,8 @@ only).
   twilio_standin.py callback URL AUTH_TOKEN [--wrong-signature] NAME=VALUE...
       Posts one status callback to URL, form-encoded and signed as Twilio
       signs it (or with a wrong signature), and prints the HTTP status.
+      NAME and VALUE are percent-decoded first, so a name may hold a '='
+      written %3D (then sent as %3D, as Twilio would).
 
 Requests need HTTP basic auth with ACCOUNT_SID:AUTH_TOKEN or, when given,
 API_KEY_SID:API_KEY_SECRET, on the same account; otherwise 401 with
@@ -264,7 +266,7 @@ def callback(argv):
     wrong = "--wrong-signature" in argv
     args = [a for a in argv if a != "--wrong-signature"]
     url, token = args[0], args[1]
-    params = [tuple(a.split("=", 1)) for a in args[2:]]
+    params = [tuple(urllib.parse.unquote(p) for p in a.split("=", 1)) for a in args[2:]]
     answer, _ = post_callback(url, token, params, wrong)
     print(answer)
     return 0 if isinstance(answer, int) else 1

@@ -90,9 +90,13 @@ static gh_result sink_inbound(const void *inst, void *tinst, gh_call *call, cons
         signed_ok |= h->len == sizeof good - 1 && memcmp(h->data, good, h->len) == 0;
     if (!signed_ok)
         return host->fail(call, GH_ERR_DENIED, "no good signature");
-    for (size_t i = 0; (h = find(in, "param", i)) && n < sizeof params; i++)
-        n += (size_t)snprintf(params + n, sizeof params - n, "%s%.*s", i ? "&" : "", (int)h->len,
-                              (const char *)h->data);
+    for (size_t i = 0; (h = find(in, "param", i)) && n < sizeof params; i++) {
+        const char *nul = memchr(h->data, '\0', h->len); /* name, NUL, value */
+        int nlen = nul ? (int)(nul - (const char *)h->data) : (int)h->len;
+        n += (size_t)snprintf(params + n, sizeof params - n, "%s%.*s=%.*s", i ? "&" : "", nlen,
+                              (const char *)h->data, nul ? (int)h->len - nlen - 1 : 0,
+                              nul ? nul + 1 : "");
+    }
     gh_param fields[] = {{"url", GH_T_STR, url ? url->data : "", url ? url->len : 0},
                          {"params", GH_T_STR, params, strlen(params)}, {NULL, 0, NULL, 0}};
     gh_result r = append(inst, call, fields);

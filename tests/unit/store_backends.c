@@ -305,8 +305,10 @@ int version(fx *f)
     return v;
 }
 
-gh_result insert_tenant(fx *f, const char *id, const char *slug)
+gh_result tenant_row(gh_conn *c, gh_call *call, const char *id, const char *slug, int deferred)
 {
+    static const char sql[] = "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
+                              "VALUES (?, ?, 'T', ?, ?)";
     int64_t now = gh_now_ms();
     gh_param p[] = {
         { NULL, GH_T_STR, id, strlen(id) },
@@ -315,10 +317,19 @@ gh_result insert_tenant(fx *f, const char *id, const char *slug)
         { NULL, GH_T_INT, &now, sizeof(now) },
     };
 
-    f->call.message[0] = '\0';
-    return store_exec(f->c, &f->call,
-                      "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                      "VALUES (?, ?, 'T', ?, ?)", p, 4, NULL, NULL, NULL);
+    call->message[0] = '\0';
+    return deferred ? store_exec_deferred(c, call, sql, p, 4)
+                    : store_exec(c, call, sql, p, 4, NULL, NULL, NULL);
+}
+
+gh_result insert_tenant(fx *f, const char *id, const char *slug)
+{
+    return tenant_row(f->c, &f->call, id, slug, 0);
+}
+
+gh_result defer_tenant(fx *f, const char *id, const char *slug)
+{
+    return tenant_row(f->c, &f->call, id, slug, 1);
 }
 
 gh_result insert_user(fx *f, const char *id, const char *tenant, const char *email)

@@ -98,7 +98,12 @@ void advance(fx *f, int64_t ms);
 /* case-insensitive strstr: backends word their messages differently */
 int mentions(const char *msg, const char *word);
 int version(fx *f);
+/* A tenant row (id, slug) on c with call: run at once, or deferred
+ * (store_exec_deferred: it waits in a pipelining driver's queue). */
+gh_result tenant_row(gh_conn *c, gh_call *call, const char *id, const char *slug, int deferred);
+/* The same on f's connection. */
 gh_result insert_tenant(fx *f, const char *id, const char *slug);
+gh_result defer_tenant(fx *f, const char *id, const char *slug);
 gh_result insert_user(fx *f, const char *id, const char *tenant, const char *email);
 
 /* A second worker thread with its own plugin instance and connection. */

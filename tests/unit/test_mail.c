@@ -39,6 +39,7 @@
 #define USER_A "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 #define USER_B "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 #define HOUR (60 * 60 * 1000LL)
+#define DAY (24 * HOUR)
 
 /* ---------------------------------------------------------------- templates */
 
@@ -341,16 +342,37 @@ static int drained(fx *f)
     return rows(f, "pending") == 0;
 }
 
-static gh_outbox *start(fx *f, gh_app *app, const gh_outbox_conf *oc, gh_loaded *p,
-                        gh_mailer *m)
+/* A sender under test: the fake plugin (its errors counted as for
+ * /metrics), a mailer with the shipped templates, and the outbox while
+ * it runs. */
+typedef struct sender {
+    gh_loaded p;
+    gh_mailer *m;
+    gh_app app;
+    gh_outbox *o;
+} sender;
+
+/* s's outbox started on f with oc, the fake's first `fail` deliveries
+ * failing with why; s is set up the first time. */
+static void start(sender *s, fx *f, const gh_outbox_conf *oc, int fail, gh_result why)
 {
     char err[256];
-    gh_outbox_thread setup = { sender_thread_start, sender_thread_stop, app };
-    *app = (gh_app){ .plugins = f->ps, .store = f->st };
-    gh_outbox *o = outbox_new(p, oc, &setup, m, err, sizeof err);
-    if (!o)
+    gh_outbox_thread setup = { sender_thread_start, sender_thread_stop, &s->app };
+    if (!s->m) {
+        s->p = (gh_loaded){ .name = "fake", .desc = &fake_desc };
+        s->m = test_mailer();
+    }
+    fake_reset(fail, why);
+    s->app = (gh_app){ .plugins = f->ps, .store = f->st };
+    if (!(s->o = outbox_new(&s->p, oc, &setup, s->m, err, sizeof err)))
         fail_msg("outbox_new: %s", err);
-    return o;
+}
+
+/* Its outbox stopped, its thread joined. */
+static void stop(sender *s)
+{
+    outbox_free(s->o);
+    s->o = NULL;
 }
 
 /* The token in the link of the last message. */
@@ -412,22 +434,53 @@ static void test_outbox_rows(void **state)
     user_clear(&u);
 }
 
+/* The housekeeping purge takes the rows that failed for good longer ago
+ * than it keeps them, and no other: not a recent failure, not a pending
+ * row however old. */
+static void test_outbox_purge(void **state)
+{
+    fx *f = *state;
+    gh_user u;
+    gh_mail_row *r = NULL;
+    size_t n = 0;
+    new_user(f, "purge@example.com", &u);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, gh_now_ms(), 1000, 4, &r, &n), GH_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[0], 0, "invalid address"), GH_OK);
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[1], gh_now_ms() + 10 * DAY, "down"),
+                     GH_OK);
+    free(r);
+    clock_advance_ms(2 * DAY);
+    assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "invite"), GH_OK);
+    assert_int_equal(mail_outbox_claim(f->c, &f->call, gh_now_ms(), 1000, 4, &r, &n), GH_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].purpose, "invite");
+    assert_int_equal(mail_outbox_failed(f->c, &f->call, &r[0], 0, "invalid address"), GH_OK);
+    free(r);
+    assert_int_equal(rows(f, "failed"), 2);
+    assert_int_equal(mail_outbox_purge(f->c, &f->call, DAY), 1);
+    assert_int_equal(rows(f, "pending"), 1);
+    assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM mail_outbox WHERE purpose = ?",
+                                  "invite"), 1);
+    assert_int_equal(mail_outbox_purge(f->c, &f->call, DAY), 0);
+    user_clear(&u);
+}
+
 /* A row written while the mail server is down is sent once it is back,
  * with a link minted at sending that works; the failures are retried. */
 static void test_outbox_retries(void **state)
 {
     fx *f = *state;
-    gh_loaded p = { .name = "fake", .desc = &fake_desc };
     gh_outbox_conf oc = { 10, 5, 10, 40, 1000 };
-    gh_mailer *m = test_mailer();
-    gh_app app;
+    sender s = { 0 };
     gh_user u;
     gh_ot_claim cl;
     char tok[GH_SECRET_LEN];
     new_user(f, "retry@example.com", &u);
-    fake_reset(3, GH_ERR_UNAVAILABLE);
-    gh_outbox *o = start(f, &app, &oc, &p, m);
-    assert_int_equal(outbox_queue(o, f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    start(&s, f, &oc, 3, GH_ERR_UNAVAILABLE);
+    assert_int_equal(outbox_queue(s.o, f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
     assert_true(drained(f));
     assert_int_equal(atomic_load(&calls), 4); /* three failures, then it goes */
     assert_string_equal(last_to, "retry@example.com");
@@ -437,10 +490,10 @@ static void test_outbox_retries(void **state)
     assert_int_equal(rows(f, "failed"), 0);
     assert_int_equal(onetime_peek(f->c, &f->call, GH_OT_VERIFY, mailed_token(tok), &cl), GH_OK);
     assert_string_equal(cl.user_id, u.id);
-    assert_true(outbox_has_room(o));
-    outbox_free(o);
-    assert_int_equal(p.errors, 3); /* counted for /metrics */
-    mailer_free(m);
+    assert_true(outbox_has_room(s.o));
+    stop(&s);
+    assert_int_equal(s.p.errors, 3); /* counted for /metrics */
+    mailer_free(s.m);
     user_clear(&u);
 }
 
@@ -449,21 +502,18 @@ static void test_outbox_retries(void **state)
 static void test_outbox_invalid_and_skipped(void **state)
 {
     fx *f = *state;
-    gh_loaded p = { .name = "fake", .desc = &fake_desc };
     gh_outbox_conf oc = { 10, 5, 10, 40, 1000 };
-    gh_mailer *m = test_mailer();
-    gh_app app;
+    sender s = { 0 };
     gh_user u, v;
     char why[64];
     new_user(f, "bad@example.com", &u);
     new_user(f, "done@example.com", &v);
     assert_int_equal(users_mark_verified(f->c, &f->call, v.id, gh_now_ms()), GH_OK);
-    fake_reset(1000, GH_ERR_INVALID);
     assert_int_equal(mail_outbox_add(f->c, &f->call, v.tenant_id, v.id, "verify"), GH_OK);
     assert_int_equal(mail_outbox_add(f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
-    gh_outbox *o = start(f, &app, &oc, &p, m);
+    start(&s, f, &oc, 1000, GH_ERR_INVALID);
     assert_true(drained(f));
-    outbox_free(o);
+    stop(&s);
     assert_int_equal(atomic_load(&calls), 1); /* the verified one was not sent */
     assert_int_equal(rows(f, "failed"), 1);
     assert_non_null(fx_query_text(f, "SELECT last_error FROM mail_outbox WHERE user_id = ?", u.id,
@@ -471,7 +521,7 @@ static void test_outbox_invalid_and_skipped(void **state)
     assert_string_equal(fx_query_text(f, "SELECT purpose FROM mail_outbox WHERE user_id = ?", u.id,
                                       why, sizeof why), "reset");
     assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM mail_outbox WHERE user_id = ?", v.id), 0);
-    mailer_free(m);
+    mailer_free(s.m);
     user_clear(&u);
     user_clear(&v);
 }
@@ -481,35 +531,31 @@ static void test_outbox_invalid_and_skipped(void **state)
 static void test_outbox_restart_and_full(void **state)
 {
     fx *f = *state;
-    gh_loaded p = { .name = "fake", .desc = &fake_desc };
     gh_outbox_conf oc = { 2, 3, 60000, 60000, 1000 };
-    gh_mailer *m = test_mailer();
-    gh_app app;
+    sender s = { 0 };
     gh_user u;
     new_user(f, "later@example.com", &u);
-    fake_reset(1000, GH_ERR_UNAVAILABLE);
-    gh_outbox *o = start(f, &app, &oc, &p, m);
-    assert_int_equal(outbox_room(o, f->c, &f->call), GH_OK);
-    assert_int_equal(outbox_queue(o, f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
-    assert_int_equal(outbox_room(o, f->c, &f->call), GH_OK);
-    assert_int_equal(outbox_queue(o, f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
-    assert_int_equal(outbox_room(o, f->c, &f->call), GH_ERR_UNAVAILABLE); /* two pending */
-    assert_false(outbox_has_room(o));
+    start(&s, f, &oc, 1000, GH_ERR_UNAVAILABLE);
+    assert_int_equal(outbox_room(s.o, f->c, &f->call), GH_OK);
+    assert_int_equal(outbox_queue(s.o, f->c, &f->call, u.tenant_id, u.id, "verify"), GH_OK);
+    assert_int_equal(outbox_room(s.o, f->c, &f->call), GH_OK);
+    assert_int_equal(outbox_queue(s.o, f->c, &f->call, u.tenant_id, u.id, "reset"), GH_OK);
+    assert_int_equal(outbox_room(s.o, f->c, &f->call), GH_ERR_UNAVAILABLE); /* two pending */
+    assert_false(outbox_has_room(s.o));
     for (int i = 0; i < 400 && atomic_load(&calls) < 2; i++)
         usleep(5000);
-    outbox_free(o); /* both failed once; the next try is a minute away */
+    stop(&s); /* both failed once; the next try is a minute away */
     assert_int_equal(atomic_load(&calls), 2);
     assert_int_equal(rows(f, "pending"), 2);
     /* the next start: the rows are due again (as after a minute) */
     assert_int_equal(store_exec(f->c, &f->call, "UPDATE mail_outbox SET next_attempt_at = 0",
                                 NULL, 0, NULL, NULL, NULL), GH_OK);
-    fake_reset(0, GH_OK);
-    o = start(f, &app, &oc, &p, m);
+    start(&s, f, &oc, 0, GH_OK);
     assert_true(drained(f));
-    outbox_free(o);
+    stop(&s);
     assert_int_equal(atomic_load(&calls), 2);
     assert_string_equal(last_to, "later@example.com");
-    mailer_free(m);
+    mailer_free(s.m);
     user_clear(&u);
 }
 
@@ -544,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ratelimit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_encrypted_addresses_in_kv, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_rows, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_purge, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_retries, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_invalid_and_skipped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_restart_and_full, fx_setup, fx_teardown),

@@ -140,22 +140,6 @@ static void test_pg_kill_in_transaction(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 2);
 }
 
-/* A tenant row as a deferred write: it waits in the driver's pipeline. */
-static gh_result defer_tenant(fx *f, const char *id, const char *slug)
-{
-    int64_t now = gh_now_ms();
-    gh_param p[] = {
-        { NULL, GH_T_STR, id, strlen(id) },
-        { NULL, GH_T_STR, slug, strlen(slug) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-    };
-
-    return store_exec_deferred(f->c, &f->call,
-                               "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                               "VALUES (?, ?, 'T', ?, ?)", p, 4);
-}
-
 /* Killed while BEGIN and deferred writes wait in the pipeline, unsent:
  * the commit (or the next statement) reports the loss, nothing of the
  * transaction remains, and the next one runs on a new connection with its

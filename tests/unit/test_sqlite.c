@@ -102,17 +102,9 @@ static void test_busy_is_unavailable(void **state)
 static int peer_adds_tenant(peer *p, gh_conn *c)
 {
     gh_call call;
-    int64_t now = gh_now_ms();
-    gh_param args[] = {
-        { NULL, GH_T_STR, "t-late", 6 },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-    };
 
     call_init(&call, NULL, "peer", 10000);
-    if (store_exec(c, &call,
-                   "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                   "VALUES (?, 'late', 'L', ?, ?)", args, 3, NULL, NULL, NULL) != GH_OK) {
+    if (tenant_row(c, &call, "t-late", "late", 0) != GH_OK) {
         snprintf(p->err, sizeof(p->err), "peer insert: %s", call.message);
         return -1;
     }

@@ -1,7 +1,8 @@
 /*
  * test_store.c - the store over the real storage plugins, loaded through
  * the real loader, on real databases: migrations, statements and their
- * types, the statement cache, transactions and threads, one conformance
+ * types, the statement cache, transactions and threads, claims with a
+ * lease (store/claim.h), one conformance
  * suite run against every SQL backend the environment offers
  * (store_backends.h). The drivers' own behaviour is in test_sqlite.c and
  * test_postgres.c (and test_mysql.c), the SQL kv table in test_kv_sql.c.
@@ -27,7 +28,9 @@
 #include "out.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
+#include "store/claim.h"
 #include "store/migrations.h"
+#include "store/row.h"
 #include "store/store.h"
 #include "store_backends.h"
 
@@ -557,23 +560,6 @@ static void test_transactions(void **state)
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM tenants"), 5);
 }
 
-/* A tenant row through store_exec_deferred. */
-static gh_result defer_tenant(fx *f, const char *id, const char *slug)
-{
-    int64_t now = gh_now_ms();
-    gh_param p[] = {
-        { NULL, GH_T_STR, id, strlen(id) },
-        { NULL, GH_T_STR, slug, strlen(slug) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-    };
-
-    f->call.message[0] = '\0';
-    return store_exec_deferred(f->c, &f->call,
-                               "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                               "VALUES (?, ?, 'T', ?, ?)", p, 4);
-}
-
 /* Deferred writes: seen by the transaction's next statement, committed
  * with it or undone with it; one that fails is reported by the deferring
  * call (a driver that runs it at once) or by the statement or commit it
@@ -632,12 +618,6 @@ static int peer_sees_and_writes(peer *p, gh_conn *c)
 {
     gh_call call;
     int64_t n = -1;
-    int64_t now = gh_now_ms();
-    gh_param args[] = {
-        { NULL, GH_T_STR, "t-peer", 6 },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-        { NULL, GH_T_INT, &now, sizeof(now) },
-    };
 
     call_init(&call, NULL, "peer", 10000);
     if (store_exec(c, &call, "SELECT COUNT(*) FROM tenants WHERE slug = 'main'", NULL, 0,
@@ -645,9 +625,7 @@ static int peer_sees_and_writes(peer *p, gh_conn *c)
         snprintf(p->err, sizeof(p->err), "peer does not see main's row (%lld)", (long long)n);
         return -1;
     }
-    if (store_exec(c, &call,
-                   "INSERT INTO tenants (id, slug, name, created_at, updated_at) "
-                   "VALUES (?, 'peer', 'P', ?, ?)", args, 3, NULL, NULL, NULL) != GH_OK) {
+    if (tenant_row(c, &call, "t-peer", "peer", 0) != GH_OK) {
         snprintf(p->err, sizeof(p->err), "peer insert: %s", call.message);
         return -1;
     }
@@ -673,6 +651,89 @@ static void test_thread_open_twice(void **state)
     assert_null(store_thread_open(f->st, err, sizeof(err)));
     assert_non_null(strstr(err, "already"));
     assert_ptr_equal(store_current(), f->c);
+}
+
+/* -------------------------------------------------------- claims */
+
+typedef struct claimed {
+    char tenant[37], owner[37];
+    int64_t lease_until, attempts;
+} claimed;
+
+static void claimed_fill(void *rec, const gh_param *col)
+{
+    claimed *j = rec;
+
+    col_copy(&col[0], j->tenant, sizeof(j->tenant));
+    col_copy(&col[1], j->owner, sizeof(j->owner));
+    j->lease_until = col_int(&col[2]);
+    j->attempts = col_int(&col[3]);
+}
+
+/* A provisioning job of a new tenant, in state, due at due. */
+static void add_job(fx *f, const char *tenant, const char *state, int64_t due)
+{
+    gh_param p[] = {
+        { NULL, GH_T_STR, tenant, strlen(tenant) },
+        { NULL, GH_T_STR, state, strlen(state) },
+        { NULL, GH_T_INT, &due, sizeof(due) },
+    };
+
+    assert_int_equal(insert_tenant(f, tenant, tenant), GH_OK);
+    assert_int_equal(store_exec(f->c, &f->call, "INSERT INTO provisioning_jobs (tenant_id, cloud, "
+                                "state, rolling_back, resources, attempts, next_attempt_at, "
+                                "lease_until, created_at, updated_at) VALUES (?, 'c', ?, 0, '', 0, "
+                                "?, 0, 0, 0)", p, 3, NULL, NULL, NULL), GH_OK);
+}
+
+static size_t claim(fx *f, int64_t now, size_t max, claimed **out)
+{
+    static const claim_query q = {
+        .table = "provisioning_jobs", .key = "tenant_id",
+        .state = "state IN ('pending', 'provisioning')", .also = "attempts = attempts + 1",
+        .read = { .sql = "SELECT tenant_id, lease_owner, lease_until, attempts FROM "
+                         "provisioning_jobs WHERE tenant_id = ?",
+                  .size = sizeof(claimed), .ncols = 4, .fill = claimed_fill, .what = "jobs" },
+    };
+    void *v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_claim(f->c, &f->call, &q, now, 1000, max, &v, &n), GH_OK);
+    assert_true(n <= max && (n == 0) == (v == NULL));
+    *out = v;
+    return n;
+}
+
+/* Due rows in a workable state are taken in the order they fell due, at
+ * most max at once, each under a new claim id for the lease; a leased
+ * one is nobody else's until its lease runs out, then it is taken over. */
+static void test_claim(void **state)
+{
+    fx *f = *state;
+    int64_t now = gh_now_ms();
+    claimed *a, *b;
+
+    add_job(f, "t-2", "provisioning", now - 5);
+    add_job(f, "t-1", "pending", now - 10);
+    add_job(f, "t-3", "active", 0);           /* not workable */
+    add_job(f, "t-4", "pending", now + 60000); /* not due */
+    assert_int_equal(claim(f, now, 1, &a), 1);
+    assert_string_equal(a[0].tenant, "t-1");
+    assert_int_equal(a[0].lease_until, now + 1000);
+    assert_int_equal(a[0].attempts, 1);
+    assert_int_equal(strlen(a[0].owner), 36);
+    assert_int_equal(claim(f, now, 4, &b), 1);
+    assert_string_equal(b[0].tenant, "t-2");
+    assert_string_not_equal(b[0].owner, a[0].owner);
+    free(b);
+    assert_int_equal(claim(f, now + 999, 4, &b), 0); /* leased */
+    assert_int_equal(claim(f, now + 1000, 4, &b), 2); /* the leases ran out */
+    assert_string_equal(b[0].tenant, "t-1");
+    assert_string_not_equal(b[0].owner, a[0].owner);
+    assert_int_equal(b[0].attempts, 2);
+    assert_string_equal(b[1].tenant, "t-2");
+    free(a);
+    free(b);
 }
 
 /* -------------------------------------------------------- placeholders */
@@ -720,6 +781,7 @@ int main(void)
         T(test_deferred),
         T(test_two_threads),
         T(test_thread_open_twice),
+        T(test_claim),
     };
     static const struct CMUnitTest placeholders[] = {
         cmocka_unit_test(test_sql_dollar),

@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "asserts.h"
 #include "call.h"
@@ -363,15 +365,17 @@ static void test_options_checked_at_load(void **state)
 /* ------------------------------------------------------------ reports */
 
 /* inbound with url, the given signature header (NULL: none) and the
- * params of a record line's "params" object. */
-static gh_result inbound(fx *f, const char *url, const char *signature, const char *const *params,
-                         size_t n, gh_call *call, gh_out *out)
+ * form fields names[i] = values[i], given as the core gives them: name,
+ * NUL, value. */
+static gh_result inbound_fields(fx *f, const char *url, const char *signature,
+                                const char *const *names, const char *const *values, size_t n,
+                                gh_call *call, gh_out *out)
 {
     gh_loaded *p = sms(f);
     const gh_mfa_ops *ops = p->desc->ops;
     static const char form_type[] = "Content-Type: application/x-www-form-urlencoded";
     gh_param in[32];
-    char header[128];
+    char header[128], fields[32][128];
     size_t k = 0;
 
     assert_true(n + 3 < sizeof in / sizeof in[0]);
@@ -381,11 +385,48 @@ static gh_result inbound(fx *f, const char *url, const char *signature, const ch
         in[k++] = (gh_param){"header", GH_T_STR, header, strlen(header)};
     }
     in[k++] = (gh_param){"header", GH_T_STR, form_type, sizeof form_type - 1};
-    for (size_t i = 0; i < n; i++)
-        in[k++] = (gh_param){"param", GH_T_STR, params[i], strlen(params[i])};
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(fields[i], sizeof fields[i], "%s%c%s", names[i], '\0', values[i]);
+
+        assert_true(len > 0 && (size_t)len < sizeof fields[i]);
+        in[k++] = (gh_param){"param", GH_T_STR, fields[i], (size_t)len};
+    }
     in[k] = (gh_param){NULL, 0, NULL, 0};
     call_init(call, p, "req-cb", 5000);
     return ops->inbound(p->inst, plugin_tinst(p), call, in, out);
+}
+
+/* The same with params written "name=value", split at the first '='. */
+static gh_result inbound(fx *f, const char *url, const char *signature, const char *const *params,
+                         size_t n, gh_call *call, gh_out *out)
+{
+    char names[32][64];
+    const char *np[32], *vp[32];
+
+    assert_true(n <= 32);
+    for (size_t i = 0; i < n; i++) {
+        size_t nlen = strcspn(params[i], "=");
+
+        assert_true(nlen < sizeof names[i]);
+        snprintf(names[i], sizeof names[i], "%.*s", (int)nlen, params[i]);
+        np[i] = names[i];
+        vp[i] = params[i][nlen] ? params[i] + nlen + 1 : "";
+    }
+    return inbound_fields(f, url, signature, np, vp, n, call, out);
+}
+
+/* The plugin with the auth token of Twilio's documented example. */
+static fx *load_example_token(void)
+{
+    char yaml[512], err[512];
+    fx *f;
+
+    snprintf(yaml, sizeof yaml, "plugins:\n  - name: sms\n    plugin: twilio\n    options:\n"
+             "      account_sid: " ACCOUNT "\n      auth_token: \"12345\"\n"
+             "      from: \"" FROM "\"\n");
+    if (!(f = fx_load(yaml, err, sizeof err)))
+        fail_msg("%s", err);
+    return f;
 }
 
 /* The example of Twilio's documentation of X-Twilio-Signature. */
@@ -395,18 +436,13 @@ static void test_signature_vector(void **state)
                                          "From=+12349013030", "Digits=1234",
                                          "CallSid=CA1234567890ABCDE"};
     static const char url[] = "https://mycompany.com/myapp.php?foo=1&bar=2";
-    char yaml[512], err[512];
     fx *f;
     gh_call call;
     gh_out *out = h->out_new();
     const gh_param *st;
 
     (void)state;
-    snprintf(yaml, sizeof yaml, "plugins:\n  - name: sms\n    plugin: twilio\n    options:\n"
-             "      account_sid: " ACCOUNT "\n      auth_token: \"12345\"\n"
-             "      from: \"" FROM "\"\n");
-    if (!(f = fx_load(yaml, err, sizeof err)))
-        fail_msg("%s", err);
+    f = load_example_token();
     assert_int_equal(inbound(f, url, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", params, 5, &call, out), GH_OK);
     st = h->out_get(out, "status", 0);
     assert_non_null(st);
@@ -423,6 +459,40 @@ static void test_signature_vector(void **state)
                      GH_ERR_DENIED);
     assert_int_equal(inbound(f, url, NULL, params, 5, &call, out), GH_ERR_DENIED);
     assert_contains(call.message, "without X-Twilio-Signature");
+    h->out_free(out);
+    fx_close(f);
+}
+
+/* A name holding a '=' (sent as %3D) is signed as it is: the plugin
+ * takes the field's name and value where the core split them, not at the
+ * first '='. The signature is Twilio's, computed here with OpenSSL. */
+static void test_equals_in_a_name(void **state)
+{
+    static const char *const names[] = {"MessageSid", "Extra=Name", "MessageStatus"};
+    static const char *const values[] = {"SM00000000000000000000000000000004", "a=b", "sent"};
+    static const char url[] = PUBLIC_URL "/api/v1/mfa/sms/callback";
+    static const char text[] = PUBLIC_URL "/api/v1/mfa/sms/callback"
+                               "Extra=Namea=bMessageSidSM00000000000000000000000000000004"
+                               "MessageStatussent"; /* sorted by name */
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    char sig[64];
+    /* the same fields split at the first '=' of "Extra=Name=a=b" */
+    static const char *const cut_names[] = {"MessageSid", "Extra", "MessageStatus"};
+    static const char *const cut_values[] = {"SM00000000000000000000000000000004", "Name=a=b",
+                                             "sent"};
+    fx *f;
+    gh_call call;
+    gh_out *out = h->out_new();
+
+    (void)state;
+    f = load_example_token();
+    assert_non_null(HMAC(EVP_sha1(), "12345", 5, (const unsigned char *)text, sizeof text - 1,
+                         mac, &maclen));
+    EVP_EncodeBlock((unsigned char *)sig, mac, (int)maclen);
+    assert_int_equal(inbound_fields(f, url, sig, names, values, 3, &call, out), GH_OK);
+    assert_int_equal(inbound_fields(f, url, sig, cut_names, cut_values, 3, &call, out),
+                     GH_ERR_DENIED);
     h->out_free(out);
     fx_close(f);
 }
@@ -513,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_options_checked_at_load),
         cmocka_unit_test(test_signature_vector),
         cmocka_unit_test(test_status_callbacks),
+        cmocka_unit_test(test_equals_in_a_name),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -2,7 +2,8 @@
  * test_webhooks.c - the pure parts of outgoing events: which audited
  * actions raise which events, which patterns a subscription may hold and
  * what they match, which addresses are not public (the SSRF guard's
- * classes), and the URL check on literal addresses (no DNS needed).
+ * classes), and the URL check on literal addresses (no DNS needed); and
+ * the housekeeping purge of delivery rows, on the real SQLite store.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,15 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "auth/users.h"
 #include "auth/webhooks.h"
+#include "clock.h"
+#include "fixture.h"
 #include "plugin/addr_public.h"
+#include "store/store.h"
+
+#define DAY (24 * 3600 * 1000LL)
+#define SUB "5ab5ab5a-b5ab-45ab-85ab-5ab5ab5ab5ab"
 
 static void test_event_types(void **state)
 {
@@ -129,6 +137,48 @@ static void test_target(void **state)
     assert_int_equal(webhook_target_check("https://8.8.8.8/a b", 0, 0, why, sizeof why), -1);
 }
 
+/* A delivery of SUB in status, last updated at updated_at. */
+static void delivery(fx *f, const char *id, const char *status, int64_t updated_at)
+{
+    int64_t zero = 0;
+    gh_param args[] = { { NULL, GH_T_STR, id, strlen(id) },
+                        { NULL, GH_T_STR, status, strlen(status) },
+                        { NULL, GH_T_INT, &zero, sizeof zero },
+                        { NULL, GH_T_INT, &updated_at, sizeof updated_at },
+                        { NULL, GH_T_INT, &updated_at, sizeof updated_at } };
+    assert_int_equal(store_exec(f->c, &f->call, "INSERT INTO webhook_deliveries (id, "
+                                "subscription_id, tenant_id, event_type, payload, status, attempts, "
+                                "next_attempt_at, created_at, updated_at) VALUES (?, '" SUB "', '"
+                                GH_ROOT_TENANT "', 'user.created', '{}', ?, 1, ?, ?, ?)", args, 5,
+                                NULL, NULL, NULL), GH_OK);
+}
+
+/* The purge takes the deliveries settled longer ago than it keeps them,
+ * succeeded or failed, and no other: not a recent one, not a pending one
+ * however old. */
+static void test_delivery_purge(void **state)
+{
+    fx *f = *state;
+    int64_t now = gh_now_ms(), old = now - 2 * DAY;
+    assert_int_equal(store_exec_script(f->c, &f->call, "INSERT INTO webhook_subscriptions (id, "
+                                       "tenant_id, url, event_types, secret, disabled, "
+                                       "consecutive_failures, created_at, updated_at) VALUES ('"
+                                       SUB "', '" GH_ROOT_TENANT "', 'https://a.example/h', '*', "
+                                       "'s', 0, 0, 0, 0)"), GH_OK);
+    delivery(f, "d-old-ok", "succeeded", old);
+    delivery(f, "d-old-failed", "failed", old);
+    delivery(f, "d-old-pending", "pending", old);
+    delivery(f, "d-new-ok", "succeeded", now);
+    delivery(f, "d-new-failed", "failed", now);
+    assert_int_equal(webhook_delivery_purge(f->c, &f->call, DAY), 2);
+    assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE id LIKE "
+                                  "'d-old-%'", NULL), 1);
+    assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?",
+                                  "pending"), 1);
+    assert_int_equal(fx_query_int(f, "SELECT COUNT(*) FROM webhook_deliveries", NULL), 3);
+    assert_int_equal(webhook_delivery_purge(f->c, &f->call, DAY), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_address_classes),
         cmocka_unit_test(test_target),
+        cmocka_unit_test_setup_teardown(test_delivery_purge, fx_setup, fx_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }

@@ -468,12 +468,13 @@ static gh_result twilio_challenge(const void *inst, void *tinst, gh_call *call,
 
 /* ------------------------------------------------------------ inbound */
 
-/* Parameters are "name=value" with a length, not necessarily a NUL. */
+/* Parameters are a decoded name, a NUL and the decoded value, with a
+ * length: either may hold a '=', neither a NUL. */
 static size_t name_len(const gh_param *p)
 {
-    const char *eq = memchr(p->data, '=', p->len);
+    const char *nul = memchr(p->data, '\0', p->len);
 
-    return eq ? (size_t)(eq - (const char *)p->data) : p->len;
+    return nul ? (size_t)(nul - (const char *)p->data) : p->len;
 }
 
 static int bytes_cmp(const void *a, size_t na, const void *b, size_t nb)
@@ -521,15 +522,15 @@ static char *signed_text(const gh_param *url, const gh_param *in, size_t *len)
     memcpy(s, url->data, url->len);
     o = url->len;
     for (size_t i = 0; i < n; i++) {
-        size_t eq = name_len(v[i]);
+        size_t nl = name_len(v[i]);
 
         if (i > 0 && bytes_cmp(v[i]->data, v[i]->len, v[i - 1]->data, v[i - 1]->len) == 0)
             continue;
-        memcpy(s + o, v[i]->data, eq); /* name and value, without the '=' */
-        o += eq;
-        if (eq < v[i]->len) {
-            memcpy(s + o, (const char *)v[i]->data + eq + 1, v[i]->len - eq - 1);
-            o += v[i]->len - eq - 1;
+        memcpy(s + o, v[i]->data, nl); /* name and value, without the NUL */
+        o += nl;
+        if (nl < v[i]->len) {
+            memcpy(s + o, (const char *)v[i]->data + nl + 1, v[i]->len - nl - 1);
+            o += v[i]->len - nl - 1;
         }
     }
     free(v);
