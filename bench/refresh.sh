@@ -15,9 +15,10 @@
 # Knobs (environment): BENCH_BACKEND (postgres, mysql or sqlite; default
 # postgres), BENCH_DURATION (seconds of wrk, 10), BENCH_THREADS (2),
 # BENCH_CONNS (32), BENCH_KV=redis (kv on Redis), BENCH_STATEMENTS=1:
-# instead of the run, print what PostgreSQL logs (log_statement = all) for
-# one refresh grant made after a few others on the same daemon, so with
-# its statements prepared.
+# instead of the run, print what the server logs of every statement
+# (PostgreSQL's log_statement = all, MariaDB's general log) for one refresh
+# grant made after a few others on the same daemon, so with its statements
+# prepared.
 set -euo pipefail
 BENCH_BACKEND=${BENCH_BACKEND:-postgres}
 DURATION=${BENCH_DURATION:-10}
@@ -29,22 +30,49 @@ gatehoused_start
 user_signup
 refresh() { curl -sS --data "grant_type=refresh_token&refresh_token=$1" "$URL/oauth2/token"; }
 
+# statements_on / statements_off: what the database server logs of every
+# statement in between, printed by statements_off
+statements_on() {
+    case $BACKEND in
+    postgres)
+        su_sql() { psql -h "$SERVERS_DIR/postgres" -p "$PG_PORT" -U postgres -qAt "$@" >/dev/null; }
+        LOG="$SERVERS_DIR/postgres/server.log"
+        su_sql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" ;;
+    mysql)
+        su_sql() { mariadb --no-defaults -uroot -S "$SERVERS_DIR/mysql/sock" "$@"; }
+        LOG="$TMP/general.log"
+        : >"$LOG"
+        chmod 666 "$LOG"
+        su_sql -e "SET GLOBAL general_log_file = '$LOG'; SET GLOBAL general_log = ON" ;;
+    *) die "BENCH_STATEMENTS=1 reads PostgreSQL's or MariaDB's log" ;;
+    esac
+    sleep 0.5
+    FROM=$(($(wc -l <"$LOG") + 1))
+}
+statements_off() {
+    sleep 0.5
+    case $BACKEND in
+    postgres)
+        su_sql -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()"
+        # the statements, without their parameters (the token's digest)
+        tail -n +"$FROM" "$LOG" | grep ' LOG: ' |
+            grep -v 'ALTER SYSTEM\|pg_reload_conf\|SIGHUP\|log_statement' | sed 's/^.* LOG: *//' ;;
+    mysql)
+        su_sql -e "SET GLOBAL general_log = OFF"
+        # one line a command the server received (Execute: a prepared
+        # statement run, with its values: cut at the first quote)
+        tail -n +"$FROM" "$LOG" | grep -E '^[[:space:]0-9:TZ.-]*[0-9]+ (Query|Execute|Prepare|Close stmt|Reset stmt)' |
+            grep -v 'general_log' | sed "s/^[[:space:]0-9:TZ.-]*[0-9]* //; s/'.*/.../" ;;
+    esac
+}
+
 if [ "${BENCH_STATEMENTS:-0}" = 1 ]; then
-    [ "$BACKEND" = postgres ] || die "BENCH_STATEMENTS=1 reads PostgreSQL's log"
-    su_psql() { psql -h "$SERVERS_DIR/postgres" -p "$PG_PORT" -U postgres -qAt "$@" >/dev/null; }
     refresh_tokens 1 "$TMP/one"
     R=$(cat "$TMP/one")
     for _ in 1 2 3 4 5 6 7 8; do R=$(refresh "$R" | field refresh_token); done
-    LOG="$SERVERS_DIR/postgres/server.log"
-    su_psql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()"
-    sleep 0.5
-    FROM=$(($(wc -l <"$LOG") + 1))
+    statements_on
     refresh "$R" >/dev/null
-    sleep 0.5
-    su_psql -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()"
-    # the statements, without their parameters (the token's digest)
-    tail -n +"$FROM" "$LOG" | grep ' LOG: ' | grep -v 'ALTER SYSTEM\|pg_reload_conf\|SIGHUP\|log_statement' |
-        sed 's/^.* LOG: *//'
+    statements_off
     exit 0
 fi
 
