@@ -350,8 +350,10 @@ static gh_result account_read(const gh_auth_ctx *ax, auth_result *r, grant_facts
     authz_version_key(key, sizeof key, r->session.tenant_id);
     args[0] = p_str(key);
     args[1] = p_int(&now);
-    snprintf(cols, sizeof cols, "(SELECT t.settings FROM tenants t WHERE t.id = u.tenant_id)%s%s",
-             kv ? ", " : "", kv ? kv : "");
+    if ((size_t)snprintf(cols, sizeof cols,
+                         "(SELECT t.settings FROM tenants t WHERE t.id = u.tenant_id)%s%s",
+                         kv ? ", " : "", kv ? kv : "") >= sizeof cols)
+        return call_fail(ax->call, GH_ERR_INTERNAL, "signin: the account's query does not fit");
     users_more more = { cols, args, kv ? 2 : 0, facts_row, g };
     gh_result res = users_get_more(ax->conn, ax->call, r->session.tenant_id, r->session.user_id,
                                    &more, &r->user);
@@ -386,7 +388,7 @@ static gh_result refresh_tx(const gh_auth_ctx *ax, const char *refresh, auth_res
 auth_outcome signin_refresh(const gh_auth_ctx *ax, const char *refresh, auth_result *r)
 {
     gh_refresh_outcome oc = GH_REFRESH_UNKNOWN;
-    grant_facts g;
+    grant_facts g = { 0 };
     int disabled = 0;
     gh_result res = store_begin(ax->conn, ax->call);
     if (res == GH_OK) {
