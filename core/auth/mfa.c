@@ -56,12 +56,20 @@ gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char 
                             const char *user_id, int *due)
 {
     gh_company co;
-    json_t *methods = NULL;
     gh_result r = GH_OK;
     *due = 0;
     if (!required && (r = companies_get(c, call, tenant_id, &co)) == GH_OK)
         required = co.settings.mfa_required;
-    if (r == GH_OK && required && (r = mfa_methods(c, call, user_id, &methods)) == GH_OK)
+    return r == GH_OK ? mfa_enrolment_due_known(c, call, required, user_id, due) : r;
+}
+
+gh_result mfa_enrolment_due_known(gh_conn *c, gh_call *call, int required, const char *user_id,
+                                  int *due)
+{
+    json_t *methods = NULL;
+    gh_result r = GH_OK;
+    *due = 0;
+    if (required && (r = mfa_methods(c, call, user_id, &methods)) == GH_OK)
         *due = json_array_size(methods) == 0;
     json_decref(methods);
     return r;

@@ -52,6 +52,10 @@ gh_result mfa_challenge_take(gh_conn *c, gh_call *call, const char *token, json_
  * company's settings) and it has no confirmed factor. */
 gh_result mfa_enrolment_due(gh_conn *c, gh_call *call, int required, const char *tenant_id,
                             const char *user_id, int *due);
+/* The same when whether it is required is known already (the config's
+ * and the company's word, read with something else). */
+gh_result mfa_enrolment_due_known(gh_conn *c, gh_call *call, int required, const char *user_id,
+                                  int *due);
 
 /* Read the challenge of token into *ctx without taking it. NOT_FOUND:
  * unknown, expired or already taken. */

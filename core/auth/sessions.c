@@ -444,6 +444,30 @@ static gh_result mark_used(gh_conn *c, gh_call *call, const char *digest, int64_
     return r;
 }
 
+/* The select and the spend in one statement (PostgreSQL, which returns
+ * rows from an UPDATE joined to another table): the token is marked used
+ * only when it is unused and its session live, and comes back with its
+ * session, as find_token would have read it. No row: it was not
+ * spendable, or a concurrent spend of it committed first (the row lock
+ * makes the second UPDATE wait, then see used_at set); the caller reads
+ * the row again to say which. */
+static gh_result spend_token(gh_conn *c, gh_call *call, const char *digest, int64_t now,
+                             int64_t idle_ms, token_row *t)
+{
+    /* live while its last use is later than this */
+    int64_t idle_since = idle_ms > 0 ? now - idle_ms : INT64_MIN;
+    const gh_param args[] = { p_int(&now), p_str(digest), p_int(&now), p_int(&idle_since) };
+
+    memset(t, 0, sizeof(*t));
+    return store_exec(c, call,
+                      "UPDATE refresh_tokens rt SET used_at = ? FROM sessions s "
+                      "WHERE rt.token_hash = ? AND rt.used_at IS NULL AND s.id = rt.session_id "
+                      "AND s.revoked_at IS NULL AND s.expires_at > ? AND CASE WHEN "
+                      "s.last_used_at > 0 THEN s.last_used_at ELSE s.created_at END > ? "
+                      "RETURNING " SESSION_COLS ", CAST(NULL AS BIGINT), s.family_id",
+                      args, 4, token_row_cb, t, NULL);
+}
+
 static gh_result touch_session(gh_conn *c, gh_call *call, gh_session *s, const char *user_agent,
                                const char *ip, int64_t now)
 {
@@ -476,6 +500,71 @@ static gh_result reused(gh_conn *c, gh_call *call, const token_row *t, int64_t d
     return r;
 }
 
+/* Why the token read into t cannot be spent now, or GH_REFRESH_OK. */
+static gh_refresh_outcome unspendable(const token_row *t, int64_t now, int64_t idle_ms)
+{
+    if (!t->found)
+        return GH_REFRESH_UNKNOWN;
+    if (t->used_at != 0)
+        return GH_REFRESH_REUSED;
+    if (t->s.revoked_at != 0)
+        return GH_REFRESH_REVOKED;
+    int64_t last = t->s.last_used_at > 0 ? t->s.last_used_at : t->s.created_at;
+    if (t->s.expires_at <= now || (idle_ms > 0 && last + idle_ms <= now))
+        return GH_REFRESH_EXPIRED;
+    return GH_REFRESH_OK;
+}
+
+/* Read the token, then spend it: two statements, for backends that cannot
+ * return rows from an UPDATE of a join. *won: the spend was ours; else
+ * *outcome says why not (and a reuse has revoked the family). */
+static gh_result select_then_spend(gh_conn *c, gh_call *call, const char *digest, int64_t now,
+                                   int64_t idle_ms, int64_t deny_ttl_ms, token_row *t,
+                                   gh_session *out, gh_refresh_outcome *outcome, int *won)
+{
+    gh_result r;
+
+    *won = 0;
+    if ((r = find_token(c, call, digest, t)) != GH_OK)
+        return r;
+    *out = t->s;
+    if ((*outcome = unspendable(t, now, idle_ms)) == GH_REFRESH_REUSED)
+        return reused(c, call, t, deny_ttl_ms, now, out, outcome);
+    if (*outcome != GH_REFRESH_OK)
+        return GH_OK;
+    if ((r = mark_used(c, call, digest, now, won)) != GH_OK || *won)
+        return r;
+    return reused(c, call, t, deny_ttl_ms, now, out, outcome);
+}
+
+/* The same in one statement when all goes well (spend_token), and a read
+ * of the row only when it does not, to tell reuse from the rest. */
+static gh_result spend_then_select(gh_conn *c, gh_call *call, const char *digest, int64_t now,
+                                   int64_t idle_ms, int64_t deny_ttl_ms, token_row *t,
+                                   gh_session *out, gh_refresh_outcome *outcome, int *won)
+{
+    gh_result r;
+
+    *won = 0;
+    if ((r = spend_token(c, call, digest, now, idle_ms, t)) != GH_OK)
+        return r;
+    if (t->found) {
+        *out = t->s;
+        *won = 1;
+        return GH_OK;
+    }
+    if ((r = find_token(c, call, digest, t)) != GH_OK)
+        return r;
+    *out = t->s;
+    if ((*outcome = unspendable(t, now, idle_ms)) == GH_REFRESH_REUSED)
+        return reused(c, call, t, deny_ttl_ms, now, out, outcome);
+    /* spendable now, yet the spend matched nothing: only a change between
+     * the two statements could do it; refuse rather than guess */
+    if (*outcome == GH_REFRESH_OK)
+        return call_fail(call, GH_ERR_CONFLICT, "sessions: the refresh token changed meanwhile");
+    return GH_OK;
+}
+
 static gh_result refresh_locked(gh_conn *c, gh_call *call, const char *digest,
                                 const char *user_agent, const char *ip, int64_t deny_ttl_ms,
                                 int64_t idle_ms, gh_session *out,
@@ -486,28 +575,11 @@ static gh_result refresh_locked(gh_conn *c, gh_call *call, const char *digest,
     gh_result r;
     int won = 0;
 
-    if ((r = find_token(c, call, digest, &t)) != GH_OK)
+    r = strcmp(store_dialect(c), "postgres") == 0
+            ? spend_then_select(c, call, digest, now, idle_ms, deny_ttl_ms, &t, out, outcome, &won)
+            : select_then_spend(c, call, digest, now, idle_ms, deny_ttl_ms, &t, out, outcome, &won);
+    if (r != GH_OK || !won)
         return r;
-    if (!t.found) {
-        *outcome = GH_REFRESH_UNKNOWN;
-        return GH_OK;
-    }
-    *out = t.s;
-    if (t.used_at != 0)
-        return reused(c, call, &t, deny_ttl_ms, now, out, outcome);
-    if (t.s.revoked_at != 0) {
-        *outcome = GH_REFRESH_REVOKED;
-        return GH_OK;
-    }
-    int64_t last = t.s.last_used_at > 0 ? t.s.last_used_at : t.s.created_at;
-    if (t.s.expires_at <= now || (idle_ms > 0 && last + idle_ms <= now)) {
-        *outcome = GH_REFRESH_EXPIRED;
-        return GH_OK;
-    }
-    if ((r = mark_used(c, call, digest, now, &won)) != GH_OK)
-        return r;
-    if (!won)
-        return reused(c, call, &t, deny_ttl_ms, now, out, outcome);
     if ((r = insert_token(c, call, t.s.id, new_refresh, now)) != GH_OK ||
         (r = touch_session(c, call, out, user_agent, ip, now)) != GH_OK)
         return r;

@@ -7,10 +7,14 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "auth/authz.h"
+#include "auth/companies.h"
 #include "auth/lockout.h"
 #include "auth/mfa.h"
+#include "auth/ratelimit.h" /* GH_KV_KEY_MAX */
 #include "auth/signin.h"
+#include "clock.h"
 #include "log.h"
+#include "store/row.h"
 
 static json_t *reason(const char *why)
 {
@@ -73,14 +77,27 @@ static auth_outcome prove(const gh_auth_ctx *ax, signin_attempt *a, const gh_use
 
 /* ---------------------------------------------------------------- issue */
 
+/* What the claims depend on besides the account, when it was read with
+ * the account (a refresh grant: account_read) rather than after. */
+typedef struct grant_facts {
+    gh_company_settings settings;     /* the company's: its MFA policy */
+    int has_version;                  /* 0: read the RBAC version from kv */
+    char version[AUTHZ_VERSION_MAX];  /* "": kv has none */
+    int bad;                          /* the settings did not parse */
+} grant_facts;
+
 /* The claims of u's access token for session r->session: its roles, its
  * permissions when the config asks for them, and "mfa_enroll" while a
  * second factor is required and u has none (checked at every refresh too,
- * so a refresh neither escapes it nor keeps it once a factor exists). */
-static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, auth_result *r)
+ * so a refresh neither escapes it nor keeps it once a factor exists).
+ * g: what was read with the account already, or NULL. */
+static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, const grant_facts *g,
+                                 auth_result *r)
 {
     const authz_set *s;
-    gh_result res = authz_get(ax->conn, ax->call, u->tenant_id, u->id, &s);
+    gh_result res = g && g->has_version
+                        ? authz_get_at(ax->conn, ax->call, u->tenant_id, u->id, g->version, &s)
+                        : authz_get(ax->conn, ax->call, u->tenant_id, u->id, &s);
 
     if (res != GH_OK)
         return auth_failed(r, res, "roles");
@@ -96,8 +113,11 @@ static auth_outcome grant_access(const gh_auth_ctx *ax, const gh_user *u, auth_r
     if (!claims)
         return auth_failed(r, GH_ERR_NOMEM, "token claims");
     int enrol = 0;
-    res = mfa_enrolment_due(ax->conn, ax->call, ax->cfg->mfa_required, u->tenant_id, u->id,
-                            &enrol);
+    res = g ? mfa_enrolment_due_known(ax->conn, ax->call,
+                                      ax->cfg->mfa_required || g->settings.mfa_required, u->id,
+                                      &enrol)
+            : mfa_enrolment_due(ax->conn, ax->call, ax->cfg->mfa_required, u->tenant_id, u->id,
+                                &enrol);
     if (res != GH_OK || (enrol && json_object_set_new(claims, "mfa_enroll", json_true()) != 0)) {
         json_decref(claims);
         return auth_failed(r, res != GH_OK ? res : GH_ERR_NOMEM, "mfa policy");
@@ -114,7 +134,7 @@ auth_outcome signin_issue(const gh_auth_ctx *ax, const gh_user *u, auth_result *
     if (res != GH_OK)
         return auth_failed(r, res, "session create");
     authz_ensure(ax->conn, ax->call, u->tenant_id); /* so that checks may cache */
-    auth_outcome o = grant_access(ax, u, r);
+    auth_outcome o = grant_access(ax, u, NULL, r);
     if (o != AUTH_OK)
         return o;
     /* a refreshed token does not repeat it: the refresh grant proves neither */
@@ -295,19 +315,66 @@ static auth_outcome reused(const gh_auth_ctx *ax, auth_result *r)
     return AUTH_REUSED;
 }
 
+/* the company's settings, then (has_version) its RBAC version */
+static int facts_row(void *ud, const gh_param *cols, uint32_t n)
+{
+    grant_facts *g = ud;
+    char *text = NULL;
+
+    if (n < 1 + (uint32_t)g->has_version || col_dup(&cols[0], &text) < 0) {
+        g->bad = 1;
+        return 1;
+    }
+    g->bad = company_settings_parse(text, &g->settings) != 0;
+    free(text);
+    if (g->has_version)
+        authz_version_of(&cols[1], g->version);
+    return 1;
+}
+
+/* The session's account, and in the same statement what its claims need
+ * besides (grant_facts): its company's settings and, when kv is the SQL
+ * store's table, the company's RBAC version; read after the commit they
+ * were a round trip each. Read before the role graph, as authz_get
+ * would, so a version still stamps what is computed under it. */
+static gh_result account_read(const gh_auth_ctx *ax, auth_result *r, grant_facts *g)
+{
+    const char *kv = store_kv_sql_value(ax->conn);
+    char key[GH_KV_KEY_MAX], cols[256];
+    int64_t now = gh_now_ms();
+    gh_param args[2];
+
+    memset(g, 0, sizeof *g);
+    g->settings = company_settings_default();
+    g->has_version = kv != NULL;
+    authz_version_key(key, sizeof key, r->session.tenant_id);
+    args[0] = p_str(key);
+    args[1] = p_int(&now);
+    if ((size_t)snprintf(cols, sizeof cols,
+                         "(SELECT t.settings FROM tenants t WHERE t.id = u.tenant_id)%s%s",
+                         kv ? ", " : "", kv ? kv : "") >= sizeof cols)
+        return call_fail(ax->call, GH_ERR_INTERNAL, "signin: the account's query does not fit");
+    users_more more = { cols, args, kv ? 2 : 0, facts_row, g };
+    gh_result res = users_get_more(ax->conn, ax->call, r->session.tenant_id, r->session.user_id,
+                                   &more, &r->user);
+    if (res == GH_OK && g->bad)
+        res = call_fail(ax->call, GH_ERR_INTERNAL, "signin: the company's settings do not parse");
+    return res;
+}
+
 /* The rotation and the account check share one transaction: the user row
  * is read under the write lock the rotation holds anyway (no second round
  * of locks), and a disabled account's session is revoked in it. The token
  * is signed after the commit, with no lock held. */
 static gh_result refresh_tx(const gh_auth_ctx *ax, const char *refresh, auth_result *r,
-                            gh_refresh_outcome *oc, int *disabled)
+                            gh_refresh_outcome *oc, int *disabled, grant_facts *g)
 {
     gh_result res = session_refresh(ax->conn, ax->call, refresh, ax->ua, ax->ip,
                                     ax->cfg->access_ttl_ms, ax->cfg->refresh_idle_ms, &r->session,
                                     r->refresh, oc);
     if (res != GH_OK || *oc != GH_REFRESH_OK)
         return res;
-    res = users_get(ax->conn, ax->call, r->session.tenant_id, r->session.user_id, &r->user);
+    res = account_read(ax, r, g);
     if (res == GH_ERR_NOT_FOUND || (res == GH_OK && !r->user.is_active)) {
         *disabled = 1;
         res = session_revoke(ax->conn, ax->call, NULL, r->session.id, "account disabled",
@@ -321,10 +388,11 @@ static gh_result refresh_tx(const gh_auth_ctx *ax, const char *refresh, auth_res
 auth_outcome signin_refresh(const gh_auth_ctx *ax, const char *refresh, auth_result *r)
 {
     gh_refresh_outcome oc = GH_REFRESH_UNKNOWN;
+    grant_facts g = { 0 };
     int disabled = 0;
     gh_result res = store_begin(ax->conn, ax->call);
     if (res == GH_OK) {
-        res = refresh_tx(ax, refresh, r, &oc, &disabled);
+        res = refresh_tx(ax, refresh, r, &oc, &disabled, &g);
         if (res == GH_OK)
             res = store_commit(ax->conn, ax->call);
         else
@@ -340,5 +408,5 @@ auth_outcome signin_refresh(const gh_auth_ctx *ax, const char *refresh, auth_res
         return reused(ax, r);
     if (oc != GH_REFRESH_OK || disabled)
         return AUTH_INVALID_REFRESH;
-    return grant_access(ax, &r->user, r);
+    return grant_access(ax, &r->user, &g, r);
 }

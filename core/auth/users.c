@@ -309,6 +309,7 @@ static gh_result hash_from_col(const gh_param *p, char hash[GH_PW_HASH_MAX])
 typedef struct one_user {
     gh_user *u;
     char *hash;   /* GH_PW_HASH_MAX bytes, or NULL: not wanted */
+    const users_more *more; /* or NULL: the user's columns alone */
     int found;
     gh_result r;
 } one_user;
@@ -325,14 +326,17 @@ static int one_user_row(void *vud, const gh_param *cols, uint32_t n)
         (ud->r = hash_from_col(&cols[C_NCOLS], ud->hash)) != GH_OK)
         user_clear(ud->u);
     ud->found = ud->r == GH_OK;
+    if (ud->found && ud->more != NULL)
+        ud->more->cb(ud->more->ud, cols + C_NCOLS, n - C_NCOLS);
     return 1;
 }
 
 /* Run a query that selects USER_COLS (plus perhaps a hash) for one user. */
-static gh_result query_user(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
-                            size_t nargs, gh_user *out, char *hash)
+static gh_result query_user_more(gh_conn *c, gh_call *call, const char *sql,
+                                 const gh_param *args, size_t nargs, gh_user *out, char *hash,
+                                 const users_more *more)
 {
-    one_user ud = { out, hash, 0, GH_OK };
+    one_user ud = { out, hash, more, 0, GH_OK };
     gh_result r;
 
     memset(out, 0, sizeof(*out));
@@ -349,6 +353,12 @@ static gh_result query_user(gh_conn *c, gh_call *call, const char *sql, const gh
         return r;
     }
     return ud.found ? GH_OK : GH_ERR_NOT_FOUND;
+}
+
+static gh_result query_user(gh_conn *c, gh_call *call, const char *sql, const gh_param *args,
+                            size_t nargs, gh_user *out, char *hash)
+{
+    return query_user_more(c, call, sql, args, nargs, out, hash, NULL);
 }
 
 /* -------------------------------------------------------------- create */
@@ -673,6 +683,27 @@ gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *i
                       "SELECT " USER_COLS " FROM users u "
                       "WHERE u.id = ? AND u.tenant_id = ? AND u.deleted_at IS NULL",
                       args, 2, out, NULL);
+}
+
+gh_result users_get_more(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                         const users_more *more, gh_user *out)
+{
+    gh_param args[USERS_MORE_ARGS + 2];
+    char sql[1024];
+
+    memset(out, 0, sizeof(*out));
+    if (id == NULL || tenant == NULL)
+        return GH_ERR_NOT_FOUND;
+    if (more->nargs > USERS_MORE_ARGS ||
+        (size_t)snprintf(sql, sizeof sql, "SELECT " USER_COLS ", %s FROM users u "
+                         "WHERE u.id = ? AND u.tenant_id = ? AND u.deleted_at IS NULL",
+                         more->cols) >= sizeof sql)
+        return call_fail(call, GH_ERR_INVALID, "users: too much to read with a user");
+    /* the select list's parameters come first, as their ? do */
+    memcpy(args, more->args, more->nargs * sizeof *args);
+    args[more->nargs] = p_str(id);
+    args[more->nargs + 1] = p_str(tenant);
+    return query_user_more(c, call, sql, args, more->nargs + 2, out, NULL, more);
 }
 
 gh_result users_find_key(gh_conn *c, gh_call *call, const char *tenant, const char *id,

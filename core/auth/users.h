@@ -66,6 +66,21 @@ void users_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *user_id);
 void users_company_stamp_key(char key[USERS_STAMP_KEY_MAX], const char *tenant);
 /* tenant NULL: in any tenant (then act on the user in its tenant_id). */
 gh_result users_get(gh_conn *c, gh_call *call, const char *tenant, const char *id, gh_user *out);
+/* What a caller reads with a user's row in the same statement, a round
+ * trip fewer: cols, a select list that may name the row as u (its ?
+ * bound to args, at most USERS_MORE_ARGS); cb gets those columns when
+ * the user is found. */
+#define USERS_MORE_ARGS 4
+typedef struct users_more {
+    const char *cols;
+    const gh_param *args;
+    size_t nargs;
+    gh_row_cb cb;
+    void *ud;
+} users_more;
+/* users_get of id in tenant (not NULL), with more. */
+gh_result users_get_more(gh_conn *c, gh_call *call, const char *tenant, const char *id,
+                         const users_more *more, gh_user *out);
 /* The row of id in any tenant, or of external_id in tenant (id NULL), erased
  * ones too when erased_too (an erased row has neither email nor username):
  * what an import needs to tell "imported before" from a collision. */

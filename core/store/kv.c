@@ -134,6 +134,11 @@ gh_result store_kv_get_many(gh_conn *c, gh_call *call, const char *const *keys, 
     return kv_end(c, &op, r);
 }
 
+const char *store_kv_sql_value(gh_conn *c)
+{
+    return store_kv_plugin(c) == NULL ? "(" KV_SQL_GET ")" : NULL;
+}
+
 int store_kv_batched(gh_conn *c)
 {
     kv_backend b = backend_of(c);

@@ -20,6 +20,10 @@ typedef struct kv_driver {
     int64_t (*purge)(const void *inst, void *tinst, gh_call *call);
 } kv_driver;
 
+/* A get from the kv table (parameters: the key, then gh_now_ms()): an
+ * expired key is absent. */
+#define KV_SQL_GET "SELECT value FROM kv WHERE kv.key = ? AND (expires_at IS NULL OR expires_at > ?)"
+
 /* The kv table of the SQL store; its thread instance is the gh_conn. */
 extern const kv_driver kv_sql_driver;
 

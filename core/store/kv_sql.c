@@ -69,10 +69,7 @@ static gh_result kv_sql_get(const void *inst, void *tinst, gh_call *call, const 
     (void)inst;
     args[0] = p_str(key);
     args[1] = p_int(&now);
-    r = store_exec(c, call,
-                   "SELECT value FROM kv WHERE kv.key = ? "
-                   "AND (expires_at IS NULL OR expires_at > ?)",
-                   args, 2, kv_get_row, &ud, NULL);
+    r = store_exec(c, call, KV_SQL_GET, args, 2, kv_get_row, &ud, NULL);
     if (r != GH_OK)
         return r;
     if (ud.r != GH_OK)

@@ -123,6 +123,11 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
  * round trip where the backend can (store_kv_batched), else n gets. */
 gh_result store_kv_get_many(gh_conn *c, gh_call *call, const char *const *keys, size_t n,
                             gh_out *out);
+/* A kv get as a scalar subquery, for the select list of another SQL
+ * statement (its parameters: the key, then gh_now_ms(); NULL when the key
+ * is absent), so that the read rides with a statement made anyway: when
+ * kv is the SQL store's table. NULL when kv is a plugin: ask it. */
+const char *store_kv_sql_value(gh_conn *c);
 /* 1 when store_kv_get_many is one round trip of a shared kv server: a
  * check of several keys then costs what one does */
 int store_kv_batched(gh_conn *c);

@@ -1,7 +1,8 @@
 /*
  * test_kv_sql.c - the built-in kv backend (core/store/kv_sql.c) on the
  * SQL store of every backend the environment offers: values, TTLs and NX,
- * counters, purging, and the store handing kv to a plugin instead. The
+ * counters, purging, a get riding in another statement, and the store
+ * handing kv to a plugin instead. The
  * kv conformance suite shared with Redis is test_kv.c.
  */
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "store/migrations.h"
+#include "store/row.h"
 #include "store/store.h"
 #include "store_backends.h"
 
@@ -122,6 +124,44 @@ static void test_kv_ttl_and_nx(void **state)
     assert_int_equal(kv_set(f, "nx", "fourth", 10, 0), GH_OK);
     advance(f, 10);
     assert_int_equal(kv_text(f, "nx", buf, sizeof(buf), NULL), GH_ERR_NOT_FOUND);
+}
+
+/* the value store_kv_sql_value's subquery selects for key, as text
+ * ("(null)" for SQL NULL) */
+static const char *kv_in_select(fx *f, const char *key, text_ud *ud)
+{
+    const char *sub = store_kv_sql_value(f->c);
+    int64_t now = gh_now_ms();
+    gh_param args[2] = { p_str(key), p_int(&now) };
+    cols_ud got = { 0 };
+    char sql[256];
+
+    assert_non_null(sub);
+    snprintf(sql, sizeof sql, "SELECT %s, 1", sub);
+    assert_int_equal(store_exec(f->c, &f->call, sql, args, 2, cols_row, &got, NULL), GH_OK);
+    assert_int_equal(got.rows, 1);
+    if (got.p[0].type == GH_T_NULL)
+        snprintf(ud->buf, sizeof ud->buf, "(null)");
+    else if (got.p[0].type == GH_T_STR)
+        snprintf(ud->buf, sizeof ud->buf, "%s", got.str);
+    else
+        snprintf(ud->buf, sizeof ud->buf, "%.*s", (int)got.p[0].len, (const char *)got.bytes);
+    return ud->buf;
+}
+
+/* A get as a subquery of another statement sees what store_kv_get sees:
+ * the value, and nothing for an absent or expired key. */
+static void test_kv_in_select(void **state)
+{
+    fx *f = *state;
+    text_ud ud;
+
+    assert_string_equal(kv_in_select(f, "k", &ud), "(null)");
+    assert_int_equal(kv_set(f, "k", "v1", 1000, 0), GH_OK);
+    assert_string_equal(kv_in_select(f, "k", &ud), "v1");
+    assert_string_equal(kv_in_select(f, "other", &ud), "(null)");
+    advance(f, 1000);
+    assert_string_equal(kv_in_select(f, "k", &ud), "(null)");
 }
 
 static void test_kv_incr(void **state)
@@ -306,8 +346,9 @@ static void test_kv_plugin(void **state)
     assert_int_equal(store_kv_purge(c, &f->call), 0);
     assert_int_equal(fake_calls, 6);
     assert_int_equal(fake_wrong_plugin, 0);
-    /* nothing went to the SQL kv table */
+    /* nothing went to the SQL kv table, and no SQL can read the plugin */
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM kv"), 0);
+    assert_null(store_kv_sql_value(c));
 
     store_thread_close(c);
     store_free(st);
@@ -319,6 +360,7 @@ int main(void)
     static const struct CMUnitTest tests[] = {
         T(test_kv_basic),
         T(test_kv_ttl_and_nx),
+        T(test_kv_in_select),
         T(test_kv_incr),
         T(test_kv_incr_concurrent),
         T(test_kv_purge),
