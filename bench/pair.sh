@@ -18,7 +18,9 @@
 #     together; their req/s summed. wrk, PostgreSQL and Redis now take
 #     their CPU from the instances' cores: the CPU table shows how much.
 # Each case runs twice, interleaved (one, two, one, two): the machine may
-# be shared and its load drifts. The load average is printed at each run.
+# be shared and its load drifts. The load average is printed at each run,
+# and the CPU other processes took; beyond a quarter of a core it warns,
+# since neither ratio is then gatehoused's alone.
 #
 # Before the runs, a short probe of three token-checked reads on the one
 # instance (GET /api/v1/users/me, POST /api/v1/authz/check, POST
