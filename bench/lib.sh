@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# lib.sh - what bench/run.sh and bench/soak.sh share: a temporary directory
+# lib.sh - what the bench scripts (run.sh, soak.sh, refresh.sh, pair.sh) share: a temporary directory
 # removed at exit, wrk runs read through lua/report.lua, and gatehoused
 # started from a build directory on a free port, with an admin made by
 # gatehousectl, a signed-up user and refresh tokens of that user's
@@ -222,4 +222,26 @@ admin_login() {
         "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | field access_token)
     [ -n "$BENCH_ADMIN_TOKEN" ] || die "the admin's login returned no access_token"
     export BENCH_ADMIN_TOKEN
+}
+
+# gatehoused_instance NAME PORT SERVER-LINES [PREFIX...]: one more
+# gatehoused on the config gatehoused_start wrote, so on the same store,
+# kv, signing keys and public_url (instances behind one load balancer),
+# but listening on 127.0.0.1:PORT, with SERVER-LINES (YAML, one setting a
+# line, e.g. "threads: 1") added to its server section, and started under
+# PREFIX (e.g. taskset -c 0). Its config is $TMP/gatehouse-NAME.yaml, its
+# log $TMP/gatehoused-NAME.log; sets <NAME>_PID and <NAME>_URL.
+gatehoused_instance() {
+    local name=$1 port=$2 lines=$3 pid
+    shift 3
+    awk -v port="$port" -v lines="$lines" '
+        /^  listen:/ { print "  listen: [\"127.0.0.1:" port "\"]"; n = split(lines, l, "\n")
+                       for (i = 1; i <= n; i++) if (l[i] != "") print "  " l[i]; next }
+        { print }' "$TMP/gatehouse.yaml" >"$TMP/gatehouse-$name.yaml"
+    "$@" "$BUILD/gatehoused" -c "$TMP/gatehouse-$name.yaml" 2>"$TMP/gatehoused-$name.log" &
+    pid=$!
+    PIDS+=("$pid")
+    wait_up "http://127.0.0.1:$port/health" "$pid" "$TMP/gatehoused-$name.log"
+    printf -v "${name}_PID" '%s' "$pid"
+    printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
 }
