@@ -469,6 +469,13 @@ static int read_async(gh_req *req, api_job *j, gh_conn *c)
  * here. A kv server that is slow or gone costs a loop that wait once: the
  * store then backs off its connection for a second, and meanwhile such
  * jobs fail at once and move.
+ *
+ * A kv plugin with get_many_async (Redis) spares the loop even that wait,
+ * which was most of its time: a bearer job sends the read (read_async),
+ * the request is held, and the loop serves other connections; the reads
+ * of one pass leave in one write. stamps_arrived then runs the job on the
+ * stamps as above, or moves it to a worker, which reads everything again:
+ * correctness never rests on the asynchronous read.
  */
 static int run_on_loop(gh_req *req, api_job *j)
 {

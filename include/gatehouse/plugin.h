@@ -36,10 +36,12 @@
  * thread that runs ops, and calls thread_init on that thread. Every op runs
  * on such a thread with that thread's own per-thread instance: a plugin
  * that keeps its connections in the per-thread instance needs no locks.
- * Those threads are the workers; the one exception is a storage plugin that
+ * Those threads are the workers. The exceptions: a storage plugin that
  * declares GH_STORAGE_LOCAL, with no kv plugin configured, whose short reads
  * may also run on event-loop threads, with a deadline that has already
- * passed. Ops may block, but not past gh_call's deadline
+ * passed; and a kv plugin's get_many (with a short deadline) and
+ * get_many_async (1.3), which event-loop threads call with their own
+ * per-thread instance. Ops may block, but not past gh_call's deadline
  * (host->call_deadline_ms): a call out of time answers GH_ERR_UNAVAILABLE or
  * GH_ERR_TIMEOUT rather than wait. The instance is read-only after
  * instantiate(), so every thread may read it without a lock. State that

@@ -956,10 +956,10 @@ static void test_redis_async_killed(void **state)
     assert_string_equal(g.val[1][0], "v");
 }
 
-/* A Redis that does not answer (CLIENT PAUSE): the read fails at the
- * call's deadline, not the server's pace; then the op backs off, failing
- * at once without a callback, and later reads again. */
-static void test_redis_async_timeout(void **state)
+/* A Redis that answers late (CLIENT PAUSE): the read fails at the call's
+ * deadline, not the server's pace, and the connection stays: a read sent
+ * next is answered once the server is back, the late answer dropped. */
+static void test_redis_async_late(void **state)
 {
     kvfx *f = *state;
     struct event_base *base = async_base();
@@ -979,10 +979,37 @@ static void test_redis_async_timeout(void **state)
     assert_int_equal(g.r[0], GH_ERR_UNAVAILABLE);
     assert_non_null(strstr(soon.message, "no answer within"));
     assert_true(gh_monotonic_ms() - t0 < 500);
+    assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 2, 5000);
+    assert_int_equal(g.calls, 2);
+    assert_int_equal(g.r[1], GH_OK);
+    assert_string_equal(g.val[1][0], "v");
+}
+
+/* A Redis that does not answer within command_timeout (1 s here): the
+ * connection is taken for hung and closed, the op backs off, failing at
+ * once without a callback, and later reads again. */
+static void test_redis_async_hung(void **state)
+{
+    kvfx *f = *state;
+    struct event_base *base = async_base();
+    const char *keys[1] = { K(f, "h1") };
+    async_got g = { 0 };
+    gh_call soon;
+
+    assert_kv(set(f, "h1", "v", 0, 0), GH_OK);
+    if (redis_cli("CLIENT PAUSE 1500") != 0)
+        skip();
+    call_init(&soon, NULL, "test", 100);
+    assert_int_equal(store_kv_get_many_async(f->c, &soon, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 2, 1200); /* one callback, then the connection closes */
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.r[0], GH_ERR_UNAVAILABLE);
     call_init(&soon, NULL, "test", 100);
     assert_int_equal(store_kv_get_many_async(f->c, &soon, base, keys, 1, async_cb, &g),
                      GH_ERR_UNAVAILABLE);
-    sleep_ms(1200); /* the pause and the back-off are over */
+    assert_non_null(strstr(soon.message, "connecting again shortly"));
+    sleep_ms(1300); /* the pause and the back-off are over */
     assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 1, async_cb, &g), GH_OK);
     async_wait(base, &g, 2, 5000);
     assert_int_equal(g.calls, 2);
@@ -1140,7 +1167,8 @@ int main(void)
         T(test_redis_deadline),
         T(test_redis_async_values),
         T(test_redis_async_killed),
-        T(test_redis_async_timeout),
+        T(test_redis_async_late),
+        T(test_redis_async_hung),
         cmocka_unit_test(test_redis_async_gone),
     };
     gh_log_conf quiet = { .level = GH_LOG_ERROR };

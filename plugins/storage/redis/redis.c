@@ -709,13 +709,16 @@ static gh_result rd_get_many(const void *vinst, void *vt, gh_call *call, const c
  * The loop thread keeps a second, hiredis-async connection in its thread
  * instance, attached to its event_base; hiredis queues the commands of
  * one pass of the loop and writes them together, and answers callbacks in
- * order. No lock: only that thread touches it. The wait is bounded by the
- * call's deadline with a timer of our own (hiredis 0.14 has no command
- * timeout): a read still unanswered then frees the connection, which
- * answers every pending callback with NULL, so each caller learns
- * GH_ERR_UNAVAILABLE at once. After a failed connect or a timeout no new
- * connection is tried for ASYNC_BACKOFF_MS: meanwhile the op answers
- * UNAVAILABLE at once and the host reads on a worker.
+ * order. No lock: only that thread touches it. The wait is bounded with
+ * a timer of our own (hiredis 0.14 has no command timeout), twice: at the
+ * call's deadline its caller is answered GH_ERR_UNAVAILABLE and moves on
+ * (a loop that was not scheduled for a while, on a busy machine, finds
+ * its reads late; the connection is fine, and the late answer is
+ * dropped); at command_timeout the connection is taken for hung and
+ * freed, which answers every read still on it with NULL. After a failed
+ * connect or a hung connection no new one is tried for ASYNC_BACKOFF_MS:
+ * meanwhile the op answers UNAVAILABLE at once and the host reads on a
+ * worker.
  */
 #define ASYNC_BACKOFF_MS 1000
 
@@ -728,8 +731,8 @@ typedef struct rd_wait {
     gh_kv_many_cb cb;
     void *arg;
     struct event *timer;
-    int64_t ms;           /* its budget, for the message */
-    int timed_out;
+    int64_t ms;           /* its budget: the call's time left */
+    int answered;         /* cb has run (late): call and arg are gone */
 } rd_wait;
 
 static int64_t mono_ms(void)
@@ -857,11 +860,7 @@ static gh_result async_values(rd_wait *w, const redisReply *rep, gh_param *v)
     char text[160];
 
     if (rep == NULL)
-        return w->timed_out
-                   ? host->fail(w->call, GH_ERR_UNAVAILABLE, "%s: MGET: no answer within %lld ms",
-                                in->where, (long long)w->ms)
-                   : host->fail(w->call, GH_ERR_UNAVAILABLE, "%s: MGET: connection lost",
-                                in->where);
+        return host->fail(w->call, GH_ERR_UNAVAILABLE, "%s: MGET: connection lost", in->where);
     if (rep->type == REDIS_REPLY_ERROR) {
         safe_error(rep, text, sizeof(text));
         return host->fail(w->call, reply_error_code(rep), "%s: MGET: %s", in->where, text);
@@ -882,14 +881,11 @@ static gh_result async_values(rd_wait *w, const redisReply *rep, gh_param *v)
 }
 
 /* hiredis' callback: runs once per read, with NULL when the connection
- * went (or was freed on a timeout). */
+ * went (or was freed as hung); a read answered late is only forgotten. */
 static void on_mget(redisAsyncContext *ac, void *reply, void *privdata)
 {
     rd_wait *w = privdata;
-    gh_param *v = calloc(w->n ? w->n : 1, sizeof(*v));
     const redisReply *rep = reply;
-    gh_result r = v ? async_values(w, rep, v)
-                    : host->fail(w->call, GH_ERR_NOMEM, "MGET: out of memory");
 
     /* a server that wants a password or went read-only will not change
      * its mind on this connection */
@@ -898,19 +894,37 @@ static void on_mget(redisAsyncContext *ac, void *reply, void *privdata)
         redisAsyncDisconnect(ac);
     }
     event_free(w->timer);
-    w->cb(w->arg, r, r == GH_OK ? v : NULL, r == GH_OK ? w->n : 0);
-    free(v);
+    if (!w->answered) {
+        gh_param *v = calloc(w->n, sizeof(*v));
+        gh_result r = v ? async_values(w, rep, v)
+                        : host->fail(w->call, GH_ERR_NOMEM, "MGET: out of memory");
+
+        w->cb(w->arg, r, r == GH_OK ? v : NULL, r == GH_OK ? w->n : 0);
+        free(v);
+    }
     free(w);
 }
 
-/* The oldest read is late: every read behind it is later still. */
+/* First at the call's deadline: the caller moves on, the read stays on the
+ * connection; then, at command_timeout, the connection is hung: freed,
+ * with every read on it (this one's callback frees it). */
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     rd_wait *w = arg;
+    int64_t rest = w->in->command_ms - w->ms;
 
     (void)fd;
     (void)what;
-    w->timed_out = 1;
+    if (!w->answered) {
+        struct timeval tv = tv_ms(rest);
+
+        w->answered = 1;
+        host->fail(w->call, GH_ERR_UNAVAILABLE, "%s: MGET: no answer within %lld ms",
+                   w->in->where, (long long)w->ms);
+        w->cb(w->arg, GH_ERR_UNAVAILABLE, NULL, 0);
+        if (rest > 0 && evtimer_add(w->timer, &tv) == 0)
+            return;
+    }
     async_free(w->t);
 }
 
