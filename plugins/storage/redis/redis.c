@@ -726,6 +726,7 @@ static gh_result rd_get_many(const void *vinst, void *vt, gh_call *call, const c
 typedef struct rd_wait {
     const rd_inst *in;
     rd_thread *t;
+    redisAsyncContext *ac; /* the connection it went out on, alive while it is */
     gh_call *call;
     size_t n;
     gh_kv_many_cb cb;
@@ -925,7 +926,10 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
         if (rest > 0 && evtimer_add(w->timer, &tv) == 0)
             return;
     }
-    async_free(w->t);
+    if (w->t->actx == w->ac)
+        async_free(w->t);
+    else /* one already forgotten, closing once its replies are in */
+        redisAsyncFree(w->ac);
 }
 
 static gh_result rd_get_many_async(const void *vinst, void *vt, gh_call *call,
@@ -957,7 +961,7 @@ static gh_result rd_get_many_async(const void *vinst, void *vt, gh_call *call,
     if (r == GH_OK) {
         struct timeval tv = tv_ms(ms);
 
-        *w = (rd_wait){ in, t, call, n, cb, arg, evtimer_new(base, on_timeout, w), ms, 0 };
+        *w = (rd_wait){ in, t, t->actx, call, n, cb, arg, evtimer_new(base, on_timeout, w), ms, 0 };
         argv[0] = "MGET";
         len[0] = 4;
         /* from now, not from when this pass of the loop began: libevent
