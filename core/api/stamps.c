@@ -44,14 +44,12 @@ typedef struct stamp_keys {
     char rbac[GH_KV_KEY_MAX];
     const char *keys[5];
     size_t n, nd;
-    int want_rbac;
 } stamp_keys;
 
 static void keys_of(const gh_claims *cl, int want_rbac, stamp_keys *k)
 {
     k->nd = token_deny_keys(cl->sid, cl->jti, k->deny);
     k->n = 0;
-    k->want_rbac = want_rbac;
     for (size_t i = 0; i < k->nd; i++)
         k->keys[k->n++] = k->deny[i];
     users_stamp_key(k->user, cl->sub);
