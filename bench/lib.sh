@@ -7,8 +7,9 @@
 #
 # Sourced by a script with `set -euo pipefail`: . bench/lib.sh BUILDDIR
 # (default ./build/check). Reads the knobs BENCH_THREADS, BENCH_CONNS,
-# BENCH_KEEP, BENCH_BACKEND and BENCH_KV; run.sh's header says what each
-# does.
+# BENCH_KEEP, BENCH_BACKEND and BENCH_KV (run.sh's header says what each
+# does) and BENCH_LOOPS (gatehoused's server.threads, its event loops;
+# default 0, one per core).
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -111,6 +112,7 @@ gatehoused_start() {
 server:
   listen: ["127.0.0.1:$PORT"]
   public_url: $URL
+  threads: ${BENCH_LOOPS:-0}
 log:
   level: warning
   access_log: false

@@ -8,7 +8,8 @@
 #            lines; MariaDB: the Questions counter)
 #   redis    commands Redis ran (INFO commandstats), and which
 #   loop     requests answered on the event loop (/metrics), the others
-#            went loop -> worker -> loop (two thread hand-offs)
+#            went loop -> worker -> loop (two thread hand-offs); and of
+#            them, those whose Redis read the loop did not wait for
 # Counts, not timings: they do not depend on the machine's load.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +71,7 @@ YAML
     rstats >"$TMP/r0"
     loop0=$(metric 'gatehouse_loop_jobs_total{moved="no"}')
     moved0=$(metric 'gatehouse_loop_jobs_total{moved="yes"}')
+    async0=$(metric 'gatehouse_loop_async_reads_total{result="answered"}')
     for _ in $(seq 1 "$N"); do echo "url = \"$URL/api/v1/users/me\""; echo 'output = "/dev/null"'; done \
         >"$TMP/curl.cfg"
     code=$(curl -s -H "Authorization: Bearer $TOKEN" -w '%{http_code}\n' -K "$TMP/curl.cfg" | sort | uniq -c)
@@ -92,6 +94,8 @@ YAML
     awk -v a="$loop0" -v b="$(metric 'gatehouse_loop_jobs_total{moved="no"}')" \
         -v c="$moved0" -v d="$(metric 'gatehouse_loop_jobs_total{moved="yes"}')" -v n="$N" \
         'BEGIN { printf "answered on the loop: %.2f; loop -> worker -> loop: %.2f\n", (b - a) / n, 1 - (b - a) / n }'
+    awk -v a="${async0:-0}" -v b="$(metric 'gatehouse_loop_async_reads_total{result="answered"}')" -v n="$N" \
+        'BEGIN { printf "  of them after a Redis read the loop did not wait for: %.2f\n", (b - a) / n }'
     kill "$GH_PID"
     wait "$GH_PID" 2>/dev/null || true
     GH_PID=

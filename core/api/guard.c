@@ -341,8 +341,10 @@ int guard_live(api_job *j, gh_conn *c)
         j->flags |= oauth;
         return 0;
     }
-    /* with a kv server, the deny-list and the stamps in one round trip */
-    int denied = store_kv_batched(c)
+    /* with a kv server, the deny-list and the stamps in one round trip,
+     * unless the loop's asynchronous read has just brought them */
+    int denied = j->stamps_fresh ? 0
+                 : store_kv_batched(c)
                      ? stamps_read(c, &j->call, &j->claims, j->perm != NULL, &j->stamps)
                      : token_denied(c, &j->call, j->claims.sid, j->claims.jti);
     if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */

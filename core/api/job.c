@@ -314,16 +314,15 @@ static void job_reset(api_job *j, unsigned flags)
     j->access_pending = 0;
     j->access_ttl_s = 0;
     j->flags = flags;
-    j->on_loop = j->cache_only = j->again_on_worker = 0;
+    j->on_loop = j->cache_only = j->again_on_worker = j->stamps_fresh = 0;
 }
 
 /* A cache_only job's budget on the loop: its one kv round trip (see
  * run_on_loop). */
 #define API_LOOP_KV_MS 20
 
-/* In the worker (or on the loop): this thread's connection with j->call
- * ready, or NULL with a 503 set. */
-static gh_conn *job_conn(api_job *j)
+/* j->call afresh, with the job's deadline and what plugins may read. */
+static void job_call(api_job *j)
 {
     call_init(&j->call, NULL, j->request_id,
               j->cache_only ? API_LOOP_KV_MS : j->on_loop ? 0 : j->cfg->request_timeout_ms);
@@ -335,6 +334,13 @@ static gh_conn *job_conn(api_job *j)
         j->call.tenant = j->claims.tenant;
         j->call.user_id = j->claims.sub;
     }
+}
+
+/* In the worker (or on the loop): this thread's connection with j->call
+ * ready, or NULL with a 503 set. */
+static gh_conn *job_conn(api_job *j)
+{
+    job_call(j);
     gh_conn *c = store_current();
     if (!c) {
         if (!(j->flags & API_ANSWERED)) {
@@ -389,6 +395,56 @@ static gh_conn *loop_conn(gh_app *app)
     return c;
 }
 
+static void to_worker(gh_req *req, api_job *j)
+{
+    gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
+    if (req_defer_on(req, pool, job_work, job_done, j) < 0)
+        api_job_free(j);
+}
+
+/* On the loop, when read_async's stamps have come (st NULL: the loop cannot
+ * answer alone, see stamps_read_async): the job runs on them as it would
+ * have after a synchronous read, or starts again on a worker, which reads
+ * everything again. A client gone meanwhile gets nothing. */
+static void stamps_arrived(void *arg, const api_stamps *st)
+{
+    gh_req *req = arg;
+    api_job *j = req->job_data;
+    unsigned flags = j->flags;
+
+    if (req->closed) {
+        req_resume(req); /* frees the job, answers nothing */
+        return;
+    }
+    if (st) {
+        j->stamps = *st;
+        j->stamps_fresh = 1;
+        job_work(req);
+        metrics_loop_job(j->again_on_worker);
+    }
+    metrics_loop_async(!st ? LOOP_ASYNC_FAILED : j->again_on_worker ? LOOP_ASYNC_MOVED
+                                                                     : LOOP_ASYNC_ANSWERED);
+    if (st && !j->again_on_worker) {
+        req_resume(req);
+        return;
+    }
+    job_reset(j, flags);
+    to_worker(req, j);
+}
+
+/* A cache_only bearer job's one kv read, sent without waiting for it:
+ * the loop serves other connections until stamps_arrived. 0: under way,
+ * req held; -1: it could not start (the kv server backs off, say). */
+static int read_async(gh_req *req, api_job *j, gh_conn *c)
+{
+    job_call(j);
+    if (stamps_read_async(c, &j->call, loop_base(req->loop), &j->claims, j->perm != NULL,
+                          stamps_arrived, req) < 0)
+        return -1;
+    req_hold(req, job_done, j);
+    return 0;
+}
+
 /*
  * A worker costs two thread hand-offs (loop -> worker -> loop), which is
  * most of what a read like GET /users/me costs on a small machine. So when
@@ -413,17 +469,32 @@ static gh_conn *loop_conn(gh_app *app)
  * here. A kv server that is slow or gone costs a loop that wait once: the
  * store then backs off its connection for a second, and meanwhile such
  * jobs fail at once and move.
+ *
+ * A kv plugin with get_many_async (Redis) spares the loop even that wait,
+ * which was most of its time: a bearer job sends the read (read_async),
+ * the request is held, and the loop serves other connections; the reads
+ * of one pass leave in one write. stamps_arrived then runs the job on the
+ * stamps as above, or moves it to a worker, which reads everything again:
+ * correctness never rests on the asynchronous read.
  */
 static int run_on_loop(gh_req *req, api_job *j)
 {
     int local = store_is_local(j->app->store);
     int cached = !local && (j->flags & API_CACHED) && store_kv_server(j->app->store);
-    if (!(j->flags & API_READ) || !(local || cached) || !loop_conn(j->app))
+    gh_conn *c;
+    if (!(j->flags & API_READ) || !(local || cached) || !(c = loop_conn(j->app)))
         return 0;
     unsigned flags = j->flags;
     j->on_loop = 1;
     j->cache_only = cached;
     req->job_data = j;
+    if (cached && (j->flags & API_BEARER) && !j->api_key[0] && store_kv_async(c)) {
+        if (read_async(req, j, c) == 0)
+            return 1;
+        metrics_loop_async(LOOP_ASYNC_FAILED);
+        job_reset(j, flags);
+        return 0;
+    }
     job_work(req);
     metrics_loop_job(j->again_on_worker);
     if (!j->again_on_worker) {
@@ -439,9 +510,7 @@ void api_job_run(gh_req *req, api_job *j, api_work work)
     j->work = work;
     if (run_on_loop(req, j))
         return;
-    gh_pool *pool = (j->flags & API_HASH) && j->app->hash_pool ? j->app->hash_pool : j->app->pool;
-    if (req_defer_on(req, pool, job_work, job_done, j) < 0)
-        api_job_free(j);
+    to_worker(req, j);
 }
 
 void api_change_done(api_job *j, gh_conn *c, gh_result r, const char *action, const char *subject,

@@ -68,6 +68,9 @@ struct api_job {
     char api_key[INTEGRATION_KEY_LEN]; /* the API key presented, or "" */
     api_stamps stamps;          /* guard_live's, with a kv server: the
                                    version stamps caches may answer under */
+    int stamps_fresh;           /* ... already read, on the loop without
+                                   waiting (api_job_run): guard_live reads
+                                   none */
     int key_touch;              /* record the key's use after the work */
     const char *perm;           /* the permission the route needs, or NULL */
     json_t *in;                 /* validated input, owned; wiped when freed */

@@ -28,4 +28,16 @@ typedef struct api_stamps {
  * RBAC version is read too when want_rbac. */
 int stamps_read(gh_conn *c, gh_call *call, const gh_claims *cl, int want_rbac, api_stamps *st);
 
+/* stamps_read from an event loop that does not wait (store_kv_async): the
+ * read goes out on base and cb(arg, st) runs later on this thread, with
+ * the fresh stamps of a token that is not deny-listed, or with NULL when
+ * the loop cannot answer alone: kv failed or was late, the token is
+ * deny-listed, or a stamp is missing (putting one back is a write), all
+ * of which a worker's stamps_read reads again and answers. 0: cb will
+ * run; -1: it will not (the read could not start). call stays valid
+ * until cb. */
+typedef void (*stamps_cb)(void *arg, const api_stamps *st);
+int stamps_read_async(gh_conn *c, gh_call *call, struct event_base *base, const gh_claims *cl,
+                      int want_rbac, stamps_cb cb, void *arg);
+
 #endif

@@ -36,6 +36,7 @@ typedef struct route_stats {
 
 static route_stats *stats; /* nroutes + 1: the last is "unmatched" */
 static _Atomic uint64_t loop_jobs, loop_jobs_moved;
+static _Atomic uint64_t loop_async[3]; /* by LOOP_ASYNC_* */
 static _Atomic uint64_t tokens_forged, tokens_refused_other, forged_audits_dropped;
 static _Atomic uint64_t forwarded_refused;
 static size_t nstats;
@@ -81,6 +82,11 @@ void metrics_request(size_t route_index, int status, double seconds)
 void metrics_loop_job(int moved)
 {
     atomic_fetch_add_explicit(moved ? &loop_jobs_moved : &loop_jobs, 1, memory_order_relaxed);
+}
+
+void metrics_loop_async(int outcome)
+{
+    atomic_fetch_add_explicit(&loop_async[outcome], 1, memory_order_relaxed);
 }
 
 void metrics_token_refused(int forged)
@@ -181,6 +187,18 @@ void metrics_render(struct evbuffer *out, const gh_app *app)
                              "gatehouse_loop_jobs_total{moved=\"yes\"} %llu\n",
                         (unsigned long long)load(&loop_jobs),
                         (unsigned long long)load(&loop_jobs_moved));
+    evbuffer_add_printf(out, "# HELP gatehouse_loop_async_reads_total Cached reads whose kv "
+                             "round trip an event loop did not wait for, by what came of "
+                             "them: answered on the loop, moved to a worker after the read "
+                             "(a cache miss), or failed (kv failed, late or backing off, a "
+                             "revoked token, a lost stamp: the worker reads again).\n"
+                             "# TYPE gatehouse_loop_async_reads_total counter\n"
+                             "gatehouse_loop_async_reads_total{result=\"answered\"} %llu\n"
+                             "gatehouse_loop_async_reads_total{result=\"moved\"} %llu\n"
+                             "gatehouse_loop_async_reads_total{result=\"failed\"} %llu\n",
+                        (unsigned long long)load(&loop_async[LOOP_ASYNC_ANSWERED]),
+                        (unsigned long long)load(&loop_async[LOOP_ASYNC_MOVED]),
+                        (unsigned long long)load(&loop_async[LOOP_ASYNC_FAILED]));
     evbuffer_add_printf(out, "# HELP gatehouse_access_tokens_refused_total Bearer tokens refused, "
                              "by whether they were forged (bad signature, key, algorithm, "
                              "issuer or audience not ours) or just expired or malformed.\n"

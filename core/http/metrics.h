@@ -16,6 +16,9 @@ void metrics_free(void);
 void metrics_request(size_t route_index, int status, double seconds);
 /* A read job ran on its event loop; moved: it had to go to a worker. */
 void metrics_loop_job(int moved);
+/* A loop's asynchronous kv read (api/job.c): what came of it. */
+enum { LOOP_ASYNC_ANSWERED, LOOP_ASYNC_MOVED, LOOP_ASYNC_FAILED };
+void metrics_loop_async(int outcome);
 /* An access token refused: forged (token_refusal_forged), or otherwise
  * (expired, malformed). */
 void metrics_token_refused(int forged);

@@ -378,6 +378,21 @@ int req_defer_on(gh_req *req, gh_pool *pool, void (*work)(gh_req *), void (*done
     return 0;
 }
 
+void req_hold(gh_req *req, void (*done)(gh_req *), void *data)
+{
+    req->job_work = NULL;
+    req->job_done = done;
+    req->job_data = data;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, on_client_close, req);
+}
+
+void req_resume(gh_req *req)
+{
+    job_done(req);
+}
+
 static void answer_options(gh_req *req, const gh_config *cfg)
 {
     char allow[96];

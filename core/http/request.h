@@ -80,5 +80,12 @@ int req_defer(gh_req *req, void (*work)(gh_req *), void (*done)(gh_req *), void 
 /* The same on a given pool (the password-hashing pool, say). */
 int req_defer_on(gh_req *req, gh_pool *pool, void (*work)(gh_req *), void (*done)(gh_req *),
                  void *data);
+/* Hold req for an answer that comes later on this loop, from an event of
+ * its own (an asynchronous read): the client may go meanwhile
+ * (req->closed). The holder then either calls req_resume, which runs done
+ * as req_defer's would (done frees data; its answer is dropped if the
+ * client went), or hands req on with req_defer_on. */
+void req_hold(gh_req *req, void (*done)(gh_req *), void *data);
+void req_resume(gh_req *req);
 
 #endif

@@ -145,6 +145,29 @@ int store_kv_batched(gh_conn *c)
     return b.plugin != NULL && GH_OPS_HAS(gh_kv_ops, b.drv.ops, get_many);
 }
 
+int store_kv_async(gh_conn *c)
+{
+    kv_backend b = backend_of(c);
+    return b.plugin != NULL && GH_OPS_HAS(gh_kv_ops, b.drv.ops, get_many_async);
+}
+
+/* No store_kv_ready: the plugin keeps the loop's asynchronous connection
+ * and its back-off itself; the store's policy is for the synchronous one. */
+gh_result store_kv_get_many_async(gh_conn *c, gh_call *call, struct event_base *base,
+                                  const char *const *keys, size_t n, gh_kv_many_cb cb,
+                                  void *arg)
+{
+    kv_backend b = backend_of(c);
+
+    for (size_t i = 0; i < n; i++)
+        if (keys[i] == NULL)
+            return GH_ERR_INVALID;
+    if (!store_kv_async(c))
+        return GH_ERR_UNSUPPORTED;
+    call->plugin = b.plugin;
+    return b.drv.ops->get_many_async(b.inst, b.tinst, call, base, keys, n, cb, arg);
+}
+
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
                        size_t len, int64_t ttl_ms, uint32_t flags)
 {

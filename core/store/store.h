@@ -131,6 +131,15 @@ const char *store_kv_sql_value(gh_conn *c);
 /* 1 when store_kv_get_many is one round trip of a shared kv server: a
  * check of several keys then costs what one does */
 int store_kv_batched(gh_conn *c);
+/* 1 when c's kv plugin can read many keys without blocking an event loop
+ * (gh_kv_ops.get_many_async, ABI 1.3) */
+int store_kv_async(gh_conn *c);
+/* store_kv_get_many from an event loop, answered later on base's loop:
+ * the op's contract (plugin.h). call names the kv plugin in the messages
+ * the plugin fails it with, until cb has run. */
+gh_result store_kv_get_many_async(gh_conn *c, gh_call *call, struct event_base *base,
+                                  const char *const *keys, size_t n, gh_kv_many_cb cb,
+                                  void *arg);
 gh_result store_kv_set(gh_conn *c, gh_call *call, const char *key, const void *val,
                        size_t len, int64_t ttl_ms, uint32_t flags);
 gh_result store_kv_incr(gh_conn *c, gh_call *call, const char *key, int64_t delta,

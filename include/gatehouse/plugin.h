@@ -20,7 +20,10 @@
  *    a missing op is UNSUPPORTED).
  *  - Only fixed-width integers, UTF-8 `const char *`, opaque handles and the
  *    structs below cross the boundary: no libevent, jansson, libpq or OpenSSL
- *    types, so each side may upgrade its libraries independently.
+ *    types, so each side may upgrade its libraries independently. The one
+ *    exception is kv's get_many_async (1.3), which is handed the calling
+ *    event loop's `struct event_base` (opaque here): a plugin that has
+ *    that op links the libevent the host does (the same shared library).
  *
  * Ownership: borrowed in, copied out. Strings and buffers handed to a plugin
  * are valid for the duration of the call only. Results go back through a
@@ -33,10 +36,12 @@
  * thread that runs ops, and calls thread_init on that thread. Every op runs
  * on such a thread with that thread's own per-thread instance: a plugin
  * that keeps its connections in the per-thread instance needs no locks.
- * Those threads are the workers; the one exception is a storage plugin that
+ * Those threads are the workers. The exceptions: a storage plugin that
  * declares GH_STORAGE_LOCAL, with no kv plugin configured, whose short reads
  * may also run on event-loop threads, with a deadline that has already
- * passed. Ops may block, but not past gh_call's deadline
+ * passed; and a kv plugin's get_many (with a short deadline) and
+ * get_many_async (1.3), which event-loop threads call with their own
+ * per-thread instance. Ops may block, but not past gh_call's deadline
  * (host->call_deadline_ms): a call out of time answers GH_ERR_UNAVAILABLE or
  * GH_ERR_TIMEOUT rather than wait. The instance is read-only after
  * instantiate(), so every thread may read it without a lock. State that
@@ -61,7 +66,7 @@ extern "C" {
 #endif
 
 #define GH_ABI_MAJOR 1
-#define GH_ABI_MINOR 2
+#define GH_ABI_MINOR 3
 
 #if defined(__GNUC__) || defined(__clang__)
 #define GH_EXPORT __attribute__((visibility("default")))
@@ -542,6 +547,11 @@ typedef struct gh_storage_ops {
  * Key-value with TTL (ttl_ms <= 0: no expiry). Shared, short-lived state:
  * deny-listed token ids, rate-limit counters, one-time codes.
  * ------------------------------------------------------------------------ */
+struct event_base; /* libevent's, opaque here: see get_many_async */
+
+/* get_many_async's answer: r, and for GH_OK the n values. */
+typedef void (*gh_kv_many_cb)(void *arg, gh_result r, const gh_param *values, size_t n);
+
 typedef struct gh_kv_ops {
     uint32_t size;
     /* GH_ERR_NOT_FOUND when absent; else puts "value" (GH_T_BYTES) */
@@ -569,6 +579,21 @@ typedef struct gh_kv_ops {
      * asks get for each key in turn */
     gh_result (*get_many)(const void *inst, void *tinst, gh_call *call, const char *const *keys,
                           size_t n, gh_out *out);
+
+    /* 1.3: get_many without blocking, for an event-loop thread: sends the
+     * read on that thread's own connection, watched by `base` (the loop's
+     * event_base), and returns at once. GH_OK: cb runs exactly once, later,
+     * on this thread, from base's loop, with r GH_OK and n params "value"
+     * as get_many puts them (valid during cb only), or with r an error and
+     * NULL; reads issued in one pass of the loop may share one write. Any
+     * other return: cb never runs (call says why). The wait ends, with
+     * GH_ERR_UNAVAILABLE or GH_ERR_TIMEOUT, at call's deadline; call stays
+     * valid until cb has run, and the plugin may fail() into it from cb.
+     * keys are borrowed for this call only. NULL: the host keeps using
+     * get_many, on a worker. */
+    gh_result (*get_many_async)(const void *inst, void *tinst, gh_call *call,
+                                struct event_base *base, const char *const *keys, size_t n,
+                                gh_kv_many_cb cb, void *arg);
 } gh_kv_ops;
 
 /* ------------------------------------------------------------------------

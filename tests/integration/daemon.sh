@@ -18,7 +18,7 @@ write_config() {
 }
 
 # ---------------------------------------------------------------- command line
-out=$("$GATEHOUSED" -V); contains "-V prints the version and ABI" "$out" "plugin ABI 1.2"
+out=$("$GATEHOUSED" -V); contains "-V prints the version and ABI" "$out" "plugin ABI 1.3"
 out=$("$GATEHOUSED" --help); contains "--help prints usage" "$out" "Usage: gatehoused"
 "$GATEHOUSED" --bogus >/dev/null 2>&1; equals "an unknown option exits 2" "$?" "2"
 

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <event2/event.h>
 
 #include "clock.h"
 #include "config.h"
@@ -821,6 +822,233 @@ static void test_redis_deadline(void **state)
     assert_kv(exists(f, "d"), GH_OK);
 }
 
+/* ------------------------------------------------------ asynchronous reads */
+
+/* What get_many_async's callbacks were given, in the order they ran. */
+#define ASYNC_MAX 4
+typedef struct async_got {
+    int calls;
+    gh_result r[ASYNC_MAX];
+    size_t n[ASYNC_MAX];
+    int type[ASYNC_MAX][3];
+    char val[ASYNC_MAX][3][16];
+} async_got;
+
+static void async_cb(void *arg, gh_result r, const gh_param *v, size_t n)
+{
+    async_got *g = arg;
+    int i = g->calls++;
+
+    assert_true(i < ASYNC_MAX);
+    g->r[i] = r;
+    g->n[i] = n;
+    if (r != GH_OK)
+        assert_null(v);
+    for (size_t k = 0; r == GH_OK && k < n && k < 3; k++) {
+        g->type[i][k] = (int)v[k].type;
+        snprintf(g->val[i][k], sizeof g->val[i][k], "%.*s", (int)v[k].len,
+                 v[k].data ? (const char *)v[k].data : "");
+    }
+}
+
+/* One loop for every test: a fixture's connection stays attached to it
+ * until the fixture closes, after the test. */
+static struct event_base *async_loop;
+
+static struct event_base *async_base(void)
+{
+    if (async_loop == NULL)
+        async_loop = event_base_new();
+    assert_non_null(async_loop);
+    return async_loop;
+}
+
+static void async_guard(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    *(int *)arg = 1;
+}
+
+/* Run base until want callbacks have run, or max_ms have passed. */
+static void async_wait(struct event_base *base, const async_got *g, int want, long max_ms)
+{
+    int expired = 0;
+    struct timeval tv = { max_ms / 1000, (max_ms % 1000) * 1000 };
+    struct event *guard = evtimer_new(base, async_guard, &expired);
+
+    assert_non_null(guard);
+    evtimer_add(guard, &tv);
+    while (g->calls < want && !expired)
+        event_base_loop(base, EVLOOP_ONCE);
+    event_free(guard);
+}
+
+/* redis-cli with these arguments on the test's Redis; 0 when it ran. */
+static int redis_cli(const char *args)
+{
+    char cmd[1024];
+    const char *url = getenv("GH_TEST_REDIS_URL");
+
+    if (snprintf(cmd, sizeof cmd, "redis-cli -u '%s' --no-auth-warning %s >/dev/null", url,
+                 args) >= (int)sizeof cmd)
+        return -1;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Three reads sent in one pass of the loop: each answered, in order, with
+ * its values (an absent key NULL); keys are the caller's only during the
+ * call. */
+static void test_redis_async_values(void **state)
+{
+    kvfx *f = *state;
+    struct event_base *base = async_base();
+    char k0[128];
+    const char *keys[3] = { k0, K(f, "a2"), K(f, "a1") };
+    async_got g = { 0 };
+
+    assert_true(store_kv_async(f->c));
+    assert_kv(set(f, "a1", "one", 0, 0), GH_OK);
+    assert_kv(set(f, "a2", "two", 0, 0), GH_OK);
+    snprintf(k0, sizeof k0, "%s", K(f, "a1"));
+    for (int i = 0; i < 3; i++) {
+        assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 3, async_cb, &g), GH_OK);
+        snprintf(k0, sizeof k0, "%s", K(f, i == 0 ? "absent" : "a2")); /* borrowed: reuse */
+    }
+    assert_int_equal(g.calls, 0); /* never from the call itself */
+    async_wait(base, &g, 3, 5000);
+    assert_int_equal(g.calls, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(g.r[i], GH_OK);
+        assert_int_equal(g.n[i], 3);
+        assert_int_equal(g.type[i][1], GH_T_BYTES);
+        assert_string_equal(g.val[i][1], "two");
+        assert_string_equal(g.val[i][2], "one");
+    }
+    assert_string_equal(g.val[0][0], "one");
+    assert_int_equal(g.type[1][0], GH_T_NULL);
+    assert_string_equal(g.val[2][0], "two");
+    keys[0] = NULL;
+    assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 3, async_cb, &g),
+              GH_ERR_INVALID);
+}
+
+/* A connection the server closes (CLIENT KILL) fails nothing that is not
+ * on its way, and the next read connects again at once. */
+static void test_redis_async_killed(void **state)
+{
+    kvfx *f = *state;
+    struct event_base *base = async_base();
+    const char *keys[1] = { K(f, "k1") };
+    async_got g = { 0 };
+
+    assert_kv(set(f, "k1", "v", 0, 0), GH_OK);
+    assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 1, 5000);
+    assert_int_equal(g.r[0], GH_OK);
+    if (redis_cli("CLIENT KILL TYPE normal") != 0)
+        skip();
+    async_wait(base, &g, 2, 200); /* the loop sees the close */
+    assert_int_equal(g.calls, 1);
+    assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 2, 5000);
+    assert_int_equal(g.r[1], GH_OK);
+    assert_string_equal(g.val[1][0], "v");
+}
+
+/* A Redis that answers late (CLIENT PAUSE): the read fails at the call's
+ * deadline, not the server's pace, and the connection stays: a read sent
+ * next is answered once the server is back, the late answer dropped. */
+static void test_redis_async_late(void **state)
+{
+    kvfx *f = *state;
+    struct event_base *base = async_base();
+    const char *keys[1] = { K(f, "t1") };
+    async_got g = { 0 };
+    gh_call soon;
+    int64_t t0;
+
+    assert_kv(set(f, "t1", "v", 0, 0), GH_OK);
+    if (redis_cli("CLIENT PAUSE 600") != 0)
+        skip();
+    call_init(&soon, NULL, "test", 100);
+    t0 = gh_monotonic_ms();
+    assert_int_equal(store_kv_get_many_async(f->c, &soon, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 1, 5000);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.r[0], GH_ERR_UNAVAILABLE);
+    assert_non_null(strstr(soon.message, "no answer within"));
+    assert_true(gh_monotonic_ms() - t0 < 500);
+    assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 2, 5000);
+    assert_int_equal(g.calls, 2);
+    assert_int_equal(g.r[1], GH_OK);
+    assert_string_equal(g.val[1][0], "v");
+}
+
+/* A Redis that does not answer within command_timeout (1 s here): the
+ * connection is taken for hung and closed, the op backs off, failing at
+ * once without a callback, and later reads again. */
+static void test_redis_async_hung(void **state)
+{
+    kvfx *f = *state;
+    struct event_base *base = async_base();
+    const char *keys[1] = { K(f, "h1") };
+    async_got g = { 0 };
+    gh_call soon;
+
+    assert_kv(set(f, "h1", "v", 0, 0), GH_OK);
+    if (redis_cli("CLIENT PAUSE 1500") != 0)
+        skip();
+    call_init(&soon, NULL, "test", 100);
+    assert_int_equal(store_kv_get_many_async(f->c, &soon, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 2, 1200); /* one callback, then the connection closes */
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.r[0], GH_ERR_UNAVAILABLE);
+    call_init(&soon, NULL, "test", 100);
+    assert_int_equal(store_kv_get_many_async(f->c, &soon, base, keys, 1, async_cb, &g),
+                     GH_ERR_UNAVAILABLE);
+    assert_non_null(strstr(soon.message, "connecting again shortly"));
+    sleep_ms(1300); /* the pause and the back-off are over */
+    assert_kv(store_kv_get_many_async(f->c, &f->call, base, keys, 1, async_cb, &g), GH_OK);
+    async_wait(base, &g, 2, 5000);
+    assert_int_equal(g.calls, 2);
+    assert_int_equal(g.r[1], GH_OK);
+}
+
+/* Nothing listening: the read fails (at once, or in its callback, with
+ * UNAVAILABLE), and the next ones fail at once while the op backs off. */
+static void test_redis_async_gone(void **state)
+{
+    char yaml[512] = "";
+    struct event_base *base = async_base();
+    const char *keys[1] = { "k" };
+    async_got g = { 0 };
+    gh_call call;
+    gh_result r;
+    fx *f;
+
+    (void)state;
+    assert_int_equal(fx_block(yaml, sizeof(yaml), "kv", "redis", "url", "redis://127.0.0.1:1/0",
+                              NULL), 0);
+    f = fx_open_raw(yaml);
+    call_init(&call, NULL, "test", 1000);
+    r = store_kv_get_many_async(f->c, &call, base, keys, 1, async_cb, &g);
+    if (r == GH_OK) {
+        async_wait(base, &g, 1, 5000);
+        assert_int_equal(g.calls, 1);
+        assert_int_equal(g.r[0], GH_ERR_UNAVAILABLE);
+    } else {
+        assert_int_equal(r, GH_ERR_UNAVAILABLE);
+    }
+    assert_non_null(strstr(call.message, "127.0.0.1:1"));
+    call_init(&call, NULL, "test", 1000);
+    assert_int_equal(store_kv_get_many_async(f->c, &call, base, keys, 1, async_cb, &g),
+                     GH_ERR_UNAVAILABLE);
+    assert_int_equal(g.calls, r == GH_OK ? 1 : 0);
+    fx_close(f);
+}
+
 /* ------------------------------------------------------------------ main */
 
 /* The server url of b with its path replaced by /db. */
@@ -937,6 +1165,11 @@ int main(void)
         cmocka_unit_test(test_redis_wrong_password),
         cmocka_unit_test(test_redis_unreachable),
         T(test_redis_deadline),
+        T(test_redis_async_values),
+        T(test_redis_async_killed),
+        T(test_redis_async_late),
+        T(test_redis_async_hung),
+        cmocka_unit_test(test_redis_async_gone),
     };
     gh_log_conf quiet = { .level = GH_LOG_ERROR };
     int failed = 0;
@@ -978,6 +1211,8 @@ int main(void)
         closedir(d);
     if (chdir("/") == 0)
         rmdir(tmpdir);
+    if (async_loop != NULL)
+        event_base_free(async_loop);
     host_global_cleanup();
     return failed ? 1 : 0;
 }

@@ -420,7 +420,7 @@ static void test_abi_major_mismatch(void **state)
 {
     (void)state;
     expect_refusal(0, "plugins:\n  - name: abi_major\n",
-                   "plugin 'abi_major': built for plugin ABI 2.0, this gatehoused speaks 1.2 "
+                   "plugin 'abi_major': built for plugin ABI 2.0, this gatehoused speaks 1.3 "
                    "(major versions must match)");
 }
 

@@ -23,6 +23,8 @@
  *  del   DEL; 0 deleted is NOT_FOUND, so del is an atomic "take"
  *  get_many  MGET: a request's deny-list entries and version stamps in
  *        one round trip
+ *  get_many_async  the same MGET from an event loop, which does not wait
+ *        for it: see "asynchronous reads" below
  * Keys are key_prefix + key, so several deployments can share one Redis.
  *
  * Nothing logged or put in a message holds a value or the password: error
@@ -53,6 +55,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
 #include <gatehouse/plugin.h>
 
 #ifndef PACKAGE_VERSION
@@ -88,6 +92,10 @@ typedef struct rd_thread {
     redisContext *ctx;
     int64_t timeout_ms;   /* what the socket's timeouts are set to now */
     char why[160];        /* why it failed (no secrets), for thread_init's log */
+    /* an event-loop thread's second connection, for get_many_async */
+    redisAsyncContext *actx;
+    struct event_base *abase; /* the loop actx is attached to */
+    int64_t aretry_ms;    /* after a failure: no new actx before (monotonic) */
 } rd_thread;
 
 static const gh_option rd_options[] = {
@@ -533,10 +541,13 @@ static gh_result rd_thread_init(const void *vinst, void *vt, gh_call *call)
     return r;
 }
 
+static void async_free(rd_thread *t);
+
 static void rd_thread_fini(const void *vinst, void *vt)
 {
     (void)vinst;
     drop(vt);
+    async_free(vt);
 }
 
 static gh_result rd_health(const void *vinst, void *vt, gh_call *call)
@@ -688,6 +699,290 @@ static gh_result rd_get_many(const void *vinst, void *vt, gh_call *call, const c
     free(k);
     free(argv);
     free(len);
+    return r;
+}
+
+/* ---------------------------------------------------- asynchronous reads */
+
+/*
+ * get_many_async: an event loop's MGET, which the loop does not wait for.
+ * The loop thread keeps a second, hiredis-async connection in its thread
+ * instance, attached to its event_base; hiredis queues the commands of
+ * one pass of the loop and writes them together, and answers callbacks in
+ * order. No lock: only that thread touches it. The wait is bounded with
+ * a timer of our own (hiredis 0.14 has no command timeout), twice: at the
+ * call's deadline its caller is answered GH_ERR_UNAVAILABLE and moves on
+ * (a loop that was not scheduled for a while, on a busy machine, finds
+ * its reads late; the connection is fine, and the late answer is
+ * dropped); at command_timeout the connection is taken for hung and
+ * freed, which answers every read still on it with NULL. After a failed
+ * connect or a hung connection no new one is tried for ASYNC_BACKOFF_MS:
+ * meanwhile the op answers UNAVAILABLE at once and the host reads on a
+ * worker.
+ */
+#define ASYNC_BACKOFF_MS 1000
+
+/* One read on its way: freed by its reply callback, which always runs. */
+typedef struct rd_wait {
+    const rd_inst *in;
+    rd_thread *t;
+    redisAsyncContext *ac; /* the connection it went out on, alive while it is */
+    gh_call *call;
+    size_t n;
+    gh_kv_many_cb cb;
+    void *arg;
+    struct event *timer;
+    int64_t ms;           /* its budget: the call's time left */
+    int answered;         /* cb has run (late): call and arg are gone */
+} rd_wait;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Forget t's async connection (it is being freed or is gone); back off
+ * when it failed rather than closed. */
+static void async_forget(rd_thread *t, const redisAsyncContext *ac, int failed)
+{
+    if (t->actx != ac)
+        return;
+    t->actx = NULL;
+    if (failed)
+        t->aretry_ms = mono_ms() + ASYNC_BACKOFF_MS;
+}
+
+static void async_free(rd_thread *t)
+{
+    redisAsyncContext *ac = t->actx;
+
+    if (ac == NULL)
+        return;
+    async_forget(t, ac, 1);
+    redisAsyncFree(ac); /* every pending callback runs, with NULL */
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    if (status != REDIS_OK) /* hiredis frees it next */
+        async_forget(ac->data, ac, 1);
+}
+
+/* Closed by the server (a restart, CLIENT KILL, its idle timeout): the
+ * next read connects again, and backs off only if that fails. */
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    async_forget(ac->data, ac, 0);
+}
+
+/* AUTH or SELECT refused: the MGETs queued behind fail too (their callers
+ * read on a worker, whose connection logs why); close and back off. */
+static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *rep = reply;
+
+    (void)privdata;
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+        async_forget(ac->data, ac, 1);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+/* AUTH and SELECT, queued ahead of everything else on a new connection. */
+static int async_handshake(const rd_inst *in, redisAsyncContext *ac)
+{
+    int rc = REDIS_OK;
+
+    if (in->password[0] != '\0' || (in->user[0] != '\0' && strcmp(in->user, "default") != 0)) {
+        int with_user = in->user[0] != '\0' && strcmp(in->user, "default") != 0;
+        const char *argv[3] = { "AUTH", with_user ? in->user : in->password, in->password };
+        size_t len[3] = { 4, strlen(argv[1]), strlen(in->password) };
+
+        rc = redisAsyncCommandArgv(ac, on_handshake, NULL, with_user ? 3 : 2, argv, len);
+    }
+    if (rc == REDIS_OK && in->db != 0) {
+        char db[16];
+        const char *argv[2] = { "SELECT", db };
+        size_t len[2] = { 6, (size_t)snprintf(db, sizeof(db), "%d", in->db) };
+
+        rc = redisAsyncCommandArgv(ac, on_handshake, NULL, 2, argv, len);
+    }
+    return rc;
+}
+
+/* t's async connection on base, connecting (without waiting) when there
+ * is none and the back-off allows. */
+static gh_result async_ready(const rd_inst *in, rd_thread *t, gh_call *call,
+                             struct event_base *base)
+{
+    redisAsyncContext *ac;
+
+    if (t->actx != NULL && t->abase == base)
+        return GH_OK;
+    if (t->actx != NULL)
+        return host->fail(call, GH_ERR_INVALID, "%s: MGET: another event loop's connection",
+                          in->where);
+    if (mono_ms() < t->aretry_ms)
+        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: MGET: connecting again shortly",
+                          in->where);
+    ac = in->path[0] ? redisAsyncConnectUnix(in->path) : redisAsyncConnect(in->host, in->port);
+    if (ac == NULL)
+        return host->fail(call, GH_ERR_NOMEM, "%s: connect: out of memory", in->where);
+    if (ac->err || redisLibeventAttach(ac, base) != REDIS_OK) {
+        gh_result r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: cannot connect: %s", in->where,
+                                 ac->err ? ac->errstr : "cannot watch the socket");
+
+        redisAsyncFree(ac);
+        t->aretry_ms = mono_ms() + ASYNC_BACKOFF_MS;
+        return r;
+    }
+    ac->data = t;
+    t->actx = ac;
+    t->abase = base;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (async_handshake(in, ac) != REDIS_OK) {
+        async_free(t);
+        return host->fail(call, GH_ERR_UNAVAILABLE, "%s: cannot send AUTH or SELECT", in->where);
+    }
+    if (GH_HAS(host, count))
+        host->count(call, "connect", 1);
+    return GH_OK;
+}
+
+/* The reply's values, as get_many puts them, into v (w->n of them). */
+static gh_result async_values(rd_wait *w, const redisReply *rep, gh_param *v)
+{
+    const rd_inst *in = w->in;
+    char text[160];
+
+    if (rep == NULL)
+        return host->fail(w->call, GH_ERR_UNAVAILABLE, "%s: MGET: connection lost", in->where);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        safe_error(rep, text, sizeof(text));
+        return host->fail(w->call, reply_error_code(rep), "%s: MGET: %s", in->where, text);
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != w->n)
+        return host->fail(w->call, GH_ERR_INTERNAL, "%s: MGET: unexpected reply", in->where);
+    for (size_t i = 0; i < w->n; i++) {
+        const redisReply *e = rep->element[i];
+
+        if (e->type != REDIS_REPLY_NIL && e->type != REDIS_REPLY_STRING)
+            return host->fail(w->call, GH_ERR_INTERNAL, "%s: MGET: unexpected reply type %d",
+                              in->where, e->type);
+        v[i] = (gh_param){ "value", e->type == REDIS_REPLY_NIL ? GH_T_NULL : GH_T_BYTES,
+                           e->type == REDIS_REPLY_NIL ? NULL : e->str,
+                           e->type == REDIS_REPLY_NIL ? 0 : e->len };
+    }
+    return GH_OK;
+}
+
+/* hiredis' callback: runs once per read, with NULL when the connection
+ * went (or was freed as hung); a read answered late is only forgotten. */
+static void on_mget(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    rd_wait *w = privdata;
+    const redisReply *rep = reply;
+
+    /* a server that wants a password or went read-only will not change
+     * its mind on this connection */
+    if (rep != NULL && (reply_error_is(rep, "NOAUTH") || reply_error_is(rep, "READONLY"))) {
+        async_forget(w->t, ac, 1);
+        redisAsyncDisconnect(ac);
+    }
+    event_free(w->timer);
+    if (!w->answered) {
+        gh_param *v = calloc(w->n, sizeof(*v));
+        gh_result r = v ? async_values(w, rep, v)
+                        : host->fail(w->call, GH_ERR_NOMEM, "MGET: out of memory");
+
+        w->cb(w->arg, r, r == GH_OK ? v : NULL, r == GH_OK ? w->n : 0);
+        free(v);
+    }
+    free(w);
+}
+
+/* First at the call's deadline: the caller moves on, the read stays on the
+ * connection; then, at command_timeout, the connection is hung: freed,
+ * with every read on it (this one's callback frees it). */
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    rd_wait *w = arg;
+    int64_t rest = w->in->command_ms - w->ms;
+
+    (void)fd;
+    (void)what;
+    if (!w->answered) {
+        struct timeval tv = tv_ms(rest);
+
+        w->answered = 1;
+        host->fail(w->call, GH_ERR_UNAVAILABLE, "%s: MGET: no answer within %lld ms",
+                   w->in->where, (long long)w->ms);
+        w->cb(w->arg, GH_ERR_UNAVAILABLE, NULL, 0);
+        if (rest > 0 && evtimer_add(w->timer, &tv) == 0)
+            return;
+    }
+    if (w->t->actx == w->ac)
+        async_free(w->t);
+    else /* one already forgotten, closing once its replies are in */
+        redisAsyncFree(w->ac);
+}
+
+static gh_result rd_get_many_async(const void *vinst, void *vt, gh_call *call,
+                                   struct event_base *base, const char *const *keys, size_t n,
+                                   gh_kv_many_cb cb, void *arg)
+{
+    const rd_inst *in = vinst;
+    rd_thread *t = vt;
+    int64_t ms = host->call_left_ms(call, in->command_ms);
+    rd_key *k = calloc(n, sizeof(*k));
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    size_t *len = calloc(n + 1, sizeof(*len)), made = 0;
+    rd_wait *w = calloc(1, sizeof(*w));
+    gh_result r = k && argv && len && w && n < INT_MAX
+                      ? GH_OK : host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
+
+    if (r == GH_OK && n == 0)
+        r = host->fail(call, GH_ERR_INVALID, "MGET: no keys");
+    if (r == GH_OK && ms <= 0)
+        r = host->fail(call, GH_ERR_TIMEOUT, "%s: MGET: no time left", in->where);
+    if (r == GH_OK)
+        r = async_ready(in, t, call, base);
+    for (; r == GH_OK && made < n; made++) {
+        if ((r = make_key(in, call, keys[made], &k[made])) != GH_OK)
+            break;
+        argv[made + 1] = k[made].s;
+        len[made + 1] = k[made].len;
+    }
+    if (r == GH_OK) {
+        struct timeval tv = tv_ms(ms);
+
+        *w = (rd_wait){ in, t, t->actx, call, n, cb, arg, evtimer_new(base, on_timeout, w), ms, 0 };
+        argv[0] = "MGET";
+        len[0] = 4;
+        /* from now, not from when this pass of the loop began: libevent
+         * adds a timer to the time it read last, which a long pass (a
+         * loop's first storage connect) leaves far behind */
+        event_base_update_cache_time(base);
+        if (w->timer == NULL || evtimer_add(w->timer, &tv) != 0)
+            r = host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
+        else if (redisAsyncCommandArgv(t->actx, on_mget, w, (int)n + 1, argv, len) != REDIS_OK)
+            r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: MGET: the connection is closing",
+                           in->where);
+        if (r != GH_OK && w->timer)
+            event_free(w->timer);
+    }
+    for (size_t i = 0; i < made; i++)
+        free_key(&k[i]);
+    free(k);
+    free(argv);
+    free(len);
+    if (r != GH_OK)
+        free(w);
     return r;
 }
 
@@ -852,6 +1147,7 @@ static const gh_kv_ops rd_ops = {
     .lost = rd_lost,
     .disconnect = rd_disconnect,
     .get_many = rd_get_many,
+    .get_many_async = rd_get_many_async,
 };
 
 static const gh_plugin rd_plugin = {
