@@ -298,17 +298,21 @@ static void phone_confirm(gh_req *req)
 
 /* ---------------------------------------------------------------- callback */
 
-/* A decoded form field as the plugin gets it: name, NUL, value (*len
- * bytes, from malloc). Neither can hold a NUL (input.c refuses %00),
- * while either may hold a '=' (sent as %3D): the NUL keeps the split
- * made on the raw '=' before decoding. */
-static char *form_pair(const char *name, const json_t *value, size_t *len)
+/* A decoded form field as the plugin gets it (*len bytes, from malloc).
+ * From ABI 1.3: name, NUL, value. Neither can hold a NUL (input.c refuses
+ * %00), while either may hold a '=' (sent as %3D): the NUL keeps the
+ * split made on the raw '=' before decoding. A plugin built for 1.2 or
+ * older reads "name=value", as it was promised; a name with a '=' is then
+ * split in the wrong place, as it always was for it. */
+static char *form_pair(const gh_loaded *p, const char *name, const json_t *value, size_t *len)
 {
     size_t nlen = strlen(name), vlen = json_string_length(value);
     char *s = malloc(nlen + vlen + 2);
     if (!s)
         return NULL;
     memcpy(s, name, nlen + 1);
+    if (p->desc->abi_minor < 3)
+        s[nlen] = '=';
     memcpy(s + nlen + 1, json_string_value(value) ? json_string_value(value) : "", vlen);
     s[nlen + 1 + vlen] = '\0';
     *len = nlen + 1 + vlen;
@@ -342,7 +346,7 @@ static void callback_work(api_job *j, gh_conn *c)
         size_t np = 0;
         json_object_foreach(form, key, v) {
             size_t len;
-            if (!(params[np] = form_pair(key, v, &len))) {
+            if (!(params[np] = form_pair(p, key, v, &len))) {
                 r = GH_ERR_NOMEM;
                 break;
             }

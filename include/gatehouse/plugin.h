@@ -642,7 +642,7 @@ typedef struct gh_oauth_ops {
  *             in: url (the full public URL it was sent to), header
  *             (repeatable, "Name: value"), param (repeatable, a form
  *             field: name, NUL, value, each decoded, so either may hold
- *             a '=')
+ *             a '='; a plugin built for 1.2 or older gets "name=value")
  *             out: status (INT, the HTTP answer; 204 when absent);
  *             DENIED: not from the provider (403)
  * ------------------------------------------------------------------------ */

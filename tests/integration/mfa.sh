@@ -42,6 +42,7 @@ new_database gh_mfa
     [ -n "$KV_YAML" ] && printf '%s\n' "$KV_YAML"
     printf 'plugins:\n  - name: %s\n' "$TOTP_PLUGIN"
     printf '  - name: mfa_sms_sink\n    options: { file: %s }\n' "$TMP/sms.jsonl"
+    printf '  - name: mfa_sms_sink12\n    options: { file: %s }\n' "$TMP/sms12.jsonl"
 } >"$CFG"
 ctl() { "$CTL" -c "$CFG" "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; OUT=$(cat "$TMP/out"); }
 ctl migrate up
@@ -321,6 +322,13 @@ req POST /api/v1/mfa/mfa_sms_sink/callback -H 'X-Sink-Signature: good' \
 equals "a delivery report reaches the plugin" "$CODE" 200
 equals "... with the public URL" "$(last_sms url)" "http://127.0.0.1:8080/api/v1/mfa/mfa_sms_sink/callback"
 equals "... and the form" "$(last_sms params)" "MessageSid=SM1&MessageStatus=delivered"
+req POST /api/v1/mfa/mfa_sms_sink/callback -H 'X-Sink-Signature: good' --data-urlencode 'a=b=c' \
+    --data-urlencode 'x=y=z' --data-urlencode 'Extra%3DName=v'
+equals "... a '=' in a name or a value stays where it is" "$(last_sms params)" "a=b=c&x=y=z&Extra=Name=v"
+req POST /api/v1/mfa/mfa_sms_sink12/callback -H 'X-Sink-Signature: good' \
+    --data-urlencode MessageSid=SM1 --data-urlencode 'MessageStatus=delivered'
+equals "a plugin built for ABI 1.2 still gets name=value" \
+    "$CODE $(tail -n 1 "$TMP/sms12.jsonl" | jq -r .params)" "200 MessageSid=SM1&MessageStatus=delivered"
 req POST /api/v1/mfa/mfa_sms_sink/callback -H 'X-Sink-Signature: forged' --data-urlencode a=b
 equals "one the plugin refuses is 403" "$CODE" 403
 req POST "/api/v1/mfa/$TOTP_PLUGIN/callback" --data-urlencode a=b

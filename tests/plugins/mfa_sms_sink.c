@@ -77,6 +77,25 @@ static gh_result sink_challenge(const void *inst, void *tinst, gh_call *call, co
     return r ? r : host->put(out, &(gh_param){"message_id", GH_T_STR, "SM1", 3});
 }
 
+/* Built a second time as mfa_sms_sink12, declaring ABI 1.2: such a
+ * plugin must still get each form field as "name=value", while 1.3 made
+ * it name, NUL, value. That one records the field as it came. */
+#ifndef SINK_ABI_MINOR
+#define SINK_ABI_MINOR GH_ABI_MINOR
+#define SINK_NAME "mfa_sms_sink"
+#endif
+
+/* "name=value" of a form field as this build of the sink gets it */
+static int param_text(const gh_param *h, char *buf, size_t size)
+{
+    const char *nul = memchr(h->data, '\0', h->len); /* 1.3: name, NUL, value */
+    int nlen = nul ? (int)(nul - (const char *)h->data) : (int)h->len;
+    if (SINK_ABI_MINOR < 3 || !nul)
+        return snprintf(buf, size, "%.*s", (int)h->len, (const char *)h->data);
+    return snprintf(buf, size, "%.*s=%.*s", nlen, (const char *)h->data, (int)h->len - nlen - 1,
+                    nul + 1);
+}
+
 /* inbound  in: url, header*, param*   out: status */
 static gh_result sink_inbound(const void *inst, void *tinst, gh_call *call, const gh_param *in,
                               gh_out *out)
@@ -90,13 +109,14 @@ static gh_result sink_inbound(const void *inst, void *tinst, gh_call *call, cons
         signed_ok |= h->len == sizeof good - 1 && memcmp(h->data, good, h->len) == 0;
     if (!signed_ok)
         return host->fail(call, GH_ERR_DENIED, "no good signature");
-    for (size_t i = 0; (h = find(in, "param", i)) && n < sizeof params; i++) {
-        const char *nul = memchr(h->data, '\0', h->len); /* name, NUL, value */
-        int nlen = nul ? (int)(nul - (const char *)h->data) : (int)h->len;
-        n += (size_t)snprintf(params + n, sizeof params - n, "%s%.*s=%.*s", i ? "&" : "", nlen,
-                              (const char *)h->data, nul ? (int)h->len - nlen - 1 : 0,
-                              nul ? nul + 1 : "");
+    for (size_t i = 0; (h = find(in, "param", i)) && n + 1 < sizeof params; i++) {
+        if (i)
+            params[n++] = '&';
+        int w = param_text(h, params + n, sizeof params - n);
+        n += w > 0 ? (size_t)w : 0;
     }
+    n = n < sizeof params ? n : sizeof params - 1;
+    params[n] = '\0';
     gh_param fields[] = {{"url", GH_T_STR, url ? url->data : "", url ? url->len : 0},
                          {"params", GH_T_STR, params, strlen(params)}, {NULL, 0, NULL, 0}};
     gh_result r = append(inst, call, fields);
@@ -107,8 +127,8 @@ static gh_result sink_inbound(const void *inst, void *tinst, gh_call *call, cons
 static const gh_mfa_ops sink_ops = {
     .size = sizeof(gh_mfa_ops), .challenge = sink_challenge, .inbound = sink_inbound};
 static const gh_plugin sink_plugin = {
-    .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .abi_minor = GH_ABI_MINOR,
-    .name = "mfa_sms_sink", .version = "1.0.0", .description = "SMS codes into a file",
+    .size = sizeof(gh_plugin), .abi_major = GH_ABI_MAJOR, .abi_minor = SINK_ABI_MINOR,
+    .name = SINK_NAME, .version = "1.0.0", .description = "SMS codes into a file",
     .kind = GH_KIND_MFA, .options = sink_options, .inst_size = sizeof(sink),
     .instantiate = sink_instantiate, .ops = &sink_ops};
 const gh_plugin *gatehouse_plugin_v1(const gh_host *h) { return host = h, &sink_plugin; }
