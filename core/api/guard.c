@@ -215,9 +215,7 @@ int guard_bearer(gh_req *req, api_job *j)
  * resolves here, so that api_tenant() is that company for the work). A
  * company another user names is refused as the permission is: 403.
  */
-/* The caller's permissions, under the RBAC version guard_live read with
- * the deny-list when it did (a kv server), else reading it now. */
-static gh_result caller_perms(api_job *j, gh_conn *c, const authz_set **s)
+gh_result guard_perms(api_job *j, gh_conn *c, const authz_set **s)
 {
     if (j->stamps.rbac_known)
         return authz_get_at(c, &j->call, j->claims.tenant, j->claims.sub, j->stamps.rbac, s);
@@ -227,7 +225,7 @@ static gh_result caller_perms(api_job *j, gh_conn *c, const authz_set **s)
 static int permitted(api_job *j, gh_conn *c, const char *key_perms)
 {
     const authz_set *s = NULL;
-    gh_result r = key_perms ? GH_OK : caller_perms(j, c, &s);
+    gh_result r = key_perms ? GH_OK : guard_perms(j, c, &s);
     if (r != GH_OK) {
         api_store_fail(j, r, "permission check");
         return -1;
@@ -253,7 +251,7 @@ int guard_role_allowed(api_job *j, gh_conn *c, const char *role_id)
     gh_grant *g = NULL;
     gh_role ro;
     size_t n = 0;
-    gh_result r = caller_perms(j, c, &s);
+    gh_result r = guard_perms(j, c, &s);
     int ok = 1;
 
     if (r == GH_OK && authz_superuser(s))
@@ -345,7 +343,7 @@ int guard_live(api_job *j, gh_conn *c)
      * unless the loop's asynchronous read has just brought them */
     int denied = j->stamps_fresh ? 0
                  : store_kv_batched(c)
-                     ? stamps_read(c, &j->call, &j->claims, j->perm != NULL, &j->stamps)
+                     ? stamps_read(c, &j->call, &j->claims, guard_wants_rbac(j), &j->stamps)
                      : token_denied(c, &j->call, j->claims.sid, j->claims.jti);
     if (denied < 0 && j->on_loop) { /* busy, perhaps: a worker may wait */
         j->again_on_worker = 1;

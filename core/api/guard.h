@@ -32,6 +32,7 @@
 #define GH_GUARD_H
 
 #include "api/job.h"
+#include "auth/authz.h"
 #include "http/request.h"
 
 /* On the loop: fill j->claims from the Authorization header. 0, or -1 with
@@ -41,6 +42,16 @@ int guard_bearer(gh_req *req, api_job *j);
  * permission, api_job_perm, the caller holds it), or -1 with the answer
  * set. */
 int guard_live(api_job *j, gh_conn *c);
+
+/* In the worker, after guard_live: the caller's permissions, under the
+ * RBAC version guard_live read with the deny-list when it did (a kv
+ * server, and a route with a permission or API_RBAC), else read now. */
+gh_result guard_perms(api_job *j, gh_conn *c, const authz_set **s);
+/* Whether guard_live's kv read brings the RBAC version too. */
+static inline int guard_wants_rbac(const api_job *j)
+{
+    return j->perm != NULL || (j->flags & API_RBAC);
+}
 
 /* Nobody hands out more than they hold: 1 when the caller may give or
  * take role_id (of the company the request acts in), because they hold

@@ -438,7 +438,7 @@ static void stamps_arrived(void *arg, const api_stamps *st)
 static int read_async(gh_req *req, api_job *j, gh_conn *c)
 {
     job_call(j);
-    if (stamps_read_async(c, &j->call, loop_base(req->loop), &j->claims, j->perm != NULL,
+    if (stamps_read_async(c, &j->call, loop_base(req->loop), &j->claims, guard_wants_rbac(j),
                           stamps_arrived, req) < 0)
         return -1;
     req_hold(req, job_done, j);

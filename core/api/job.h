@@ -44,6 +44,9 @@ enum {
     API_CACHED = 1 << 7,  /* with API_READ and a kv server: the work may
                              answer from caches under fresh stamps, on the
                              loop; at a miss it moves to a worker */
+    API_RBAC = 1 << 8,    /* with API_BEARER, for work that checks the
+                             caller's permissions itself (guard_perms):
+                             the RBAC version comes with the deny-list */
 };
 
 typedef struct api_job api_job;

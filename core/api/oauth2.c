@@ -409,7 +409,7 @@ static int introspector(api_job *j, gh_conn *c, char tenant[37])
         return 0;
     }
     const authz_set *s;
-    gh_result r = authz_get(c, &j->call, j->claims.tenant, j->claims.sub, &s);
+    gh_result r = guard_perms(j, c, &s);
     if (r != GH_OK) {
         api_store_fail(j, r, "introspect");
         return -1;
@@ -487,7 +487,7 @@ static void introspect(gh_req *req)
     if (client) {
         j->flags &= ~API_READ; /* failures and assertions' jti are written */
     } else {
-        j->flags |= API_BEARER;
+        j->flags |= API_BEARER | API_RBAC;
         if (guard_bearer(req, j) < 0) {
             api_job_free(j);
             return;
