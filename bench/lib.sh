@@ -236,9 +236,14 @@ admin_login() {
 gatehoused_instance() {
     local name=$1 port=$2 lines=$3 pid
     shift 3
+    # SERVER-LINES replace the server section's settings of the same keys
     awk -v port="$port" -v lines="$lines" '
-        /^  listen:/ { print "  listen: [\"127.0.0.1:" port "\"]"; n = split(lines, l, "\n")
-                       for (i = 1; i <= n; i++) if (l[i] != "") print "  " l[i]; next }
+        BEGIN { n = split(lines, l, "\n")
+                for (i = 1; i <= n; i++) if (l[i] != "") { k = l[i]; sub(/:.*/, "", k); own[k] = 1 } }
+        /^[^ ]/ { server = ($0 == "server:") }
+        server && /^  listen:/ { print "  listen: [\"127.0.0.1:" port "\"]"
+                                 for (i = 1; i <= n; i++) if (l[i] != "") print "  " l[i]; next }
+        server && /^  [a-z_]+:/ { k = $1; sub(/:$/, "", k); if (k in own) next }
         { print }' "$TMP/gatehouse.yaml" >"$TMP/gatehouse-$name.yaml"
     "$@" "$BUILD/gatehoused" -c "$TMP/gatehouse-$name.yaml" 2>"$TMP/gatehoused-$name.log" &
     pid=$!
