@@ -226,6 +226,30 @@ admin_login() {
     export BENCH_ADMIN_TOKEN
 }
 
+# user + system CPU ticks of the given processes (every thread of each)
+ticks() {
+    local t=0 pid
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+    done
+    echo "$t"
+}
+
+# the database server's processes: PostgreSQL's postmaster and all its
+# children (the backends, whose connections live for the whole run, the
+# WAL writer, the checkpointer), MariaDB's one process; none for SQLite
+# (in gatehoused)
+db_pids() {
+    local pm
+    case $BACKEND in
+    postgres)
+        pm=$(head -n 1 "$SERVERS_DIR/postgres/data/postmaster.pid")
+        echo "$pm"
+        pgrep -P "$pm" || true ;;
+    mysql) cat "$SERVERS_DIR/mysql/pid" ;;
+    esac
+}
+
 # gatehoused_instance NAME PORT SERVER-LINES [PREFIX...]: one more
 # gatehoused on the config gatehoused_start wrote, so on the same store,
 # kv, signing keys and public_url (instances behind one load balancer),

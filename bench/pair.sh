@@ -82,23 +82,6 @@ gatehoused_instance B "$(free_port)" "$SERVER_LINES" taskset -c 1
 sleep 1 # start-up settles
 
 # ------------------------------------------------------------------ CPU
-# user + system ticks of the given processes (every thread of each)
-ticks() {
-    local t=0 pid
-    for pid in "$@"; do
-        [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-    done
-    echo "$t"
-}
-# the database server's processes: PostgreSQL's postmaster and backends
-# (gatehoused's connections live for the whole run), MariaDB's one
-db_pids() {
-    case $BENCH_BACKEND in
-    postgres) local pm; pm=$(head -n 1 "$SERVERS_DIR/postgres/data/postmaster.pid")
-              echo "$pm"; pgrep -P "$pm" || true ;;
-    mysql) cat "$SERVERS_DIR/mysql/pid" ;;
-    esac
-}
 REDIS_PID=$(cat "$SERVERS_DIR/redis/pid")
 # the whole machine: "busy total" ticks of all cores, from /proc/stat
 machine() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }

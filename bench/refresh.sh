@@ -80,28 +80,6 @@ fi
 refresh_tokens $((2 * WRK_CONNS)) "$TMP/tokens"
 export BENCH_REFRESH_FILE="$TMP/tokens" BENCH_PER_THREAD=$((2 * WRK_CONNS / WRK_THREADS))
 
-# user + system CPU ticks of the given processes
-ticks() {
-    local t=0 pid
-    for pid in "$@"; do
-        [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-    done
-    echo "$t"
-}
-# the server's processes: PostgreSQL's postmaster and all its children
-# (the backends, whose connections live for the whole run, the WAL
-# writer, the checkpointer), MariaDB's one process; none for SQLite (in
-# gatehoused)
-db_pids() {
-    local pm
-    case $BACKEND in
-    postgres)
-        pm=$(head -n 1 "$SERVERS_DIR/postgres/data/postmaster.pid")
-        echo "$pm"
-        pgrep -P "$pm" ;;
-    mysql) cat "$SERVERS_DIR/mysql/pid" ;;
-    esac
-}
 # CPU seconds of this shell's finished children in a file `times` wrote
 # (wrk's, between two of them: `times` of this very shell, so into a file
 # rather than through a subshell)
