@@ -666,6 +666,44 @@ static gh_result many_values(const rd_inst *in, rd_thread *t, gh_call *call,
     return GH_OK;
 }
 
+/* An MGET's arguments: "MGET" and n keys, made with the key prefix. */
+typedef struct mget_args {
+    rd_key *k;
+    const char **argv;
+    size_t *len, made;
+} mget_args;
+
+static void mget_free(mget_args *a)
+{
+    for (size_t i = 0; i < a->made; i++)
+        free_key(&a->k[i]);
+    free(a->k);
+    free(a->argv);
+    free(a->len);
+}
+
+/* GH_OK with a->argv, a->len ready (n + 1 of each); else a->made keys to
+ * free with mget_free. */
+static gh_result mget_make(const rd_inst *in, gh_call *call, const char *const *keys, size_t n,
+                           mget_args *a)
+{
+    gh_result r = GH_OK;
+
+    *a = (mget_args){ calloc(n, sizeof(*a->k)), calloc(n + 1, sizeof(*a->argv)),
+                      calloc(n + 1, sizeof(*a->len)), 0 };
+    if (!a->k || !a->argv || !a->len || n >= INT_MAX)
+        return host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
+    for (; r == GH_OK && a->made < n; a->made++) {
+        if ((r = make_key(in, call, keys[a->made], &a->k[a->made])) != GH_OK)
+            break;
+        a->argv[a->made + 1] = a->k[a->made].s;
+        a->len[a->made + 1] = a->k[a->made].len;
+    }
+    a->argv[0] = "MGET";
+    a->len[0] = 4;
+    return r;
+}
+
 /* MGET: every key a request needs (deny-list entries, version stamps) in
  * one round trip. */
 static gh_result rd_get_many(const void *vinst, void *vt, gh_call *call, const char *const *keys,
@@ -673,32 +711,16 @@ static gh_result rd_get_many(const void *vinst, void *vt, gh_call *call, const c
 {
     const rd_inst *in = vinst;
     redisReply *rep = NULL;
-    rd_key *k = calloc(n, sizeof(*k));
-    const char **argv = calloc(n + 1, sizeof(*argv));
-    size_t *len = calloc(n + 1, sizeof(*len)), made = 0;
-    gh_result r = k && argv && len && n < INT_MAX
-                      ? GH_OK : host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
+    mget_args a;
+    gh_result r = mget_make(in, call, keys, n, &a);
 
-    for (; r == GH_OK && made < n; made++) {
-        if ((r = make_key(in, call, keys[made], &k[made])) != GH_OK)
-            break;
-        argv[made + 1] = k[made].s;
-        len[made + 1] = k[made].len;
-    }
-    if (r == GH_OK) {
-        argv[0] = "MGET";
-        len[0] = 4;
-        r = run1(in, vt, call, "MGET", (int)n + 1, argv, len, &rep);
-    }
+    if (r == GH_OK)
+        r = run1(in, vt, call, "MGET", (int)n + 1, a.argv, a.len, &rep);
     if (r == GH_OK)
         r = many_values(in, vt, call, rep, n, out);
     if (rep)
         freeReplyObject(rep);
-    for (size_t i = 0; i < made; i++)
-        free_key(&k[i]);
-    free(k);
-    free(argv);
-    free(len);
+    mget_free(&a);
     return r;
 }
 
@@ -939,12 +961,9 @@ static gh_result rd_get_many_async(const void *vinst, void *vt, gh_call *call,
     const rd_inst *in = vinst;
     rd_thread *t = vt;
     int64_t ms = host->call_left_ms(call, in->command_ms);
-    rd_key *k = calloc(n, sizeof(*k));
-    const char **argv = calloc(n + 1, sizeof(*argv));
-    size_t *len = calloc(n + 1, sizeof(*len)), made = 0;
+    mget_args a = { 0 };
     rd_wait *w = calloc(1, sizeof(*w));
-    gh_result r = k && argv && len && w && n < INT_MAX
-                      ? GH_OK : host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
+    gh_result r = w ? GH_OK : host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
 
     if (r == GH_OK && n == 0)
         r = host->fail(call, GH_ERR_INVALID, "MGET: no keys");
@@ -952,35 +971,25 @@ static gh_result rd_get_many_async(const void *vinst, void *vt, gh_call *call,
         r = host->fail(call, GH_ERR_TIMEOUT, "%s: MGET: no time left", in->where);
     if (r == GH_OK)
         r = async_ready(in, t, call, base);
-    for (; r == GH_OK && made < n; made++) {
-        if ((r = make_key(in, call, keys[made], &k[made])) != GH_OK)
-            break;
-        argv[made + 1] = k[made].s;
-        len[made + 1] = k[made].len;
-    }
+    if (r == GH_OK)
+        r = mget_make(in, call, keys, n, &a);
     if (r == GH_OK) {
         struct timeval tv = tv_ms(ms);
 
         *w = (rd_wait){ in, t, t->actx, call, n, cb, arg, evtimer_new(base, on_timeout, w), ms, 0 };
-        argv[0] = "MGET";
-        len[0] = 4;
         /* from now, not from when this pass of the loop began: libevent
          * adds a timer to the time it read last, which a long pass (a
          * loop's first storage connect) leaves far behind */
         event_base_update_cache_time(base);
         if (w->timer == NULL || evtimer_add(w->timer, &tv) != 0)
             r = host->fail(call, GH_ERR_NOMEM, "MGET: out of memory");
-        else if (redisAsyncCommandArgv(t->actx, on_mget, w, (int)n + 1, argv, len) != REDIS_OK)
+        else if (redisAsyncCommandArgv(t->actx, on_mget, w, (int)n + 1, a.argv, a.len) != REDIS_OK)
             r = host->fail(call, GH_ERR_UNAVAILABLE, "%s: MGET: the connection is closing",
                            in->where);
         if (r != GH_OK && w->timer)
             event_free(w->timer);
     }
-    for (size_t i = 0; i < made; i++)
-        free_key(&k[i]);
-    free(k);
-    free(argv);
-    free(len);
+    mget_free(&a);
     if (r != GH_OK)
         free(w);
     return r;
