@@ -17,7 +17,7 @@
 #include "http/client_ip.h"
 #include "fuzz.h"
 
-#define MAX_LINES (CLIENT_IP_MAX_HOPS + 8) /* beyond the limit, to reach it */
+#define MAX_LINES (CLIENT_IP_MAX_HOPS + 8) /* more than the walk keeps */
 #define PEER "10.0.0.1"
 
 static gh_cidr ranges[3];

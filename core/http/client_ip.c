@@ -141,13 +141,13 @@ static span trim(const char *p, size_t len)
 }
 
 /* The end of one element of a list separated by sep: the next sep outside
- * a quoted string (RFC 9110 5.6.4; a backslash quotes the next byte), or
- * NULL when a quote is left open. */
-static const char *element_end(const char *p, const char *end, int sep)
+ * a quoted string when the header has them (RFC 9110 5.6.4, Forwarded; a
+ * backslash quotes the next byte), or NULL when a quote is left open. */
+static const char *element_end(const char *p, const char *end, int sep, int quotes)
 {
     int quoted = 0;
     for (; p < end && (quoted || *p != sep); p++) {
-        if (*p == '"')
+        if (*p == '"' && quotes)
             quoted = !quoted;
         else if (*p == '\\' && quoted && p + 1 < end)
             p++;
@@ -155,24 +155,27 @@ static const char *element_end(const char *p, const char *end, int sep)
     return quoted ? NULL : p;
 }
 
-/* Every line's elements, in order, as one list; empty elements are
- * skipped (RFC 9110 5.6.1). -1 when a quote is left open or there are
- * more than CLIENT_IP_MAX_HOPS. */
-static int split(const char *const *lines, size_t n, span *out, size_t *count, const char **why)
+/* Every line's elements, in order, as one list, of which the last
+ * CLIENT_IP_MAX_HOPS are kept: the walk starts at the right, and whoever
+ * sits left of our proxies may write as many as they like there, which
+ * must not turn their own address into the proxy's. Empty elements are
+ * skipped (RFC 9110 5.6.1). -1 when a quote is left open. */
+static int split(const char *const *lines, size_t n, int quotes, span *out, size_t *count,
+                 const char **why)
 {
     *count = 0;
     for (size_t l = 0; l < n; l++) {
         const char *p = lines[l], *end = p + strlen(p);
         while (p <= end) {
-            const char *e = element_end(p, end, ',');
+            const char *e = element_end(p, end, ',', quotes);
             if (!e) {
                 *why = "a quoted string is not closed";
                 return -1;
             }
             span s = trim(p, (size_t)(e - p));
             if (s.len && *count == CLIENT_IP_MAX_HOPS) {
-                *why = "more entries than a chain of proxies has";
-                return -1;
+                memmove(out, out + 1, (CLIENT_IP_MAX_HOPS - 1) * sizeof *out);
+                (*count)--;
             }
             if (s.len)
                 out[(*count)++] = s;
@@ -251,7 +254,7 @@ static int forwarded_for(span el, span *value)
     const char *p = el.p, *end = el.p + el.len;
     int found = 0;
     while (p <= end) {
-        const char *e = element_end(p, end, ';');
+        const char *e = element_end(p, end, ';', 1);
         if (!e)
             return -1;
         span pair = trim(p, (size_t)(e - p));
@@ -301,11 +304,7 @@ client_ip_how client_ip_derive(const gh_trusted_proxies *tp, const char *peer,
     snprintf(out, CLIENT_IP_LEN, "%s", peer);
     if (!client_ip_trusted(tp, peer))
         return CLIENT_IP_PEER;
-    if (n > CLIENT_IP_MAX_HOPS) {
-        *why = "more header lines than a chain of proxies writes";
-        return CLIENT_IP_MALFORMED;
-    }
-    if (split(lines, n, e, &ne, why) < 0)
+    if (split(lines, n, tp->header == CLIENT_IP_HDR_FORWARDED, e, &ne, why) < 0)
         return CLIENT_IP_MALFORMED;
     if (ne == 0)
         return CLIENT_IP_PEER;

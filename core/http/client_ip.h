@@ -60,9 +60,7 @@ typedef enum {
                                 identifier (RFC 7239 "_x"): the nearest
                                 known hop, the trusted one that wrote it */
     CLIENT_IP_MALFORMED,     /* the header could not be read (a bad entry
-                                on the walk, an open quote, more than
-                                CLIENT_IP_MAX_HOPS entries or lines): the
-                                peer */
+                                on the walk, an open quote): the peer */
 } client_ip_how;
 
 /* The client of a request from `peer` that carried the header's `n` lines

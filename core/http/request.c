@@ -498,13 +498,18 @@ static void fill_client(gh_req *req, const gh_config *cfg)
     if (tp->n == 0)
         return;
     const char *name = tp->header == CLIENT_IP_HDR_FORWARDED ? "Forwarded" : "X-Forwarded-For";
-    /* one more than the walk takes, so that too many lines are seen */
-    const char *lines[CLIENT_IP_MAX_HOPS + 1];
+    /* the last lines: the walk starts at the right, and lines a client
+     * wrote before our proxies' may be as many as it likes */
+    const char *lines[CLIENT_IP_MAX_HOPS];
     size_t n = 0;
-    for (struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first;
-         h && n < sizeof lines / sizeof *lines; h = h->next.tqe_next)
-        if (strcasecmp(h->key, name) == 0)
-            lines[n++] = h->value;
+    for (struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first; h;
+         h = h->next.tqe_next) {
+        if (strcasecmp(h->key, name) != 0)
+            continue;
+        if (n == CLIENT_IP_MAX_HOPS)
+            memmove(lines, lines + 1, (CLIENT_IP_MAX_HOPS - 1) * sizeof *lines), n--;
+        lines[n++] = h->value;
+    }
     const char *why = NULL;
     client_ip_how how = client_ip_derive(tp, req->peer, lines, n, req->client, &why);
     if (how == CLIENT_IP_MALFORMED) {
