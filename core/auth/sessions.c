@@ -515,6 +515,22 @@ static gh_refresh_outcome unspendable(const token_row *t, int64_t now, int64_t i
     return GH_REFRESH_OK;
 }
 
+/* Read the token into t (and *out) and say in *outcome whether it can be
+ * spent now; a reuse has revoked the family by the return. */
+static gh_result judge_token(gh_conn *c, gh_call *call, const char *digest, int64_t now,
+                             int64_t idle_ms, int64_t deny_ttl_ms, token_row *t,
+                             gh_session *out, gh_refresh_outcome *outcome)
+{
+    gh_result r = find_token(c, call, digest, t);
+
+    if (r != GH_OK)
+        return r;
+    *out = t->s;
+    if ((*outcome = unspendable(t, now, idle_ms)) == GH_REFRESH_REUSED)
+        return reused(c, call, t, deny_ttl_ms, now, out, outcome);
+    return GH_OK;
+}
+
 /* Read the token, then spend it: two statements, for backends that cannot
  * return rows from an UPDATE of a join. *won: the spend was ours; else
  * *outcome says why not (and a reuse has revoked the family). */
@@ -525,13 +541,9 @@ static gh_result select_then_spend(gh_conn *c, gh_call *call, const char *digest
     gh_result r;
 
     *won = 0;
-    if ((r = find_token(c, call, digest, t)) != GH_OK)
+    if ((r = judge_token(c, call, digest, now, idle_ms, deny_ttl_ms, t, out, outcome)) != GH_OK ||
+        *outcome != GH_REFRESH_OK)
         return r;
-    *out = t->s;
-    if ((*outcome = unspendable(t, now, idle_ms)) == GH_REFRESH_REUSED)
-        return reused(c, call, t, deny_ttl_ms, now, out, outcome);
-    if (*outcome != GH_REFRESH_OK)
-        return GH_OK;
     if ((r = mark_used(c, call, digest, now, won)) != GH_OK || *won)
         return r;
     return reused(c, call, t, deny_ttl_ms, now, out, outcome);
@@ -553,11 +565,8 @@ static gh_result spend_then_select(gh_conn *c, gh_call *call, const char *digest
         *won = 1;
         return GH_OK;
     }
-    if ((r = find_token(c, call, digest, t)) != GH_OK)
+    if ((r = judge_token(c, call, digest, now, idle_ms, deny_ttl_ms, t, out, outcome)) != GH_OK)
         return r;
-    *out = t->s;
-    if ((*outcome = unspendable(t, now, idle_ms)) == GH_REFRESH_REUSED)
-        return reused(c, call, t, deny_ttl_ms, now, out, outcome);
     /* spendable now, yet the spend matched nothing: only a change between
      * the two statements could do it; refuse rather than guess */
     if (*outcome == GH_REFRESH_OK)
