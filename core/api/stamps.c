@@ -67,7 +67,7 @@ static int denied_by(const gh_param *const *deny, size_t nd)
 {
     int denied = 0;
     for (size_t i = 0; i < nd; i++)
-        denied |= deny[i] == NULL || deny[i]->type != GH_T_NULL; /* none at all: refuse */
+        denied |= store_kv_there(deny[i]);
     return denied;
 }
 
@@ -134,7 +134,7 @@ static const api_stamps *stamps_of(const stamps_wait *w, gh_result r, const gh_p
     return st;
 }
 
-static void stamps_arrived(void *arg, gh_result r, const gh_param *values, size_t n)
+static void mget_arrived(void *arg, gh_result r, const gh_param *values, size_t n)
 {
     stamps_wait *w = arg;
     api_stamps st;
@@ -154,7 +154,7 @@ int stamps_read_async(gh_conn *c, gh_call *call, struct event_base *base, const 
         return -1;
     keys_of(cl, want_rbac, &k);
     *w = (stamps_wait){ k.n, k.nd, want_rbac, cb, arg };
-    if (store_kv_get_many_async(c, call, base, k.keys, k.n, stamps_arrived, w) != GH_OK) {
+    if (store_kv_get_many_async(c, call, base, k.keys, k.n, mget_arrived, w) != GH_OK) {
         free(w);
         return -1;
     }

@@ -66,8 +66,7 @@ static gh_result any_of_many(gh_conn *c, gh_call *call, const char *key1, const 
     int there = 0;
 
     for (size_t i = 0; r == GH_OK && i < 2; i++) {
-        const gh_param *v = out_get(out, "value", i);
-        there |= v == NULL || v->type != GH_T_NULL; /* no answer for it: there */
+        there |= store_kv_there(out_get(out, "value", i));
     }
     out_free(out);
     return r != GH_OK ? r : there ? GH_OK : GH_ERR_NOT_FOUND;

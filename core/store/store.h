@@ -123,6 +123,13 @@ gh_result store_kv_any(gh_conn *c, gh_call *call, const char *key1, const char *
  * round trip where the backend can (store_kv_batched), else n gets. */
 gh_result store_kv_get_many(gh_conn *c, gh_call *call, const char *const *keys, size_t n,
                             gh_out *out);
+/* Whether one of store_kv_get_many's values says its key is there: a
+ * value, or no answer for it at all, which a deny-list check must take
+ * as there (refuse rather than allow). */
+static inline int store_kv_there(const gh_param *v)
+{
+    return v == NULL || v->type != GH_T_NULL;
+}
 /* A kv get as a scalar subquery, for the select list of another SQL
  * statement (its parameters: the key, then gh_now_ms(); NULL when the key
  * is absent), so that the read rides with a statement made anyway: when
